@@ -1,0 +1,90 @@
+"""`python -m emergency ...`: the command line. Each command takes --db (default: the app's file,
+overridden by the environment variable EMERGENCY_DB) and exits non-zero with a plain message
+when the file is held by another process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .db import DatabaseLockedError, default_db_path, open_database
+from .plans import PlanFileError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emergency", description="县应急管理局 应急准备登记与演练调度系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--db", default=None, help=f"数据库文件（默认 {default_db_path()}，可用环境变量 EMERGENCY_DB 覆盖）")
+        return p
+
+    command("init", "建库/升级结构，导入乡镇、村（社区）和 plans/ 下的预案")
+    p = command("demo", "向空数据库写入演示数据（可复现县2024年报告数字）")
+    p.add_argument("--scale", type=int, default=1, help="规模倍数（基准测试用），默认 1")
+    p = command("stats", "输出某年度统计数字")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        db = open_database(args.db)
+    except DatabaseLockedError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](db, args)
+    except PlanFileError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+
+
+def cmd_init(db, args) -> int:
+    from .setup import initialise
+
+    result = initialise(db)
+    print(f"已初始化 {db.path}：新增乡镇级单位 {result['townships']} 个、村级单位 {result['villages']} 个；"
+          f"预案新增 {result['plans_inserted']} 项、更新 {result['plans_updated']} 项。")
+    return 0
+
+
+def cmd_demo(db, args) -> int:
+    from . import demo
+    from .setup import initialise
+
+    if args.scale < 1:
+        print("错误：--scale 必须是正整数", file=sys.stderr)
+        return 1
+    initialise(db)
+    if demo.has_data(db):
+        print("错误：数据库中已有数据，演示数据只能写入空数据库（请用新的 --db 文件）。", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    written = demo.generate(db, scale=args.scale)
+    summary = "、".join(f"{table} {count}" for table, count in written.items())
+    print(f"已写入演示数据（规模 ×{args.scale}，用时 {time.perf_counter() - started:.1f} 秒）：{summary}")
+    return 0
+
+
+def cmd_stats(db, args) -> int:
+    from .stats import STAT_LABELS, year_stats
+
+    figures = year_stats(db, args.year)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+    else:
+        print(f"{args.year} 年统计")
+        for key, label in STAT_LABELS.items():
+            print(f"  {label}：{figures[key]}")
+    return 0
+
+
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "stats": cmd_stats}

@@ -1,0 +1,148 @@
+"""The database: one DuckDB connection per process, a cursor per thread, migrations, write retry.
+
+DuckDB lets only one process open a file read-write, so the Streamlit server owns the file and
+the scheduler runs inside it; a CLI command that finds the file locked stops at once with a
+plain message (DatabaseLockedError). Threads never share a connection object: each thread gets
+its own cursor (measured: a shared connection returned another thread's result).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_DIR / "data"
+DEFAULT_DB_PATH = DATA_DIR / "emergency.duckdb"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+TIME_ZONE = "Asia/Shanghai"
+
+T = TypeVar("T")
+
+
+def default_db_path() -> Path:
+    """The app's database file; the environment variable EMERGENCY_DB overrides it."""
+    return Path(os.environ.get("EMERGENCY_DB") or DEFAULT_DB_PATH)
+
+
+class DatabaseLockedError(RuntimeError):
+    """Another process holds the database file."""
+
+    def __init__(self, path: Path, holder: str, pid: str | None):
+        self.path, self.holder, self.pid = path, holder, pid
+        who = f"进程 {pid}（{holder}）" if pid else holder
+        super().__init__(
+            f"数据库文件 {path} 正被{who}占用，DuckDB 同一时间只允许一个进程写入。"
+            f"请先停止该进程（通常是正在运行的应用服务器：kill {pid or '<PID>'}），"
+            f"或用 --db 指定另一个数据库文件后重试。"
+        )
+
+
+_LOCK_WITH_PID = re.compile(r"Conflicting lock is held in (?P<holder>.+?) \(PID (?P<pid>\d+)\)")
+_LOCK_NO_PID = re.compile(r"Conflicting lock is held in (?P<holder>\S+)")
+
+
+def _locked_error(path: Path, exc: Exception) -> DatabaseLockedError | None:
+    text = str(exc)
+    if "Could not set lock" not in text:
+        return None
+    match = _LOCK_WITH_PID.search(text)
+    if match:
+        return DatabaseLockedError(path, match.group("holder"), match.group("pid"))
+    match = _LOCK_NO_PID.search(text)
+    return DatabaseLockedError(path, match.group("holder") if match else "另一个进程", None)
+
+
+class Database:
+    """Owns the process's connection to one DuckDB file and hands each thread its own cursor."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True):
+        self.path = Path(path)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            locked = _locked_error(self.path, exc)
+            if locked:
+                raise locked from None
+            raise
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._configure(self._con)
+        # Bumped on every committed write: caches key on it so that they never serve stale data.
+        self.generation = 0
+        if migrate:
+            from . import migrations
+
+            migrations.migrate(self)
+
+    @staticmethod
+    def _configure(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute(f"SET TimeZone = '{TIME_ZONE}'")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (created on first use)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                cur = self._con.cursor()
+            self._configure(cur)
+            self._local.cursor = cur
+        return cur
+
+    # Reads -------------------------------------------------------------------------------
+    def query(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
+        return self.cursor().execute(sql, params or []).fetchall()
+
+    def query_dicts(self, sql: str, params: list | tuple | None = None) -> list[dict]:
+        cur = self.cursor().execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: list | tuple | None = None):
+        row = self.cursor().execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    def frame(self, sql: str, params: list | tuple | None = None):
+        """A pandas DataFrame of the result (for pages and exports)."""
+        return self.cursor().execute(sql, params or []).df()
+
+    # Writes ------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on this thread's cursor; rolled back on any error."""
+        cur = self.cursor()
+        cur.begin()
+        try:
+            yield cur
+        except BaseException:
+            cur.rollback()
+            raise
+        cur.commit()
+        self.generation += 1
+
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5) -> T:
+        """Run work(cursor) in a transaction, retrying on DuckDB's write-write conflicts."""
+        for attempt in range(attempts):
+            try:
+                with self.transaction() as cur:
+                    return work(cur)
+            except duckdb.TransactionException as exc:
+                if "Conflict" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def open_database(path: str | Path | None = None, *, migrate: bool = True) -> Database:
+    return Database(path or default_db_path(), migrate=migrate)

@@ -1,0 +1,290 @@
+"""Emergency plans kept as Markdown files with YAML front matter (plans/<CODE>.md).
+
+The files are the source of truth for a plan's text and its catalogue fields; ``sync_plans``
+copies them into the ``plans`` / ``plan_domains`` tables. Fields the registry maintains itself
+(last_evaluated_on, needs_revision, status) are never overwritten by a sync.
+
+Every validation problem raises ``PlanFileError`` with a Chinese message naming the file and the
+field, so that the person editing the file can find and fix it.
+"""
+
+import datetime
+import re
+from pathlib import Path
+
+import yaml
+
+from emergency.enums import HAZARD_DOMAINS, PLAN_CATEGORIES
+
+PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
+
+CODE_PATTERN = re.compile(r"[A-Z]{2}-\d{2}", re.ASCII)
+
+REQUIRED_FIELDS = (
+    "code",
+    "name",
+    "category",
+    "lead_department",
+    "response_levels",
+    "drill_every_months",
+    "review_every_months",
+    "version",
+    "revised_on",
+    "hazard_domains",
+)
+
+# Columns of the plans table that a sync writes (the order of the INSERT).
+SYNCED_COLUMNS = (
+    "code",
+    "name",
+    "category",
+    "lead_department",
+    "response_levels",
+    "drill_every_months",
+    "review_every_months",
+    "version",
+    "revised_on",
+    "is_template",
+    "source_file",
+    "body",
+)
+
+TEMPLATE_MARKER = "模板"
+
+_DELIMITER = "---"
+
+
+class PlanFileError(ValueError):
+    """A plan file that cannot be loaded; ``path`` and ``field`` say where the problem is."""
+
+    def __init__(self, path, field, message):
+        self.path = Path(path)
+        self.field = field
+        super().__init__(f"预案文件 {self.path.name}：{message}")
+
+
+def _show(value):
+    if value is None:
+        return "空"
+    if isinstance(value, str):
+        return value if value.strip() else "空字符串"
+    return str(value)
+
+
+def _field_error(path, field, requirement, value):
+    return PlanFileError(path, field, f"字段“{field}”{requirement}（当前值：{_show(value)}）")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"重复的键 {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _split_front_matter(path, text):
+    """(front matter text, body text); the file must open with a line of exactly ``---``."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != _DELIMITER:
+        raise PlanFileError(
+            path, "front matter", "缺少 front matter（文件第一行必须是“---”，其后是 YAML 字段，再以“---”结束）"
+        )
+    for index in range(1, len(lines)):
+        if lines[index].strip() == _DELIMITER:
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:])
+    raise PlanFileError(path, "front matter", "front matter 没有结束行“---”")
+
+
+def _positive_int(path, data, field, maximum=None):
+    value = data[field]
+    # bool is a subclass of int: ``true`` in YAML must not count as 1.
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if ok and maximum is not None and value > maximum:
+        ok = False
+    if not ok:
+        requirement = f"必须是 1 到 {maximum} 之间的整数" if maximum else "必须是正整数"
+        raise _field_error(path, field, requirement, value)
+    return value
+
+
+def _non_empty_text(path, data, field):
+    value = data[field]
+    if isinstance(value, int) and not isinstance(value, bool) and field == "version":
+        value = str(value)  # ``version: 2024`` reads as an integer
+    if not isinstance(value, str) or not value.strip():
+        raise _field_error(path, field, "必须是非空文本", value)
+    return value.strip()
+
+
+def _date(path, data, field):
+    value = data[field]
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _field_error(path, field, "必须是日期，格式为 YYYY-MM-DD", value)
+
+
+def _hazard_domains(path, data, field):
+    value = data[field]
+    if not isinstance(value, list) or not value:
+        raise _field_error(path, field, "必须是至少包含一项的列表", value)
+    domains = []
+    for item in value:
+        if not isinstance(item, str) or item not in HAZARD_DOMAINS:
+            known = "、".join(HAZARD_DOMAINS)
+            raise _field_error(path, field, f"含有未知的灾种代码 {_show(item)}，可用代码：{known}", value)
+        if item in domains:
+            raise _field_error(path, field, f"重复列出了灾种代码 {item}", value)
+        domains.append(item)
+    return domains
+
+
+def parse_plan_file(path):
+    """Read and validate one plan file; return a dict shaped like a ``plans`` row.
+
+    The dict also carries ``hazard_domains`` (list of HAZARD_DOMAINS codes).
+    """
+    path = Path(path)
+    try:
+        # utf-8-sig: a BOM left by a Windows editor is tolerated.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise PlanFileError(path, "encoding", "文件不是 UTF-8 编码，请另存为 UTF-8") from None
+
+    front, body = _split_front_matter(path, text)
+    try:
+        data = yaml.load(front, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        # The front matter starts on the file's second line; PyYAML counts lines from 0.
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 2} 行" if mark is not None else "位置不明"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlanFileError(path, "YAML", f"front matter 不是有效的 YAML（{where}：{problem}）") from None
+    if not isinstance(data, dict):
+        raise PlanFileError(path, "front matter", "front matter 必须是“字段: 值”形式的 YAML 映射")
+
+    for field in REQUIRED_FIELDS:
+        if field not in data:
+            raise PlanFileError(path, field, f"缺少必填字段“{field}”")
+
+    code = data["code"]
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
+        raise _field_error(path, "code", "必须形如 ZR-01（两个大写字母、短横线、两位数字）", code)
+    if code != path.stem:
+        raise _field_error(path, "code", f"必须与文件名一致（应为 {path.stem}）", code)
+
+    category = data["category"]
+    if category not in PLAN_CATEGORIES:
+        raise _field_error(path, "category", f"必须是 {'、'.join(PLAN_CATEGORIES)} 之一", category)
+
+    body = body.strip("\n").rstrip() + "\n" if body.strip() else ""
+    return {
+        "code": code,
+        "name": _non_empty_text(path, data, "name"),
+        "category": category,
+        "lead_department": _non_empty_text(path, data, "lead_department"),
+        "response_levels": _positive_int(path, data, "response_levels", maximum=4),
+        "drill_every_months": _positive_int(path, data, "drill_every_months"),
+        "review_every_months": _positive_int(path, data, "review_every_months"),
+        "version": _non_empty_text(path, data, "version"),
+        "revised_on": _date(path, data, "revised_on"),
+        "body": body,
+        "source_file": path.name,
+        "is_template": TEMPLATE_MARKER in body,
+        "hazard_domains": _hazard_domains(path, data, "hazard_domains"),
+    }
+
+
+def check_unique_codes(plans):
+    """Raise PlanFileError (naming the later file) when two parsed plans share a code."""
+    seen = {}
+    for plan in plans:
+        if plan["code"] in seen:
+            raise _field_error(
+                plan["source_file"], "code", f"与预案文件 {seen[plan['code']]} 重复", plan["code"]
+            )
+        seen[plan["code"]] = plan["source_file"]
+
+
+def load_plan_dir(directory=PLANS_DIR):
+    """Parse every ``*.md`` in ``directory`` (sorted by name); the first bad file raises."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"预案目录不存在：{directory}")
+    plans = [parse_plan_file(path) for path in sorted(directory.glob("*.md"))]
+    check_unique_codes(plans)
+    return plans
+
+
+def sync_plans(cur, plans):
+    """Insert or update ``plans`` (from load_plan_dir) in one transaction; return (inserted, updated).
+
+    Existing rows keep last_evaluated_on, needs_revision and status. Each plan's plan_domains rows
+    are made equal to its hazard_domains. Plans in the table but not in ``plans`` are left alone.
+    """
+    plans = list(plans)
+    check_unique_codes(plans)
+    insert_sql = (
+        f"INSERT INTO plans ({', '.join(SYNCED_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in SYNCED_COLUMNS)})"
+    )
+    update_columns = [c for c in SYNCED_COLUMNS if c != "code"]
+    update_sql = (
+        f"UPDATE plans SET {', '.join(f'{c} = ?' for c in update_columns)} WHERE code = ?"
+    )
+    inserted = updated = 0
+    cur.begin()
+    try:
+        for plan in plans:
+            code = plan["code"]
+            exists = cur.execute("SELECT 1 FROM plans WHERE code = ?", [code]).fetchone()
+            wanted = list(plan["hazard_domains"])
+            if exists:
+                current = {
+                    row[0]
+                    for row in cur.execute(
+                        "SELECT domain_code FROM plan_domains WHERE plan_code = ?", [code]
+                    ).fetchall()
+                }
+                # Only delete/insert what changed: DuckDB may refuse to delete and re-insert the
+                # same key within one transaction.
+                for domain in sorted(current - set(wanted)):
+                    cur.execute(
+                        "DELETE FROM plan_domains WHERE plan_code = ? AND domain_code = ?",
+                        [code, domain],
+                    )
+                cur.execute(update_sql, [plan[c] for c in update_columns] + [code])
+                new_domains = [d for d in wanted if d not in current]
+                updated += 1
+            else:
+                cur.execute(insert_sql, [plan[c] for c in SYNCED_COLUMNS])
+                new_domains = wanted
+                inserted += 1
+            for domain in new_domains:
+                cur.execute(
+                    "INSERT INTO plan_domains (plan_code, domain_code) VALUES (?, ?)",
+                    [code, domain],
+                )
+        cur.commit()
+    except BaseException:
+        cur.rollback()
+        raise
+    return inserted, updated

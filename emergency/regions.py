@@ -1,0 +1,106 @@
+"""Townships and villages of the county, loaded from data/geo/ (NBS 2023 codes, WGS-84 seats).
+
+Villages join townships on the NBS code, never the MCA code (they differ for 8 townships).
+A place without a coordinate keeps NULL: nothing is guessed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from .db import DATA_DIR
+
+GEO_DIR = DATA_DIR / "geo"
+TOWNSHIPS_CSV = GEO_DIR / "townships.csv"
+VILLAGES_CSV = GEO_DIR / "villages.csv"
+COUNTY_OUTLINE_WGS84 = GEO_DIR / "county_410325_wgs84.geojson"
+ATTRIBUTION = "行政区划：国家统计局 2023 年统计用区划代码；乡镇驻地坐标与县界：Vonng/adcode（CC BY 4.0）"
+
+
+def _float(text: str) -> float | None:
+    text = (text or "").strip()
+    return float(text) if text else None
+
+
+def read_townships(path: Path = TOWNSHIPS_CSV) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for order, row in enumerate(csv.DictReader(fh)):
+            rows.append({
+                "code": row["code"],
+                "name": row["name"],
+                "kind": row["type"],
+                "is_township": row["is_township"] == "1",
+                "mca_code": row["mca_code_2025"] or None,
+                "mca_name": row["mca_name_2025"] or None,
+                "lon": _float(row["lon_wgs84_converted"]),
+                "lat": _float(row["lat_wgs84_converted"]),
+                "coord_source": row["coord_source"] or None,
+                "coord_note": row["coord_note"] or None,
+                "sort_order": order,
+            })
+    return rows
+
+
+def read_villages(path: Path = VILLAGES_CSV) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [{
+            "code": row["code"],
+            "name": row["name"],
+            "township_code": row["township_code"],
+            "kind": row["kind"],
+            "is_virtual": row["kind"] == "林场虚拟单位",
+        } for row in csv.DictReader(fh)]
+
+
+def load_places(db) -> tuple[int, int]:
+    """Insert the townships and villages that are not yet in the database. Returns the counts added.
+
+    Existing rows are left alone, so a coordinate an administrator set is never overwritten.
+    """
+    townships, villages = read_townships(), read_villages()
+    known_t = {c for (c,) in db.query("SELECT code FROM townships")}
+    known_v = {c for (c,) in db.query("SELECT code FROM villages")}
+    new_t = [t for t in townships if t["code"] not in known_t]
+    new_v = [v for v in villages if v["code"] not in known_v]
+
+    def work(cur):
+        cur.executemany(
+            "INSERT INTO townships (code, name, kind, is_township, mca_code, mca_name, lon, lat,"
+            " coord_source, coord_note, sort_order) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[t[k] for k in ("code", "name", "kind", "is_township", "mca_code", "mca_name", "lon", "lat",
+                              "coord_source", "coord_note", "sort_order")] for t in new_t],
+        ) if new_t else None
+        cur.executemany(
+            "INSERT INTO villages (code, name, township_code, kind, is_virtual) VALUES (?, ?, ?, ?, ?)",
+            [[v["code"], v["name"], v["township_code"], v["kind"], v["is_virtual"]] for v in new_v],
+        ) if new_v else None
+
+    db.write(work)
+    return len(new_t), len(new_v)
+
+
+def townships(db, *, include_forest_farms: bool = False) -> list[dict]:
+    where = "" if include_forest_farms else "WHERE is_township"
+    return db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order")
+
+
+def missing_coordinates(db) -> list[dict]:
+    """Places shown as 'coordinate missing' beside the map, never placed by guess."""
+    return db.query_dicts(
+        "SELECT code, name, kind, is_township, coord_note FROM townships"
+        " WHERE lon IS NULL OR lat IS NULL ORDER BY sort_order"
+    )
+
+
+def short_name(name: str) -> str:
+    """城关镇 -> 城关, 木植街乡 -> 木植街: what township staff often type."""
+    for suffix in ("镇", "乡", "林场"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def county_outline() -> dict:
+    return json.loads(COUNTY_OUTLINE_WGS84.read_text(encoding="utf-8"))

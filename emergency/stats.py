@@ -1,0 +1,73 @@
+"""The year's headline figures, computed from the records (the figures of the county's report).
+
+Definitions (shown on the overview page too):
+- teams: teams founded on or before 31 December and not disbanded by then;
+- members: memberships of those teams on 31 December (a person in two teams counts twice,
+  as the county's rosters do; duplicates are reported separately by roster health);
+- plans / plan_categories: active (not retired) plans and their distinct categories;
+- county_township_drills / participants: drills held in the year at county or township level,
+  participants in person-times (人次);
+- sector_drills / participants: drills held in the year by regulated enterprises (非煤矿山等领域);
+- village_drills / participants: village-level drills, counted apart from both.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+STATS_SQL = """
+WITH params AS (SELECT CAST(? AS DATE) AS year_end, CAST(? AS DATE) AS year_start),
+active_teams AS (
+    SELECT t.id FROM teams t, params p
+    WHERE t.established_on <= p.year_end AND (t.disbanded_on IS NULL OR t.disbanded_on > p.year_end)
+),
+year_drills AS (
+    SELECT d.level, d.participants FROM drills d, params p
+    WHERE d.held_on BETWEEN p.year_start AND p.year_end
+)
+SELECT
+    (SELECT count(*) FROM active_teams) AS teams,
+    (SELECT count(*) FROM members m, params p
+      WHERE m.team_id IN (SELECT id FROM active_teams)
+        AND m.joined_on <= p.year_end AND (m.left_on IS NULL OR m.left_on > p.year_end)) AS members,
+    (SELECT count(*) FROM plans WHERE status = 'active') AS plans,
+    (SELECT count(DISTINCT category) FROM plans WHERE status = 'active') AS plan_categories,
+    (SELECT count(*) FROM townships WHERE is_township) AS townships,
+    (SELECT count(*) FROM villages WHERE NOT is_virtual) AS villages,
+    (SELECT count(*) FROM year_drills WHERE level IN ('county', 'township')) AS county_township_drills,
+    (SELECT coalesce(sum(participants), 0) FROM year_drills WHERE level IN ('county', 'township'))
+        AS county_township_participants,
+    (SELECT count(*) FROM year_drills WHERE level = 'enterprise') AS sector_drills,
+    (SELECT coalesce(sum(participants), 0) FROM year_drills WHERE level = 'enterprise') AS sector_participants,
+    (SELECT count(*) FROM year_drills WHERE level = 'village') AS village_drills,
+    (SELECT coalesce(sum(participants), 0) FROM year_drills WHERE level = 'village') AS village_participants
+"""
+
+STAT_LABELS = {
+    "teams": "应急救援队伍（支）",
+    "members": "队员（人）",
+    "plans": "专项应急预案（项）",
+    "plan_categories": "预案类别（类）",
+    "townships": "乡镇（个）",
+    "villages": "村（社区）（个）",
+    "county_township_drills": "县乡两级演练（场次）",
+    "county_township_participants": "县乡两级参演（人次）",
+    "sector_drills": "非煤矿山等领域演练（场次）",
+    "sector_participants": "非煤矿山等领域参演（人次）",
+    "village_drills": "村级演练（场次）",
+    "village_participants": "村级参演（人次）",
+}
+
+
+def year_stats(db, year: int) -> dict:
+    """One dict with the year's figures; the keys of `stats --json`."""
+    cur = db.cursor().execute(STATS_SQL, [date(year, 12, 31), date(year, 1, 1)])
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    return {"year": year, **{n: int(v) for n, v in zip(names, row)}}
+
+
+def about(n: int) -> str:
+    """12,134 -> '12100余' as the county's report writes a rounded-down figure."""
+    if n >= 1000 and n % 100:
+        return f"{n // 100 * 100}余"
+    return str(n)

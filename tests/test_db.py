@@ -1,0 +1,120 @@
+import subprocess
+import sys
+import threading
+import time
+
+import duckdb
+import pytest
+
+from emergency import migrations
+from emergency.db import Database, DatabaseLockedError
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def test_migrations_are_recorded_and_applied_once(tmp_path):
+    db = Database(tmp_path / "m.duckdb")
+    versions = [v for v, _ in migrations.migration_files()]
+    assert [r[0] for r in db.query("SELECT version FROM schema_version ORDER BY version")] == versions
+    assert migrations.migrate(db) == []  # nothing new the second time
+    db.close()
+    db = Database(tmp_path / "m.duckdb")  # reopening applies nothing twice
+    assert db.scalar("SELECT count(*) FROM schema_version") == len(versions)
+
+
+def test_schema_holds_the_core_entities(tmp_path):
+    db = Database(tmp_path / "s.duckdb")
+    tables = {t for (t,) in db.query("SELECT table_name FROM information_schema.tables")}
+    for table in ["townships", "villages", "hazard_domains", "team_kinds", "teams", "members", "certificates",
+                  "enterprises", "plans", "drills", "drill_plans", "corrective_actions", "contacts", "roll_calls",
+                  "notifications", "users", "audit_log", "planned_drills", "deadline_rules"]:
+        assert table in tables, table
+    assert db.scalar("SELECT count(*) FROM hazard_domains") > 10
+    assert db.scalar("SELECT count(*) FROM team_kinds") == 5
+
+
+def test_vocabulary_sync_keeps_edited_rules(tmp_path):
+    db = Database(tmp_path / "r.duckdb")
+    db.write(lambda cur: cur.execute("UPDATE deadline_rules SET interval_months = 18 WHERE code = 'village_yearly'"))
+    migrations.migrate(db)
+    assert db.scalar("SELECT interval_months FROM deadline_rules WHERE code = 'village_yearly'") == 18
+
+
+def test_each_thread_gets_its_own_cursor(tmp_path):
+    db = Database(tmp_path / "c.duckdb")
+    seen, errors = {}, []
+
+    def worker(n):
+        try:
+            cur = db.cursor()
+            for i in range(200):
+                assert cur.execute("SELECT ?::INTEGER", [n * 1000 + i]).fetchone()[0] == n * 1000 + i
+            seen[n] = id(cur)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(seen.values())) == 6
+
+
+def test_write_retries_a_conflict(tmp_path):
+    db = Database(tmp_path / "w.duckdb")
+    db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('counter', '0')"))
+    other = db._con.cursor()
+    other.begin()
+    other.execute("UPDATE settings SET value = '100' WHERE key = 'counter'")
+    calls = []
+
+    def bump(cur):
+        calls.append(1)
+        if len(calls) == 2:  # let the competing transaction finish after our first, failed try
+            other.commit()
+        cur.execute("UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) WHERE key = 'counter'")
+
+    db.write(bump)
+    assert len(calls) >= 2  # the first attempt conflicted with the open transaction
+    assert db.scalar("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'counter'") == 101
+
+
+def test_locked_file_gives_a_plain_message_at_once(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(DatabaseLockedError) as caught:
+            Database(path)
+        assert str(holder.pid) in str(caught.value) and "占用" in str(caught.value)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "emergency", "stats", "--year", "2024", "--db", str(path)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert time.monotonic() - started < 10
+        assert result.returncode == 2
+        assert f"进程 {holder.pid}" in result.stderr and "--db" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    # The file is intact after the refused attempt.
+    assert duckdb.connect(str(path)).execute("SELECT 1").fetchone() == (1,)
+
+
+def test_referenced_rows_can_be_edited(demo_db_path, tmp_path):
+    """Moving a member, re-dating a drill: DuckDB refuses these if an index sits on the column."""
+    import shutil
+
+    copy = tmp_path / "edit.duckdb"
+    shutil.copy(demo_db_path, copy)
+    db = Database(copy)
+    member = db.scalar("SELECT min(member_id) FROM certificates")
+    drill = db.scalar("SELECT min(drill_id) FROM corrective_actions")
+    team = db.scalar("SELECT max(id) FROM teams WHERE disbanded_on IS NULL")
+    db.write(lambda cur: cur.execute("UPDATE members SET team_id = ?, id_hmac = 'x' WHERE id = ?", [team, member]))
+    db.write(lambda cur: cur.execute("UPDATE drills SET held_on = DATE '2024-01-02' WHERE id = ?", [drill]))
+    assert db.scalar("SELECT team_id FROM members WHERE id = ?", [member]) == team
