@@ -116,5 +116,8 @@ def test_referenced_rows_can_be_edited(demo_db_path, tmp_path):
     drill = db.scalar("SELECT min(drill_id) FROM corrective_actions")
     team = db.scalar("SELECT max(id) FROM teams WHERE disbanded_on IS NULL")
     db.write(lambda cur: cur.execute("UPDATE members SET team_id = ?, id_hmac = 'x' WHERE id = ?", [team, member]))
-    db.write(lambda cur: cur.execute("UPDATE drills SET held_on = DATE '2024-01-02' WHERE id = ?", [drill]))
+    db.write(lambda cur: cur.execute("UPDATE drills SET held_on = DATE '2024-01-02', township_code = '410325100'"
+                                     " WHERE id = ?", [drill]))
+    db.write(lambda cur: cur.execute("UPDATE teams SET township_code = '410325101', kind = 'civil' WHERE id = ?", [team]))
+    db.write(lambda cur: cur.execute("UPDATE townships SET name = '何村镇' WHERE name = '何村乡'"))
     assert db.scalar("SELECT team_id FROM members WHERE id = ?", [member]) == team

@@ -1,7 +1,10 @@
 -- 001: the core entities. Dates are DATE, instants TIMESTAMPTZ (county time zone Asia/Shanghai).
 -- Standard SQL where it costs nothing, so that a PostgreSQL backend needs new connection code only.
--- No secondary indexes on tables that others reference: DuckDB turns an UPDATE of an indexed
--- column into delete + insert, which its foreign-key check refuses (measured with 2.0.1).
+-- DuckDB turns an UPDATE of an indexed column (a UNIQUE, an index, or a FOREIGN KEY column) into
+-- delete + insert, which its foreign-key check refuses when another table references the row
+-- (measured with 2.0.1). So a table that others reference (teams, members, enterprises, drills,
+-- channels) declares no foreign keys and no secondary indexes on its editable columns; those
+-- references are checked by the service functions that write them. Leaf tables keep their keys.
 
 CREATE SEQUENCE seq_teams START 1;
 CREATE SEQUENCE seq_members START 1;
@@ -27,7 +30,7 @@ CREATE SEQUENCE seq_plan_revisions START 1;
 -- code is the NBS statistical division code (villages join on it); mca_code is kept for reference.
 CREATE TABLE townships (
     code          VARCHAR PRIMARY KEY,
-    name          VARCHAR NOT NULL UNIQUE,
+    name          VARCHAR NOT NULL,            -- not UNIQUE: a rename (何村乡 -> 何村镇) must stay possible
     kind          VARCHAR NOT NULL CHECK (kind IN ('镇', '乡', '林场')),
     is_township   BOOLEAN NOT NULL,            -- forest farms are listed but are not townships
     mca_code      VARCHAR,
@@ -92,8 +95,8 @@ CREATE TABLE enterprises (
     id              INTEGER PRIMARY KEY DEFAULT nextval('seq_enterprises'),
     name            VARCHAR NOT NULL,
     sector          VARCHAR NOT NULL,
-    township_code   VARCHAR NOT NULL REFERENCES townships(code),
-    village_code    VARCHAR REFERENCES villages(code),
+    township_code   VARCHAR NOT NULL,
+    village_code    VARCHAR,
     address         VARCHAR,
     contact_name    VARCHAR,
     contact_phone   VARCHAR,
@@ -105,11 +108,11 @@ CREATE TABLE enterprises (
 CREATE TABLE teams (
     id              INTEGER PRIMARY KEY DEFAULT nextval('seq_teams'),
     name            VARCHAR NOT NULL,
-    kind            VARCHAR NOT NULL REFERENCES team_kinds(code),
+    kind            VARCHAR NOT NULL,
     level           VARCHAR NOT NULL CHECK (level IN ('county', 'township', 'village', 'enterprise', 'civil')),
-    township_code   VARCHAR REFERENCES townships(code),  -- NULL for a county-level team (serves all)
-    village_code    VARCHAR REFERENCES villages(code),
-    enterprise_id   INTEGER REFERENCES enterprises(id),
+    township_code   VARCHAR,  -- NULL for a county-level team (serves all)
+    village_code    VARCHAR,
+    enterprise_id   INTEGER,
     leader_name     VARCHAR,
     duty_phone      VARCHAR,
     equipment       VARCHAR,
@@ -130,7 +133,7 @@ CREATE TABLE team_domains (
 -- encrypted copy (key outside data/) and the masked form (first six, last four) are kept.
 CREATE TABLE members (
     id                INTEGER PRIMARY KEY DEFAULT nextval('seq_members'),
-    team_id           INTEGER NOT NULL REFERENCES teams(id),
+    team_id           INTEGER NOT NULL,
     name              VARCHAR NOT NULL,
     gender            VARCHAR CHECK (gender IN ('男', '女')),
     birth_date        DATE,
@@ -199,9 +202,9 @@ CREATE TABLE drills (
     title                VARCHAR NOT NULL,
     level                VARCHAR NOT NULL CHECK (level IN ('county', 'township', 'village', 'enterprise')),
     organiser            VARCHAR NOT NULL,
-    township_code        VARCHAR REFERENCES townships(code),   -- NULL for a county drill
-    village_code         VARCHAR REFERENCES villages(code),
-    enterprise_id        INTEGER REFERENCES enterprises(id),
+    township_code        VARCHAR,   -- NULL for a county drill
+    village_code         VARCHAR,
+    enterprise_id        INTEGER,
     held_on              DATE NOT NULL,
     started_at           TIMESTAMPTZ,
     ended_at             TIMESTAMPTZ,
@@ -336,7 +339,7 @@ CREATE TABLE notifications (
 
 CREATE TABLE channels (
     id             INTEGER PRIMARY KEY DEFAULT nextval('seq_channels'),
-    township_code  VARCHAR REFERENCES townships(code),  -- NULL: the county bureau's own channel
+    township_code  VARCHAR,  -- NULL: the county bureau's own channel
     kind           VARCHAR NOT NULL CHECK (kind IN ('email', 'wecom', 'dingtalk')),
     address        VARCHAR NOT NULL,                    -- e-mail address or webhook URL
     secret         VARCHAR,                             -- DingTalk signing secret
