@@ -1,13 +1,36 @@
-"""Streamlit entry point: navigation over the pages (run with `./start.sh`)."""
+"""Streamlit entry point: the login gate, then navigation over the pages the role may see.
+
+Run with `./start.sh`. No page is built before a successful login.
+"""
 import streamlit as st
 
-st.set_page_config(page_title="应急准备登记与演练调度系统", page_icon=":material/shield:", layout="wide")
+from emergency.ui import session
 
-pages = {
-    "概览": [st.Page("emergency/ui/overview.py", title="总览", icon=":material/dashboard:", default=True)],
-    "基础数据": [
-        st.Page("emergency/ui/plans_page.py", title="专项应急预案", icon=":material/menu_book:", url_path="plans"),
-        st.Page("emergency/ui/places.py", title="乡镇与村（社区）", icon=":material/location_city:", url_path="places"),
-    ],
-}
-st.navigation(pages).run()
+st.set_page_config(page_title="应急准备登记与演练调度系统", layout="wide")
+
+user = session.current_user()
+if user is None:
+    st.navigation([st.Page(session.login_page, title="登录")]).run()
+else:
+    session.sidebar(user)
+    pages = {
+        "概览": [st.Page("emergency/ui/overview.py", title="总览", default=True)],
+        "队伍与演练": [
+            st.Page("emergency/ui/teams_page.py", title="救援队伍", url_path="teams"),
+            st.Page("emergency/ui/members_page.py", title="队员", url_path="members"),
+            st.Page("emergency/ui/drills_page.py", title="演练记录",
+                    url_path="drills"),
+        ],
+        "基础数据": [
+            st.Page("emergency/ui/plans_page.py", title="专项应急预案", url_path="plans"),
+            st.Page("emergency/ui/places.py", title="乡镇与村（社区）",
+                    url_path="places"),
+        ],
+    }
+    if user.is_admin:
+        pages["系统管理"] = [
+            st.Page("emergency/ui/users_page.py", title="用户管理", url_path="users"),
+            st.Page("emergency/ui/audit_page.py", title="审计日志", url_path="audit"),
+        ]
+    # No page icons: Streamlit fetches their favicons from a Google CDN, which an intranet lacks.
+    st.navigation(pages).run()

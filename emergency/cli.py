@@ -28,7 +28,26 @@ def _parser() -> argparse.ArgumentParser:
     p = command("stats", "输出某年度统计数字")
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p = command("user", "用户管理：add 新建用户（如首个管理员）；passwd 重置密码")
+    p.add_argument("action", choices=["add", "passwd"])
+    p.add_argument("username")
+    p.add_argument("--role", choices=["admin", "township", "viewer"], default="admin")
+    p.add_argument("--township", help="乡镇填报员所属乡镇（名称或统计区划代码）")
+    p.add_argument("--name", help="显示名称（默认同用户名）")
     return parser
+
+
+def _read_password() -> str:
+    """From EMERGENCY_PASSWORD, or prompted twice without echo; never printed."""
+    import getpass
+    import os
+
+    if os.environ.get("EMERGENCY_PASSWORD"):
+        return os.environ["EMERGENCY_PASSWORD"]
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再次输入密码：") != first:
+        raise ValueError("两次输入的密码不一致")
+    return first
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](db, args)
-    except PlanFileError as exc:
+    except (PlanFileError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     finally:
@@ -87,4 +106,25 @@ def cmd_stats(db, args) -> int:
     return 0
 
 
-COMMANDS = {"init": cmd_init, "demo": cmd_demo, "stats": cmd_stats}
+def cmd_user(db, args) -> int:
+    from . import auth
+    from .setup import initialise
+
+    initialise(db)
+    if args.action == "passwd":
+        auth.set_password(db, auth.SYSTEM, args.username, _read_password())
+        print(f"已重置用户 {args.username} 的密码。")
+        return 0
+    township = None
+    if args.township:
+        township = db.scalar("SELECT code FROM townships WHERE is_township AND (code = ? OR name = ? OR name = ? || '镇'"
+                             " OR name = ? || '乡')", [args.township] * 4)
+        if not township:
+            raise ValueError(f"找不到乡镇：{args.township}")
+    user = auth.create_user(db, auth.SYSTEM, args.username, args.name or args.username, args.role,
+                            _read_password(), township)
+    print(f"已创建用户 {user.username}（{user.role_label}）。")
+    return 0
+
+
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "stats": cmd_stats, "user": cmd_user}

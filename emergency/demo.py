@@ -31,6 +31,15 @@ TARGETS = {
     "sector_participants": 6967,
 }
 
+# Demo-only passwords, printed in the README: change or delete these accounts in real use.
+DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}
+
+
+def demo_username(township_code: str) -> str:
+    """town100 for 城关镇 (410325100): the last three digits of the NBS code."""
+    return "town" + township_code[-3:]
+
+
 SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋"
             "蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹")
 GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰春梅海波宏亮新民永飞鹏辉晓东"
@@ -401,6 +410,21 @@ class DemoGenerator:
                     })
 
     # Orchestration -------------------------------------------------------------------------
+    def make_users(self) -> int:
+        """Demo accounts (passwords in the README, demo only): one per role, one operator per township."""
+        from . import auth
+
+        if self.db.scalar("SELECT count(*) FROM users"):
+            return 0
+        accounts = [("admin", "县应急管理局（演示）", "admin", None), ("leader", "县领导（演示）", "viewer", None)]
+        accounts += [(demo_username(t["code"]), f"{t['name']}填报员（演示）", "township", t["code"])
+                     for t in self.townships]
+        hashes = {role: auth.hash_password(password) for role, password in DEMO_PASSWORDS.items()}
+        for username, name, role, township in accounts:
+            auth.create_user(self.db, auth.SYSTEM, username, name, role, "", township, is_demo=True,
+                             password_hash=hashes[role])
+        return len(accounts)
+
     def generate(self) -> dict[str, int]:
         self.plan_names = dict(self.db.query("SELECT code, name FROM plans"))
         self.make_enterprises()
@@ -409,7 +433,9 @@ class DemoGenerator:
         for year in (2021, 2022, 2023, 2024, 2025, 2026):
             self.make_drills_for_year(year, exact=(year == REPORT_YEAR))
         self.make_planned_drills()
-        return self.write()
+        written = self.write()
+        written["users"] = self.make_users()
+        return written
 
     def write(self) -> dict[str, int]:
         order = ["enterprises", "teams", "team_domains", "members", "certificates", "drills", "drill_plans",

@@ -51,3 +51,17 @@ def fresh_db(tmp_path):
     initialise(db)
     yield db
     db.close()
+
+
+@pytest.fixture
+def scratch_db(demo_db_path, tmp_path):
+    """A private copy of the demo database, for tests that write."""
+    import shutil
+
+    from emergency.db import Database
+
+    path = tmp_path / "scratch.duckdb"
+    shutil.copy(demo_db_path, path)
+    db = Database(path)
+    yield db
+    db.close()

@@ -1,19 +1,36 @@
-"""AppTest: each page runs headless against the demo database."""
+"""AppTest: each page runs headless against the demo database, as each role."""
+from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emergency import auth, teams
+from emergency.demo import DEMO_PASSWORDS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def user_row(db, username: str) -> auth.User:
+    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
+                         [username])[0]
+    return auth.User(**row)
+
+
 @pytest.fixture
-def app(demo_db_path, monkeypatch):
+def app(demo_db, demo_db_path, monkeypatch):
     monkeypatch.setenv("EMERGENCY_DB", str(demo_db_path))
     monkeypatch.chdir(ROOT)
 
-    def run(page: str | None = None, **query) -> AppTest:
+    def run(page: str | None = None, as_user: str | None = "admin", db=None, **query) -> AppTest:
+        if db is not None:
+            monkeypatch.setenv("EMERGENCY_DB", str(db.path))
+        db = db or demo_db
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if as_user:  # a session that has logged in; the form itself is tested below
+            at.session_state["user"] = asdict(user_row(db, as_user))
+            at.session_state["last_seen"] = datetime.now(timezone.utc)
         for key, value in query.items():
             at.query_params[key] = value
         at.run()
@@ -31,8 +48,38 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def all_cells(at: AppTest) -> str:
+    return "\n".join(d.value.to_csv() for d in at.dataframe)
+
+
+def test_no_data_before_login(app):
+    at = app(as_user=None, year="2024")
+    assert not at.metric and not at.dataframe
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+
+
+def test_login_form_logs_in_and_out(app):
+    at = app(as_user=None)
+    at.text_input[0].input("town100")
+    at.text_input[1].input(DEMO_PASSWORDS["township"])
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "总览"
+    assert "城关镇" in texts(at)
+    at.button(key="logout").click().run()
+    assert not at.metric and "已退出登录" in at.info[0].value
+
+
+def test_wrong_password_is_refused(app):
+    at = app(as_user=None)
+    at.text_input[0].input("leader")
+    at.text_input[1].input("not-the-password1")
+    at.button[0].click().run()
+    assert at.error[0].value == "用户名或密码错误" and not at.metric
+
+
 def test_overview_shows_the_2024_figures(app):
-    at = app(year="2024")
+    at = app(year="2024", as_user="leader")
     assert at.title[0].value == "总览"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["应急救援队伍（支）"] == "388"
@@ -60,3 +107,49 @@ def test_plans_page_lists_the_four_categories(app):
     at = app("emergency/ui/plans_page.py")
     assert [s.value for s in at.subheader] == ["自然灾害", "事故灾难", "公共卫生事件", "社会安全事件"]
     assert sum(len(d.value) for d in at.dataframe) == 40
+
+
+def test_admin_pages_are_admin_only(app, demo_db, demo_db_path, monkeypatch):
+    assert app("emergency/ui/audit_page.py", as_user="admin").dataframe  # the admin reaches it
+    for username in ("leader", "town100"):
+        with pytest.raises(ValueError):  # not in a non-admin's navigation at all
+            app("emergency/ui/audit_page.py", as_user=username)
+        # and the page refuses even when run directly
+        at = AppTest.from_file(str(ROOT / "emergency/ui/audit_page.py"), default_timeout=60)
+        at.session_state["user"] = asdict(user_row(demo_db, username))
+        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.run()
+        assert at.error and "管理员" in at.error[0].value and not at.dataframe
+
+
+def test_viewer_sees_phones_and_ids_masked_on_every_page(app, demo_db):
+    phones = [p for (p,) in demo_db.query("SELECT phone FROM members WHERE phone IS NOT NULL LIMIT 2000")]
+    for page in ("emergency/ui/members_page.py", "emergency/ui/teams_page.py"):
+        at = app(page, as_user="leader")
+        cells = all_cells(at)
+        assert "****" in cells
+        assert not any(p in cells for p in phones if len(p) == 11), page
+        assert "********" in cells or page.endswith("teams_page.py")
+
+
+def test_township_sees_own_phones_in_full_others_masked(app, demo_db):
+    at = app("emergency/ui/members_page.py", as_user="town100")
+    frame = at.dataframe[0].value
+    own_phone = demo_db.scalar("SELECT m.phone FROM members m JOIN teams t ON t.id = m.team_id"
+                               " WHERE t.township_code = '410325100' AND length(m.phone) = 11 AND m.left_on IS NULL"
+                               " LIMIT 1")
+    assert own_phone in frame["手机号"].tolist()
+    at.selectbox[0].set_value("田湖镇").run()
+    assert all("****" in p for p in at.dataframe[0].value["手机号"] if p)
+
+
+def test_team_name_with_markup_is_shown_as_text(app, scratch_db):
+    admin = user_row(scratch_db, "admin")
+    name = "<img src=x onerror=alert(1)>"
+    teams.create_team(scratch_db, admin, {"name": name, "kind": "civil", "level": "civil",
+                                       "township_code": "410325107", "established_on": datetime(2024, 1, 1).date()},
+                      ["flood"])
+    at = app("emergency/ui/teams_page.py", db=scratch_db)
+    at.selectbox[0].set_value("白河镇").run()
+    assert name in at.dataframe[0].value["队伍名称"].tolist()
+    assert not any("<img" in m.value for m in at.markdown)  # never injected as markup

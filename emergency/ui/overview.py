@@ -3,8 +3,10 @@ import streamlit as st
 
 from emergency import reports
 from emergency.stats import STAT_LABELS, year_stats
+from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 
+user = require_login()
 db = get_db()
 st.title("总览")
 demo_banner(db)

@@ -2,8 +2,10 @@
 import streamlit as st
 
 from emergency import regions
+from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 
+user = require_login()
 db = get_db()
 st.title("乡镇与村（社区）")
 st.caption(regions.ATTRIBUTION)

@@ -2,8 +2,10 @@
 import streamlit as st
 
 from emergency.enums import PLAN_CATEGORIES
+from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 
+user = require_login()
 db = get_db()
 st.title("专项应急预案")
 counts = dict(db.query("SELECT category, count(*) FROM plans WHERE status = 'active' GROUP BY category"))

@@ -1,0 +1,60 @@
+"""The audit trail: who, when, which record, the values before and after. Written in the same
+transaction as the change it describes, so a change never lands without its audit row.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+ACTION_LABELS = {"create": "新增", "update": "修改", "disband": "撤销", "leave": "离队", "reveal": "查看完整身份证号",
+                 "export": "导出", "login": "登录", "login_failed": "登录失败", "login_locked": "账号锁定",
+                 "close": "关闭"}
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def to_json(values: dict | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps({k: _plain(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True)
+
+
+def record(cur, actor, action: str, table: str, record_id, before: dict | None, after: dict | None) -> None:
+    cur.execute(
+        "INSERT INTO audit_log (username, action, table_name, record_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+        [actor.username, action, table, None if record_id is None else str(record_id), to_json(before), to_json(after)],
+    )
+
+
+def changed(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the fields that differ, before and after."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def search(db, *, username: str | None = None, table: str | None = None, action: str | None = None,
+           since: date | None = None, until: date | None = None, limit: int = 2000):
+    clauses, params = [], []
+    for column, value in (("username", username), ("table_name", table), ("action", action)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since:
+        clauses.append("CAST(occurred_at AS DATE) >= ?")
+        params.append(since)
+    if until:
+        clauses.append("CAST(occurred_at AS DATE) <= ?")
+        params.append(until)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return db.frame(
+        f"SELECT occurred_at AS 时间, username AS 用户, action AS 操作, table_name AS 数据表, record_id AS 记录,"
+        f" CAST(before AS VARCHAR) AS 修改前, CAST(after AS VARCHAR) AS 修改后 FROM audit_log {where}"
+        f" ORDER BY id DESC LIMIT {int(limit)}", params,
+    )

@@ -1,0 +1,207 @@
+"""Users, roles, township scope and log-in.
+
+Roles:
+- admin (县应急管理局): everything, including users and settings;
+- township (乡镇填报员), bound to one township: writes only its own township's records;
+- viewer (领导/只读): sees everything, changes nothing, personal data masked.
+
+Scope is enforced here, below the UI: every write function calls require_write() with the acting
+user and the township of the record (before and after the change), so hiding a button is never
+the only guard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from . import audit
+from .enums import USER_ROLES
+
+LOCK_AFTER_FAILURES = 5
+LOCK_MINUTES = 15
+SESSION_TIMEOUT_MINUTES = 30
+MIN_PASSWORD_LENGTH = 8
+
+_hasher = PasswordHasher()
+
+
+class PermissionDenied(PermissionError):
+    """The acting user's role or township does not allow this; nothing was changed."""
+
+
+class LoginError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    id: int | None
+    username: str
+    display_name: str
+    role: str
+    township_code: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def role_label(self) -> str:
+        return USER_ROLES.get(self.role, self.role)
+
+    def may_write(self, township_code: str | None) -> bool:
+        """Admins write anything; a township operator only records of its own township."""
+        if self.role == "admin":
+            return True
+        if self.role == "township":
+            return township_code is not None and township_code == self.township_code
+        return False
+
+    def sees_full_phone(self, township_code: str | None) -> bool:
+        """Admins and the member's own township see phone numbers in full; others see them masked."""
+        return self.role == "admin" or (self.role == "township" and township_code == self.township_code)
+
+
+# The identity of the command line and of the scheduler (audited under this name).
+SYSTEM = User(None, "system", "系统", "admin")
+
+
+def require_write(actor: User, township_code: str | None, what: str) -> None:
+    if actor.role == "viewer":
+        raise PermissionDenied(f"只读账号不能{what}。")
+    if not actor.may_write(township_code):
+        scope = "县级（全县）" if township_code is None else f"其他乡镇（{township_code}）"
+        raise PermissionDenied(f"乡镇填报员只能修改本乡镇的数据，不能{what}：该记录属于{scope}。")
+
+
+def require_admin(actor: User, what: str) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(f"只有县应急管理局管理员可以{what}。")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if password.isdigit() or password.isalpha():
+        return "密码须同时包含字母和数字"
+    return None
+
+
+def _user(row: dict) -> User:
+    return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
+
+
+def create_user(db, actor: User, username: str, display_name: str, role: str, password: str,
+                township_code: str | None = None, *, is_demo: bool = False, password_hash: str | None = None) -> User:
+    require_admin(actor, "创建用户")
+    username = (username or "").strip()
+    if not username or not username.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("用户名只能由字母、数字、- 和 _ 组成")
+    if role not in USER_ROLES:
+        raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
+    if role == "township":
+        if not township_code or not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township",
+                                               [township_code]):
+            raise ValueError("乡镇填报员必须绑定一个乡镇（统计区划代码）")
+    else:
+        township_code = None
+    if password_hash is None:
+        problem = password_problem(password)
+        if problem:
+            raise ValueError(problem)
+        password_hash = hash_password(password)
+    if db.scalar("SELECT count(*) FROM users WHERE username = ?", [username]):
+        raise ValueError(f"用户名 {username} 已存在")
+
+    def work(cur):
+        uid = cur.execute(
+            "INSERT INTO users (username, display_name, role, township_code, password_hash, is_demo)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [username, display_name or username, role, township_code, password_hash, is_demo],
+        ).fetchone()[0]
+        audit.record(cur, actor, "create", "users", uid, None,
+                     {"username": username, "role": role, "township_code": township_code})
+        return uid
+
+    return User(db.write(work), username, display_name or username, role, township_code)
+
+
+def set_password(db, actor: User, username: str, password: str) -> None:
+    require_admin(actor, "重置密码")
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    digest = hash_password(password)
+
+    def work(cur):
+        if not cur.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL"
+                           " WHERE username = ? RETURNING id", [digest, username]).fetchone():
+            raise ValueError(f"用户 {username} 不存在")
+        audit.record(cur, actor, "update", "users", username, None, {"password": "已重置"})
+
+    db.write(work)
+
+
+def authenticate(db, username: str, password: str, now: datetime | None = None) -> User:
+    """The user, or LoginError with a message that does not tell which half was wrong."""
+    now = now or datetime.now(timezone.utc)
+    rows = db.query_dicts("SELECT * FROM users WHERE username = ? AND is_active", [(username or "").strip()])
+    if not rows:
+        raise LoginError("用户名或密码错误")
+    row = rows[0]
+    if row["locked_until"] and row["locked_until"] > now:
+        minutes = max(1, int((row["locked_until"] - now).total_seconds() // 60) + 1)
+        raise LoginError(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员")
+    try:
+        _hasher.verify(row["password_hash"], password or "")
+    except (VerificationError, InvalidHashError):
+        failures = row["failed_logins"] + 1
+        locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= LOCK_AFTER_FAILURES else None
+
+        def fail(cur):
+            cur.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
+                        [0 if locked else failures, locked, row["id"]])
+            audit.record(cur, User(row["id"], row["username"], row["display_name"], row["role"]),
+                         "login_locked" if locked else "login_failed", "users", row["id"], None, None)
+
+        db.write(fail)
+        if locked:
+            raise LoginError(f"连续 {LOCK_AFTER_FAILURES} 次登录失败，账号锁定 {LOCK_MINUTES} 分钟")
+        raise LoginError("用户名或密码错误")
+    user = _user(row)
+
+    def ok(cur):
+        cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [row["id"]])
+        audit.record(cur, user, "login", "users", row["id"], None, None)
+
+    db.write(ok)
+    return user
+
+
+def session_expired(last_seen: datetime, now: datetime, minutes: int = SESSION_TIMEOUT_MINUTES) -> bool:
+    return now - last_seen > timedelta(minutes=minutes)
+
+
+def list_users(db):
+    return db.frame(
+        "SELECT u.username AS 用户名, u.display_name AS 姓名, u.role AS 角色, t.name AS 乡镇,"
+        " u.is_active AS 启用, u.failed_logins AS 连续失败, u.locked_until AS 锁定至, u.is_demo AS 演示账号"
+        " FROM users u LEFT JOIN townships t ON t.code = u.township_code ORDER BY u.role, u.township_code, u.username"
+    )
+
+
+def unlock(db, actor: User, username: str) -> None:
+    require_admin(actor, "解锁账号")
+
+    def work(cur):
+        cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", [username])
+        audit.record(cur, actor, "update", "users", username, None, {"locked_until": None})
+
+    db.write(work)

@@ -1,0 +1,59 @@
+"""Input and output hygiene shared by every page and export: text normalisation, HTML escaping,
+spreadsheet-formula neutralisation, and checks on uploaded files.
+"""
+from __future__ import annotations
+
+import html
+import unicodedata
+from pathlib import PurePath
+
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+# Allowed uploads by purpose: extension -> the file's leading bytes ("magic").
+UPLOAD_TYPES = {
+    "attachment": {".jpg": [b"\xff\xd8\xff"], ".jpeg": [b"\xff\xd8\xff"], ".png": [b"\x89PNG\r\n\x1a\n"],
+                   ".pdf": [b"%PDF-"]},
+    "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".csv": []},
+}
+
+
+def clean(value) -> str:
+    """Full-width to half-width (１３８ -> 138, ＡＢ -> AB), stray and inner-edge spaces removed."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value)).replace("\u3000", " ")
+    return " ".join(text.split())
+
+
+def clean_code(value) -> str:
+    """Phones, ID numbers: half-width, no spaces or dashes inside, upper-case X."""
+    return clean(value).replace(" ", "").replace("-", "").upper()
+
+
+def escape_html(value) -> str:
+    """For anything rendered as HTML (map popups, unsafe_allow_html): user text stays text."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def neutralise_formula(value):
+    """A cell that starts with = + - @ would run as a formula in Excel: prefix it with a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def check_upload(name: str, data: bytes, purpose: str = "attachment", max_bytes: int = MAX_UPLOAD_BYTES) -> str | None:
+    """None when acceptable, else the reason in Chinese (size, extension, or content not matching it)."""
+    allowed = UPLOAD_TYPES[purpose]
+    suffix = PurePath(name or "").suffix.lower()
+    if suffix not in allowed:
+        return f"文件类型 {suffix or '（无扩展名）'} 不允许，仅支持：{'、'.join(allowed)}"
+    if len(data) > max_bytes:
+        return f"文件过大（{len(data) / 1048576:.1f} MB），上限 {max_bytes / 1048576:.0f} MB"
+    if not data:
+        return "文件为空"
+    magics = allowed[suffix]
+    if magics and not any(data.startswith(m) for m in magics):
+        return f"文件内容与扩展名 {suffix} 不符"
+    return None

@@ -1,0 +1,300 @@
+"""Teams and members: the scoped, audited write paths, and the role-masked lists.
+
+Every write takes the acting user, checks role and township (auth.require_write) before and after
+the change, writes the record and its audit row in one transaction, and changes nothing when
+refused or invalid.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from . import audit, privacy
+from .auth import User, require_admin, require_write
+from .enums import MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
+from .hygiene import clean, clean_code
+
+TEAM_FIELDS = ("name", "kind", "level", "township_code", "village_code", "enterprise_id", "leader_name",
+               "duty_phone", "equipment", "established_on")
+MEMBER_FIELDS = ("team_id", "name", "gender", "birth_date", "phone", "role_in_team", "specialty",
+                 "training_passed", "training_on", "insurance_until", "joined_on")
+
+
+def _row(cur, sql: str, params: list) -> dict | None:
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    row = result.fetchone()
+    return dict(zip(names, row)) if row else None
+
+
+def _team(cur, team_id: int) -> dict:
+    team = _row(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
+    if not team:
+        raise ValueError(f"队伍 {team_id} 不存在")
+    return team
+
+
+def validate_team(db, data: dict) -> list[str]:
+    problems = []
+    if not clean(data.get("name")):
+        problems.append("队伍名称：不能为空")
+    if data.get("kind") not in TEAM_KINDS:
+        problems.append(f"队伍类别：必须是 {'、'.join(TEAM_KINDS.values())} 之一")
+    if data.get("level") not in TEAM_LEVELS:
+        problems.append(f"队伍层级：必须是 {'、'.join(TEAM_LEVELS.values())} 之一")
+    township = data.get("township_code")
+    if data.get("level") == "county" and township:
+        problems.append("队伍层级：县级队伍服务全县，不应填写所属乡镇")
+    if data.get("level") != "county" and not township:
+        problems.append("所属乡镇：乡镇、村级、企业和社会组织队伍必须填写所属乡镇")
+    if township and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
+        problems.append(f"所属乡镇：{township} 不存在")
+    village = data.get("village_code")
+    if village and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
+                                 [village, township]):
+        problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
+    phone = data.get("duty_phone")
+    if phone and privacy.validate_mobile(phone) and not phone.startswith("0379"):
+        problems.append("值班电话：应为11位手机号或 0379 开头的固话")
+    if not isinstance(data.get("established_on"), date):
+        problems.append("成立日期：必须填写日期")
+    return problems
+
+
+def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
+    data = {k: data.get(k) for k in TEAM_FIELDS}
+    data["name"] = clean(data["name"])
+    data["duty_phone"] = clean_code(data["duty_phone"]) or None
+    require_write(actor, data["township_code"], "新增该乡镇以外的队伍")
+    problems = validate_team(db, data)
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cols = list(data)
+        team_id = cur.execute(f"INSERT INTO teams ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                              " RETURNING id", [data[c] for c in cols]).fetchone()[0]
+        for code in dict.fromkeys(domains):
+            cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
+        audit.record(cur, actor, "create", "teams", team_id, None, {**data, "domains": sorted(domains)})
+        return team_id
+
+    return db.write(work)
+
+
+def update_team(db, actor: User, team_id: int, changes: dict) -> None:
+    cur = db.cursor()
+    before = _team(cur, team_id)
+    require_write(actor, before["township_code"], "修改其他乡镇或县级的队伍")
+    after = {**before, **{k: v for k, v in changes.items() if k in TEAM_FIELDS}}
+    after["name"] = clean(after["name"])
+    require_write(actor, after["township_code"], "把队伍转到其他乡镇")
+    problems = validate_team(db, after)
+    if problems:
+        raise ValueError("；".join(problems))
+    old, new = audit.changed(before, {k: after[k] for k in TEAM_FIELDS})
+    if not new:
+        return
+
+    def work(cur):
+        cur.execute(f"UPDATE teams SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
+                    " WHERE id = ?", [*new.values(), team_id])
+        audit.record(cur, actor, "update", "teams", team_id, old, new)
+
+    db.write(work)
+
+
+def disband_team(db, actor: User, team_id: int, on: date, reason: str) -> None:
+    """Kept in history: the team stops counting from the day after `on`."""
+    cur = db.cursor()
+    before = _team(cur, team_id)
+    require_write(actor, before["township_code"], "撤销其他乡镇或县级的队伍")
+    if not clean(reason):
+        raise ValueError("撤销原因：不能为空")
+
+    def work(cur):
+        cur.execute("UPDATE teams SET disbanded_on = ?, disband_reason = ?, updated_at = current_timestamp"
+                    " WHERE id = ?", [on, clean(reason), team_id])
+        audit.record(cur, actor, "disband", "teams", team_id, {"disbanded_on": before["disbanded_on"]},
+                     {"disbanded_on": on, "disband_reason": clean(reason)})
+
+    db.write(work)
+
+
+# Members -----------------------------------------------------------------------------------
+def _member(cur, member_id: int) -> dict:
+    member = _row(cur, f"SELECT m.id, {', '.join('m.' + f for f in MEMBER_FIELDS)}, m.id_hmac, m.id_masked,"
+                       " m.left_on, t.township_code FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
+                  [member_id])
+    if not member:
+        raise ValueError(f"队员 {member_id} 不存在")
+    return member
+
+
+def validate_member(data: dict) -> list[str]:
+    problems = []
+    if not data.get("name"):
+        problems.append("姓名：不能为空")
+    if data.get("phone") and privacy.validate_mobile(data["phone"]):
+        problems.append("手机号：" + privacy.validate_mobile(data["phone"]))
+    if data.get("role_in_team") not in MEMBER_ROLES:
+        problems.append(f"队内职务：必须是 {'、'.join(MEMBER_ROLES.values())} 之一")
+    if not isinstance(data.get("joined_on"), date):
+        problems.append("入队日期：必须填写日期")
+    return problems
+
+
+def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tuple[int, list[str]]:
+    """(member id, warnings). A person already in another team is accepted and flagged."""
+    cur = db.cursor()
+    team = _team(cur, data["team_id"])
+    require_write(actor, team["township_code"], "向其他乡镇或县级队伍添加队员")
+    data = {k: data.get(k) for k in MEMBER_FIELDS}
+    data["name"], data["phone"] = clean(data["name"]), clean_code(data["phone"]) or None
+    data.setdefault("role_in_team", "member")
+    data["role_in_team"] = data["role_in_team"] or "member"
+    data["training_passed"] = bool(data["training_passed"])
+    problems = validate_member(data)
+    protected, warnings = (None, None, None), []
+    if id_number:
+        id_number = clean_code(id_number)
+        reason = privacy.validate_id_number(id_number)
+        if reason:
+            problems.append("身份证号：" + reason)
+        else:
+            protected = privacy.protect_id(id_number)
+            data["birth_date"] = privacy.birth_date_from_id(id_number)
+            data["gender"] = privacy.gender_from_id(id_number)
+            others = db.query("SELECT t.name FROM members m JOIN teams t ON t.id = m.team_id"
+                              " WHERE m.id_hmac = ? AND m.left_on IS NULL", [protected[0]])
+            if others:
+                warnings.append("此人已在以下队伍中登记（将被标记为重复人员）：" + "、".join(n for (n,) in others))
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cols = list(data) + ["id_hmac", "id_cipher", "id_masked"]
+        values = [data[c] for c in data] + list(protected)
+        member_id = cur.execute(f"INSERT INTO members ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                                " RETURNING id", values).fetchone()[0]
+        audit.record(cur, actor, "create", "members", member_id, None, {**data, "id_masked": protected[2]})
+        return member_id
+
+    return db.write(work), warnings
+
+
+def update_member(db, actor: User, member_id: int, changes: dict) -> None:
+    cur = db.cursor()
+    before = _member(cur, member_id)
+    require_write(actor, before["township_code"], "修改其他乡镇或县级队伍的队员")
+    after = {**before, **{k: v for k, v in changes.items() if k in MEMBER_FIELDS}}
+    if "phone" in changes:
+        after["phone"] = clean_code(changes["phone"]) or None
+    if after["team_id"] != before["team_id"]:  # moving to another team: the target must be in scope too
+        require_write(actor, _team(cur, after["team_id"])["township_code"], "把队员调到其他乡镇或县级队伍")
+    problems = validate_member(after)
+    if problems:
+        raise ValueError("；".join(problems))
+    old, new = audit.changed(before, {k: after[k] for k in MEMBER_FIELDS})
+    if not new:
+        return
+
+    def work(cur):
+        cur.execute(f"UPDATE members SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
+                    " WHERE id = ?", [*new.values(), member_id])
+        audit.record(cur, actor, "update", "members", member_id,
+                     {k: _masked_for_audit(k, v) for k, v in old.items()},
+                     {k: _masked_for_audit(k, v) for k, v in new.items()})
+
+    db.write(work)
+
+
+def _masked_for_audit(key: str, value):
+    """The audit log is readable by admins only, but keeps phone numbers masked all the same."""
+    return privacy.mask_phone(value) if key == "phone" else value
+
+
+def member_leaves(db, actor: User, member_id: int, on: date) -> None:
+    cur = db.cursor()
+    before = _member(cur, member_id)
+    require_write(actor, before["township_code"], "办理其他乡镇或县级队伍队员离队")
+
+    def work(cur):
+        cur.execute("UPDATE members SET left_on = ?, updated_at = current_timestamp WHERE id = ?", [on, member_id])
+        audit.record(cur, actor, "leave", "members", member_id, {"left_on": before["left_on"]}, {"left_on": on})
+
+    db.write(work)
+
+
+def reveal_id_number(db, actor: User, member_id: int) -> str:
+    """The full ID number: an admin action, itself audited."""
+    require_admin(actor, "查看完整身份证号")
+    cipher = db.scalar("SELECT id_cipher FROM members WHERE id = ?", [member_id])
+    if not cipher:
+        raise ValueError("该队员没有登记身份证号")
+    db.write(lambda cur: audit.record(cur, actor, "reveal", "members", member_id, None, None))
+    return privacy.decrypt_id(cipher)
+
+
+# Lists ------------------------------------------------------------------------------------
+def team_list(db, *, township_code: str | None = None, kind: str | None = None, level: str | None = None,
+              domain: str | None = None, include_disbanded: bool = False):
+    clauses, params = [], []
+    if township_code:
+        clauses.append("t.township_code = ?")
+        params.append(township_code)
+    for column, value in (("t.kind", kind), ("t.level", level)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if domain:
+        clauses.append("t.id IN (SELECT team_id FROM team_domains WHERE domain_code = ?)")
+        params.append(domain)
+    if not include_disbanded:
+        clauses.append("t.disbanded_on IS NULL")
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return db.frame(
+        "SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,"
+        " t.leader_name, t.duty_phone, t.established_on, t.disbanded_on,"
+        " (SELECT count(*) FROM members m WHERE m.team_id = t.id AND m.left_on IS NULL) AS member_count,"
+        " (SELECT string_agg(h.name, '、' ORDER BY h.code) FROM team_domains d JOIN hazard_domains h"
+        "   ON h.code = d.domain_code WHERE d.team_id = t.id) AS domains"
+        f" FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code {where}"
+        " ORDER BY tw.sort_order NULLS FIRST, t.level, t.name", params,
+    )
+
+
+def team_list_for(db, viewer: User, **filters):
+    """team_list with duty phones masked by the viewer's role."""
+    return mask_phones(team_list(db, **filters), viewer, "duty_phone")
+
+
+def member_list(db, viewer: User, *, team_id: int | None = None, township_code: str | None = None,
+                include_left: bool = False):
+    """Members with phones masked unless the viewer may see them (admin, or the member's own township);
+    ID numbers always masked."""
+    clauses, params = [], []
+    if team_id:
+        clauses.append("m.team_id = ?")
+        params.append(team_id)
+    if township_code:
+        clauses.append("t.township_code = ?")
+        params.append(township_code)
+    if not include_left:
+        clauses.append("m.left_on IS NULL")
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    frame = db.frame(
+        "SELECT m.id, m.name, m.gender, m.birth_date, m.phone, m.id_masked, m.role_in_team, m.specialty,"
+        " m.training_passed, m.insurance_until, m.joined_on, m.left_on, t.name AS team_name, t.township_code"
+        f" FROM members m JOIN teams t ON t.id = m.team_id {where} ORDER BY t.township_code NULLS FIRST, t.name, m.id",
+        params,
+    )
+    return mask_phones(frame, viewer, "phone")
+
+
+def mask_phones(frame, viewer: User, column: str, township_column: str = "township_code"):
+    """Mask `column` on every row whose township the viewer may not see in full."""
+    if viewer.role == "admin" or frame.empty:
+        return frame
+    visible = frame[township_column].map(viewer.sees_full_phone).astype(bool)
+    frame[column] = frame[column].where(visible, frame[column].map(privacy.mask_phone))
+    return frame

@@ -1,0 +1,32 @@
+"""审计日志 (admin): who changed what, when, before and after; filter and export."""
+from datetime import date, timedelta
+
+import streamlit as st
+
+from emergency import audit, exports
+from emergency.ui.session import require_login
+from emergency.ui.state import get_db
+
+user = require_login()
+db = get_db()
+st.title("审计日志")
+if not user.is_admin:
+    st.error("只有县应急管理局管理员可以查看审计日志。")
+    st.stop()
+
+cols = st.columns(5)
+usernames = [None] + [u for (u,) in db.query("SELECT DISTINCT username FROM audit_log ORDER BY 1")]
+who = cols[0].selectbox("用户", usernames, format_func=lambda u: "全部" if u is None else u)
+tables = [None] + [t for (t,) in db.query("SELECT DISTINCT table_name FROM audit_log ORDER BY 1")]
+table = cols[1].selectbox("数据表", tables, format_func=lambda t: "全部" if t is None else t)
+actions = [None, *audit.ACTION_LABELS]
+action = cols[2].selectbox("操作", actions, format_func=lambda a: "全部" if a is None else audit.ACTION_LABELS[a])
+since = cols[3].date_input("起始日期", date.today() - timedelta(days=30))
+until = cols[4].date_input("截止日期", date.today())
+
+frame = audit.search(db, username=who, table=table, action=action, since=since, until=until)
+frame["操作"] = frame["操作"].map(lambda a: audit.ACTION_LABELS.get(a, a))
+st.caption(f"共 {len(frame)} 条（最多显示 2000 条）")
+st.dataframe(frame, hide_index=True, width="stretch")
+st.download_button("导出 Excel", data=lambda: exports.export_xlsx(db, user, frame, "审计日志"),
+                   file_name=f"审计日志_{date.today():%Y%m%d}.xlsx")

@@ -1,0 +1,70 @@
+"""Log-in state of a browser session: the login form, the idle timeout, logout."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from emergency import auth
+from emergency.ui.state import get_db
+
+
+def current_user() -> auth.User | None:
+    """The logged-in user, or None (also after SESSION_TIMEOUT_MINUTES without activity)."""
+    data = st.session_state.get("user")
+    if not data:
+        return None
+    now = datetime.now(timezone.utc)
+    last = st.session_state.get("last_seen", now)
+    if auth.session_expired(last, now):
+        logout("长时间未操作，已自动退出，请重新登录。")
+        return None
+    st.session_state["last_seen"] = now
+    return auth.User(**data)
+
+
+def logout(message: str | None = None) -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if message:
+        st.session_state["logout_message"] = message
+
+
+def login_page() -> None:
+    st.title("应急准备登记与演练调度系统")
+    st.caption("县应急管理局 · 请登录后使用")
+    if st.session_state.get("logout_message"):
+        st.info(st.session_state.pop("logout_message"))
+    with st.form("login"):
+        username = st.text_input("用户名")
+        password = st.text_input("密码", type="password")
+        submitted = st.form_submit_button("登录", type="primary")
+    if submitted:
+        try:
+            user = auth.authenticate(get_db(), username, password)
+        except auth.LoginError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["user"] = asdict(user)
+        st.session_state["last_seen"] = datetime.now(timezone.utc)
+        st.rerun()
+
+
+def sidebar(user: auth.User) -> None:
+    db = get_db()
+    with st.sidebar:
+        township = db.scalar("SELECT name FROM townships WHERE code = ?", [user.township_code]) if user.township_code else None
+        st.markdown(f"**{user.display_name}**  \n{user.role_label}" + (f" · {township}" if township else ""))
+        if st.button("退出登录", key="logout"):
+            logout("已退出登录。")
+            st.rerun()
+
+
+def require_login() -> auth.User:
+    """Every page starts here: no data is drawn for a visitor who is not logged in."""
+    user = current_user()
+    if user is None:
+        st.warning("请先登录。")
+        st.stop()
+    return user

@@ -1,0 +1,80 @@
+"""救援队伍: filterable list, a team's members, and (for those allowed) new team / edit / disband."""
+from datetime import date
+
+import streamlit as st
+
+from emergency import enums, teams
+from emergency.ui.session import require_login
+from emergency.ui.state import get_db
+from emergency.ui.widgets import enum_select, show_table, township_options, write_feedback
+
+user = require_login()
+db = get_db()
+st.title("救援队伍")
+
+towns = township_options(db)
+cols = st.columns(4)
+with cols[0]:
+    default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
+    township = towns[st.selectbox("乡镇", list(towns), index=default)]
+with cols[1]:
+    kind = enum_select("队伍类别", enums.TEAM_KINDS)
+with cols[2]:
+    level = enum_select("层级", enums.TEAM_LEVELS)
+with cols[3]:
+    domain = enum_select("灾种领域", enums.HAZARD_DOMAINS)
+include_disbanded = st.checkbox("包括已撤销的队伍")
+
+frame = teams.team_list_for(db, user, township_code=township, kind=kind, level=level, domain=domain,
+                            include_disbanded=include_disbanded)
+st.caption(f"共 {len(frame)} 支队伍，在册队员 {int(frame['member_count'].sum()) if len(frame) else 0} 人")
+show_table(frame, {"name": "队伍名称", "kind": "类别", "level": "层级", "township_name": "所属乡镇",
+                   "domains": "覆盖领域", "leader_name": "负责人", "duty_phone": "值班电话",
+                   "member_count": "在册队员", "established_on": "成立日期", "disbanded_on": "撤销日期"},
+           {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
+
+if len(frame):
+    names = dict(zip(frame["id"], frame["name"]))
+    team_id = st.selectbox("查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）")
+    members = teams.member_list(db, user, team_id=team_id)
+    show_table(members, {"name": "姓名", "role_in_team": "职务", "gender": "性别", "phone": "手机号",
+                         "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
+                         "insurance_until": "保险到期"}, {"role_in_team": enums.MEMBER_ROLES})
+
+    if user.role != "viewer":
+        chosen = frame[frame["id"] == team_id].iloc[0]
+        with st.expander("修改或撤销该队伍"):
+            with st.form("edit_team"):
+                name = st.text_input("队伍名称", chosen["name"])
+                leader = st.text_input("负责人", chosen["leader_name"] or "")
+                phone = st.text_input("值班电话", "")
+                st.caption("值班电话留空则不修改。")
+                if st.form_submit_button("保存修改"):
+                    changes = {"name": name, "leader_name": leader}
+                    if phone.strip():
+                        changes["duty_phone"] = phone.strip()
+                    write_feedback(lambda: teams.update_team(db, user, int(team_id), changes), "已保存。")
+            with st.form("disband_team"):
+                on = st.date_input("撤销日期", date.today())
+                reason = st.text_input("撤销原因")
+                if st.form_submit_button("撤销队伍（保留历史）"):
+                    write_feedback(lambda: teams.disband_team(db, user, int(team_id), on, reason), "队伍已撤销。")
+
+if user.role != "viewer":
+    with st.expander("新增队伍"):
+        with st.form("new_team"):
+            name = st.text_input("队伍名称")
+            kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=enums.TEAM_KINDS.get)
+            levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
+            level_new = st.selectbox("层级", levels, format_func=enums.TEAM_LEVELS.get)
+            own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
+            town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
+            domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get)
+            leader = st.text_input("负责人")
+            phone = st.text_input("值班电话")
+            founded = st.date_input("成立日期", date.today())
+            if st.form_submit_button("保存", type="primary"):
+                data = {"name": name, "kind": kind_new, "level": level_new, "leader_name": leader,
+                        "township_code": None if level_new == "county" else town_new,
+                        "duty_phone": phone, "established_on": founded}
+                write_feedback(lambda: teams.create_team(db, user, data, domains), "已新增队伍。")

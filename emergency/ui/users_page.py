@@ -1,0 +1,40 @@
+"""用户管理 (admin): accounts, new users, unlock, password reset."""
+import streamlit as st
+
+from emergency import auth, enums
+from emergency.ui.session import require_login
+from emergency.ui.state import get_db
+from emergency.ui.widgets import township_options, write_feedback
+
+user = require_login()
+db = get_db()
+st.title("用户管理")
+if not user.is_admin:
+    st.error("只有县应急管理局管理员可以管理用户。")
+    st.stop()
+
+frame = auth.list_users(db)
+frame["角色"] = frame["角色"].map(enums.USER_ROLES.get)
+st.dataframe(frame, hide_index=True, width="stretch")
+
+with st.form("new_user"):
+    st.subheader("新建用户")
+    username = st.text_input("用户名")
+    name = st.text_input("姓名")
+    role = st.selectbox("角色", list(enums.USER_ROLES), format_func=enums.USER_ROLES.get)
+    towns = township_options(db, include_all=False)
+    township = towns[st.selectbox("所属乡镇（仅乡镇填报员）", list(towns))]
+    password = st.text_input("初始密码", type="password")
+    if st.form_submit_button("创建", type="primary"):
+        write_feedback(lambda: auth.create_user(db, user, username, name, role, password,
+                                                township if role == "township" else None), "已创建用户。")
+
+with st.form("unlock"):
+    st.subheader("解锁账号 / 重置密码")
+    target = st.selectbox("用户", frame["用户名"].tolist())
+    new_password = st.text_input("新密码（留空则只解锁）", type="password")
+    if st.form_submit_button("执行"):
+        if new_password:
+            write_feedback(lambda: auth.set_password(db, user, target, new_password), "已重置密码并解锁。")
+        else:
+            write_feedback(lambda: auth.unlock(db, user, target), "已解锁。")

@@ -1,0 +1,221 @@
+"""Roles, township scope below the UI, audit trail, lock-out, personal data."""
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+
+import openpyxl
+import pytest
+
+from emergency import audit, auth, drills, exports, hygiene, privacy, teams
+from emergency.demo import DEMO_PASSWORDS
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def user(db, username):
+    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
+                         [username])[0]
+    return auth.User(**row)
+
+
+def snapshot(db, table, record_id):
+    return db.query(f"SELECT * FROM {table} WHERE id = ?", [record_id])
+
+
+def audit_rows(db):
+    return db.scalar("SELECT count(*) FROM audit_log")
+
+
+def other_township_records(db):
+    """A team, member and drill of 田湖镇 (410325101), which town100 (城关镇) must not touch."""
+    team = db.scalar("SELECT min(id) FROM teams WHERE township_code = '410325101' AND disbanded_on IS NULL")
+    member = db.scalar("SELECT min(id) FROM members WHERE team_id = ?", [team])
+    drill = db.scalar("SELECT min(id) FROM drills WHERE township_code = '410325101' AND level = 'township'")
+    return team, member, drill
+
+
+def test_township_operator_cannot_touch_another_township(scratch_db):
+    db, op = scratch_db, user(scratch_db, "town100")
+    team, member, drill = other_township_records(db)
+    before = [snapshot(db, "teams", team), snapshot(db, "members", member), snapshot(db, "drills", drill)]
+    logged = audit_rows(db)
+    attempts = [
+        lambda: teams.update_team(db, op, team, {"name": "改名"}),
+        lambda: teams.disband_team(db, op, team, date(2025, 1, 1), "测试"),
+        lambda: teams.update_member(db, op, member, {"name": "改名"}),
+        lambda: teams.member_leaves(db, op, member, date(2025, 1, 1)),
+        lambda: teams.add_member(db, op, {"team_id": team, "name": "张三", "joined_on": date(2025, 1, 1)}),
+        lambda: drills.update_drill(db, op, drill, {"participants": 1}),
+        lambda: drills.create_drill(db, op, {"title": "x", "level": "township", "organiser": "x",
+                                             "township_code": "410325101", "held_on": date(2025, 1, 1),
+                                             "form": "live", "content": "single", "participants": 5}, ["ZR-01"]),
+        lambda: teams.create_team(db, op, {"name": "县级队", "kind": "professional", "level": "county",
+                                           "established_on": date(2025, 1, 1)}, ["flood"]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(auth.PermissionDenied) as caught:
+            attempt()
+        assert "本乡镇" in str(caught.value)
+    assert [snapshot(db, "teams", team), snapshot(db, "members", member), snapshot(db, "drills", drill)] == before
+    assert audit_rows(db) == logged
+
+
+def test_township_operator_cannot_move_own_team_away(scratch_db):
+    db, op = scratch_db, user(scratch_db, "town100")
+    own = db.scalar("SELECT min(id) FROM teams WHERE township_code = '410325100'")
+    with pytest.raises(auth.PermissionDenied):
+        teams.update_team(db, op, own, {"township_code": "410325101"})
+    assert db.scalar("SELECT township_code FROM teams WHERE id = ?", [own]) == "410325100"
+
+
+def test_viewer_cannot_write(scratch_db):
+    db, viewer = scratch_db, user(scratch_db, "leader")
+    team, member, drill = other_township_records(db)
+    for attempt in (lambda: teams.update_team(db, viewer, team, {"name": "x"}),
+                    lambda: teams.update_member(db, viewer, member, {"name": "x"}),
+                    lambda: drills.update_drill(db, viewer, drill, {"participants": 1}),
+                    lambda: auth.create_user(db, viewer, "x1", "x", "viewer", "abc12345")):
+        with pytest.raises(auth.PermissionDenied):
+            attempt()
+    assert db.scalar("SELECT count(*) FROM teams WHERE name = 'x'") == 0
+
+
+def test_own_township_writes_work_and_are_audited(scratch_db):
+    db, op = scratch_db, user(scratch_db, "town100")
+    team_id = teams.create_team(db, op, {"name": "城关镇测试队", "kind": "grassroots", "level": "township",
+                                         "township_code": "410325100", "duty_phone": "１３８ 1234 5678",
+                                         "established_on": date(2025, 3, 1)}, ["flood", "fire"])
+    assert db.scalar("SELECT duty_phone FROM teams WHERE id = ?", [team_id]) == "13812345678"  # normalised
+    teams.update_team(db, op, team_id, {"leader_name": "李四"})
+    member_id, warnings = teams.add_member(db, op, {"team_id": team_id, "name": "王五", "phone": "13912345678",
+                                                    "joined_on": date(2025, 3, 2)}, "11010519491231002X")
+    assert warnings == []
+    teams.update_member(db, op, member_id, {"phone": "13700000000"})
+    drill_id = drills.create_drill(db, op, {"title": "城关镇防汛演练", "level": "township", "organiser": "城关镇人民政府",
+                                            "township_code": "410325100", "held_on": date(2025, 5, 1), "form": "live",
+                                            "content": "single", "participants": 40}, ["ZR-01"])
+    drills.update_drill(db, op, drill_id, {"participants": 45})
+    rows = db.query_dicts("SELECT username, action, table_name, record_id, before, after FROM audit_log"
+                          " WHERE username = 'town100' ORDER BY id")
+    assert [(r["action"], r["table_name"]) for r in rows] == [
+        ("create", "teams"), ("update", "teams"), ("create", "members"), ("update", "members"),
+        ("create", "drills"), ("update", "drills")]
+    update_team = rows[1]
+    assert json.loads(update_team["before"]) == {"leader_name": None}
+    assert json.loads(update_team["after"]) == {"leader_name": "李四"}
+    assert json.loads(rows[5]["before"]) == {"participants": 40} and json.loads(rows[5]["after"]) == {"participants": 45}
+    # phones stay masked even in the audit log; the ID number never appears in it
+    assert json.loads(rows[3]["after"]) == {"phone": "137****0000"}
+    assert "11010519491231002X" not in json.dumps(rows, default=str)
+
+
+def test_same_person_twice_is_flagged(scratch_db):
+    db, admin = scratch_db, user(scratch_db, "admin")
+    cipher, team = db.query("SELECT m.id_cipher, m.team_id FROM members m WHERE m.left_on IS NULL LIMIT 1")[0]
+    other = db.scalar("SELECT min(id) FROM teams WHERE id <> ? AND disbanded_on IS NULL", [team])
+    _, warnings = teams.add_member(db, admin, {"team_id": other, "name": "重复者", "joined_on": date(2025, 1, 1)},
+                                   privacy.decrypt_id(cipher))
+    assert warnings and "重复" in warnings[0]
+
+
+def test_invalid_input_changes_nothing(scratch_db):
+    db, admin = scratch_db, user(scratch_db, "admin")
+    count = db.scalar("SELECT count(*) FROM members")
+    team = db.scalar("SELECT min(id) FROM teams")
+    with pytest.raises(ValueError, match="校验位"):
+        teams.add_member(db, admin, {"team_id": team, "name": "错号", "joined_on": date(2025, 1, 1)},
+                         "110105194912310021")
+    with pytest.raises(ValueError, match="手机号"):
+        teams.add_member(db, admin, {"team_id": team, "name": "错号", "phone": "12345", "joined_on": date(2025, 1, 1)})
+    assert db.scalar("SELECT count(*) FROM members") == count
+
+
+def test_reveal_is_admin_only_and_audited(scratch_db):
+    db = scratch_db
+    member = db.scalar("SELECT min(id) FROM members")
+    for username in ("leader", "town100"):
+        with pytest.raises(auth.PermissionDenied):
+            teams.reveal_id_number(db, user(db, username), member)
+    number = teams.reveal_id_number(db, user(db, "admin"), member)
+    assert privacy.validate_id_number(number) is None
+    assert db.query("SELECT username, action, record_id FROM audit_log WHERE action = 'reveal'") == [
+        ("admin", "reveal", str(member))]
+
+
+def test_lockout_after_repeated_failures(scratch_db):
+    db = scratch_db
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    for _ in range(auth.LOCK_AFTER_FAILURES - 1):
+        with pytest.raises(auth.LoginError, match="用户名或密码错误"):
+            auth.authenticate(db, "town101", "wrong-pass-1", now)
+    with pytest.raises(auth.LoginError, match="锁定"):
+        auth.authenticate(db, "town101", "wrong-pass-1", now)
+    with pytest.raises(auth.LoginError, match="锁定"):  # even the right password, while locked
+        auth.authenticate(db, "town101", DEMO_PASSWORDS["township"], now + timedelta(minutes=5))
+    later = now + timedelta(minutes=auth.LOCK_MINUTES + 1)
+    assert auth.authenticate(db, "town101", DEMO_PASSWORDS["township"], later).township_code == "410325101"
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'login_locked'") == 1
+
+
+def test_passwords_are_hashed_with_argon2(scratch_db):
+    hashes = [h for (h,) in scratch_db.query("SELECT password_hash FROM users")]
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert not any(p in h for h in hashes for p in DEMO_PASSWORDS.values())
+
+
+def test_session_timeout():
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
+    assert not auth.session_expired(start, start + timedelta(minutes=auth.SESSION_TIMEOUT_MINUTES))
+    assert auth.session_expired(start, start + timedelta(minutes=auth.SESSION_TIMEOUT_MINUTES, seconds=1))
+
+
+def test_exports_are_masked_for_a_viewer_and_neutralise_formulas(scratch_db):
+    db, viewer = scratch_db, user(scratch_db, "leader")
+    frame = teams.member_list(db, viewer, township_code="410325100")
+    frame.loc[frame.index[0], "name"] = "=HYPERLINK(\"http://x\")"
+    data = exports.export_xlsx(db, viewer, frame, "队员名单")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in sheet[1]]
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    phones = [r[header.index("phone")] for r in values if r[header.index("phone")]]
+    assert phones and all("****" in p for p in phones)
+    assert all("********" in r[header.index("id_masked")] for r in values if r[header.index("id_masked")])
+    assert values[0][header.index("name")].startswith("'=")
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'export' AND username = 'leader'") == 1
+
+
+def test_hygiene_helpers():
+    assert hygiene.escape_html("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert hygiene.clean("  城关 　镇 ") == "城关 镇" and hygiene.clean_code("１３８ ０１２３-４５６７") == "13801234567"
+    for value in ("=1+1", "+1", "-1", "@SUM(A1)"):
+        assert hygiene.neutralise_formula(value) == "'" + value
+    assert hygiene.neutralise_formula("正常") == "正常" and hygiene.neutralise_formula(5) == 5
+    assert hygiene.check_upload("a.png", b"\x89PNG\r\n\x1a\n....") is None
+    assert "不允许" in hygiene.check_upload("a.exe", b"MZ")
+    assert "不符" in hygiene.check_upload("a.pdf", b"<html>")
+    assert "过大" in hygiene.check_upload("a.pdf", b"%PDF-" + b"0" * 100, max_bytes=50)
+
+
+def test_cli_creates_the_first_admin_without_echoing(tmp_path):
+    db = tmp_path / "users.duckdb"
+    env = dict(os.environ, EMERGENCY_PASSWORD="Secret-pass-9")
+    result = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "chief", "--role", "admin",
+                             "--db", str(db)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Secret-pass-9" not in result.stdout + result.stderr
+    result = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "op", "--role", "township",
+                             "--township", "城关", "--db", str(db)], cwd=ROOT, capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    from emergency.db import Database
+
+    database = Database(db)
+    assert auth.authenticate(database, "chief", "Secret-pass-9").role == "admin"
+    assert auth.authenticate(database, "op", "Secret-pass-9").township_code == "410325100"
+    database.close()
+    weak = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "weak", "--db", str(db)], cwd=ROOT,
+                          capture_output=True, text=True, env=dict(os.environ, EMERGENCY_PASSWORD="123"), timeout=60)
+    assert weak.returncode == 1 and "密码至少" in weak.stderr
