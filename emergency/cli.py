@@ -13,6 +13,19 @@ from .db import DatabaseLockedError, default_db_path, open_database
 from .plans import PlanFileError
 
 
+handlers: dict = {}
+
+
+def command_modules():
+    """Feature commands live in emergency/commands/<feature>.py, each with register(command) -> {name: handler}."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    return [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m emergency", description="县应急管理局 应急准备登记与演练调度系统")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -28,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("stats", "输出某年度统计数字")
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    for module in command_modules():
+        handlers.update(module.register(command))
     p = command("user", "用户管理：add 新建用户（如首个管理员）；passwd 重置密码")
     p.add_argument("action", choices=["add", "passwd"])
     p.add_argument("username")
@@ -58,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[args.command](db, args)
+        return {**COMMANDS, **handlers}[args.command](db, args)
     except (PlanFileError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1

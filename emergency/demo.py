@@ -31,6 +31,11 @@ TARGETS = {
     "sector_participants": 6967,
 }
 
+# Feature modules that add demo rows of their own, run after the core demo in this order. Each has
+# extend(db, scale: int, rng: random.Random) -> dict[table, rows written]; none may change the
+# 2024 figures above (no 2024 county/township/enterprise drills, no teams or members).
+DEMO_EXTENSIONS: list[str] = []
+
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
 DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}
 
@@ -150,7 +155,7 @@ class DemoGenerator:
     def __init__(self, db, scale: int = 1, seed: int = SEED):
         if scale < 1:
             raise ValueError("scale 必须是正整数")
-        self.db, self.scale, self.rng = db, scale, random.Random(f"{seed}:{scale}")
+        self.db, self.scale, self.seed, self.rng = db, scale, seed, random.Random(f"{seed}:{scale}")
         self.batch = Batch()
         self.townships = [t for t in read_townships() if t["is_township"]]
         villages = [v for v in read_villages() if not v["is_virtual"]]
@@ -435,6 +440,11 @@ class DemoGenerator:
         self.make_planned_drills()
         written = self.write()
         written["users"] = self.make_users()
+        import importlib
+
+        for name in DEMO_EXTENSIONS:
+            extension = importlib.import_module(name)
+            written.update(extension.extend(self.db, self.scale, random.Random(f"{self.seed}:{self.scale}:{name}")))
         return written
 
     def write(self) -> dict[str, int]:

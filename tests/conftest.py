@@ -65,3 +65,45 @@ def scratch_db(demo_db_path, tmp_path):
     db = Database(path)
     yield db
     db.close()
+
+
+def user_row(db, username: str):
+    """The demo account `username` as an auth.User."""
+    from emergency import auth
+
+    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
+                         [username])[0]
+    return auth.User(**row)
+
+
+@pytest.fixture
+def app(demo_db, demo_db_path, monkeypatch):
+    """Run app.py with AppTest as a logged-in demo user: app(page=None, as_user="admin", db=None, **query).
+
+    as_user=None runs it logged out; db=scratch_db runs it on a private copy (for tests that write).
+    """
+    from dataclasses import asdict
+    from datetime import datetime, timezone
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EMERGENCY_DB", str(demo_db_path))
+    monkeypatch.chdir(ROOT)
+
+    def run(page: str | None = None, as_user: str | None = "admin", db=None, **query) -> AppTest:
+        if db is not None:
+            monkeypatch.setenv("EMERGENCY_DB", str(db.path))
+        db = db or demo_db
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if as_user:  # a session that has logged in; the login form itself is tested in test_pages.py
+            at.session_state["user"] = asdict(user_row(db, as_user))
+            at.session_state["last_seen"] = datetime.now(timezone.utc)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, at.exception
+        return at
+
+    return run

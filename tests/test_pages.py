@@ -6,40 +6,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emergency import auth, teams
+from emergency import teams
 from emergency.demo import DEMO_PASSWORDS
+from tests.conftest import user_row
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def user_row(db, username: str) -> auth.User:
-    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
-                         [username])[0]
-    return auth.User(**row)
-
-
-@pytest.fixture
-def app(demo_db, demo_db_path, monkeypatch):
-    monkeypatch.setenv("EMERGENCY_DB", str(demo_db_path))
-    monkeypatch.chdir(ROOT)
-
-    def run(page: str | None = None, as_user: str | None = "admin", db=None, **query) -> AppTest:
-        if db is not None:
-            monkeypatch.setenv("EMERGENCY_DB", str(db.path))
-        db = db or demo_db
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        if as_user:  # a session that has logged in; the form itself is tested below
-            at.session_state["user"] = asdict(user_row(db, as_user))
-            at.session_state["last_seen"] = datetime.now(timezone.utc)
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.run()
-        if page:
-            at.switch_page(page).run()
-        assert not at.exception, at.exception
-        return at
-
-    return run
 
 
 def texts(at: AppTest) -> str:

@@ -1,0 +1,45 @@
+"""The pages of the app: file, title, URL, sidebar section and the roles that see them.
+
+app.py builds st.navigation from this list (filtered by the user's role). Keep one block per
+feature; sections appear in the order of their first page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_ROLES = ("admin", "township", "viewer")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    url_path: str
+    section: str
+    roles: tuple[str, ...] = ALL_ROLES
+
+
+PAGES: list[PageSpec] = [
+    # --- overview and dashboard ---
+    PageSpec("emergency/ui/overview.py", "总览", "overview", "概览"),
+    # --- registry: teams, members ---
+    PageSpec("emergency/ui/teams_page.py", "救援队伍", "teams", "队伍"),
+    PageSpec("emergency/ui/members_page.py", "队员", "members", "队伍"),
+    # --- plans and drills ---
+    PageSpec("emergency/ui/drills_page.py", "演练记录", "drills", "预案与演练"),
+    PageSpec("emergency/ui/plans_page.py", "专项应急预案", "plans", "预案与演练"),
+    # --- reminders ---
+    # --- reference data ---
+    PageSpec("emergency/ui/places.py", "乡镇与村（社区）", "places", "基础数据"),
+    # --- administration ---
+    PageSpec("emergency/ui/users_page.py", "用户管理", "users", "系统管理", ("admin",)),
+    PageSpec("emergency/ui/audit_page.py", "审计日志", "audit", "系统管理", ("admin",)),
+]
+
+
+def pages_for(role: str) -> dict[str, list[PageSpec]]:
+    sections: dict[str, list[PageSpec]] = {}
+    for spec in PAGES:
+        if role in spec.roles:
+            sections.setdefault(spec.section, []).append(spec)
+    return sections
