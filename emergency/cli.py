@@ -67,13 +67,16 @@ def _read_password() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    handler = {**COMMANDS, **handlers}[args.command]
+    if getattr(handler, "needs_db", True) is False:  # e.g. bench: makes databases of its own
+        return handler(None, args)
     try:
         db = open_database(args.db)
     except DatabaseLockedError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     try:
-        return {**COMMANDS, **handlers}[args.command](db, args)
+        return handler(db, args)
     except (PlanFileError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,200 @@
+"""The benchmark: where the time goes, at the county's size and at 10 and 100 times it.
+
+`python -m emergency bench [--scales 1,10,100]` runs each scale in its own process (so that the
+peak memory is that scale's), and prints one table. For every database path it also times the
+bare SQL behind it on the same connection and prints the ratio (our code's time over the
+database's own); pages are timed as AppTest reruns of the real page scripts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from .db import PROJECT_DIR, Database
+
+TODAY = date(2026, 11, 25)  # pinned so that runs on different days compare
+REPEAT = 5
+
+
+def timed(fn: Callable, repeat: int = REPEAT) -> float:
+    """Median wall time in seconds of `repeat` calls (after one warm-up call)."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def bare(db: Database, sql: str, params: list | None = None) -> Callable:
+    return lambda: db.cursor().execute(sql, params or []).fetchall()
+
+
+def database_paths(db: Database) -> list[tuple[str, Callable, Callable | None]]:
+    """(name, our function, the bare SQL behind it) for each measured service path."""
+    from . import deadlines, stats
+
+    paths = [
+        ("stats（年度统计）", lambda: stats.year_stats(db, 2024),
+         bare(db, stats.STATS_SQL, [date(2024, 12, 31), date(2024, 1, 1)])),
+        ("plan compliance（预案期限）", lambda: deadlines.plan_deadlines(db, TODAY), None),
+        ("enterprise compliance（企业期限）", lambda: deadlines.enterprise_deadlines(db, TODAY), None),
+        ("village compliance（村级期限）", lambda: deadlines.village_deadlines(db, TODAY), None),
+    ]
+    for name, fn, sql in _feature_paths(db):
+        paths.append((name, fn, sql))
+    return paths
+
+
+def _feature_paths(db: Database) -> list:
+    """Paths of feature modules, each exposing bench_paths(db, today) -> [(name, fn, bare_fn)]."""
+    import importlib
+
+    found = []
+    for module_name in ("emergency.roster", "emergency.reminders", "emergency.linkage", "emergency.drills"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "bench_paths"):
+            found.extend(module.bench_paths(db, TODAY))
+    return found
+
+
+MAIN_PAGES = ["emergency/ui/overview.py", "emergency/ui/teams_page.py", "emergency/ui/members_page.py",
+              "emergency/ui/drills_page.py", "emergency/ui/plans_page.py"]
+
+
+def page_reruns(db_path: Path) -> dict[str, float]:
+    """Median AppTest rerun time of each main page, logged in as the bureau's admin."""
+    from dataclasses import asdict
+    from datetime import datetime, timezone
+
+    from streamlit.testing.v1 import AppTest
+
+    from . import auth
+    from .ui import nav
+
+    os.environ["EMERGENCY_DB"] = str(db_path)
+    os.chdir(PROJECT_DIR)
+    probe = Database(db_path)
+    row = probe.query_dicts("SELECT id, username, display_name, role, township_code FROM users"
+                            " WHERE username = 'admin'")[0]
+    pages = [p.path for p in nav.PAGES if "admin" in p.roles and p.section != "系统管理"] or MAIN_PAGES
+    results = {}
+    for page in pages:
+        at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=300)
+        at.session_state["user"] = asdict(auth.User(**row))
+        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.run()
+        at.switch_page(page).run()
+        if at.exception:
+            results[page] = float("nan")
+            continue
+
+        def rerun(at=at):
+            at.session_state["last_seen"] = datetime.now(timezone.utc)
+            at.run()
+
+        results[page] = timed(rerun, repeat=3)
+    probe.close()
+    return results
+
+
+def run_scale(scale: int, workdir: Path) -> dict:
+    from . import demo
+    from .setup import initialise
+
+    path = workdir / f"bench_x{scale}.duckdb"
+    if path.exists():
+        path.unlink()
+    started = time.perf_counter()
+    db = Database(path)
+    initialise(db)
+    demo.generate(db, scale=scale)
+    db.cursor().execute("CHECKPOINT")
+    generation = time.perf_counter() - started
+    result = {"scale": scale, "generate_s": generation, "file_mb": path.stat().st_size / 1e6, "paths": [],
+              "members": db.scalar("SELECT count(*) FROM members")}
+    for name, ours, bare_fn in database_paths(db):
+        t_ours = timed(ours)
+        t_bare = timed(bare_fn) if bare_fn else None
+        result["paths"].append({"name": name, "ours_s": t_ours, "bare_s": t_bare,
+                                "ratio": (t_ours / t_bare) if t_bare else None})
+    result["import"] = _import_timing(db, scale, workdir)
+    db.close()
+    result["pages"] = page_reruns(path)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _import_timing(db: Database, scale: int, workdir: Path) -> dict | None:
+    try:
+        from . import imports
+    except ModuleNotFoundError:
+        return None
+    if not hasattr(imports, "bench_import"):
+        return None
+    return imports.bench_import(db, min(7349 * scale, 100_000), workdir)
+
+
+def format_table(results: list[dict]) -> str:
+    lines = ["| measure | " + " | ".join(f"×{r['scale']}" for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+
+    def row(label, values):
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("members (rows)", [f"{r['members']:,}" for r in results])
+    row("generate demo (s)", [f"{r['generate_s']:.1f}" for r in results])
+    row("database file (MB)", [f"{r['file_mb']:.0f}" for r in results])
+    for i, path in enumerate(results[0]["paths"]):
+        values = []
+        for r in results:
+            p = r["paths"][i]
+            ratio = f" ({p['ratio']:.1f}×)" if p["ratio"] else ""
+            bare_text = f" / {p['bare_s'] * 1000:.0f}" if p["bare_s"] is not None else ""
+            values.append(f"{p['ours_s'] * 1000:.0f}{bare_text} ms{ratio}")
+        row(path["name"] + " ours / bare SQL", values)
+    if all(r.get("import") for r in results):
+        row("import members (rows, s)", [f"{r['import']['rows']:,} in {r['import']['seconds']:.1f}" for r in results])
+    for page in results[0]["pages"]:
+        row(f"page rerun {Path(page).stem} (s)", [f"{r['pages'].get(page, float('nan')):.2f}" for r in results])
+    row("peak memory (MB)", [f"{r['peak_rss_mb']:.0f}" for r in results])
+    return "\n".join(lines)
+
+
+def main(scales: list[int], out: Path | None = None) -> str:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="emergency-bench-") as tmp:
+        for scale in scales:
+            print(f"scale ×{scale} ...", file=sys.stderr, flush=True)
+            proc = subprocess.run([sys.executable, "-m", "emergency.bench", "--one", str(scale), tmp],
+                                  cwd=PROJECT_DIR, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr[-3000:])
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    table = format_table(results)
+    if out:
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    return table
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        import logging
+
+        logging.disable(logging.WARNING)
+        print(json.dumps(run_scale(int(sys.argv[2]), Path(sys.argv[3])), ensure_ascii=False))
+    else:
+        print(main([int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "1").split(",")]))
