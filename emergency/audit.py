@@ -9,7 +9,7 @@ from decimal import Decimal
 
 ACTION_LABELS = {"create": "新增", "update": "修改", "disband": "撤销", "leave": "离队", "reveal": "查看完整身份证号",
                  "export": "导出", "login": "登录", "login_failed": "登录失败", "login_locked": "账号锁定",
-                 "close": "关闭"}
+                 "close": "关闭", "import": "导入", "revise": "修订", "evaluate": "评估", "cancel": "取消"}
 
 
 def _plain(value):

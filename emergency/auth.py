@@ -141,9 +141,11 @@ def set_password(db, actor: User, username: str, password: str) -> None:
     digest = hash_password(password)
 
     def work(cur):
-        if not cur.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL"
-                           " WHERE username = ? RETURNING id", [digest, username]).fetchone():
+        # No UPDATE ... RETURNING: DuckDB runs it as delete + insert, which foreign keys refuse.
+        if not cur.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone():
             raise ValueError(f"用户 {username} 不存在")
+        cur.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
+                    [digest, username])
         audit.record(cur, actor, "update", "users", username, None, {"password": "已重置"})
 
     db.write(work)

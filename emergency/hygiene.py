@@ -4,7 +4,6 @@ spreadsheet-formula neutralisation, and checks on uploaded files.
 from __future__ import annotations
 
 import html
-import unicodedata
 from pathlib import PurePath
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -18,17 +17,25 @@ UPLOAD_TYPES = {
 }
 
 
+# Full-width digits and Latin letters (what Chinese input methods produce in spreadsheets) and the
+# ideographic space, mapped to ASCII. Chinese punctuation such as ，。（） is left as it is.
+_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
+_FULL_WIDTH.update({0xFF21 + i: ord("A") + i for i in range(26)})
+_FULL_WIDTH.update({0xFF41 + i: ord("a") + i for i in range(26)})
+_FULL_WIDTH[0x3000] = ord(" ")
+_CODE_SEPARATORS = {ord(c): None for c in " -－—_·"}
+
+
 def clean(value) -> str:
-    """Full-width to half-width (１３８ -> 138, ＡＢ -> AB), stray and inner-edge spaces removed."""
+    """Full-width digits and letters to half-width (１３８ -> 138, ＡＢ -> AB); stray spaces removed."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value)).replace("\u3000", " ")
-    return " ".join(text.split())
+    return " ".join(str(value).translate(_FULL_WIDTH).split())
 
 
 def clean_code(value) -> str:
     """Phones, ID numbers: half-width, no spaces or dashes inside, upper-case X."""
-    return clean(value).replace(" ", "").replace("-", "").upper()
+    return clean(value).translate(_CODE_SEPARATORS).upper()
 
 
 def escape_html(value) -> str:

@@ -189,7 +189,9 @@ def test_exports_are_masked_for_a_viewer_and_neutralise_formulas(scratch_db):
 
 def test_hygiene_helpers():
     assert hygiene.escape_html("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
-    assert hygiene.clean("  城关 　镇 ") == "城关 镇" and hygiene.clean_code("１３８ ０１２３-４５６７") == "13801234567"
+    assert hygiene.clean("  城关 　镇 ") == "城关 镇" and hygiene.clean_code("１３８ ０１２３－４５６７") == "13801234567"
+    assert hygiene.clean("通信不畅，已整改（见附件）。") == "通信不畅，已整改（见附件）。"  # punctuation kept
+    assert hygiene.clean("ＡＢｃ１２") == "ABc12"
     for value in ("=1+1", "+1", "-1", "@SUM(A1)"):
         assert hygiene.neutralise_formula(value) == "'" + value
     assert hygiene.neutralise_formula("正常") == "正常" and hygiene.neutralise_formula(5) == 5
