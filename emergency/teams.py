@@ -10,8 +10,9 @@ from datetime import date
 
 from . import audit, privacy
 from .auth import User, require_admin, require_write
-from .enums import MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
+from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean, clean_code
+from .normalise import Places
 
 TEAM_FIELDS = ("name", "kind", "level", "township_code", "village_code", "enterprise_id", "leader_name",
                "duty_phone", "equipment", "established_on")
@@ -33,7 +34,8 @@ def _team(cur, team_id: int) -> dict:
     return team
 
 
-def validate_team(db, data: dict) -> list[str]:
+def team_problems(data: dict, places: Places) -> list[str]:
+    """What is wrong with a team record (pure: places are preloaded), each as "field：reason"."""
     problems = []
     if not clean(data.get("name")):
         problems.append("队伍名称：不能为空")
@@ -44,13 +46,12 @@ def validate_team(db, data: dict) -> list[str]:
     township = data.get("township_code")
     if data.get("level") == "county" and township:
         problems.append("队伍层级：县级队伍服务全县，不应填写所属乡镇")
-    if data.get("level") != "county" and not township:
-        problems.append("所属乡镇：乡镇、村级、企业和社会组织队伍必须填写所属乡镇")
-    if township and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
+    if data.get("level") not in ("county", "civil") and not township:
+        problems.append("所属乡镇：乡镇、村级和企业队伍必须填写所属乡镇（社会组织队伍不填则服务全县）")
+    if township and township not in places.township_names:
         problems.append(f"所属乡镇：{township} 不存在")
     village = data.get("village_code")
-    if village and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
-                                 [village, township]):
+    if village and places.village_township.get(village) != township:
         problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
     phone = data.get("duty_phone")
     if phone and privacy.validate_mobile(phone) and not phone.startswith("0379"):
@@ -58,6 +59,10 @@ def validate_team(db, data: dict) -> list[str]:
     if not isinstance(data.get("established_on"), date):
         problems.append("成立日期：必须填写日期")
     return problems
+
+
+def validate_team(db, data: dict) -> list[str]:
+    return team_problems(data, Places.load(db))
 
 
 def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
@@ -140,6 +145,16 @@ def validate_member(data: dict) -> list[str]:
         problems.append(f"队内职务：必须是 {'、'.join(MEMBER_ROLES.values())} 之一")
     if not isinstance(data.get("joined_on"), date):
         problems.append("入队日期：必须填写日期")
+    if data.get("gender") not in (None, "男", "女"):
+        problems.append("性别：应为“男”或“女”")
+    for key, label in (("birth_date", "出生日期"), ("training_on", "培训日期"), ("insurance_until", "保险到期")):
+        if data.get(key) is not None and not isinstance(data[key], date):
+            problems.append(f"{label}：必须是日期")
+    born = data.get("birth_date")
+    if isinstance(born, date) and (born > date.today() or born.year < 1900):
+        problems.append("出生日期：不合理")
+    if len(data.get("specialty") or "") > 100:
+        problems.append("专长：最多100字")
     return problems
 
 
@@ -148,6 +163,8 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
     cur = db.cursor()
     team = _team(cur, data["team_id"])
     require_write(actor, team["township_code"], "向其他乡镇或县级队伍添加队员")
+    if team["disbanded_on"]:
+        raise ValueError("所属队伍：该队伍已撤销，不能再添加队员")
     data = {k: data.get(k) for k in MEMBER_FIELDS}
     data["name"], data["phone"] = clean(data["name"]), clean_code(data["phone"]) or None
     data.setdefault("role_in_team", "member")
@@ -190,8 +207,12 @@ def update_member(db, actor: User, member_id: int, changes: dict) -> None:
     if "phone" in changes:
         after["phone"] = clean_code(changes["phone"]) or None
     if after["team_id"] != before["team_id"]:  # moving to another team: the target must be in scope too
-        require_write(actor, _team(cur, after["team_id"])["township_code"], "把队员调到其他乡镇或县级队伍")
-    problems = validate_member(after)
+        target = _team(cur, after["team_id"])
+        require_write(actor, target["township_code"], "把队员调到其他乡镇或县级队伍")
+        if target["disbanded_on"]:
+            raise ValueError("所属队伍：目标队伍已撤销")
+    # A stored malformed phone (listed by the roster health check) does not block other edits.
+    problems = validate_member(after if "phone" in changes else {**after, "phone": None})
     if problems:
         raise ValueError("；".join(problems))
     old, new = audit.changed(before, {k: after[k] for k in MEMBER_FIELDS})
@@ -235,6 +256,156 @@ def reveal_id_number(db, actor: User, member_id: int) -> str:
     return privacy.decrypt_id(cipher)
 
 
+def move_member(db, actor: User, member_id: int, team_id: int) -> None:
+    """Move to another team: both the member's current and the target team must be in scope."""
+    update_member(db, actor, member_id, {"team_id": int(team_id)})
+
+
+def record_training(db, actor: User, member_id: int, passed: bool, on: date | None) -> None:
+    """Training passed (生产安全事故应急条例 Art. 11: only trained members join rescues)."""
+    if passed and not isinstance(on, date):
+        raise ValueError("培训日期：通过培训时必须填写日期")
+    update_member(db, actor, member_id, {"training_passed": bool(passed), "training_on": on if passed else None})
+
+
+def set_insurance(db, actor: User, member_id: int, until: date | None) -> None:
+    update_member(db, actor, member_id, {"insurance_until": until})
+
+
+def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
+    """A group accident insurance for every current member of one team (one statement, one audit row)."""
+    cur = db.cursor()
+    team = _team(cur, team_id)
+    require_write(actor, team["township_code"], "为其他乡镇或县级队伍登记保险")
+    if not isinstance(until, date):
+        raise ValueError("保险到期：必须填写日期")
+
+    def work(cur):
+        # No RETURNING: DuckDB 2.0.1 runs an UPDATE ... RETURNING as delete + insert, which the foreign
+        # key from certificates refuses (measured); count first, in the same transaction.
+        n = cur.execute("SELECT count(*) FROM members WHERE team_id = ? AND left_on IS NULL", [team_id]).fetchone()[0]
+        cur.execute("UPDATE members SET insurance_until = ?, updated_at = current_timestamp"
+                    " WHERE team_id = ? AND left_on IS NULL", [until, team_id])
+        audit.record(cur, actor, "update", "members", f"team:{team_id}", None, {"insurance_until": until, "members": n})
+        return n
+
+    return db.write(work)
+
+
+def set_team_domains(db, actor: User, team_id: int, domains: list[str]) -> None:
+    """The hazard domains a team covers (what the coverage matrix counts)."""
+    cur = db.cursor()
+    team = _team(cur, team_id)
+    require_write(actor, team["township_code"], "修改其他乡镇或县级队伍的覆盖领域")
+    unknown = [d for d in domains if d not in HAZARD_DOMAINS]
+    if unknown:
+        raise ValueError(f"覆盖领域：未知领域 {'、'.join(unknown)}")
+    before = sorted(d for (d,) in cur.execute("SELECT domain_code FROM team_domains WHERE team_id = ?",
+                                               [team_id]).fetchall())
+    after = sorted(dict.fromkeys(domains))
+    if before == after:
+        return
+
+    def work(cur):
+        for code in set(before) - set(after):  # only what changed: no delete and re-insert of one key
+            cur.execute("DELETE FROM team_domains WHERE team_id = ? AND domain_code = ?", [team_id, code])
+        for code in set(after) - set(before):
+            cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
+        audit.record(cur, actor, "update", "teams", team_id, {"domains": before}, {"domains": after})
+
+    db.write(work)
+
+
+def serves(team_township: str | None, township_code: str) -> bool:
+    """A team's service area: its own township, or every township for a county-wide team (no township)."""
+    return team_township is None or team_township == township_code
+
+
+# Certificates ------------------------------------------------------------------------------
+CERTIFICATE_FIELDS = ("name", "number", "issued_on", "expires_on")
+
+
+def certificate_problems(data: dict) -> list[str]:
+    problems = []
+    if not clean(data.get("name")):
+        problems.append("证书名称：不能为空")
+    for key, label in (("issued_on", "发证日期"), ("expires_on", "有效期至")):
+        if data.get(key) is not None and not isinstance(data[key], date):
+            problems.append(f"{label}：必须是日期")
+    issued, expires = data.get("issued_on"), data.get("expires_on")
+    if isinstance(issued, date) and isinstance(expires, date) and expires < issued:
+        problems.append("有效期至：不能早于发证日期")
+    return problems
+
+
+def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
+    cur = db.cursor()
+    member = _member(cur, member_id)
+    require_write(actor, member["township_code"], "为其他乡镇或县级队伍的队员登记证书")
+    data = {k: data.get(k) for k in CERTIFICATE_FIELDS}
+    data["name"], data["number"] = clean(data["name"]), clean(data["number"]) or None
+    problems = certificate_problems(data)
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cert_id = cur.execute("INSERT INTO certificates (member_id, name, number, issued_on, expires_on)"
+                              " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                              [member_id, *(data[k] for k in CERTIFICATE_FIELDS)]).fetchone()[0]
+        audit.record(cur, actor, "create", "certificates", cert_id, None, {"member_id": member_id, **data})
+        return cert_id
+
+    return db.write(work)
+
+
+def _certificate(cur, cert_id: int) -> dict:
+    cert = _row(cur, "SELECT c.id, c.member_id, c.name, c.number, c.issued_on, c.expires_on, t.township_code"
+                     " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
+                     " WHERE c.id = ?", [cert_id])
+    if not cert:
+        raise ValueError(f"证书 {cert_id} 不存在")
+    return cert
+
+
+def update_certificate(db, actor: User, cert_id: int, changes: dict) -> None:
+    cur = db.cursor()
+    before = _certificate(cur, cert_id)
+    require_write(actor, before["township_code"], "修改其他乡镇或县级队伍队员的证书")
+    after = {**before, **{k: v for k, v in changes.items() if k in CERTIFICATE_FIELDS}}
+    after["name"], after["number"] = clean(after["name"]), clean(after["number"]) or None
+    problems = certificate_problems(after)
+    if problems:
+        raise ValueError("；".join(problems))
+    old, new = audit.changed(before, {k: after[k] for k in CERTIFICATE_FIELDS})
+    if not new:
+        return
+
+    def work(cur):
+        cur.execute(f"UPDATE certificates SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                    [*new.values(), cert_id])
+        audit.record(cur, actor, "update", "certificates", cert_id, old, new)
+
+    db.write(work)
+
+
+def remove_certificate(db, actor: User, cert_id: int) -> None:
+    cur = db.cursor()
+    before = _certificate(cur, cert_id)
+    require_write(actor, before["township_code"], "删除其他乡镇或县级队伍队员的证书")
+
+    def work(cur):
+        cur.execute("DELETE FROM certificates WHERE id = ?", [cert_id])
+        audit.record(cur, actor, "delete", "certificates", cert_id,
+                     {k: before[k] for k in ("member_id", *CERTIFICATE_FIELDS)}, None)
+
+    db.write(work)
+
+
+def certificates_of(db, member_id: int):
+    return db.frame("SELECT id, name, number, issued_on, expires_on FROM certificates WHERE member_id = ?"
+                    " ORDER BY expires_on NULLS LAST, id", [member_id])
+
+
 # Lists ------------------------------------------------------------------------------------
 def team_list(db, *, township_code: str | None = None, kind: str | None = None, level: str | None = None,
               domain: str | None = None, include_disbanded: bool = False):
@@ -254,11 +425,13 @@ def team_list(db, *, township_code: str | None = None, kind: str | None = None, 
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     return db.frame(
         "SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,"
-        " t.leader_name, t.duty_phone, t.established_on, t.disbanded_on,"
+        " CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,"
+        " v.name AS village_name, t.leader_name, t.duty_phone, t.equipment, t.established_on, t.disbanded_on,"
         " (SELECT count(*) FROM members m WHERE m.team_id = t.id AND m.left_on IS NULL) AS member_count,"
         " (SELECT string_agg(h.name, '、' ORDER BY h.code) FROM team_domains d JOIN hazard_domains h"
         "   ON h.code = d.domain_code WHERE d.team_id = t.id) AS domains"
-        f" FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code {where}"
+        f" FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code"
+        f" LEFT JOIN villages v ON v.code = t.village_code {where}"
         " ORDER BY tw.sort_order NULLS FIRST, t.level, t.name", params,
     )
 
@@ -269,10 +442,15 @@ def team_list_for(db, viewer: User, **filters):
 
 
 def member_list(db, viewer: User, *, team_id: int | None = None, township_code: str | None = None,
-                include_left: bool = False):
+                include_left: bool = False, search: str | None = None, untrained_only: bool = False):
     """Members with phones masked unless the viewer may see them (admin, or the member's own township);
     ID numbers always masked."""
     clauses, params = [], []
+    if clean(search):
+        clauses.append("(m.name LIKE ? OR t.name LIKE ?)")
+        params += [f"%{clean(search)}%"] * 2
+    if untrained_only:
+        clauses.append("NOT m.training_passed")
     if team_id:
         clauses.append("m.team_id = ?")
         params.append(team_id)
@@ -284,8 +462,9 @@ def member_list(db, viewer: User, *, team_id: int | None = None, township_code: 
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     frame = db.frame(
         "SELECT m.id, m.name, m.gender, m.birth_date, m.phone, m.id_masked, m.role_in_team, m.specialty,"
-        " m.training_passed, m.insurance_until, m.joined_on, m.left_on, t.name AS team_name, t.township_code"
-        f" FROM members m JOIN teams t ON t.id = m.team_id {where} ORDER BY t.township_code NULLS FIRST, t.name, m.id",
+        " m.training_passed, m.training_on, m.insurance_until, m.joined_on, m.left_on, m.team_id,"
+        " t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name"
+        f" FROM members m JOIN teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code {where} ORDER BY t.township_code NULLS FIRST, t.name, m.id",
         params,
     )
     return mask_phones(frame, viewer, "phone")

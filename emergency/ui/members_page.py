@@ -1,9 +1,11 @@
-"""队员: the roster with personal data masked by role, Excel export, and the audited ID reveal."""
+"""队员: the roster with personal data masked by role, filters and Excel export, one member's record
+(edit, move to another team, training, insurance, certificates, leave), the audited ID reveal, new member."""
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
-from emergency import enums, exports, teams
+from emergency import enums, imports, teams
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
@@ -15,16 +17,23 @@ st.caption("手机号仅对管理员和本乡镇填报员完整显示；身份�
 
 towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
-township = towns[st.selectbox("乡镇", list(towns), index=default)]
-frame = teams.member_list(db, user, township_code=township)
+cols = st.columns([2, 2, 1])
+with cols[0]:
+    township = towns[st.selectbox("乡镇", list(towns), index=default)]
+with cols[1]:
+    search = st.text_input("按姓名或队伍名称查找")
+with cols[2]:
+    untrained_only = st.checkbox("只看未培训")
+filters = {"township_code": township, "search": search, "untrained_only": untrained_only}
+frame = teams.member_list(db, user, **filters)
 columns = {"name": "姓名", "team_name": "所属队伍", "role_in_team": "职务", "gender": "性别", "birth_date": "出生日期",
            "phone": "手机号", "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
            "insurance_until": "保险到期", "joined_on": "入队日期"}
 st.caption(f"共 {len(frame)} 人")
 shown = show_table(frame, columns, {"role_in_team": enums.MEMBER_ROLES}, height=420)
 
-st.download_button("导出 Excel", data=lambda: exports.export_xlsx(db, user, shown, "队员名单"),
-                   file_name=f"队员名单_{date.today():%Y%m%d}.xlsx",
+st.download_button("导出 Excel（当前筛选）", data=lambda: imports.export_xlsx(db, user, "members", **filters),
+                   file_name=f"队员名单_{date.today():%Y%m%d}.xlsx", key="export_members",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 if user.is_admin:
@@ -37,6 +46,66 @@ if user.is_admin:
                 except ValueError as exc:
                     st.error(str(exc))
 
+writable = frame if user.is_admin else frame[frame["township_code"] == user.township_code]
+if user.role != "viewer" and len(writable):
+    with st.expander("管理某位队员：修改、调队、培训、保险、证书、离队"):
+        labels = {int(i): f"{n}（{t}，编号 {i}）" for i, n, t in
+                  zip(writable["id"].head(5000), writable["name"].head(5000), writable["team_name"].head(5000))}
+        member_id = st.selectbox("队员", list(labels), format_func=labels.get, key="manage_member")
+        member = writable[writable["id"] == member_id].iloc[0]
+        tab_edit, tab_move, tab_training, tab_certs, tab_leave = st.tabs(["基本信息", "调队", "培训与保险", "证书", "离队"])
+        with tab_edit, st.form("edit_member"):
+            phone = st.text_input("手机号（留空不修改）", "")
+            roles = list(enums.MEMBER_ROLES)
+            role = st.selectbox("职务", roles, index=roles.index(member["role_in_team"]), format_func=enums.MEMBER_ROLES.get)
+            specialty = st.text_input("专长", member["specialty"] or "")
+            if st.form_submit_button("保存"):
+                changes = {"role_in_team": role, "specialty": specialty or None}
+                if phone.strip():
+                    changes["phone"] = phone
+                write_feedback(lambda: teams.update_member(db, user, member_id, changes), "已保存。")
+        with tab_move, st.form("move_member"):
+            targets = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
+            targets = targets[targets["id"] != member["team_id"]]
+            target_names = dict(zip(targets["id"], targets["name"] + "（" + targets["township_name"] + "）"))
+            target = st.selectbox("调入队伍", list(target_names), format_func=target_names.get)
+            if st.form_submit_button("调队") and target is not None:
+                write_feedback(lambda: teams.move_member(db, user, member_id, int(target)), "已调队。")
+        with tab_training:
+            with st.form("training"):
+                passed = st.checkbox("已通过培训", bool(member["training_passed"]))
+                on = st.date_input("培训日期", member["training_on"] if pd.notna(member["training_on"]) else date.today())
+                if st.form_submit_button("保存培训"):
+                    write_feedback(lambda: teams.record_training(db, user, member_id, passed, on), "已保存。")
+            with st.form("insurance"):
+                current = member["insurance_until"]
+                until = st.date_input("意外伤害保险到期", current if pd.notna(current) else date.today())
+                if st.form_submit_button("保存保险"):
+                    write_feedback(lambda: teams.set_insurance(db, user, member_id, until), "已保存。")
+        with tab_certs:
+            certs = teams.certificates_of(db, member_id)
+            if len(certs):
+                show_table(certs, {"name": "证书", "number": "编号", "issued_on": "发证日期", "expires_on": "有效期至"})
+                cert_names = dict(zip(certs["id"], certs["name"]))
+                with st.form("edit_certificate"):
+                    cert_id = st.selectbox("证书", list(cert_names), format_func=cert_names.get)
+                    expires = st.date_input("新的有效期至", date.today())
+                    if st.form_submit_button("更新有效期"):
+                        write_feedback(lambda: teams.update_certificate(db, user, int(cert_id), {"expires_on": expires}),
+                                       "已更新。")
+            with st.form("add_certificate"):
+                cert_name = st.text_input("证书名称")
+                cert_number = st.text_input("证书编号")
+                issued = st.date_input("发证日期", date.today())
+                expires = st.date_input("有效期至", date.today().replace(year=date.today().year + 3))
+                if st.form_submit_button("登记证书"):
+                    data = {"name": cert_name, "number": cert_number, "issued_on": issued, "expires_on": expires}
+                    write_feedback(lambda: teams.add_certificate(db, user, member_id, data), "已登记证书。")
+        with tab_leave, st.form("leave"):
+            left = st.date_input("离队日期", date.today())
+            if st.form_submit_button("办理离队"):
+                write_feedback(lambda: teams.member_leaves(db, user, member_id, left), "已办理离队。")
+
 if user.role != "viewer":
     with st.expander("新增队员"):
         team_frame = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
@@ -47,11 +116,16 @@ if user.role != "viewer":
             phone = st.text_input("手机号")
             id_number = st.text_input("身份证号")
             role = st.selectbox("职务", list(enums.MEMBER_ROLES), index=2, format_func=enums.MEMBER_ROLES.get)
+            specialty = st.text_input("专长")
             trained = st.checkbox("已通过培训")
+            trained_on = st.date_input("培训日期", date.today())
+            insured = st.date_input("意外伤害保险到期", date.today().replace(year=date.today().year + 1))
             joined = st.date_input("入队日期", date.today())
             if st.form_submit_button("保存", type="primary"):
                 data = {"team_id": int(team_id), "name": name, "phone": phone, "role_in_team": role,
-                        "training_passed": trained, "joined_on": joined}
+                        "specialty": specialty or None, "training_passed": trained,
+                        "training_on": trained_on if trained else None, "insurance_until": insured,
+                        "joined_on": joined}
                 result = {}
                 if write_feedback(lambda: result.update(r=teams.add_member(db, user, data, id_number)), "已新增队员。"):
                     for warning in result["r"][1]:

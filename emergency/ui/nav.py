@@ -25,6 +25,9 @@ PAGES: list[PageSpec] = [
     # --- registry: teams, members ---
     PageSpec("emergency/ui/teams_page.py", "救援队伍", "teams", "队伍"),
     PageSpec("emergency/ui/members_page.py", "队员", "members", "队伍"),
+    PageSpec("emergency/ui/coverage_page.py", "覆盖分析", "coverage", "队伍"),
+    PageSpec("emergency/ui/roster_page.py", "队伍健康检查", "roster-health", "队伍"),
+    PageSpec("emergency/ui/import_page.py", "导入", "import", "队伍", ("admin", "township")),
     # --- plans and drills ---
     PageSpec("emergency/ui/drills_page.py", "演练记录", "drills", "预案与演练"),
     PageSpec("emergency/ui/plans_page.py", "专项应急预案", "plans", "预案与演练"),

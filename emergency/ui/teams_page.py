@@ -1,9 +1,11 @@
-"""救援队伍: filterable list, a team's members, and (for those allowed) new team / edit / disband."""
+"""救援队伍: filterable list (export), a team's detail and members, and (for those allowed) new team /
+edit / domains / group insurance / disband."""
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
-from emergency import enums, teams
+from emergency import enums, imports, teams
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import enum_select, show_table, township_options, write_feedback
@@ -29,28 +31,50 @@ frame = teams.team_list_for(db, user, township_code=township, kind=kind, level=l
                             include_disbanded=include_disbanded)
 st.caption(f"共 {len(frame)} 支队伍，在册队员 {int(frame['member_count'].sum()) if len(frame) else 0} 人")
 show_table(frame, {"name": "队伍名称", "kind": "类别", "level": "层级", "township_name": "所属乡镇",
-                   "domains": "覆盖领域", "leader_name": "负责人", "duty_phone": "值班电话",
+                   "service_area": "服务范围", "domains": "覆盖领域", "leader_name": "负责人", "duty_phone": "值班电话",
                    "member_count": "在册队员", "established_on": "成立日期", "disbanded_on": "撤销日期"},
            {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
+filters = {"township_code": township, "kind": kind, "level": level, "domain": domain,
+           "include_disbanded": include_disbanded}
+st.download_button("导出 Excel（当前筛选）", data=lambda: imports.export_xlsx(db, user, "teams", **filters),
+                   file_name=f"队伍名单_{date.today():%Y%m%d}.xlsx", key="export_teams",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 if len(frame):
     names = dict(zip(frame["id"], frame["name"]))
     team_id = st.selectbox("查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）")
+    chosen = frame[frame["id"] == team_id].iloc[0]
+    st.subheader(chosen["name"])
+    st.markdown(f"**服务范围**：{chosen['service_area']}　**覆盖领域**：{chosen['domains'] or '未填写'}  \n"
+                f"**村（社区）**：{chosen['village_name'] or '—'}　**装备**：{chosen['equipment'] or '—'}")
     members = teams.member_list(db, user, team_id=team_id)
     show_table(members, {"name": "姓名", "role_in_team": "职务", "gender": "性别", "phone": "手机号",
                          "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
                          "insurance_until": "保险到期"}, {"role_in_team": enums.MEMBER_ROLES})
 
-    if user.role != "viewer":
-        chosen = frame[frame["id"] == team_id].iloc[0]
+    team_township = None if pd.isna(chosen["township_code"]) else chosen["township_code"]
+    if user.may_write(team_township):
+        with st.expander("修改覆盖领域、登记团体保险"):
+            current = [c for c, n in enums.HAZARD_DOMAINS.items() if n in (chosen["domains"] or "").split("、")]
+            with st.form("team_domains"):
+                new_domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), default=current,
+                                             format_func=enums.HAZARD_DOMAINS.get)
+                if st.form_submit_button("保存覆盖领域"):
+                    write_feedback(lambda: teams.set_team_domains(db, user, int(team_id), new_domains), "已保存。")
+            with st.form("team_insurance"):
+                until = st.date_input("团体意外伤害保险到期日", date.today().replace(year=date.today().year + 1))
+                if st.form_submit_button("为全体在册队员登记"):
+                    write_feedback(lambda: teams.renew_team_insurance(db, user, int(team_id), until),
+                                   "已为全体在册队员登记保险。")
         with st.expander("修改或撤销该队伍"):
             with st.form("edit_team"):
                 name = st.text_input("队伍名称", chosen["name"])
                 leader = st.text_input("负责人", chosen["leader_name"] or "")
+                equipment = st.text_input("装备", chosen["equipment"] or "")
                 phone = st.text_input("值班电话", "")
                 st.caption("值班电话留空则不修改。")
                 if st.form_submit_button("保存修改"):
-                    changes = {"name": name, "leader_name": leader}
+                    changes = {"name": name, "leader_name": leader, "equipment": equipment}
                     if phone.strip():
                         changes["duty_phone"] = phone.strip()
                     write_feedback(lambda: teams.update_team(db, user, int(team_id), changes), "已保存。")

@@ -1,0 +1,590 @@
+"""Excel (.xlsx) and CSV import of teams and members, the templates, and the role-masked exports.
+
+An import is all or nothing. The file is read (python-calamine for .xlsx; CSV in UTF-8, UTF-8 with
+BOM or GB18030), every cell parsed with emergency.normalise, every row checked with the same
+validators the forms use (teams.team_problems, teams.validate_member) plus the import's own rules
+(scope, team matching, duplicates), and every bad row reported as (row number as Excel shows it,
+column header, reason in Chinese). Only a file without a single problem is written, in one
+transaction: one bulk INSERT per table through a pandas DataFrame registered on the cursor, and ONE
+audit row for the whole import (file name, row count, id range), not one per row.
+
+Members are matched to teams by (township, team name) among teams not disbanded; a member row
+with an empty township (or 全县) belongs to a county-wide team. ID numbers are protected as the
+form does (HMAC, AES-GCM, masked), batched with keys derived once.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePath
+from typing import Any, Callable
+
+import pandas as pd
+
+from . import audit, exports, normalise, privacy
+from .auth import PermissionDenied, User, require_write
+from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
+from .hygiene import clean
+from .teams import member_list, team_list_for, team_problems, validate_member
+
+KINDS = {"teams": "队伍", "members": "队员"}
+EXAMPLE_MARKS = ("（示例）", "(示例)")  # a template's example row starts with （示例） and is never imported
+COUNTY_WORDS = {"", "全县", "县级", "县", "全县各乡镇"}
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    required: bool = False
+    choices: tuple[str, ...] | None = None  # a dropdown in the template
+    example: Any = None
+    note: str = ""
+
+
+def _labels(mapping: dict) -> tuple[str, ...]:
+    return tuple(v[0] if isinstance(v, tuple) else v for v in mapping.values())
+
+
+TEAM_COLUMNS = [
+    Column("队伍名称", "name", True, example="城关镇应急救援二队"),
+    Column("队伍类别", "kind", True, _labels(TEAM_KINDS), "基层应急救援队伍"),
+    Column("队伍层级", "level", True, _labels(TEAM_LEVELS), "乡镇级"),
+    Column("所属乡镇", "township", False, None, "城关镇", "县级队伍不填；可写 城关镇、城关 或统计区划代码"),
+    Column("所属村（社区）", "village", False, example="", note="村级队伍填写，须属于所属乡镇"),
+    Column("覆盖领域", "domains", False, example="防汛抗旱、地质灾害",
+           note="可填多个，用顿号或逗号分隔：" + "、".join(HAZARD_DOMAINS.values())),
+    Column("负责人", "leader_name", example="张三"),
+    Column("值班电话", "duty_phone", example="13800000000", note="11位手机号或 0379 开头的固话"),
+    Column("装备", "equipment", example="冲锋舟2艘、救生衣50件"),
+    Column("成立日期", "established_on", True, example="2024-03-05",
+           note="2024-03-05、2024/3/5、2024.3.5、2024年3月5日均可"),
+]
+MEMBER_COLUMNS = [
+    Column("姓名", "name", True, example="李四"),
+    Column("所属乡镇", "township", False, None, "城关镇", "所属队伍的乡镇；县级或全县性队伍不填"),
+    Column("所属队伍", "team", True, example="城关镇应急救援综合队", note="须与已登记的队伍名称一致"),
+    Column("身份证号", "id_number", example="", note="18位；请把本列设为文本格式"),
+    Column("性别", "gender", False, ("男", "女"), "男", "填写身份证号时可不填"),
+    Column("出生日期", "birth_date", example="", note="填写身份证号时可不填"),
+    Column("手机号", "phone", example="13900000000"),
+    Column("队内职务", "role_in_team", False, _labels(MEMBER_ROLES), "队员", "不填为队员"),
+    Column("专长", "specialty", example="抢险救援"),
+    Column("已通过培训", "training_passed", False, ("是", "否"), "是"),
+    Column("培训日期", "training_on", example="2024-05-20"),
+    Column("保险到期", "insurance_until", example="2025-12-31"),
+    Column("入队日期", "joined_on", True, example="2024-03-05"),
+]
+COLUMNS = {"teams": TEAM_COLUMNS, "members": MEMBER_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int          # as Excel shows it (1 = the first line of the sheet)
+    column: str       # the header, or "" for a whole-file problem
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"第{self.row}行" if self.row else "文件"
+        return f"{where} «{self.column}»: {self.reason}" if self.column else f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file_name: str
+    rows: int = 0                                   # data rows read (blank and example rows skipped)
+    records: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    committed: bool = False
+    written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({p.row for p in self.problems})
+
+    def problems_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([(p.row, p.column, p.reason) for p in self.problems], columns=["行号", "列", "问题"])
+
+    def warnings_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([(p.row, p.column, p.reason) for p in self.warnings], columns=["行号", "列", "提示"])
+
+    def preview_frame(self, limit: int = 200) -> pd.DataFrame:
+        """The first rows as they will be stored (ID numbers masked, never in clear)."""
+        shown = []
+        for record in self.records[:limit]:
+            row = {k: v for k, v in record.items() if k not in ("id_number", "domains", "team_id")}
+            if "id_number" in record:
+                row["id_masked"] = privacy.mask_id(record["id_number"])
+            if "domains" in record:
+                row["domains"] = "、".join(HAZARD_DOMAINS[d] for d in record["domains"])
+            shown.append(row)
+        return pd.DataFrame(shown)
+
+
+# Reading ----------------------------------------------------------------------------------------
+def read_rows(file_name: str, data: bytes) -> list[tuple[int, list]]:
+    """(Excel row number, cells) of the first sheet, or of the CSV file."""
+    suffix = PurePath(file_name or "").suffix.lower()
+    if suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        try:
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheet = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
+            raise ValueError(f"无法读取 Excel 文件：{exc}") from None
+        return [(i + 1, list(r)) for i, r in enumerate(sheet)]
+    if suffix == ".csv":
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ValueError("无法识别 CSV 文件的编码（支持 UTF-8 和 GB18030/GBK）")
+        return [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")))]
+    raise ValueError(f"不支持的文件类型 {suffix or '（无扩展名）'}，仅支持 .xlsx 和 .csv")
+
+
+def _header_name(cell) -> str:
+    name = clean(cell).replace(" ", "")
+    for mark in ("*", "(必填)", "(选填)"):
+        name = name.replace(mark, "")
+    return normalise._loose(name)
+
+
+def _locate_columns(rows: list[tuple[int, list]], columns: list[Column]) -> tuple[int, dict[str, int], list[Problem]]:
+    """The header row (among the first 10) and the position of each known column."""
+    wanted = {normalise._loose(c.header): c for c in columns}
+    first_required = normalise._loose(next(c.header for c in columns if c.required))
+    for index, (number, cells) in enumerate(rows[:10]):
+        names = [_header_name(c) for c in cells]
+        if first_required in names:
+            positions = {}
+            for i, name in enumerate(names):
+                if name in wanted and wanted[name].key not in positions:
+                    positions[wanted[name].key] = i
+            missing = [c for c in columns if c.required and c.key not in positions]
+            return index, positions, [Problem(number, c.header, "缺少此列（请使用下载的模板）") for c in missing]
+    return -1, {}, [Problem(1, "", f"找不到表头行：第一行应为模板中的列名（如“{columns[0].header}”），请使用下载的模板")]
+
+
+# Validation -------------------------------------------------------------------------------------
+def _name_key(name) -> str:
+    """Team names match whatever the width of their brackets and spaces: （演示） == (演示)."""
+    return normalise._loose(name or "")
+
+
+def _split_problem(text: str) -> tuple[str, str]:
+    column, _, reason = text.partition("：")
+    return (column, reason) if reason else ("", text)
+
+
+class _Rows:
+    """Collects per-row problems, never more than one per (row, column)."""
+
+    def __init__(self, result: ImportResult):
+        self.result, self.seen = result, set()
+
+    def bad(self, row: int, column: str, reason: str) -> None:
+        if (row, column) not in self.seen:
+            self.seen.add((row, column))
+            self.result.problems.append(Problem(row, column, reason))
+
+
+UNIQUE_VALUED = {"name", "id_number", "phone", "duty_phone", "leader_name", "equipment"}
+
+
+def _parse_cells(number: int, cells: list, positions: dict, columns: list[Column], parsers: dict,
+                 rows: _Rows, caches: dict) -> dict:
+    """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
+    是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
+    values = {}
+    for column in columns:
+        i = positions.get(column.key)
+        raw = cells[i] if i is not None and i < len(cells) else None
+        cache = caches.setdefault(column.key, {}) if column.key not in UNIQUE_VALUED else None
+        key = (type(raw), raw)
+        if cache is not None and key in cache:
+            value, error = cache[key]
+        else:
+            try:
+                value, error = parsers[column.key](raw), None
+            except ValueError as exc:
+                value, error = None, str(exc)
+            if cache is not None:
+                cache[key] = (value, error)
+        if error:
+            rows.bad(number, column.header, error)
+        values[column.key] = value
+    return values
+
+
+def _check_scope(actor: User, township_code: str | None, number: int, rows: _Rows) -> None:
+    if not actor.may_write(township_code):
+        where = "县级（全县性）队伍" if township_code is None else f"其他乡镇（{township_code}）"
+        rows.bad(number, "所属乡镇", f"乡镇填报员只能导入本乡镇的数据，该行属于{where}")
+
+
+def _team_rows(db, actor, table_rows, table, result, rows, places, progress) -> None:
+    parsers = {
+        "name": lambda v: normalise.required_text(v, max_length=100),
+        "kind": lambda v: normalise.enum(v, TEAM_KINDS),
+        "level": lambda v: normalise.enum(v, TEAM_LEVELS),
+        "township": lambda v: None if clean(v) in COUNTY_WORDS else places.township(v),
+        "village": lambda v: normalise.text(v),
+        "domains": lambda v: normalise.enum_list(v, HAZARD_DOMAINS),
+        "leader_name": lambda v: normalise.text(v, max_length=50),
+        "duty_phone": normalise.phone,
+        "equipment": lambda v: normalise.text(v, max_length=500),
+        "established_on": normalise.required_date,
+    }
+    existing = {(t, _name_key(n)): i for i, n, t in db.query("SELECT id, name, township_code FROM teams"
+                                                              " WHERE disbanded_on IS NULL")}
+    in_file: dict[tuple, int] = {}
+    caches: dict = {}
+    index, positions, header_problems = table
+    for number, cells in _data_rows(table_rows, index, result, progress):
+        values = _parse_cells(number, cells, positions, TEAM_COLUMNS, parsers, rows, caches)
+        township = values["township"]
+        village = None
+        if values["village"]:
+            try:
+                village = places.village(values["village"], township)
+            except ValueError as exc:
+                rows.bad(number, "所属村（社区）", str(exc))
+        record = {"name": values["name"], "kind": values["kind"], "level": values["level"],
+                  "township_code": township, "village_code": village, "leader_name": values["leader_name"],
+                  "duty_phone": values["duty_phone"], "equipment": values["equipment"],
+                  "established_on": values["established_on"], "domains": values["domains"] or []}
+        if values["name"] and values["kind"] and values["level"] and values["established_on"]:
+            for text in team_problems(record, places):
+                rows.bad(number, *_split_problem(text))
+        _check_scope(actor, township, number, rows)
+        if not record["domains"]:
+            rows.bad(number, "覆盖领域", "至少填写一个领域（覆盖分析按领域统计）")
+        key = (township, _name_key(values["name"]))
+        if values["name"] and key in existing:
+            rows.bad(number, "队伍名称", "该乡镇已有同名队伍（未撤销），不能重复导入")
+        elif values["name"] and key in in_file:
+            rows.bad(number, "队伍名称", f"与第{in_file[key]}行重复")
+        in_file.setdefault(key, number)
+        result.records.append(record)
+
+
+def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -> None:
+    parsers = {
+        "name": lambda v: normalise.required_text(v, max_length=50),
+        "township": lambda v: None if clean(v) in COUNTY_WORDS else places.township(v),
+        "team": lambda v: normalise.required_text(v, max_length=100),
+        "id_number": normalise.id_number,
+        "gender": normalise.gender,
+        "birth_date": normalise.parse_date,
+        "phone": normalise.mobile,
+        "role_in_team": lambda v: normalise.enum(v, MEMBER_ROLES, required=False) or "member",
+        "specialty": lambda v: normalise.text(v, max_length=100),
+        "training_passed": normalise.boolean,
+        "training_on": normalise.parse_date,
+        "insurance_until": normalise.parse_date,
+        "joined_on": normalise.required_date,
+    }
+    teams_by_key: dict[tuple, list[int]] = {}
+    for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
+        teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
+    active = db.query("SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
+                      " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL")
+    in_team = {(h, team_id) for h, team_id, _ in active}
+    elsewhere: dict[str, str] = {}
+    for h, _, team_name in active:
+        elsewhere.setdefault(h, team_name)
+    seen_in_file: dict[tuple, int] = {}
+    file_people: dict[str, int] = {}
+    caches: dict = {}
+    index, positions, header_problems = table
+    for number, cells in _data_rows(table_rows, index, result, progress):
+        v = _parse_cells(number, cells, positions, MEMBER_COLUMNS, parsers, rows, caches)
+        team_id = None
+        if v["team"] is not None and (number, "所属乡镇") not in rows.seen:
+            candidates = teams_by_key.get((v["township"], _name_key(v["team"])), [])
+            if not candidates:
+                place = places.township_names.get(v["township"], "全县") if v["township"] else "全县（县级）"
+                rows.bad(number, "所属队伍", f"找不到{place}的队伍“{v['team']}”（未撤销的队伍中），请核对名称或先导入队伍")
+            elif len(candidates) > 1:
+                rows.bad(number, "所属队伍", f"“{v['team']}”在该乡镇有 {len(candidates)} 支同名队伍，无法确定是哪一支（请先在“救援队伍”页面为其改名）")
+            else:
+                team_id = candidates[0]
+        _check_scope(actor, v["township"], number, rows)
+        record = {"team_id": team_id, "name": v["name"], "gender": v["gender"], "birth_date": v["birth_date"],
+                  "phone": v["phone"], "role_in_team": v["role_in_team"], "specialty": v["specialty"],
+                  "training_passed": bool(v["training_passed"]), "training_on": v["training_on"],
+                  "insurance_until": v["insurance_until"], "joined_on": v["joined_on"],
+                  "team_name": v["team"], "township_code": v["township"]}
+        number_id = v["id_number"]
+        if number_id:
+            born, sex = privacy.birth_date_from_id(number_id), privacy.gender_from_id(number_id)
+            if v["birth_date"] and v["birth_date"] != born:
+                rows.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
+            if v["gender"] and v["gender"] != sex:
+                rows.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
+            record.update(birth_date=born, gender=sex, id_number=number_id)
+            digest = privacy.id_hmac(number_id)
+            record["id_hmac"] = digest
+            if team_id is not None:
+                if (digest, team_id) in in_team:
+                    rows.bad(number, "身份证号", "此人已在该队伍中登记，不能重复导入")
+                elif (digest, team_id) in seen_in_file:
+                    rows.bad(number, "身份证号", f"与第{seen_in_file[(digest, team_id)]}行是同一队伍的同一人")
+                else:
+                    seen_in_file[(digest, team_id)] = number
+                    if digest in elsewhere:
+                        result.warnings.append(Problem(number, "身份证号",
+                                                       f"此人已在“{elsewhere[digest]}”登记，将被标记为重复人员"))
+                    elif digest in file_people:
+                        result.warnings.append(Problem(number, "身份证号",
+                                                       f"与第{file_people[digest]}行是同一人（不同队伍），将被标记为重复人员"))
+                    file_people.setdefault(digest, number)
+        for text in validate_member(record):  # the form's rules; a column already reported stays reported once
+            rows.bad(number, *_split_problem(text))
+        if isinstance(record["joined_on"], date) and record["joined_on"] > date.today():
+            rows.bad(number, "入队日期", "不能晚于今天")
+        result.records.append(record)
+
+
+def _data_rows(rows: list, header_index: int, result: ImportResult, progress: Progress | None):
+    """The data rows below the header, blank rows and the template's example row skipped."""
+    data = rows[header_index + 1:]
+    total = max(1, len(data))
+    for i, (number, cells) in enumerate(data):
+        if progress and i % 2000 == 0:
+            progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
+        if all(normalise.is_blank(c) for c in cells):
+            continue
+        first = next((c for c in cells if not normalise.is_blank(c)), "")
+        if clean(first).startswith(EXAMPLE_MARKS):
+            continue
+        result.rows += 1
+        yield number, cells
+
+
+def run_import(db, actor: User, kind: str, file_name: str, data: bytes, *, dry_run: bool = False,
+               progress: Progress | None = None) -> ImportResult:
+    """Validate the whole file; write it (one transaction) only when not dry_run and no row is bad."""
+    import time
+
+    if kind not in KINDS:
+        raise ValueError(f"导入类型必须是 {'、'.join(KINDS)} 之一")
+    if actor.role == "viewer":
+        raise PermissionDenied("只读账号不能导入数据。")
+    started = time.perf_counter()
+    result = ImportResult(kind, file_name)
+    progress and progress(0.0, "正在读取文件")
+    try:
+        table_rows = read_rows(file_name, data)
+    except ValueError as exc:
+        result.problems.append(Problem(0, "", str(exc)))
+        return result
+    columns = COLUMNS[kind]
+    index, positions, header_problems = _locate_columns(table_rows, columns)
+    result.problems.extend(header_problems)
+    if index < 0 or header_problems:
+        return result
+    rows = _Rows(result)
+    places = normalise.Places.load(db)
+    (_team_rows if kind == "teams" else _member_rows)(db, actor, table_rows, (index, positions, header_problems),
+                                                      result, rows, places, progress)
+    result.problems.sort(key=lambda p: (p.row, [c.header for c in columns].index(p.column)
+                                        if p.column in [c.header for c in columns] else 99))
+    if not result.rows and not result.problems:
+        result.problems.append(Problem(0, "", "文件中没有数据行"))
+    if result.problems or dry_run:
+        result.seconds = time.perf_counter() - started
+        progress and progress(1.0, "校验完成")
+        return result
+    progress and progress(0.7, "正在加密身份证号并写入")
+    result.written = (_write_teams if kind == "teams" else _write_members)(db, actor, result)
+    result.committed = True
+    result.seconds = time.perf_counter() - started
+    progress and progress(1.0, f"已导入 {result.written} 行")
+    return result
+
+
+# Writing ----------------------------------------------------------------------------------------
+TEAM_TABLE_COLUMNS = ["id", "name", "kind", "level", "township_code", "village_code", "leader_name", "duty_phone",
+                      "equipment", "established_on"]
+MEMBER_TABLE_COLUMNS = ["team_id", "name", "gender", "birth_date", "phone", "id_hmac", "id_cipher", "id_masked",
+                        "role_in_team", "specialty", "training_passed", "training_on", "insurance_until", "joined_on"]
+
+
+def _insert_frame(cur, table: str, frame: pd.DataFrame, returning: str = "") -> list:
+    cols = ", ".join(frame.columns)
+    cur.register("import_rows", frame)
+    try:
+        result = cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM import_rows {returning}")
+        return result.fetchall() if returning else []
+    finally:
+        cur.unregister("import_rows")
+
+
+def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.DataFrame:
+    """Object columns holding date / str / None (never NaN), which DuckDB reads as DATE / VARCHAR."""
+    for column in dates + strings:
+        frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
+    return frame
+
+
+def _write_teams(db, actor: User, result: ImportResult) -> int:
+    records = result.records
+
+    def work(cur):
+        ids = sorted(i for (i,) in cur.execute("SELECT nextval('seq_teams') FROM range(?)", [len(records)]).fetchall())
+        frame = pd.DataFrame([{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i}
+                              for r, i in zip(records, ids)])[TEAM_TABLE_COLUMNS]
+        frame["id"] = frame["id"].astype("int64")
+        _insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
+        domains = pd.DataFrame([(i, d) for r, i in zip(records, ids) for d in r["domains"]],
+                               columns=["team_id", "domain_code"])
+        if len(domains):
+            _insert_frame(cur, "team_domains", domains)
+        audit.record(cur, actor, "import", "teams", None, None,
+                     {"file": result.file_name, "rows": len(records), "first_id": ids[0], "last_id": ids[-1]})
+        return len(records)
+
+    return db.write(work)
+
+
+def _write_members(db, actor: User, result: ImportResult) -> int:
+    rows = []
+    for r in result.records:
+        row = {k: r.get(k) for k in MEMBER_TABLE_COLUMNS}
+        number = r.get("id_number")
+        if number:
+            row["id_cipher"], row["id_masked"] = privacy.encrypt_id(number), privacy.mask_id(number)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=MEMBER_TABLE_COLUMNS)
+    frame["team_id"] = frame["team_id"].astype("int64")
+    frame["training_passed"] = frame["training_passed"].astype(bool)
+    frame = _typed(frame, ["birth_date", "training_on", "insurance_until", "joined_on"],
+                   ["gender", "phone", "id_hmac", "id_cipher", "id_masked", "specialty"])
+    flagged = len(result.warnings)
+
+    def work(cur):
+        ids = [i for (i,) in _insert_frame(cur, "members", frame, "RETURNING id")]
+        audit.record(cur, actor, "import", "members", None, None,
+                     {"file": result.file_name, "rows": len(ids), "first_id": min(ids), "last_id": max(ids),
+                      "flagged_duplicates": flagged})
+        return len(ids)
+
+    return db.write(work)
+
+
+# Templates --------------------------------------------------------------------------------------
+def template_xlsx(db, kind: str) -> bytes:
+    """The import template: Chinese headers, dropdowns for enumerations, one example row, notes."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    columns = COLUMNS[kind]
+    townships = [name for (name,) in db.query("SELECT name FROM townships WHERE is_township ORDER BY sort_order")]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = KINDS[kind]
+    sheet.append([c.header for c in columns])
+    example = [c.example for c in columns]
+    example[0] = "（示例）" + str(example[0])
+    sheet.append(example)
+    bold, required = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
+    for i, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=i)
+        cell.font = bold
+        if column.required:
+            cell.fill = required
+        note = ("必填。" if column.required else "") + column.note
+        if note:
+            cell.comment = Comment(note, "模板")
+        sheet.cell(row=2, column=i).font = Font(italic=True, color="808080")
+        letter = cell.column_letter
+        sheet.column_dimensions[letter].width = max(12, len(column.header) * 2 + 4)
+        if column.key in ("id_number", "phone", "duty_phone"):
+            sheet.column_dimensions[letter].number_format = "@"  # text: an ID number keeps all 18 digits
+        choices = townships if column.key == "township" else column.choices
+        if choices:
+            rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                                  showErrorMessage=True, errorTitle="请从下拉列表中选择",
+                                  error=f"{column.header}应为：{'、'.join(choices)}")
+            sheet.add_data_validation(rule)
+            rule.add(f"{letter}3:{letter}5000")
+    sheet.freeze_panes = "A2"
+    notes = book.create_sheet("填写说明")
+    notes.append(["列名", "是否必填", "说明"])
+    for column in columns:
+        notes.append([column.header, "必填" if column.required else "", column.note])
+    notes.append([])
+    notes.append(["第2行以（示例）开头的是示例行，导入时忽略，可删除。"])
+    notes.append(["导入为“全部或全不”：任何一行有错，整份文件都不会写入，并列出每个错误的行号、列名和原因。"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# Exports ----------------------------------------------------------------------------------------
+def team_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
+    """Teams under the template's headers (an export can be edited and imported again); phones masked."""
+    frame = team_list_for(db, viewer, **filters)
+    out = pd.DataFrame({
+        "队伍名称": frame["name"],
+        "队伍类别": frame["kind"].map(TEAM_KINDS),
+        "队伍层级": frame["level"].map(TEAM_LEVELS),
+        "所属乡镇": frame["township_name"].where(frame["township_code"].notna(), None),
+        "所属村（社区）": frame["village_name"],
+        "覆盖领域": frame["domains"],
+        "负责人": frame["leader_name"],
+        "值班电话": frame["duty_phone"],
+        "装备": frame["equipment"],
+        "成立日期": pd.to_datetime(frame["established_on"]).dt.date,
+        "撤销日期": pd.to_datetime(frame["disbanded_on"]).dt.date,
+        "在册队员": frame["member_count"],
+    })
+    return out
+
+
+def member_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
+    """Members under Chinese headers; phones masked by role, ID numbers always masked."""
+    frame = member_list(db, viewer, **filters)
+
+    def day(column):
+        return pd.to_datetime(frame[column]).dt.date
+
+    return pd.DataFrame({
+        "姓名": frame["name"], "所属乡镇": frame["township_name"], "所属队伍": frame["team_name"],
+        "身份证号": frame["id_masked"], "性别": frame["gender"], "出生日期": day("birth_date"),
+        "手机号": frame["phone"], "队内职务": frame["role_in_team"].map(MEMBER_ROLES),
+        "专长": frame["specialty"], "已通过培训": frame["training_passed"].map({True: "是", False: "否"}),
+        "培训日期": day("training_on"), "保险到期": day("insurance_until"), "入队日期": day("joined_on"),
+        "离队日期": day("left_on"),
+    })
+
+
+def export_xlsx(db, actor: User, kind: str, **filters) -> bytes:
+    """Any filtered list of teams or members as an audited, masked workbook."""
+    if kind == "teams":
+        return exports.export_xlsx(db, actor, team_export_frame(db, actor, **filters), "队伍名单")
+    if kind == "members":
+        return exports.export_xlsx(db, actor, member_export_frame(db, actor, **filters), "队员名单")
+    raise ValueError(f"导出类型必须是 {'、'.join(KINDS)} 之一")

@@ -1,0 +1,292 @@
+"""Coverage (township x hazard domain) and roster health, computed set-wise in SQL.
+
+Who counts, on a given day `today`:
+- a team is active when established_on <= today and it is not disbanded (disbanded_on IS NULL or
+  later than today); a member is current when joined_on <= today, not left by today, in an active team;
+- a team serves its own township; a team without a township (county-level teams and county-wide
+  civil-society teams) serves every township (teams.serves);
+- a cell (township, domain) is a gap when no active team serving that township covers that domain.
+
+Roster health limits are configuration, kept in the `settings` table under the key
+"roster.health" (JSON) with DEFAULTS below; no national minimum team size or age limit was found
+(DOMAIN.md section 6), so these are the bureau's choice.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+
+from . import audit
+from .auth import User, require_admin
+from .enums import HAZARD_DOMAINS
+from .teams import mask_phones
+
+SETTINGS_KEY = "roster.health"
+DEFAULTS = {"expiry_window_days": 30, "min_age": 18, "max_age": 60, "min_team_size": 5}
+SETTING_LABELS = {"expiry_window_days": "证书/保险到期预警天数", "min_age": "最低年龄（岁）",
+                  "max_age": "最高年龄（岁）", "min_team_size": "队伍最少人数"}
+MOBILE_PATTERN = "^1[3-9][0-9]{9}$"
+
+
+# Settings -----------------------------------------------------------------------------------
+def settings_problems(values: dict) -> list[str]:
+    problems = []
+    for key, label in SETTING_LABELS.items():
+        value = values.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            problems.append(f"{label}：应为非负整数")
+    if not problems:
+        if values["min_age"] >= values["max_age"]:
+            problems.append("最高年龄（岁）：必须大于最低年龄")
+        if values["expiry_window_days"] > 3650:
+            problems.append("证书/保险到期预警天数：最多3650天")
+    return problems
+
+
+def health_settings(db) -> dict:
+    """DEFAULTS overlaid with what the bureau saved."""
+    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = ?", [SETTINGS_KEY])
+    saved = json.loads(raw) if raw else {}
+    return {k: int(saved.get(k, v)) for k, v in DEFAULTS.items()}
+
+
+def save_health_settings(db, actor: User, values: dict) -> None:
+    require_admin(actor, "修改队伍健康检查的参数")
+    values = {k: values.get(k, DEFAULTS[k]) for k in DEFAULTS}
+    problems = settings_problems(values)
+    if problems:
+        raise ValueError("；".join(problems))
+    before = health_settings(db)
+
+    def work(cur):
+        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [SETTINGS_KEY, json.dumps(values)])
+        audit.record(cur, actor, "update", "settings", SETTINGS_KEY, before, values)
+
+    db.write(work)
+
+
+# Shared pieces of SQL ------------------------------------------------------------------------
+# Parameters: today, today (teams), today, today (members).
+_ACTIVE = """
+active_teams AS (
+    SELECT * FROM teams WHERE established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?)
+),
+active_members AS (
+    SELECT m.* FROM members m JOIN active_teams t ON t.id = m.team_id
+    WHERE m.joined_on <= ? AND (m.left_on IS NULL OR m.left_on > ?)
+)"""
+
+
+def _active_params(today: date) -> list:
+    return [today, today, today, today]
+
+
+# Coverage -------------------------------------------------------------------------------------
+def coverage(db, today: date) -> pd.DataFrame:
+    """One row per (township, domain): local and county-wide teams and members serving it."""
+    return db.frame(f"""
+        WITH {_ACTIVE},
+        sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id),
+        team_cover AS (
+            SELECT t.id, t.township_code, d.domain_code, coalesce(s.n, 0) AS members
+            FROM active_teams t JOIN team_domains d ON d.team_id = t.id LEFT JOIN sizes s ON s.team_id = t.id
+        ),
+        local AS (
+            SELECT township_code, domain_code, count(*) AS teams, sum(members) AS members
+            FROM team_cover WHERE township_code IS NOT NULL GROUP BY ALL
+        ),
+        countywide AS (
+            SELECT domain_code, count(*) AS teams, sum(members) AS members
+            FROM team_cover WHERE township_code IS NULL GROUP BY ALL
+        )
+        SELECT tw.code AS township_code, tw.name AS township_name, h.code AS domain_code, h.name AS domain_name,
+               coalesce(l.teams, 0) AS local_teams, coalesce(l.members, 0)::BIGINT AS local_members,
+               coalesce(c.teams, 0) AS county_teams, coalesce(c.members, 0)::BIGINT AS county_members,
+               coalesce(l.teams, 0) + coalesce(c.teams, 0) AS teams,
+               (coalesce(l.members, 0) + coalesce(c.members, 0))::BIGINT AS members,
+               tw.sort_order
+        FROM townships tw CROSS JOIN hazard_domains h
+        LEFT JOIN local l ON l.township_code = tw.code AND l.domain_code = h.code
+        LEFT JOIN countywide c ON c.domain_code = h.code
+        WHERE tw.is_township
+        ORDER BY tw.sort_order, h.code""", _active_params(today))
+
+
+def domain_order() -> list[str]:
+    return list(HAZARD_DOMAINS)
+
+
+def coverage_matrix(cells: pd.DataFrame, value: str = "teams") -> pd.DataFrame:
+    """Townships as rows, domains (Chinese names, enums order) as columns, `value` in the cells."""
+    matrix = cells.pivot(index="township_name", columns="domain_code", values=value)
+    order = cells.drop_duplicates("township_name").sort_values("sort_order")["township_name"]
+    matrix = matrix.reindex(index=list(order), columns=[c for c in domain_order() if c in matrix.columns])
+    matrix.columns = [HAZARD_DOMAINS[c] for c in matrix.columns]
+    matrix.index.name = "乡镇"
+    return matrix
+
+
+def gaps(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells no team serves, and cells served only by county-wide teams (no local team)."""
+    found = cells[cells["teams"] == 0][["township_code", "township_name", "domain_code", "domain_name"]].copy()
+    found["kind"] = "无任何队伍"
+    local = cells[(cells["teams"] > 0) & (cells["local_teams"] == 0)][
+        ["township_code", "township_name", "domain_code", "domain_name"]].copy()
+    local["kind"] = "仅有县级/全县性队伍"
+    return pd.concat([found, local], ignore_index=True)
+
+
+def teams_serving(db, viewer: User, township_code: str, domain_code: str, today: date) -> pd.DataFrame:
+    """The drill-down: the teams counted in one cell (own township's and county-wide), phones masked."""
+    frame = db.frame(f"""
+        WITH {_ACTIVE},
+        sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
+        SELECT t.id, t.name, t.kind, t.level, t.township_code,
+               CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,
+               t.leader_name, t.duty_phone, coalesce(s.n, 0) AS member_count
+        FROM active_teams t JOIN team_domains d ON d.team_id = t.id AND d.domain_code = ?
+        LEFT JOIN townships tw ON tw.code = t.township_code LEFT JOIN sizes s ON s.team_id = t.id
+        WHERE t.township_code IS NULL OR t.township_code = ?
+        ORDER BY t.township_code NULLS LAST, t.level, t.name""", [*_active_params(today), domain_code, township_code])
+    return mask_phones(frame, viewer, "duty_phone")
+
+
+# Roster health --------------------------------------------------------------------------------
+def _scope(township_code: str | None, alias: str = "t") -> tuple[str, list]:
+    if township_code:
+        return f" AND {alias}.township_code = ?", [township_code]
+    return "", []
+
+
+def _member_rows(db, viewer: User, today: date, condition: str, params: list, township_code: str | None,
+                 extra_columns: str = "", extra_params: list | None = None) -> pd.DataFrame:
+    """Current members matching `condition` (placeholders in SELECT first, then WHERE, then scope)."""
+    scope, scope_params = _scope(township_code)
+    frame = db.frame(f"""
+        WITH {_ACTIVE}
+        SELECT m.id, m.name, m.phone, m.id_masked, m.birth_date, m.training_passed, m.insurance_until,
+               t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
+               {extra_columns}
+        FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
+        WHERE ({condition}) {scope}
+        ORDER BY tw.sort_order NULLS FIRST, t.name, m.id""",
+        [*_active_params(today), *(extra_params or []), *params, *scope_params])
+    return mask_phones(frame, viewer, "phone")
+
+
+def duplicate_persons(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+    """Every current membership of a person (same ID-number HMAC) who is in more than one."""
+    scope, scope_params = _scope(township_code)
+    frame = db.frame(f"""
+        WITH {_ACTIVE},
+        dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
+                WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)
+        SELECT dense_rank() OVER (ORDER BY d.id_hmac) AS person, d.memberships, m.id, m.name, m.id_masked, m.phone,
+               t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
+        FROM active_members m JOIN dup d ON d.id_hmac = m.id_hmac JOIN active_teams t ON t.id = m.team_id
+        LEFT JOIN townships tw ON tw.code = t.township_code
+        WHERE m.id_hmac IN (SELECT m2.id_hmac FROM active_members m2 JOIN active_teams t ON t.id = m2.team_id
+                            WHERE m2.id_hmac IS NOT NULL {scope})
+        ORDER BY person, m.id""", [*_active_params(today), *scope_params])
+    return mask_phones(frame, viewer, "phone")
+
+
+def expiring_certificates(db, viewer: User, today: date, window_days: int,
+                          township_code: str | None = None) -> pd.DataFrame:
+    scope, scope_params = _scope(township_code)
+    frame = db.frame(f"""
+        WITH {_ACTIVE}
+        SELECT c.id AS certificate_id, c.name AS certificate, c.number, c.expires_on,
+               CASE WHEN c.expires_on < ? THEN '已过期' ELSE '即将到期' END AS status,
+               (c.expires_on - ?::DATE) AS days_left,
+               m.id, m.name, m.phone, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
+        FROM certificates c JOIN active_members m ON m.id = c.member_id JOIN active_teams t ON t.id = m.team_id
+        LEFT JOIN townships tw ON tw.code = t.township_code
+        WHERE c.expires_on IS NOT NULL AND c.expires_on <= ?::DATE + ?::INTEGER {scope}
+        ORDER BY c.expires_on, m.id""", [*_active_params(today), today, today, today, window_days, *scope_params])
+    return mask_phones(frame, viewer, "phone")
+
+
+def insurance_problems(db, viewer: User, today: date, window_days: int,
+                       township_code: str | None = None) -> pd.DataFrame:
+    scope, scope_params = _scope(township_code)
+    frame = db.frame(f"""
+        WITH {_ACTIVE}
+        SELECT m.id, m.name, m.phone, m.insurance_until,
+               CASE WHEN m.insurance_until IS NULL THEN '未登记保险'
+                    WHEN m.insurance_until < ? THEN '已过期' ELSE '即将到期' END AS status,
+               t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
+        FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
+        WHERE (m.insurance_until IS NULL OR m.insurance_until <= ?::DATE + ?::INTEGER) {scope}
+        ORDER BY m.insurance_until NULLS FIRST, m.id""", [*_active_params(today), today, today, window_days, *scope_params])
+    return mask_phones(frame, viewer, "phone")
+
+
+def untrained(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+    return _member_rows(db, viewer, today, "NOT m.training_passed", [], township_code)
+
+
+def phone_problems(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+    return _member_rows(
+        db, viewer, today, "m.phone IS NULL OR trim(m.phone) = '' OR NOT regexp_full_match(m.phone, ?)",
+        [MOBILE_PATTERN], township_code,
+        ", CASE WHEN m.phone IS NULL OR trim(m.phone) = '' THEN '未填写' ELSE '格式错误' END AS problem")
+
+
+def age_problems(db, viewer: User, today: date, min_age: int, max_age: int,
+                 township_code: str | None = None) -> pd.DataFrame:
+    """Members younger than min_age or older than max_age on `today` (from the birth date)."""
+    age = ("(year(?::DATE) - year(m.birth_date) - CASE WHEN month(?::DATE) * 100 + day(?::DATE)"
+           " < month(m.birth_date) * 100 + day(m.birth_date) THEN 1 ELSE 0 END)")
+    return _member_rows(db, viewer, today, f"m.birth_date IS NOT NULL AND ({age} < ? OR {age} > ?)",
+                        [today, today, today, min_age, today, today, today, max_age], township_code,
+                        f", {age} AS age", [today, today, today])
+
+
+def small_teams(db, viewer: User, today: date, min_size: int, township_code: str | None = None) -> pd.DataFrame:
+    scope, scope_params = _scope(township_code)
+    frame = db.frame(f"""
+        WITH {_ACTIVE},
+        sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
+        SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,
+               t.leader_name, t.duty_phone, coalesce(s.n, 0) AS member_count
+        FROM active_teams t LEFT JOIN sizes s ON s.team_id = t.id LEFT JOIN townships tw ON tw.code = t.township_code
+        WHERE coalesce(s.n, 0) < ? {scope}
+        ORDER BY member_count, t.name""", [*_active_params(today), min_size, *scope_params])
+    return mask_phones(frame, viewer, "duty_phone")
+
+
+HEALTH_CHECKS = {
+    "duplicates": "重复登记人员",
+    "certificates": "证书过期或即将到期",
+    "insurance": "保险过期、即将到期或未登记",
+    "untrained": "未通过培训",
+    "phones": "手机号缺失或格式错误",
+    "ages": "年龄超出范围",
+    "small_teams": "人数不足的队伍",
+}
+
+
+def roster_health(db, viewer: User, today: date, township_code: str | None = None,
+                  settings: dict | None = None) -> dict[str, pd.DataFrame]:
+    """Every check's findings (frames keyed as HEALTH_CHECKS), with the settings used."""
+    s = settings or health_settings(db)
+    return {
+        "duplicates": duplicate_persons(db, viewer, today, township_code),
+        "certificates": expiring_certificates(db, viewer, today, s["expiry_window_days"], township_code),
+        "insurance": insurance_problems(db, viewer, today, s["expiry_window_days"], township_code),
+        "untrained": untrained(db, viewer, today, township_code),
+        "phones": phone_problems(db, viewer, today, township_code),
+        "ages": age_problems(db, viewer, today, s["min_age"], s["max_age"], township_code),
+        "small_teams": small_teams(db, viewer, today, s["min_team_size"], township_code),
+    }
+
+
+def health_counts(findings: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """How many findings per check; duplicates counted as persons, not memberships."""
+    counts = {k: len(v) for k, v in findings.items()}
+    dup = findings["duplicates"]
+    counts["duplicates"] = int(dup["person"].nunique()) if len(dup) else 0
+    return counts

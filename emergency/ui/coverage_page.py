@@ -1,0 +1,70 @@
+"""覆盖分析: township x hazard-domain matrix of the teams serving each cell, gaps highlighted, drill-down."""
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from emergency import enums, roster
+from emergency.ui.session import require_login
+from emergency.ui.state import get_db
+from emergency.ui.widgets import show_table
+
+user = require_login()
+db = get_db()
+st.title("覆盖分析")
+st.caption("每个乡镇、每个灾种领域有多少支在册队伍（及其队员）可以服务。县级队伍和未指定乡镇的社会应急力量服务全县，"
+           "计入每个乡镇。红色：没有任何队伍；黄色：只有县级/全县性队伍，本乡镇没有。")
+
+today = date.today()
+cells = roster.coverage(db, today)
+measure = st.radio("单元格显示", ["队伍数（支）", "队员数（人）"], horizontal=True)
+value = "teams" if measure.startswith("队伍") else "members"
+# Domains as rows, townships as columns: 16 short township names fit the width of the page.
+matrix = roster.coverage_matrix(cells, value).T
+teams_matrix = roster.coverage_matrix(cells, "teams").T
+local_matrix = roster.coverage_matrix(cells, "local_teams").T
+matrix.index.name = "领域"
+
+
+def colour(frame: pd.DataFrame) -> pd.DataFrame:
+    styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    styles = styles.mask(local_matrix == 0, "background-color: #fff3bf")
+    return styles.mask(teams_matrix == 0, "background-color: #ffc9c9; color: #c92a2a; font-weight: bold")
+
+
+found = roster.gaps(cells)
+no_team = found[found["kind"] == "无任何队伍"]
+cols = st.columns(3)
+cols[0].metric("乡镇 × 领域", f"{len(cells)}")
+cols[1].metric("无任何队伍的单元", f"{len(no_team)}")
+cols[2].metric("仅有县级队伍的单元", f"{len(found) - len(no_team)}")
+st.dataframe(matrix.style.apply(colour, axis=None), width="stretch", height=(len(matrix) + 1) * 35 + 3,
+             column_config={c: st.column_config.NumberColumn(c, width=50) for c in matrix.columns})
+
+st.subheader("缺口清单")
+if len(no_team):
+    by_domain = no_team.groupby("domain_name", sort=False)["township_name"].apply(lambda s: "、".join(s))
+    for domain_name, townships in by_domain.items():
+        st.error(f"{domain_name}：{townships} 没有任何队伍覆盖")
+else:
+    st.success("每个乡镇的每个领域都至少有一支队伍覆盖。")
+with st.expander("仅有县级/全县性队伍覆盖的单元"):
+    show_table(found[found["kind"] != "无任何队伍"], {"township_name": "乡镇", "domain_name": "领域"})
+
+st.subheader("查看某一单元的队伍")
+names = dict(zip(cells["township_code"], cells["township_name"]))
+cols = st.columns(2)
+with cols[0]:
+    default = list(names).index(user.township_code) if user.township_code in names else 0
+    township = st.selectbox("乡镇", list(names), index=default, format_func=names.get, key="drill_township")
+with cols[1]:
+    domain = st.selectbox("领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get, key="drill_domain")
+serving = roster.teams_serving(db, user, township, domain, today)
+st.caption(f"{names[township]} · {enums.HAZARD_DOMAINS[domain]}：{len(serving)} 支队伍，"
+           f"在册队员 {int(serving['member_count'].sum()) if len(serving) else 0} 人")
+if len(serving):
+    show_table(serving, {"name": "队伍名称", "kind": "类别", "level": "层级", "service_area": "服务范围",
+                         "leader_name": "负责人", "duty_phone": "值班电话", "member_count": "在册队员"},
+               {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
+else:
+    st.warning("该单元没有任何队伍。")

@@ -1,0 +1,68 @@
+"""队伍健康检查: duplicate persons, expiring certificates and insurance, training, phones, ages, small teams."""
+from datetime import date
+
+import streamlit as st
+
+from emergency import enums, exports, roster
+from emergency.ui.session import require_login
+from emergency.ui.state import get_db
+from emergency.ui.widgets import show_table, township_options, write_feedback
+
+user = require_login()
+db = get_db()
+st.title("队伍健康检查")
+
+settings = roster.health_settings(db)
+st.caption(f"检查口径：证书和保险在 {settings['expiry_window_days']} 天内到期即预警；年龄 {settings['min_age']}—"
+           f"{settings['max_age']} 岁；队伍少于 {settings['min_team_size']} 人为人数不足。只统计在册队伍的在册队员。"
+           "手机号对非本乡镇账号脱敏显示。")
+
+towns = township_options(db)
+default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
+township = towns[st.selectbox("乡镇", list(towns), index=default)]
+today = date.today()
+findings = roster.roster_health(db, user, today, township, settings)
+counts = roster.health_counts(findings)
+
+cols = st.columns(len(roster.HEALTH_CHECKS))
+for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
+    col.metric(label, f"{counts[key]}")
+
+MEMBER = {"name": "姓名", "team_name": "所属队伍", "township_name": "乡镇", "phone": "手机号"}
+COLUMNS = {
+    "duplicates": {"person": "人员序号", "memberships": "登记次数", "name": "姓名", "id_masked": "身份证号",
+                   "team_name": "所属队伍", "township_name": "乡镇", "phone": "手机号"},
+    "certificates": {"certificate": "证书", "number": "证书编号", "expires_on": "有效期至", "status": "状态",
+                     "days_left": "剩余天数", **MEMBER},
+    "insurance": {"insurance_until": "保险到期", "status": "状态", **MEMBER},
+    "untrained": {**MEMBER, "id_masked": "身份证号"},
+    "phones": {"problem": "问题", **MEMBER},
+    "ages": {"age": "年龄", "birth_date": "出生日期", **MEMBER},
+    "small_teams": {"name": "队伍名称", "kind": "类别", "level": "层级", "township_name": "乡镇",
+                    "member_count": "在册队员", "leader_name": "负责人"},
+}
+SHOW_AT_MOST = 2000
+tabs = st.tabs([f"{label}（{counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()])
+for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
+    with tab:
+        frame = findings[key]
+        if frame.empty:
+            st.success(f"没有发现“{label}”问题。")
+            continue
+        if len(frame) > SHOW_AT_MOST:
+            st.caption(f"共 {len(frame)} 条，下表显示前 {SHOW_AT_MOST} 条；完整清单请导出。")
+        shown = show_table(frame.head(SHOW_AT_MOST), COLUMNS[key],
+                           {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None)
+        full = frame[list(COLUMNS[key])].rename(columns=COLUMNS[key])
+        st.download_button("导出 Excel", data=lambda f=full, what=label: exports.export_xlsx(db, user, f, what),
+                           file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx", key=f"export_{key}",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+if user.is_admin:
+    with st.expander("修改检查参数（管理员）"):
+        with st.form("health_settings"):
+            values = {key: int(st.number_input(label, min_value=0, value=settings[key], step=1, key=f"set_{key}"))
+                      for key, label in roster.SETTING_LABELS.items()}
+            if st.form_submit_button("保存参数"):
+                if write_feedback(lambda: roster.save_health_settings(db, user, values), "参数已保存。"):
+                    st.rerun()

@@ -1,0 +1,77 @@
+"""AppTest for the registry pages: teams, members, coverage, roster health, import."""
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import user_row
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_coverage_page_shows_the_matrix_gaps_and_drill_down(app):
+    at = app("emergency/ui/coverage_page.py", as_user="leader")
+    assert at.title[0].value == "覆盖分析"
+    matrix = at.dataframe[0].value
+    assert matrix.shape == (16, 16) and "城关镇" in matrix.columns and "木植街乡" in matrix.columns
+    assert "生态环境" in matrix.index and (matrix.loc["生态环境"] == 0).all()
+    assert any("生态环境" in e.value and "没有任何队伍覆盖" in e.value for e in at.error)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["无任何队伍的单元"] == "16"
+    at.selectbox(key="drill_domain").set_value("flood").run()
+    drill = at.dataframe[-1].value
+    assert "全县各乡镇" in drill["服务范围"].tolist() and len(drill) > 2
+    assert all("****" in p for p in drill["值班电话"] if p)  # a viewer: phones masked
+    at.radio[0].set_value("队员数（人）").run()
+    assert at.dataframe[0].value.to_numpy().max() > 100
+
+
+def test_roster_page_lists_findings_and_admin_settings(app):
+    at = app("emergency/ui/roster_page.py")
+    assert at.title[0].value == "队伍健康检查"
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics["重复登记人员"] > 0 and metrics["手机号缺失或格式错误"] > 0
+    assert len(at.tabs) == 7 and at.dataframe
+    assert at.number_input(key="set_min_age").value == 18  # admins see the settings form
+    viewer = app("emergency/ui/roster_page.py", as_user="leader")
+    assert not viewer.number_input
+    town = app("emergency/ui/roster_page.py", as_user="town100")
+    assert town.selectbox[0].value == "城关镇"
+
+
+def test_import_page_is_not_for_viewers(app, demo_db):
+    at = app("emergency/ui/import_page.py", as_user="town100")
+    assert at.title[0].value == "导入" and at.radio[0].value == "teams"
+    assert "本乡镇" in at.caption[0].value
+    with pytest.raises(ValueError):  # not in the viewer's navigation
+        app("emergency/ui/import_page.py", as_user="leader")
+    direct = AppTest.from_file(str(ROOT / "emergency/ui/import_page.py"), default_timeout=60)
+    direct.session_state["user"] = asdict(user_row(demo_db, "leader"))
+    direct.session_state["last_seen"] = datetime.now(timezone.utc)
+    direct.run()
+    assert direct.error and "只读" in direct.error[0].value
+
+
+def test_teams_page_detail_and_export(app):
+    at = app("emergency/ui/teams_page.py")
+    assert "服务范围" in at.dataframe[0].value.columns
+    assert "全县各乡镇" in at.dataframe[0].value["服务范围"].tolist()
+    assert any("服务范围" in m.value for m in at.markdown)
+    assert at.subheader and len(at.dataframe) >= 2  # the chosen team's members
+
+
+def test_members_page_filters_and_manage(app, scratch_db):
+    at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    total = len(at.dataframe[0].value)
+    at.checkbox[0].check().run()
+    assert 0 < len(at.dataframe[0].value) < total
+    assert set(at.dataframe[0].value["已培训"]) == {False}
+    at.checkbox[0].uncheck().run()
+    member = at.selectbox(key="manage_member").value
+    next(t for t in at.text_input if t.label == "专长").input("无人机")
+    next(b for b in at.button if b.label == "保存").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success and at.success[0].value == "已保存。"
+    assert scratch_db.scalar("SELECT specialty FROM members WHERE id = ?", [member]) == "无人机"
