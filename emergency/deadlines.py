@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from . import enums
-from .rules import NEVER, OVERDUE, deadline_status, due_date
+from .rules import NEVER, OVERDUE, STATUS_LABELS, deadline_status, due_date, seasonal_status, worst_status
 
 WARN_DAYS = 90
 
@@ -49,7 +49,10 @@ def plan_deadlines(db, today: date, warn_days: int = WARN_DAYS) -> list[dict]:
         row["evaluation_due_on"] = due_date(clock, row["review_every_months"])
         row["evaluation_status"] = deadline_status(row["evaluation_due_on"], today, warn_days)
         eval_rule = _plan_rule(rules, row["code"], "plan_evaluation")
-        row["evaluation_source"] = eval_rule["source"]
+        row["evaluation_rule"], row["evaluation_source"] = eval_rule["label"], eval_rule["source"]
+        # The plan's overall status: the worse of its two clocks (a never-drilled plan shows 从未开展).
+        row["status"] = worst_status(row["drill_status"], row["evaluation_status"])
+        row["status_label"] = STATUS_LABELS[row["status"]]
     return rows
 
 
@@ -107,3 +110,154 @@ def village_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code
 def is_late(status: str) -> bool:
     """Overdue, or never done at all: both count as not compliant."""
     return status in (OVERDUE, NEVER)
+
+
+def season_rules(db) -> list[dict]:
+    """The seasonal rules (drill ahead of the flood / forest-fire season), each with its plan and source."""
+    return db.query_dicts("SELECT * FROM deadline_rules WHERE applies_to = 'season' AND due_before_month IS NOT NULL"
+                          " ORDER BY due_before_month, code")
+
+
+def _township_plan_dates(db, plan_codes: list[str], today: date, township_code: str | None) -> dict:
+    """{(township_code, plan_code): [held_on, ...]} of township- and village-level drills of those plans."""
+    if not plan_codes:
+        return {}
+    params: list = [*plan_codes, today]
+    extra = ""
+    if township_code:
+        extra = " AND d.township_code = ?"
+        params.append(township_code)
+    found: dict = {}
+    for town, plan, held in db.query(
+            "SELECT d.township_code, dp.plan_code, d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
+            f" WHERE dp.plan_code IN ({', '.join('?' * len(plan_codes))}) AND d.held_on <= ?"
+            f" AND d.level IN ('township', 'village') AND d.township_code IS NOT NULL{extra}", params):
+        found.setdefault((town, plan), []).append(held)
+    return found
+
+
+def _townships(db, township_code: str | None) -> list[dict]:
+    params, where = [], "WHERE is_township"
+    if township_code:
+        where += " AND code = ?"
+        params.append(township_code)
+    return db.query_dicts(f"SELECT code, name FROM townships {where} ORDER BY sort_order", params)
+
+
+def season_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+    """Per township and seasonal rule: the drill held before this season (or the next), its due date and status.
+
+    A township's drill counts when it is a township- or village-level drill in that township of the
+    rule's plan (flood: ZR-01, forest fire: ZR-03).
+    """
+    rules = season_rules(db)
+    dates = _township_plan_dates(db, [r["subject"] for r in rules if r["subject"]], today, township_code)
+    rows = []
+    for town in _townships(db, township_code):
+        for rule in rules:
+            result = seasonal_status(dates.get((town["code"], rule["subject"]), []), rule["due_before_month"],
+                                     today, warn_days)
+            rows.append({"township_code": town["code"], "township_name": town["name"], "rule_code": rule["code"],
+                         "plan_code": rule["subject"], "rule": rule["label"], "source": rule["source"],
+                         "due_before_month": rule["due_before_month"], **result})
+    return rows
+
+
+def township_plan_deadlines(db, today: date, warn_days: int = WARN_DAYS,
+                            township_code: str | None = None) -> list[dict]:
+    """Per township: the interval rules on a township government's own plan drills (SG-01 every 2 years)."""
+    rules = db.query_dicts("SELECT * FROM deadline_rules WHERE applies_to = 'township_plan' ORDER BY code")
+    dates = _township_plan_dates(db, [r["subject"] for r in rules if r["subject"]], today, township_code)
+    rows = []
+    for town in _townships(db, township_code):
+        for rule in rules:
+            held = [d for d in dates.get((town["code"], rule["subject"]), [])]
+            last = max(held) if held else None
+            due = due_date(last, rule["interval_months"])
+            rows.append({"township_code": town["code"], "township_name": town["name"], "rule_code": rule["code"],
+                         "plan_code": rule["subject"], "rule": rule["label"], "source": rule["source"],
+                         "interval_months": rule["interval_months"], "last_drill_on": last, "due_on": due,
+                         "status": deadline_status(due, today, warn_days)})
+    return rows
+
+
+def township_compliance(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+    """One row per township: how many of its villages and enterprises are late, its seasonal and
+    production-safety statuses, open overdue corrective actions, and its overall (worst) status."""
+    villages = village_deadlines(db, today, warn_days, township_code)
+    enterprises = enterprise_deadlines(db, today, warn_days, township_code)
+    seasons = season_deadlines(db, today, warn_days, township_code)
+    own_plans = township_plan_deadlines(db, today, warn_days, township_code)
+    overdue_actions = dict(db.query(
+        "SELECT d.township_code, count(*) FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
+        " WHERE a.closed_on IS NULL AND a.due_on < ? AND d.township_code IS NOT NULL GROUP BY 1", [today]))
+    rows = []
+    for town in _townships(db, township_code):
+        code = town["code"]
+        vs = [v for v in villages if v["township_code"] == code]
+        es = [e for e in enterprises if e["township_code"] == code]
+        ss = {s["rule_code"]: s for s in seasons if s["township_code"] == code}
+        ps = [p for p in own_plans if p["township_code"] == code]
+        row = {
+            "township_code": code, "township_name": town["name"],
+            "villages": len(vs), "villages_late": sum(is_late(v["status"]) for v in vs),
+            "enterprises": len(es), "enterprises_late": sum(is_late(e["status"]) for e in es),
+            "overdue_actions": int(overdue_actions.get(code, 0)),
+        }
+        for rule_code, s in ss.items():
+            row[f"{rule_code}_status"] = s["status"]
+        for p in ps:
+            row[f"{p['rule_code']}_status"] = p["status"]
+        row["status"] = worst_status(*(s["status"] for s in ss.values()), *(p["status"] for p in ps),
+                                     OVERDUE if row["villages_late"] or row["enterprises_late"]
+                                     or row["overdue_actions"] else None)
+        rows.append(row)
+    return rows
+
+
+def overdue_list(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+    """Everything that is late today, one row each: {kind, subject, township_name, last_on, due_on, status, rule, source}.
+
+    Plans (drill or evaluation) are county business and listed only when no township is asked for.
+    """
+    out: list[dict] = []
+    if township_code is None:
+        for p in plan_deadlines(db, today, warn_days):
+            if is_late(p["drill_status"]):
+                out.append({"kind": "预案演练", "subject": f"{p['code']} {p['name']}", "township_name": "全县",
+                            "last_on": p["last_drill_on"], "due_on": p["drill_due_on"], "status": p["drill_status"],
+                            "rule": p["drill_rule"], "source": p["drill_source"]})
+            if is_late(p["evaluation_status"]):
+                out.append({"kind": "预案评估", "subject": f"{p['code']} {p['name']}", "township_name": "全县",
+                            "last_on": p["evaluation_clock_from"], "due_on": p["evaluation_due_on"],
+                            "status": p["evaluation_status"], "rule": p["evaluation_rule"],
+                            "source": p["evaluation_source"]})
+    for e in enterprise_deadlines(db, today, warn_days, township_code):
+        if is_late(e["status"]):
+            out.append({"kind": "企业演练", "subject": e["name"], "township_name": e["township_name"],
+                        "last_on": e["last_drill_on"], "due_on": e["due_on"], "status": e["status"],
+                        "rule": e["rule"], "source": e["source"]})
+    for s in season_deadlines(db, today, warn_days, township_code):
+        if is_late(s["status"]):
+            out.append({"kind": "汛前/防火期前演练", "subject": s["township_name"], "township_name": s["township_name"],
+                        "last_on": s["done_on"], "due_on": s["due_on"], "status": s["status"], "rule": s["rule"],
+                        "source": s["source"]})
+    for p in township_plan_deadlines(db, today, warn_days, township_code):
+        if is_late(p["status"]):
+            out.append({"kind": "乡镇预案演练", "subject": p["township_name"], "township_name": p["township_name"],
+                        "last_on": p["last_drill_on"], "due_on": p["due_on"], "status": p["status"],
+                        "rule": p["rule"], "source": p["source"]})
+    for v in village_deadlines(db, today, warn_days, township_code):
+        if is_late(v["status"]):
+            out.append({"kind": "村（社区）演练", "subject": v["name"], "township_name": v["township_name"],
+                        "last_on": v["last_drill_on"], "due_on": v["due_on"], "status": v["status"],
+                        "rule": v["rule"], "source": v["source"]})
+    for row in out:
+        row["status_label"] = STATUS_LABELS[row["status"]]
+    return out
+
+
+def all_rules(db) -> list[dict]:
+    """The deadline_rules table (what the bureau may edit), for the pages that show each rule's source."""
+    return db.query_dicts("SELECT code, applies_to, subject, interval_months, due_before_month, label, source"
+                          " FROM deadline_rules ORDER BY applies_to, code")

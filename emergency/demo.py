@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from . import enums, privacy
+from .rules import add_months as add_months_
 from .regions import read_townships, read_villages
 
 SEED = 20241231
@@ -90,6 +91,8 @@ ENTERPRISE_SECTORS = {
 TOWNSHIP_DRILL_PLANS = ["ZR-01", "ZR-03", "ZR-05", "ZR-04", "SG-01", "SG-12", "ZR-09", "ZR-06", "WS-01", "SG-05"]
 COUNTY_DRILL_PLANS = [p for p in TOWNSHIP_DRILL_PLANS] + ["SG-02", "SG-03", "SG-13", "WS-02", "AQ-03", "SG-09", "ZR-07"]
 VILLAGE_DRILL_PLANS = ["ZR-01", "ZR-03", "ZR-05", "SG-12"]
+# Plans the demo never drills, so that the plans page shows a "从未开展" case or two.
+NEVER_DRILLED = ("AQ-06", "AQ-07", "WS-04")
 
 
 def spread_total(rng: random.Random, lows: list[int], highs: list[int], total: int) -> list[int]:
@@ -414,6 +417,63 @@ class DemoGenerator:
                         "status": status, "drill_id": None, "cancel_reason": reason, "is_demo": True,
                     })
 
+    def make_plan_history(self) -> None:
+        """The plans' clocks (runs last, so every row generated before stays as it was):
+
+        - county departmental drills (outside REPORT_YEAR, so the report's figures are untouched) of the
+          plans the drills above never exercise, spread so that their statuses mix: a few long ago
+          (overdue), a few at the end of 2023 (due within 90 days), most in 2025-2026 (on time), and
+          NEVER_DRILLED plans not at all;
+        - most plans evaluated (last_evaluated_on + a plan_revisions row), some long ago (overdue);
+        - a plan whose drill found problems after its last revision and evaluation is flagged;
+        - planned drills of September-October 2026 mostly carried out (a township drill linked to them).
+        """
+        rng = self.rng
+        drilled = {row["plan_code"] for row in self.batch.tables.get("drill_plans", [])}
+        leads = dict(self.db.query("SELECT code, lead_department FROM plans"))
+        rest = sorted(c for c in self.plan_codes if c not in drilled and c not in NEVER_DRILLED)
+        windows = [(date(2021, 3, 1), date(2022, 10, 31))] * 4 + [(date(2023, 11, 27), date(2023, 12, 28))] * 3
+        for i, code in enumerate(rest):
+            start, end = windows[i] if i < len(windows) else (date(2025, 1, 5), HISTORY_END)
+            for k in range(1 if i < len(windows) else rng.choice((1, 1, 2))):
+                held = random_day(rng, start, end) if k == 0 else random_day(rng, date(2021, 3, 1), date(2023, 6, 30))
+                self._drill(level="county", held_on=held, participants=rng.randint(30, 160), plans=[code],
+                            organiser=leads.get(code, "嵩县应急管理局"),
+                            title=f"{held.year}年嵩县{self._plan_name(code)}应急演练（部门）")
+        # Evaluations.
+        self.plan_updates: list[tuple[str, date | None, bool]] = []
+        revised = dict(self.db.query("SELECT code, revised_on FROM plans"))
+        versions = dict(self.db.query("SELECT code, version FROM plans"))
+        problems: dict[str, date] = {}
+        drills = {d["id"]: d for d in self.batch.tables["drills"]}
+        for row in self.batch.tables["drill_plans"]:
+            drill = drills[row["drill_id"]]
+            if drill["plan_problems_found"]:
+                problems[row["plan_code"]] = max(problems.get(row["plan_code"], drill["held_on"]), drill["held_on"])
+        for code in sorted(self.plan_codes):
+            evaluated = None
+            roll = rng.random()
+            if roll < 0.8 and revised.get(code):
+                earliest = add_months_(revised[code], 10)
+                if earliest < HISTORY_END:
+                    evaluated = random_day(rng, earliest, HISTORY_END)
+            clock = max(d for d in (evaluated, revised.get(code)) if d) if (evaluated or revised.get(code)) else None
+            flag = code in problems and (clock is None or problems[code] > clock)
+            self.plan_updates.append((code, evaluated, flag))
+            if evaluated:
+                self.batch.add("plan_revisions", {
+                    "id": self.next_id("plan_revisions"), "plan_code": code, "version": versions.get(code) or "",
+                    "revised_on": evaluated, "kind": "evaluation", "note": "预案评估（演示）", "recorded_by": "demo"})
+        # Planned drills carried out.
+        for planned in self.batch.tables.get("planned_drills", []):
+            if planned["status"] != "planned" or planned["planned_on"] > HISTORY_END or rng.random() < 0.35:
+                continue
+            t = next(t for t in self.townships if t["code"] == planned["township_code"])
+            drill = self._drill(level="township", held_on=planned["planned_on"], participants=rng.randint(60, 180),
+                                plans=[planned["plan_code"]], township=t["code"], organiser=f"{t['name']}人民政府",
+                                title=planned["title"])
+            planned["status"], planned["drill_id"] = "done", drill["id"]
+
     # Orchestration -------------------------------------------------------------------------
     def make_users(self) -> int:
         """Demo accounts (passwords in the README, demo only): one per role, one operator per township."""
@@ -438,6 +498,7 @@ class DemoGenerator:
         for year in (2021, 2022, 2023, 2024, 2025, 2026):
             self.make_drills_for_year(year, exact=(year == REPORT_YEAR))
         self.make_planned_drills()
+        self.make_plan_history()
         written = self.write()
         written["users"] = self.make_users()
         import importlib
@@ -449,9 +510,10 @@ class DemoGenerator:
 
     def write(self) -> dict[str, int]:
         order = ["enterprises", "teams", "team_domains", "members", "certificates", "drills", "drill_plans",
-                 "corrective_actions", "planned_drills"]
+                 "corrective_actions", "planned_drills", "plan_revisions"]
         offsets = {t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}") for t in
-                   ("enterprises", "teams", "members", "certificates", "drills", "corrective_actions", "planned_drills")}
+                   ("enterprises", "teams", "members", "certificates", "drills", "corrective_actions", "planned_drills",
+                    "plan_revisions")}
         refs = {"team_id": "teams", "member_id": "members", "drill_id": "drills", "enterprise_id": "enterprises"}
 
         def work(cur):
@@ -475,6 +537,9 @@ class DemoGenerator:
                 current = cur.execute(f"SELECT nextval('seq_{table}')").fetchone()[0]
                 if current <= top:
                     cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [top - current])
+            for code, evaluated, flag in getattr(self, "plan_updates", []):
+                cur.execute("UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?",
+                            [evaluated, flag, code])
             cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('demo', ?)",
                         [f'{{"seed": {SEED}, "scale": {self.scale}}}'])
 

@@ -1,23 +1,54 @@
-"""Drill records: the scoped, audited write paths and the lists.
+"""Drill records, their attachments and corrective actions, and the planned drills (annual drill plan).
 
-A township operator logs and edits drills of its own township only; county drills (no township)
-are the bureau's.
+Scope: a township operator logs and edits drills, actions and planned drills of its own township
+only (enterprise and village drills carry their township); county drills (no township) are the
+bureau's. Every write checks the actor first, then writes the record and its audit row in one
+transaction. A drill whose evaluation found problems with a plan (plan_problems_found) flags those
+plans for revision (plans.needs_revision) in the same transaction.
 """
 from __future__ import annotations
 
-from datetime import date
+import secrets
+from datetime import date, datetime
+from pathlib import Path, PurePath
 
 from . import audit
 from .auth import User, require_write
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
-from .hygiene import clean
+from .hygiene import check_upload, clean
+from .rules import action_status, planned_status
 
 DRILL_FIELDS = ("title", "level", "organiser", "township_code", "village_code", "enterprise_id", "held_on",
                 "started_at", "ended_at", "place", "form", "content", "purpose", "participants",
-                "participating_units", "scenario", "problems", "evaluation", "plan_problems_found")
+                "participating_units", "scenario", "problems", "evaluation", "plan_problems_found",
+                "lessons", "recommendations")
+TEXT_FIELDS = ("title", "organiser", "place", "participating_units", "scenario", "problems", "evaluation",
+               "lessons", "recommendations")
+# The quick form's required fields, in the order a township fills them in.
+REQUIRED_FIELDS = {"title": "演练名称", "held_on": "演练日期", "plans": "演练预案", "participants": "参演人次",
+                   "form": "演练形式", "organiser": "组织单位"}
+ATTACHMENT_KINDS = {"photo": "照片", "scheme": "演练方案", "evaluation": "评估报告", "summary": "总结报告",
+                    "pdf": "其他文件"}
 
 
-def validate_drill(db, data: dict, plan_codes: list[str]) -> list[str]:
+def _row(cur, sql: str, params: list) -> dict | None:
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    row = result.fetchone()
+    return dict(zip(names, row)) if row else None
+
+
+def _drill(db, drill_id: int) -> dict:
+    row = _row(db.cursor(), f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
+    if not row:
+        raise ValueError(f"演练 {drill_id} 不存在")
+    return row
+
+
+# Validation --------------------------------------------------------------------------------------
+def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = None) -> list[str]:
+    """Every problem of a drill record, each naming its field in Chinese; [] when acceptable."""
+    today = today or date.today()
     problems = []
     for field, label in (("title", "演练名称"), ("organiser", "组织单位")):
         if not clean(data.get(field)):
@@ -26,27 +57,38 @@ def validate_drill(db, data: dict, plan_codes: list[str]) -> list[str]:
                                   ("content", "演练内容", DRILL_CONTENTS), ("purpose", "演练目的", DRILL_PURPOSES)):
         if data.get(field) not in options:
             problems.append(f"{label}：必须是 {'、'.join(options.values())} 之一")
-    if data.get("level") == "county" and data.get("township_code"):
+    level, township = data.get("level"), data.get("township_code")
+    if level == "county" and township:
         problems.append("所属乡镇：县级演练不填写乡镇")
-    if data.get("level") in ("township", "village") and not data.get("township_code"):
-        problems.append("所属乡镇：乡镇级、村级演练必须填写乡镇")
-    if data.get("level") == "village" and not data.get("village_code"):
+    if level in ("township", "village", "enterprise") and not township:
+        problems.append("所属乡镇：乡镇级、村级和企业演练必须填写乡镇")
+    if level == "village" and not data.get("village_code"):
         problems.append("所属村（社区）：村级演练必须填写村（社区）")
-    if data.get("level") == "enterprise" and not data.get("enterprise_id"):
+    if level == "enterprise" and not data.get("enterprise_id"):
         problems.append("企业（单位）：企业演练必须选择企业")
-    township = data.get("township_code")
     if township and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
         problems.append(f"所属乡镇：{township} 不存在")
+    village = data.get("village_code")
+    if village and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
+                                 [village, township]):
+        problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
+    enterprise = data.get("enterprise_id")
+    if enterprise and not db.scalar("SELECT count(*) FROM enterprises WHERE id = ? AND township_code = ?",
+                                    [enterprise, township]):
+        problems.append(f"企业（单位）：{enterprise} 不存在或不在所选乡镇")
     held = data.get("held_on")
-    if not isinstance(held, date):
+    if not isinstance(held, date) or isinstance(held, datetime):
         problems.append("演练日期：必须填写日期")
-    elif held > date.today():
+    elif held > today:
         problems.append("演练日期：不能晚于今天（尚未开展的演练请录入演练计划）")
     participants = data.get("participants")
     if not isinstance(participants, int) or isinstance(participants, bool) or participants < 0:
         problems.append("参演人次：必须是不小于0的整数")
-    if data.get("started_at") and data.get("ended_at") and data["ended_at"] < data["started_at"]:
+    started, ended = data.get("started_at"), data.get("ended_at")
+    if started and ended and ended < started:
         problems.append("结束时间：不能早于开始时间")
+    if started and isinstance(held, date) and started.date() != held:
+        problems.append("开始时间：应在演练日期当天")
     if not plan_codes:
         problems.append("演练预案：至少选择一项")
     else:
@@ -57,13 +99,42 @@ def validate_drill(db, data: dict, plan_codes: list[str]) -> list[str]:
     return problems
 
 
-def create_drill(db, actor: User, data: dict, plan_codes: list[str]) -> int:
+def _normalise(data: dict) -> dict:
     data = {k: data.get(k) for k in DRILL_FIELDS}
-    data["title"], data["organiser"] = clean(data["title"]), clean(data["organiser"])
+    for field in TEXT_FIELDS:
+        data[field] = clean(data[field]) or None
     data["purpose"] = data["purpose"] or "testing"
+    data["content"] = data["content"] or "single"
     data["plan_problems_found"] = bool(data["plan_problems_found"])
+    if data["enterprise_id"] is not None:
+        data["enterprise_id"] = int(data["enterprise_id"])
+    return data
+
+
+def _flag_plans(cur, actor: User, drill_id: int, plan_codes) -> None:
+    """A drill found problems with these plans: mark them for revision (audited per plan)."""
+    for code in plan_codes:
+        was = cur.execute("SELECT needs_revision FROM plans WHERE code = ?", [code]).fetchone()
+        if was and not was[0]:
+            cur.execute("UPDATE plans SET needs_revision = TRUE WHERE code = ?", [code])
+            audit.record(cur, actor, "update", "plans", code, {"needs_revision": False},
+                         {"needs_revision": True, "by_drill": drill_id})
+
+
+# Drill records -----------------------------------------------------------------------------------
+def create_drill(db, actor: User, data: dict, plan_codes: list[str], *, today: date | None = None,
+                 planned_id: int | None = None) -> int:
+    """Record a drill; with planned_id, the planned drill it carries out is marked done and linked."""
+    data = _normalise(data)
+    plan_codes = list(dict.fromkeys(plan_codes or []))
     require_write(actor, data["township_code"], "为其他乡镇或县级登记演练")
-    problems = validate_drill(db, data, plan_codes)
+    problems = validate_drill(db, data, plan_codes, today)
+    planned = None
+    if planned_id is not None:
+        planned = _planned(db, planned_id)
+        require_write(actor, planned["township_code"], "完成其他乡镇的演练计划")
+        if planned["status"] != "planned":
+            problems.append(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
     if problems:
         raise ValueError("；".join(problems))
 
@@ -72,38 +143,57 @@ def create_drill(db, actor: User, data: dict, plan_codes: list[str]) -> int:
         drill_id = cur.execute(
             f"INSERT INTO drills ({', '.join(cols)}, created_by) VALUES ({', '.join('?' * len(cols))}, ?) RETURNING id",
             [data[c] for c in cols] + [actor.username]).fetchone()[0]
-        for code in dict.fromkeys(plan_codes):
+        for code in plan_codes:
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
-        audit.record(cur, actor, "create", "drills", drill_id, None, {**data, "plans": list(plan_codes)})
+        audit.record(cur, actor, "create", "drills", drill_id, None, {**data, "plans": plan_codes})
+        if data["plan_problems_found"]:
+            _flag_plans(cur, actor, drill_id, plan_codes)
+        if planned is not None:
+            cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
+            audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
+                         {"status": "done", "drill_id": drill_id})
         return drill_id
 
     return db.write(work)
 
 
-def update_drill(db, actor: User, drill_id: int, changes: dict) -> None:
-    rows = db.query_dicts(f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
-    if not rows:
-        raise ValueError(f"演练 {drill_id} 不存在")
-    before = rows[0]
+def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list[str] | None = None, *,
+                 today: date | None = None) -> None:
+    """Edit a drill (and, when plan_codes is given, the plans it exercised)."""
+    before = _drill(db, drill_id)
     require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
-    after = {**before, **{k: v for k, v in changes.items() if k in DRILL_FIELDS}}
+    after = _normalise({**before, **{k: v for k, v in changes.items() if k in DRILL_FIELDS}})
     require_write(actor, after["township_code"], "把演练改到其他乡镇")
-    plans = [c for (c,) in db.query("SELECT plan_code FROM drill_plans WHERE drill_id = ?", [drill_id])]
-    problems = validate_drill(db, after, plans)
+    old_plans = [c for (c,) in db.query("SELECT plan_code FROM drill_plans WHERE drill_id = ? ORDER BY 1", [drill_id])]
+    new_plans = list(dict.fromkeys(plan_codes)) if plan_codes is not None else old_plans
+    problems = validate_drill(db, after, new_plans, today)
     if problems:
         raise ValueError("；".join(problems))
     old, new = audit.changed(before, after)
-    if not new:
+    removed = [c for c in old_plans if c not in new_plans]
+    added = [c for c in new_plans if c not in old_plans]
+    if not new and not removed and not added:
         return
 
     def work(cur):
-        cur.execute(f"UPDATE drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), drill_id])
+        if new:
+            cur.execute(f"UPDATE drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                        [*new.values(), drill_id])
+        for code in removed:  # only what changed: DuckDB may refuse delete + re-insert of one key
+            cur.execute("DELETE FROM drill_plans WHERE drill_id = ? AND plan_code = ?", [drill_id, code])
+        for code in added:
+            cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
+        if removed or added:
+            old["plans"], new["plans"] = old_plans, new_plans
         audit.record(cur, actor, "update", "drills", drill_id, old, new)
+        if after["plan_problems_found"] and (not before["plan_problems_found"] or added):
+            _flag_plans(cur, actor, drill_id, new_plans if not before["plan_problems_found"] else added)
 
     db.write(work)
 
 
-def drill_list(db, *, year: int | None = None, township_code: str | None = None, level: str | None = None):
+def drill_list(db, *, year: int | None = None, township_code: str | None = None, level: str | None = None,
+               plan_code: str | None = None):
     clauses, params = [], []
     if year:
         clauses.append("year(d.held_on) = ?")
@@ -114,12 +204,297 @@ def drill_list(db, *, year: int | None = None, township_code: str | None = None,
     if level:
         clauses.append("d.level = ?")
         params.append(level)
+    if plan_code:
+        clauses.append("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)")
+        params.append(plan_code)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"
         " d.form, d.participants,"
         " (SELECT string_agg(dp.plan_code, '、' ORDER BY dp.plan_code) FROM drill_plans dp WHERE dp.drill_id = d.id)"
-        " AS plans, d.township_code"
+        " AS plans, d.township_code, d.plan_problems_found,"
+        " (SELECT count(*) FROM corrective_actions a WHERE a.drill_id = d.id AND a.closed_on IS NULL) AS open_actions"
         f" FROM drills d LEFT JOIN townships t ON t.code = d.township_code {where} ORDER BY d.held_on DESC, d.id DESC",
         params,
     )
+
+
+def drill_years(db) -> list[int]:
+    return [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")]
+
+
+def drill_detail(db, drill_id: int) -> dict:
+    """The whole record: fields, names of its places, plans, attachments, corrective actions, planned drill."""
+    rows = db.query_dicts(
+        "SELECT d.*, t.name AS township_name, v.name AS village_name, e.name AS enterprise_name"
+        " FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
+        " LEFT JOIN villages v ON v.code = d.village_code LEFT JOIN enterprises e ON e.id = d.enterprise_id"
+        " WHERE d.id = ?", [drill_id])
+    if not rows:
+        raise ValueError(f"演练 {drill_id} 不存在")
+    detail = rows[0]
+    detail["plans"] = db.query_dicts("SELECT p.code, p.name, p.needs_revision FROM drill_plans dp"
+                                     " JOIN plans p ON p.code = dp.plan_code WHERE dp.drill_id = ? ORDER BY p.code",
+                                     [drill_id])
+    detail["attachments"] = db.query_dicts("SELECT * FROM drill_attachments WHERE drill_id = ? ORDER BY id",
+                                           [drill_id])
+    detail["actions"] = db.query_dicts("SELECT * FROM corrective_actions WHERE drill_id = ? ORDER BY due_on, id",
+                                       [drill_id])
+    detail["planned"] = db.query_dicts("SELECT id, title, planned_on FROM planned_drills WHERE drill_id = ?",
+                                       [drill_id])
+    return detail
+
+
+def by_level_and_sector(db, year: int) -> tuple[list[dict], list[dict]]:
+    """The year's drills and person-times by level, and the enterprise drills by sector."""
+    levels = db.query_dicts(
+        "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills"
+        " WHERE year(held_on) = ? GROUP BY level", [year])
+    sectors = db.query_dicts(
+        "SELECT e.sector, count(*) AS drills, coalesce(sum(d.participants), 0) AS participants,"
+        " count(DISTINCT e.id) AS enterprises FROM drills d JOIN enterprises e ON e.id = d.enterprise_id"
+        " WHERE d.level = 'enterprise' AND year(d.held_on) = ? GROUP BY e.sector", [year])
+    order = list(DRILL_LEVELS)
+    levels.sort(key=lambda r: order.index(r["level"]) if r["level"] in order else 99)
+    from .enums import ENTERPRISE_SECTORS
+
+    sector_order = list(ENTERPRISE_SECTORS)
+    sectors.sort(key=lambda r: sector_order.index(r["sector"]) if r["sector"] in sector_order else 99)
+    return levels, sectors
+
+
+# Attachments -------------------------------------------------------------------------------------
+def attachments_dir(db) -> Path:
+    """Attachments live beside the database file (data/attachments/ for the app's default file)."""
+    return Path(db.path).resolve().parent / "attachments"
+
+
+def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind: str = "photo") -> int:
+    """Check the file (type by extension and content, size), store it under a generated name, record it."""
+    drill = _drill(db, drill_id)
+    require_write(actor, drill["township_code"], "为其他乡镇或县级的演练上传附件")
+    if kind not in ATTACHMENT_KINDS:
+        raise ValueError(f"附件类别：必须是 {'、'.join(ATTACHMENT_KINDS.values())} 之一")
+    problem = check_upload(name, data, "attachment")
+    if problem:
+        raise ValueError(f"附件 {clean(name)}：{problem}")
+    suffix = PurePath(name).suffix.lower()
+    relative = PurePath("attachments", str(int(drill_id)), f"{secrets.token_hex(12)}{suffix}")
+    target = attachments_dir(db).parent / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+    def work(cur):
+        attachment_id = cur.execute(
+            "INSERT INTO drill_attachments (drill_id, kind, original_name, stored_path, size_bytes, uploaded_by)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [drill_id, kind, clean(name)[:200], relative.as_posix(), len(data), actor.username]).fetchone()[0]
+        audit.record(cur, actor, "create", "drill_attachments", attachment_id, None,
+                     {"drill_id": drill_id, "kind": kind, "original_name": clean(name), "size_bytes": len(data)})
+        return attachment_id
+
+    try:
+        return db.write(work)
+    except BaseException:
+        target.unlink(missing_ok=True)  # nothing half-written: no file without its row
+        raise
+
+
+def attachment_bytes(db, attachment_id: int) -> tuple[str, bytes]:
+    """(original name, content) of a stored attachment."""
+    rows = db.query_dicts("SELECT original_name, stored_path FROM drill_attachments WHERE id = ?", [attachment_id])
+    if not rows:
+        raise ValueError(f"附件 {attachment_id} 不存在")
+    path = (attachments_dir(db).parent / rows[0]["stored_path"]).resolve()
+    if attachments_dir(db).resolve() not in path.parents:
+        raise ValueError("附件路径不合规")
+    return rows[0]["original_name"], path.read_bytes()
+
+
+# Corrective actions ------------------------------------------------------------------------------
+def add_action(db, actor: User, drill_id: int, description: str, owner: str, due_on: date) -> int:
+    drill = _drill(db, drill_id)
+    require_write(actor, drill["township_code"], "为其他乡镇或县级的演练登记整改")
+    problems = []
+    if not clean(description):
+        problems.append("整改事项：不能为空")
+    if not clean(owner):
+        problems.append("责任人：不能为空")
+    if not isinstance(due_on, date):
+        problems.append("整改期限：必须填写日期")
+    elif due_on < drill["held_on"]:
+        problems.append("整改期限：不能早于演练日期")
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        action_id = cur.execute(
+            "INSERT INTO corrective_actions (drill_id, description, owner, due_on, created_by) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id", [drill_id, clean(description), clean(owner), due_on, actor.username]).fetchone()[0]
+        audit.record(cur, actor, "create", "corrective_actions", action_id, None,
+                     {"drill_id": drill_id, "description": clean(description), "owner": clean(owner),
+                      "due_on": due_on})
+        return action_id
+
+    return db.write(work)
+
+
+def close_action(db, actor: User, action_id: int, closed_on: date, note: str, *, today: date | None = None) -> None:
+    rows = db.query_dicts("SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
+                          " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?", [action_id])
+    if not rows:
+        raise ValueError(f"整改事项 {action_id} 不存在")
+    row = rows[0]
+    require_write(actor, row["township_code"], "关闭其他乡镇或县级的整改事项")
+    problems = []
+    if row["closed_on"] is not None:
+        problems.append(f"整改事项：已于 {row['closed_on']} 关闭")
+    if not clean(note):
+        problems.append("整改情况说明：不能为空")
+    if not isinstance(closed_on, date):
+        problems.append("完成日期：必须填写日期")
+    elif closed_on > (today or date.today()) or closed_on < row["held_on"]:
+        problems.append("完成日期：应在演练日期与今天之间")
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cur.execute("UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ? WHERE id = ?",
+                    [closed_on, clean(note), actor.username, action_id])
+        audit.record(cur, actor, "close", "corrective_actions", action_id, {"closed_on": None},
+                     {"closed_on": closed_on, "closure_note": clean(note)})
+
+    db.write(work)
+
+
+def action_list(db, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
+    """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
+    clauses, params = [], []
+    if township_code:
+        clauses.append("d.township_code = ?")
+        params.append(township_code)
+    if only_open:
+        clauses.append("a.closed_on IS NULL")
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = db.query_dicts(
+        "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, d.title AS drill_title,"
+        " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
+        " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id LEFT JOIN townships t ON t.code = d.township_code"
+        f" {where} ORDER BY a.due_on, a.id", params)
+    order = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3}
+    for row in rows:
+        row["status"] = action_status(row["due_on"], row["closed_on"], today)
+        row["days_overdue"] = (today - row["due_on"]).days if row["status"] == "overdue" else 0
+    rows.sort(key=lambda r: (order[r["status"]], r["due_on"]))
+    return rows
+
+
+# Planned drills ----------------------------------------------------------------------------------
+PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise_id", "plan_code", "planned_on",
+                  "note")
+
+
+def _planned(db, planned_id: int) -> dict:
+    rows = db.query_dicts("SELECT * FROM planned_drills WHERE id = ?", [planned_id])
+    if not rows:
+        raise ValueError(f"演练计划 {planned_id} 不存在")
+    return rows[0]
+
+
+def create_planned(db, actor: User, data: dict) -> int:
+    """A drill in the annual plan: title, level, township, the plan it will exercise, planned date."""
+    data = {k: data.get(k) for k in PLANNED_FIELDS}
+    data["title"], data["note"] = clean(data["title"]), clean(data["note"]) or None
+    require_write(actor, data["township_code"], "为其他乡镇或县级制定演练计划")
+    problems = []
+    if not data["title"]:
+        problems.append("演练名称：不能为空")
+    if data["level"] not in DRILL_LEVELS:
+        problems.append(f"演练层级：必须是 {'、'.join(DRILL_LEVELS.values())} 之一")
+    if data["level"] == "county" and data["township_code"]:
+        problems.append("所属乡镇：县级演练不填写乡镇")
+    if data["level"] in ("township", "village", "enterprise") and not data["township_code"]:
+        problems.append("所属乡镇：必须填写")
+    if data["township_code"] and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [data["township_code"]]):
+        problems.append(f"所属乡镇：{data['township_code']} 不存在")
+    if data["village_code"] and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
+                                              [data["village_code"], data["township_code"]]):
+        problems.append(f"所属村（社区）：{data['village_code']} 不属于所选乡镇")
+    if data["plan_code"] and not db.scalar("SELECT count(*) FROM plans WHERE code = ?", [data["plan_code"]]):
+        problems.append(f"演练预案：{data['plan_code']} 不存在")
+    if not isinstance(data["planned_on"], date):
+        problems.append("计划日期：必须填写日期")
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cols = list(data)
+        planned_id = cur.execute(
+            f"INSERT INTO planned_drills ({', '.join(cols)}, created_by) VALUES ({', '.join('?' * len(cols))}, ?)"
+            " RETURNING id", [data[c] for c in cols] + [actor.username]).fetchone()[0]
+        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
+        return planned_id
+
+    return db.write(work)
+
+
+def cancel_planned(db, actor: User, planned_id: int, reason: str) -> None:
+    planned = _planned(db, planned_id)
+    require_write(actor, planned["township_code"], "取消其他乡镇或县级的演练计划")
+    if planned["status"] != "planned":
+        raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
+    if not clean(reason):
+        raise ValueError("取消原因：不能为空")
+
+    def work(cur):
+        cur.execute("UPDATE planned_drills SET status = 'cancelled', cancel_reason = ? WHERE id = ?",
+                    [clean(reason), planned_id])
+        audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
+                     {"status": "cancelled", "cancel_reason": clean(reason)})
+
+    db.write(work)
+
+
+def link_planned(db, actor: User, planned_id: int, drill_id: int) -> None:
+    """A planned drill carried out by an already recorded drill of the same township."""
+    planned = _planned(db, planned_id)
+    drill = _drill(db, drill_id)
+    require_write(actor, planned["township_code"], "完成其他乡镇的演练计划")
+    if planned["status"] != "planned":
+        raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
+    if drill["township_code"] != planned["township_code"]:
+        raise ValueError("演练记录：与演练计划不属于同一乡镇")
+
+    def work(cur):
+        cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
+        audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
+                     {"status": "done", "drill_id": drill_id})
+
+    db.write(work)
+
+
+def planned_list(db, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:
+    clauses, params = [], []
+    if year:
+        clauses.append("year(p.planned_on) = ?")
+        params.append(year)
+    if township_code:
+        clauses.append("p.township_code = ?")
+        params.append(township_code)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = db.query_dicts(
+        "SELECT p.*, coalesce(t.name, '全县') AS township_name, pl.name AS plan_name, d.held_on AS done_on"
+        " FROM planned_drills p LEFT JOIN townships t ON t.code = p.township_code"
+        " LEFT JOIN plans pl ON pl.code = p.plan_code LEFT JOIN drills d ON d.id = p.drill_id"
+        f" {where} ORDER BY p.planned_on, t.sort_order, p.id", params)
+    for row in rows:
+        row["state"] = planned_status(row["planned_on"], row["status"], today)
+    return rows
+
+
+def by_month(rows: list[dict], key: str = "planned_on") -> dict[str, list[dict]]:
+    """Rows grouped by 'YYYY年M月' in date order (the calendar's list by month)."""
+    grouped: dict[str, list[dict]] = {}
+    for row in sorted(rows, key=lambda r: r[key]):
+        grouped.setdefault(f"{row[key].year}年{row[key].month}月", []).append(row)
+    return grouped

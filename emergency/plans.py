@@ -237,7 +237,8 @@ def load_plan_dir(directory=PLANS_DIR):
 def sync_plans(cur, plans):
     """Insert or update ``plans`` (from load_plan_dir) in one transaction; return (inserted, updated).
 
-    Existing rows keep last_evaluated_on, needs_revision and status. Each plan's plan_domains rows
+    Existing rows keep last_evaluated_on, needs_revision and status, and their version and revision
+    date when the registry recorded a later revision than the file's. Each plan's plan_domains rows
     are made equal to its hazard_domains. Plans in the table but not in ``plans`` are left alone.
     """
     plans = list(plans)
@@ -271,7 +272,13 @@ def sync_plans(cur, plans):
                         "DELETE FROM plan_domains WHERE plan_code = ? AND domain_code = ?",
                         [code, domain],
                     )
-                cur.execute(update_sql, [plan[c] for c in update_columns] + [code])
+                values = dict(plan)
+                kept = cur.execute("SELECT version, revised_on FROM plans WHERE code = ?", [code]).fetchone()
+                if kept[1] is not None and kept[1] > plan["revised_on"]:
+                    # A revision recorded in the registry (record_revision) is newer than the file:
+                    # keep it, so that a restart does not turn the plan's clock back.
+                    values["version"], values["revised_on"] = kept
+                cur.execute(update_sql, [values[c] for c in update_columns] + [code])
                 new_domains = [d for d in wanted if d not in current]
                 updated += 1
             else:
@@ -288,3 +295,89 @@ def sync_plans(cur, plans):
         cur.rollback()
         raise
     return inserted, updated
+
+
+# The plan lifecycle kept in the registry: revisions and evaluations ------------------------------
+def _plan_row(db, code: str) -> dict:
+    rows = db.query_dicts("SELECT code, name, version, revised_on, last_evaluated_on, needs_revision, status"
+                          " FROM plans WHERE code = ?", [code])
+    if not rows:
+        raise ValueError(f"预案 {code} 不存在")
+    return rows[0]
+
+
+def record_revision(db, actor, code: str, version: str, revised_on, note: str = "", *, today=None) -> int:
+    """A new version of a plan (admin): restarts its evaluation clock and clears the revision flag."""
+    from . import audit
+    from .auth import require_admin
+    from .hygiene import clean
+
+    require_admin(actor, "登记预案修订")
+    before = _plan_row(db, code)
+    version = clean(version)
+    today = today or datetime.date.today()
+    problems = []
+    if not version:
+        problems.append("版本号：不能为空")
+    elif version == before["version"]:
+        problems.append(f"版本号：与现行版本 {version} 相同")
+    if not isinstance(revised_on, datetime.date):
+        problems.append("修订日期：必须填写日期")
+    elif revised_on > today:
+        problems.append("修订日期：不能晚于今天")
+    elif before["revised_on"] and revised_on < before["revised_on"]:
+        problems.append(f"修订日期：不能早于现行版本的修订日期 {before['revised_on']}")
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cur.execute("UPDATE plans SET version = ?, revised_on = ?, needs_revision = FALSE WHERE code = ?",
+                    [version, revised_on, code])
+        rid = cur.execute("INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
+                          " VALUES (?, ?, ?, 'revision', ?, ?) RETURNING id",
+                          [code, version, revised_on, clean(note) or None, actor.username]).fetchone()[0]
+        audit.record(cur, actor, "update", "plans", code,
+                     {k: before[k] for k in ("version", "revised_on", "needs_revision")},
+                     {"version": version, "revised_on": revised_on, "needs_revision": False, "revision_id": rid})
+        return rid
+
+    return db.write(work)
+
+
+def record_evaluation(db, actor, code: str, evaluated_on, note: str = "", *, needs_revision: bool = False,
+                      today=None) -> int:
+    """An evaluation (评估) of a plan (admin): restarts the evaluation clock; may flag the plan for revision."""
+    from . import audit
+    from .auth import require_admin
+    from .hygiene import clean
+
+    require_admin(actor, "登记预案评估")
+    before = _plan_row(db, code)
+    today = today or datetime.date.today()
+    if not isinstance(evaluated_on, datetime.date):
+        raise ValueError("评估日期：必须填写日期")
+    if evaluated_on > today:
+        raise ValueError("评估日期：不能晚于今天")
+    if before["last_evaluated_on"] and evaluated_on < before["last_evaluated_on"]:
+        raise ValueError(f"评估日期：不能早于上次评估日期 {before['last_evaluated_on']}")
+    flag = bool(needs_revision) or bool(before["needs_revision"])
+
+    def work(cur):
+        cur.execute("UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?",
+                    [evaluated_on, flag, code])
+        rid = cur.execute("INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
+                          " VALUES (?, ?, ?, 'evaluation', ?, ?) RETURNING id",
+                          [code, before["version"] or "", evaluated_on, clean(note) or None,
+                           actor.username]).fetchone()[0]
+        audit.record(cur, actor, "update", "plans", code,
+                     {"last_evaluated_on": before["last_evaluated_on"], "needs_revision": before["needs_revision"]},
+                     {"last_evaluated_on": evaluated_on, "needs_revision": flag, "evaluation_id": rid})
+        return rid
+
+    return db.write(work)
+
+
+def plan_history(db, code: str) -> list[dict]:
+    """Revisions and evaluations recorded in the registry, newest first."""
+    return db.query_dicts("SELECT id, kind, version, revised_on, note, recorded_by FROM plan_revisions"
+                          " WHERE plan_code = ? ORDER BY revised_on DESC, id DESC", [code])

@@ -1,51 +1,176 @@
-"""演练记录: the list, and the quick log form (township preset, today's date, required fields first)."""
-from datetime import date
+"""演练记录: the quick log form (township preset, today's date, required fields first, the rest
+optional), the list, and one drill's full record with attachments and corrective actions."""
+from datetime import date, datetime
 
 import streamlit as st
 
-from emergency import drills, enums
+from emergency import drills, enterprises, enums
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
+today = date.today()
 st.title("演练记录")
 
+plans = dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
+towns = township_options(db, include_all=False)
+town_names = {v: k for k, v in towns.items()}
+
 if user.role != "viewer":
-    with st.expander("登记一次演练", expanded=False):
-        towns = township_options(db, include_all=False)
-        plans = dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
-        with st.form("log_drill"):
-            levels = list(enums.DRILL_LEVELS) if user.is_admin else ["township", "village", "enterprise"]
-            level = st.selectbox("演练层级", levels, format_func=enums.DRILL_LEVELS.get)
-            own = {k: v for k, v in towns.items() if user.is_admin or v == user.township_code}
-            township = own[st.selectbox("所属乡镇（县级演练不适用）", list(own))]
-            title = st.text_input("演练名称")
-            held = st.date_input("演练日期", date.today(), max_value=date.today())
-            plan_codes = st.multiselect("演练预案", list(plans), format_func=lambda c: f"{c} {plans[c]}")
-            participants = st.number_input("参演人次", min_value=0, step=1)
-            form = st.selectbox("形式", list(enums.DRILL_FORMS), index=1, format_func=enums.DRILL_FORMS.get)
-            content = st.selectbox("内容", list(enums.DRILL_CONTENTS), format_func=enums.DRILL_CONTENTS.get)
-            organiser = st.text_input("组织单位", "" if user.is_admin else f"{next(k for k, v in own.items())}人民政府")
-            scenario = st.text_area("演练科目（可选）")
-            problems = st.text_area("发现的问题（可选）")
+    with st.expander("登记一次演练", expanded=user.role == "township"):
+        levels = list(enums.DRILL_LEVELS) if user.is_admin else ["township", "village", "enterprise"]
+        c1, c2, c3 = st.columns(3)
+        level = c1.selectbox("演练层级", levels, format_func=enums.DRILL_LEVELS.get, key="log_level")
+        if user.is_admin:
+            township = None if level == "county" else towns[c2.selectbox("所属乡镇", list(towns), key="log_town")]
+        else:
+            township = user.township_code
+            c2.text_input("所属乡镇", town_names.get(township, ""), disabled=True)
+        village = enterprise = None
+        if level == "village" and township:
+            villages = dict(db.query("SELECT name, code FROM villages WHERE township_code = ? AND NOT is_virtual"
+                                     " ORDER BY code", [township]))
+            village = villages.get(c3.selectbox("村（社区）", list(villages), key="log_village"))
+        if level == "enterprise" and township:
+            options = enterprises.enterprise_options(db, township)
+            enterprise = options.get(c3.selectbox("企业（单位）", list(options), key="log_enterprise"))
+        open_plans = {f"{p['planned_on']} {p['title']}": p["id"] for p in drills.planned_list(db, today, township_code=township)
+                      if p["status"] == "planned" and (p["township_code"] == township)}
+        default_organiser = "嵩县应急管理局" if level == "county" else (
+            f"{town_names.get(township, '')}人民政府" if level == "township" else "")
+        with st.form("log_drill", clear_on_submit=False):
+            st.caption("带 * 为必填；其余可稍后在详情中补充。")
+            title = st.text_input("演练名称 *")
+            a, b, c = st.columns(3)
+            held = a.date_input("演练日期 *", today, max_value=today)
+            participants = b.number_input("参演人次 *", min_value=0, step=1)
+            form = c.selectbox("演练形式 *", list(enums.DRILL_FORMS), index=1, format_func=enums.DRILL_FORMS.get)
+            plan_codes = st.multiselect("演练预案 *", list(plans), format_func=lambda c: f"{c} {plans[c]}")
+            organiser = st.text_input("组织单位 *", default_organiser)
+            with st.expander("更多信息（可选）"):
+                planned_label = st.selectbox("对应的演练计划", [None, *open_plans],
+                                             format_func=lambda k: "无" if k is None else k)
+                d, e, f = st.columns(3)
+                content = d.selectbox("演练内容", list(enums.DRILL_CONTENTS), format_func=enums.DRILL_CONTENTS.get)
+                purpose = e.selectbox("演练目的", list(enums.DRILL_PURPOSES), format_func=enums.DRILL_PURPOSES.get)
+                place = f.text_input("演练地点")
+                g, h = st.columns(2)
+                start_time = g.time_input("开始时间", None)
+                end_time = h.time_input("结束时间", None)
+                units = st.text_input("参演单位")
+                scenario = st.text_area("演练科目（情景）")
+                problems = st.text_area("发现的问题及原因")
+                evaluation = st.text_area("评估意见")
+                plan_problems = st.checkbox("评估发现预案本身存在问题（该预案将标记为需修订）")
             if st.form_submit_button("保存", type="primary"):
                 data = {"title": title, "level": level, "organiser": organiser, "held_on": held,
-                        "township_code": None if level == "county" else township, "form": form,
-                        "content": content, "purpose": "testing", "participants": int(participants),
-                        "scenario": scenario or None, "problems": problems or None}
-                write_feedback(lambda: drills.create_drill(db, user, data, plan_codes), "已登记演练。")
+                        "township_code": None if level == "county" else township, "village_code": village,
+                        "enterprise_id": enterprise, "form": form, "content": content, "purpose": purpose,
+                        "participants": int(participants), "place": place, "participating_units": units,
+                        "started_at": datetime.combine(held, start_time) if start_time else None,
+                        "ended_at": datetime.combine(held, end_time) if end_time else None,
+                        "scenario": scenario, "problems": problems, "evaluation": evaluation,
+                        "plan_problems_found": plan_problems}
+                write_feedback(lambda: drills.create_drill(db, user, data, plan_codes,
+                                                           planned_id=open_plans.get(planned_label)),
+                               "已登记演练。")
 
-years = [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")] or [date.today().year]
+years = drills.drill_years(db) or [today.year]
 cols = st.columns(3)
 year = cols[0].selectbox("年度", years)
 towns_all = township_options(db)
-township_filter = towns_all[cols[1].selectbox("乡镇", list(towns_all))]
+default_town = list(towns_all).index(town_names[user.township_code]) if user.township_code in town_names else 0
+township_filter = towns_all[cols[1].selectbox("乡镇", list(towns_all), index=default_town)]
 level_filter = cols[2].selectbox("层级", [None, *enums.DRILL_LEVELS],
                                  format_func=lambda c: "全部" if c is None else enums.DRILL_LEVELS[c])
 frame = drills.drill_list(db, year=year, township_code=township_filter, level=level_filter)
 st.caption(f"共 {len(frame)} 场次，参演 {int(frame['participants'].sum()) if len(frame) else 0} 人次")
-show_table(frame, {"held_on": "日期", "title": "演练名称", "level": "层级", "township_name": "乡镇",
-                   "organiser": "组织单位", "form": "形式", "participants": "参演人次", "plans": "预案"},
+show_table(frame, {"id": "编号", "held_on": "日期", "title": "演练名称", "level": "层级", "township_name": "乡镇",
+                   "organiser": "组织单位", "form": "形式", "participants": "参演人次", "plans": "预案",
+                   "open_actions": "未完成整改"},
            {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS})
+
+# One drill's full record -----------------------------------------------------------------------------
+st.divider()
+wanted = st.query_params.get("drill")
+ids = [int(i) for i in frame["id"].tolist()]
+if wanted and wanted.isdigit() and int(wanted) not in ids and db.scalar("SELECT count(*) FROM drills WHERE id = ?",
+                                                                        [int(wanted)]):
+    ids = [int(wanted), *ids]
+titles = dict(zip(frame["id"].astype(int), frame["title"]))
+chosen = st.selectbox("查看演练详情", [None, *ids],
+                      index=(ids.index(int(wanted)) + 1) if wanted and wanted.isdigit() and int(wanted) in ids else 0,
+                      format_func=lambda i: "请选择演练" if i is None else f"{i} {titles.get(i, '')}", key="drill_detail")
+if chosen:
+    d = drills.drill_detail(db, chosen)
+    st.markdown(f"#### {d['title']}")
+    where = d["enterprise_name"] or d["village_name"] or d["township_name"] or "全县"
+    time_span = (f"{d['started_at']:%H:%M}–{d['ended_at']:%H:%M}" if d["started_at"] and d["ended_at"] else "未填写")
+    st.markdown(
+        f"层级：{enums.DRILL_LEVELS.get(d['level'])}　单位：{where}　组织：{d['organiser']}  \n"
+        f"日期：{d['held_on']}　时间：{time_span}　地点：{d['place'] or '未填写'}  \n"
+        f"形式：{enums.DRILL_FORMS.get(d['form'])}　内容：{enums.DRILL_CONTENTS.get(d['content'])}　"
+        f"目的：{enums.DRILL_PURPOSES.get(d['purpose'])}　参演：{d['participants']} 人次  \n"
+        f"参演单位：{d['participating_units'] or '未填写'}  \n"
+        f"演练预案：{'、'.join(p['code'] + ' ' + p['name'] for p in d['plans'])}")
+    for label, key in (("演练科目", "scenario"), ("发现的问题及原因", "problems"), ("评估意见", "evaluation"),
+                       ("经验教训", "lessons"), ("改进建议", "recommendations")):
+        st.markdown(f"**{label}**：{d[key] or '未填写'}")
+    if d["plan_problems_found"]:
+        st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
+    if d["planned"]:
+        st.caption("对应演练计划：" + "、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"]))
+    may_write = user.may_write(d["township_code"])
+
+    st.markdown("**附件**")
+    for att in d["attachments"]:
+        name, content = drills.attachment_bytes(db, att["id"])
+        a, b = st.columns([3, 1])
+        a.write(f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{name}（{att['size_bytes'] // 1024} KB）")
+        b.download_button("下载", content, file_name=name, key=f"att{att['id']}")
+        if att["kind"] == "photo" and not name.lower().endswith(".pdf"):
+            st.image(content, width=320)
+    if not d["attachments"]:
+        st.caption("暂无附件")
+    if may_write:
+        with st.form("attach"):
+            kind = st.selectbox("附件类别", list(drills.ATTACHMENT_KINDS), format_func=drills.ATTACHMENT_KINDS.get)
+            upload = st.file_uploader("上传照片或 PDF（jpg / png / pdf，20 MB 以内）", type=["jpg", "jpeg", "png", "pdf"])
+            if st.form_submit_button("上传") and upload is not None:
+                write_feedback(lambda: drills.add_attachment(db, user, chosen, upload.name, upload.getvalue(), kind),
+                               "已上传附件。")
+
+    st.markdown("**整改事项**")
+    if d["actions"]:
+        import pandas as pd
+
+        from emergency.rules import ACTION_STATUS_LABELS, action_status
+
+        actions = pd.DataFrame(d["actions"])
+        actions["status"] = [action_status(a["due_on"], a["closed_on"], today) for a in d["actions"]]
+        show_table(actions, {"description": "整改事项", "owner": "责任人", "due_on": "整改期限", "status": "状态",
+                             "closed_on": "完成日期", "closure_note": "整改情况"}, {"status": ACTION_STATUS_LABELS})
+    else:
+        st.caption("暂无整改事项")
+    if may_write:
+        left, right = st.columns(2)
+        with left.form("add_action"):
+            st.markdown("新增整改事项")
+            description = st.text_input("整改事项")
+            owner = st.text_input("责任人")
+            due_on = st.date_input("整改期限", today)
+            if st.form_submit_button("保存整改事项"):
+                write_feedback(lambda: drills.add_action(db, user, chosen, description, owner, due_on), "已新增整改事项。")
+        with right.form("evaluate"):
+            st.markdown("补充评估")
+            problems = st.text_area("发现的问题及原因", d["problems"] or "")
+            evaluation = st.text_area("评估意见", d["evaluation"] or "")
+            lessons = st.text_area("经验教训", d["lessons"] or "")
+            recommendations = st.text_area("改进建议", d["recommendations"] or "")
+            plan_problems = st.checkbox("评估发现预案本身存在问题", d["plan_problems_found"])
+            if st.form_submit_button("保存评估"):
+                changes = {"problems": problems, "evaluation": evaluation, "lessons": lessons,
+                           "recommendations": recommendations, "plan_problems_found": plan_problems}
+                write_feedback(lambda: drills.update_drill(db, user, chosen, changes), "已保存。")

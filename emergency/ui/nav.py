@@ -31,6 +31,10 @@ PAGES: list[PageSpec] = [
     # --- plans and drills ---
     PageSpec("emergency/ui/drills_page.py", "演练记录", "drills", "预案与演练"),
     PageSpec("emergency/ui/plans_page.py", "专项应急预案", "plans", "预案与演练"),
+    PageSpec("emergency/ui/calendar_page.py", "演练计划", "drill-calendar", "预案与演练"),
+    PageSpec("emergency/ui/actions_page.py", "整改跟踪", "corrective-actions", "预案与演练"),
+    PageSpec("emergency/ui/enterprises_page.py", "重点企业", "enterprises", "预案与演练"),
+    PageSpec("emergency/ui/report_page.py", "年度报告", "annual-report", "预案与演练"),
     # --- reminders ---
     # --- reference data ---
     PageSpec("emergency/ui/places.py", "乡镇与村（社区）", "places", "基础数据"),

@@ -1,0 +1,150 @@
+"""Regulated enterprises (非煤矿山、尾矿库、危化品、建筑施工、人员密集场所、旅游景区 ...): the registry.
+
+Each enterprise has a township and a sector (enums.ENTERPRISE_SECTORS); the sector decides its drill
+rule (half-yearly for the sectors of 生产安全事故应急条例 Art. 8, else yearly; see deadlines.py).
+Writes are scoped to the actor's township and audited; an enterprise is closed, never deleted, so
+that its drills stay in the statistics of their year.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from . import audit, privacy
+from .auth import User, require_write
+from .enums import ENTERPRISE_SECTORS
+from .hygiene import clean, clean_code
+
+FIELDS = ("name", "sector", "township_code", "village_code", "address", "contact_name", "contact_phone",
+          "registered_on")
+
+
+def sector_label(code: str) -> str:
+    return ENTERPRISE_SECTORS.get(code, (code, False))[0]
+
+
+def _enterprise(db, enterprise_id: int) -> dict:
+    rows = db.query_dicts(f"SELECT id, {', '.join(FIELDS)}, closed_on, close_reason FROM enterprises WHERE id = ?",
+                          [enterprise_id])
+    if not rows:
+        raise ValueError(f"企业 {enterprise_id} 不存在")
+    return rows[0]
+
+
+def _normalise(data: dict) -> dict:
+    data = {k: data.get(k) for k in FIELDS}
+    for field in ("name", "address", "contact_name"):
+        data[field] = clean(data[field]) or None
+    data["contact_phone"] = clean_code(data["contact_phone"]) or None
+    data["village_code"] = data["village_code"] or None
+    return data
+
+
+def validate(db, data: dict, enterprise_id: int | None = None) -> list[str]:
+    problems = []
+    if not data.get("name"):
+        problems.append("企业名称：不能为空")
+    elif db.scalar("SELECT count(*) FROM enterprises WHERE name = ? AND closed_on IS NULL AND id <> ?",
+                   [data["name"], enterprise_id or -1]):
+        problems.append(f"企业名称：{data['name']} 已登记")
+    if data.get("sector") not in ENTERPRISE_SECTORS:
+        problems.append(f"行业领域：必须是 {'、'.join(v[0] for v in ENTERPRISE_SECTORS.values())} 之一")
+    township = data.get("township_code")
+    if not township or not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
+        problems.append("所属乡镇：必须选择一个乡镇")
+    village = data.get("village_code")
+    if village and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
+                                 [village, township]):
+        problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
+    phone = data.get("contact_phone")
+    if phone and privacy.validate_mobile(phone) and not phone.startswith("0379"):
+        problems.append("联系电话：应为11位手机号或 0379 开头的固话")
+    registered = data.get("registered_on")
+    if registered is not None and not isinstance(registered, date):
+        problems.append("登记日期：必须是日期")
+    return problems
+
+
+def create_enterprise(db, actor: User, data: dict) -> int:
+    data = _normalise(data)
+    require_write(actor, data["township_code"], "登记其他乡镇的企业")
+    problems = validate(db, data)
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cols = list(data)
+        eid = cur.execute(f"INSERT INTO enterprises ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                          " RETURNING id", [data[c] for c in cols]).fetchone()[0]
+        audit.record(cur, actor, "create", "enterprises", eid, None, data)
+        return eid
+
+    return db.write(work)
+
+
+def update_enterprise(db, actor: User, enterprise_id: int, changes: dict) -> None:
+    before = _enterprise(db, enterprise_id)
+    require_write(actor, before["township_code"], "修改其他乡镇的企业")
+    after = _normalise({**before, **{k: v for k, v in changes.items() if k in FIELDS}})
+    require_write(actor, after["township_code"], "把企业转到其他乡镇")
+    problems = validate(db, after, enterprise_id)
+    if problems:
+        raise ValueError("；".join(problems))
+    old, new = audit.changed({k: before[k] for k in FIELDS}, after)
+    if not new:
+        return
+
+    def work(cur):
+        cur.execute(f"UPDATE enterprises SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                    [*new.values(), enterprise_id])
+        audit.record(cur, actor, "update", "enterprises", enterprise_id, old, new)
+
+    db.write(work)
+
+
+def close_enterprise(db, actor: User, enterprise_id: int, on: date, reason: str) -> None:
+    """Closed (关闭/注销): off the compliance list from then on, its drills kept in history."""
+    before = _enterprise(db, enterprise_id)
+    require_write(actor, before["township_code"], "关闭其他乡镇的企业")
+    if before["closed_on"]:
+        raise ValueError(f"企业已于 {before['closed_on']} 关闭")
+    if not clean(reason):
+        raise ValueError("关闭原因：不能为空")
+    if not isinstance(on, date):
+        raise ValueError("关闭日期：必须填写日期")
+
+    def work(cur):
+        cur.execute("UPDATE enterprises SET closed_on = ?, close_reason = ? WHERE id = ?",
+                    [on, clean(reason), enterprise_id])
+        audit.record(cur, actor, "close", "enterprises", enterprise_id, {"closed_on": None},
+                     {"closed_on": on, "close_reason": clean(reason)})
+
+    db.write(work)
+
+
+def enterprise_list(db, *, township_code: str | None = None, sector: str | None = None,
+                    include_closed: bool = False):
+    clauses, params = [], []
+    if township_code:
+        clauses.append("e.township_code = ?")
+        params.append(township_code)
+    if sector:
+        clauses.append("e.sector = ?")
+        params.append(sector)
+    if not include_closed:
+        clauses.append("e.closed_on IS NULL")
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return db.frame(
+        "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, v.name AS village_name,"
+        " e.address, e.contact_name, e.contact_phone, e.registered_on, e.closed_on, e.close_reason"
+        " FROM enterprises e JOIN townships t ON t.code = e.township_code LEFT JOIN villages v ON v.code = e.village_code"
+        f" {where} ORDER BY t.sort_order, e.sector, e.name", params)
+
+
+def enterprise_options(db, township_code: str | None = None) -> dict[str, int]:
+    """{label: id} of open enterprises (for drill forms)."""
+    params, where = [], "WHERE closed_on IS NULL"
+    if township_code:
+        where += " AND township_code = ?"
+        params.append(township_code)
+    return {f"{name}（{sector_label(sector)}）": eid for eid, name, sector in
+            db.query(f"SELECT id, name, sector FROM enterprises {where} ORDER BY name", params)}

@@ -1,0 +1,93 @@
+"""AppTest: the plans and drills pages as each role; a township logs a drill and sees it counted."""
+from datetime import date
+
+import pytest
+
+
+PAGES = ["emergency/ui/plans_page.py", "emergency/ui/drills_page.py", "emergency/ui/calendar_page.py",
+         "emergency/ui/actions_page.py", "emergency/ui/enterprises_page.py", "emergency/ui/report_page.py"]
+
+
+def widget(items, label):
+    return next(w for w in items if w.label == label)
+
+
+def cells(at) -> str:
+    return "\n".join(d.value.to_csv() for d in at.dataframe)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("role", ["admin", "leader", "town100"])
+def test_pages_run_for_every_role(app, page, role):
+    at = app(page, as_user=role)
+    assert at.title and not at.exception
+    if role == "leader":
+        assert not any(b.label in ("保存", "保存修订", "关闭") for b in at.button)  # nothing to write with
+
+
+def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_db):
+    today = date.today()
+    at = app("emergency/ui/overview.py", as_user="town100", db=scratch_db, year=str(today.year))
+    before = {m.label: m.value for m in at.metric}["县乡两级演练（场次）"]
+    at = app("emergency/ui/drills_page.py", as_user="town100", db=scratch_db)
+    assert widget(at.text_input, "所属乡镇").value == "城关镇"  # the township preset
+    assert widget(at.date_input, "演练日期 *").value == today
+    widget(at.text_input, "演练名称 *").input("城关镇低温雨雪冰冻灾害应急演练")
+    widget(at.number_input, "参演人次 *").set_value(86)
+    widget(at.multiselect, "演练预案 *").set_value(["ZR-08"])
+    widget(at.button, "保存").click().run()
+    assert not at.exception and at.success and "已登记演练" in at.success[0].value
+    row = scratch_db.query_dicts("SELECT * FROM drills WHERE title = '城关镇低温雨雪冰冻灾害应急演练'")[0]
+    assert (row["township_code"], row["level"], row["held_on"], row["participants"], row["organiser"]) == \
+        ("410325100", "township", today, 86, "城关镇人民政府")
+    # The statistics count it.
+    at = app("emergency/ui/overview.py", as_user="town100", db=scratch_db, year=str(today.year))
+    after = {m.label: m.value for m in at.metric}["县乡两级演练（场次）"]
+    assert int(after.replace(",", "")) == int(before.replace(",", "")) + 1
+    # The plan's last-drill date is today, and the drill is listed under the plan.
+    at = app("emergency/ui/plans_page.py", as_user="town100", db=scratch_db, plan="ZR-08")
+    frame = next(d.value for d in at.dataframe if "ZR-08" in d.value["编号"].tolist())
+    plan_row = frame[frame["编号"] == "ZR-08"].iloc[0]
+    assert plan_row["最近演练"] == today and plan_row["状态"] in ("按期", "90天内到期", "已逾期")
+    assert "城关镇低温雨雪冰冻灾害应急演练" in cells(at)
+
+
+def test_plans_page_shows_the_clocks_and_sources(app):
+    at = app("emergency/ui/plans_page.py", as_user="leader")
+    assert [s.value for s in at.subheader] == ["自然灾害", "事故灾难", "公共卫生事件", "社会安全事件"]
+    assert sum(len(d.value) for d in at.dataframe) == 40
+    columns = at.dataframe[0].value.columns.tolist()
+    for column in ("牵头单位", "版本", "修订日期", "最近演练", "下次演练截止", "最近评估", "下次评估截止", "状态"):
+        assert column in columns
+    statuses = set().union(*(set(d.value["状态"]) for d in at.dataframe))
+    assert {"按期", "已逾期", "从未开展"} <= statuses
+    assert any("突发事件应急预案管理办法" in m.value for m in at.markdown)
+
+
+def test_admin_records_a_revision_on_the_plans_page(app, scratch_db):
+    at = app("emergency/ui/plans_page.py", as_user="admin", db=scratch_db, plan="ZR-02")
+    widget(at.text_input, "新版本号").input("2026修订版")
+    widget(at.button, "保存修订").click().run()
+    assert at.success and "评估期限重新起算" in at.success[0].value
+    assert scratch_db.scalar("SELECT version FROM plans WHERE code = 'ZR-02'") == "2026修订版"
+    assert scratch_db.scalar("SELECT count(*) FROM plan_revisions WHERE plan_code = 'ZR-02' AND kind = 'revision'") == 1
+
+
+def test_report_page_shows_the_paragraph(app):
+    at = app("emergency/ui/report_page.py", as_user="leader", year="2024")
+    text = "\n".join(m.value for m in at.markdown)
+    assert "现有应急救援队伍388支、队员7349人" in text and "开展县乡两级演练92场次，参演12100余人次" in text
+
+
+def test_actions_page_lists_overdue_items(app):
+    at = app("emergency/ui/actions_page.py", as_user="admin")
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["逾期未整改"]) > 0
+    assert "已逾期" in cells(at)
+
+
+def test_drill_detail_for_the_township(app, scratch_db):
+    drill_id = scratch_db.scalar("SELECT max(id) FROM drills WHERE township_code = '410325100' AND level = 'township'")
+    at = app("emergency/ui/drills_page.py", as_user="town100", db=scratch_db, drill=str(drill_id))
+    assert any("演练预案：" in m.value for m in at.markdown)
+    assert any(b.label == "保存整改事项" for b in at.button)
