@@ -35,7 +35,7 @@ TARGETS = {
 # Feature modules that add demo rows of their own, run after the core demo in this order. Each has
 # extend(db, scale: int, rng: random.Random) -> dict[table, rows written]; none may change the
 # 2024 figures above (no 2024 county/township/enterprise drills, no teams or members).
-DEMO_EXTENSIONS: list[str] = []
+DEMO_EXTENSIONS: list[str] = ["emergency.demo_linkage"]
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
 DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}

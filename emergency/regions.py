@@ -104,3 +104,62 @@ def short_name(name: str) -> str:
 
 def county_outline() -> dict:
     return json.loads(COUNTY_OUTLINE_WGS84.read_text(encoding="utf-8"))
+
+
+def county_bounds(margin: float = 0.05) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) of the county outline, widened by `margin` degrees."""
+    lons, lats = [], []
+    for feature in county_outline()["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for polygon in polygons:
+            for ring in polygon:
+                lons.extend(p[0] for p in ring)
+                lats.extend(p[1] for p in ring)
+    return min(lons) - margin, min(lats) - margin, max(lons) + margin, max(lats) + margin
+
+
+def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | None = None) -> None:
+    """An administrator sets a township's (or village's) seat coordinate, in WGS-84. Audited.
+
+    The point must lie within the county outline's bounding box (plus a small margin): a coordinate
+    typed in the wrong order or the wrong datum far away is refused rather than drawn.
+    """
+    from . import audit
+    from .auth import require_admin
+    from .hygiene import clean
+
+    require_admin(actor, "设置驻地坐标")
+    problems = []
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise ValueError("坐标：经度和纬度必须是数字") from None
+    min_lon, min_lat, max_lon, max_lat = county_bounds()
+    if not (min_lon <= lon <= max_lon):
+        problems.append(f"经度：{lon} 不在本县范围内（{min_lon:.2f}—{max_lon:.2f}）")
+    if not (min_lat <= lat <= max_lat):
+        problems.append(f"纬度：{lat} 不在本县范围内（{min_lat:.2f}—{max_lat:.2f}）")
+    table = "townships" if db.scalar("SELECT count(*) FROM townships WHERE code = ?", [code]) else \
+        "villages" if db.scalar("SELECT count(*) FROM villages WHERE code = ?", [code]) else None
+    if table is None:
+        problems.append(f"区划代码：{code} 不存在")
+    if problems:
+        raise ValueError("；".join(problems))
+    before = db.query_dicts(f"SELECT lon, lat FROM {table} WHERE code = ?", [code])[0]
+    note = clean(note) or "管理员设置（WGS-84）"
+
+    def work(cur):
+        if table == "townships":
+            cur.execute("UPDATE townships SET lon = ?, lat = ?, coord_source = ?, coord_note = ? WHERE code = ?",
+                        [lon, lat, f"set by {actor.username}", note, code])
+        else:
+            cur.execute("UPDATE villages SET lon = ?, lat = ? WHERE code = ?", [lon, lat, code])
+        audit.record(cur, actor, "update", table, code, before, {"lon": lon, "lat": lat, "note": note})
+
+    db.write(work)
+
+
+def villages_with_coordinates(db) -> list[dict]:
+    return db.query_dicts("SELECT v.code, v.name, v.township_code, v.lon, v.lat FROM villages v"
+                          " WHERE v.lon IS NOT NULL AND v.lat IS NOT NULL ORDER BY v.code")

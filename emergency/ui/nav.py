@@ -22,6 +22,8 @@ class PageSpec:
 PAGES: list[PageSpec] = [
     # --- overview and dashboard ---
     PageSpec("emergency/ui/overview.py", "总览", "overview", "概览"),
+    PageSpec("emergency/ui/map_page.py", "地图", "map", "概览"),
+    PageSpec("emergency/ui/linkage_page.py", "三级联动", "linkage", "概览"),
     # --- registry: teams, members ---
     PageSpec("emergency/ui/teams_page.py", "救援队伍", "teams", "队伍"),
     PageSpec("emergency/ui/members_page.py", "队员", "members", "队伍"),

@@ -1,0 +1,208 @@
+"""Demo rows of the three-level linkage: contacts, roll calls, warnings and acknowledgements.
+
+Deterministic (its own seeded rng) and synthetic (demo.fake_name / fake_mobile, is_demo). The
+demo "now" is DEMO_NOW, so the same seed gives the same rows on any day. It is shaped so that:
+- every township was connected in 2024 (the county's report: 全县16个乡镇互联互通);
+- the current period (the 90 days before DEMO_NOW) shows a mix of statuses: most townships green,
+  some amber (a few unanswered roll calls or warnings, a village without an information officer),
+  two red (many unanswered, slow answers);
+- a few villages miss their B officer, a few have none at all.
+`scale` multiplies the roll calls (scale calls a week per township), for benchmarks.
+"""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from .demo import fake_mobile, fake_name
+from .regions import read_townships, read_villages
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2024, 1, 2, 9, 0, tzinfo=TZ)
+DEMO_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=TZ)
+PERIOD_DAYS = 90
+# Profile of each township in the current period: share of roll calls and warnings left unanswered,
+# answer minutes, and villages without any information officer.
+PROFILES = {
+    "green": {"miss": 0.0, "minutes": (1, 4), "ack_minutes": (5, 25), "no_officer": 0},
+    "amber": {"miss": 0.15, "minutes": (3, 9), "ack_minutes": (10, 40), "no_officer": 1},
+    "red": {"miss": 0.4, "minutes": (10, 30), "ack_minutes": (40, 120), "no_officer": 2},
+}
+PROFILE_COUNTS = {"green": 9, "amber": 5, "red": 2}
+WARNING_TITLES = {1: "暴雨红色预警", 2: "暴雨橙色预警", 3: "大风黄色预警", 4: "森林火险蓝色预警"}
+
+
+def _landline(rng: random.Random) -> str:
+    return "0379" + f"{rng.randrange(6600000, 6699999):07d}"
+
+
+def _table_offset(db, table: str) -> int:
+    return int(db.scalar(f"SELECT coalesce(max(id), 0) FROM {table}"))
+
+
+def extend(db, scale: int, rng: random.Random) -> dict:
+    townships = [t for t in read_townships() if t["is_township"]]
+    villages: dict[str, list[dict]] = {}
+    for v in read_villages():
+        if not v["is_virtual"]:
+            villages.setdefault(v["township_code"], []).append(v)
+    order = [t["code"] for t in townships]
+    rng.shuffle(order)
+    profile: dict[str, str] = {}
+    for kind, count in PROFILE_COUNTS.items():
+        for _ in range(count):
+            profile[order.pop()] = kind
+    period_start = DEMO_NOW - timedelta(days=PERIOD_DAYS)
+
+    # Contacts ------------------------------------------------------------------------------
+    contacts: list[dict] = []
+
+    def contact(township, village, role, active_from, active_to=None, phone=None):
+        contacts.append({"township_code": township, "village_code": village, "role": role, "name": fake_name(rng),
+                         "phone": phone or fake_mobile(rng), "active_from": active_from, "active_to": active_to,
+                         "is_demo": True})
+
+    for t in townships:
+        code = t["code"]
+        head_from = date(rng.randint(2018, 2022), rng.randint(1, 12), 1)
+        if rng.random() < 0.3:  # the station head changed in 2025
+            change = date(2025, rng.randint(2, 11), 1)
+            contact(code, None, "station_head", head_from, change - timedelta(days=1))
+            contact(code, None, "station_head", change)
+        else:
+            contact(code, None, "station_head", head_from)
+        for _ in range(rng.choice((1, 2))):
+            contact(code, None, "station_staff", date(rng.randint(2019, 2023), rng.randint(1, 12), 1))
+        contact(code, None, "duty_room", date(2018, 1, 1), phone=_landline(rng))
+        vs = villages[code]
+        without = set(v["code"] for v in rng.sample(vs, PROFILES[profile[code]]["no_officer"]))
+        for v in vs:
+            if v["code"] in without:
+                # the officer left this year and nobody has been appointed
+                contact(code, v["code"], "info_officer_a", date(2020, 3, 1), date(2026, rng.randint(3, 9), 15))
+                continue
+            contact(code, v["code"], "info_officer_a", date(rng.randint(2018, 2023), rng.randint(1, 12), 1))
+            if rng.random() < 0.9:
+                contact(code, v["code"], "info_officer_b", date(rng.randint(2019, 2023), rng.randint(1, 12), 1))
+
+    # Roll calls: weekly (scale a week) from the county duty office to every township --------------
+    calls: list[dict] = []
+    week = START
+    while week < DEMO_NOW:
+        for k in range(scale):
+            for t in townships:
+                code = t["code"]
+                called = week + timedelta(days=rng.randrange(5), hours=rng.choice((0, 2, 6)), minutes=7 * k + rng.randrange(5))
+                if called >= DEMO_NOW:
+                    continue
+                calls.append({"township_code": code, "called_at": called, "current": called > period_start})
+        week += timedelta(days=7)
+    by_town: dict[str, list[dict]] = {}
+    for c in calls:
+        by_town.setdefault(c["township_code"], []).append(c)
+    for code, rows in by_town.items():
+        prof = PROFILES[profile[code]]
+        current = [c for c in rows if c["current"]]
+        missed = set(id(c) for c in rng.sample(current, round(len(current) * prof["miss"])))
+        first_of_year: set[int] = set()
+        for c in rows:
+            if c["called_at"].year not in first_of_year:
+                first_of_year.add(c["called_at"].year)
+                c["first"] = True
+        for c in rows:
+            if c["current"]:
+                answered = id(c) not in missed
+                minutes = rng.uniform(*prof["minutes"])
+            else:
+                answered = c.get("first") or rng.random() < 0.97
+                minutes = rng.uniform(1, 6)
+            c["answered_at"] = c["called_at"] + timedelta(minutes=round(minutes, 1)) if answered else None
+            c["answered_by"] = fake_name(rng) if answered else None
+            c["note"] = None if answered else "值班室无人应答，已电话督促"
+    roll_rows = [{"township_code": c["township_code"], "called_at": c["called_at"], "answered_at": c["answered_at"],
+                  "answered_by": c["answered_by"], "called_by": "县应急值班室（演示）", "note": c["note"], "is_demo": True}
+                 for c in calls]
+
+    # Warnings: about two a month; orange and red ones go down to every village -------------------
+    warnings: list[dict] = []
+    acks: list[dict] = []
+    w_offset = _table_offset(db, "warnings")
+    day = START + timedelta(days=3)
+    while day < DEMO_NOW - timedelta(days=1):
+        level = rng.choices((1, 2, 3, 4), weights=(1, 3, 6, 6))[0]
+        issued = day.replace(hour=rng.randint(6, 21), minute=rng.randrange(60))
+        warnings.append({"id": w_offset + len(warnings) + 1, "level": level,
+                         "title": f"嵩县气象台发布{WARNING_TITLES[level]}（演示）", "issued_at": issued,
+                         "issued_by": "县应急值班室（演示）", "is_demo": True})
+        day += timedelta(days=rng.randint(8, 20))
+    current_ids = [w["id"] for w in warnings if w["issued_at"] > period_start]
+    village_ack_share = {"green": 0.98, "amber": 0.9, "red": 0.8}
+    for t in townships:
+        code = t["code"]
+        prof = PROFILES[profile[code]]
+        missed = set(rng.sample(current_ids, round(len(current_ids) * prof["miss"])))
+        for w in warnings:
+            issued, current = w["issued_at"], w["id"] in current_ids
+            if current:
+                acked, minutes = w["id"] not in missed, rng.uniform(*prof["ack_minutes"])
+            else:
+                acked, minutes = rng.random() < 0.97, rng.uniform(3, 25)
+            acks.append(_ack(rng, w["id"], code, None, issued, acked, minutes))
+            if w["level"] <= 2:
+                officers = {c["village_code"] for c in contacts
+                            if c["township_code"] == code and c["village_code"] and c["active_from"] <= issued.date()
+                            and (c["active_to"] is None or c["active_to"] >= issued.date())}
+                share = village_ack_share[profile[code]] if current else 0.95
+                for v in villages[code]:
+                    acks.append(_ack(rng, w["id"], code, v["code"], issued,
+                                     v["code"] in officers and rng.random() < share, rng.uniform(5, 45)))
+    # The first warning of each year reaches every township's acknowledgement (connected in 2024).
+    _ensure_yearly_ack(warnings, acks)
+
+    written = _write(db, contacts, roll_rows, warnings, acks)
+    return written
+
+
+def _ack(rng, wid, township, village, issued, acked, minutes) -> dict:
+    return {"warning_id": wid, "township_code": township, "village_code": village,
+            "acknowledged_at": issued + timedelta(minutes=round(minutes, 1)) if acked else None,
+            "acknowledged_by": fake_name(rng) if acked else None,
+            "escalated_at": None if acked else issued + timedelta(minutes=30)}
+
+
+def _ensure_yearly_ack(warnings: list[dict], acks: list[dict]) -> None:
+    first: dict[int, int] = {}
+    for w in warnings:
+        first.setdefault(w["issued_at"].year, w["id"])
+    ids = set(first.values())
+    issued = {w["id"]: w["issued_at"] for w in warnings}
+    for a in acks:
+        if a["warning_id"] in ids and a["village_code"] is None and a["acknowledged_at"] is None:
+            a["acknowledged_at"] = issued[a["warning_id"]] + timedelta(minutes=12)
+            a["acknowledged_by"] = "值班员（演示）"
+            a["escalated_at"] = None
+
+
+def _write(db, contacts, roll_rows, warnings, acks) -> dict:
+    tables = [("contacts", contacts), ("roll_calls", roll_rows), ("warnings", warnings), ("warning_acks", acks)]
+
+    def work(cur):
+        for table, rows in tables:
+            if not rows:
+                continue
+            frame = pd.DataFrame(rows)
+            cols = ", ".join(frame.columns)
+            cur.register("linkage_rows", frame)
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM linkage_rows")
+            cur.unregister("linkage_rows")
+        # warnings were given explicit ids: keep the sequence ahead of them
+        top = cur.execute("SELECT coalesce(max(id), 0) FROM warnings").fetchone()[0]
+        current = cur.execute("SELECT nextval('seq_warnings')").fetchone()[0]
+        if current <= top:
+            cur.execute("SELECT nextval('seq_warnings') FROM range(?)", [top - current])
+
+    db.write(work)
+    return {table: len(rows) for table, rows in tables}

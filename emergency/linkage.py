@@ -1,0 +1,629 @@
+"""Three-level linkage (三级联动, DOMAIN.md section 7): county duty office -> township duty rooms ->
+village information officers.
+
+What is recorded: contacts per township and village (township emergency station staff, village
+information officers A and B), roll calls from the county duty office to township duty rooms
+(called at / answered at / by whom), warnings sent down and their acknowledgements (叫应), with
+escalation when nobody answers.
+
+What is computed (pure functions over plain rows, tested table by table without a database):
+roll-call answer rate and median answer time, acknowledgement rate and median time, villages with a
+current information officer, teams present, drills in the last 12 months, plans evaluated on time;
+a green / amber / red status from configurable thresholds (settings key `linkage_thresholds`,
+defaults in DEFAULT_THRESHOLDS); and whether a township counted as connected in a year.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from datetime import date, datetime, timedelta
+
+from . import audit, privacy
+from .auth import User, require_admin, require_write
+from .enums import CONTACT_ROLES, WARNING_LEVELS
+from .hygiene import clean, clean_code
+
+GREEN, AMBER, RED = "green", "amber", "red"
+STATUS_LABELS = {GREEN: "正常", AMBER: "需关注", RED: "异常"}
+STATUS_COLOURS = {GREEN: "#2e7d32", AMBER: "#f39c12", RED: "#c0392b"}
+_RANK = {GREEN: 0, AMBER: 1, RED: 2}
+
+TOWNSHIP_ROLES = ("station_head", "station_staff", "duty_room")
+VILLAGE_ROLES = ("info_officer_a", "info_officer_b")
+STATION_ROLES = ("station_head", "station_staff")
+
+SETTINGS_KEY = "linkage_thresholds"
+# (green, amber): a rate is green at or above the first value, amber at or above the second, else red;
+# a time in minutes is green at or below the first, amber at or below the second, else red.
+DEFAULT_THRESHOLDS = {
+    "period_days": 90,                      # the "current period" of roll calls and warnings
+    "roll_call_answer_rate": [0.95, 0.80],
+    "roll_call_median_minutes": [5, 15],
+    "ack_rate": [0.95, 0.80],
+    "ack_median_minutes": [30, 60],
+    "officer_coverage": [1.0, 0.90],         # share of villages with a current information officer
+    "escalate_after_minutes": 30,            # an unacknowledged warning is escalated after this
+}
+THRESHOLD_LABELS = {
+    "period_days": "统计周期（天）",
+    "roll_call_answer_rate": "视频点名应答率",
+    "roll_call_median_minutes": "点名应答用时中位数（分钟）",
+    "ack_rate": "预警叫应率",
+    "ack_median_minutes": "叫应用时中位数（分钟）",
+    "officer_coverage": "村（社区）灾害信息员在岗率",
+    "escalate_after_minutes": "预警未叫应升级时限（分钟）",
+}
+
+CONNECTED_DEFINITION = (
+    "某乡镇在某年度计为“互联互通”，须同时满足：① 该年度内有在岗的乡镇应急站人员（负责人或工作人员）登记；"
+    "② 该年度县值班室对其视频点名至少一次得到应答；③ 该年度向其发布的预警（如有）至少一次得到乡镇叫应。"
+)
+
+
+# Pure rules -------------------------------------------------------------------------------------
+def minutes_between(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else (end - start).total_seconds() / 60
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def response_indicators(rows: list[tuple[datetime, datetime | None]]) -> dict:
+    """(sent_at, answered_at or None) pairs -> count, answered, rate, median minutes to answer."""
+    times = [minutes_between(sent, answered) for sent, answered in rows if answered is not None]
+    return {"count": len(rows), "answered": len(times),
+            "rate": (len(times) / len(rows)) if rows else None, "median_minutes": median(times)}
+
+
+def is_current(active_from: date, active_to: date | None, today: date) -> bool:
+    return active_from <= today and (active_to is None or active_to >= today)
+
+
+def active_during(active_from: date, active_to: date | None, start: date, end: date) -> bool:
+    return active_from <= end and (active_to is None or active_to >= start)
+
+
+def officer_coverage(village_codes: list[str], contacts: list[dict], today: date) -> dict:
+    """Villages with a current information officer (A or B) and with both A and B.
+
+    contacts: dicts with village_code, role, active_from, active_to.
+    """
+    roles: dict[str, set[str]] = {code: set() for code in village_codes}
+    for c in contacts:
+        if c.get("village_code") in roles and c["role"] in VILLAGE_ROLES and \
+                is_current(c["active_from"], c.get("active_to"), today):
+            roles[c["village_code"]].add(c["role"])
+    with_officer = sum(1 for r in roles.values() if r)
+    return {"villages": len(roles), "with_officer": with_officer,
+            "with_a_and_b": sum(1 for r in roles.values() if set(VILLAGE_ROLES) <= r),
+            "coverage": (with_officer / len(roles)) if roles else None}
+
+
+def grade_at_least(value: float | None, green: float, amber: float) -> str | None:
+    """A rate: green at or above `green`, amber at or above `amber`, else red; None without data."""
+    if value is None:
+        return None
+    return GREEN if value >= green else AMBER if value >= amber else RED
+
+
+def grade_at_most(value: float | None, green: float, amber: float) -> str | None:
+    """A time: green at or below `green`, amber at or below `amber`, else red; None without data."""
+    if value is None:
+        return None
+    return GREEN if value <= green else AMBER if value <= amber else RED
+
+
+def worst(statuses: list[str | None]) -> str:
+    known = [s for s in statuses if s]
+    return max(known, key=_RANK.__getitem__) if known else AMBER
+
+
+def township_status(ind: dict, thresholds: dict = DEFAULT_THRESHOLDS) -> tuple[str, list[str]]:
+    """Green / amber / red and the reasons, from a township's indicators (the worst indicator wins).
+
+    ind keys: roll_call_rate, roll_call_median, ack_rate, ack_median, officer_coverage, teams,
+    township_drills_12m. A missing roll-call or acknowledgement record (None) counts as amber:
+    a chain that was not tested this period is not known to work.
+    """
+    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    grades, reasons = [], []
+
+    def add(grade: str | None, text: str, missing: str | None = None):
+        if grade is None and missing:
+            grades.append(AMBER)
+            reasons.append(missing)
+        elif grade:
+            grades.append(grade)
+            if grade != GREEN:
+                reasons.append(text)
+
+    rate = ind.get("roll_call_rate")
+    add(grade_at_least(rate, *th["roll_call_answer_rate"]),
+        f"点名应答率 {_pct(rate)}", "本周期无视频点名记录")
+    add(grade_at_most(ind.get("roll_call_median"), *th["roll_call_median_minutes"]),
+        f"点名应答用时中位数 {_num(ind.get('roll_call_median'))} 分钟")
+    rate = ind.get("ack_rate")
+    add(grade_at_least(rate, *th["ack_rate"]), f"预警叫应率 {_pct(rate)}", "本周期无预警叫应记录")
+    add(grade_at_most(ind.get("ack_median"), *th["ack_median_minutes"]),
+        f"叫应用时中位数 {_num(ind.get('ack_median'))} 分钟")
+    coverage = ind.get("officer_coverage")
+    add(grade_at_least(coverage, *th["officer_coverage"]), f"灾害信息员在岗率 {_pct(coverage)}")
+    add(GREEN if (ind.get("teams") or 0) > 0 else RED, "无在册救援队伍")
+    add(GREEN if (ind.get("township_drills_12m") or 0) > 0 else AMBER, "近12个月无乡镇级演练")
+    if not ind.get("station_staff"):
+        add(RED, "无在岗乡镇应急站人员")
+    return worst(grades), reasons
+
+
+def village_status(ind: dict, thresholds: dict = DEFAULT_THRESHOLDS) -> tuple[str, list[str]]:
+    """A village: red without a current information officer; amber without a B officer, with
+    acknowledgements below the threshold or without a drill in 12 months; else green."""
+    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    if not ind.get("officer_a") and not ind.get("officer_b"):
+        return RED, ["无在岗灾害信息员"]
+    grades, reasons = [GREEN], []
+    if not (ind.get("officer_a") and ind.get("officer_b")):
+        grades.append(AMBER)
+        reasons.append("缺少A/B岗中的一岗")
+    ack = grade_at_least(ind.get("ack_rate"), *th["ack_rate"])
+    if ack and ack != GREEN:
+        grades.append(ack)
+        reasons.append(f"预警叫应率 {_pct(ind.get('ack_rate'))}")
+    if not ind.get("drills_12m"):
+        grades.append(AMBER)
+        reasons.append("近12个月无村级演练")
+    return worst(grades), reasons
+
+
+def is_connected(station_staff_in_year: bool, roll_calls_answered: int, warnings_sent: int,
+                 warnings_acknowledged: int) -> bool:
+    """The definition of CONNECTED_DEFINITION as a rule."""
+    return station_staff_in_year and roll_calls_answered > 0 and (warnings_sent == 0 or warnings_acknowledged > 0)
+
+
+def needs_escalation(issued_at: datetime, acknowledged_at: datetime | None, escalated_at: datetime | None,
+                     now: datetime, after_minutes: int) -> bool:
+    """An acknowledgement still missing `after_minutes` after the warning, not yet escalated."""
+    return acknowledged_at is None and escalated_at is None and now - issued_at >= timedelta(minutes=after_minutes)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+# Configuration ---------------------------------------------------------------------------------
+def thresholds(db) -> dict:
+    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = ?", [SETTINGS_KEY])
+    stored = json.loads(raw) if raw else {}
+    return {**DEFAULT_THRESHOLDS, **{k: v for k, v in stored.items() if k in DEFAULT_THRESHOLDS}}
+
+
+def validate_thresholds(values: dict) -> list[str]:
+    problems = []
+    for key, default in DEFAULT_THRESHOLDS.items():
+        value = values.get(key, default)
+        label = THRESHOLD_LABELS[key]
+        if isinstance(default, list):
+            if not (isinstance(value, (list, tuple)) and len(value) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value)):
+                problems.append(f"{label}：须为两个非负数（正常、需关注）")
+                continue
+            green, amber = value
+            if key.endswith("rate") or key == "officer_coverage":
+                if not (0 <= amber <= green <= 1):
+                    problems.append(f"{label}：须满足 0 ≤ 需关注线 ≤ 正常线 ≤ 1")
+            elif green > amber:
+                problems.append(f"{label}：正常线（分钟）不能大于需关注线")
+        elif not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            problems.append(f"{label}：须为正整数")
+    return problems
+
+
+def set_thresholds(db, actor: User, values: dict) -> None:
+    require_admin(actor, "修改三级联动评价阈值")
+    new = {**DEFAULT_THRESHOLDS, **{k: v for k, v in values.items() if k in DEFAULT_THRESHOLDS}}
+    new = {k: list(v) if isinstance(v, tuple) else v for k, v in new.items()}
+    problems = validate_thresholds(new)
+    if problems:
+        raise ValueError("；".join(problems))
+    before = thresholds(db)
+
+    def work(cur):
+        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                    [SETTINGS_KEY, json.dumps(new, ensure_ascii=False)])
+        audit.record(cur, actor, "update", "settings", SETTINGS_KEY, *audit.changed(before, new))
+
+    db.write(work)
+
+
+# Reads ----------------------------------------------------------------------------------------
+def _now() -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai"))
+
+
+def township_indicators(db, now: datetime | None = None, th: dict | None = None) -> list[dict]:
+    """One dict per township: the indicators of the current period, the status and its reasons."""
+    now = now or _now()
+    today = now.date()
+    th = th or thresholds(db)
+    since = now - timedelta(days=int(th["period_days"]))
+    towns = db.query_dicts("SELECT code, name, lon, lat FROM townships WHERE is_township ORDER BY sort_order")
+    calls: dict[str, list] = {t["code"]: [] for t in towns}
+    for code, called, answered in db.query(
+            "SELECT township_code, called_at, answered_at FROM roll_calls WHERE called_at > ? AND called_at <= ?",
+            [since, now]):
+        calls.setdefault(code, []).append((called, answered))
+    acks: dict[str, list] = {t["code"]: [] for t in towns}
+    for code, issued, acked in db.query(
+            "SELECT a.township_code, w.issued_at, a.acknowledged_at FROM warning_acks a"
+            " JOIN warnings w ON w.id = a.warning_id"
+            " WHERE a.village_code IS NULL AND w.issued_at > ? AND w.issued_at <= ?", [since, now]):
+        acks.setdefault(code, []).append((issued, acked))
+    contacts = db.query_dicts("SELECT township_code, village_code, role, active_from, active_to FROM contacts")
+    villages: dict[str, list[str]] = {}
+    for code, township in db.query("SELECT code, township_code FROM villages WHERE NOT is_virtual"):
+        villages.setdefault(township, []).append(code)
+    counts = {code: (teams, drills, vdrills) for code, teams, drills, vdrills in db.query(
+        "SELECT t.code,"
+        " (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND x.established_on <= ?"
+        "   AND (x.disbanded_on IS NULL OR x.disbanded_on > ?)),"
+        " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'township'"
+        "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?),"
+        " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'village'"
+        "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?)"
+        " FROM townships t WHERE t.is_township", [today] * 6)}
+    result = []
+    for t in towns:
+        code = t["code"]
+        rc, ak = response_indicators(calls[code]), response_indicators(acks[code])
+        own = [c for c in contacts if c["township_code"] == code]
+        cover = officer_coverage(villages.get(code, []), own, today)
+        station = sum(1 for c in own if c["role"] in STATION_ROLES and c["village_code"] is None
+                      and is_current(c["active_from"], c["active_to"], today))
+        teams, drills, vdrills = counts.get(code, (0, 0, 0))
+        ind = {"code": code, "name": t["name"], "lon": t["lon"], "lat": t["lat"],
+               "roll_calls": rc["count"], "roll_calls_answered": rc["answered"],
+               "roll_call_rate": rc["rate"], "roll_call_median": rc["median_minutes"],
+               "warnings": ak["count"], "warnings_acknowledged": ak["answered"],
+               "ack_rate": ak["rate"], "ack_median": ak["median_minutes"],
+               "villages": cover["villages"], "villages_with_officer": cover["with_officer"],
+               "villages_with_a_and_b": cover["with_a_and_b"], "officer_coverage": cover["coverage"],
+               "station_staff": station, "teams": int(teams), "township_drills_12m": int(drills),
+               "village_drills_12m": int(vdrills)}
+        ind["status"], ind["reasons"] = township_status(ind, th)
+        result.append(ind)
+    return result
+
+
+def village_indicators(db, township_code: str, now: datetime | None = None, th: dict | None = None) -> list[dict]:
+    now = now or _now()
+    today = now.date()
+    th = th or thresholds(db)
+    since = now - timedelta(days=int(th["period_days"]))
+    rows = db.query_dicts("SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
+                          [township_code])
+    contacts = db.query_dicts("SELECT village_code, role, name, phone, active_from, active_to FROM contacts"
+                              " WHERE township_code = ? AND village_code IS NOT NULL", [township_code])
+    acks: dict[str, list] = {}
+    for code, issued, acked in db.query(
+            "SELECT a.village_code, w.issued_at, a.acknowledged_at FROM warning_acks a JOIN warnings w ON w.id = a.warning_id"
+            " WHERE a.township_code = ? AND a.village_code IS NOT NULL AND w.issued_at > ? AND w.issued_at <= ?",
+            [township_code, since, now]):
+        acks.setdefault(code, []).append((issued, acked))
+    drills = dict(db.query("SELECT village_code, count(*) FROM drills WHERE township_code = ? AND level = 'village'"
+                           " AND held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND held_on <= ? GROUP BY 1",
+                           [township_code, today, today]))
+    teams = dict(db.query("SELECT village_code, count(*) FROM teams WHERE township_code = ? AND village_code IS NOT NULL"
+                          " AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?) GROUP BY 1",
+                          [township_code, today, today]))
+    result = []
+    for v in rows:
+        current = {c["role"]: c for c in contacts if c["village_code"] == v["code"]
+                   and is_current(c["active_from"], c["active_to"], today)}
+        ak = response_indicators(acks.get(v["code"], []))
+        ind = {"code": v["code"], "name": v["name"],
+               "officer_a": current.get("info_officer_a", {}).get("name"),
+               "officer_a_phone": current.get("info_officer_a", {}).get("phone"),
+               "officer_b": current.get("info_officer_b", {}).get("name"),
+               "officer_b_phone": current.get("info_officer_b", {}).get("phone"),
+               "warnings": ak["count"], "ack_rate": ak["rate"], "ack_median": ak["median_minutes"],
+               "drills_12m": int(drills.get(v["code"], 0)), "teams": int(teams.get(v["code"], 0)),
+               "township_code": township_code}
+        ind["status"], ind["reasons"] = village_status(ind, th)
+        result.append(ind)
+    return result
+
+
+def county_summary(db, today: date, indicators: list[dict]) -> dict:
+    """The county row: statuses counted, and the plans evaluated on time (county plans)."""
+    from .deadlines import is_late, plan_deadlines
+
+    plans = plan_deadlines(db, today)
+    on_time = sum(1 for p in plans if not is_late(p["evaluation_status"]))
+    return {"townships": len(indicators),
+            "green": sum(1 for i in indicators if i["status"] == GREEN),
+            "amber": sum(1 for i in indicators if i["status"] == AMBER),
+            "red": sum(1 for i in indicators if i["status"] == RED),
+            "plans": len(plans), "plans_evaluated_on_time": on_time,
+            "plans_evaluated_rate": (on_time / len(plans)) if plans else None}
+
+
+CONNECTED_SQL = """
+WITH y AS (SELECT CAST(? AS DATE) AS start_on, CAST(? AS DATE) AS end_on,
+                  CAST(? AS TIMESTAMPTZ) AS start_at, CAST(? AS TIMESTAMPTZ) AS end_at)
+SELECT t.code, t.name,
+  (SELECT count(*) > 0 FROM contacts c, y WHERE c.township_code = t.code AND c.village_code IS NULL
+     AND c.role IN ('station_head', 'station_staff') AND c.active_from <= y.end_on
+     AND (c.active_to IS NULL OR c.active_to >= y.start_on)) AS station,
+  (SELECT count(*) FROM roll_calls r, y WHERE r.township_code = t.code AND r.answered_at IS NOT NULL
+     AND r.called_at >= y.start_at AND r.called_at < y.end_at) AS answered,
+  (SELECT count(*) FROM warning_acks a JOIN warnings w ON w.id = a.warning_id, y WHERE a.township_code = t.code
+     AND a.village_code IS NULL AND w.issued_at >= y.start_at AND w.issued_at < y.end_at) AS sent,
+  (SELECT count(*) FROM warning_acks a JOIN warnings w ON w.id = a.warning_id, y WHERE a.township_code = t.code
+     AND a.village_code IS NULL AND a.acknowledged_at IS NOT NULL
+     AND w.issued_at >= y.start_at AND w.issued_at < y.end_at) AS acknowledged
+FROM townships t WHERE t.is_township ORDER BY t.sort_order
+"""
+
+
+def connected_detail(db, year: int) -> list[dict]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    rows = db.query_dicts(CONNECTED_SQL, [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=tz),
+                                          datetime(year + 1, 1, 1, tzinfo=tz)])
+    for row in rows:
+        row["connected"] = is_connected(bool(row["station"]), row["answered"], row["sent"], row["acknowledged"])
+    return rows
+
+
+def connected_townships(db, year: int) -> int:
+    """How many of the county's townships were connected in `year` (CONNECTED_DEFINITION)."""
+    return sum(1 for row in connected_detail(db, year) if row["connected"])
+
+
+def pending_acknowledgements(db, township_code: str | None = None, limit: int = 500) -> list[dict]:
+    where, params = "", []
+    if township_code:
+        where, params = " AND a.township_code = ?", [township_code]
+    return db.query_dicts(
+        "SELECT a.id, w.id AS warning_id, w.level, w.title, w.issued_at, a.township_code, t.name AS township_name,"
+        " a.village_code, v.name AS village_name, a.escalated_at FROM warning_acks a"
+        " JOIN warnings w ON w.id = a.warning_id JOIN townships t ON t.code = a.township_code"
+        " LEFT JOIN villages v ON v.code = a.village_code"
+        f" WHERE a.acknowledged_at IS NULL{where} ORDER BY w.issued_at DESC, t.sort_order, a.village_code"
+        f" LIMIT {int(limit)}", params)
+
+
+def recent_roll_calls(db, township_code: str | None = None, limit: int = 200):
+    where, params = "", []
+    if township_code:
+        where, params = "WHERE r.township_code = ?", [township_code]
+    return db.frame(
+        "SELECT r.id, r.called_at, t.name AS township_name, r.answered_at, r.answered_by, r.called_by, r.note,"
+        " date_diff('second', r.called_at, r.answered_at) / 60.0 AS minutes"
+        f" FROM roll_calls r JOIN townships t ON t.code = r.township_code {where}"
+        f" ORDER BY r.called_at DESC LIMIT {int(limit)}", params)
+
+
+def contact_list(db, viewer: User, township_code: str | None = None, today: date | None = None):
+    """Current contacts with phones masked unless the viewer may see them."""
+    from .teams import mask_phones
+
+    today = today or _now().date()
+    where, params = "", [today, today]
+    if township_code:
+        where, params = " AND c.township_code = ?", [today, today, township_code]
+    frame = db.frame(
+        "SELECT c.id, t.name AS township_name, v.name AS village_name, c.role, c.name, c.phone, c.active_from,"
+        " c.township_code FROM contacts c JOIN townships t ON t.code = c.township_code"
+        " LEFT JOIN villages v ON v.code = c.village_code"
+        f" WHERE c.active_from <= ? AND (c.active_to IS NULL OR c.active_to >= ?){where}"
+        " ORDER BY t.sort_order, c.village_code NULLS FIRST, c.role", params)
+    return mask_phones(frame, viewer, "phone")
+
+
+# Writes ---------------------------------------------------------------------------------------
+def _check_phone(phone: str) -> str | None:
+    if not phone:
+        return None
+    if phone.startswith("0379") and phone.isdigit() and len(phone) in (11, 12):
+        return None
+    return privacy.validate_mobile(phone)
+
+
+def add_contact(db, actor: User, data: dict) -> int:
+    """A township or village contact. A township operator adds its own township's contacts."""
+    row = {"township_code": data.get("township_code"), "village_code": data.get("village_code") or None,
+           "role": data.get("role"), "name": clean(data.get("name")), "phone": clean_code(data.get("phone")) or None,
+           "active_from": data.get("active_from")}
+    require_write(actor, row["township_code"], "登记其他乡镇的联络人")
+    problems = []
+    if not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township", [row["township_code"]]):
+        problems.append(f"乡镇：{row['township_code']} 不存在")
+    if row["role"] not in CONTACT_ROLES:
+        problems.append(f"岗位：必须是 {'、'.join(CONTACT_ROLES.values())} 之一")
+    elif row["role"] in VILLAGE_ROLES:
+        if not row["village_code"] or not db.scalar(
+                "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?", [row["village_code"], row["township_code"]]):
+            problems.append("村（社区）：灾害信息员必须属于所选乡镇的一个村（社区）")
+    elif row["village_code"]:
+        problems.append("村（社区）：乡镇应急站人员和值班室不填写村（社区）")
+    if not row["name"]:
+        problems.append("姓名：不能为空")
+    phone_problem = _check_phone(row["phone"])
+    if phone_problem:
+        problems.append(f"电话：{phone_problem}")
+    if not isinstance(row["active_from"], date):
+        problems.append("到岗日期：必须填写日期")
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        # A new officer for a post replaces the current holder of that post.
+        if row["role"] in VILLAGE_ROLES or row["role"] == "station_head":
+            ended = cur.execute(
+                "UPDATE contacts SET active_to = ? WHERE township_code = ? AND village_code IS NOT DISTINCT FROM ?"
+                " AND role = ? AND active_to IS NULL AND active_from < ? RETURNING id",
+                [row["active_from"] - timedelta(days=1), row["township_code"], row["village_code"], row["role"],
+                 row["active_from"]]).fetchall()
+            for (old_id,) in ended:
+                audit.record(cur, actor, "update", "contacts", old_id, None,
+                             {"active_to": row["active_from"] - timedelta(days=1)})
+        new_id = cur.execute(
+            "INSERT INTO contacts (township_code, village_code, role, name, phone, active_from)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [row[k] for k in
+                                                        ("township_code", "village_code", "role", "name", "phone",
+                                                         "active_from")]).fetchone()[0]
+        audit.record(cur, actor, "create", "contacts", new_id, None,
+                     {**row, "phone": privacy.mask_phone(row["phone"]) if row["phone"] else None})
+        return new_id
+
+    return db.write(work)
+
+
+def end_contact(db, actor: User, contact_id: int, on: date) -> None:
+    rows = db.query_dicts("SELECT township_code, active_from, active_to FROM contacts WHERE id = ?", [contact_id])
+    if not rows:
+        raise ValueError(f"联络人 {contact_id} 不存在")
+    before = rows[0]
+    require_write(actor, before["township_code"], "修改其他乡镇的联络人")
+    if not isinstance(on, date) or on < before["active_from"]:
+        raise ValueError("离岗日期：不能早于到岗日期")
+
+    def work(cur):
+        cur.execute("UPDATE contacts SET active_to = ? WHERE id = ?", [on, contact_id])
+        audit.record(cur, actor, "update", "contacts", contact_id, {"active_to": before["active_to"]}, {"active_to": on})
+
+    db.write(work)
+
+
+def log_roll_call(db, actor: User, township_code: str, called_at: datetime, answered_at: datetime | None = None,
+                  answered_by: str | None = None, note: str | None = None, now: datetime | None = None) -> int:
+    """A video roll call from the county duty office (admin) to a township duty room."""
+    require_admin(actor, "登记县值班室视频点名")
+    now = now or _now()
+    answered_by, note = clean(answered_by) or None, clean(note) or None
+    problems = []
+    if not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township", [township_code]):
+        problems.append(f"乡镇：{township_code} 不存在")
+    if not isinstance(called_at, datetime) or called_at.tzinfo is None:
+        problems.append("点名时间：必须填写（含时区）")
+    elif called_at > now + timedelta(minutes=5):
+        problems.append("点名时间：不能晚于当前时间")
+    if answered_at is not None:
+        if isinstance(called_at, datetime) and called_at.tzinfo and answered_at < called_at:
+            problems.append("应答时间：不能早于点名时间")
+        if not answered_by:
+            problems.append("应答人：已应答的点名须填写应答人")
+    elif answered_by:
+        problems.append("应答时间：填写了应答人时须填写应答时间")
+    if problems:
+        raise ValueError("；".join(problems))
+    values = {"township_code": township_code, "called_at": called_at, "answered_at": answered_at,
+              "answered_by": answered_by, "called_by": actor.username, "note": note}
+
+    def work(cur):
+        new_id = cur.execute(
+            "INSERT INTO roll_calls (township_code, called_at, answered_at, answered_by, called_by, note)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", list(values.values())).fetchone()[0]
+        audit.record(cur, actor, "create", "roll_calls", new_id, None, values)
+        return new_id
+
+    return db.write(work)
+
+
+def issue_warning(db, actor: User, level: int, title: str, issued_at: datetime, township_codes: list[str],
+                  include_villages: bool = False) -> int:
+    """A warning sent down from the county: one acknowledgement row per township (and village)."""
+    require_admin(actor, "发布预警")
+    title = clean(title)
+    problems = []
+    if level not in WARNING_LEVELS:
+        problems.append("预警级别：必须是 1（红色）至 4（蓝色）")
+    if not title:
+        problems.append("预警标题：不能为空")
+    if not isinstance(issued_at, datetime) or issued_at.tzinfo is None:
+        problems.append("发布时间：必须填写（含时区）")
+    known = {c for (c,) in db.query("SELECT code FROM townships WHERE is_township")}
+    if not township_codes or any(c not in known for c in township_codes):
+        problems.append("接收乡镇：至少选择一个，且须为本县乡镇")
+    if problems:
+        raise ValueError("；".join(problems))
+    villages = db.query("SELECT township_code, code FROM villages WHERE NOT is_virtual AND township_code IN ("
+                        + ", ".join("?" * len(township_codes)) + ")", list(township_codes)) if include_villages else []
+
+    def work(cur):
+        wid = cur.execute("INSERT INTO warnings (level, title, issued_at, issued_by) VALUES (?, ?, ?, ?) RETURNING id",
+                          [level, title, issued_at, actor.username]).fetchone()[0]
+        cur.executemany("INSERT INTO warning_acks (warning_id, township_code, village_code) VALUES (?, ?, ?)",
+                        [[wid, c, None] for c in township_codes] + [[wid, t, v] for t, v in villages])
+        audit.record(cur, actor, "create", "warnings", wid, None,
+                     {"level": level, "title": title, "issued_at": issued_at, "townships": list(township_codes),
+                      "villages": len(villages)})
+        return wid
+
+    return db.write(work)
+
+
+def acknowledge(db, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str,
+                now: datetime | None = None) -> None:
+    """A township (or one of its villages) acknowledges a warning: the township's operator or an admin."""
+    rows = db.query_dicts("SELECT a.township_code, a.village_code, a.acknowledged_at, w.issued_at FROM warning_acks a"
+                          " JOIN warnings w ON w.id = a.warning_id WHERE a.id = ?", [ack_id])
+    if not rows:
+        raise ValueError(f"叫应记录 {ack_id} 不存在")
+    row = rows[0]
+    require_write(actor, row["township_code"], "为其他乡镇登记叫应")
+    now = now or _now()
+    acknowledged_by = clean(acknowledged_by)
+    problems = []
+    if row["acknowledged_at"] is not None:
+        problems.append("该预警已叫应，不能重复登记")
+    if not isinstance(acknowledged_at, datetime) or acknowledged_at.tzinfo is None:
+        problems.append("叫应时间：必须填写（含时区）")
+    else:
+        if acknowledged_at < row["issued_at"]:
+            problems.append("叫应时间：不能早于预警发布时间")
+        if acknowledged_at > now + timedelta(minutes=5):
+            problems.append("叫应时间：不能晚于当前时间")
+    if not acknowledged_by:
+        problems.append("叫应人：不能为空")
+    if problems:
+        raise ValueError("；".join(problems))
+
+    def work(cur):
+        cur.execute("UPDATE warning_acks SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
+                    [acknowledged_at, acknowledged_by, ack_id])
+        audit.record(cur, actor, "update", "warning_acks", ack_id, {"acknowledged_at": None},
+                     {"acknowledged_at": acknowledged_at, "acknowledged_by": acknowledged_by})
+
+    db.write(work)
+
+
+def escalate_unanswered(db, actor: User, now: datetime | None = None) -> list[int]:
+    """Mark every acknowledgement still missing after the threshold as escalated (to the county duty
+    office and the township's leader); returns the ids. Idempotent: an escalated row is not again."""
+    require_admin(actor, "升级催办未叫应预警")
+    now = now or _now()
+    after = int(thresholds(db)["escalate_after_minutes"])
+    rows = db.query("SELECT a.id, w.issued_at, a.acknowledged_at, a.escalated_at FROM warning_acks a"
+                    " JOIN warnings w ON w.id = a.warning_id WHERE a.acknowledged_at IS NULL AND a.escalated_at IS NULL")
+    ids = [i for i, issued, acked, escalated in rows if needs_escalation(issued, acked, escalated, now, after)]
+    if not ids:
+        return []
+
+    def work(cur):
+        cur.executemany("UPDATE warning_acks SET escalated_at = ? WHERE id = ?", [[now, i] for i in ids])
+        audit.record(cur, actor, "update", "warning_acks", ",".join(map(str, ids[:50])) + ("…" if len(ids) > 50 else ""),
+                     None, {"escalated_at": now, "count": len(ids)})
+
+    db.write(work)
+    return ids

@@ -1,0 +1,204 @@
+"""三级联动: county -> township -> village status, "N of 16 townships connected", and the forms for
+roll calls, warnings, acknowledgements (叫应) and contacts."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from emergency import linkage
+from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
+from emergency.ui.session import require_login
+from emergency.ui.state import demo_banner, get_db
+from emergency.ui.widgets import show_table, township_options, write_feedback
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+user = require_login()
+db = get_db()
+st.title("三级联动")
+demo_banner(db)
+st.caption("县级主战、乡镇主防、村（社区）主备：县值班室视频点名乡镇值班室，预警逐级下发并“叫应”，"
+           "村（社区）设灾害信息员A/B岗。")
+
+now = linkage._now()
+th = linkage.thresholds(db)
+indicators = linkage.township_indicators(db, now, th)
+summary = linkage.county_summary(db, now.date(), indicators)
+
+years = [int(y) for (y,) in db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC")] or [now.year]
+year = st.selectbox("互联互通统计年度", years, index=years.index(2024) if 2024 in years else 0)
+detail = linkage.connected_detail(db, year)
+connected = sum(1 for r in detail if r["connected"])
+cols = st.columns(4)
+cols[0].metric(f"{year}年互联互通乡镇", f"{connected} / {len(detail)}")
+cols[1].metric("当前正常（绿）", summary["green"])
+cols[2].metric("当前需关注（黄）", summary["amber"])
+cols[3].metric("当前异常（红）", summary["red"])
+st.caption(f"全县{len(detail)}个乡镇中 {connected} 个互联互通。口径：" + linkage.CONNECTED_DEFINITION)
+not_connected = [r["name"] for r in detail if not r["connected"]]
+if not_connected:
+    st.warning(f"{year}年未达到互联互通口径的乡镇：" + "、".join(not_connected))
+
+st.subheader(f"县 → 乡镇：近{th['period_days']}天联动状态")
+rate = summary["plans_evaluated_rate"]
+st.markdown(f"**县级**：专项应急预案按期评估 {summary['plans_evaluated_on_time']} / {summary['plans']} 项"
+            f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
+            f"红 {summary['red']}。")
+frame = pd.DataFrame(indicators)
+frame["status_label"] = frame["status"].map(linkage.STATUS_LABELS)
+frame["rc"] = frame.apply(lambda r: f"{r.roll_calls_answered}/{r.roll_calls}", axis=1)
+frame["ak"] = frame.apply(lambda r: f"{r.warnings_acknowledged}/{r.warnings}", axis=1)
+frame["officers"] = frame.apply(lambda r: f"{r.villages_with_officer}/{r.villages}", axis=1)
+for column in ("roll_call_rate", "ack_rate", "officer_coverage"):
+    frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
+for column in ("roll_call_median", "ack_median"):
+    frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v, 1))
+frame["reasons"] = frame["reasons"].map("；".join)
+show_table(frame, {"name": "乡镇", "status_label": "状态", "rc": "点名应答/次", "roll_call_rate": "应答率%",
+                   "roll_call_median": "应答用时中位数(分)", "ak": "预警叫应/次", "ack_rate": "叫应率%",
+                   "ack_median": "叫应用时中位数(分)", "officers": "有信息员的村", "officer_coverage": "信息员在岗率%",
+                   "station_staff": "应急站在岗", "teams": "在册队伍", "township_drills_12m": "近12月乡镇演练",
+                   "village_drills_12m": "近12月村级演练", "reasons": "需关注"})
+
+st.subheader("乡镇 → 村（社区）")
+options = township_options(db, include_all=False)
+default = list(options.values()).index(user.township_code) if user.township_code in options.values() else 0
+town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
+town_code = options[town_name]
+villages = pd.DataFrame(linkage.village_indicators(db, town_code, now, th))
+villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
+villages["reasons"] = villages["reasons"].map("；".join)
+villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
+show_table(villages, {"name": "村（社区）", "status": "状态", "officer_a": "信息员A岗", "officer_b": "信息员B岗",
+                      "warnings": "本期预警", "ack_rate": "叫应率%", "drills_12m": "近12月演练", "teams": "村级队伍",
+                      "reasons": "需关注"})
+with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
+    contacts = linkage.contact_list(db, user, town_code, now.date())
+    show_table(contacts, {"village_name": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话",
+                          "active_from": "到岗日期"}, {"role": CONTACT_ROLES})
+
+st.subheader("登记")
+tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "联络人"])
+with tabs[0]:
+    scope = None if user.is_admin else user.township_code
+    pending = linkage.pending_acknowledgements(db, scope) if (user.is_admin or user.role == "township") else []
+    if user.role == "viewer":
+        st.info("只读账号不能登记叫应。")
+    elif not pending:
+        st.success("没有待叫应的预警。")
+    else:
+        escalate_after = th["escalate_after_minutes"]
+        shown = pd.DataFrame(pending)
+        shown["level"] = shown["level"].map(WARNING_LEVELS)
+        shown["escalated"] = shown["escalated_at"].map(lambda v: "已升级催办" if v is not None and not pd.isna(v) else "")
+        show_table(shown, {"issued_at": "发布时间", "level": "级别", "title": "预警", "township_name": "乡镇",
+                           "village_name": "村（社区）", "escalated": "升级"})
+        labels = {f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
+                  + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"] for p in pending}
+        with st.form("acknowledge"):
+            chosen = st.selectbox("待叫应预警", list(labels))
+            day = st.date_input("叫应日期", value=now.date())
+            time_ = st.time_input("叫应时间", value=now.time().replace(second=0, microsecond=0))
+            who = st.text_input("叫应人（乡镇/村负责人）")
+            if st.form_submit_button("登记叫应"):
+                when = datetime.combine(day, time_, tzinfo=TZ)
+                if write_feedback(lambda: linkage.acknowledge(db, user, labels[chosen], when, who), "已登记叫应"):
+                    st.rerun()
+        if user.is_admin and st.button(f"对超过 {escalate_after} 分钟未叫应的预警升级催办"):
+            ids = []
+            if write_feedback(lambda: ids.extend(linkage.escalate_unanswered(db, user)), "已处理升级催办"):
+                st.info(f"本次升级 {len(ids)} 条。")
+with tabs[1]:
+    if not user.is_admin:
+        st.info("视频点名由县应急值班室（管理员）登记。")
+    else:
+        with st.form("roll_call"):
+            town = st.selectbox("被点名乡镇", list(options))
+            day = st.date_input("点名日期", value=now.date())
+            called = st.time_input("点名时间", value=now.time().replace(second=0, microsecond=0))
+            answered = st.checkbox("已应答", value=True)
+            answered_time = st.time_input("应答时间", value=now.time().replace(second=0, microsecond=0))
+            answered_by = st.text_input("应答人")
+            note = st.text_input("备注")
+            if st.form_submit_button("登记点名"):
+                called_at = datetime.combine(day, called, tzinfo=TZ)
+                answered_at = datetime.combine(day, answered_time, tzinfo=TZ) if answered else None
+                if write_feedback(lambda: linkage.log_roll_call(db, user, options[town], called_at, answered_at,
+                                                                answered_by if answered else None, note),
+                                  "已登记视频点名"):
+                    st.rerun()
+        st.dataframe(linkage.recent_roll_calls(db, limit=50).rename(columns={
+            "called_at": "点名时间", "township_name": "乡镇", "answered_at": "应答时间", "answered_by": "应答人",
+            "minutes": "用时(分)", "note": "备注"})[["点名时间", "乡镇", "应答时间", "应答人", "用时(分)", "备注"]],
+            hide_index=True, width="stretch")
+with tabs[2]:
+    if not user.is_admin:
+        st.info("预警由县应急值班室（管理员）发布。")
+    else:
+        with st.form("warning"):
+            level = st.selectbox("预警级别", list(WARNING_LEVELS), format_func=lambda v: f"{WARNING_LEVELS[v]}预警")
+            title = st.text_input("预警标题")
+            towns = st.multiselect("接收乡镇", list(options), default=list(options))
+            include_villages = st.checkbox("同时下发到各村（社区）灾害信息员", value=True)
+            if st.form_submit_button("发布预警"):
+                if write_feedback(lambda: linkage.issue_warning(db, user, level, title, linkage._now(),
+                                                                [options[t] for t in towns], include_villages),
+                                  "已发布预警，等待各乡镇叫应"):
+                    st.rerun()
+with tabs[3]:
+    if user.role == "viewer":
+        st.info("只读账号不能登记联络人。")
+    else:
+        own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
+        c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
+        with st.form("contact"):
+            role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=CONTACT_ROLES.get)
+            village_names = {v: c for c, v in db.query(
+                "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
+                [own[c_town]])} if c_town else {}
+            village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
+            name = st.text_input("姓名")
+            phone = st.text_input("电话")
+            since = st.date_input("到岗日期", value=now.date())
+            if st.form_submit_button("登记联络人"):
+                data = {"township_code": own[c_town], "village_code": village_names.get(village), "role": role,
+                        "name": name, "phone": phone, "active_from": since}
+                if write_feedback(lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"):
+                    st.rerun()
+
+with st.expander("指标定义与阈值"):
+    st.markdown(
+        f"- 统计周期：近 {th['period_days']} 天的视频点名和预警。\n"
+        f"- 点名应答率 = 已应答点名 / 点名次数；正常 ≥ {th['roll_call_answer_rate'][0]:.0%}，"
+        f"需关注 ≥ {th['roll_call_answer_rate'][1]:.0%}。应答用时中位数：正常 ≤ {th['roll_call_median_minutes'][0]} 分钟，"
+        f"需关注 ≤ {th['roll_call_median_minutes'][1]} 分钟。\n"
+        f"- 叫应率 = 乡镇已叫应的预警 / 下发到乡镇的预警；正常 ≥ {th['ack_rate'][0]:.0%}，需关注 ≥ {th['ack_rate'][1]:.0%}。"
+        f"叫应用时中位数：正常 ≤ {th['ack_median_minutes'][0]} 分钟，需关注 ≤ {th['ack_median_minutes'][1]} 分钟；"
+        f"超过 {th['escalate_after_minutes']} 分钟未叫应即升级催办。\n"
+        f"- 信息员在岗率 = 有在岗灾害信息员（A或B岗）的村 / 全部村（社区）；正常 ≥ {th['officer_coverage'][0]:.0%}，"
+        f"需关注 ≥ {th['officer_coverage'][1]:.0%}。\n"
+        "- 无在册救援队伍或无在岗乡镇应急站人员：异常；近12个月无乡镇级演练、本期无点名或预警记录：需关注。\n"
+        "- 乡镇状态取各项中最差的一项；村（社区）：无信息员为异常，缺A/B岗之一、叫应率偏低或近12个月无演练为需关注。"
+    )
+    if user.is_admin:
+        with st.form("thresholds"):
+            period = st.number_input("统计周期（天）", min_value=7, max_value=730, value=int(th["period_days"]))
+            rc = st.slider("点名应答率（需关注线, 正常线）", 0.0, 1.0, (float(th["roll_call_answer_rate"][1]),
+                                                                    float(th["roll_call_answer_rate"][0])))
+            ak = st.slider("叫应率（需关注线, 正常线）", 0.0, 1.0, (float(th["ack_rate"][1]), float(th["ack_rate"][0])))
+            oc = st.slider("信息员在岗率（需关注线, 正常线）", 0.0, 1.0, (float(th["officer_coverage"][1]),
+                                                                       float(th["officer_coverage"][0])))
+            rcm = st.slider("点名应答用时（正常线, 需关注线，分钟）", 0, 120, (int(th["roll_call_median_minutes"][0]),
+                                                                          int(th["roll_call_median_minutes"][1])))
+            akm = st.slider("叫应用时（正常线, 需关注线，分钟）", 0, 480, (int(th["ack_median_minutes"][0]),
+                                                                      int(th["ack_median_minutes"][1])))
+            esc = st.number_input("未叫应升级时限（分钟）", min_value=1, max_value=1440,
+                                  value=int(th["escalate_after_minutes"]))
+            if st.form_submit_button("保存阈值"):
+                values = {"period_days": int(period), "roll_call_answer_rate": [rc[1], rc[0]],
+                          "ack_rate": [ak[1], ak[0]], "officer_coverage": [oc[1], oc[0]],
+                          "roll_call_median_minutes": list(rcm), "ack_median_minutes": list(akm),
+                          "escalate_after_minutes": int(esc)}
+                if write_feedback(lambda: linkage.set_thresholds(db, user, values), "已保存阈值"):
+                    st.rerun()

@@ -1,0 +1,132 @@
+"""AppTest: the map, linkage and overview pages on the demo database."""
+import json
+import re
+import time
+from datetime import date
+
+from emergency import linkage, teams
+from tests.conftest import user_row
+
+MAP = "emergency/ui/map_page.py"
+LINKAGE = "emergency/ui/linkage_page.py"
+
+
+def walk(node):
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from walk(child)
+
+
+def map_args(at) -> dict:
+    """streamlit-folium shows as an UnknownElement; its json_args hold the generated map script."""
+    found = [e for e in walk(at.main) if type(e).__name__ == "UnknownElement" and "json_args" in str(e.proto)]
+    assert len(found) == 1
+    return json.loads(found[0].proto.json_args)
+
+
+def test_map_page_draws_outline_seats_offline(app, demo_db):
+    at = app(MAP, as_user="leader")
+    args = map_args(at)
+    script = args["script"]
+    outline = json.loads(open("data/geo/county_410325_wgs84.geojson", encoding="utf-8").read())
+    first = outline["features"][0]["geometry"]["coordinates"][0][0]
+    assert f"[{first[0]}, {first[1]}]" in script and "L.geoJson" in script.replace("L.geoJSON", "L.geoJson")
+    seats = demo_db.scalar("SELECT count(*) FROM townships WHERE is_township AND lon IS NOT NULL")
+    assert seats == 15 and len(re.findall(r"L\.circleMarker\(", script)) == 15
+    everything = json.dumps(args)
+    assert not re.search(r"https?://", everything), re.findall(r"https?://[^\s\"']+", everything)
+    assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
+    assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
+    side = "\n".join(m.value for m in at.markdown)
+    assert "白河镇" in side and "无坐标" in side  # the place without a coordinate, listed beside the map
+    assert not [e for e in at.expander if "管理员" in e.label]  # no admin forms for the viewer
+
+
+def test_map_popup_text_is_escaped(app, scratch_db):
+    admin = user_row(scratch_db, "admin")
+    name = "<img src=x onerror=alert(1)>"
+    teams.create_team(scratch_db, admin, {"name": name, "kind": "civil", "level": "civil",
+                                          "township_code": "410325100", "established_on": date(2024, 1, 1)}, ["flood"])
+    script = map_args(app(MAP, db=scratch_db))["script"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in script
+    assert "<img" not in script
+
+
+def test_map_township_detail_and_admin_sets_a_coordinate(app, scratch_db):
+    at = app(MAP, db=scratch_db)
+    assert at.selectbox(key="map_township").value == "城关镇"
+    at.selectbox(key="map_township").set_value("白河镇").run()
+    assert any("没有可靠的驻地坐标" in i.value for i in at.info)
+    form_inputs = [n for n in at.number_input]
+    form_inputs[0].set_value(111.75)
+    form_inputs[1].set_value(33.9)
+    at.selectbox[0].set_value("白河镇")
+    at.button[0].click().run()  # the coordinate form's submit button is the first button on the page
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert scratch_db.query("SELECT lon, lat FROM townships WHERE code = '410325107'") == [(111.75, 33.9)]
+    assert len(re.findall(r"L\.circleMarker\(", map_args(at)["script"])) == 16
+
+
+def test_linkage_page_shows_16_of_16_connected_in_2024(app):
+    at = app(LINKAGE, as_user="leader")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["2024年互联互通乡镇"] == "16 / 16"
+    assert any("互联互通" in c.value and "口径" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert len(table) == 16 and set(table["状态"]) <= set(linkage.STATUS_LABELS.values())
+    assert int(metrics["当前正常（绿）"]) + int(metrics["当前需关注（黄）"]) + int(metrics["当前异常（红）"]) == 16
+    villages = at.dataframe[1].value
+    assert len(villages) == 20 and "信息员A岗" in villages.columns  # 城关镇's villages
+    assert not [f for f in at.get("form")]  # the viewer gets no forms
+
+
+def test_admin_logs_a_roll_call_and_township_acknowledges(app, scratch_db):
+    before = scratch_db.scalar("SELECT count(*) FROM roll_calls")
+    at = app(LINKAGE, db=scratch_db)
+    form = next(f for f in at.get("form") if f.proto.form.form_id == "roll_call")
+    texts = [t for t in at.text_input if t.label == "应答人"]
+    texts[0].input("测试值班员")
+    submit = next(b for b in at.button if b.label == "登记点名")
+    submit.click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert scratch_db.scalar("SELECT count(*) FROM roll_calls") == before + 1
+    assert scratch_db.scalar("SELECT answered_by FROM roll_calls ORDER BY id DESC LIMIT 1") == "测试值班员"
+    assert form is not None
+    # the township operator acknowledges one of its own pending warnings
+    pending = linkage.pending_acknowledgements(scratch_db, "410325100")
+    assert pending
+    at = app(LINKAGE, as_user="town100", db=scratch_db)
+    [t for t in at.text_input if t.label.startswith("叫应人")][0].input("张镇长")
+    next(b for b in at.button if b.label == "登记叫应").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert len(linkage.pending_acknowledgements(scratch_db, "410325100")) == len(pending) - 1
+    assert not [b for b in at.button if b.label == "登记点名"]  # roll calls are the county's
+
+
+def test_overview_kpi_tiles_and_charts(app):
+    at = app(year="2024", as_user="leader")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["应急救援队伍（支）"] == "388"  # the year figures are unchanged
+    for label in ("在册队伍（支）", "在册队员（人）", "逾期预案（项）", "未关闭整改（项）"):
+        assert label in metrics
+    assert any(label.endswith("年演练（场次）") for label in metrics)
+    charts = [e for e in walk(at.main) if getattr(e, "type", "") == "vega_lite_chart"]
+    assert len(charts) == 2
+    encodings = [json.loads(c.proto.spec)["encoding"] for c in charts]
+    assert encodings[0]["color"]["field"] == "层级" and encodings[1]["y"]["field"] == "领域"
+    links = [p.proto.page for p in at.get("page_link")]
+    assert any("drills" in p for p in links) and any("teams" in p for p in links)  # drill-down to the lists
+    assert "现有应急救援队伍388支、队员7349人" in "\n".join(m.value for m in at.markdown)
+
+
+def test_rerun_times(app):
+    """Measured, reported: a warm rerun of each dashboard page on the demo database."""
+    timings = {}
+    for page in (None, MAP, LINKAGE):
+        at = app(page, as_user="admin")
+        start = time.perf_counter()
+        at.run()
+        timings[page or "overview"] = time.perf_counter() - start
+        assert not at.exception
+    print("rerun seconds:", {k: round(v, 3) for k, v in timings.items()})
+    assert all(v < 5 for v in timings.values()), timings

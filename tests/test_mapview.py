@@ -1,0 +1,154 @@
+"""The map: datum conversion against the source pairs, offline output, escaping, the optional tiles
+and boundaries, coordinates set by an administrator, and which township a click hits."""
+import csv
+import json
+import re
+
+import pytest
+
+from emergency import auth, mapview, regions
+from tests.conftest import user_row
+
+
+def source_pairs():
+    with open(regions.TOWNSHIPS_CSV, encoding="utf-8") as fh:
+        return [r for r in csv.DictReader(fh) if r["lon_wgs84_converted"]]
+
+
+def test_wgs84_to_gcj02_reproduces_the_source_pairs():
+    pairs = source_pairs()
+    assert len(pairs) == 16  # 15 townships and 王莽寨林场
+    for row in pairs:
+        lon, lat = mapview.wgs84_to_gcj02(float(row["lon_wgs84_converted"]), float(row["lat_wgs84_converted"]))
+        assert abs(lon - float(row["lon_gcj02"])) < 1e-5 and abs(lat - float(row["lat_gcj02"])) < 1e-5, row["name"]
+        back = mapview.gcj02_to_wgs84(float(row["lon_gcj02"]), float(row["lat_gcj02"]))
+        assert abs(back[0] - float(row["lon_wgs84_converted"])) < 1e-5
+        assert abs(back[1] - float(row["lat_wgs84_converted"])) < 1e-5
+
+
+def test_gcj02_offset_is_about_600_m_here_and_none_abroad():
+    lon, lat = mapview.wgs84_to_gcj02(112.09, 34.15)
+    assert 0.0055 < lon - 112.09 < 0.0065 and -0.0017 < lat - 34.15 < -0.0010
+    assert mapview.wgs84_to_gcj02(2.35, 48.85) == (2.35, 48.85)
+
+
+def markers(script: str) -> int:
+    return len(re.findall(r"L\.circleMarker\(", script))
+
+
+def test_map_is_offline_with_one_marker_per_seat(demo_db):
+    data = mapview.map_data(demo_db)
+    html = mapview.map_script(mapview.build_map(data))
+    assert mapview.external_urls(html) == []
+    assert '<script src="/app/static/leaflet/leaflet.js">' in html and "/app/static/leaflet/leaflet.css" in html
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower() and "tile_layer" not in html
+    assert 'L.Icon.Default.imagePath = "/app/static/leaflet/images/"' in html
+    seats = [t for t in data["townships"] if t["lon"] is not None]
+    assert len(seats) == 15 and markers(html) == 15
+    assert "白河镇" not in [t["name"] for t in seats]
+    for t in seats:
+        assert f"[{t['lat']}, {t['lon']}]" in html  # drawn where it is stored, WGS-84
+    assert "嵩县县界" in html and str(data["outline"]["features"][0]["geometry"]["coordinates"][0][0][0])[:8] in html
+    for layer in ("救援队伍", "重点企业", "近12个月演练"):
+        assert json.dumps(layer)[1:-1] in html  # layer names are JSON-escaped in the script
+
+
+def test_popup_escapes_every_text():
+    town = {"name": "<script>x</script>镇", "status": "red", "teams": 1, "members": 2, "enterprises": 0, "drills": 0,
+            "participants": 0, "reasons": ["<b>"],
+            "team_names": ["<img src=x onerror=alert(1)>", "`);alert(2);//${document.cookie}"]}
+    html = mapview.popup_html(town)
+    assert "`" not in html and "${" not in html  # folium wraps popups in a JS template literal
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html.replace("<b>&lt;", "")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;x&lt;/script&gt;镇" in html
+
+
+def test_tile_layer_is_the_only_url_and_gcj02_tiles_move_every_overlay(scratch_db):
+    db = scratch_db
+    admin, viewer = user_row(db, "admin"), user_row(db, "leader")
+    url = "https://webrd01.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+    with pytest.raises(auth.PermissionDenied):
+        mapview.set_tile_config(db, viewer, url, "gcj02", "高德地图")
+    with pytest.raises(ValueError, match="占位符"):
+        mapview.set_tile_config(db, admin, "https://example.org/tiles.png", "wgs84", "x")
+    with pytest.raises(ValueError, match="版权"):
+        mapview.set_tile_config(db, admin, url, "gcj02", "")
+    mapview.set_tile_config(db, admin, url, "gcj02", "高德地图")
+    data = mapview.map_data(db)
+    html = mapview.map_script(mapview.build_map(data))
+    urls = mapview.external_urls(html)
+    assert urls and all(u.startswith("https://webrd01.is.autonavi.com/appmaptile") for u in urls)
+    town = next(t for t in data["townships"] if t["name"] == "城关镇")
+    g_lon, g_lat = mapview.wgs84_to_gcj02(town["lon"], town["lat"])
+    assert f"[{g_lat}, {g_lon}]" in html and f"[{town['lat']}, {town['lon']}]" not in html
+    outline_point = data["outline"]["features"][0]["geometry"]["coordinates"][0][0]
+    moved = mapview.wgs84_to_gcj02(*outline_point)
+    assert str(round(moved[0], 6))[:9] in html
+    mapview.set_tile_config(db, admin, "", "wgs84", "")  # back to offline
+    assert mapview.tile_config(db) is None
+    assert mapview.external_urls(mapview.map_script(mapview.build_map(mapview.map_data(db)))) == []
+
+
+def square(lon, lat, d=0.01):
+    return [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]
+
+
+def test_boundary_upload_is_validated_and_becomes_a_choropleth(scratch_db):
+    db = scratch_db
+    admin, town = user_row(db, "admin"), user_row(db, "town100")
+    good = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "410325100", "name": "城关镇"},
+         "geometry": {"type": "Polygon", "coordinates": square(112.08, 34.14)}},
+        {"type": "Feature", "properties": {"name": "田湖镇"},
+         "geometry": {"type": "MultiPolygon", "coordinates": [square(112.19, 34.22)]}}]}
+    bad = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "北京市"}, "geometry": {"type": "Polygon", "coordinates": square(112, 34)}},
+        {"type": "Feature", "properties": {"code": "410325101"}, "geometry": {"type": "Polygon",
+                                                                            "coordinates": square(116.4, 39.9)}},
+        {"type": "Feature", "properties": {"code": "410325102"}, "geometry": {"type": "Point", "coordinates": [112, 34]}}]}
+    with pytest.raises(auth.PermissionDenied):
+        mapview.set_boundaries(db, town, json.dumps(good).encode())
+    with pytest.raises(ValueError) as refused:
+        mapview.set_boundaries(db, admin, json.dumps(bad).encode())
+    message = str(refused.value)
+    assert "北京市" in message and "不在本县范围内" in message and "Polygon" in message
+    with pytest.raises(ValueError, match="GeoJSON"):
+        mapview.set_boundaries(db, admin, b"not json")
+    assert mapview.boundaries(db) is None  # nothing stored on refusal
+    assert mapview.set_boundaries(db, admin, json.dumps(good).encode()) == 2
+    html = mapview.map_script(mapview.build_map(mapview.map_data(db)))
+    assert json.dumps("乡镇边界（联动状态）")[1:-1] in html  # the layer (names are JSON-escaped in the script)
+    assert html.count('"type": "Polygon"') == 2 and html.count('"type": "MultiPolygon"') == 1  # outline + 2
+    assert mapview.external_urls(html) == []
+    mapview.set_boundaries(db, admin, None)
+    assert mapview.boundaries(db) is None
+
+
+def test_admin_sets_a_missing_coordinate_and_the_seat_appears(scratch_db):
+    db = scratch_db
+    admin, town = user_row(db, "admin"), user_row(db, "town107")
+    with pytest.raises(auth.PermissionDenied):
+        regions.set_coordinates(db, town, "410325107", 111.75, 33.9)
+    with pytest.raises(ValueError, match="经度"):
+        regions.set_coordinates(db, admin, "410325107", 33.9, 111.75)  # swapped
+    with pytest.raises(ValueError, match="不存在"):
+        regions.set_coordinates(db, admin, "999", 111.75, 33.9)
+    assert markers(mapview.map_script(mapview.build_map(mapview.map_data(db)))) == 15
+    regions.set_coordinates(db, admin, "410325107", 111.75, 33.9, "乡镇政府提供")
+    assert "白河镇" not in [m["name"] for m in regions.missing_coordinates(db)]
+    assert markers(mapview.map_script(mapview.build_map(mapview.map_data(db)))) == 16
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE table_name = 'townships' AND record_id = '410325107'") == 1
+
+
+def test_click_finds_the_township():
+    data = {"tiles": None, "townships": [{"code": "a", "lon": 112.0, "lat": 34.0}, {"code": "b", "lon": 112.2, "lat": 34.1},
+                                         {"code": "c", "lon": None, "lat": None}]}
+    assert mapview.clicked_township(data, None) is None
+    assert mapview.clicked_township(data, {"last_object_clicked": {"lat": 34.0, "lng": 112.0}}) == "a"
+    assert mapview.clicked_township(data, {"last_object_clicked": {"lat": 34.1001, "lng": 112.2001}}) == "b"
+    assert mapview.clicked_township(data, {"last_object_clicked": {"lat": 33.0, "lng": 111.0}}) is None
+    assert mapview.clicked_township(data, {"last_active_drawing": {"properties": {"code": "c"}},
+                                           "last_object_clicked": {"lat": 34.0, "lng": 112.0}}) == "c"
+    gcj = {**data, "tiles": {"url": "x", "datum": "gcj02"}}
+    lon, lat = mapview.wgs84_to_gcj02(112.0, 34.0)
+    assert mapview.clicked_township(gcj, {"last_object_clicked": {"lat": lat, "lng": lon}}) == "a"
