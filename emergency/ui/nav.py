@@ -38,6 +38,9 @@ PAGES: list[PageSpec] = [
     PageSpec("emergency/ui/enterprises_page.py", "重点企业", "enterprises", "预案与演练"),
     PageSpec("emergency/ui/report_page.py", "年度报告", "annual-report", "预案与演练"),
     # --- reminders ---
+    PageSpec("emergency/ui/inbox_page.py", "消息", "inbox", "消息与提醒"),
+    PageSpec("emergency/ui/settings_page.py", "提醒设置", "reminder-settings", "消息与提醒", ("admin",)),
+    PageSpec("emergency/ui/scheduler_page.py", "定时任务", "scheduler", "消息与提醒", ("admin",)),
     # --- reference data ---
     PageSpec("emergency/ui/places.py", "乡镇与村（社区）", "places", "基础数据"),
     # --- administration ---

@@ -56,9 +56,23 @@ def sidebar(user: auth.User) -> None:
     with st.sidebar:
         township = db.scalar("SELECT name FROM townships WHERE code = ?", [user.township_code]) if user.township_code else None
         st.markdown(f"**{user.display_name}**  \n{user.role_label}" + (f" · {township}" if township else ""))
+        _reminder_status(db, user)
         if st.button("退出登录", key="logout"):
             logout("已退出登录。")
             st.rerun()
+
+
+def _reminder_status(db, user: auth.User) -> None:
+    """Unread messages of this user's inbox; for admins, deliveries that failed for good."""
+    from emergency import channels, reminders
+
+    if user.id is not None:
+        unread = reminders.unread_count(db, user)
+        st.markdown(f"未读消息 **{unread}** 条（见“消息”）" if unread else "没有未读消息")
+    if user.is_admin:
+        failed = channels.failed_count(db)
+        if failed:
+            st.warning(f"有 {failed} 条消息发送失败，请在“定时任务”页查看并处理。")
 
 
 def require_login() -> auth.User:

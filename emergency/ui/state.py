@@ -1,5 +1,13 @@
-"""The process-wide resources a page needs: the database (opened and prepared once per process)."""
+"""The process-wide resources a page needs: the database (opened and prepared once per process) and
+the scheduler (started once per process, after the database, and shut down when released).
+
+The scheduler runs unless EMERGENCY_SCHEDULER is "off"; under pytest it is off unless the variable
+says "on" (AppTest runs pages inside the test process, on a demo database that must stay untouched).
+"""
 from __future__ import annotations
+
+import os
+import sys
 
 import streamlit as st
 
@@ -14,11 +22,47 @@ def _database(path: str) -> Database:
     return db
 
 
+def scheduler_enabled() -> bool:
+    setting = os.environ.get("EMERGENCY_SCHEDULER", "").strip().lower()
+    if setting in ("off", "0", "false", "no"):
+        return False
+    if setting in ("on", "1", "true", "yes"):
+        return True
+    return "pytest" not in sys.modules
+
+
+def _stop_scheduler(scheduler) -> None:
+    from .. import scheduler as jobs
+
+    jobs.stop(scheduler, wait=False)
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_scheduler)
+def _scheduler(path: str):
+    import atexit
+
+    from .. import scheduler as jobs
+
+    running = jobs.start(_database(path))
+    atexit.register(jobs.stop, running, False)
+    return running
+
+
 def get_db() -> Database:
-    """The app's database; EMERGENCY_DB chooses the file (read at each run, so tests can point it)."""
-    return _database(str(default_db_path()))
+    """The app's database; EMERGENCY_DB chooses the file (read at each run, so tests can point it).
+    The first call in a process also starts the scheduler (see scheduler_enabled)."""
+    path = str(default_db_path())
+    db = _database(path)
+    if scheduler_enabled():
+        _scheduler(path)
+    return db
+
+
+def get_scheduler():
+    """The running scheduler of this process, or None when it is switched off."""
+    return _scheduler(str(default_db_path())) if scheduler_enabled() else None
 
 
 def demo_banner(db: Database) -> None:
     if db.scalar("SELECT count(*) FROM settings WHERE key = 'demo'"):
-        st.caption("⚠️ 当前为演示数据：人员姓名、电话、身份证号均为程序生成的虚构信息。")
+        st.caption("注意：当前为演示数据：人员姓名、电话、身份证号均为程序生成的虚构信息。")

@@ -1,0 +1,152 @@
+"""Real local servers standing in for the outside world of the reminders: an SMTP server (aiosmtpd)
+and an HTTP server that answers like the WeCom / DingTalk group robots (and checks DingTalk's
+signature the way DingTalk does). Plus small seeding helpers for the reminder tests."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from datetime import datetime
+from email import message_from_bytes
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    """'2024-09-30 07:30' in the county's time zone."""
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RobotServer:
+    """An HTTP server on 127.0.0.1: records every POST; `fail_next` answers HTTP 500 that many times;
+    paths under /dingtalk must carry a valid timestamp+sign for `dingtalk_secret`."""
+
+    def __init__(self, dingtalk_secret: str = "SECtest-secret-0123456789"):
+        self.requests: list[dict] = []
+        self.accepted: list[dict] = []
+        self.fail_next = 0
+        self.dingtalk_secret = dingtalk_secret
+        robot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length).decode("utf-8"))
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                request = {"path": parts.path, "query": query, "json": body}
+                robot.requests.append(request)
+                if robot.fail_next > 0:
+                    robot.fail_next -= 1
+                    return self._answer(500, {"errcode": -1, "errmsg": "server busy"})
+                if parts.path.startswith("/dingtalk") and not robot.signature_ok(query):
+                    return self._answer(200, {"errcode": 310000, "errmsg": "sign not match"})
+                robot.accepted.append(request)
+                return self._answer(200, {"errcode": 0, "errmsg": "ok"})
+
+            def _answer(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def signature_ok(self, query: dict) -> bool:
+        """DingTalk's check: sign == base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")) (parse_qs decoded it)."""
+        if "timestamp" not in query or "sign" not in query:
+            return False
+        expected = base64.b64encode(hmac.new(self.dingtalk_secret.encode(),
+                                             f"{query['timestamp']}\n{self.dingtalk_secret}".encode(),
+                                             hashlib.sha256).digest()).decode()
+        return hmac.compare_digest(expected, query["sign"])
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class MailServer:
+    """aiosmtpd on 127.0.0.1 and a free port; `messages` holds the parsed e-mails received."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        mail = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                mail.messages.append({"to": envelope.rcpt_tos,
+                                      "message": message_from_bytes(envelope.content, policy=default_policy)})
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def close(self):
+        self.controller.stop()
+
+
+def add_planned_drill(db, township_code: str | None, planned_on, title: str = "防汛应急演练") -> int:
+    return db.scalar("INSERT INTO planned_drills (title, level, township_code, planned_on) VALUES (?, ?, ?, ?) RETURNING id",
+                     [title, "township" if township_code else "county", township_code, planned_on])
+
+
+def add_team_member(db, township_code: str | None, *, insurance_until=None, name: str = "张测试") -> tuple[int, int]:
+    team = db.scalar("INSERT INTO teams (name, kind, level, township_code, established_on) VALUES"
+                     " (?, 'grassroots', ?, ?, DATE '2020-01-01') RETURNING id",
+                     [f"测试救援队{township_code or '县级'}", "township" if township_code else "county", township_code])
+    member = db.scalar("INSERT INTO members (team_id, name, joined_on, insurance_until) VALUES (?, ?, DATE '2020-01-01', ?)"
+                       " RETURNING id", [team, name, insurance_until])
+    return team, member
+
+
+def add_certificate(db, member_id: int, expires_on, name: str = "救护员证") -> int:
+    return db.scalar("INSERT INTO certificates (member_id, name, expires_on) VALUES (?, ?, ?) RETURNING id",
+                     [member_id, name, expires_on])
+
+
+def add_corrective_action(db, township_code: str | None, due_on, description: str = "通信联络不畅") -> int:
+    drill = db.scalar(
+        "INSERT INTO drills (title, level, organiser, township_code, held_on, form, content, participants)"
+        " VALUES ('测试演练', ?, '测试单位', ?, DATE '2024-01-10', 'tabletop', 'single', 10) RETURNING id",
+        ["township" if township_code else "county", township_code])
+    return db.scalar("INSERT INTO corrective_actions (drill_id, description, owner, due_on) VALUES (?, ?, '李测试', ?)"
+                     " RETURNING id", [drill, description, due_on])
+
+
+def add_roll_call(db, township_code: str, called_at: datetime) -> int:
+    return db.scalar("INSERT INTO roll_calls (township_code, called_at) VALUES (?, ?) RETURNING id",
+                     [township_code, called_at])
+
+
+def add_channel(db, township_code: str | None, kind: str, address: str, secret: str | None = None) -> int:
+    return db.scalar("INSERT INTO channels (township_code, kind, address, secret) VALUES (?, ?, ?, ?) RETURNING id",
+                     [township_code, kind, address, secret])
+
+
+def keys_for(created, subject_type: str, subject_id) -> list[str]:
+    return sorted(c.dedup_key for c in created if c.subject_type == subject_type and c.subject_id == str(subject_id))
