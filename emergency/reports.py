@@ -24,25 +24,11 @@ def _chinese_count(n: int) -> str:
     return CHINESE_DIGITS[n - 1] if 0 < n <= 10 else str(n)
 
 
-def paragraph(figures: dict) -> str:
-    """The sentence of the county report, in its own style, from year_stats() output."""
-    return (
-        f"{figures['year']}年，全县"
-        f"现有应急救援队伍{figures['teams']}支、队员{figures['members']}人，"
-        f"修订完善{_chinese_count(figures['plan_categories'])}类{figures['plans']}项专项应急预案，"
-        f"开展县乡两级演练{figures['county_township_drills']}场次，参演{about(figures['county_township_participants'])}人次；"
-        f"非煤矿山等领域演练{figures['sector_drills']}场次，参演{figures['sector_participants']}人次。"
-    )
+def _connected_townships(db, year: int) -> int:
+    """The one definition of "connected" (linkage.connected_townships)."""
+    from . import linkage
 
-
-def _connected_townships(db, year: int) -> int | None:
-    """From the linkage module (DASHBOARD) when it exists; None when it does not."""
-    try:
-        from . import linkage
-    except ImportError:
-        return None
-    function = getattr(linkage, "connected_townships", None)
-    return None if function is None else int(function(db, year))
+    return int(linkage.connected_townships(db, year))
 
 
 def top_domains(db, year: int, n: int = 2) -> tuple[list[str], int]:

@@ -37,7 +37,7 @@ for keys in rows:
         column.metric(STAT_LABELS[key], f"{figures[key]:,}")
 
 st.subheader("年度报告段落")
-st.write(reports.paragraph(figures))
+st.write(reports.report_paragraph(reports.report_figures(db, year)))
 
 with st.expander("统计口径"):
     st.markdown(
