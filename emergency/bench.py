@@ -36,39 +36,44 @@ def timed(fn: Callable, repeat: int = REPEAT) -> float:
     return statistics.median(samples)
 
 
-def bare(db: Database, sql: str, params: list | None = None) -> Callable:
-    return lambda: db.cursor().execute(sql, params or []).fetchall()
+def replay(db: Database, calls: list[tuple[str, list]]) -> Callable:
+    """The bare SQL of a path: its captured statements, executed and fetched on the same connection."""
+    def run():
+        cur = db.cursor()
+        for sql, params in calls:
+            cur.execute(sql, params).fetchall()
+    return run
 
 
-def database_paths(db: Database) -> list[tuple[str, Callable, Callable | None]]:
-    """(name, our function, the bare SQL behind it) for each measured service path."""
-    from . import deadlines, stats
+def captured(db: Database, fn: Callable) -> list[tuple[str, list]]:
+    db.trace = []
+    try:
+        fn()
+        return db.trace
+    finally:
+        db.trace = None
 
-    paths = [
-        ("stats（年度统计）", lambda: stats.year_stats(db, 2024),
-         bare(db, stats.STATS_SQL, [date(2024, 12, 31), date(2024, 1, 1)])),
-        ("plan compliance（预案期限）", lambda: deadlines.plan_deadlines(db, TODAY), None),
-        ("enterprise compliance（企业期限）", lambda: deadlines.enterprise_deadlines(db, TODAY), None),
-        ("village compliance（村级期限）", lambda: deadlines.village_deadlines(db, TODAY), None),
+
+def database_paths(db: Database) -> list[tuple[str, Callable]]:
+    """(name, our function) for each measured service path; its bare SQL is captured from it."""
+    from datetime import datetime, time as clock
+
+    from . import auth, deadlines, drills, linkage, reminders, roster, stats, teams
+
+    morning = datetime.combine(TODAY, clock(7, 30), tzinfo=reminders.TZ)
+    return [
+        ("stats（年度统计）", lambda: stats.year_stats(db, 2024)),
+        ("coverage（覆盖矩阵）", lambda: roster.coverage(db, TODAY)),
+        ("roster health（队伍健康）", lambda: roster.roster_health(db, auth.SYSTEM, TODAY)),
+        ("plan compliance（预案期限）", lambda: deadlines.plan_deadlines(db, TODAY)),
+        ("enterprise compliance（企业期限）", lambda: deadlines.enterprise_deadlines(db, TODAY)),
+        ("village compliance（村级期限）", lambda: deadlines.village_deadlines(db, TODAY)),
+        ("reminder sweep, dry run（提醒扫描）", lambda: reminders.sweep(db, morning, dry_run=True)),
+        ("linkage indicators（三级联动）", lambda: linkage.township_indicators(db, morning)),
+        ("drill list, one year（演练列表）", lambda: drills.drill_list(db, year=2024)),
+        ("member list, one township（队员名单）",
+         lambda: teams.member_list(db, auth.SYSTEM, township_code="410325100")),
     ]
-    for name, fn, sql in _feature_paths(db):
-        paths.append((name, fn, sql))
-    return paths
-
-
-def _feature_paths(db: Database) -> list:
-    """Paths of feature modules, each exposing bench_paths(db, today) -> [(name, fn, bare_fn)]."""
-    import importlib
-
-    found = []
-    for module_name in ("emergency.roster", "emergency.reminders", "emergency.linkage", "emergency.drills"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        if hasattr(module, "bench_paths"):
-            found.extend(module.bench_paths(db, TODAY))
-    return found
 
 
 MAIN_PAGES = ["emergency/ui/overview.py", "emergency/ui/teams_page.py", "emergency/ui/members_page.py",
@@ -126,9 +131,10 @@ def run_scale(scale: int, workdir: Path) -> dict:
     generation = time.perf_counter() - started
     result = {"scale": scale, "generate_s": generation, "file_mb": path.stat().st_size / 1e6, "paths": [],
               "members": db.scalar("SELECT count(*) FROM members")}
-    for name, ours, bare_fn in database_paths(db):
+    for name, ours in database_paths(db):
         t_ours = timed(ours)
-        t_bare = timed(bare_fn) if bare_fn else None
+        calls = captured(db, ours)
+        t_bare = timed(replay(db, calls)) if calls else None
         result["paths"].append({"name": name, "ours_s": t_ours, "bare_s": t_bare,
                                 "ratio": (t_ours / t_bare) if t_bare else None})
     result["import"] = _import_timing(db, scale, workdir)
@@ -138,14 +144,30 @@ def run_scale(scale: int, workdir: Path) -> dict:
     return result
 
 
-def _import_timing(db: Database, scale: int, workdir: Path) -> dict | None:
-    try:
-        from . import imports
-    except ModuleNotFoundError:
-        return None
-    if not hasattr(imports, "bench_import"):
-        return None
-    return imports.bench_import(db, min(7349 * scale, 100_000), workdir)
+IMPORT_CAP = 100_000  # a realistic largest single file
+
+
+def _import_timing(db: Database, scale: int, workdir: Path) -> dict:
+    """Import 7,349 × scale members (capped) from one .xlsx into a copy of the database."""
+    import shutil
+
+    from . import auth, imports
+    from .import_samples import HEADERS, member_rows, xlsx_bytes
+
+    rows = min(7349 * scale, IMPORT_CAP)
+    data = xlsx_bytes(HEADERS, member_rows(db, rows, seed=rows))
+    db.cursor().execute("CHECKPOINT")
+    copy = workdir / "import_copy.duckdb"
+    shutil.copy(db.path, copy)
+    target = Database(copy)
+    started = time.perf_counter()
+    result = imports.run_import(target, auth.SYSTEM, "members", "bench.xlsx", data)
+    seconds = time.perf_counter() - started
+    target.close()
+    copy.unlink()
+    if not result.committed:
+        raise RuntimeError(f"benchmark import refused: {result.problems[:3]}")
+    return {"rows": rows, "seconds": seconds, "file_mb": len(data) / 1e6}
 
 
 def format_table(results: list[dict]) -> str:
@@ -162,12 +184,12 @@ def format_table(results: list[dict]) -> str:
         values = []
         for r in results:
             p = r["paths"][i]
-            ratio = f" ({p['ratio']:.1f}×)" if p["ratio"] else ""
+            ratio = f" ({p['ratio']:.1f}×)" if p["ratio"] else " (no SQL traced)"
             bare_text = f" / {p['bare_s'] * 1000:.0f}" if p["bare_s"] is not None else ""
             values.append(f"{p['ours_s'] * 1000:.0f}{bare_text} ms{ratio}")
         row(path["name"] + " ours / bare SQL", values)
     if all(r.get("import") for r in results):
-        row("import members (rows, s)", [f"{r['import']['rows']:,} in {r['import']['seconds']:.1f}" for r in results])
+        row("import members .xlsx (rows in s)", [f"{r['import']['rows']:,} in {r['import']['seconds']:.1f}" for r in results])
     for page in results[0]["pages"]:
         row(f"page rerun {Path(page).stem} (s)", [f"{r['pages'].get(page, float('nan')):.2f}" for r in results])
     row("peak memory (MB)", [f"{r['peak_rss_mb']:.0f}" for r in results])

@@ -78,6 +78,9 @@ class Database:
         self._configure(self._con)
         # Bumped on every committed write: caches key on it so that they never serve stale data.
         self.generation = 0
+        # When a list, every read through query/query_dicts/scalar/frame appends (sql, params):
+        # the benchmark replays them bare to measure our code's overhead over the database's time.
+        self.trace: list | None = None
         if migrate:
             from . import migrations
 
@@ -98,21 +101,26 @@ class Database:
         return cur
 
     # Reads -------------------------------------------------------------------------------
+    def _execute(self, sql: str, params) -> duckdb.DuckDBPyConnection:
+        if self.trace is not None:
+            self.trace.append((sql, list(params or [])))
+        return self.cursor().execute(sql, params or [])
+
     def query(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
-        return self.cursor().execute(sql, params or []).fetchall()
+        return self._execute(sql, params).fetchall()
 
     def query_dicts(self, sql: str, params: list | tuple | None = None) -> list[dict]:
-        cur = self.cursor().execute(sql, params or [])
+        cur = self._execute(sql, params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def scalar(self, sql: str, params: list | tuple | None = None):
-        row = self.cursor().execute(sql, params or []).fetchone()
+        row = self._execute(sql, params).fetchone()
         return row[0] if row else None
 
     def frame(self, sql: str, params: list | tuple | None = None):
         """A pandas DataFrame of the result (for pages and exports)."""
-        return self.cursor().execute(sql, params or []).df()
+        return self._execute(sql, params).df()
 
     # Writes ------------------------------------------------------------------------------
     @contextmanager

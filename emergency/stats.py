@@ -60,10 +60,8 @@ STAT_LABELS = {
 
 def year_stats(db, year: int) -> dict:
     """One dict with the year's figures; the keys of `stats --json`."""
-    cur = db.cursor().execute(STATS_SQL, [date(year, 12, 31), date(year, 1, 1)])
-    names = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    return {"year": year, **{n: int(v) for n, v in zip(names, row)}}
+    row = db.query_dicts(STATS_SQL, [date(year, 12, 31), date(year, 1, 1)])[0]
+    return {"year": year, **{n: int(v) for n, v in row.items()}}
 
 
 def about(n: int) -> str:

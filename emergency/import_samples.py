@@ -1,4 +1,4 @@
-"""Generated import files for the registry tests and the benchmark (scripts/bench_registry.py).
+"""Generated import files (members in the formats townships really send) for the tests and the benchmark.
 
 Rows use the demo's teams and synthetic people whose ID numbers carry another district's code
 (410303, never used by the demo) so that they never collide with the demo's members.
