@@ -124,3 +124,28 @@ def test_team_name_with_markup_is_shown_as_text(app, scratch_db):
     at.selectbox[0].set_value("白河镇").run()
     assert name in at.dataframe[0].value["队伍名称"].tolist()
     assert not any("<img" in m.value for m in at.markdown)  # never injected as markup
+
+
+def test_no_full_phone_or_id_number_reaches_a_viewer_on_any_page(app, demo_db):
+    """Every page the viewer can open, as drawn: tables, text, and the map script."""
+    import re
+
+    from emergency import privacy
+    from emergency.ui import nav
+
+    phones = set()
+    for sql in ("SELECT phone FROM members", "SELECT duty_phone FROM teams", "SELECT phone FROM contacts",
+                "SELECT contact_phone FROM enterprises"):
+        phones |= {p for (p,) in demo_db.query(sql) if p and len(p) == 11}
+    ids = {privacy.decrypt_id(c) for (c,) in demo_db.query("SELECT id_cipher FROM members LIMIT 300")}
+    pages = [p.path for specs in nav.pages_for("viewer").values() for p in specs]
+    assert len(pages) >= 15
+    for page in pages:
+        at = app(page, as_user="leader")
+        drawn = [all_cells(at), texts(at)]
+        drawn += [getattr(e.proto, "json_args", "") for e in at.get("component_instance")]
+        drawn += [str(e.value) for e in at.get("code")] + [str(e.value) for e in at.caption]
+        text = "\n".join(drawn)
+        shown = set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
+        assert not (shown & phones), (page, sorted(shown & phones)[:3])
+        assert not any(i in text for i in ids), page
