@@ -93,3 +93,14 @@ def screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     print(f"screenshot: {path}")
     return path
+
+
+def go_to(page, title: str) -> None:
+    """Open a page by its sidebar link (a reload would start a new, logged-out session)."""
+    nav = page.get_by_test_id("stSidebarNav")
+    link = nav.get_by_role("link", name=title, exact=True)
+    if not link.count():
+        more = nav.get_by_text("View ", exact=False)
+        if more.count():
+            more.first.click()
+    link.first.click()

@@ -1,7 +1,7 @@
 """The map drawn offline in a real browser: outline, seats and Chinese labels; a click opens the
 township's detail; the linkage page and the overview charts; no request leaves localhost."""
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import go_to, screenshot
 
 
 def login(page, url, username, password):
@@ -21,7 +21,7 @@ def map_frame(page):
 
 def test_map_is_drawn_offline_with_chinese_labels(server, page):
     login(page, server["url"], "leader", DEMO_PASSWORDS["viewer"])
-    page.get_by_role("link", name="地图").click()
+    go_to(page, "地图")
     page.get_by_role("heading", name="乡镇地图").wait_for(timeout=60_000)
     frame = map_frame(page)
     # the outline and the 15 seats are SVG paths (1 + 15), the labels are HTML with Chinese names
@@ -61,7 +61,7 @@ def test_linkage_page_and_overview_charts_offline(server, page):
     page.wait_for_timeout(1000)
     screenshot(page, "overview_dashboard")
     assert page.locator("[data-testid='stVegaLiteChart']").count() == 2
-    page.get_by_role("link", name="三级联动").click()
+    go_to(page, "三级联动")
     page.get_by_role("heading", name="三级联动").wait_for(timeout=60_000)
     page.get_by_text("16 / 16").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)

@@ -1,5 +1,5 @@
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import go_to, screenshot
 
 
 def login(page, url, username, password):
@@ -29,7 +29,7 @@ def test_login_then_overview_in_a_real_browser(server, page):
 def test_members_page_masked_for_the_viewer(server, page):
     login(page, server["url"], "leader", DEMO_PASSWORDS["viewer"])
     page.get_by_role("heading", name="总览").wait_for(timeout=60_000)
-    page.get_by_role("link", name="队员").click()  # a reload would start a new, logged-out session
+    go_to(page, "队员")
     page.get_by_role("heading", name="队员").wait_for(timeout=60_000)
     page.get_by_text("共 ").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)

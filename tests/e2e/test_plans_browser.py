@@ -1,12 +1,12 @@
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import go_to, screenshot
 from tests.e2e.test_overview_browser import login
 
 
 def test_plans_page_in_a_real_browser(server, page):
     login(page, server["url"], "admin", DEMO_PASSWORDS["admin"])
     page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
-    page.get_by_role("link", name="专项应急预案").click()  # a reload would start a new, logged-out session
+    go_to(page, "专项应急预案")
     page.get_by_role("heading", name="专项应急预案").wait_for(timeout=60_000)
     page.get_by_role("heading", name="社会安全事件").wait_for(timeout=60_000)
     page.wait_for_timeout(2000)
@@ -18,7 +18,7 @@ def test_plans_page_in_a_real_browser(server, page):
     more = page.get_by_text("View 10 more")
     if more.count():
         more.first.click()
-    page.get_by_role("link", name="年度报告").click()
+    go_to(page, "年度报告")
     page.get_by_role("heading", name="年度报告").wait_for(timeout=60_000)
     page.get_by_text("现有应急救援队伍").first.wait_for(timeout=60_000)
     page.get_by_text("下载 Word").first.wait_for(timeout=60_000)

@@ -1,13 +1,13 @@
 """The coverage page and the import preview in a real browser (screenshots in tests/artifacts/)."""
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import go_to, screenshot
 from tests.e2e.test_overview_browser import login
 
 
 def test_coverage_page_in_a_real_browser(server, page):
     login(page, server["url"], "admin", DEMO_PASSWORDS["admin"])
     page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
-    page.get_by_role("link", name="覆盖分析").click()  # a reload would start a new, logged-out session
+    go_to(page, "覆盖分析")
     page.get_by_role("heading", name="覆盖分析").wait_for(timeout=60_000)
     page.get_by_text("缺口清单").wait_for(timeout=60_000)
     page.get_by_text("没有任何队伍覆盖").first.wait_for(timeout=60_000)

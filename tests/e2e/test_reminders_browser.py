@@ -3,7 +3,7 @@ as a user does), whose start-up sweep fills the inbox; nothing leaves the machin
 import re
 
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import go_to, screenshot
 from tests.e2e.test_overview_browser import login
 
 
@@ -18,7 +18,7 @@ def test_inbox_and_scheduler_pages_in_a_real_browser(server, page):
     login(page, server["url"], "admin", DEMO_PASSWORDS["admin"])
     page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
     show_all_pages(page)
-    page.get_by_role("link", name="定时任务").click()
+    go_to(page, "定时任务")
     page.get_by_role("heading", name="定时任务").wait_for(timeout=60_000)
     page.get_by_text("调度器运行中").wait_for(timeout=30_000)
     page.get_by_text("发送队列").wait_for(timeout=30_000)
@@ -27,7 +27,7 @@ def test_inbox_and_scheduler_pages_in_a_real_browser(server, page):
     body = page.inner_text("body")
     assert "发送队列" in body and "数据库备份" in body
     show_all_pages(page)
-    page.get_by_role("link", name="消息", exact=True).click()
+    go_to(page, "消息")
     page.get_by_role("heading", name="消息").wait_for(timeout=60_000)
     page.get_by_text("其中未读").wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
@@ -35,7 +35,7 @@ def test_inbox_and_scheduler_pages_in_a_real_browser(server, page):
     body = page.inner_text("body")
     assert "未读消息" in body                                   # the sidebar's count
     show_all_pages(page)
-    page.get_by_role("link", name="提醒设置").click()
+    go_to(page, "提醒设置")
     page.get_by_role("heading", name="接收渠道").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     screenshot(page, "reminder_settings")
