@@ -41,18 +41,10 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
 
 def search(db, *, username: str | None = None, table: str | None = None, action: str | None = None,
            since: date | None = None, until: date | None = None, limit: int = 2000):
-    clauses, params = [], []
-    for column, value in (("username", username), ("table_name", table), ("action", action)):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if since:
-        clauses.append("CAST(occurred_at AS DATE) >= ?")
-        params.append(since)
-    if until:
-        clauses.append("CAST(occurred_at AS DATE) <= ?")
-        params.append(until)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    from .db import where as sql_where
+
+    where, params = sql_where(("username = ?", username), ("table_name = ?", table), ("action = ?", action),
+                              ("CAST(occurred_at AS DATE) >= ?", since), ("CAST(occurred_at AS DATE) <= ?", until))
     return db.frame(
         f"SELECT occurred_at AS 时间, username AS 用户, action AS 操作, table_name AS 数据表, record_id AS 记录,"
         f" CAST(before AS VARCHAR) AS 修改前, CAST(after AS VARCHAR) AS 修改后 FROM audit_log {where}"

@@ -152,5 +152,20 @@ class Database:
         self._con.close()
 
 
+def where(*conditions: tuple[str, object]) -> tuple[str, list]:
+    """'WHERE a AND b' and its parameters from (clause, value) pairs, for optional list filters.
+
+    A pair whose value is None, False or '' is left out. A clause without '?' is added as it is when
+    its value is truthy; otherwise every '?' in it takes the value.
+    """
+    clauses, params = [], []
+    for clause, value in conditions:
+        if value is None or value is False or value == "":
+            continue
+        clauses.append(clause)
+        params.extend([value] * clause.count("?"))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 def open_database(path: str | Path | None = None, *, migrate: bool = True) -> Database:
     return Database(path or default_db_path(), migrate=migrate)

@@ -14,6 +14,7 @@ from pathlib import Path, PurePath
 
 from . import audit
 from .auth import User, require_write
+from .db import where as sql_where
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .hygiene import check_upload, clean
 from .rules import action_status, planned_status
@@ -194,20 +195,9 @@ def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list
 
 def drill_list(db, *, year: int | None = None, township_code: str | None = None, level: str | None = None,
                plan_code: str | None = None):
-    clauses, params = [], []
-    if year:
-        clauses.append("year(d.held_on) = ?")
-        params.append(year)
-    if township_code:
-        clauses.append("d.township_code = ?")
-        params.append(township_code)
-    if level:
-        clauses.append("d.level = ?")
-        params.append(level)
-    if plan_code:
-        clauses.append("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)")
-        params.append(plan_code)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, params = sql_where(("year(d.held_on) = ?", year), ("d.township_code = ?", township_code),
+                              ("d.level = ?", level),
+                              ("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)", plan_code))
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"
         " d.form, d.participants,"
@@ -369,13 +359,7 @@ def close_action(db, actor: User, action_id: int, closed_on: date, note: str, *,
 
 def action_list(db, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
     """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
-    clauses, params = [], []
-    if township_code:
-        clauses.append("d.township_code = ?")
-        params.append(township_code)
-    if only_open:
-        clauses.append("a.closed_on IS NULL")
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, params = sql_where(("d.township_code = ?", township_code), ("a.closed_on IS NULL", only_open))
     rows = db.query_dicts(
         "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, d.title AS drill_title,"
         " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
@@ -474,14 +458,7 @@ def link_planned(db, actor: User, planned_id: int, drill_id: int) -> None:
 
 
 def planned_list(db, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:
-    clauses, params = [], []
-    if year:
-        clauses.append("year(p.planned_on) = ?")
-        params.append(year)
-    if township_code:
-        clauses.append("p.township_code = ?")
-        params.append(township_code)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, params = sql_where(("year(p.planned_on) = ?", year), ("p.township_code = ?", township_code))
     rows = db.query_dicts(
         "SELECT p.*, coalesce(t.name, '全县') AS township_name, pl.name AS plan_name, d.held_on AS done_on"
         " FROM planned_drills p LEFT JOIN townships t ON t.code = p.township_code"

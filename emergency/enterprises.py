@@ -11,6 +11,7 @@ from datetime import date
 
 from . import audit, privacy
 from .auth import User, require_write
+from .db import where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .hygiene import clean, clean_code
 
@@ -123,16 +124,8 @@ def close_enterprise(db, actor: User, enterprise_id: int, on: date, reason: str)
 
 def enterprise_list(db, *, township_code: str | None = None, sector: str | None = None,
                     include_closed: bool = False):
-    clauses, params = [], []
-    if township_code:
-        clauses.append("e.township_code = ?")
-        params.append(township_code)
-    if sector:
-        clauses.append("e.sector = ?")
-        params.append(sector)
-    if not include_closed:
-        clauses.append("e.closed_on IS NULL")
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, params = sql_where(("e.township_code = ?", township_code), ("e.sector = ?", sector),
+                              ("e.closed_on IS NULL", not include_closed))
     return db.frame(
         "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, v.name AS village_name,"
         " e.address, e.contact_name, e.contact_phone, e.registered_on, e.closed_on, e.close_reason"

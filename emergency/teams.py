@@ -10,6 +10,7 @@ from datetime import date
 
 from . import audit, privacy
 from .auth import User, require_admin, require_write
+from .db import where as sql_where
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean, clean_code
 from .normalise import Places
@@ -409,20 +410,9 @@ def certificates_of(db, member_id: int):
 # Lists ------------------------------------------------------------------------------------
 def team_list(db, *, township_code: str | None = None, kind: str | None = None, level: str | None = None,
               domain: str | None = None, include_disbanded: bool = False):
-    clauses, params = [], []
-    if township_code:
-        clauses.append("t.township_code = ?")
-        params.append(township_code)
-    for column, value in (("t.kind", kind), ("t.level", level)):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if domain:
-        clauses.append("t.id IN (SELECT team_id FROM team_domains WHERE domain_code = ?)")
-        params.append(domain)
-    if not include_disbanded:
-        clauses.append("t.disbanded_on IS NULL")
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, params = sql_where(("t.township_code = ?", township_code), ("t.kind = ?", kind), ("t.level = ?", level),
+                              ("t.id IN (SELECT team_id FROM team_domains WHERE domain_code = ?)", domain),
+                              ("t.disbanded_on IS NULL", not include_disbanded))
     return db.frame(
         "SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,"
         " CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,"
@@ -445,21 +435,9 @@ def member_list(db, viewer: User, *, team_id: int | None = None, township_code: 
                 include_left: bool = False, search: str | None = None, untrained_only: bool = False):
     """Members with phones masked unless the viewer may see them (admin, or the member's own township);
     ID numbers always masked."""
-    clauses, params = [], []
-    if clean(search):
-        clauses.append("(m.name LIKE ? OR t.name LIKE ?)")
-        params += [f"%{clean(search)}%"] * 2
-    if untrained_only:
-        clauses.append("NOT m.training_passed")
-    if team_id:
-        clauses.append("m.team_id = ?")
-        params.append(team_id)
-    if township_code:
-        clauses.append("t.township_code = ?")
-        params.append(township_code)
-    if not include_left:
-        clauses.append("m.left_on IS NULL")
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, params = sql_where(("(m.name LIKE ? OR t.name LIKE ?)", f"%{clean(search)}%" if clean(search) else None),
+                              ("NOT m.training_passed", untrained_only), ("m.team_id = ?", team_id),
+                              ("t.township_code = ?", township_code), ("m.left_on IS NULL", not include_left))
     frame = db.frame(
         "SELECT m.id, m.name, m.gender, m.birth_date, m.phone, m.id_masked, m.role_in_team, m.specialty,"
         " m.training_passed, m.training_on, m.insurance_until, m.joined_on, m.left_on, m.team_id,"
