@@ -431,18 +431,30 @@ def team_list_for(db, viewer: User, **filters):
     return mask_phones(team_list(db, **filters), viewer, "duty_phone")
 
 
-def member_list(db, viewer: User, *, team_id: int | None = None, township_code: str | None = None,
-                include_left: bool = False, search: str | None = None, untrained_only: bool = False):
+def _member_filter(team_id: int | None = None, township_code: str | None = None, include_left: bool = False,
+                   search: str | None = None, untrained_only: bool = False) -> tuple[str, list]:
+    return sql_where(("(m.name LIKE ? OR t.name LIKE ?)", f"%{clean(search)}%" if clean(search) else None),
+                     ("NOT m.training_passed", untrained_only), ("m.team_id = ?", team_id),
+                     ("t.township_code = ?", township_code), ("m.left_on IS NULL", not include_left))
+
+
+def member_count(db, **filters) -> int:
+    where, params = _member_filter(**filters)
+    return db.scalar(f"SELECT count(*) FROM members m JOIN teams t ON t.id = m.team_id {where}", params)
+
+
+def member_list(db, viewer: User, *, limit: int | None = None, offset: int = 0, **filters):
     """Members with phones masked unless the viewer may see them (admin, or the member's own township);
-    ID numbers always masked."""
-    where, params = sql_where(("(m.name LIKE ? OR t.name LIKE ?)", f"%{clean(search)}%" if clean(search) else None),
-                              ("NOT m.training_passed", untrained_only), ("m.team_id = ?", team_id),
-                              ("t.township_code = ?", township_code), ("m.left_on IS NULL", not include_left))
+    ID numbers always masked. limit/offset give one page (a county-wide list at 100 times the
+    county's size is 735,000 rows: pages fetch a page, exports the whole list)."""
+    where, params = _member_filter(**filters)
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
     frame = db.frame(
         "SELECT m.id, m.name, m.gender, m.birth_date, m.phone, m.id_masked, m.role_in_team, m.specialty,"
         " m.training_passed, m.training_on, m.insurance_until, m.joined_on, m.left_on, m.team_id,"
         " t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name"
-        f" FROM members m JOIN teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code {where} ORDER BY t.township_code NULLS FIRST, t.name, m.id",
+        " FROM members m JOIN teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code"
+        f" {where} ORDER BY t.township_code NULLS FIRST, t.name, m.id{page}",
         params,
     )
     return mask_phones(frame, viewer, "phone")

@@ -10,6 +10,8 @@ from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
 
+PAGE_SIZE = 500
+
 user = require_login()
 db = get_db()
 st.title("队员")
@@ -25,11 +27,16 @@ with cols[1]:
 with cols[2]:
     untrained_only = st.checkbox("只看未培训")
 filters = {"township_code": township, "search": search, "untrained_only": untrained_only}
-frame = teams.member_list(db, user, **filters)
+total = teams.member_count(db, **filters)
+pages = max(1, -(-total // PAGE_SIZE))
+page = st.number_input(f"页码（每页 {PAGE_SIZE} 人，共 {pages} 页）", min_value=1, max_value=pages, value=1,
+                       step=1) if pages > 1 else 1
+frame = teams.member_list(db, user, limit=PAGE_SIZE, offset=(int(page) - 1) * PAGE_SIZE, **filters)
 columns = {"name": "姓名", "team_name": "所属队伍", "role_in_team": "职务", "gender": "性别", "birth_date": "出生日期",
            "phone": "手机号", "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
            "insurance_until": "保险到期", "joined_on": "入队日期"}
-st.caption(f"共 {len(frame)} 人")
+st.caption(f"共 {total} 人" + (f"，显示第 {(int(page) - 1) * PAGE_SIZE + 1}—{(int(page) - 1) * PAGE_SIZE + len(frame)} 人"
+                              if pages > 1 else ""))
 shown = show_table(frame, columns, {"role_in_team": enums.MEMBER_ROLES}, height=420)
 
 st.download_button("导出 Excel（当前筛选）", data=lambda: imports.export_xlsx(db, user, "members", **filters),
