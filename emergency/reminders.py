@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,9 +65,12 @@ DEFAULT_SETTINGS = {
 
 
 # Working days ----------------------------------------------------------------------------------
+@lru_cache(maxsize=8192)
 def is_workday(day: date) -> bool:
     """China's working days (holidays and make-up Saturdays/Sundays) from chinese_calendar; for a year
-    it does not know yet (it covers 2004 to its release year) Monday to Friday."""
+    it does not know yet (it covers 2004 to its release year) Monday to Friday. Cached: the library
+    validates every date against its whole table (20 µs), and a sweep asks about the same days
+    tens of thousands of times."""
     import chinese_calendar
 
     try:
@@ -226,13 +230,13 @@ def certificates_expiring(rows: list[dict], today: date, days: int) -> list[Cand
 def insurance_expiring(rows: list[dict], today: date, days: int) -> list[Candidate]:
     """Members' accident insurance expiring within `days`, one reminder per team and expiry date
     (insurance is bought as a group policy). Rows: team_id, team_name, township_code, insurance_until,
-    members (count), names (list)."""
+    members (count), names (the first ten)."""
     out = []
     for r in rows:
         until = _day(r["insurance_until"])
         if until < today:
             continue
-        names = "、".join(r["names"][:10]) + ("等" if len(r["names"]) > 10 else "")
+        names = "、".join(r["names"][:10]) + ("等" if r["members"] > 10 else "")
         out.append(Candidate(
             "insurance_expiring", "team", str(r["team_id"]), until, r["township_code"],
             f"保险即将到期：{r['team_name']} {r['members']} 人（{until:%Y-%m-%d}）",
@@ -391,7 +395,7 @@ def candidates(db, now: datetime, settings: dict | None = None) -> list[Candidat
         [today, until]), today, s["expiry_days"])
     found += insurance_expiring(db.query_dicts(
         "SELECT t.id AS team_id, t.name AS team_name, t.township_code, m.insurance_until,"
-        " count(*) AS members, list(m.name ORDER BY m.id) AS names"
+        " count(*) AS members, list(m.name ORDER BY m.id)[1:11] AS names"
         " FROM members m JOIN teams t ON t.id = m.team_id"
         " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
         " GROUP BY ALL", [today, until]), today, s["expiry_days"])
