@@ -399,7 +399,10 @@ class DemoGenerator:
         return min(day, end)
 
     def make_planned_drills(self) -> None:
-        """Township drill plans around today: some done, some cancelled, some overdue, most upcoming."""
+        """Township drill plans: last year's annual plans (carried out, linked to their records, or
+        cancelled with a reason), and plans around today: some done, some cancelled, some overdue,
+        most upcoming."""
+        self._last_year_plans(2025)
         rng = self.rng
         for _ in range(self.scale):
             for t in self.townships:
@@ -416,6 +419,30 @@ class DemoGenerator:
                         "plan_code": plan, "planned_on": planned,
                         "status": status, "drill_id": None, "cancel_reason": reason, "is_demo": True,
                     })
+
+    def _last_year_plans(self, year: int) -> None:
+        # Its own random stream, so that everything generated after it stays as it was.
+        rng = random.Random(f"{self.seed}:{self.scale}:plans{year}")
+        done = [d for d in self.batch.tables["drills"] if d["level"] == "township" and d["held_on"].year == year]
+        first_plan: dict[int, str] = {}
+        for dp in self.batch.tables["drill_plans"]:
+            first_plan.setdefault(dp["drill_id"], dp["plan_code"])
+        for drill in done:
+            plan = first_plan.get(drill["id"])
+            self.batch.add("planned_drills", {
+                "id": self.next_id("planned_drills"), "title": drill["title"], "level": "township",
+                "township_code": drill["township_code"], "village_code": None, "enterprise_id": None,
+                "plan_code": plan, "planned_on": drill["held_on"] - timedelta(days=rng.randrange(0, 15)),
+                "status": "done", "drill_id": drill["id"], "cancel_reason": None, "is_demo": True,
+            })
+        for t in rng.sample(self.townships, 4):
+            self.batch.add("planned_drills", {
+                "id": self.next_id("planned_drills"), "title": f"{year}年{t['name']}地震应急疏散演练", "level": "township",
+                "township_code": t["code"], "village_code": None, "enterprise_id": None, "plan_code": "ZR-04",
+                "planned_on": random_day(rng, date(year, 5, 1), date(year, 11, 30)), "status": "cancelled",
+                "drill_id": None, "cancel_reason": rng.choice(["与防汛应急响应冲突，并入下年度计划", "场地改造，改为桌面推演后另行安排"]),
+                "is_demo": True,
+            })
 
     def make_plan_history(self) -> None:
         """The plans' clocks (runs last, so every row generated before stays as it was):
