@@ -75,3 +75,22 @@ def test_members_page_filters_and_manage(app, scratch_db):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.success and at.success[0].value == "已保存。"
     assert scratch_db.scalar("SELECT specialty FROM members WHERE id = ?", [member]) == "无人机"
+
+
+def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
+    """The page caches its findings until the next committed write of the app's database."""
+    from datetime import date
+
+    from emergency.ui import state
+
+    at = app("emergency/ui/roster_page.py", db=scratch_db)
+    before = {m.label: int(m.value) for m in at.metric}["未通过培训"]
+    app_db = state.get_db()  # the app's own Database object, whose writes bump its generation
+    member = app_db.scalar("SELECT min(m.id) FROM members m JOIN teams t ON t.id = m.team_id"
+                           " WHERE m.training_passed AND m.left_on IS NULL AND t.disbanded_on IS NULL")
+    from emergency import teams
+    from tests.conftest import user_row
+
+    teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
+    at.run()
+    assert {m.label: int(m.value) for m in at.metric}["未通过培训"] == before + 1

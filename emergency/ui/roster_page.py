@@ -1,12 +1,22 @@
 """队伍健康检查: duplicate persons, expiring certificates and insurance, training, phones, ages, small teams."""
+import json
 from datetime import date
 
 import streamlit as st
 
-from emergency import enums, exports, roster
+from emergency import auth, enums, exports, roster
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
+
+@st.cache_data(max_entries=32, show_spinner="正在检查……")
+def cached_findings(db_path: str, generation: int, role: str, user_township: str | None, today: date,
+                    township: str | None, settings_json: str):
+    """The checks read every member (735,000 at 100 times the county): kept until the next committed
+    write (db.generation changes with every one), per role and township scope, per day and settings."""
+    viewer = auth.User(None, "", "", role, user_township)
+    return roster.roster_health(get_db(), viewer, today, township, json.loads(settings_json))
+
 
 user = require_login()
 db = get_db()
@@ -21,7 +31,8 @@ towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 today = date.today()
-findings = roster.roster_health(db, user, today, township, settings)
+findings = cached_findings(str(db.path), db.generation, user.role, user.township_code, today, township,
+                           json.dumps(settings, sort_keys=True))
 counts = roster.health_counts(findings)
 
 cols = st.columns(len(roster.HEALTH_CHECKS))

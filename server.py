@@ -1,0 +1,18 @@
+"""The server entry (`./start.sh` runs `streamlit run server.py`): app.py as an ASGI app whose
+lifespan opens the database and starts the scheduler when the server starts, so that reminders
+run after a restart even before anybody opens a page.
+"""
+from contextlib import asynccontextmanager
+
+import streamlit as st
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    from emergency.ui import state
+
+    state.get_db()  # creates and fills the database on the very first start; starts the scheduler
+    yield
+
+
+app = st.App("app.py", lifespan=lifespan)
