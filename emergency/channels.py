@@ -35,6 +35,7 @@ from email.utils import formataddr
 
 from . import audit
 from .auth import User, require_admin
+from .db import put_setting
 from .hygiene import clean
 from .reminders import KINDS, TZ, get_settings, in_quiet_hours, local
 
@@ -335,11 +336,7 @@ def update_channel(db, actor: User, channel_id: int, *, address: str | None = No
 
 
 def smtp_settings(db) -> dict:
-    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = 'smtp'")
-    values = dict(SMTP_DEFAULTS)
-    if raw:
-        values.update(json.loads(raw))
-    return values
+    return {**SMTP_DEFAULTS, **db.setting("smtp", {})}
 
 
 def smtp_settings_masked(db) -> dict:
@@ -368,7 +365,7 @@ def save_smtp_settings(db, actor: User, values: dict) -> dict:
     new["starttls"], new["ssl"] = bool(new["starttls"]), bool(new["ssl"])
 
     def work(cur):
-        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('smtp', ?)", [json.dumps(new, ensure_ascii=False)])
+        put_setting(cur, "smtp", new)
         old, changed = audit.changed({**before, "password": mask_secret(before["password"])},
                                      {**new, "password": mask_secret(new["password"])})
         audit.record(cur, actor, "update", "settings", "smtp", old, changed)

@@ -7,6 +7,7 @@ its own cursor (measured: a shared connection returned another thread's result).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -118,6 +119,11 @@ class Database:
         row = self._execute(sql, params).fetchone()
         return row[0] if row else None
 
+    def setting(self, key: str, default=None):
+        """The JSON value stored under `key` in the settings table, or `default`."""
+        raw = self.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = ?", [key])
+        return json.loads(raw) if raw else default
+
     def frame(self, sql: str, params: list | tuple | None = None):
         """A pandas DataFrame of the result (for pages and exports)."""
         return self._execute(sql, params).df()
@@ -150,6 +156,15 @@ class Database:
 
     def close(self) -> None:
         self._con.close()
+
+
+def put_setting(cur, key: str, value) -> None:
+    """Store `value` as JSON under `key` (None removes it), inside the caller's transaction."""
+    if value is None:
+        cur.execute("DELETE FROM settings WHERE key = ?", [key])
+    else:
+        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                    [key, json.dumps(value, ensure_ascii=False, default=str)])
 
 
 def where(*conditions: tuple[str, object]) -> tuple[str, list]:

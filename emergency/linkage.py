@@ -14,12 +14,12 @@ defaults in DEFAULT_THRESHOLDS); and whether a township counted as connected in 
 """
 from __future__ import annotations
 
-import json
 import statistics
 from datetime import date, datetime, timedelta
 
 from . import audit, privacy
 from .auth import User, require_admin, require_write
+from .db import put_setting
 from .enums import CONTACT_ROLES, WARNING_LEVELS
 from .hygiene import clean, clean_code
 
@@ -198,8 +198,7 @@ def _num(value: float | None) -> str:
 
 # Configuration ---------------------------------------------------------------------------------
 def thresholds(db) -> dict:
-    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = ?", [SETTINGS_KEY])
-    stored = json.loads(raw) if raw else {}
+    stored = db.setting(SETTINGS_KEY, {})
     return {**DEFAULT_THRESHOLDS, **{k: v for k, v in stored.items() if k in DEFAULT_THRESHOLDS}}
 
 
@@ -234,8 +233,7 @@ def set_thresholds(db, actor: User, values: dict) -> None:
     before = thresholds(db)
 
     def work(cur):
-        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                    [SETTINGS_KEY, json.dumps(new, ensure_ascii=False)])
+        put_setting(cur, SETTINGS_KEY, new)
         audit.record(cur, actor, "update", "settings", SETTINGS_KEY, *audit.changed(before, new))
 
     db.write(work)

@@ -25,6 +25,7 @@ from jinja2 import Template
 from . import audit, linkage, regions
 from .assets import LEAFLET_URL
 from .auth import User, require_admin
+from .db import put_setting
 from .hygiene import clean, escape_html
 
 TILES_KEY = "map_tiles"
@@ -106,8 +107,7 @@ def _transform_coords(coords, point_fn):
 
 # Configuration (settings table), admin only ------------------------------------------------------
 def _setting(db, key: str):
-    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = ?", [key])
-    return json.loads(raw) if raw else None
+    return db.setting(key)
 
 
 def tile_config(db) -> dict | None:
@@ -146,11 +146,7 @@ def set_tile_config(db, actor: User, url: str | None, datum: str = "wgs84", attr
         after = {}
 
     def work(cur):
-        if after:
-            cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                        [TILES_KEY, json.dumps(after, ensure_ascii=False)])
-        else:
-            cur.execute("DELETE FROM settings WHERE key = ?", [TILES_KEY])
+        put_setting(cur, TILES_KEY, after or None)
         audit.record(cur, actor, "update", "settings", TILES_KEY, before, after)
 
     db.write(work)
@@ -233,11 +229,7 @@ def set_boundaries(db, actor: User, data: bytes | None) -> int:
     count = len(collection["features"]) if collection else 0
 
     def work(cur):
-        if collection:
-            cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                        [BOUNDARIES_KEY, json.dumps(collection, ensure_ascii=False)])
-        else:
-            cur.execute("DELETE FROM settings WHERE key = ?", [BOUNDARIES_KEY])
+        put_setting(cur, BOUNDARIES_KEY, collection or None)
         audit.record(cur, actor, "update", "settings", BOUNDARIES_KEY,
                      {"townships": len(before["features"]) if before else 0}, {"townships": count})
 

@@ -22,7 +22,6 @@ due at any hour of any day and ignore quiet hours.
 """
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from . import audit
 from .auth import SYSTEM, PermissionDenied, User, require_admin
+from .db import put_setting
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -295,11 +295,7 @@ def falls_due(c: Candidate, now: datetime) -> bool:
 
 # Settings ------------------------------------------------------------------------------------
 def get_settings(db) -> dict:
-    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = 'reminders'")
-    values = dict(DEFAULT_SETTINGS)
-    if raw:
-        values.update(json.loads(raw))
-    return values
+    return {**DEFAULT_SETTINGS, **db.setting("reminders", {})}
 
 
 def _hhmm(text: str, label: str) -> str:
@@ -347,8 +343,7 @@ def save_settings(db, actor: User, values: dict) -> dict:
     before = get_settings(db)
 
     def work(cur):
-        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('reminders', ?)",
-                    [json.dumps(new, ensure_ascii=False)])
+        put_setting(cur, "reminders", new)
         old, changed = audit.changed(before, new)
         audit.record(cur, actor, "update", "settings", "reminders", old, changed)
 

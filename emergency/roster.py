@@ -13,13 +13,13 @@ Roster health limits are configuration, kept in the `settings` table under the k
 """
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pandas as pd
 
 from . import audit
 from .auth import User, require_admin
+from .db import put_setting
 from .enums import HAZARD_DOMAINS
 from .teams import mask_phones
 
@@ -47,8 +47,7 @@ def settings_problems(values: dict) -> list[str]:
 
 def health_settings(db) -> dict:
     """DEFAULTS overlaid with what the bureau saved."""
-    raw = db.scalar("SELECT CAST(value AS VARCHAR) FROM settings WHERE key = ?", [SETTINGS_KEY])
-    saved = json.loads(raw) if raw else {}
+    saved = db.setting(SETTINGS_KEY, {})
     return {k: int(saved.get(k, v)) for k, v in DEFAULTS.items()}
 
 
@@ -61,7 +60,7 @@ def save_health_settings(db, actor: User, values: dict) -> None:
     before = health_settings(db)
 
     def work(cur):
-        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [SETTINGS_KEY, json.dumps(values)])
+        put_setting(cur, SETTINGS_KEY, values)
         audit.record(cur, actor, "update", "settings", SETTINGS_KEY, before, values)
 
     db.write(work)
