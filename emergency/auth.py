@@ -11,6 +11,8 @@ the only guard.
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -189,6 +191,54 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
 
 def session_expired(last_seen: datetime, now: datetime, minutes: int = SESSION_TIMEOUT_MINUTES) -> bool:
     return now - last_seen > timedelta(minutes=minutes)
+
+
+# Sessions that survive a browser reload -------------------------------------------------------
+# The browser keeps a random token in a cookie; the database keeps only its SHA-256, so a copy of
+# the database file lets nobody in. A session ends after SESSION_TIMEOUT_MINUTES without activity
+# (last_seen_at is refreshed at most every TOUCH_MINUTES, to keep page runs free of writes), after
+# SESSION_MAX_HOURS in any case, and at logout.
+SESSION_MAX_HOURS = 12
+TOUCH_MINUTES = 5
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(db, user: User, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    token = secrets.token_urlsafe(32)
+    db.write(lambda cur: cur.execute(
+        "INSERT INTO login_sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        [_token_hash(token), user.id, now, now, now + timedelta(hours=SESSION_MAX_HOURS)]))
+    return token
+
+
+def resume_session(db, token: str | None, now: datetime | None = None) -> User | None:
+    """The user of a live session token, or None (unknown, expired, idle too long, user disabled)."""
+    if not token:
+        return None
+    now = now or datetime.now(timezone.utc)
+    rows = db.query_dicts(
+        "SELECT s.last_seen_at, s.expires_at, u.id, u.username, u.display_name, u.role, u.township_code"
+        " FROM login_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.is_active",
+        [_token_hash(token)])
+    if not rows:
+        return None
+    row = rows[0]
+    if row["expires_at"] <= now or session_expired(row["last_seen_at"], now):
+        close_session(db, token)
+        return None
+    if now - row["last_seen_at"] > timedelta(minutes=TOUCH_MINUTES):
+        db.write(lambda cur: cur.execute("UPDATE login_sessions SET last_seen_at = ? WHERE token_hash = ?",
+                                         [now, _token_hash(token)]))
+    return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
+
+
+def close_session(db, token: str | None) -> None:
+    if token:
+        db.write(lambda cur: cur.execute("DELETE FROM login_sessions WHERE token_hash = ?", [_token_hash(token)]))
 
 
 def list_users(db):

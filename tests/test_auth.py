@@ -221,3 +221,28 @@ def test_cli_creates_the_first_admin_without_echoing(tmp_path):
     weak = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "weak", "--db", str(db)], cwd=ROOT,
                           capture_output=True, text=True, env=dict(os.environ, EMERGENCY_PASSWORD="123"), timeout=60)
     assert weak.returncode == 1 and "密码至少" in weak.stderr
+
+
+def test_login_sessions_resume_expire_and_close(scratch_db):
+    db = scratch_db
+    op = user(db, "town100")
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    token = auth.open_session(db, op, now)
+    assert db.scalar("SELECT count(*) FROM login_sessions WHERE token_hash = ?", [token]) == 0  # only a hash kept
+    assert auth.resume_session(db, token, now + timedelta(minutes=20)) == op
+    # active use keeps it alive past the idle limit counted from login...
+    assert auth.resume_session(db, token, now + timedelta(minutes=45)) == op
+    # ...but not past 30 idle minutes, nor past the maximum age
+    assert auth.resume_session(db, token, now + timedelta(minutes=45 + auth.SESSION_TIMEOUT_MINUTES + 1)) is None
+    assert db.scalar("SELECT count(*) FROM login_sessions") == 0  # an expired session is removed
+    token = auth.open_session(db, op, now)
+    late = now
+    for _ in range(auth.SESSION_MAX_HOURS * 4):  # active every 15 minutes, all day
+        late += timedelta(minutes=15)
+        if auth.resume_session(db, token, late) is None:
+            break
+    assert late - now <= timedelta(hours=auth.SESSION_MAX_HOURS)
+    token = auth.open_session(db, op, now)
+    auth.close_session(db, token)
+    assert auth.resume_session(db, token, now) is None
+    assert auth.resume_session(db, "forged-token", now) is None

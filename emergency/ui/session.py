@@ -10,12 +10,25 @@ from emergency import auth
 from emergency.ui.state import get_db
 
 
+COOKIE = "emergency_session"
+
+
 def current_user() -> auth.User | None:
-    """The logged-in user, or None (also after SESSION_TIMEOUT_MINUTES without activity)."""
+    """The logged-in user, or None (also after SESSION_TIMEOUT_MINUTES without activity).
+
+    A browser reload starts a new Streamlit session: the user is then resumed from the session
+    cookie (auth.resume_session checks it against the database: idle time, maximum age, logout).
+    """
+    _write_cookie()
     data = st.session_state.get("user")
-    if not data:
-        return None
     now = datetime.now(timezone.utc)
+    if not data:
+        token = st.context.cookies.get(COOKIE)
+        user = auth.resume_session(get_db(), token, now) if isinstance(token, str) and token else None
+        if user is None:
+            return None
+        st.session_state.update(user=asdict(user), last_seen=now, token=token)
+        return user
     last = st.session_state.get("last_seen", now)
     if auth.session_expired(last, now):
         logout("长时间未操作，已自动退出，请重新登录。")
@@ -25,10 +38,22 @@ def current_user() -> auth.User | None:
 
 
 def logout(message: str | None = None) -> None:
+    auth.close_session(get_db(), st.session_state.get("token"))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state["cookie"] = ""  # cleared in the browser at the next run
     if message:
         st.session_state["logout_message"] = message
+
+
+def _write_cookie() -> None:
+    """Set or clear the session cookie in the browser (the token is ours: [A-Za-z0-9_-] only)."""
+    if "cookie" not in st.session_state:
+        return
+    token = st.session_state.pop("cookie")
+    age = auth.SESSION_MAX_HOURS * 3600 if token else 0
+    st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict';</script>",
+            unsafe_allow_javascript=True)
 
 
 def login_page() -> None:
@@ -46,8 +71,8 @@ def login_page() -> None:
         except auth.LoginError as exc:
             st.error(str(exc))
             return
-        st.session_state["user"] = asdict(user)
-        st.session_state["last_seen"] = datetime.now(timezone.utc)
+        token = auth.open_session(get_db(), user)
+        st.session_state.update(user=asdict(user), last_seen=datetime.now(timezone.utc), token=token, cookie=token)
         st.rerun()
 
 

@@ -42,3 +42,17 @@ def test_members_page_masked_for_the_viewer(server, page):
 def test_leaflet_is_served_locally(server, page):
     response = page.request.get(server["url"] + "/app/static/leaflet/leaflet.js")
     assert response.status == 200 and b"Leaflet" in response.body()[:2000]
+
+
+def test_a_reload_keeps_the_login_and_logout_ends_it(server, page):
+    login(page, server["url"], "town100", DEMO_PASSWORDS["township"])
+    page.get_by_role("heading", name="总览").wait_for(timeout=60_000)
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_role("heading", name="总览").wait_for(timeout=60_000)  # resumed from the session cookie
+    assert "城关镇填报员" in page.inner_text("body")
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)  # the cookie no longer opens a session
+    assert "7,349" not in page.inner_text("body")
+    assert page.outside_requests == [], page.outside_requests
