@@ -18,7 +18,11 @@ def show_table(frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[
     for column, mapping in (enum_columns or {}).items():
         shown[column] = shown[column].map(lambda v, m=mapping: enums.label(m, v))
     shown = shown.rename(columns=columns)
-    st.dataframe(shown, hide_index=True, width="stretch", **kwargs)
+    display = shown.copy()
+    for column in display.columns:  # an empty text or date cell reads "—", not "None"
+        if display[column].dtype == object:
+            display[column] = display[column].where(display[column].notna(), "—")
+    st.dataframe(display, hide_index=True, width="stretch", **kwargs)
     return shown
 
 
