@@ -21,4 +21,4 @@ else:
         for spec in specs:
             navigation[section].append(st.Page(spec.path, title=spec.title, url_path=spec.url_path, default=first))
             first = False
-    st.navigation(navigation).run()
+    st.navigation(navigation, expanded=True).run()  # every page listed, none hidden under "View more"
