@@ -385,7 +385,7 @@ class DemoGenerator:
             plan = rng.choice(VILLAGE_DRILL_PLANS)
             self._drill(level="village", held_on=self._season_day(plan, year, end), participants=rng.randint(15, 80),
                         plans=[plan], township=v["township_code"], village=v["code"],
-                        organiser=village_short_name(v["name"]) + "村（居）民委员会",
+                        organiser=v["name"],  # the committee itself, e.g. 北店街社区居民委员会
                         title=f"{year}年{village_short_name(v['name'])}{self._plan_name(plan)}演练")
 
     def _season_day(self, plan: str, year: int, end: date) -> date:
