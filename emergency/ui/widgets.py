@@ -22,8 +22,25 @@ def show_table(frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[
     for column in display.columns:  # an empty text or date cell reads "—", not "None"
         if display[column].dtype == object:
             display[column] = display[column].where(display[column].notna(), "—")
+    status_columns = [c for c in display.columns if str(c).endswith("状态")]
+    if status_columns and len(display) <= STYLE_MAX_ROWS:
+        display = display.style.map(status_colour, subset=status_columns)
     st.dataframe(display, hide_index=True, width="stretch", **kwargs)
     return shown
+
+
+# Status labels coloured as on the map: red for late or broken, amber for soon, green for fine.
+STATUS_COLOURS = {
+    **dict.fromkeys(("已逾期", "从未开展", "异常", "逾期未整改", "已过计划日期未完成"), "#fde2e1"),
+    **dict.fromkeys(("90天内到期", "需关注", "7天内到期"), "#fff1d6"),
+    **dict.fromkeys(("按期", "正常", "已完成", "已整改"), "#e3f4e6"),
+}
+STYLE_MAX_ROWS = 2000  # styling is per cell: long lists stay plain
+
+
+def status_colour(value) -> str:
+    colour = STATUS_COLOURS.get(str(value))
+    return f"background-color: {colour}" if colour else ""
 
 
 def township_options(db, include_all: bool = True) -> dict[str, str | None]:
