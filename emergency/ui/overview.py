@@ -20,7 +20,9 @@ db = get_db()
 st.title("总览")
 demo_banner(db)
 
-years = [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")] or [2024]
+# This year is always offered, even before its first drill; then every year that has drills.
+years = sorted({date.today().year} | {int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills")},
+               reverse=True)
 wanted = st.query_params.get("year")
 default = years.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in years else 0
 year = st.selectbox("统计年度", years, index=default)
