@@ -158,6 +158,13 @@ class Database:
         self._con.close()
 
 
+def insert_row(cur, table: str, values: dict) -> int:
+    """INSERT one row from {column: value} (columns from the caller's own field lists) and return its id."""
+    cols = list(values)
+    return cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
+                       [values[c] for c in cols]).fetchone()[0]
+
+
 def put_setting(cur, key: str, value) -> None:
     """Store `value` as JSON under `key` (None removes it), inside the caller's transaction."""
     if value is None:

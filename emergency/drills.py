@@ -14,7 +14,7 @@ from pathlib import Path, PurePath
 
 from . import audit
 from .auth import User, require_write
-from .db import where as sql_where
+from .db import insert_row, where as sql_where
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .hygiene import check_upload, clean
 from .rules import action_status, planned_status
@@ -140,10 +140,7 @@ def create_drill(db, actor: User, data: dict, plan_codes: list[str], *, today: d
         raise ValueError("；".join(problems))
 
     def work(cur):
-        cols = list(data)
-        drill_id = cur.execute(
-            f"INSERT INTO drills ({', '.join(cols)}, created_by) VALUES ({', '.join('?' * len(cols))}, ?) RETURNING id",
-            [data[c] for c in cols] + [actor.username]).fetchone()[0]
+        drill_id = insert_row(cur, "drills", {**data, "created_by": actor.username})
         for code in plan_codes:
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
         audit.record(cur, actor, "create", "drills", drill_id, None, {**data, "plans": plan_codes})
@@ -412,10 +409,7 @@ def create_planned(db, actor: User, data: dict) -> int:
         raise ValueError("；".join(problems))
 
     def work(cur):
-        cols = list(data)
-        planned_id = cur.execute(
-            f"INSERT INTO planned_drills ({', '.join(cols)}, created_by) VALUES ({', '.join('?' * len(cols))}, ?)"
-            " RETURNING id", [data[c] for c in cols] + [actor.username]).fetchone()[0]
+        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
         audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
         return planned_id
 

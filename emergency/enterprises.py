@@ -11,7 +11,7 @@ from datetime import date
 
 from . import audit, privacy
 from .auth import User, require_write
-from .db import where as sql_where
+from .db import insert_row, where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .hygiene import clean, clean_code
 
@@ -73,9 +73,7 @@ def create_enterprise(db, actor: User, data: dict) -> int:
         raise ValueError("；".join(problems))
 
     def work(cur):
-        cols = list(data)
-        eid = cur.execute(f"INSERT INTO enterprises ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                          " RETURNING id", [data[c] for c in cols]).fetchone()[0]
+        eid = insert_row(cur, "enterprises", data)
         audit.record(cur, actor, "create", "enterprises", eid, None, data)
         return eid
 

@@ -10,7 +10,7 @@ from datetime import date
 
 from . import audit, privacy
 from .auth import User, require_admin, require_write
-from .db import where as sql_where
+from .db import insert_row, where as sql_where
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean, clean_code
 from .normalise import Places
@@ -76,9 +76,7 @@ def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
         raise ValueError("；".join(problems))
 
     def work(cur):
-        cols = list(data)
-        team_id = cur.execute(f"INSERT INTO teams ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                              " RETURNING id", [data[c] for c in cols]).fetchone()[0]
+        team_id = insert_row(cur, "teams", data)
         for code in dict.fromkeys(domains):
             cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
         audit.record(cur, actor, "create", "teams", team_id, None, {**data, "domains": sorted(domains)})
@@ -190,10 +188,7 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
         raise ValueError("；".join(problems))
 
     def work(cur):
-        cols = list(data) + ["id_hmac", "id_cipher", "id_masked"]
-        values = [data[c] for c in data] + list(protected)
-        member_id = cur.execute(f"INSERT INTO members ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                                " RETURNING id", values).fetchone()[0]
+        member_id = insert_row(cur, "members", {**data, **dict(zip(("id_hmac", "id_cipher", "id_masked"), protected))})
         audit.record(cur, actor, "create", "members", member_id, None, {**data, "id_masked": protected[2]})
         return member_id
 
