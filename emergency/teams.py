@@ -188,7 +188,8 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
         raise ValueError("；".join(problems))
 
     def work(cur):
-        member_id = insert_row(cur, "members", {**data, **dict(zip(("id_hmac", "id_cipher", "id_masked"), protected))})
+        stored_id = dict(zip(("id_hmac", "id_cipher", "id_masked"), protected))
+        member_id = insert_row(cur, "members", {**data, **stored_id})
         audit.record(cur, actor, "create", "members", member_id, None, {**data, "id_masked": protected[2]})
         return member_id
 
