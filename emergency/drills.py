@@ -17,6 +17,7 @@ from .auth import User, require_write
 from .db import insert_row, where as sql_where
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .hygiene import check_upload, clean
+from .regions import place_problems
 from .rules import action_status, planned_status
 
 DRILL_FIELDS = ("title", "level", "organiser", "township_code", "village_code", "enterprise_id", "held_on",
@@ -67,12 +68,7 @@ def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = N
         problems.append("所属村（社区）：村级演练必须填写村（社区）")
     if level == "enterprise" and not data.get("enterprise_id"):
         problems.append("企业（单位）：企业演练必须选择企业")
-    if township and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
-        problems.append(f"所属乡镇：{township} 不存在")
-    village = data.get("village_code")
-    if village and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
-                                 [village, township]):
-        problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
+    problems += place_problems(db, township, data.get("village_code"))
     enterprise = data.get("enterprise_id")
     if enterprise and not db.scalar("SELECT count(*) FROM enterprises WHERE id = ? AND township_code = ?",
                                     [enterprise, township]):
@@ -396,11 +392,7 @@ def create_planned(db, actor: User, data: dict) -> int:
         problems.append("所属乡镇：县级演练不填写乡镇")
     if data["level"] in ("township", "village", "enterprise") and not data["township_code"]:
         problems.append("所属乡镇：必须填写")
-    if data["township_code"] and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [data["township_code"]]):
-        problems.append(f"所属乡镇：{data['township_code']} 不存在")
-    if data["village_code"] and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
-                                              [data["village_code"], data["township_code"]]):
-        problems.append(f"所属村（社区）：{data['village_code']} 不属于所选乡镇")
+    problems += place_problems(db, data["township_code"], data["village_code"])
     if data["plan_code"] and not db.scalar("SELECT count(*) FROM plans WHERE code = ?", [data["plan_code"]]):
         problems.append(f"演练预案：{data['plan_code']} 不存在")
     if not isinstance(data["planned_on"], date):

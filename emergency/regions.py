@@ -86,6 +86,17 @@ def townships(db, *, include_forest_farms: bool = False) -> list[dict]:
     return db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order")
 
 
+def place_problems(db, township_code: str | None, village_code: str | None) -> list[str]:
+    """The township exists, and the village (if any) lies in it: the check every form shares."""
+    problems = []
+    if township_code and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township_code]):
+        problems.append(f"所属乡镇：{township_code} 不存在")
+    if village_code and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
+                                      [village_code, township_code]):
+        problems.append(f"所属村（社区）：{village_code} 不属于所选乡镇")
+    return problems
+
+
 def missing_coordinates(db) -> list[dict]:
     """Places shown as 'coordinate missing' beside the map, never placed by guess."""
     return db.query_dicts(
