@@ -220,38 +220,31 @@ def overdue_list(db, today: date, warn_days: int = WARN_DAYS, township_code: str
 
     Plans (drill or evaluation) are county business and listed only when no township is asked for.
     """
+    def late(kind, subject, township_name, last_on, due_on, status, rule, source):
+        if is_late(status):
+            out.append({"kind": kind, "subject": subject, "township_name": township_name, "last_on": last_on,
+                        "due_on": due_on, "status": status, "rule": rule, "source": source})
+
     out: list[dict] = []
     if township_code is None:
         for p in plan_deadlines(db, today, warn_days):
-            if is_late(p["drill_status"]):
-                out.append({"kind": "预案演练", "subject": f"{p['code']} {p['name']}", "township_name": "全县",
-                            "last_on": p["last_drill_on"], "due_on": p["drill_due_on"], "status": p["drill_status"],
-                            "rule": p["drill_rule"], "source": p["drill_source"]})
-            if is_late(p["evaluation_status"]):
-                out.append({"kind": "预案评估", "subject": f"{p['code']} {p['name']}", "township_name": "全县",
-                            "last_on": p["evaluation_clock_from"], "due_on": p["evaluation_due_on"],
-                            "status": p["evaluation_status"], "rule": p["evaluation_rule"],
-                            "source": p["evaluation_source"]})
+            subject = f"{p['code']} {p['name']}"
+            late("预案演练", subject, "全县", p["last_drill_on"], p["drill_due_on"], p["drill_status"],
+                 p["drill_rule"], p["drill_source"])
+            late("预案评估", subject, "全县", p["evaluation_clock_from"], p["evaluation_due_on"],
+                 p["evaluation_status"], p["evaluation_rule"], p["evaluation_source"])
     for e in enterprise_deadlines(db, today, warn_days, township_code):
-        if is_late(e["status"]):
-            out.append({"kind": "企业演练", "subject": e["name"], "township_name": e["township_name"],
-                        "last_on": e["last_drill_on"], "due_on": e["due_on"], "status": e["status"],
-                        "rule": e["rule"], "source": e["source"]})
+        late("企业演练", e["name"], e["township_name"], e["last_drill_on"], e["due_on"], e["status"], e["rule"],
+             e["source"])
     for s in season_deadlines(db, today, warn_days, township_code):
-        if is_late(s["status"]):
-            out.append({"kind": "汛前/防火期前演练", "subject": s["township_name"], "township_name": s["township_name"],
-                        "last_on": s["done_on"], "due_on": s["due_on"], "status": s["status"], "rule": s["rule"],
-                        "source": s["source"]})
+        late("汛前/防火期前演练", s["township_name"], s["township_name"], s["done_on"], s["due_on"], s["status"],
+             s["rule"], s["source"])
     for p in township_plan_deadlines(db, today, warn_days, township_code):
-        if is_late(p["status"]):
-            out.append({"kind": "乡镇预案演练", "subject": p["township_name"], "township_name": p["township_name"],
-                        "last_on": p["last_drill_on"], "due_on": p["due_on"], "status": p["status"],
-                        "rule": p["rule"], "source": p["source"]})
+        late("乡镇预案演练", p["township_name"], p["township_name"], p["last_drill_on"], p["due_on"], p["status"],
+             p["rule"], p["source"])
     for v in village_deadlines(db, today, warn_days, township_code):
-        if is_late(v["status"]):
-            out.append({"kind": "村（社区）演练", "subject": v["name"], "township_name": v["township_name"],
-                        "last_on": v["last_drill_on"], "due_on": v["due_on"], "status": v["status"],
-                        "rule": v["rule"], "source": v["source"]})
+        late("村（社区）演练", v["name"], v["township_name"], v["last_drill_on"], v["due_on"], v["status"], v["rule"],
+             v["source"])
     for row in out:
         row["status_label"] = STATUS_LABELS[row["status"]]
     return out
