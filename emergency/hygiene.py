@@ -4,9 +4,13 @@ spreadsheet-formula neutralisation, and checks on uploaded files.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import PurePath
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+# Excel (and LibreOffice) skip these before a formula sign, and a cell starting with TAB or CR is itself
+# treated as a formula lead-in by some importers (OWASP "CSV injection").
+FORMULA_LEADING = " \t\r\n\u3000"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 # Allowed uploads by purpose: extension -> the file's leading bytes ("magic").
@@ -26,9 +30,23 @@ _FULL_WIDTH[0x3000] = ord(" ")
 _CODE_SEPARATORS = {ord(c): None for c in " -－—_·"}
 
 
+def is_blank(value) -> bool:
+    """None, NaN/NaT/pd.NA (pandas' empty cells), or only spaces (str.strip also removes U+3000)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if type(value).__name__ == "NAType":
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are the values unequal to themselves
+    except (TypeError, ValueError):
+        return False
+
+
 def clean(value) -> str:
     """Full-width digits and letters to half-width (１３８ -> 138, ＡＢ -> AB); stray spaces removed."""
-    if value is None:
+    if is_blank(value):  # None, NaN: never the text "nan"
         return ""
     return " ".join(str(value).translate(_FULL_WIDTH).split())
 
@@ -43,9 +61,34 @@ def escape_html(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, and escaping them all is
+# the one rule that leaves no Markdown construct alive: images and links ![](…) […](…), autolinks
+# (http:// www. a@b), emphasis, headings, lists, tables, HTML, Streamlit's :colour[…] and :emoji:
+# directives and $LaTeX$.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+# GFM's autolinks (http://…, www.…, a@b.cn) are found in the text after escapes are resolved, so no
+# backslash stops them: an invisible word joiner (U+2060) inside the pattern does.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|file)(?=:)|(www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
+
+
+def escape_markdown(value) -> str:
+    """User text for st.markdown, st.caption, st.info, headers and labels: shown as typed, never as
+    Markdown (a place of ![b](http://…) would make every viewer's browser fetch that URL).
+    An empty cell (None, NaN) gives ""; line breaks are kept as Markdown line breaks."""
+    if is_blank(value):
+        return ""
+    text = _AUTOLINK.sub(lambda m: (m.group(0) or "") + WORD_JOINER, str(value))
+    lines = (_MARKDOWN_SPECIAL.sub(r"\\\1", line.strip()) for line in text.splitlines())
+    return "  \n".join(line for line in lines if line)
+
+
 def neutralise_formula(value):
-    """A cell that starts with = + - @ would run as a formula in Excel: prefix it with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """A cell that starts with = + - @, a tab or a CR, or with spaces or line breaks before = + - @,
+    would run as a formula in a spreadsheet: prefix it with a quote so that it stays text."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in "\t\r" or value.lstrip(FORMULA_LEADING).startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 

@@ -31,7 +31,7 @@ from . import audit, exports, normalise, privacy
 from .auth import PermissionDenied, User, require_write
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean
-from .teams import member_list, team_list_for, team_problems, validate_member
+from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
 
 KINDS = {"teams": "队伍", "members": "队员"}
 EXAMPLE_MARKS = ("（示例）", "(示例)")  # a template's example row starts with （示例） and is never imported
@@ -565,15 +565,17 @@ def team_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
 
 
 def member_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
-    """Members under Chinese headers; phones masked by role, ID numbers always masked."""
+    """Members under Chinese headers, as the viewer sees them on the page: phones masked by role, ID
+    numbers always masked, and for every role but the administrator the birth year only."""
     frame = member_list(db, viewer, **filters)
 
     def day(column):
         return pd.to_datetime(frame[column]).dt.date
 
+    birth = day("birth_date") if viewer.is_admin else frame["birth_date"]  # the year only (teams.mask_personal)
     return pd.DataFrame({
         "姓名": frame["name"], "所属乡镇": frame["township_name"], "所属队伍": frame["team_name"],
-        "身份证号": frame["id_masked"], "性别": frame["gender"], "出生日期": day("birth_date"),
+        "身份证号": frame["id_masked"], "性别": frame["gender"], birth_label(viewer): birth,
         "手机号": frame["phone"], "队内职务": frame["role_in_team"].map(MEMBER_ROLES),
         "专长": frame["specialty"], "已通过培训": frame["training_passed"].map({True: "是", False: "否"}),
         "培训日期": day("training_on"), "保险到期": day("insurance_until"), "入队日期": day("joined_on"),
@@ -581,10 +583,11 @@ def member_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
     })
 
 
-def export_xlsx(db, actor: User, kind: str, **filters) -> bytes:
-    """Any filtered list of teams or members as an audited, masked workbook."""
-    if kind == "teams":
+def export_xlsx(db, actor: User, registry: str, /, **filters) -> bytes:
+    """Any filtered list of teams or members as an audited, masked workbook. (`registry` is
+    positional-only: the team filters have a `kind` of their own.)"""
+    if registry == "teams":
         return exports.export_xlsx(db, actor, team_export_frame(db, actor, **filters), "队伍名单")
-    if kind == "members":
+    if registry == "members":
         return exports.export_xlsx(db, actor, member_export_frame(db, actor, **filters), "队员名单")
     raise ValueError(f"导出类型必须是 {'、'.join(KINDS)} 之一")

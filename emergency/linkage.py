@@ -413,7 +413,7 @@ def recent_roll_calls(db, township_code: str | None = None, limit: int = 200):
 
 def contact_list(db, viewer: User, township_code: str | None = None, today: date | None = None):
     """Current contacts with phones masked unless the viewer may see them."""
-    from .teams import mask_phones
+    from .teams import mask_personal
 
     today = today or _now().date()
     where, params = "", [today, today]
@@ -425,7 +425,7 @@ def contact_list(db, viewer: User, township_code: str | None = None, today: date
         " LEFT JOIN villages v ON v.code = c.village_code"
         f" WHERE c.active_from <= ? AND (c.active_to IS NULL OR c.active_to >= ?){where}"
         " ORDER BY t.sort_order, c.village_code NULLS FIRST, c.role", params)
-    return mask_phones(frame, viewer, "phone")
+    return mask_personal(frame, viewer, "phone")
 
 
 # Writes ---------------------------------------------------------------------------------------
@@ -480,8 +480,7 @@ def add_contact(db, actor: User, data: dict) -> int:
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [row[k] for k in
                                                         ("township_code", "village_code", "role", "name", "phone",
                                                          "active_from")]).fetchone()[0]
-        audit.record(cur, actor, "create", "contacts", new_id, None,
-                     {**row, "phone": privacy.mask_phone(row["phone"]) if row["phone"] else None})
+        audit.record(cur, actor, "create", "contacts", new_id, None, row)
         return new_id
 
     return db.write(work)

@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from . import privacy
-from .hygiene import clean, clean_code
+from .hygiene import clean, clean_code, is_blank
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -26,15 +26,6 @@ _LANDLINE_RE = re.compile(r"^0379\d{7,8}$")
 TRUE_WORDS = {"是", "有", "已", "已培训", "已通过", "通过", "合格", "y", "yes", "true", "1", "√", "✓"}
 FALSE_WORDS = {"否", "无", "未", "未培训", "未通过", "不合格", "n", "no", "false", "0", "×", "✗"}
 LIST_SEPARATORS = re.compile(r"[、,，;；/|\s]+")
-
-
-def is_blank(value) -> bool:
-    """None, NaN, or only spaces (str.strip also removes the full-width space U+3000)."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, float) and value != value
 
 
 def text(value, *, max_length: int = 200) -> str | None:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .hygiene import is_blank
+
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -104,9 +106,28 @@ def decrypt_id(token: str) -> str:
     return _aes(str(key_path())).decrypt(raw[:12], raw[12:], None).decode()
 
 
+ID_MASK = "*" * 10
+
+
 def mask_id(value: str | None) -> str:
-    """410325********1234: region and last four only."""
-    return f"{value[:6]}********{value[-4:]}" if value else ""
+    """410325**********2X: region and last two only (the birth date and sequence hidden)."""
+    if is_blank(value):
+        return ""
+    text = str(value).strip()
+    return f"{text[:6]}{ID_MASK}{text[-2:]}" if len(text) >= 8 else ID_MASK
+
+
+def coarse_birth(value) -> str:
+    """The birth year only ("1985年"), for every role that sees masked ID numbers; "" when unknown."""
+    if is_blank(value):
+        return ""
+    year = getattr(value, "year", None)
+    if year is None:
+        match = re.match(r"\s*(\d{4})", str(value))
+        if not match:
+            return ""
+        year = int(match.group(1))
+    return f"{int(year)}年"
 
 
 def protect_id(value: str) -> tuple[str, str, str]:
@@ -114,7 +135,9 @@ def protect_id(value: str) -> tuple[str, str, str]:
     return id_hmac(value), encrypt_id(value), mask_id(value)
 
 
-def mask_phone(phone: str | None) -> str:
-    if not phone:
+def mask_phone(phone) -> str:
+    """138****5678; "" for an empty cell (None, NaN, spaces), "****" for anything too short to show."""
+    if is_blank(phone):
         return ""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+    text = str(phone).strip()
+    return text[:3] + "****" + text[-4:] if len(text) >= 8 else "****"

@@ -21,7 +21,7 @@ from . import audit
 from .auth import User, require_admin
 from .db import put_setting
 from .enums import HAZARD_DOMAINS
-from .teams import mask_phones
+from .teams import mask_personal
 
 SETTINGS_KEY = "roster.health"
 DEFAULTS = {"expiry_window_days": 30, "min_age": 18, "max_age": 60, "min_team_size": 5}
@@ -149,7 +149,7 @@ def teams_serving(db, viewer: User, township_code: str, domain_code: str, today:
         LEFT JOIN townships tw ON tw.code = t.township_code LEFT JOIN sizes s ON s.team_id = t.id
         WHERE t.township_code IS NULL OR t.township_code = ?
         ORDER BY t.township_code NULLS LAST, t.level, t.name""", [*_active_params(today), domain_code, township_code])
-    return mask_phones(frame, viewer, "duty_phone")
+    return mask_personal(frame, viewer, "duty_phone")
 
 
 # Roster health --------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def _member_rows(db, viewer: User, today: date, condition: str, params: list, to
         WHERE ({condition}) {scope}
         ORDER BY tw.sort_order NULLS FIRST, t.name, m.id""",
         [*_active_params(today), *(extra_params or []), *params, *scope_params])
-    return mask_phones(frame, viewer, "phone")
+    return mask_personal(frame, viewer, "phone")
 
 
 def duplicate_persons(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
@@ -189,7 +189,7 @@ def duplicate_persons(db, viewer: User, today: date, township_code: str | None =
         WHERE m.id_hmac IN (SELECT m2.id_hmac FROM active_members m2 JOIN active_teams t ON t.id = m2.team_id
                             WHERE m2.id_hmac IS NOT NULL {scope})
         ORDER BY person, m.id""", [*_active_params(today), *scope_params])
-    return mask_phones(frame, viewer, "phone")
+    return mask_personal(frame, viewer, "phone")
 
 
 def expiring_certificates(db, viewer: User, today: date, window_days: int,
@@ -205,7 +205,7 @@ def expiring_certificates(db, viewer: User, today: date, window_days: int,
         LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE c.expires_on IS NOT NULL AND c.expires_on <= ?::DATE + ?::INTEGER {scope}
         ORDER BY c.expires_on, m.id""", [*_active_params(today), today, today, today, window_days, *scope_params])
-    return mask_phones(frame, viewer, "phone")
+    return mask_personal(frame, viewer, "phone")
 
 
 def insurance_problems(db, viewer: User, today: date, window_days: int,
@@ -220,7 +220,7 @@ def insurance_problems(db, viewer: User, today: date, window_days: int,
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE (m.insurance_until IS NULL OR m.insurance_until <= ?::DATE + ?::INTEGER) {scope}
         ORDER BY m.insurance_until NULLS FIRST, m.id""", [*_active_params(today), today, today, window_days, *scope_params])
-    return mask_phones(frame, viewer, "phone")
+    return mask_personal(frame, viewer, "phone")
 
 
 def untrained(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
@@ -254,7 +254,7 @@ def small_teams(db, viewer: User, today: date, min_size: int, township_code: str
         FROM active_teams t LEFT JOIN sizes s ON s.team_id = t.id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE coalesce(s.n, 0) < ? {scope}
         ORDER BY member_count, t.name""", [*_active_params(today), min_size, *scope_params])
-    return mask_phones(frame, viewer, "duty_phone")
+    return mask_personal(frame, viewer, "duty_phone")
 
 
 HEALTH_CHECKS = {

@@ -11,6 +11,7 @@ from datetime import date
 from . import audit, privacy
 from .auth import User, require_admin, require_write
 from .db import insert_row, where as sql_where
+from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean, clean_code
 from .normalise import Places
@@ -63,7 +64,8 @@ def team_problems(data: dict, places: Places) -> list[str]:
 
 
 def validate_team(db, data: dict) -> list[str]:
-    return team_problems(data, Places.load(db))
+    return team_problems(data, Places.load(db)) + reference_problems(db, data.get("enterprise_id"),
+                                                                      data.get("township_code"))
 
 
 def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
@@ -219,16 +221,9 @@ def update_member(db, actor: User, member_id: int, changes: dict) -> None:
     def work(cur):
         cur.execute(f"UPDATE members SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
                     " WHERE id = ?", [*new.values(), member_id])
-        audit.record(cur, actor, "update", "members", member_id,
-                     {k: _masked_for_audit(k, v) for k, v in old.items()},
-                     {k: _masked_for_audit(k, v) for k, v in new.items()})
+        audit.record(cur, actor, "update", "members", member_id, old, new)
 
     db.write(work)
-
-
-def _masked_for_audit(key: str, value):
-    """The audit log is readable by admins only, but keeps phone numbers masked all the same."""
-    return privacy.mask_phone(value) if key == "phone" else value
 
 
 def member_leaves(db, actor: User, member_id: int, on: date) -> None:
@@ -424,7 +419,7 @@ def team_list(db, *, township_code: str | None = None, kind: str | None = None, 
 
 def team_list_for(db, viewer: User, **filters):
     """team_list with duty phones masked by the viewer's role."""
-    return mask_phones(team_list(db, **filters), viewer, "duty_phone")
+    return mask_personal(team_list(db, **filters), viewer, "duty_phone")
 
 
 def _member_filter(team_id: int | None = None, township_code: str | None = None, include_left: bool = False,
@@ -453,13 +448,26 @@ def member_list(db, viewer: User, *, limit: int | None = None, offset: int = 0, 
         f" {where} ORDER BY t.township_code NULLS FIRST, t.name, m.id{page}",
         params,
     )
-    return mask_phones(frame, viewer, "phone")
+    return mask_personal(frame, viewer, "phone")
 
 
-def mask_phones(frame, viewer: User, column: str, township_column: str = "township_code"):
-    """Mask `column` on every row whose township the viewer may not see in full."""
+def mask_personal(frame, viewer: User, phone_column: str | None = None, township_column: str = "township_code"):
+    """The one masking rule of every list and export of people:
+
+    - the phone in `phone_column` is masked on every row whose township the viewer may not see in full;
+    - for every role but the administrator, a `birth_date` column keeps the year only: with the
+      masked ID number, a full birth date would give back the whole number (privacy.mask_id).
+    """
     if viewer.role == "admin" or frame.empty:
         return frame
-    visible = frame[township_column].map(viewer.sees_full_phone).astype(bool)
-    frame[column] = frame[column].where(visible, frame[column].map(privacy.mask_phone))
+    if phone_column:
+        visible = frame[township_column].map(viewer.sees_full_phone).astype(bool)
+        frame[phone_column] = frame[phone_column].where(visible, frame[phone_column].map(privacy.mask_phone))
+    if "birth_date" in frame.columns:
+        frame["birth_date"] = frame["birth_date"].map(lambda v: privacy.coarse_birth(v) or None).astype(object)
     return frame
+
+
+def birth_label(viewer: User) -> str:
+    """The header of the birth column as this viewer sees it."""
+    return "出生日期" if viewer.is_admin else "出生年份"

@@ -33,7 +33,7 @@ def test_encryption_round_trip_and_hmac():
 
 def test_masks():
     assert privacy.mask_phone("13812341234") == "138****1234"
-    assert privacy.mask_id(VALID) == "110105********002X"
+    assert privacy.mask_id(VALID) == "110105**********2X"
     assert privacy.validate_mobile("13812341234") is None
     assert privacy.validate_mobile("12812341234")
 

@@ -42,7 +42,7 @@ else:
 
 st.subheader("企业名录")
 frame = enterprises.enterprise_list(db, township_code=township, sector=sector, include_closed=True)
-frame = teams.mask_phones(frame, user, "contact_phone")
+frame = teams.mask_personal(frame, user, "contact_phone")
 show_table(frame, {"id": "编号", "name": "企业名称", "sector": "行业领域", "township_name": "乡镇",
                    "village_name": "村（社区）", "contact_name": "联系人", "contact_phone": "联系电话",
                    "closed_on": "关闭日期"}, {"sector": SECTORS})

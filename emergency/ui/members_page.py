@@ -15,7 +15,7 @@ PAGE_SIZE = 500
 user = require_login()
 db = get_db()
 st.title("队员")
-st.caption("手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示。")
+st.caption("手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示；出生日期仅对管理员完整显示，其他账号只显示出生年份。")
 
 towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
@@ -32,7 +32,8 @@ pages = max(1, -(-total // PAGE_SIZE))
 page = st.number_input(f"页码（每页 {PAGE_SIZE} 人，共 {pages} 页）", min_value=1, max_value=pages, value=1,
                        step=1) if pages > 1 else 1
 frame = teams.member_list(db, user, limit=PAGE_SIZE, offset=(int(page) - 1) * PAGE_SIZE, **filters)
-columns = {"name": "姓名", "team_name": "所属队伍", "role_in_team": "职务", "gender": "性别", "birth_date": "出生日期",
+columns = {"name": "姓名", "team_name": "所属队伍", "role_in_team": "职务", "gender": "性别",
+           "birth_date": teams.birth_label(user),
            "phone": "手机号", "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
            "insurance_until": "保险到期", "joined_on": "入队日期"}
 st.caption(f"共 {total} 人" + (f"，显示第 {(int(page) - 1) * PAGE_SIZE + 1}—{(int(page) - 1) * PAGE_SIZE + len(frame)} 人"

@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from emergency import auth, enums, exports, roster
+from emergency import auth, enums, exports, roster, teams
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
@@ -48,7 +48,7 @@ COLUMNS = {
     "insurance": {"insurance_until": "保险到期", "status": "状态", **MEMBER},
     "untrained": {**MEMBER, "id_masked": "身份证号"},
     "phones": {"problem": "问题", **MEMBER},
-    "ages": {"age": "年龄", "birth_date": "出生日期", **MEMBER},
+    "ages": {"age": "年龄", "birth_date": teams.birth_label(user), **MEMBER},
     "small_teams": {"name": "队伍名称", "kind": "类别", "level": "层级", "township_name": "乡镇",
                     "member_count": "在册队员", "leader_name": "负责人"},
 }
