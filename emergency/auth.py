@@ -100,6 +100,14 @@ def _user(row: dict) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
 
 
+def active_user(db, username: str) -> User:
+    """The enabled account of that name, to act as it from the command line (export --as)."""
+    rows = db.query_dicts("SELECT * FROM users WHERE username = ? AND is_active", [(username or "").strip()])
+    if not rows:
+        raise ValueError(f"用户 {username} 不存在或已停用")
+    return _user(rows[0])
+
+
 def create_user(db, actor: User, username: str, display_name: str, role: str, password: str,
                 township_code: str | None = None, *, is_demo: bool = False, password_hash: str | None = None) -> User:
     require_admin(actor, "创建用户")

@@ -1,6 +1,7 @@
-"""`python -m emergency import teams|members FILE [--dry-run]` and `export teams|members FILE`.
+"""`python -m emergency import teams|members FILE [--dry-run]` and `export teams|members FILE [--as USERNAME]`.
 
-The command line acts as auth.SYSTEM (an administrator, audited as "system"). Import exits 0 when
+The command line acts as auth.SYSTEM (an administrator, audited as "system"); `export --as` acts as
+that user instead, so the file holds exactly what the user would download on the page. Import exits 0 when
 every row was imported (or, with --dry-run, would be), 1 when any row was rejected: then each
 problem is printed as 第N行 «column»: reason and nothing is written.
 """
@@ -18,7 +19,9 @@ def register(command) -> dict:
     p = command("export", "把队伍或队员名单导出为 Excel")
     p.add_argument("kind", choices=["teams", "members"])
     p.add_argument("file", help="输出的 .xlsx 文件")
-    p.add_argument("--township", help="只导出某乡镇（名称或统计区划代码）")
+    p.add_argument("--township", help="只导出某乡镇（名称或统计区划代码）；以乡镇填报员导出时默认本乡镇")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME",
+                   help="以该用户身份导出：脱敏和乡镇范围与该用户在页面上下载的一致，审计记在该用户名下（默认：管理员）")
     return {"import": cmd_import, "export": cmd_export}
 
 
@@ -52,10 +55,13 @@ def cmd_export(db, args) -> int:
     from .. import auth, imports
     from ..normalise import Places
 
+    actor = auth.active_user(db, args.as_user) if args.as_user else auth.SYSTEM
     filters = {}
     if args.township:
         filters["township_code"] = Places.load(db).township(args.township)
-    data = imports.export_xlsx(db, auth.SYSTEM, args.kind, **filters)
+    elif actor.role == "township":  # the page opens on the operator's own township
+        filters["township_code"] = actor.township_code
+    data = imports.export_xlsx(db, actor, args.kind, **filters)
     Path(args.file).write_bytes(data)
-    print(f"已导出{imports.KINDS[args.kind]}名单到 {args.file}。")
+    print(f"已以 {actor.display_name}（{actor.role_label}）身份导出{imports.KINDS[args.kind]}名单到 {args.file}。")
     return 0
