@@ -1,5 +1,9 @@
 """The audit trail: who, when, which record, the values before and after. Written in the same
 transaction as the change it describes, so a change never lands without its audit row.
+
+One masking rule for every row (`masked`): the audit log is for administrators, but a log is copied
+and exported, so phone numbers, ID numbers and secrets are never written into it in full, whichever
+write path records them.
 """
 from __future__ import annotations
 
@@ -20,6 +24,37 @@ def _plain(value):
     return value
 
 
+def _mask_phone(value):
+    from .privacy import mask_phone
+
+    return None if value is None else mask_phone(value)
+
+
+def _mask_id(value):
+    from .privacy import mask_id
+
+    return None if value is None else mask_id(value)
+
+
+def _hidden(value):
+    return None if value is None else "（已隐藏）"
+
+
+# Field names that hold personal data or secrets, in any table, and how each is written to the log.
+SENSITIVE_FIELDS = {
+    "phone": _mask_phone, "duty_phone": _mask_phone, "contact_phone": _mask_phone, "mobile": _mask_phone,
+    "id_number": _mask_id, "id_cipher": _hidden, "id_hmac": _hidden, "password": _hidden,
+    "password_hash": _hidden, "secret": _hidden, "token": _hidden, "token_hash": _hidden,
+}
+
+
+def masked(values: dict | None) -> dict | None:
+    """The values as the audit log keeps them: sensitive fields masked (see SENSITIVE_FIELDS)."""
+    if values is None:
+        return None
+    return {k: SENSITIVE_FIELDS[k](v) if k in SENSITIVE_FIELDS else v for k, v in values.items()}
+
+
 def to_json(values: dict | None) -> str | None:
     if values is None:
         return None
@@ -29,7 +64,8 @@ def to_json(values: dict | None) -> str | None:
 def record(cur, actor, action: str, table: str, record_id, before: dict | None, after: dict | None) -> None:
     cur.execute(
         "INSERT INTO audit_log (username, action, table_name, record_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-        [actor.username, action, table, None if record_id is None else str(record_id), to_json(before), to_json(after)],
+        [actor.username, action, table, None if record_id is None else str(record_id),
+         to_json(masked(before)), to_json(masked(after))],
     )
 
 
