@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 from . import audit
 from .auth import User, require_write
 from .db import insert_row, where as sql_where
+from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .hygiene import check_upload, clean
 from .regions import place_problems
@@ -69,10 +70,7 @@ def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = N
     if level == "enterprise" and not data.get("enterprise_id"):
         problems.append("企业（单位）：企业演练必须选择企业")
     problems += place_problems(db, township, data.get("village_code"))
-    enterprise = data.get("enterprise_id")
-    if enterprise and not db.scalar("SELECT count(*) FROM enterprises WHERE id = ? AND township_code = ?",
-                                    [enterprise, township]):
-        problems.append(f"企业（单位）：{enterprise} 不存在或不在所选乡镇")
+    problems += reference_problems(db, data.get("enterprise_id"), township)
     held = data.get("held_on")
     if not isinstance(held, date) or isinstance(held, datetime):
         problems.append("演练日期：必须填写日期")
@@ -393,6 +391,7 @@ def create_planned(db, actor: User, data: dict) -> int:
     if data["level"] in ("township", "village", "enterprise") and not data["township_code"]:
         problems.append("所属乡镇：必须填写")
     problems += place_problems(db, data["township_code"], data["village_code"])
+    problems += reference_problems(db, data["enterprise_id"], data["township_code"])
     if data["plan_code"] and not db.scalar("SELECT count(*) FROM plans WHERE code = ?", [data["plan_code"]]):
         problems.append(f"演练预案：{data['plan_code']} 不存在")
     if not isinstance(data["planned_on"], date):

@@ -31,6 +31,23 @@ def _enterprise(db, enterprise_id: int) -> dict:
     return rows[0]
 
 
+def reference_problems(db, enterprise_id, township_code: str | None) -> list[str]:
+    """A record (team, drill, planned drill) that names an enterprise: it exists, is open, and lies in
+    the record's township, so that no township links its record to another township's enterprise."""
+    if enterprise_id is None:
+        return []
+    try:
+        enterprise_id = int(enterprise_id)
+    except (TypeError, ValueError):
+        return [f"企业（单位）：编号 {enterprise_id} 无效"]
+    row = db.query("SELECT township_code, closed_on FROM enterprises WHERE id = ?", [enterprise_id])
+    if not row:
+        return [f"企业（单位）：编号 {enterprise_id} 不存在"]
+    if row[0][0] != township_code:
+        return [f"企业（单位）：编号 {enterprise_id} 不在所选乡镇"]
+    return []
+
+
 def _normalise(data: dict) -> dict:
     data = {k: data.get(k) for k in FIELDS}
     for field in ("name", "address", "contact_name"):
