@@ -188,7 +188,7 @@ def as_docx(figures: dict) -> bytes:
 def as_xlsx(figures: dict) -> bytes:
     import pandas as pd
 
-    from .hygiene import neutralise_formula
+    from .exports import sheets_xlsx
 
     sheets = {
         "主要数据": pd.DataFrame(figure_rows(figures), columns=["指标", "数值"]),
@@ -198,14 +198,7 @@ def as_xlsx(figures: dict) -> bytes:
                              columns=["乡镇", "场次", "参演人次"]),
         "报告段落": pd.DataFrame({"段落": [report_paragraph(figures)]}),
     }
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            for column in frame.columns:
-                if frame[column].dtype == object:
-                    frame[column] = frame[column].map(neutralise_formula)
-            frame.to_excel(writer, sheet_name=name, index=False)
-    return buffer.getvalue()
+    return sheets_xlsx(sheets)
 
 
 def render(db, year: int, fmt: str = "text") -> bytes | str:
