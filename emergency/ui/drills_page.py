@@ -5,6 +5,7 @@ from datetime import date, datetime
 import streamlit as st
 
 from emergency import drills, enterprises, enums
+from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
@@ -105,30 +106,30 @@ chosen = st.selectbox("查看演练详情", [None, *ids],
                       format_func=lambda i: "请选择演练" if i is None else f"{i} {titles.get(i, '')}", key="drill_detail")
 if chosen:
     d = drills.drill_detail(db, chosen)
-    st.markdown(f"#### {d['title']}")
-    where = d["enterprise_name"] or d["village_name"] or d["township_name"] or "全县"
+    st.markdown(f"#### {md(d['title'])}")
+    where = md(d["enterprise_name"] or d["village_name"] or d["township_name"] or "全县")
     time_span = (f"{d['started_at']:%H:%M}–{d['ended_at']:%H:%M}" if d["started_at"] and d["ended_at"] else "未填写")
     st.markdown(
-        f"层级：{enums.DRILL_LEVELS.get(d['level'])}　单位：{where}　组织：{d['organiser']}  \n"
-        f"日期：{d['held_on']}　时间：{time_span}　地点：{d['place'] or '未填写'}  \n"
+        f"层级：{enums.DRILL_LEVELS.get(d['level'])}　单位：{where}　组织：{md(d['organiser'])}  \n"
+        f"日期：{d['held_on']}　时间：{time_span}　地点：{md(d['place']) or '未填写'}  \n"
         f"形式：{enums.DRILL_FORMS.get(d['form'])}　内容：{enums.DRILL_CONTENTS.get(d['content'])}　"
         f"目的：{enums.DRILL_PURPOSES.get(d['purpose'])}　参演：{d['participants']} 人次  \n"
-        f"参演单位：{d['participating_units'] or '未填写'}  \n"
-        f"演练预案：{'、'.join(p['code'] + ' ' + p['name'] for p in d['plans'])}")
+        f"参演单位：{md(d['participating_units']) or '未填写'}  \n"
+        f"演练预案：{md('、'.join(p['code'] + ' ' + p['name'] for p in d['plans']))}")
     for label, key in (("演练科目", "scenario"), ("发现的问题及原因", "problems"), ("评估意见", "evaluation"),
                        ("经验教训", "lessons"), ("改进建议", "recommendations")):
-        st.markdown(f"**{label}**：{d[key] or '未填写'}")
+        st.markdown(f"**{label}**：{md(d[key]) or '未填写'}")
     if d["plan_problems_found"]:
         st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
     if d["planned"]:
-        st.caption("对应演练计划：" + "、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"]))
+        st.caption("对应演练计划：" + md("、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"])))
     may_write = user.may_write(d["township_code"])
 
     st.markdown("**附件**")
     for att in d["attachments"]:
         name, content = drills.attachment_bytes(db, att["id"])
         a, b = st.columns([3, 1])
-        a.write(f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{name}（{att['size_bytes'] // 1024} KB）")
+        a.markdown(f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{md(name)}（{att['size_bytes'] // 1024} KB）")
         b.download_button("下载", content, file_name=name, key=f"att{att['id']}")
         if att["kind"] == "photo" and not name.lower().endswith(".pdf"):
             st.image(content, width=320)

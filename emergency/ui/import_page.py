@@ -2,6 +2,7 @@
 import streamlit as st
 
 from emergency import imports
+from emergency.hygiene import escape_markdown as md
 from emergency.auth import PermissionDenied
 from emergency.hygiene import check_upload
 from emergency.ui.session import require_login
@@ -31,7 +32,7 @@ if upload is None:
 data = upload.getvalue()
 reason = check_upload(upload.name, data, "spreadsheet")
 if reason:
-    st.error(f"文件未接受：{reason}")
+    st.error(f"文件未接受：{md(reason)}")
     st.stop()
 
 bar = st.progress(0.0, text="准备校验")
@@ -44,7 +45,7 @@ def progress(fraction: float, text: str) -> None:
 try:
     preview = imports.run_import(db, user, kind, upload.name, data, dry_run=True, progress=progress)
 except PermissionDenied as exc:
-    st.error(f"无权操作：{exc}")
+    st.error(f"无权操作：{md(exc)}")
     st.stop()
 
 st.subheader("预览")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import channels, reminders
+from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, write_feedback
@@ -51,7 +52,7 @@ if rows:
         chosen = st.selectbox("消息", [r["id"] for r in rows],
                               format_func=lambda i: next(f"#{r['id']} {r['title']}" for r in rows if r["id"] == i))
         detail = next(r for r in rows if r["id"] == chosen)
-        st.markdown(f"**{detail['title']}**")
+        st.markdown(f"**{md(detail['title'])}**")
         st.text(detail["body"] or "")
     with st.form("mark_read"):
         picked = st.multiselect("标为已读", [r["id"] for r in unread_rows],

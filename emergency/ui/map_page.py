@@ -4,6 +4,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from emergency import linkage, mapview, regions, teams
+from emergency.hygiene import escape_markdown as md
 from emergency.drills import drill_list
 from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
 from emergency.ui.session import require_login
@@ -26,7 +27,7 @@ with left:
     result = st_folium(fmap, key="township_map", height=620, use_container_width=True,
                        returned_objects=["last_object_clicked", "last_active_drawing"])
     tiles = data["tiles"]
-    st.caption(("底图：" + tiles["attribution"] + "（" + mapview.DATUMS[tiles["datum"]] + "）" if tiles
+    st.caption(("底图：" + md(tiles["attribution"]) + "（" + mapview.DATUMS[tiles["datum"]] + "）" if tiles
                 else "离线模式：无在线底图，仅绘制县界与乡镇驻地。") + " " + data["attribution"])
 with right:
     st.markdown("**图例（联动状态）**")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import deadlines, drills, enums, plans
+from emergency.hygiene import escape_markdown as md
 from emergency.rules import STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -41,7 +42,7 @@ if len(frame):
 with st.expander("期限规则及法律依据"):
     for rule in deadlines.all_rules(db):
         every = f"每{rule['interval_months']}个月" if rule["interval_months"] else f"{rule['due_before_month']}月前"
-        st.markdown(f"- **{rule['label']}**（{every}）——依据：{rule['source']}")
+        st.markdown(f"- **{md(rule['label'])}**（{every}）——依据：{md(rule['source'])}")
     st.markdown("- 演练期限自该预案最近一次演练起算；评估期限自最近一次评估或修订（取较晚者）起算；"
                 "演练发现预案问题时，该预案标记为“需修订”，登记修订后清除。")
 
@@ -53,13 +54,13 @@ chosen = st.selectbox("查看预案详情", [None, *codes], index=(codes.index(w
                       format_func=lambda c: "请选择预案" if c is None else f"{c} {names[c]}", key="plan_detail")
 if chosen:
     plan = next(r for r in rows if r["code"] == chosen)
-    st.markdown(f"#### {plan['code']} {plan['name']}")
+    st.markdown(f"#### {md(plan['code'])} {md(plan['name'])}")
     st.markdown(
-        f"牵头单位：{plan['lead_department']}　现行版本：{plan['version']}（{plan['revised_on']}）  \n"
+        f"牵头单位：{md(plan['lead_department'])}　现行版本：{md(plan['version'])}（{plan['revised_on']}）  \n"
         f"演练：最近 {plan['last_drill_on'] or '无'}，截止 {plan['drill_due_on'] or '应尽快开展'}，"
-        f"{STATUS_LABELS[plan['drill_status']]}（{plan['drill_rule']}；{plan['drill_source']}）  \n"
+        f"{STATUS_LABELS[plan['drill_status']]}（{md(plan['drill_rule'])}；{md(plan['drill_source'])}）  \n"
         f"评估：最近 {plan['last_evaluated_on'] or '无'}，截止 {plan['evaluation_due_on'] or '应尽快开展'}，"
-        f"{STATUS_LABELS[plan['evaluation_status']]}（{plan['evaluation_source']}）")
+        f"{STATUS_LABELS[plan['evaluation_status']]}（{md(plan['evaluation_source'])}）")
     if plan["needs_revision"]:
         st.warning("演练或评估发现该预案存在问题，需修订。")
     exercised = drills.drill_list(db, plan_code=chosen)

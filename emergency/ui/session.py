@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from emergency import auth
+from emergency.hygiene import escape_markdown as md
 from emergency.ui.state import get_db
 
 
@@ -80,7 +81,7 @@ def sidebar(user: auth.User) -> None:
     db = get_db()
     with st.sidebar:
         township = db.scalar("SELECT name FROM townships WHERE code = ?", [user.township_code]) if user.township_code else None
-        st.markdown(f"**{user.display_name}**  \n{user.role_label}" + (f" · {township}" if township else ""))
+        st.markdown(f"**{md(user.display_name)}**  \n{user.role_label}" + (f" · {md(township)}" if township else ""))
         _reminder_status(db, user)
         if st.button("退出登录", key="logout"):
             logout("已退出登录。")

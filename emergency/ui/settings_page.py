@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import channels, reminders
+from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
@@ -100,4 +101,4 @@ if rows:
             channels.send_test(db, user, chosen)
             st.success("测试消息已发送。")
         except channels.SendError as exc:
-            st.error(f"发送失败：{exc}")
+            st.error(f"发送失败：{md(exc)}")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import enums, imports, teams
+from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import enum_select, show_table, township_options, write_feedback
@@ -44,9 +45,9 @@ if len(frame):
     names = dict(zip(frame["id"], frame["name"]))
     team_id = st.selectbox("查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）")
     chosen = frame[frame["id"] == team_id].iloc[0]
-    st.subheader(chosen["name"])
-    st.markdown(f"**服务范围**：{chosen['service_area']}　**覆盖领域**：{chosen['domains'] or '未填写'}  \n"
-                f"**村（社区）**：{chosen['village_name'] or '—'}　**装备**：{chosen['equipment'] or '—'}")
+    st.subheader(md(chosen["name"]))
+    st.markdown(f"**服务范围**：{md(chosen['service_area'])}　**覆盖领域**：{md(chosen['domains']) or '未填写'}  \n"
+                f"**村（社区）**：{md(chosen['village_name']) or '—'}　**装备**：{md(chosen['equipment']) or '—'}")
     members = teams.member_list(db, user, team_id=team_id)
     show_table(members, {"name": "姓名", "role_in_team": "职务", "gender": "性别", "phone": "手机号",
                          "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",

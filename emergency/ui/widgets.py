@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import enums
+from emergency.hygiene import escape_markdown
 
 
 def show_table(frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[str, dict] | None = None,
@@ -63,10 +64,10 @@ def write_feedback(action, success: str) -> bool:
     try:
         action()
     except PermissionDenied as exc:
-        st.error(f"无权操作：{exc}")
+        st.error(f"无权操作：{escape_markdown(exc)}")
         return False
     except ValueError as exc:
-        st.error(f"未保存：{exc}")
+        st.error(f"未保存：{escape_markdown(exc)}")
         return False
     st.success(success)
     return True
