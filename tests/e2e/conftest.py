@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,13 +27,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, _private_key):
-    """The app as a user starts it, on a database file that does not exist yet (first start)."""
-    db = tmp_path_factory.mktemp("server") / "server.duckdb"
+@contextmanager
+def running_server(db: Path, log_dir: Path):
+    """The app started as a user starts it (streamlit run server.py) on `db`, until the block ends."""
     port = free_port()
     env = dict(os.environ, EMERGENCY_DB=str(db))
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w+")
+    log = open(log_dir / "server.log", "w+")
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
@@ -54,6 +54,14 @@ def server(tmp_path_factory, _private_key):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, _private_key):
+    """The app as a user starts it, on a database file that does not exist yet (first start)."""
+    db = tmp_path_factory.mktemp("server") / "server.duckdb"
+    with running_server(db, tmp_path_factory.mktemp("log")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
