@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import ssl
@@ -43,13 +44,18 @@ CHANNEL_KINDS = {"email": "电子邮件", "wecom": "企业微信群机器人", "
 DELIVERY_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
-TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT = 3   # seconds to reach a robot (TCP, a proxy's tunnel, the TLS handshake)
+READ_TIMEOUT = 10     # seconds to wait for each answer of a robot or the mail server
 SMTP_DEFAULTS = {"host": "", "port": 25, "sender": "", "starttls": False, "ssl": False, "username": "", "password": ""}
 FOOTER = "\n\n—— 应急准备登记与演练调度系统（自动发送，请勿回复）"
 
 
 class SendError(Exception):
     """A channel refused or could not take the message."""
+
+
+class SendTimeout(SendError):
+    """A channel did not answer in time (to connect, or with its answer)."""
 
 
 # Masks: secrets are never shown back in full ---------------------------------------------------
@@ -77,16 +83,58 @@ def sign_dingtalk(secret: str, timestamp_ms: int) -> str:
     return urllib.parse.quote_plus(base64.b64encode(digest))
 
 
+class _ConnectTimeout:
+    """Connect within CONNECT_TIMEOUT, then wait for the answer up to the request's timeout: urllib has
+    one timeout for both, and a robot that cannot be reached should not cost the full read timeout."""
+
+    def connect(self):
+        wait = self.timeout
+        self.timeout = min(CONNECT_TIMEOUT, wait)
+        try:
+            super().connect()
+        finally:
+            self.timeout = wait
+        self.sock.settimeout(wait)
+
+
+class _HTTPConnection(_ConnectTimeout, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_ConnectTimeout, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_HTTPConnection, req, **kwargs)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_HTTPSConnection, req, **kwargs)
+
+
+# urllib's defaults otherwise (proxies from the environment, certificate checks)
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
+
+
 def _post_json(url: str, payload: dict, timeout: float) -> None:
     request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                                      headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(65536).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         raise SendError(f"HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise SendError(f"无法连接：{getattr(exc, 'reason', exc)}") from None
+    except urllib.error.URLError as exc:  # raised while connecting
+        if isinstance(exc.reason, TimeoutError):
+            raise SendTimeout(f"连接超时：{min(CONNECT_TIMEOUT, timeout):g} 秒内未连通") from None
+        raise SendError(f"无法连接：{exc.reason}") from None
+    except TimeoutError:  # connected, no answer
+        raise SendTimeout(f"应答超时：{timeout:g} 秒内未应答") from None
+    except OSError as exc:
+        raise SendError(f"无法连接：{exc}") from None
     try:
         answer = json.loads(body)
     except ValueError:
@@ -95,11 +143,11 @@ def _post_json(url: str, payload: dict, timeout: float) -> None:
         raise SendError(f"机器人拒绝：errcode={answer.get('errcode')} {answer.get('errmsg', '')}")
 
 
-def send_wecom(url: str, text: str, timeout: float = TIMEOUT_SECONDS) -> None:
+def send_wecom(url: str, text: str, timeout: float = READ_TIMEOUT) -> None:
     _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
-def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = TIMEOUT_SECONDS,
+def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = READ_TIMEOUT,
                   timestamp_ms: int | None = None) -> None:
     if secret:
         timestamp_ms = timestamp_ms or int(time.time() * 1000)
@@ -107,7 +155,7 @@ def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = TIME
     _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
-def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = TIMEOUT_SECONDS) -> None:
+def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = READ_TIMEOUT) -> None:
     if not smtp.get("host") or not smtp.get("sender"):
         raise SendError("未配置邮件服务器（提醒设置 → 邮件服务器）")
     message = EmailMessage()
@@ -128,6 +176,9 @@ def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = TI
                 server.login(smtp["username"], smtp.get("password") or "")
             server.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
+        # smtplib reports a server that stops answering as "Connection unexpectedly closed: timed out"
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            raise SendTimeout(f"邮件服务器超时：{timeout:g} 秒内未应答") from None
         raise SendError(f"邮件发送失败：{exc}") from None
 
 

@@ -100,7 +100,8 @@ class HangingServer:
     def __init__(self):
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.held: list[socket.socket] = []
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._accept, daemon=True)

@@ -221,6 +221,14 @@ def test_a_robot_that_times_out_is_backed_off_as_a_whole(fresh_db, robot, unreac
     assert not any(channels.deliver(db, NOW + timedelta(seconds=30)).values())      # still backed off
 
 
+def test_a_robot_or_mail_server_that_never_answers_is_a_timeout(hanging):
+    with pytest.raises(channels.SendTimeout, match="应答超时"):
+        channels.send_wecom(hanging.url + "/cgi-bin/webhook/send?key=k", "测试", timeout=1)
+    smtp = {"host": "127.0.0.1", "port": hanging.port, "sender": "yjj@songxian.gov.cn"}
+    with pytest.raises(channels.SendTimeout, match="邮件服务器超时"):
+        channels.send_email(smtp, "chengguan@songxian.gov.cn", "测试", "测试", timeout=1)
+
+
 def test_urgent_messages_go_first_within_a_channel(fresh_db, robot):
     db = fresh_db
     reminders.sweep(db, NOW)
