@@ -16,12 +16,24 @@ A delivery already 'sent' is never selected again, across restarts. The one wind
 message is a crash after the server accepted the message (step 2) and before step 3 commits
 (milliseconds): the lease then expires and the message is sent again. A crash anywhere else sends it
 once: after a crash before step 2 the lease expires and the message is sent after restart.
+
+Each channel is delivered on its own: one queue per channel (its messages one after another, urgent
+first), worked through by a small thread pool, WORKERS channels at once. Delivery used to be one
+loop over all messages with a 10 s timeout, so a robot that hangs (accepts the connection, never
+answers) held every township's messages behind its own: 19 of them kept a healthy township's
+message waiting 191 s in tests/test_channels.py (80-182 s reported), and a pass of 200 could take
+33 minutes. Now a hanging robot holds only its own queue; reaching a robot may take CONNECT_TIMEOUT
+(3 s), its answer READ_TIMEOUT (10 s); and after a timeout the channel is backed off as a whole: its
+other pending messages wait with the one that timed out (their next_attempt_at moved, no attempt
+recorded) instead of each waiting out a timeout in turn. The claim is what keeps two threads, or
+two deliverers, from sending one message twice.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import ssl
@@ -29,6 +41,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -43,13 +56,19 @@ CHANNEL_KINDS = {"email": "电子邮件", "wecom": "企业微信群机器人", "
 DELIVERY_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
-TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT = 3   # seconds to reach a robot (TCP, a proxy's tunnel, the TLS handshake)
+READ_TIMEOUT = 10     # seconds to wait for each answer of a robot or the mail server
+WORKERS = 8           # channels delivered at once; each channel's messages go one after another
 SMTP_DEFAULTS = {"host": "", "port": 25, "sender": "", "starttls": False, "ssl": False, "username": "", "password": ""}
 FOOTER = "\n\n—— 应急准备登记与演练调度系统（自动发送，请勿回复）"
 
 
 class SendError(Exception):
     """A channel refused or could not take the message."""
+
+
+class SendTimeout(SendError):
+    """A channel did not answer in time: its other messages wait with this one (it is backed off)."""
 
 
 # Masks: secrets are never shown back in full ---------------------------------------------------
@@ -77,16 +96,58 @@ def sign_dingtalk(secret: str, timestamp_ms: int) -> str:
     return urllib.parse.quote_plus(base64.b64encode(digest))
 
 
+class _ConnectTimeout:
+    """Connect within CONNECT_TIMEOUT, then wait for the answer up to the request's timeout: urllib has
+    one timeout for both, and a robot that cannot be reached should not cost the full read timeout."""
+
+    def connect(self):
+        wait = self.timeout
+        self.timeout = min(CONNECT_TIMEOUT, wait)
+        try:
+            super().connect()
+        finally:
+            self.timeout = wait
+        self.sock.settimeout(wait)
+
+
+class _HTTPConnection(_ConnectTimeout, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_ConnectTimeout, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_HTTPConnection, req, **kwargs)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_HTTPSConnection, req, **kwargs)
+
+
+# urllib's defaults otherwise (proxies from the environment, certificate checks)
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
+
+
 def _post_json(url: str, payload: dict, timeout: float) -> None:
     request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                                      headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(65536).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         raise SendError(f"HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise SendError(f"无法连接：{getattr(exc, 'reason', exc)}") from None
+    except urllib.error.URLError as exc:  # raised while connecting
+        if isinstance(exc.reason, TimeoutError):
+            raise SendTimeout(f"连接超时：{min(CONNECT_TIMEOUT, timeout):g} 秒内未连通") from None
+        raise SendError(f"无法连接：{exc.reason}") from None
+    except TimeoutError:  # connected, no answer
+        raise SendTimeout(f"应答超时：{timeout:g} 秒内未应答") from None
+    except OSError as exc:
+        raise SendError(f"无法连接：{exc}") from None
     try:
         answer = json.loads(body)
     except ValueError:
@@ -95,11 +156,11 @@ def _post_json(url: str, payload: dict, timeout: float) -> None:
         raise SendError(f"机器人拒绝：errcode={answer.get('errcode')} {answer.get('errmsg', '')}")
 
 
-def send_wecom(url: str, text: str, timeout: float = TIMEOUT_SECONDS) -> None:
+def send_wecom(url: str, text: str, timeout: float = READ_TIMEOUT) -> None:
     _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
-def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = TIMEOUT_SECONDS,
+def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = READ_TIMEOUT,
                   timestamp_ms: int | None = None) -> None:
     if secret:
         timestamp_ms = timestamp_ms or int(time.time() * 1000)
@@ -107,7 +168,7 @@ def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = TIME
     _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
-def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = TIMEOUT_SECONDS) -> None:
+def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = READ_TIMEOUT) -> None:
     if not smtp.get("host") or not smtp.get("sender"):
         raise SendError("未配置邮件服务器（提醒设置 → 邮件服务器）")
     message = EmailMessage()
@@ -128,6 +189,9 @@ def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = TI
                 server.login(smtp["username"], smtp.get("password") or "")
             server.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
+        # smtplib reports a server that stops answering as "Connection unexpectedly closed: timed out"
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            raise SendTimeout(f"邮件服务器超时：{timeout:g} 秒内未应答") from None
         raise SendError(f"邮件发送失败：{exc}") from None
 
 
@@ -153,9 +217,12 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
-def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send) -> dict:
+def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send, workers: int = WORKERS) -> dict:
     """Send every pending delivery that is due. Returns {'sent': [...], 'retry': [...], 'failed': [...],
-    'quiet': n}; each list holds (delivery id, channel kind, title[, error])."""
+    'quiet': n}; each list holds (delivery id, channel kind, title[, error]), urgent first.
+
+    Each channel has its own queue, worked through in a thread of a small pool (at most `workers`
+    channels at once): a robot that hangs holds only its own messages, not every township's."""
     now = local(now or datetime.now(TZ))
     settings = get_settings(db)
     smtp = smtp_settings(db)
@@ -168,6 +235,7 @@ def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send) -
         " JOIN notifications n ON n.id = d.notification_id"
         " WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)"
         f" ORDER BY urgent DESC, d.id LIMIT {int(limit)}", [now])
+    queues: dict[int, list[dict]] = {}  # channel -> its rows, urgent first; channels with urgent ones first
     for row in rows:
         if not row["is_active"]:
             db.write(lambda cur, i=row["id"]: cur.execute(
@@ -178,18 +246,52 @@ def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send) -
         if quiet and not row["urgent"]:
             result["quiet"] += 1
             continue
+        queues.setdefault(row["channel_id"], []).append(row)
+    if queues:
+        with ThreadPoolExecutor(max_workers=min(workers, len(queues)), thread_name_prefix="deliver") as pool:
+            outcomes = list(pool.map(lambda queue: _deliver_channel(db, queue, now, smtp, settings, sender),
+                                     queues.values()))
+        for outcome in outcomes:
+            for key, entries in outcome.items():
+                result[key] += entries
+    position = {row["id"]: i for i, row in enumerate(rows)}
+    for key in ("sent", "retry", "failed"):
+        result[key].sort(key=lambda entry: position[entry[0]])
+    return result
+
+
+def _deliver_channel(db, queue: list[dict], now: datetime, smtp: dict, settings: dict, sender) -> dict:
+    """One channel's messages, one after another (a thread of its own, with its own cursor). After a
+    timeout the channel is backed off as a whole: its other messages wait with the one that timed
+    out, instead of each waiting out its own timeout in this pass."""
+    out: dict = {"sent": [], "retry": [], "failed": []}
+    for index, row in enumerate(queue):
         if not _claim(db, row["id"], now):
             continue
-        error = None
+        error, timed_out = None, False
         try:
             sender({"kind": row["channel_kind"], "address": row["address"], "secret": row["secret"]}, smtp,
                    row["kind"], row["title"], row["body"])
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, never raised
-            error = str(exc)[:500] or exc.__class__.__name__
+            error, timed_out = str(exc)[:500] or exc.__class__.__name__, isinstance(exc, SendTimeout)
         status = _record(db, row["id"], now, error, settings)
         entry = (row["id"], row["channel_kind"], row["title"]) + ((error,) if error else ())
-        result["sent" if status == "sent" else "failed" if status == "failed" else "retry"].append(entry)
-    return result
+        out["sent" if status == "sent" else "failed" if status == "failed" else "retry"].append(entry)
+        if timed_out:
+            until = now + backoff(row["attempts"] + 1, settings["retry_base_seconds"])
+            reason = f"暂缓至 {local(until):%m-%d %H:%M:%S}：本渠道上一条消息超时（{error}）"
+            _defer_channel(db, row["channel_id"], until, reason)
+            out["retry"] += [(r["id"], r["channel_kind"], r["title"], reason) for r in queue[index + 1:]]
+            break
+    return out
+
+
+def _defer_channel(db, channel_id: int, until: datetime, reason: str) -> None:
+    """Nothing more of this channel is tried before `until`. No attempt is recorded: nothing was sent.
+    (A message another deliverer is sending may be pushed too: its record overwrites the time.)"""
+    db.write(lambda cur: cur.execute(
+        "UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE channel_id = ? AND status = 'pending'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at < ?)", [until, reason, channel_id, until]))
 
 
 def _claim(db, delivery_id: int, now: datetime) -> bool:

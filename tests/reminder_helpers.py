@@ -1,6 +1,7 @@
-"""Real local servers standing in for the outside world of the reminders: an SMTP server (aiosmtpd)
-and an HTTP server that answers like the WeCom / DingTalk group robots (and checks DingTalk's
-signature the way DingTalk does). Plus small seeding helpers for the reminder tests."""
+"""Real local servers standing in for the outside world of the reminders: an SMTP server (aiosmtpd),
+an HTTP server that answers like the WeCom / DingTalk group robots (and checks DingTalk's signature
+the way DingTalk does), and two robots that hang (one never answers, one never completes the TCP
+handshake). Plus small seeding helpers for the reminder tests."""
 from __future__ import annotations
 
 import base64
@@ -9,6 +10,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from datetime import datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -31,24 +33,28 @@ def free_port() -> int:
 
 
 class RobotServer:
-    """An HTTP server on 127.0.0.1: records every POST; `fail_next` answers HTTP 500 that many times;
-    paths under /dingtalk must carry a valid timestamp+sign for `dingtalk_secret`."""
+    """An HTTP server on 127.0.0.1: records every POST (with its arrival, time.monotonic()); `fail_next`
+    answers HTTP 500 that many times; `delay` seconds before each answer; paths under /dingtalk must
+    carry a valid timestamp+sign for `dingtalk_secret`."""
 
     def __init__(self, dingtalk_secret: str = "SECtest-secret-0123456789"):
         self.requests: list[dict] = []
         self.accepted: list[dict] = []
         self.fail_next = 0
+        self.delay = 0.0
         self.dingtalk_secret = dingtalk_secret
         robot = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
+                arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length).decode("utf-8"))
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                request = {"path": parts.path, "query": query, "json": body}
+                request = {"path": parts.path, "query": query, "json": body, "at": arrived}
                 robot.requests.append(request)
+                time.sleep(robot.delay)
                 if robot.fail_next > 0:
                     robot.fail_next -= 1
                     return self._answer(500, {"errcode": -1, "errmsg": "server busy"})
@@ -85,6 +91,66 @@ class RobotServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class HangingServer:
+    """A robot that hangs: accepts every TCP connection on 127.0.0.1 and never answers; `connections`
+    counts them."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except TimeoutError:
+                continue
+
+    @property
+    def connections(self) -> int:
+        return len(self.held)
+
+    def close(self):
+        self._stop.set()
+        self.thread.join()
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+class UnreachableServer:
+    """A robot behind a firewall that drops packets: a listening socket that never accepts, its queue
+    filled, so that the kernel drops every further SYN and a connect() never completes."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        address = self.sock.getsockname()
+        self.url = f"http://{address[0]}:{address[1]}"
+        self.fillers = []
+        while True:  # Linux queues one connection at backlog 0; fill until a connect() stalls
+            filler = socket.socket()
+            filler.settimeout(0.3)
+            self.fillers.append(filler)
+            try:
+                filler.connect(address)
+            except TimeoutError:
+                break
+            assert len(self.fillers) < 10, "the listen queue never filled"
+
+    def close(self):
+        for filler in self.fillers:
+            filler.close()
+        self.sock.close()
 
 
 class MailServer:

@@ -1,11 +1,14 @@
 """Delivery through real local servers: retries with backoff, permanent failure, DingTalk signature,
-SMTP e-mail, quiet hours, masking, and a process killed between creating and delivering."""
+SMTP e-mail, quiet hours, masking, a hanging robot that must not hold the other channels, two
+deliveries at once, and a process killed between creating and delivering."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,8 +18,8 @@ from emergency import auth, channels, reminders
 from emergency.db import Database
 from emergency.setup import initialise
 from tests.conftest import user_row
-from tests.reminder_helpers import (MailServer, RobotServer, add_channel, add_corrective_action, add_planned_drill,
-                                    add_roll_call, at)
+from tests.reminder_helpers import (HangingServer, MailServer, RobotServer, UnreachableServer, add_channel,
+                                    add_corrective_action, add_planned_drill, add_roll_call, at)
 
 ROOT = Path(__file__).resolve().parent.parent
 CG, FP = "410325100", "410325109"
@@ -26,6 +29,20 @@ NOW = at("2025-03-14 09:00")  # a Friday
 @pytest.fixture
 def robot():
     server = RobotServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hanging():
+    server = HangingServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def unreachable():
+    server = UnreachableServer()
     yield server
     server.close()
 
@@ -156,6 +173,101 @@ def test_a_deactivated_channel_sends_nothing(fresh_db, robot):
     channels.update_channel(db, auth.SYSTEM, channel, is_active=False)
     result = channels.deliver(db, NOW)
     assert result["failed"][0][3] == "渠道已停用" and robot.requests == []
+
+
+def _queue_behind_a_stuck_robot(db, stuck_url, healthy_url, count=19):
+    """The bureau's robot (stuck_url) has `count` urgent escalations pending, first in the outbox;
+    township FP's robot (healthy_url) one drill reminder, last. Returns (stuck, healthy) channel ids."""
+    reminders.sweep(db, NOW)
+    stuck = add_channel(db, None, "wecom", stuck_url + "/cgi-bin/webhook/send?key=stuck")
+    healthy = add_channel(db, FP, "wecom", healthy_url + "/cgi-bin/webhook/send?key=fp")
+    for minutes in range(count):
+        add_roll_call(db, CG, NOW - timedelta(hours=2, minutes=minutes))
+    add_planned_drill(db, FP, date(2025, 3, 20), "森林防火演练")
+    assert len(reminders.sweep(db, NOW)) == count + 1
+    return stuck, healthy
+
+
+def test_a_hanging_robot_does_not_hold_another_townships_message(fresh_db, robot, hanging):
+    db = fresh_db
+    _, healthy = _queue_behind_a_stuck_robot(db, hanging.url, robot.url)
+    started = time.monotonic()
+    result = channels.deliver(db, NOW)
+    (received,) = robot.accepted
+    waited = received["at"] - started
+    print(f"healthy delivery after {waited:.2f} s, the pass took {time.monotonic() - started:.2f} s")
+    assert waited < 5, f"the healthy township's message waited {waited:.1f} s behind the hanging robot"
+    assert "森林防火演练" in received["json"]["text"]["content"]
+    assert [e[0] for e in result["sent"]] == [db.scalar("SELECT id FROM deliveries WHERE channel_id = ?", [healthy])]
+    assert hanging.connections == 1          # the hanging robot was tried once, not once per message
+
+
+def test_a_robot_that_times_out_is_backed_off_as_a_whole(fresh_db, robot, unreachable):
+    db = fresh_db
+    stuck, _ = _queue_behind_a_stuck_robot(db, unreachable.url, robot.url)
+    started = time.monotonic()
+    result = channels.deliver(db, NOW)
+    elapsed = time.monotonic() - started
+    # one connect timeout (3 s): not the read timeout (10 s), and not one timeout per pending message
+    assert elapsed < 6, f"the pass took {elapsed:.1f} s"
+    rows = db.query_dicts("SELECT d.id, d.attempts, d.next_attempt_at, d.last_error,"
+                          " (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.id) AS tries"
+                          " FROM deliveries d WHERE d.channel_id = ? ORDER BY d.id", [stuck])
+    (tried,) = [r for r in rows if r["tries"]]
+    assert len(rows) == 19 and tried["attempts"] == 1 and "超时" in tried["last_error"]
+    assert sum(r["attempts"] for r in rows) == 1                     # the others were not tried...
+    assert {r["next_attempt_at"] for r in rows} == {NOW + timedelta(seconds=60)}   # ...but wait with it
+    assert len(result["sent"]) == 1 and len(result["retry"]) == 19
+    assert not any(channels.deliver(db, NOW + timedelta(seconds=30)).values())      # still backed off
+
+
+def test_a_robot_or_mail_server_that_never_answers_is_a_timeout(hanging):
+    with pytest.raises(channels.SendTimeout, match="应答超时"):
+        channels.send_wecom(hanging.url + "/cgi-bin/webhook/send?key=k", "测试", timeout=1)
+    smtp = {"host": "127.0.0.1", "port": hanging.port, "sender": "yjj@songxian.gov.cn"}
+    with pytest.raises(channels.SendTimeout, match="邮件服务器超时"):
+        channels.send_email(smtp, "chengguan@songxian.gov.cn", "测试", "测试", timeout=1)
+
+
+def test_urgent_messages_go_first_within_a_channel(fresh_db, robot):
+    db = fresh_db
+    reminders.sweep(db, NOW)
+    add_channel(db, None, "wecom", robot.url + "/wecom?key=bureau")
+    add_planned_drill(db, None, date(2025, 3, 20), "县级防汛演练")
+    assert len(reminders.sweep(db, NOW)) == 1                      # the ordinary reminder is first in the outbox,
+    add_roll_call(db, CG, NOW - timedelta(hours=1))
+    assert len(reminders.sweep(db, NOW)) == 1                      # the escalation after it
+    assert len(channels.deliver(db, NOW)["sent"]) == 2
+    assert [r["json"]["text"]["content"].split("】")[0] for r in robot.accepted] == ["【点名未应答", "【演练临近"]
+
+
+def test_two_deliveries_at_once_send_every_message_exactly_once(fresh_db, robot):
+    db = fresh_db
+    reminders.sweep(db, NOW)
+    for code in (CG, FP, "410325101", "410325102"):
+        add_channel(db, code, "wecom", robot.url + f"/wecom?key={code}")
+        for n in range(8):
+            add_planned_drill(db, code, date(2025, 3, 20), f"演练{code}-{n}")
+    assert len(reminders.sweep(db, NOW)) == 32
+    robot.delay = 0.05                         # each pass is still sending while the other one claims
+    barrier, results = threading.Barrier(2), []
+
+    def run():
+        barrier.wait()
+        results.append(channels.deliver(db, NOW))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2
+    sent = sorted(e[0] for result in results for e in result["sent"])
+    assert sent == sorted(i for (i,) in db.query("SELECT id FROM deliveries"))     # each by one pass, once
+    received = [(r["query"]["key"], r["json"]["text"]["content"]) for r in robot.requests]
+    assert len(received) == len(set(received)) == 32
+    assert db.scalar("SELECT count(*) FROM delivery_attempts") == 32
+    assert db.query("SELECT DISTINCT status, attempts FROM deliveries") == [("sent", 1)]
 
 
 def test_channels_are_admin_only_validated_and_their_secrets_masked(scratch_db):
