@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.helpers import ROOT, user_row
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,15 +63,6 @@ def scratch_db(demo_db_path, tmp_path):
     db = Database(path)
     yield db
     db.close()
-
-
-def user_row(db, username: str):
-    """The demo account `username` as an auth.User."""
-    from emergency import auth
-
-    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
-                         [username])[0]
-    return auth.User(**row)
 
 
 @pytest.fixture

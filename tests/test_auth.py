@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import openpyxl
 import pytest
 
-from emergency import audit, auth, drills, exports, hygiene, privacy, teams
+from emergency import auth, drills, exports, hygiene, privacy, teams
 from emergency.demo import DEMO_PASSWORDS
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent

@@ -17,9 +17,8 @@ import pytest
 from emergency import auth, channels, reminders
 from emergency.db import Database
 from emergency.setup import initialise
-from tests.conftest import user_row
-from tests.reminder_helpers import (HangingServer, MailServer, RobotServer, UnreachableServer, add_channel,
-                                    add_corrective_action, add_planned_drill, add_roll_call, at)
+from tests.helpers import (HangingServer, MailServer, RobotServer, UnreachableServer, add_channel,
+                           add_corrective_action, add_planned_drill, add_roll_call, at, user_row)
 
 ROOT = Path(__file__).resolve().parent.parent
 CG, FP = "410325100", "410325109"
@@ -312,7 +311,7 @@ KILLED_AFTER_CREATING = """
 import sys, time
 from emergency.db import Database
 from emergency import channels, reminders
-from tests.reminder_helpers import at
+from tests.helpers import at
 db = Database(sys.argv[1])
 created = reminders.sweep(db, at(sys.argv[2]))
 if sys.argv[3] == "claim":

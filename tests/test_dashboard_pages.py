@@ -5,7 +5,7 @@ import time
 from datetime import date
 
 from emergency import linkage, teams
-from tests.conftest import user_row
+from tests.helpers import user_row
 
 MAP = "emergency/ui/map_page.py"
 LINKAGE = "emergency/ui/linkage_page.py"

@@ -54,7 +54,7 @@ def test_demo_spreads_plausibly(demo_db):
 
 def test_demo_people_are_valid_and_marked(demo_db):
     rows = demo_db.query("SELECT phone, id_cipher, id_masked, birth_date, is_demo FROM members USING SAMPLE 200 ROWS")
-    for phone, cipher, masked, born, is_demo in rows:
+    for _phone, cipher, masked, born, is_demo in rows:
         assert is_demo
         number = privacy.decrypt_id(cipher)
         assert privacy.validate_id_number(number) is None

@@ -7,7 +7,7 @@ import pytest
 from emergency import deadlines, drills, enterprises, plans
 from emergency.auth import PermissionDenied
 from emergency.hygiene import clean
-from tests.conftest import user_row
+from tests.helpers import user_row
 
 TODAY = date(2026, 11, 25)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

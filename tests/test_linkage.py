@@ -8,7 +8,7 @@ import pytest
 from emergency import auth, linkage
 from emergency.demo_linkage import DEMO_NOW
 from emergency.linkage import AMBER, GREEN, RED
-from tests.conftest import user_row
+from tests.helpers import user_row
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=TZ)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from emergency import auth, mapview, regions
-from tests.conftest import user_row
+from tests.helpers import user_row
 
 
 def source_pairs():

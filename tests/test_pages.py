@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from emergency import teams
 from emergency.demo import DEMO_PASSWORDS
-from tests.conftest import user_row
+from tests.helpers import user_row
 
 ROOT = Path(__file__).resolve().parent.parent
 

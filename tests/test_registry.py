@@ -14,7 +14,7 @@ import pytest
 
 from emergency import auth, imports, normalise, privacy, roster, teams
 from emergency.enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
-from tests.conftest import user_row
+from tests.helpers import user_row
 from emergency.import_samples import HEADERS, csv_bytes, member_rows, synthetic_id, xlsx_bytes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import user_row
+from tests.helpers import user_row
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
     member = app_db.scalar("SELECT min(m.id) FROM members m JOIN teams t ON t.id = m.team_id"
                            " WHERE m.training_passed AND m.left_on IS NULL AND t.disbanded_on IS NULL")
     from emergency import teams
-    from tests.conftest import user_row
+    from tests.helpers import user_row
 
     teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
     at.run()

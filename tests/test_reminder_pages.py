@@ -3,8 +3,7 @@ unread count, the settings page (secrets masked) and the scheduler page (failure
 from __future__ import annotations
 
 from emergency import channels, reminders
-from tests.conftest import user_row
-from tests.reminder_helpers import add_channel, at
+from tests.helpers import add_channel, at, user_row
 
 CG = "410325100"
 INBOX, SETTINGS, SCHEDULER = "emergency/ui/inbox_page.py", "emergency/ui/settings_page.py", "emergency/ui/scheduler_page.py"

@@ -7,9 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from emergency import audit, auth, reminders
-from tests.conftest import user_row
-from tests.reminder_helpers import (add_certificate, add_corrective_action, add_planned_drill, add_roll_call,
-                                    add_team_member, at, keys_for)
+from tests.helpers import (add_certificate, add_corrective_action, add_planned_drill, add_roll_call, add_team_member,
+                           at, keys_for, user_row)
 
 CG, FP = "410325100", "410325109"  # 城关镇, 饭坡镇
 

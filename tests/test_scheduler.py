@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from emergency import backup, cli, reminders, scheduler
 from emergency.db import Database
 from emergency.setup import initialise
-from tests.reminder_helpers import RobotServer, add_channel, add_planned_drill, add_roll_call, at
+from tests.helpers import RobotServer, add_channel, add_planned_drill, add_roll_call, at
 
 ROOT = Path(__file__).resolve().parent.parent
 FP = "410325109"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from emergency import audit, drills, exports, hygiene, imports, privacy, teams
-from tests.test_auth import ROOT, user
+from tests.helpers import ROOT, user_row as user
 
 
 def sheet_rows(data: bytes) -> list[dict]:

@@ -1,7 +1,7 @@
 """The map drawn offline in a real browser: outline, seats and Chinese labels; a click opens the
 township's detail; the linkage page and the overview charts; no request leaves localhost."""
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import go_to, screenshot
+from tests.helpers import go_to, screenshot
 
 
 def login(page, url, username, password):

@@ -1,12 +1,5 @@
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import go_to, screenshot
-
-
-def login(page, url, username, password):
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label("用户名").fill(username, timeout=90_000)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+from tests.helpers import go_to, login, screenshot
 
 
 def test_login_then_overview_in_a_real_browser(server, page):

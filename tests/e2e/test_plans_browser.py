@@ -1,6 +1,5 @@
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import go_to, screenshot
-from tests.e2e.test_overview_browser import login
+from tests.helpers import go_to, login, screenshot
 
 
 def test_plans_page_in_a_real_browser(server, page):

@@ -1,7 +1,6 @@
 """The coverage page and the import preview in a real browser (screenshots in tests/artifacts/)."""
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import go_to, screenshot
-from tests.e2e.test_overview_browser import login
+from tests.helpers import go_to, login, screenshot
 
 
 def test_coverage_page_in_a_real_browser(server, page):

@@ -3,8 +3,7 @@ as a user does), whose start-up sweep fills the inbox; nothing leaves the machin
 import re
 
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import go_to, screenshot
-from tests.e2e.test_overview_browser import login
+from tests.helpers import go_to, login, screenshot
 
 
 def show_all_pages(page):

@@ -8,8 +8,7 @@ import pytest
 
 from emergency.db import Database
 from emergency.demo import DEMO_PASSWORDS
-from tests.e2e.conftest import go_to, running_server, screenshot
-from tests.e2e.test_overview_browser import login
+from tests.helpers import go_to, login, running_server, screenshot
 
 BEACON = "http://attacker.invalid/beacon.png"
 HOSTILE = {

@@ -7,7 +7,7 @@ import time
 import urllib.request
 
 from emergency.db import Database
-from tests.e2e.conftest import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 def test_server_start_creates_the_database_and_runs_the_catch_up_sweep(tmp_path, _private_key):

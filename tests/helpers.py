@@ -1,23 +1,36 @@
-"""Real local servers standing in for the outside world of the reminders: an SMTP server (aiosmtpd),
-an HTTP server that answers like the WeCom / DingTalk group robots (and checks DingTalk's signature
-the way DingTalk does), and two robots that hang (one never answers, one never completes the TCP
-handshake). Plus small seeding helpers for the reminder tests."""
+"""Helpers the tests import (fixtures stay in conftest.py).
+
+- paths and small utilities: ROOT, at(), free_port(), user_row();
+- real local servers standing in for the outside world of the reminders: an SMTP server (aiosmtpd)
+  and an HTTP server that answers like the WeCom / DingTalk group robots (and checks DingTalk's
+  signature the way DingTalk does), two robots that hang (one never answers, one never completes
+  the TCP handshake), plus small seeding helpers for the reminder tests;
+- browser tests: screenshot() and go_to() on a Playwright page.
+"""
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from datetime import datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -30,6 +43,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def user_row(db, username: str):
+    """The demo account `username` as an auth.User."""
+    from emergency import auth
+
+    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
+                         [username])[0]
+    return auth.User(**row)
 
 
 class RobotServer:
@@ -216,3 +238,58 @@ def add_channel(db, township_code: str | None, kind: str, address: str, secret: 
 
 def keys_for(created, subject_type: str, subject_id) -> list[str]:
     return sorted(c.dedup_key for c in created if c.subject_type == subject_type and c.subject_id == str(subject_id))
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def login(page, url: str, username: str, password: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill(username, timeout=90_000)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def go_to(page, title: str) -> None:
+    """Open a page by its sidebar link (a reload would start a new, logged-out session)."""
+    nav = page.get_by_test_id("stSidebarNav")
+    link = nav.get_by_role("link", name=title, exact=True)
+    if not link.count():
+        more = nav.get_by_text("View ", exact=False)
+        if more.count():
+            more.first.click()
+    link.first.click()
+
+
+@contextmanager
+def running_server(db: Path, log_dir: Path):
+    """The app started as a user starts it (streamlit run server.py) on `db`, until the block ends."""
+    port = free_port()
+    env = dict(os.environ, EMERGENCY_DB=str(db))
+    log = open(log_dir / "server.log", "w+")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            log.seek(0)
+            raise RuntimeError("server did not start:\n" + log.read())
+        yield {"url": url, "db": db, "startup_seconds": time.monotonic() - started, "log": log}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
