@@ -12,10 +12,14 @@ the only guard.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NoReturn
 
+import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -28,6 +32,7 @@ SESSION_TIMEOUT_MINUTES = 30
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
+log = logging.getLogger(__name__)
 
 
 class PermissionDenied(PermissionError):
@@ -154,39 +159,108 @@ def set_password(db, actor: User, username: str, password: str) -> None:
 
 
 def authenticate(db, username: str, password: str, now: datetime | None = None) -> User:
-    """The user, or LoginError with a message that does not tell which half was wrong."""
+    """The user, or LoginError with a message that does not tell which half was wrong.
+
+    A wrong password is counted by one UPDATE that also locks at the limit (_count_failure), and the
+    lock is evaluated again inside each log-in transaction: parallel guesses cannot outrun it.
+    """
     now = now or datetime.now(timezone.utc)
     rows = db.query_dicts("SELECT * FROM users WHERE username = ? AND is_active", [(username or "").strip()])
     if not rows:
         raise LoginError("用户名或密码错误")
     row = rows[0]
-    if row["locked_until"] and row["locked_until"] > now:
-        minutes = max(1, int((row["locked_until"] - now).total_seconds() // 60) + 1)
-        raise LoginError(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员")
+    if _is_locked(row["locked_until"], now):  # early refusal, without the cost of a hash check
+        raise LoginError(_locked_message(row["locked_until"], now))
+    if not _password_matches(row["password_hash"], password):
+        _count_failure(db, row, now)
+    return _record_login(db, row, now)
+
+
+def _password_matches(digest: str, password: str | None) -> bool:
     try:
-        _hasher.verify(row["password_hash"], password or "")
+        return _hasher.verify(digest, password or "")
     except (VerificationError, InvalidHashError):
-        failures = row["failed_logins"] + 1
-        locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= LOCK_AFTER_FAILURES else None
+        return False
 
-        def fail(cur):
-            cur.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                        [0 if locked else failures, locked, row["id"]])
-            audit.record(cur, User(row["id"], row["username"], row["display_name"], row["role"]),
-                         "login_locked" if locked else "login_failed", "users", row["id"], None, None)
 
-        db.write(fail)
-        if locked:
-            raise LoginError(f"连续 {LOCK_AFTER_FAILURES} 次登录失败，账号锁定 {LOCK_MINUTES} 分钟")
-        raise LoginError("用户名或密码错误")
+def _is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+def _locked_message(locked_until: datetime, now: datetime) -> str:
+    # capped: a request that started just before the lock would otherwise read 16 of 15 minutes
+    minutes = min(LOCK_MINUTES, max(1, int((locked_until - now).total_seconds() // 60) + 1))
+    return f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员"
+
+
+# The SQL of the two log-in writes. Neither uses UPDATE ... RETURNING: DuckDB runs that as delete +
+# insert, which a foreign key to users would refuse (none exists today; migrations 003/004 keep it so).
+# Re-reading the row in the same transaction costs nothing and is standard SQL.
+_COUNT_FAILURE = (
+    "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END,"
+    " locked_until = CASE WHEN failed_logins + 1 >= ? THEN CAST(? AS TIMESTAMPTZ) END"
+    " WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)")
+_CLEAR_FAILURES = ("UPDATE users SET failed_logins = 0, locked_until = NULL"
+                   " WHERE id = ? AND is_active AND (locked_until IS NULL OR locked_until <= ?)")
+
+# Log-in writes of this process, one at a time: thirty parallel guesses at one account would
+# otherwise conflict in DuckDB ("Conflict on update") faster than db.write's retries absorb them.
+# Held only for the short transaction, never during the hash check.
+_login_writes = threading.Lock()
+
+
+def _login_write(db, work):
+    """db.write for the log-in bookkeeping; a conflict left after the retries (e.g. with an admin
+    editing the same account) becomes a busy message, never a raw database error on the page."""
+    try:
+        with _login_writes:
+            return db.write(work)
+    except duckdb.Error as exc:
+        log.warning("log-in write failed: %s", exc)
+        raise LoginError("系统繁忙，请稍后再试") from exc
+
+
+def _locked_until(cur, user_id: int) -> datetime | None:
+    found = cur.execute("SELECT locked_until FROM users WHERE id = ?", [user_id]).fetchone()
+    return found[0] if found else None
+
+
+def _count_failure(db, row: dict, now: datetime) -> NoReturn:
+    """Count one wrong password, or nothing if the account is locked meanwhile; always LoginError."""
+    actor = _user(row)
+
+    def fail(cur):
+        counted = cur.execute(_COUNT_FAILURE, [LOCK_AFTER_FAILURES, LOCK_AFTER_FAILURES,
+                                               now + timedelta(minutes=LOCK_MINUTES), row["id"], now]).fetchone()[0]
+        locked_until = _locked_until(cur, row["id"])
+        if counted:
+            audit.record(cur, actor, "login_locked" if locked_until else "login_failed", "users", row["id"], None, None)
+        return counted, locked_until
+
+    counted, locked_until = _login_write(db, fail)
+    if not counted and locked_until:
+        raise LoginError(_locked_message(locked_until, now))
+    if locked_until:
+        raise LoginError(f"连续 {LOCK_AFTER_FAILURES} 次登录失败，账号锁定 {LOCK_MINUTES} 分钟")
+    raise LoginError("用户名或密码错误")
+
+
+def _record_login(db, row: dict, now: datetime) -> User:
+    """Clear the failure count and audit the log-in, unless the account was locked or disabled meanwhile."""
     user = _user(row)
 
     def ok(cur):
-        cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [row["id"]])
-        audit.record(cur, user, "login", "users", row["id"], None, None)
+        if cur.execute(_CLEAR_FAILURES, [row["id"], now]).fetchone()[0]:
+            audit.record(cur, user, "login", "users", row["id"], None, None)
+            return True, None
+        return False, _locked_until(cur, row["id"])
 
-    db.write(ok)
-    return user
+    accepted, locked_until = _login_write(db, ok)
+    if accepted:
+        return user
+    if _is_locked(locked_until, now):
+        raise LoginError(_locked_message(locked_until, now))
+    raise LoginError("用户名或密码错误")
 
 
 def session_expired(last_seen: datetime, now: datetime, minutes: int = SESSION_TIMEOUT_MINUTES) -> bool:

@@ -4,10 +4,14 @@ import json
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
+import duckdb
 import openpyxl
 import pytest
+from argon2 import PasswordHasher
 
 from emergency import audit, auth, drills, exports, hygiene, privacy, teams
 from emergency.demo import DEMO_PASSWORDS
@@ -246,3 +250,112 @@ def test_login_sessions_resume_expire_and_close(scratch_db):
     auth.close_session(db, token)
     assert auth.resume_session(db, token, now) is None
     assert auth.resume_session(db, "forged-token", now) is None
+
+
+# Parallel guesses, a lock taken mid-login, write conflicts ------------------------------------
+GUESSER_PASSWORD = "Right-pass-1"
+
+
+class SlowVerify:
+    """The hasher, with verify() taking as long as argon2 does on a real hash (the window in which
+    parallel guesses overlap) but sleeping instead of burning the CPU."""
+
+    def __init__(self, hasher, seconds=0.2, during=None):
+        self.hasher, self.seconds, self.during = hasher, seconds, during
+
+    def verify(self, digest, password):
+        time.sleep(self.seconds)
+        if self.during:
+            self.during()
+        return self.hasher.verify(digest, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+def guesser(db):
+    """A fresh account with a cheap argon2 hash: the test is about counting, not hashing."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return auth.create_user(db, auth.SYSTEM, "guesser", "猜测对象", "viewer", "",
+                            password_hash=cheap.hash(GUESSER_PASSWORD))
+
+
+def login_state(db, username="guesser"):
+    return db.query("SELECT failed_logins, locked_until FROM users WHERE username = ?", [username])[0]
+
+
+def try_login(db, password, username="guesser"):
+    """What authenticate raised (or the user it returned): a raw exception must not escape to the page."""
+    try:
+        return auth.authenticate(db, username, password)
+    except Exception as exc:  # noqa: BLE001 - the test inspects whatever it was
+        return exc
+
+
+def test_parallel_wrong_guesses_lock_the_account(scratch_db, monkeypatch):
+    db = scratch_db
+    guesser(db)
+    monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher))
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        results = list(pool.map(lambda i: try_login(db, f"wrong-pass-{i}"), range(30)))
+    assert all(isinstance(r, auth.LoginError) for r in results), [type(r).__name__ for r in results]
+    refused = try_login(db, GUESSER_PASSWORD)
+    assert isinstance(refused, auth.LoginError) and "锁定" in str(refused)
+    failed, locked_until = login_state(db)
+    assert locked_until is not None and failed == 0
+    # exactly five guesses counted: the ones that came after the lock changed nothing
+    counts = dict(db.query("SELECT action, count(*) FROM audit_log WHERE username = 'guesser' GROUP BY action"))
+    assert counts == {"login_failed": auth.LOCK_AFTER_FAILURES - 1, "login_locked": 1}
+
+
+def test_guesses_while_locked_change_nothing(scratch_db):
+    db = scratch_db
+    guesser(db)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    for _ in range(auth.LOCK_AFTER_FAILURES):
+        with pytest.raises(auth.LoginError):
+            auth.authenticate(db, "guesser", "wrong-pass-1", now)
+    locked = login_state(db)
+    later = now + timedelta(minutes=3)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda i: try_login_at(db, f"wrong-pass-{i}", later), range(10)))
+    assert all(isinstance(r, auth.LoginError) and "锁定" in str(r) for r in results)
+    assert login_state(db) == locked
+
+
+def try_login_at(db, password, now):
+    try:
+        return auth.authenticate(db, "guesser", password, now)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+@pytest.mark.parametrize("password", [GUESSER_PASSWORD, "wrong-pass-1"])
+def test_lock_taken_during_verification_is_honoured(scratch_db, monkeypatch, password):
+    """Another request locks the account while this one is hashing: the lock is checked again in the
+    transaction, so this one is refused and cannot clear the lock or restart the count."""
+    db = scratch_db
+    guesser(db)
+    until = datetime.now(timezone.utc) + timedelta(minutes=auth.LOCK_MINUTES)
+
+    def lock_meanwhile():
+        db.write(lambda cur: cur.execute("UPDATE users SET failed_logins = 0, locked_until = ?"
+                                         " WHERE username = 'guesser'", [until]))
+
+    monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher, 0, during=lock_meanwhile))
+    refused = try_login(db, password)
+    assert isinstance(refused, auth.LoginError) and "锁定" in str(refused)
+    assert login_state(db) == (0, until)
+
+
+def test_login_write_conflict_is_a_busy_message(scratch_db, monkeypatch):
+    db = scratch_db
+    guesser(db)
+
+    def conflict(work, **kwargs):
+        raise duckdb.TransactionException("TransactionContext Error: Conflict on update!")
+
+    monkeypatch.setattr(db, "write", conflict)
+    for password in ("wrong-pass-1", GUESSER_PASSWORD):
+        refused = try_login(db, password)
+        assert isinstance(refused, auth.LoginError) and str(refused) == "系统繁忙，请稍后再试"
