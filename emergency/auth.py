@@ -11,6 +11,7 @@ the only guard.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -163,10 +164,13 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
 
     A wrong password is counted by one UPDATE that also locks at the limit (_count_failure), and the
     lock is evaluated again inside each log-in transaction: parallel guesses cannot outrun it.
+    Unknown and disabled users are checked against a dummy hash, so that their refusal takes as
+    long as a known user's and the clock does not tell which names exist.
     """
     now = now or datetime.now(timezone.utc)
-    rows = db.query_dicts("SELECT * FROM users WHERE username = ? AND is_active", [(username or "").strip()])
-    if not rows:
+    rows = db.query_dicts("SELECT * FROM users WHERE username = ?", [(username or "").strip()])
+    if not rows or not rows[0]["is_active"]:
+        _password_matches(_dummy_hash(), password)
         raise LoginError("用户名或密码错误")
     row = rows[0]
     if _is_locked(row["locked_until"], now):  # early refusal, without the cost of a hash check
@@ -174,6 +178,13 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
     if not _password_matches(row["password_hash"], password):
         _count_failure(db, row, now)
     return _record_login(db, row, now)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made with the hasher's current parameters (so verifying it
+    costs what a real check costs); made at first use, not at import, which the CLI would pay."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _password_matches(digest: str, password: str | None) -> bool:

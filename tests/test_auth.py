@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -359,3 +360,29 @@ def test_login_write_conflict_is_a_busy_message(scratch_db, monkeypatch):
     for password in ("wrong-pass-1", GUESSER_PASSWORD):
         refused = try_login(db, password)
         assert isinstance(refused, auth.LoginError) and str(refused) == "系统繁忙，请稍后再试"
+
+
+def test_unknown_and_disabled_users_take_as_long_to_refuse_as_known_ones(scratch_db):
+    """No user-name probing by the clock: every refusal pays one argon2 check (real demo hashes).
+    Measured interleaved, so that a busy machine slows all three alike; medians; a generous bound."""
+    db = scratch_db
+    db.write(lambda cur: cur.execute("UPDATE users SET is_active = false WHERE username = 'town102'"))
+
+    def refusal(username):
+        started = time.perf_counter()
+        with pytest.raises(auth.LoginError, match="用户名或密码错误"):
+            auth.authenticate(db, username, "wrong-pass-1")
+        took = time.perf_counter() - started
+        auth.unlock(db, auth.SYSTEM, username)  # keep the known account below the lock-out
+        return took
+
+    names = {"known": "town101", "unknown": "no-such-user", "disabled": "town102"}
+    for username in names.values():  # warm-up (the first unknown name also makes the dummy hash)
+        refusal(username)
+    times = {kind: [] for kind in names}
+    for _ in range(4):
+        for kind, username in names.items():
+            times[kind].append(refusal(username))
+    median = {kind: statistics.median(values) for kind, values in times.items()}
+    assert median["unknown"] >= 0.5 * median["known"], median
+    assert median["disabled"] >= 0.5 * median["known"], median
