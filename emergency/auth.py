@@ -106,20 +106,25 @@ def _user(row: dict) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
 
 
+def _role_township(db, role: str, township_code: str | None) -> str | None:
+    """The township a user of `role` is bound to: a real township for an operator, none otherwise."""
+    if role not in USER_ROLES:
+        raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
+    if role != "township":
+        return None
+    if not township_code or not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township",
+                                           [township_code]):
+        raise ValueError("乡镇填报员必须绑定一个乡镇（统计区划代码）")
+    return township_code
+
+
 def create_user(db, actor: User, username: str, display_name: str, role: str, password: str,
                 township_code: str | None = None, *, is_demo: bool = False, password_hash: str | None = None) -> User:
     require_admin(actor, "创建用户")
     username = (username or "").strip()
     if not username or not username.replace("_", "").replace("-", "").isalnum():
         raise ValueError("用户名只能由字母、数字、- 和 _ 组成")
-    if role not in USER_ROLES:
-        raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
-    if role == "township":
-        if not township_code or not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township",
-                                               [township_code]):
-            raise ValueError("乡镇填报员必须绑定一个乡镇（统计区划代码）")
-    else:
-        township_code = None
+    township_code = _role_township(db, role, township_code)
     if password_hash is None:
         problem = password_problem(password)
         if problem:
@@ -154,9 +159,57 @@ def set_password(db, actor: User, username: str, password: str) -> None:
             raise ValueError(f"用户 {username} 不存在")
         cur.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
                     [digest, username])
+        _end_sessions(cur, username)
         audit.record(cur, actor, "update", "users", username, None, {"password": "已重置"})
 
     db.write(work)
+
+
+def set_role(db, actor: User, username: str, role: str, township_code: str | None = None) -> None:
+    """Change a user's role (and township); the user's open sessions end, to log in again as the new role."""
+    require_admin(actor, "调整用户角色")
+    _not_self(actor, username, "修改自己的角色")
+    township_code = _role_township(db, role, township_code)
+    _update_account(db, actor, username, {"role": role, "township_code": township_code})
+
+
+def set_active(db, actor: User, username: str, active: bool) -> None:
+    """Disable (every session ends at once) or re-enable a user; a disabled user cannot log in."""
+    require_admin(actor, "停用或启用账号")
+    if not active:
+        _not_self(actor, username, "停用自己的账号")
+    _update_account(db, actor, username, {"is_active": bool(active)})
+
+
+def _not_self(actor: User, username: str, what: str) -> None:
+    # an admin locking themselves out by a slip could leave the county without one
+    if actor.id is not None and actor.username == username:
+        raise ValueError(f"不能{what}，请由另一位管理员操作")
+
+
+def _update_account(db, actor: User, username: str, values: dict) -> None:
+    """Set `values` on the user (columns from our own callers), audit the change and end the user's sessions."""
+
+    def work(cur):
+        cols = list(values)
+        found = cur.execute(f"SELECT {', '.join(cols)} FROM users WHERE username = ?", [username]).fetchone()
+        if not found:
+            raise ValueError(f"用户 {username} 不存在")
+        before, after = audit.changed(dict(zip(cols, found)), values)
+        if not after:
+            return
+        cur.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in after)} WHERE username = ?",
+                    [*after.values(), username])
+        _end_sessions(cur, username)
+        audit.record(cur, actor, "update", "users", username, before, after)
+
+    db.write(work)
+
+
+def _end_sessions(cur, username: str) -> None:
+    """Delete every login session of the user: each open browser tab is logged out at its next rerun
+    (ui/session.current_user checks the session on every run)."""
+    cur.execute("DELETE FROM login_sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)", [username])
 
 
 def authenticate(db, username: str, password: str, now: datetime | None = None) -> User:

@@ -76,15 +76,56 @@ def user_row(db, username: str):
     return auth.User(**row)
 
 
+ACCOUNT_CHANGES = ("password reset", "role change", "disabled")
+
+
+def change_account(db, change: str) -> None:
+    """What the admin may do to the demo account town100 that must end its sessions (ACCOUNT_CHANGES)."""
+    from emergency import auth
+
+    admin = user_row(db, "admin")
+    if change == "password reset":
+        auth.set_password(db, admin, "town100", "New-pass-2026")
+    elif change == "role change":
+        auth.set_role(db, admin, "town100", "viewer")
+    else:
+        auth.set_active(db, admin, "town100", False)
+
+
 @pytest.fixture
-def app(demo_db, demo_db_path, monkeypatch):
+def log_in(demo_db):
+    """log_in(at, username, db=None): give AppTest `at` the state of a browser that has logged in as the
+    demo account `username`: a real login_sessions row (every rerun checks it) and its token.
+    Sessions opened in the shared demo database are closed again after the test."""
+    from dataclasses import asdict
+    from datetime import datetime, timezone
+
+    from emergency import auth
+
+    opened = []
+
+    def do(at, username: str, db=None) -> str:
+        db = db or demo_db
+        account = user_row(db, username)
+        token = auth.open_session(db, account)
+        if db is demo_db:
+            opened.append(token)
+        at.session_state["user"] = asdict(account)
+        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.session_state["token"] = token
+        return token
+
+    yield do
+    for token in opened:
+        auth.close_session(demo_db, token)
+
+
+@pytest.fixture
+def app(demo_db, demo_db_path, monkeypatch, log_in):
     """Run app.py with AppTest as a logged-in demo user: app(page=None, as_user="admin", db=None, **query).
 
     as_user=None runs it logged out; db=scratch_db runs it on a private copy (for tests that write).
     """
-    from dataclasses import asdict
-    from datetime import datetime, timezone
-
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("EMERGENCY_DB", str(demo_db_path))
@@ -96,8 +137,7 @@ def app(demo_db, demo_db_path, monkeypatch):
         db = db or demo_db
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         if as_user:  # a session that has logged in; the login form itself is tested in test_pages.py
-            at.session_state["user"] = asdict(user_row(db, as_user))
-            at.session_state["last_seen"] = datetime.now(timezone.utc)
+            log_in(at, as_user, db)
         for key, value in query.items():
             at.query_params[key] = value
         at.run()

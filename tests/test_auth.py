@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 
 from emergency import audit, auth, drills, exports, hygiene, privacy, teams
 from emergency.demo import DEMO_PASSWORDS
+from tests.conftest import ACCOUNT_CHANGES, change_account
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -386,3 +387,56 @@ def test_unknown_and_disabled_users_take_as_long_to_refuse_as_known_ones(scratch
     median = {kind: statistics.median(values) for kind, values in times.items()}
     assert median["unknown"] >= 0.5 * median["known"], median
     assert median["disabled"] >= 0.5 * median["known"], median
+
+
+# Account changes end the user's sessions --------------------------------------------------------
+@pytest.mark.parametrize("change", ACCOUNT_CHANGES)
+def test_account_change_ends_every_session_of_that_user(scratch_db, change):
+    db = scratch_db
+    op, other = user(db, "town100"), user(db, "town101")
+    tokens = [auth.open_session(db, op), auth.open_session(db, op)]  # two browsers
+    kept = auth.open_session(db, other)
+    change_account(db, change)
+    assert [auth.resume_session(db, t) for t in tokens] == [None, None]
+    assert auth.resume_session(db, kept) == other
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE username = 'admin' AND record_id = 'town100'") == 1
+
+
+def test_role_and_active_changes(scratch_db):
+    db, admin = scratch_db, user(scratch_db, "admin")
+    auth.set_role(db, admin, "leader", "township", "410325104")
+    assert user(db, "leader").township_code == "410325104"
+    auth.set_role(db, admin, "town100", "viewer")
+    assert (user(db, "town100").role, user(db, "town100").township_code) == ("viewer", None)
+    with pytest.raises(ValueError, match="绑定一个乡镇"):
+        auth.set_role(db, admin, "town101", "township", None)
+    with pytest.raises(ValueError, match="不存在"):
+        auth.set_active(db, admin, "nobody", False)
+    with pytest.raises(ValueError, match="自己"):  # the bureau cannot lock itself out by a slip
+        auth.set_active(db, admin, "admin", False)
+    with pytest.raises(ValueError, match="自己"):
+        auth.set_role(db, admin, "admin", "viewer")
+    with pytest.raises(auth.PermissionDenied):
+        auth.set_active(db, user(db, "town101"), "town102", False)
+    auth.set_active(db, admin, "town102", False)
+    with pytest.raises(auth.LoginError, match="用户名或密码错误"):  # even with the right password
+        auth.authenticate(db, "town102", DEMO_PASSWORDS["township"])
+    auth.set_active(db, admin, "town102", True)
+    assert auth.authenticate(db, "town102", DEMO_PASSWORDS["township"]).username == "town102"
+
+
+def test_cli_disables_enables_and_changes_role(scratch_db, capsys):
+    from emergency import cli
+
+    db = scratch_db
+    token = auth.open_session(db, user(db, "town100"))
+    assert cli.main(["user", "role", "town100", "--role", "township", "--township", "田湖", "--db", str(db.path)]) == 0
+    assert user(db, "town100").township_code == "410325101" and auth.resume_session(db, token) is None
+    assert cli.main(["user", "disable", "town100", "--db", str(db.path)]) == 0
+    assert db.scalar("SELECT is_active FROM users WHERE username = 'town100'") is False
+    assert cli.main(["user", "enable", "town100", "--db", str(db.path)]) == 0
+    assert db.scalar("SELECT is_active FROM users WHERE username = 'town100'") is True
+    assert cli.main(["user", "role", "town100", "--db", str(db.path)]) == 1  # no --role: no silent admin
+    out = capsys.readouterr()
+    assert "已停用" in out.out and "已启用" in out.out and "--role" in out.err
+    assert user(db, "town100").role == "township"
