@@ -264,8 +264,9 @@ _COUNT_FAILURE = (
     "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END,"
     " locked_until = CASE WHEN failed_logins + 1 >= ? THEN CAST(? AS TIMESTAMPTZ) END"
     " WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)")
-_CLEAR_FAILURES = ("UPDATE users SET failed_logins = 0, locked_until = NULL"
-                   " WHERE id = ? AND is_active AND (locked_until IS NULL OR locked_until <= ?)")
+# A log-in succeeds only if the hash it verified is still the account's: a reset meanwhile wins.
+_CLEAR_FAILURES = ("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND is_active"
+                   " AND password_hash = ? AND (locked_until IS NULL OR locked_until <= ?)")
 
 # Log-in writes of this process, one at a time: thirty parallel guesses at one account would
 # otherwise conflict in DuckDB ("Conflict on update") faster than db.write's retries absorb them.
@@ -310,11 +311,12 @@ def _count_failure(db, row: dict, now: datetime) -> NoReturn:
 
 
 def _record_login(db, row: dict, now: datetime) -> User:
-    """Clear the failure count and audit the log-in, unless the account was locked or disabled meanwhile."""
+    """Clear the failure count and audit the log-in, unless the account was locked, disabled or given a
+    new password meanwhile."""
     user = _user(row)
 
     def ok(cur):
-        if cur.execute(_CLEAR_FAILURES, [row["id"], now]).fetchone()[0]:
+        if cur.execute(_CLEAR_FAILURES, [row["id"], row["password_hash"], now]).fetchone()[0]:
             audit.record(cur, user, "login", "users", row["id"], None, None)
             return True, None
         return False, _locked_until(cur, row["id"])

@@ -350,6 +350,15 @@ def test_lock_taken_during_verification_is_honoured(scratch_db, monkeypatch, pas
     assert login_state(db) == (0, until)
 
 
+def test_password_reset_during_login_refuses_the_old_password(scratch_db, monkeypatch):
+    db = scratch_db
+    guesser(db)
+    reset = lambda: auth.set_password(db, auth.SYSTEM, "guesser", "Newer-pass-2")  # noqa: E731
+    monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher, 0, during=reset))
+    refused = try_login(db, GUESSER_PASSWORD)
+    assert isinstance(refused, auth.LoginError) and str(refused) == "用户名或密码错误"
+
+
 def test_login_write_conflict_is_a_busy_message(scratch_db, monkeypatch):
     db = scratch_db
     guesser(db)
