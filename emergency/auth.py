@@ -11,11 +11,16 @@ the only guard.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NoReturn
 
+import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -28,6 +33,7 @@ SESSION_TIMEOUT_MINUTES = 30
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
+log = logging.getLogger(__name__)
 
 
 class PermissionDenied(PermissionError):
@@ -108,20 +114,25 @@ def active_user(db, username: str) -> User:
     return _user(rows[0])
 
 
+def _role_township(db, role: str, township_code: str | None) -> str | None:
+    """The township a user of `role` is bound to: a real township for an operator, none otherwise."""
+    if role not in USER_ROLES:
+        raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
+    if role != "township":
+        return None
+    if not township_code or not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township",
+                                           [township_code]):
+        raise ValueError("乡镇填报员必须绑定一个乡镇（统计区划代码）")
+    return township_code
+
+
 def create_user(db, actor: User, username: str, display_name: str, role: str, password: str,
                 township_code: str | None = None, *, is_demo: bool = False, password_hash: str | None = None) -> User:
     require_admin(actor, "创建用户")
     username = (username or "").strip()
     if not username or not username.replace("_", "").replace("-", "").isalnum():
         raise ValueError("用户名只能由字母、数字、- 和 _ 组成")
-    if role not in USER_ROLES:
-        raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
-    if role == "township":
-        if not township_code or not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township",
-                                               [township_code]):
-            raise ValueError("乡镇填报员必须绑定一个乡镇（统计区划代码）")
-    else:
-        township_code = None
+    township_code = _role_township(db, role, township_code)
     if password_hash is None:
         problem = password_problem(password)
         if problem:
@@ -156,45 +167,174 @@ def set_password(db, actor: User, username: str, password: str) -> None:
             raise ValueError(f"用户 {username} 不存在")
         cur.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
                     [digest, username])
+        _end_sessions(cur, username)
         audit.record(cur, actor, "update", "users", username, None, {"password": "已重置"})
 
     db.write(work)
 
 
+def set_role(db, actor: User, username: str, role: str, township_code: str | None = None) -> None:
+    """Change a user's role (and township); the user's open sessions end, to log in again as the new role."""
+    require_admin(actor, "调整用户角色")
+    _not_self(actor, username, "修改自己的角色")
+    township_code = _role_township(db, role, township_code)
+    _update_account(db, actor, username, {"role": role, "township_code": township_code})
+
+
+def set_active(db, actor: User, username: str, active: bool) -> None:
+    """Disable (every session ends at once) or re-enable a user; a disabled user cannot log in."""
+    require_admin(actor, "停用或启用账号")
+    if not active:
+        _not_self(actor, username, "停用自己的账号")
+    _update_account(db, actor, username, {"is_active": bool(active)})
+
+
+def _not_self(actor: User, username: str, what: str) -> None:
+    # an admin locking themselves out by a slip could leave the county without one
+    if actor.id is not None and actor.username == username:
+        raise ValueError(f"不能{what}，请由另一位管理员操作")
+
+
+def _update_account(db, actor: User, username: str, values: dict) -> None:
+    """Set `values` on the user (columns from our own callers), audit the change and end the user's sessions."""
+
+    def work(cur):
+        cols = list(values)
+        found = cur.execute(f"SELECT {', '.join(cols)} FROM users WHERE username = ?", [username]).fetchone()
+        if not found:
+            raise ValueError(f"用户 {username} 不存在")
+        before, after = audit.changed(dict(zip(cols, found)), values)
+        if not after:
+            return
+        cur.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in after)} WHERE username = ?",
+                    [*after.values(), username])
+        _end_sessions(cur, username)
+        audit.record(cur, actor, "update", "users", username, before, after)
+
+    db.write(work)
+
+
+def _end_sessions(cur, username: str) -> None:
+    """Delete every login session of the user: each open browser tab is logged out at its next rerun
+    (ui/session.current_user checks the session on every run)."""
+    cur.execute("DELETE FROM login_sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)", [username])
+
+
 def authenticate(db, username: str, password: str, now: datetime | None = None) -> User:
-    """The user, or LoginError with a message that does not tell which half was wrong."""
+    """The user, or LoginError with a message that does not tell which half was wrong.
+
+    A wrong password is counted by one UPDATE that also locks at the limit (_count_failure), and the
+    lock is evaluated again inside each log-in transaction: parallel guesses cannot outrun it.
+    Unknown and disabled users are checked against a dummy hash, so that their refusal takes as
+    long as a known user's and the clock does not tell which names exist.
+    """
     now = now or datetime.now(timezone.utc)
-    rows = db.query_dicts("SELECT * FROM users WHERE username = ? AND is_active", [(username or "").strip()])
-    if not rows:
+    rows = db.query_dicts("SELECT * FROM users WHERE username = ?", [(username or "").strip()])
+    if not rows or not rows[0]["is_active"]:
+        _password_matches(_dummy_hash(), password)
         raise LoginError("用户名或密码错误")
     row = rows[0]
-    if row["locked_until"] and row["locked_until"] > now:
-        minutes = max(1, int((row["locked_until"] - now).total_seconds() // 60) + 1)
-        raise LoginError(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员")
+    if _is_locked(row["locked_until"], now):  # early refusal, without the cost of a hash check
+        raise LoginError(_locked_message(row["locked_until"], now))
+    if not _password_matches(row["password_hash"], password):
+        _count_failure(db, row, now)
+    return _record_login(db, row, now)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made with the hasher's current parameters (so verifying it
+    costs what a real check costs); made at first use, not at import, which the CLI would pay."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _password_matches(digest: str, password: str | None) -> bool:
     try:
-        _hasher.verify(row["password_hash"], password or "")
+        return _hasher.verify(digest, password or "")
     except (VerificationError, InvalidHashError):
-        failures = row["failed_logins"] + 1
-        locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= LOCK_AFTER_FAILURES else None
+        return False
 
-        def fail(cur):
-            cur.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                        [0 if locked else failures, locked, row["id"]])
-            audit.record(cur, User(row["id"], row["username"], row["display_name"], row["role"]),
-                         "login_locked" if locked else "login_failed", "users", row["id"], None, None)
 
-        db.write(fail)
-        if locked:
-            raise LoginError(f"连续 {LOCK_AFTER_FAILURES} 次登录失败，账号锁定 {LOCK_MINUTES} 分钟")
-        raise LoginError("用户名或密码错误")
+def _is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+def _locked_message(locked_until: datetime, now: datetime) -> str:
+    # capped: a request that started just before the lock would otherwise read 16 of 15 minutes
+    minutes = min(LOCK_MINUTES, max(1, int((locked_until - now).total_seconds() // 60) + 1))
+    return f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员"
+
+
+# The SQL of the two log-in writes. Neither uses UPDATE ... RETURNING: DuckDB runs that as delete +
+# insert, which a foreign key to users would refuse (none exists today; migrations 003/004 keep it so).
+# Re-reading the row in the same transaction costs nothing and is standard SQL.
+_COUNT_FAILURE = (
+    "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END,"
+    " locked_until = CASE WHEN failed_logins + 1 >= ? THEN CAST(? AS TIMESTAMPTZ) END"
+    " WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)")
+# A log-in succeeds only if the hash it verified is still the account's: a reset meanwhile wins.
+_CLEAR_FAILURES = ("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND is_active"
+                   " AND password_hash = ? AND (locked_until IS NULL OR locked_until <= ?)")
+
+# Log-in writes of this process, one at a time: thirty parallel guesses at one account would
+# otherwise conflict in DuckDB ("Conflict on update") faster than db.write's retries absorb them.
+# Held only for the short transaction, never during the hash check.
+_login_writes = threading.Lock()
+
+
+def _login_write(db, work):
+    """db.write for the log-in bookkeeping; a conflict left after the retries (e.g. with an admin
+    editing the same account) becomes a busy message, never a raw database error on the page."""
+    try:
+        with _login_writes:
+            return db.write(work)
+    except duckdb.Error as exc:
+        log.warning("log-in write failed: %s", exc)
+        raise LoginError("系统繁忙，请稍后再试") from exc
+
+
+def _locked_until(cur, user_id: int) -> datetime | None:
+    found = cur.execute("SELECT locked_until FROM users WHERE id = ?", [user_id]).fetchone()
+    return found[0] if found else None
+
+
+def _count_failure(db, row: dict, now: datetime) -> NoReturn:
+    """Count one wrong password, or nothing if the account is locked meanwhile; always LoginError."""
+    actor = _user(row)
+
+    def fail(cur):
+        counted = cur.execute(_COUNT_FAILURE, [LOCK_AFTER_FAILURES, LOCK_AFTER_FAILURES,
+                                               now + timedelta(minutes=LOCK_MINUTES), row["id"], now]).fetchone()[0]
+        locked_until = _locked_until(cur, row["id"])
+        if counted:
+            audit.record(cur, actor, "login_locked" if locked_until else "login_failed", "users", row["id"], None, None)
+        return counted, locked_until
+
+    counted, locked_until = _login_write(db, fail)
+    if not counted and locked_until:
+        raise LoginError(_locked_message(locked_until, now))
+    if locked_until:
+        raise LoginError(f"连续 {LOCK_AFTER_FAILURES} 次登录失败，账号锁定 {LOCK_MINUTES} 分钟")
+    raise LoginError("用户名或密码错误")
+
+
+def _record_login(db, row: dict, now: datetime) -> User:
+    """Clear the failure count and audit the log-in, unless the account was locked, disabled or given a
+    new password meanwhile."""
     user = _user(row)
 
     def ok(cur):
-        cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [row["id"]])
-        audit.record(cur, user, "login", "users", row["id"], None, None)
+        if cur.execute(_CLEAR_FAILURES, [row["id"], row["password_hash"], now]).fetchone()[0]:
+            audit.record(cur, user, "login", "users", row["id"], None, None)
+            return True, None
+        return False, _locked_until(cur, row["id"])
 
-    db.write(ok)
-    return user
+    accepted, locked_until = _login_write(db, ok)
+    if accepted:
+        return user
+    if _is_locked(locked_until, now):
+        raise LoginError(_locked_message(locked_until, now))
+    raise LoginError("用户名或密码错误")
 
 
 def session_expired(last_seen: datetime, now: datetime, minutes: int = SESSION_TIMEOUT_MINUTES) -> bool:

@@ -101,6 +101,7 @@ def page_reruns(db_path: Path) -> dict[str, float]:
         at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=300)
         at.session_state["user"] = asdict(auth.User(**row))
         at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.session_state["token"] = auth.open_session(probe, auth.User(**row))  # checked on every rerun
         at.run()
         at.switch_page(page).run()
         if at.exception:

@@ -43,10 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     for module in command_modules():
         handlers.update(module.register(command))
-    p = command("user", "用户管理：add 新建用户（如首个管理员）；passwd 重置密码")
-    p.add_argument("action", choices=["add", "passwd"])
+    p = command("user", "用户管理：add 新建用户（如首个管理员）；passwd 重置密码；disable/enable 停用/启用账号；"
+                        "role 调整角色（重置密码、停用、调整角色都会结束该用户的所有登录会话）")
+    p.add_argument("action", choices=["add", "passwd", "disable", "enable", "role"])
     p.add_argument("username")
-    p.add_argument("--role", choices=["admin", "township", "viewer"], default="admin")
+    p.add_argument("--role", choices=["admin", "township", "viewer"], help="角色（add 默认 admin；role 必须指定）")
     p.add_argument("--township", help="乡镇填报员所属乡镇（名称或统计区划代码）")
     p.add_argument("--name", help="显示名称（默认同用户名）")
     return parser
@@ -129,20 +130,34 @@ def cmd_user(db, args) -> int:
     from .setup import initialise
 
     initialise(db)
+    name = args.username
     if args.action == "passwd":
-        auth.set_password(db, auth.SYSTEM, args.username, _read_password())
-        print(f"已重置用户 {args.username} 的密码。")
+        auth.set_password(db, auth.SYSTEM, name, _read_password())
+        print(f"已重置用户 {name} 的密码，其登录会话已全部结束。")
         return 0
-    township = None
-    if args.township:
-        township = db.scalar("SELECT code FROM townships WHERE is_township AND (code = ? OR name = ? OR name = ? || '镇'"
-                             " OR name = ? || '乡')", [args.township] * 4)
-        if not township:
-            raise ValueError(f"找不到乡镇：{args.township}")
-    user = auth.create_user(db, auth.SYSTEM, args.username, args.name or args.username, args.role,
-                            _read_password(), township)
+    if args.action in ("disable", "enable"):
+        auth.set_active(db, auth.SYSTEM, name, args.action == "enable")
+        print(f"已启用用户 {name}。" if args.action == "enable" else f"已停用用户 {name}，其登录会话已全部结束。")
+        return 0
+    township = _township_code(db, args.township) if args.township else None
+    if args.action == "role":
+        if not args.role:  # never a silent default here: that would make anyone an admin
+            raise ValueError("请用 --role 指定新角色（admin、township 或 viewer）")
+        auth.set_role(db, auth.SYSTEM, name, args.role, township)
+        print(f"已将用户 {name} 的角色改为 {auth.USER_ROLES[args.role]}，其登录会话已全部结束。")
+        return 0
+    user = auth.create_user(db, auth.SYSTEM, name, args.name or name, args.role or "admin", _read_password(), township)
     print(f"已创建用户 {user.username}（{user.role_label}）。")
     return 0
+
+
+def _township_code(db, text: str) -> str:
+    """The township named by its code or its name (with or without 镇/乡)."""
+    code = db.scalar("SELECT code FROM townships WHERE is_township AND (code = ? OR name = ? OR name = ? || '镇'"
+                     " OR name = ? || '乡')", [text] * 4)
+    if not code:
+        raise ValueError(f"找不到乡镇：{text}")
+    return code
 
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "stats": cmd_stats, "user": cmd_user}

@@ -66,14 +66,39 @@ def scratch_db(demo_db_path, tmp_path):
 
 
 @pytest.fixture
-def app(demo_db, demo_db_path, monkeypatch):
+def log_in(demo_db):
+    """log_in(at, username, db=None): give AppTest `at` the state of a browser that has logged in as the
+    demo account `username`: a real login_sessions row (every rerun checks it) and its token.
+    Sessions opened in the shared demo database are closed again after the test."""
+    from dataclasses import asdict
+    from datetime import datetime, timezone
+
+    from emergency import auth
+
+    opened = []
+
+    def do(at, username: str, db=None) -> str:
+        db = db or demo_db
+        account = user_row(db, username)
+        token = auth.open_session(db, account)
+        if db is demo_db:
+            opened.append(token)
+        at.session_state["user"] = asdict(account)
+        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.session_state["token"] = token
+        return token
+
+    yield do
+    for token in opened:
+        auth.close_session(demo_db, token)
+
+
+@pytest.fixture
+def app(demo_db, demo_db_path, monkeypatch, log_in):
     """Run app.py with AppTest as a logged-in demo user: app(page=None, as_user="admin", db=None, **query).
 
     as_user=None runs it logged out; db=scratch_db runs it on a private copy (for tests that write).
     """
-    from dataclasses import asdict
-    from datetime import datetime, timezone
-
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("EMERGENCY_DB", str(demo_db_path))
@@ -85,8 +110,7 @@ def app(demo_db, demo_db_path, monkeypatch):
         db = db or demo_db
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         if as_user:  # a session that has logged in; the login form itself is tested in test_pages.py
-            at.session_state["user"] = asdict(user_row(db, as_user))
-            at.session_state["last_seen"] = datetime.now(timezone.utc)
+            log_in(at, as_user, db)
         for key, value in query.items():
             at.query_params[key] = value
         at.run()

@@ -293,3 +293,19 @@ def running_server(db: Path, log_dir: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+ACCOUNT_CHANGES = ("password reset", "role change", "disabled")
+
+
+def change_account(db, change: str) -> None:
+    """What the admin may do to the demo account town100 that must end its sessions (ACCOUNT_CHANGES)."""
+    from emergency import auth
+
+    admin = user_row(db, "admin")
+    if change == "password reset":
+        auth.set_password(db, admin, "town100", "New-pass-2026")
+    elif change == "role change":
+        auth.set_role(db, admin, "town100", "viewer")
+    else:
+        auth.set_active(db, admin, "town100", False)

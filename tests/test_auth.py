@@ -2,15 +2,21 @@
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
+import duckdb
 import openpyxl
 import pytest
+from argon2 import PasswordHasher
 
 from emergency import auth, drills, exports, hygiene, privacy, teams
 from emergency.demo import DEMO_PASSWORDS
+from tests.helpers import ACCOUNT_CHANGES, change_account
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -246,3 +252,200 @@ def test_login_sessions_resume_expire_and_close(scratch_db):
     auth.close_session(db, token)
     assert auth.resume_session(db, token, now) is None
     assert auth.resume_session(db, "forged-token", now) is None
+
+
+# Parallel guesses, a lock taken mid-login, write conflicts ------------------------------------
+GUESSER_PASSWORD = "Right-pass-1"
+
+
+class SlowVerify:
+    """The hasher, with verify() taking as long as argon2 does on a real hash (the window in which
+    parallel guesses overlap) but sleeping instead of burning the CPU."""
+
+    def __init__(self, hasher, seconds=0.2, during=None):
+        self.hasher, self.seconds, self.during = hasher, seconds, during
+
+    def verify(self, digest, password):
+        time.sleep(self.seconds)
+        if self.during:
+            self.during()
+        return self.hasher.verify(digest, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+def guesser(db):
+    """A fresh account with a cheap argon2 hash: the test is about counting, not hashing."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return auth.create_user(db, auth.SYSTEM, "guesser", "猜测对象", "viewer", "",
+                            password_hash=cheap.hash(GUESSER_PASSWORD))
+
+
+def login_state(db, username="guesser"):
+    return db.query("SELECT failed_logins, locked_until FROM users WHERE username = ?", [username])[0]
+
+
+def try_login(db, password, username="guesser"):
+    """What authenticate raised (or the user it returned): a raw exception must not escape to the page."""
+    try:
+        return auth.authenticate(db, username, password)
+    except Exception as exc:  # noqa: BLE001 - the test inspects whatever it was
+        return exc
+
+
+def test_parallel_wrong_guesses_lock_the_account(scratch_db, monkeypatch):
+    db = scratch_db
+    guesser(db)
+    monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher))
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        results = list(pool.map(lambda i: try_login(db, f"wrong-pass-{i}"), range(30)))
+    assert all(isinstance(r, auth.LoginError) for r in results), [type(r).__name__ for r in results]
+    refused = try_login(db, GUESSER_PASSWORD)
+    assert isinstance(refused, auth.LoginError) and "锁定" in str(refused)
+    failed, locked_until = login_state(db)
+    assert locked_until is not None and failed == 0
+    # exactly five guesses counted: the ones that came after the lock changed nothing
+    counts = dict(db.query("SELECT action, count(*) FROM audit_log WHERE username = 'guesser' GROUP BY action"))
+    assert counts == {"login_failed": auth.LOCK_AFTER_FAILURES - 1, "login_locked": 1}
+
+
+def test_guesses_while_locked_change_nothing(scratch_db):
+    db = scratch_db
+    guesser(db)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    for _ in range(auth.LOCK_AFTER_FAILURES):
+        with pytest.raises(auth.LoginError):
+            auth.authenticate(db, "guesser", "wrong-pass-1", now)
+    locked = login_state(db)
+    later = now + timedelta(minutes=3)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda i: try_login_at(db, f"wrong-pass-{i}", later), range(10)))
+    assert all(isinstance(r, auth.LoginError) and "锁定" in str(r) for r in results)
+    assert login_state(db) == locked
+
+
+def try_login_at(db, password, now):
+    try:
+        return auth.authenticate(db, "guesser", password, now)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+@pytest.mark.parametrize("password", [GUESSER_PASSWORD, "wrong-pass-1"])
+def test_lock_taken_during_verification_is_honoured(scratch_db, monkeypatch, password):
+    """Another request locks the account while this one is hashing: the lock is checked again in the
+    transaction, so this one is refused and cannot clear the lock or restart the count."""
+    db = scratch_db
+    guesser(db)
+    until = datetime.now(timezone.utc) + timedelta(minutes=auth.LOCK_MINUTES)
+
+    def lock_meanwhile():
+        db.write(lambda cur: cur.execute("UPDATE users SET failed_logins = 0, locked_until = ?"
+                                         " WHERE username = 'guesser'", [until]))
+
+    monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher, 0, during=lock_meanwhile))
+    refused = try_login(db, password)
+    assert isinstance(refused, auth.LoginError) and "锁定" in str(refused)
+    assert login_state(db) == (0, until)
+
+
+def test_password_reset_during_login_refuses_the_old_password(scratch_db, monkeypatch):
+    db = scratch_db
+    guesser(db)
+    reset = lambda: auth.set_password(db, auth.SYSTEM, "guesser", "Newer-pass-2")  # noqa: E731
+    monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher, 0, during=reset))
+    refused = try_login(db, GUESSER_PASSWORD)
+    assert isinstance(refused, auth.LoginError) and str(refused) == "用户名或密码错误"
+
+
+def test_login_write_conflict_is_a_busy_message(scratch_db, monkeypatch):
+    db = scratch_db
+    guesser(db)
+
+    def conflict(work, **kwargs):
+        raise duckdb.TransactionException("TransactionContext Error: Conflict on update!")
+
+    monkeypatch.setattr(db, "write", conflict)
+    for password in ("wrong-pass-1", GUESSER_PASSWORD):
+        refused = try_login(db, password)
+        assert isinstance(refused, auth.LoginError) and str(refused) == "系统繁忙，请稍后再试"
+
+
+def test_unknown_and_disabled_users_take_as_long_to_refuse_as_known_ones(scratch_db):
+    """No user-name probing by the clock: every refusal pays one argon2 check (real demo hashes).
+    Measured interleaved, so that a busy machine slows all three alike; medians; a generous bound."""
+    db = scratch_db
+    db.write(lambda cur: cur.execute("UPDATE users SET is_active = false WHERE username = 'town102'"))
+
+    def refusal(username):
+        started = time.perf_counter()
+        with pytest.raises(auth.LoginError, match="用户名或密码错误"):
+            auth.authenticate(db, username, "wrong-pass-1")
+        took = time.perf_counter() - started
+        auth.unlock(db, auth.SYSTEM, username)  # keep the known account below the lock-out
+        return took
+
+    names = {"known": "town101", "unknown": "no-such-user", "disabled": "town102"}
+    for username in names.values():  # warm-up (the first unknown name also makes the dummy hash)
+        refusal(username)
+    times = {kind: [] for kind in names}
+    for _ in range(4):
+        for kind, username in names.items():
+            times[kind].append(refusal(username))
+    median = {kind: statistics.median(values) for kind, values in times.items()}
+    assert median["unknown"] >= 0.5 * median["known"], median
+    assert median["disabled"] >= 0.5 * median["known"], median
+
+
+# Account changes end the user's sessions --------------------------------------------------------
+@pytest.mark.parametrize("change", ACCOUNT_CHANGES)
+def test_account_change_ends_every_session_of_that_user(scratch_db, change):
+    db = scratch_db
+    op, other = user(db, "town100"), user(db, "town101")
+    tokens = [auth.open_session(db, op), auth.open_session(db, op)]  # two browsers
+    kept = auth.open_session(db, other)
+    change_account(db, change)
+    assert [auth.resume_session(db, t) for t in tokens] == [None, None]
+    assert auth.resume_session(db, kept) == other
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE username = 'admin' AND record_id = 'town100'") == 1
+
+
+def test_role_and_active_changes(scratch_db):
+    db, admin = scratch_db, user(scratch_db, "admin")
+    auth.set_role(db, admin, "leader", "township", "410325104")
+    assert user(db, "leader").township_code == "410325104"
+    auth.set_role(db, admin, "town100", "viewer")
+    assert (user(db, "town100").role, user(db, "town100").township_code) == ("viewer", None)
+    with pytest.raises(ValueError, match="绑定一个乡镇"):
+        auth.set_role(db, admin, "town101", "township", None)
+    with pytest.raises(ValueError, match="不存在"):
+        auth.set_active(db, admin, "nobody", False)
+    with pytest.raises(ValueError, match="自己"):  # the bureau cannot lock itself out by a slip
+        auth.set_active(db, admin, "admin", False)
+    with pytest.raises(ValueError, match="自己"):
+        auth.set_role(db, admin, "admin", "viewer")
+    with pytest.raises(auth.PermissionDenied):
+        auth.set_active(db, user(db, "town101"), "town102", False)
+    auth.set_active(db, admin, "town102", False)
+    with pytest.raises(auth.LoginError, match="用户名或密码错误"):  # even with the right password
+        auth.authenticate(db, "town102", DEMO_PASSWORDS["township"])
+    auth.set_active(db, admin, "town102", True)
+    assert auth.authenticate(db, "town102", DEMO_PASSWORDS["township"]).username == "town102"
+
+
+def test_cli_disables_enables_and_changes_role(scratch_db, capsys):
+    from emergency import cli
+
+    db = scratch_db
+    token = auth.open_session(db, user(db, "town100"))
+    assert cli.main(["user", "role", "town100", "--role", "township", "--township", "田湖", "--db", str(db.path)]) == 0
+    assert user(db, "town100").township_code == "410325101" and auth.resume_session(db, token) is None
+    assert cli.main(["user", "disable", "town100", "--db", str(db.path)]) == 0
+    assert db.scalar("SELECT is_active FROM users WHERE username = 'town100'") is False
+    assert cli.main(["user", "enable", "town100", "--db", str(db.path)]) == 0
+    assert db.scalar("SELECT is_active FROM users WHERE username = 'town100'") is True
+    assert cli.main(["user", "role", "town100", "--db", str(db.path)]) == 1  # no --role: no silent admin
+    out = capsys.readouterr()
+    assert "已停用" in out.out and "已启用" in out.out and "--role" in out.err
+    assert user(db, "town100").role == "township"

@@ -1,14 +1,13 @@
 """AppTest: each page runs headless against the demo database, as each role."""
-from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emergency import teams
+from emergency import auth, teams
 from emergency.demo import DEMO_PASSWORDS
-from tests.helpers import user_row
+from tests.helpers import ACCOUNT_CHANGES, change_account, user_row
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +48,35 @@ def test_wrong_password_is_refused(app):
     assert at.error[0].value == "用户名或密码错误" and not at.metric
 
 
+@pytest.mark.parametrize("change", ACCOUNT_CHANGES)
+def test_open_tab_is_logged_out_at_its_next_rerun_after_an_account_change(app, scratch_db, change):
+    at = app(as_user="town100", db=scratch_db)
+    assert at.title[0].value == "总览"
+    change_account(scratch_db, change)
+    at.run()  # the same browser tab, still holding the user in its session state
+    assert not at.exception and not at.metric and not at.dataframe
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert "登录已失效" in at.info[0].value
+
+
+def test_users_page_changes_role_and_disables(app, scratch_db):
+    db = scratch_db
+    token = auth.open_session(db, user_row(db, "town100"))
+    at = app("emergency/ui/users_page.py", db=db)
+    at.selectbox(key="account_user").set_value("town100")
+    at.selectbox(key="account_role").set_value("viewer")
+    next(b for b in at.button if b.label == "修改角色").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert user_row(db, "town100").role == "viewer" and auth.resume_session(db, token) is None
+    at.selectbox(key="account_user").set_value("town101")
+    next(b for b in at.button if b.label == "停用账号").click().run()
+    assert db.scalar("SELECT is_active FROM users WHERE username = 'town101'") is False
+    at.selectbox(key="account_user").set_value("admin")
+    next(b for b in at.button if b.label == "停用账号").click().run()
+    assert "自己" in at.error[0].value
+    assert db.scalar("SELECT is_active FROM users WHERE username = 'admin'") is True
+
+
 def test_overview_shows_the_2024_figures(app):
     at = app(year="2024", as_user="leader")
     assert at.title[0].value == "总览"
@@ -80,15 +108,14 @@ def test_plans_page_lists_the_four_categories(app):
     assert sum(len(d.value) for d in at.dataframe) == 40
 
 
-def test_admin_pages_are_admin_only(app, demo_db, demo_db_path, monkeypatch):
+def test_admin_pages_are_admin_only(app, log_in, demo_db, demo_db_path, monkeypatch):
     assert app("emergency/ui/audit_page.py", as_user="admin").dataframe  # the admin reaches it
     for username in ("leader", "town100"):
         with pytest.raises(ValueError):  # not in a non-admin's navigation at all
             app("emergency/ui/audit_page.py", as_user=username)
         # and the page refuses even when run directly
         at = AppTest.from_file(str(ROOT / "emergency/ui/audit_page.py"), default_timeout=60)
-        at.session_state["user"] = asdict(user_row(demo_db, username))
-        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        log_in(at, username)
         at.run()
         assert at.error and "管理员" in at.error[0].value and not at.dataframe
 

@@ -1,6 +1,4 @@
 """AppTest for the registry pages: teams, members, coverage, roster health, import."""
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -41,15 +39,14 @@ def test_roster_page_lists_findings_and_admin_settings(app):
     assert town.selectbox[0].value == "城关镇"
 
 
-def test_import_page_is_not_for_viewers(app, demo_db):
+def test_import_page_is_not_for_viewers(app, log_in):
     at = app("emergency/ui/import_page.py", as_user="town100")
     assert at.title[0].value == "导入" and at.radio[0].value == "teams"
     assert "本乡镇" in at.caption[0].value
     with pytest.raises(ValueError):  # not in the viewer's navigation
         app("emergency/ui/import_page.py", as_user="leader")
     direct = AppTest.from_file(str(ROOT / "emergency/ui/import_page.py"), default_timeout=60)
-    direct.session_state["user"] = asdict(user_row(demo_db, "leader"))
-    direct.session_state["last_seen"] = datetime.now(timezone.utc)
+    log_in(direct, "leader")
     direct.run()
     assert direct.error and "只读" in direct.error[0].value
 

@@ -17,25 +17,30 @@ COOKIE = "emergency_session"
 def current_user() -> auth.User | None:
     """The logged-in user, or None (also after SESSION_TIMEOUT_MINUTES without activity).
 
-    A browser reload starts a new Streamlit session: the user is then resumed from the session
-    cookie (auth.resume_session checks it against the database: idle time, maximum age, logout).
+    st.session_state["user"] is never trusted alone: every rerun checks the session token against
+    the database (auth.resume_session, one lookup by primary key, ~1 ms), so a password reset, a
+    disabled account or a role change, which delete the user's sessions, log an open tab out at its
+    next rerun. A browser reload starts a new Streamlit session, resumed from the cookie the same way.
     """
     _write_cookie()
-    data = st.session_state.get("user")
     now = datetime.now(timezone.utc)
-    if not data:
-        token = st.context.cookies.get(COOKIE)
-        user = auth.resume_session(get_db(), token, now) if isinstance(token, str) and token else None
-        if user is None:
-            return None
-        st.session_state.update(user=asdict(user), last_seen=now, token=token)
-        return user
-    last = st.session_state.get("last_seen", now)
-    if auth.session_expired(last, now):
+    logged_in = bool(st.session_state.get("user"))
+    if logged_in and auth.session_expired(st.session_state.get("last_seen", now), now):
         logout("长时间未操作，已自动退出，请重新登录。")
         return None
-    st.session_state["last_seen"] = now
-    return auth.User(**data)
+    token = st.session_state.get("token") if logged_in else _cookie_token()
+    user = auth.resume_session(get_db(), token, now)
+    if user is None:
+        if logged_in:
+            logout("登录已失效（超时、密码被重置、账号被停用或角色被调整），请重新登录。")
+        return None
+    st.session_state.update(user=asdict(user), last_seen=now, token=token)
+    return user
+
+
+def _cookie_token() -> str | None:
+    token = st.context.cookies.get(COOKIE)
+    return token if isinstance(token, str) and token else None
 
 
 def logout(message: str | None = None) -> None:

@@ -1,4 +1,7 @@
-"""用户管理 (admin): accounts, new users, unlock, password reset."""
+"""用户管理 (admin): accounts, new users, unlock, password reset, role, disable/enable.
+
+A password reset, a role change or disabling ends every open session of that user (auth.py).
+"""
 import streamlit as st
 
 from emergency import auth, enums
@@ -38,3 +41,20 @@ with st.form("unlock"):
             write_feedback(lambda: auth.set_password(db, user, target, new_password), "已重置密码并解锁。")
         else:
             write_feedback(lambda: auth.unlock(db, user, target), "已解锁。")
+
+with st.form("account"):
+    st.subheader("调整角色 / 停用或启用账号")
+    st.caption("重置密码、调整角色或停用账号后，该用户所有已登录的页面立即失效，须重新登录。")
+    target = st.selectbox("用户", frame["用户名"].tolist(), key="account_user")
+    new_role = st.selectbox("新角色", list(enums.USER_ROLES), format_func=enums.USER_ROLES.get, key="account_role")
+    new_township = towns[st.selectbox("所属乡镇（仅乡镇填报员）", list(towns), key="account_township")]
+    change_role = st.form_submit_button("修改角色")
+    disable = st.form_submit_button("停用账号")
+    enable = st.form_submit_button("启用账号")
+if change_role:
+    write_feedback(lambda: auth.set_role(db, user, target, new_role,
+                                         new_township if new_role == "township" else None), "已修改角色，该用户须重新登录。")
+if disable:
+    write_feedback(lambda: auth.set_active(db, user, target, False), "已停用账号，该用户已被退出登录。")
+if enable:
+    write_feedback(lambda: auth.set_active(db, user, target, True), "已启用账号。")
