@@ -1,0 +1,175 @@
+"""Lost updates (security item 7): every edit reads "before" inside its write transaction, and an edit
+form that carries the record as it was drawn (`expected`) is refused with what changed (StaleRecord)
+when someone else saved the record in between; nothing is overwritten and no audit row is written."""
+import json
+import threading
+from datetime import date
+
+import pytest
+
+from emergency import stale, teams
+from emergency.auth import User
+from emergency.stale import StaleRecord
+from tests.conftest import user_row
+
+TODAY = date(2026, 11, 25)
+TOWN = "410325100"
+
+
+def last_audit(db) -> int:
+    return db.scalar("SELECT coalesce(max(id), 0) FROM audit_log")
+
+
+def audits_since(db, mark: int, table: str, record_id) -> list[dict]:
+    return db.query_dicts("SELECT CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after FROM audit_log"
+                          " WHERE id > ? AND table_name = ? AND record_id = ? ORDER BY id", [mark, table, str(record_id)])
+
+
+def refused(db, call) -> StaleRecord:
+    """call() raises StaleRecord and writes no audit row."""
+    mark = last_audit(db)
+    with pytest.raises(StaleRecord) as info:
+        call()
+    assert last_audit(db) == mark
+    message = str(info.value)
+    assert message.startswith("该记录已被其他用户修改") and message.endswith("请刷新后重试。"), message
+    return info.value
+
+
+def own_team(db) -> int:
+    return db.scalar("SELECT min(id) FROM teams WHERE township_code = ? AND disbanded_on IS NULL"
+                     " AND id IN (SELECT team_id FROM members WHERE left_on IS NULL)", [TOWN])
+
+
+def own_member(db) -> int:
+    return db.scalar("SELECT min(id) FROM members WHERE team_id = ? AND left_on IS NULL", [own_team(db)])
+
+
+# Two saves at once --------------------------------------------------------------------------------
+def test_two_saves_of_one_member_at_once_one_wins_and_the_other_is_told(scratch_db, monkeypatch):
+    db, op = scratch_db, user_row(scratch_db, "town100")
+    member = own_member(db)
+    seen = teams.member_record(db, member)  # both forms were drawn from this
+    mark = last_audit(db)
+    # Each save waits, after its first read of the member, until the other has read it too: both
+    # read the same "before" inside their transactions, then both write; DuckDB refuses the second
+    # write (Conflict on update), db.write retries it, and the retry must read and check again.
+    barrier, reads, local = threading.Barrier(2, timeout=20), [], threading.local()
+    real_read = teams._member
+
+    def racing_read(cur, member_id):
+        row = real_read(cur, member_id)
+        reads.append(threading.get_ident())
+        if not getattr(local, "waited", False):
+            local.waited = True
+            barrier.wait()
+        return row
+
+    monkeypatch.setattr(teams, "_member", racing_read)
+    results = {}
+
+    def save(specialty):
+        try:
+            teams.update_member(db, op, member, {"specialty": specialty}, expected=seen)
+            results[specialty] = "saved"
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            results[specialty] = exc
+
+    threads = [threading.Thread(target=save, args=(s,)) for s in ("测试专长甲", "测试专长乙")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    saved = [s for s, r in results.items() if r == "saved"]
+    stale_errors = [r for r in results.values() if isinstance(r, StaleRecord)]
+    assert len(saved) == 1 and len(stale_errors) == 1, results
+    winner = saved[0]
+    assert db.scalar("SELECT specialty FROM members WHERE id = ?", [member]) == winner
+    assert ("specialty", seen["specialty"], winner) in stale_errors[0].changes  # field, what the user saw, now
+    assert "专长" in str(stale_errors[0]) and winner in str(stale_errors[0])
+    assert len(reads) >= 3  # the refused save read the member again when it was retried
+    rows = audits_since(db, mark, "members", member)
+    assert len(rows) == 1  # only the save that happened is audited, with the true before
+    assert json.loads(rows[0]["before"]) == {"specialty": seen["specialty"]}
+    assert json.loads(rows[0]["after"]) == {"specialty": winner}
+
+
+def test_a_fresh_form_saves_and_returns_the_record_as_saved(scratch_db):
+    db, op = scratch_db, user_row(scratch_db, "town100")
+    member = own_member(db)
+    after = teams.update_member(db, op, member, {"specialty": "通信保障"}, expected=teams.member_record(db, member))
+    assert after == teams.member_record(db, member) and after["specialty"] == "通信保障"
+    # the record returned is the next form's `expected`: a second save from the same page goes through
+    teams.set_insurance(db, op, member, date(2027, 6, 30), expected=after)
+    assert db.scalar("SELECT insurance_until FROM members WHERE id = ?", [member]) == date(2027, 6, 30)
+
+
+# Each edited record type: a stale form is refused and changes nothing -----------------------------
+def test_stale_member_forms_are_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    member = own_member(db)
+    seen = teams.member_record(db, member)
+    teams.update_member(db, admin, member, {"phone": "13911112222"})  # someone else saves first
+    other_team = db.scalar("SELECT min(id) FROM teams WHERE township_code = ? AND disbanded_on IS NULL AND id <> ?",
+                           [TOWN, seen["team_id"]])
+    for call in (lambda: teams.update_member(db, op, member, {"specialty": "x"}, expected=seen),
+                 lambda: teams.record_training(db, op, member, True, TODAY, expected=seen),
+                 lambda: teams.set_insurance(db, op, member, date(2030, 1, 1), expected=seen),
+                 lambda: teams.move_member(db, op, member, other_team, expected=seen),
+                 lambda: teams.member_leaves(db, op, member, TODAY, expected=seen)):
+        error = refused(db, call)
+        assert [c[0] for c in error.changes] == ["phone"]
+        assert "手机号" in str(error) and "13911112222" in str(error)  # its own township's operator sees it in full
+    now = teams.member_record(db, member)
+    assert {k: v for k, v in now.items() if k != "phone"} == {k: v for k, v in seen.items() if k != "phone"}
+
+
+def test_stale_team_forms_are_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    team = own_team(db)
+    seen = teams.team_record(db, team)
+    teams.update_team(db, admin, team, {"leader_name": "赵六"})
+    for call in (lambda: teams.update_team(db, op, team, {"name": "改名队"}, expected=seen),
+                 lambda: teams.set_team_domains(db, op, team, ["flood", "fire", "earthquake"], expected=seen),
+                 lambda: teams.disband_team(db, op, team, TODAY, "合并", expected=seen)):
+        error = refused(db, call)
+        assert ("leader_name", seen["leader_name"], "赵六") in error.changes
+    assert teams.team_record(db, team) == {**seen, "leader_name": "赵六"}
+    teams.set_team_domains(db, admin, team, ["flood"])  # a change of domains is a change of the team too
+    refused(db, lambda: teams.update_team(db, op, team, {"name": "改名队"}, expected={**seen, "leader_name": "赵六"}))
+
+
+def test_stale_certificate_form_is_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    cert = teams.add_certificate(db, op, own_member(db), {"name": "救护员证", "issued_on": date(2024, 1, 1),
+                                                          "expires_on": date(2027, 1, 1)})
+    seen = teams.certificate_record(db, cert)
+    teams.update_certificate(db, admin, cert, {"expires_on": date(2028, 1, 1)})
+    error = refused(db, lambda: teams.update_certificate(db, op, cert, {"expires_on": date(2029, 1, 1)}, expected=seen))
+    assert error.changes == [("expires_on", date(2027, 1, 1), date(2028, 1, 1))]
+    assert "有效期至 2027-01-01 → 2028-01-01" in str(error)
+    assert teams.certificate_record(db, cert)["expires_on"] == date(2028, 1, 1)
+
+
+# The message ---------------------------------------------------------------------------------------
+def test_the_message_names_the_fields_and_masks_phones_as_the_viewer_sees_them():
+    seen = {"phone": "13812341234", "specialty": None, "training_passed": False, "role_in_team": "member",
+            "township_code": TOWN, "id_hmac": "a"}
+    now = {**seen, "phone": "13956785678", "specialty": "![x](http://example.org/a.png)" + "长" * 30,
+           "training_passed": True, "role_in_team": "leader", "id_hmac": "b"}
+    labels = {**teams.MEMBER_LABELS}
+    viewer = User(1, "v", "v", "township", "410325101")  # another township: sees phones masked
+    with pytest.raises(StaleRecord) as info:
+        stale.check_fresh(now, seen, table="members", record_id=1, labels=labels, viewer=viewer,
+                          enums=teams.MEMBER_ENUMS)
+    message = str(info.value)
+    assert "手机号 138****1234 → 139****5678" in message and "13812341234" not in message
+    assert "已培训 否 → 是" in message and "职务 队员 → 队长" in message and "专长 （空） → " in message
+    assert "长" * 30 not in message and "…" in message  # long text is cut short
+    assert "id_hmac" not in message  # fields without a label are compared but never shown
+    assert len(info.value.changes) == 5
+    own = User(2, "o", "o", "township", TOWN)
+    with pytest.raises(StaleRecord, match="13812341234 → 13956785678"):
+        stale.check_fresh(now, seen, table="members", record_id=1, labels=labels, viewer=own)
+    stale.check_fresh(now, None, table="members", record_id=1, labels=labels, viewer=own)  # no form: no check
+    stale.check_fresh(now, dict(now), table="members", record_id=1, labels=labels, viewer=own)
