@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from emergency import stale, teams
+from emergency import drills, enterprises, linkage, plans, stale, teams
 from emergency.auth import User
 from emergency.stale import StaleRecord
 from tests.conftest import user_row
@@ -149,6 +149,81 @@ def test_stale_certificate_form_is_refused(scratch_db):
     assert error.changes == [("expires_on", date(2027, 1, 1), date(2028, 1, 1))]
     assert "有效期至 2027-01-01 → 2028-01-01" in str(error)
     assert teams.certificate_record(db, cert)["expires_on"] == date(2028, 1, 1)
+
+
+def quick_drill(db, actor) -> int:
+    return drills.create_drill(db, actor, {"title": "城关镇防汛应急演练", "level": "township", "organiser": "城关镇人民政府",
+                                           "township_code": TOWN, "held_on": date(2026, 9, 1), "form": "live",
+                                           "participants": 80}, ["ZR-01"], today=TODAY)
+
+
+def test_stale_drill_and_evaluation_forms_are_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    drill = quick_drill(db, op)
+    seen = drills.drill_record(db, drill)
+    drills.update_drill(db, admin, drill, {"evaluation": "组织有序，响应及时"}, today=TODAY)
+    error = refused(db, lambda: drills.update_drill(db, op, drill, {"evaluation": "基本达到目的", "lessons": "x"},
+                                                    expected=seen, today=TODAY))
+    assert error.changes == [("evaluation", None, "组织有序，响应及时")]
+    assert "评估意见" in str(error)
+    seen = drills.drill_record(db, drill)
+    drills.update_drill(db, admin, drill, {}, ["ZR-01", "ZR-02"], today=TODAY)  # the plans it exercised changed
+    error = refused(db, lambda: drills.update_drill(db, op, drill, {"participants": 90}, expected=seen, today=TODAY))
+    assert [c[0] for c in error.changes] == ["plans"]
+    assert drills.drill_record(db, drill)["participants"] == 80
+
+
+def test_stale_enterprise_forms_are_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    eid = enterprises.create_enterprise(db, op, {"name": "嵩县测试建筑公司", "sector": "construction",
+                                                 "township_code": TOWN, "contact_name": "钱七"})
+    seen = enterprises.enterprise_record(db, eid)
+    enterprises.update_enterprise(db, admin, eid, {"contact_name": "孙八"})
+    for call in (lambda: enterprises.update_enterprise(db, op, eid, {"name": "改名公司"}, expected=seen),
+                 lambda: enterprises.close_enterprise(db, op, eid, TODAY, "注销", expected=seen)):
+        error = refused(db, call)
+        assert error.changes == [("contact_name", "钱七", "孙八")]
+    assert enterprises.enterprise_record(db, eid) == {**seen, "contact_name": "孙八"}
+
+
+def test_stale_planned_drill_and_corrective_action_forms_are_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    planned = drills.create_planned(db, op, {"title": "城关镇地震应急演练", "level": "township", "township_code": TOWN,
+                                             "plan_code": "ZR-04", "planned_on": date(2026, 12, 1)})
+    seen = drills.planned_record(db, planned)
+    drills.cancel_planned(db, admin, planned, "与防汛检查冲突")
+    drill = quick_drill(db, op)
+    for call in (lambda: drills.cancel_planned(db, op, planned, "改期", expected=seen),
+                 lambda: drills.link_planned(db, op, planned, drill, expected=seen)):
+        assert ("status", "planned", "cancelled") in refused(db, call).changes
+    assert drills.planned_record(db, planned)["cancel_reason"] == "与防汛检查冲突"
+
+    action = drills.add_action(db, op, drill, "完善疏散路线标识", "王伟", date(2026, 10, 1))
+    seen = drills.action_record(db, action)
+    drills.close_action(db, admin, action, TODAY, "已重新设置标识牌", today=TODAY)
+    error = refused(db, lambda: drills.close_action(db, op, action, TODAY, "已整改", expected=seen, today=TODAY))
+    assert ("closure_note", None, "已重新设置标识牌") in error.changes
+    assert drills.action_record(db, action)["closure_note"] == "已重新设置标识牌"
+
+
+def test_stale_plan_metadata_forms_are_refused(scratch_db):
+    db, admin = scratch_db, user_row(scratch_db, "admin")
+    seen = plans.plan_record(db, "ZR-06")
+    plans.record_revision(db, admin, "ZR-06", "2026版", TODAY, "另一位管理员登记", today=TODAY)
+    for call in (lambda: plans.record_revision(db, admin, "ZR-06", "2026修订版", TODAY, expected=seen, today=TODAY),
+                 lambda: plans.record_evaluation(db, admin, "ZR-06", TODAY, expected=seen, today=TODAY)):
+        assert ("version", seen["version"], "2026版") in refused(db, call).changes
+    assert plans.plan_record(db, "ZR-06")["version"] == "2026版"
+
+
+def test_stale_contact_update_is_refused(scratch_db):
+    db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    contact = db.scalar("SELECT min(id) FROM contacts WHERE township_code = ? AND active_to IS NULL", [TOWN])
+    seen = linkage.contact_record(db, contact)
+    linkage.end_contact(db, admin, contact, TODAY)
+    error = refused(db, lambda: linkage.end_contact(db, op, contact, date(2026, 11, 20), expected=seen))
+    assert error.changes == [("active_to", None, TODAY)]
+    assert linkage.contact_record(db, contact)["active_to"] == TODAY
 
 
 # The message ---------------------------------------------------------------------------------------
