@@ -4,6 +4,7 @@ spreadsheet-formula neutralisation, and checks on uploaded files.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import PurePath
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -41,6 +42,15 @@ def clean_code(value) -> str:
 def escape_html(value) -> str:
     """For anything rendered as HTML (map popups, unsafe_allow_html): user text stays text."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(value) -> str:
+    """For user text inside st.markdown / st.error and the like: shown as typed, never as a link, an
+    image (which every viewer's browser would fetch) or other markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", "" if value is None else str(value))
 
 
 def neutralise_formula(value):

@@ -87,6 +87,10 @@ def check_fresh(current: dict, expected: dict | None, *, table: str, record_id, 
     both have are compared; fields without a label count but are not shown (ID hashes)."""
     if expected is None:
         return
+    for key in ("id", "code"):  # the form was drawn for another record (its picker fell back to this one)
+        if key in current and key in expected and expected[key] != current[key]:
+            raise StaleRecord(table, record_id, [(key, expected[key], current[key])],
+                              "该记录已被其他用户修改，表单对应的记录已不在列表中，请刷新后重试。")
     changes = changed_fields(current, expected)
     if changes:
         full_phone = viewer.sees_full_phone(current.get("township_code"))
