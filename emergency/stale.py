@@ -5,9 +5,9 @@ An edit form keeps the record as it drew it and passes it to the service as `exp
 reads the record inside its write transaction (`Database.write`'s `work(cur)`), and `check_fresh`
 compares the two: any field that differs means someone else saved in between, and StaleRecord
 says which fields, what the user saw and what is there now. The record's own fields are its
-version: DuckDB refuses ALTER TABLE on tables that others reference (teams, members, drills,
-enterprises, certificates), so no version column can be added, and comparing the fields needs none,
-works on every table and names what changed.
+version: DuckDB 2.0.1 refuses ALTER TABLE on a table with dependents ("Dependency Error" on teams,
+members, certificates, enterprises and drills of the demo database), so no version column can be
+added; comparing the fields needs none, works on every table and names what changed.
 
 Reading inside the transaction is what makes the check hold under concurrency: two saves that read
 the same row both hold a snapshot, DuckDB refuses the second write ("Conflict on update"), and
