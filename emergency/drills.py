@@ -63,7 +63,7 @@ def _drill_plans(cur, drill_id: int) -> list[str]:
 
 
 def _drill_record(cur, drill_id: int) -> dict:
-    return {**_drill(cur, drill_id), "plans": _drill_plans(cur, drill_id)}
+    return {"id": drill_id, **_drill(cur, drill_id), "plans": _drill_plans(cur, drill_id)}
 
 
 def drill_record(db, drill_id: int) -> dict:
@@ -177,8 +177,8 @@ def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list
         before = _drill(cur, drill_id)
         old_plans = _drill_plans(cur, drill_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
-        stale.check_fresh({**before, "plans": old_plans}, expected, table="drills", record_id=drill_id,
-                          labels=DRILL_LABELS, viewer=actor, enums=DRILL_ENUMS)
+        stale.check_fresh({"id": drill_id, **before, "plans": old_plans}, expected, table="drills",
+                          record_id=drill_id, labels=DRILL_LABELS, viewer=actor, enums=DRILL_ENUMS)
         after = _normalise({**before, **{k: v for k, v in changes.items() if k in DRILL_FIELDS}})
         require_write(actor, after["township_code"], "把演练改到其他乡镇")
         new_plans = list(dict.fromkeys(plan_codes)) if plan_codes is not None else old_plans

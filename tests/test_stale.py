@@ -226,6 +226,19 @@ def test_stale_contact_update_is_refused(scratch_db):
     assert linkage.contact_record(db, contact)["active_to"] == TODAY
 
 
+def test_a_form_drawn_for_another_record_is_refused(scratch_db):
+    """What a page sends when its picker fell back to another record: the record drawn is not the one saved."""
+    db, op = scratch_db, user_row(scratch_db, "town100")
+    first, second = [m for (m,) in db.query("SELECT id FROM members WHERE team_id = ? AND left_on IS NULL"
+                                            " ORDER BY id LIMIT 2", [own_team(db)])]
+    error = refused(db, lambda: teams.update_member(db, op, second, {"specialty": "x"},
+                                                    expected=teams.member_record(db, first)))
+    assert error.changes == [("id", first, second)] and "已不在列表中" in str(error)
+    drill, other = quick_drill(db, op), quick_drill(db, op)
+    refused(db, lambda: drills.update_drill(db, op, drill, {"participants": 1}, today=TODAY,
+                                            expected=drills.drill_record(db, other)))
+
+
 # The message ---------------------------------------------------------------------------------------
 def test_the_message_names_the_fields_and_masks_phones_as_the_viewer_sees_them():
     seen = {"phone": "13812341234", "specialty": None, "training_passed": False, "role_in_team": "member",
