@@ -158,6 +158,14 @@ class Database:
         self._con.close()
 
 
+def row_dict(cur, sql: str, params: list) -> dict | None:
+    """The first row of a query on `cur` as {column: value}, or None (reads inside a write's transaction)."""
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    row = result.fetchone()
+    return dict(zip(names, row)) if row else None
+
+
 def insert_row(cur, table: str, values: dict) -> int:
     """INSERT one row from {column: value} (columns from the caller's own field lists) and return its id."""
     cols = list(values)

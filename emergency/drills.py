@@ -4,7 +4,9 @@ Scope: a township operator logs and edits drills, actions and planned drills of 
 only (enterprise and village drills carry their township); county drills (no township) are the
 bureau's. Every write checks the actor first, then writes the record and its audit row in one
 transaction. A drill whose evaluation found problems with a plan (plan_problems_found) flags those
-plans for revision (plans.needs_revision) in the same transaction.
+plans for revision (plans.needs_revision) in the same transaction. Edits read the record inside that
+transaction and take the record as the form drew it (`expected`, from drill_record / planned_record /
+action_record): a record changed since is refused with StaleRecord (stale.py).
 """
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ import secrets
 from datetime import date, datetime
 from pathlib import Path, PurePath
 
-from . import audit
+from . import audit, stale
 from .auth import User, require_write
-from .db import insert_row, where as sql_where
+from .db import insert_row, row_dict as _row, where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .hygiene import check_upload, clean
@@ -32,20 +34,42 @@ REQUIRED_FIELDS = {"title": "演练名称", "held_on": "演练日期", "plans": 
                    "form": "演练形式", "organiser": "组织单位"}
 ATTACHMENT_KINDS = {"photo": "照片", "scheme": "演练方案", "evaluation": "评估报告", "summary": "总结报告",
                     "pdf": "其他文件"}
+# What a stale-form message calls each field (stale.py).
+DRILL_LABELS = {"title": "演练名称", "level": "演练层级", "organiser": "组织单位", "township_code": "所属乡镇",
+                "village_code": "所属村（社区）", "enterprise_id": "企业（编号）", "held_on": "演练日期",
+                "started_at": "开始时间", "ended_at": "结束时间", "place": "演练地点", "form": "演练形式",
+                "content": "演练内容", "purpose": "演练目的", "participants": "参演人次",
+                "participating_units": "参演单位", "scenario": "演练科目", "problems": "发现的问题及原因",
+                "evaluation": "评估意见", "plan_problems_found": "发现预案问题", "lessons": "经验教训",
+                "recommendations": "改进建议", "plans": "演练预案"}
+DRILL_ENUMS = {"level": DRILL_LEVELS, "form": DRILL_FORMS, "content": DRILL_CONTENTS, "purpose": DRILL_PURPOSES}
+PLANNED_LABELS = {"title": "演练名称", "level": "演练层级", "township_code": "所属乡镇", "village_code": "所属村（社区）",
+                  "enterprise_id": "企业（编号）", "plan_code": "演练预案", "planned_on": "计划日期", "note": "备注",
+                  "status": "状态", "drill_id": "演练记录（编号）", "cancel_reason": "取消原因"}
+PLANNED_ENUMS = {"level": DRILL_LEVELS, "status": {"planned": "计划中", "done": "已完成", "cancelled": "已取消"}}
+ACTION_LABELS = {"description": "整改事项", "owner": "责任人", "due_on": "整改期限", "closed_on": "完成日期",
+                 "closure_note": "整改情况"}
 
 
-def _row(cur, sql: str, params: list) -> dict | None:
-    result = cur.execute(sql, params)
-    names = [d[0] for d in result.description]
-    row = result.fetchone()
-    return dict(zip(names, row)) if row else None
-
-
-def _drill(db, drill_id: int) -> dict:
-    row = _row(db.cursor(), f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
+def _drill(cur, drill_id: int) -> dict:
+    row = _row(cur, f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
     if not row:
         raise ValueError(f"演练 {drill_id} 不存在")
     return row
+
+
+def _drill_plans(cur, drill_id: int) -> list[str]:
+    return [c for (c,) in cur.execute("SELECT plan_code FROM drill_plans WHERE drill_id = ? ORDER BY 1",
+                                      [drill_id]).fetchall()]
+
+
+def _drill_record(cur, drill_id: int) -> dict:
+    return {"id": drill_id, **_drill(cur, drill_id), "plans": _drill_plans(cur, drill_id)}
+
+
+def drill_record(db, drill_id: int) -> dict:
+    """A drill with the plans it exercised, as its edit forms draw it; passed back as `expected`."""
+    return _drill_record(db.cursor(), drill_id)
 
 
 # Validation --------------------------------------------------------------------------------------
@@ -124,16 +148,11 @@ def create_drill(db, actor: User, data: dict, plan_codes: list[str], *, today: d
     plan_codes = list(dict.fromkeys(plan_codes or []))
     require_write(actor, data["township_code"], "为其他乡镇或县级登记演练")
     problems = validate_drill(db, data, plan_codes, today)
-    planned = None
-    if planned_id is not None:
-        planned = _planned(db, planned_id)
-        require_write(actor, planned["township_code"], "完成其他乡镇的演练计划")
-        if planned["status"] != "planned":
-            problems.append(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
     if problems:
         raise ValueError("；".join(problems))
 
     def work(cur):
+        planned = None if planned_id is None else _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
         drill_id = insert_row(cur, "drills", {**data, "created_by": actor.username})
         for code in plan_codes:
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
@@ -150,24 +169,23 @@ def create_drill(db, actor: User, data: dict, plan_codes: list[str], *, today: d
 
 
 def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list[str] | None = None, *,
-                 today: date | None = None) -> None:
-    """Edit a drill (and, when plan_codes is given, the plans it exercised)."""
-    before = _drill(db, drill_id)
-    require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
-    after = _normalise({**before, **{k: v for k, v in changes.items() if k in DRILL_FIELDS}})
-    require_write(actor, after["township_code"], "把演练改到其他乡镇")
-    old_plans = [c for (c,) in db.query("SELECT plan_code FROM drill_plans WHERE drill_id = ? ORDER BY 1", [drill_id])]
-    new_plans = list(dict.fromkeys(plan_codes)) if plan_codes is not None else old_plans
-    problems = validate_drill(db, after, new_plans, today)
-    if problems:
-        raise ValueError("；".join(problems))
-    old, new = audit.changed(before, after)
-    removed = [c for c in old_plans if c not in new_plans]
-    added = [c for c in new_plans if c not in old_plans]
-    if not new and not removed and not added:
-        return
-
+                 today: date | None = None, expected: dict | None = None) -> dict:
+    """Edit a drill (and, when plan_codes is given, the plans it exercised); returns it as saved."""
     def work(cur):
+        before = _drill(cur, drill_id)
+        old_plans = _drill_plans(cur, drill_id)
+        require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
+        stale.check_fresh({"id": drill_id, **before, "plans": old_plans}, expected, table="drills",
+                          record_id=drill_id, labels=DRILL_LABELS, viewer=actor, enums=DRILL_ENUMS)
+        after = _normalise({**before, **{k: v for k, v in changes.items() if k in DRILL_FIELDS}})
+        require_write(actor, after["township_code"], "把演练改到其他乡镇")
+        new_plans = list(dict.fromkeys(plan_codes)) if plan_codes is not None else old_plans
+        problems = validate_drill(db, after, new_plans, today)
+        if problems:
+            raise ValueError("；".join(problems))
+        old, new = audit.changed(before, after)
+        removed = [c for c in old_plans if c not in new_plans]
+        added = [c for c in new_plans if c not in old_plans]
         if new:
             cur.execute(f"UPDATE drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
                         [*new.values(), drill_id])
@@ -177,11 +195,13 @@ def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
         if removed or added:
             old["plans"], new["plans"] = old_plans, new_plans
-        audit.record(cur, actor, "update", "drills", drill_id, old, new)
+        if new:
+            audit.record(cur, actor, "update", "drills", drill_id, old, new)
         if after["plan_problems_found"] and (not before["plan_problems_found"] or added):
             _flag_plans(cur, actor, drill_id, new_plans if not before["plan_problems_found"] else added)
+        return _drill_record(cur, drill_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def drill_list(db, *, year: int | None = None, township_code: str | None = None, level: str | None = None,
@@ -252,7 +272,7 @@ def attachments_dir(db) -> Path:
 
 def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind: str = "photo") -> int:
     """Check the file (type by extension and content, size), store it under a generated name, record it."""
-    drill = _drill(db, drill_id)
+    drill = _drill(db.cursor(), drill_id)
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练上传附件")
     if kind not in ATTACHMENT_KINDS:
         raise ValueError(f"附件类别：必须是 {'、'.join(ATTACHMENT_KINDS.values())} 之一")
@@ -294,7 +314,7 @@ def attachment_bytes(db, attachment_id: int) -> tuple[str, bytes]:
 
 # Corrective actions ------------------------------------------------------------------------------
 def add_action(db, actor: User, drill_id: int, description: str, owner: str, due_on: date) -> int:
-    drill = _drill(db, drill_id)
+    drill = _drill(db.cursor(), drill_id)
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练登记整改")
     problems = []
     if not clean(description):
@@ -320,32 +340,44 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
     return db.write(work)
 
 
-def close_action(db, actor: User, action_id: int, closed_on: date, note: str, *, today: date | None = None) -> None:
-    rows = db.query_dicts("SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
-                          " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?", [action_id])
-    if not rows:
+def _action(cur, action_id: int) -> dict:
+    row = _row(cur, "SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
+                    " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?", [action_id])
+    if not row:
         raise ValueError(f"整改事项 {action_id} 不存在")
-    row = rows[0]
-    require_write(actor, row["township_code"], "关闭其他乡镇或县级的整改事项")
-    problems = []
-    if row["closed_on"] is not None:
-        problems.append(f"整改事项：已于 {row['closed_on']} 关闭")
-    if not clean(note):
-        problems.append("整改情况说明：不能为空")
-    if not isinstance(closed_on, date):
-        problems.append("完成日期：必须填写日期")
-    elif closed_on > (today or date.today()) or closed_on < row["held_on"]:
-        problems.append("完成日期：应在演练日期与今天之间")
-    if problems:
-        raise ValueError("；".join(problems))
+    return row
 
+
+def action_record(db, action_id: int) -> dict:
+    """A corrective action (with its drill's township and date) as the closing form draws it."""
+    return _action(db.cursor(), action_id)
+
+
+def close_action(db, actor: User, action_id: int, closed_on: date, note: str, *, today: date | None = None,
+                 expected: dict | None = None) -> dict:
     def work(cur):
+        row = _action(cur, action_id)
+        require_write(actor, row["township_code"], "关闭其他乡镇或县级的整改事项")
+        stale.check_fresh(row, expected, table="corrective_actions", record_id=action_id, labels=ACTION_LABELS,
+                          viewer=actor)
+        problems = []
+        if row["closed_on"] is not None:
+            problems.append(f"整改事项：已于 {row['closed_on']} 关闭")
+        if not clean(note):
+            problems.append("整改情况说明：不能为空")
+        if not isinstance(closed_on, date):
+            problems.append("完成日期：必须填写日期")
+        elif closed_on > (today or date.today()) or closed_on < row["held_on"]:
+            problems.append("完成日期：应在演练日期与今天之间")
+        if problems:
+            raise ValueError("；".join(problems))
         cur.execute("UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ? WHERE id = ?",
                     [closed_on, clean(note), actor.username, action_id])
         audit.record(cur, actor, "close", "corrective_actions", action_id, {"closed_on": None},
                      {"closed_on": closed_on, "closure_note": clean(note)})
+        return _action(cur, action_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def action_list(db, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
@@ -369,11 +401,27 @@ PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise
                   "note")
 
 
-def _planned(db, planned_id: int) -> dict:
-    rows = db.query_dicts("SELECT * FROM planned_drills WHERE id = ?", [planned_id])
-    if not rows:
+def _planned(cur, planned_id: int) -> dict:
+    row = _row(cur, "SELECT * FROM planned_drills WHERE id = ?", [planned_id])
+    if not row:
         raise ValueError(f"演练计划 {planned_id} 不存在")
-    return rows[0]
+    return row
+
+
+def planned_record(db, planned_id: int) -> dict:
+    """A planned drill as the complete / cancel forms draw it; passed back as `expected`."""
+    return _planned(db.cursor(), planned_id)
+
+
+def _open_planned(cur, actor: User, planned_id: int, what: str, expected: dict | None = None) -> dict:
+    """Inside the write: the planned drill, in scope, unchanged since the form, and still open."""
+    planned = _planned(cur, planned_id)
+    require_write(actor, planned["township_code"], what)
+    stale.check_fresh(planned, expected, table="planned_drills", record_id=planned_id, labels=PLANNED_LABELS,
+                      viewer=actor, enums=PLANNED_ENUMS)
+    if planned["status"] != "planned":
+        raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
+    return planned
 
 
 def create_planned(db, actor: User, data: dict) -> int:
@@ -407,39 +455,32 @@ def create_planned(db, actor: User, data: dict) -> int:
     return db.write(work)
 
 
-def cancel_planned(db, actor: User, planned_id: int, reason: str) -> None:
-    planned = _planned(db, planned_id)
-    require_write(actor, planned["township_code"], "取消其他乡镇或县级的演练计划")
-    if planned["status"] != "planned":
-        raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
-    if not clean(reason):
-        raise ValueError("取消原因：不能为空")
-
+def cancel_planned(db, actor: User, planned_id: int, reason: str, *, expected: dict | None = None) -> dict:
     def work(cur):
+        _open_planned(cur, actor, planned_id, "取消其他乡镇或县级的演练计划", expected)
+        if not clean(reason):
+            raise ValueError("取消原因：不能为空")
         cur.execute("UPDATE planned_drills SET status = 'cancelled', cancel_reason = ? WHERE id = ?",
                     [clean(reason), planned_id])
         audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
                      {"status": "cancelled", "cancel_reason": clean(reason)})
+        return _planned(cur, planned_id)
 
-    db.write(work)
+    return db.write(work)
 
 
-def link_planned(db, actor: User, planned_id: int, drill_id: int) -> None:
+def link_planned(db, actor: User, planned_id: int, drill_id: int, *, expected: dict | None = None) -> dict:
     """A planned drill carried out by an already recorded drill of the same township."""
-    planned = _planned(db, planned_id)
-    drill = _drill(db, drill_id)
-    require_write(actor, planned["township_code"], "完成其他乡镇的演练计划")
-    if planned["status"] != "planned":
-        raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
-    if drill["township_code"] != planned["township_code"]:
-        raise ValueError("演练记录：与演练计划不属于同一乡镇")
-
     def work(cur):
+        planned = _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划", expected)
+        if _drill(cur, drill_id)["township_code"] != planned["township_code"]:
+            raise ValueError("演练记录：与演练计划不属于同一乡镇")
         cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
         audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
                      {"status": "done", "drill_id": drill_id})
+        return _planned(cur, planned_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def planned_list(db, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:

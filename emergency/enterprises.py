@@ -3,32 +3,50 @@
 Each enterprise has a township and a sector (enums.ENTERPRISE_SECTORS); the sector decides its drill
 rule (half-yearly for the sectors of 生产安全事故应急条例 Art. 8, else yearly; see deadlines.py).
 Writes are scoped to the actor's township and audited; an enterprise is closed, never deleted, so
-that its drills stay in the statistics of their year.
+that its drills stay in the statistics of their year. Edits read the enterprise inside their write
+transaction and refuse a form drawn from an older state (`expected`, StaleRecord; see stale.py).
 """
 from __future__ import annotations
 
 from datetime import date
 
-from . import audit, privacy
+from . import audit, privacy, stale
 from .auth import User, require_write
-from .db import insert_row, where as sql_where
+from .db import insert_row, row_dict, where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .hygiene import clean, clean_code
 
 FIELDS = ("name", "sector", "township_code", "village_code", "address", "contact_name", "contact_phone",
           "registered_on")
+LABELS = {"name": "企业名称", "sector": "行业领域", "township_code": "所属乡镇", "village_code": "所属村（社区）",
+          "address": "地址", "contact_name": "联系人", "contact_phone": "联系电话", "registered_on": "登记日期",
+          "closed_on": "关闭日期", "close_reason": "关闭原因"}
 
 
 def sector_label(code: str) -> str:
     return ENTERPRISE_SECTORS.get(code, (code, False))[0]
 
 
-def _enterprise(db, enterprise_id: int) -> dict:
-    rows = db.query_dicts(f"SELECT id, {', '.join(FIELDS)}, closed_on, close_reason FROM enterprises WHERE id = ?",
-                          [enterprise_id])
-    if not rows:
+def _enterprise(cur, enterprise_id: int) -> dict:
+    row = row_dict(cur, f"SELECT id, {', '.join(FIELDS)}, closed_on, close_reason FROM enterprises WHERE id = ?",
+                   [enterprise_id])
+    if not row:
         raise ValueError(f"企业 {enterprise_id} 不存在")
-    return rows[0]
+    return row
+
+
+def enterprise_record(db, enterprise_id: int) -> dict:
+    """An enterprise as its edit forms draw it; passed back as `expected` when they save."""
+    return _enterprise(db.cursor(), enterprise_id)
+
+
+def _check(cur, actor: User, enterprise_id: int, expected: dict | None, what: str) -> dict:
+    """Inside the write: the enterprise as it is now, in the actor's scope and unchanged since the form."""
+    before = _enterprise(cur, enterprise_id)
+    require_write(actor, before["township_code"], what)
+    stale.check_fresh(before, expected, table="enterprises", record_id=enterprise_id, labels=LABELS, viewer=actor,
+                      enums={"sector": ENTERPRISE_SECTORS})
+    return before
 
 
 def reference_problems(db, enterprise_id, township_code: str | None) -> list[str]:
@@ -97,44 +115,43 @@ def create_enterprise(db, actor: User, data: dict) -> int:
     return db.write(work)
 
 
-def update_enterprise(db, actor: User, enterprise_id: int, changes: dict) -> None:
-    before = _enterprise(db, enterprise_id)
-    require_write(actor, before["township_code"], "修改其他乡镇的企业")
-    after = _normalise({**before, **{k: v for k, v in changes.items() if k in FIELDS}})
-    require_write(actor, after["township_code"], "把企业转到其他乡镇")
-    problems = validate(db, after, enterprise_id)
-    if problems:
-        raise ValueError("；".join(problems))
-    old, new = audit.changed({k: before[k] for k in FIELDS}, after)
-    if not new:
-        return
-
+def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *,
+                      expected: dict | None = None) -> dict:
     def work(cur):
-        cur.execute(f"UPDATE enterprises SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
-                    [*new.values(), enterprise_id])
-        audit.record(cur, actor, "update", "enterprises", enterprise_id, old, new)
+        before = _check(cur, actor, enterprise_id, expected, "修改其他乡镇的企业")
+        after = _normalise({**before, **{k: v for k, v in changes.items() if k in FIELDS}})
+        require_write(actor, after["township_code"], "把企业转到其他乡镇")
+        problems = validate(db, after, enterprise_id)
+        if problems:
+            raise ValueError("；".join(problems))
+        old, new = audit.changed({k: before[k] for k in FIELDS}, after)
+        if new:
+            cur.execute(f"UPDATE enterprises SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                        [*new.values(), enterprise_id])
+            audit.record(cur, actor, "update", "enterprises", enterprise_id, old, new)
+        return _enterprise(cur, enterprise_id)
 
-    db.write(work)
+    return db.write(work)
 
 
-def close_enterprise(db, actor: User, enterprise_id: int, on: date, reason: str) -> None:
+def close_enterprise(db, actor: User, enterprise_id: int, on: date, reason: str, *,
+                     expected: dict | None = None) -> dict:
     """Closed (关闭/注销): off the compliance list from then on, its drills kept in history."""
-    before = _enterprise(db, enterprise_id)
-    require_write(actor, before["township_code"], "关闭其他乡镇的企业")
-    if before["closed_on"]:
-        raise ValueError(f"企业已于 {before['closed_on']} 关闭")
-    if not clean(reason):
-        raise ValueError("关闭原因：不能为空")
-    if not isinstance(on, date):
-        raise ValueError("关闭日期：必须填写日期")
-
     def work(cur):
+        before = _check(cur, actor, enterprise_id, expected, "关闭其他乡镇的企业")
+        if before["closed_on"]:
+            raise ValueError(f"企业已于 {before['closed_on']} 关闭")
+        if not clean(reason):
+            raise ValueError("关闭原因：不能为空")
+        if not isinstance(on, date):
+            raise ValueError("关闭日期：必须填写日期")
         cur.execute("UPDATE enterprises SET closed_on = ?, close_reason = ? WHERE id = ?",
                     [on, clean(reason), enterprise_id])
         audit.record(cur, actor, "close", "enterprises", enterprise_id, {"closed_on": None},
                      {"closed_on": on, "close_reason": clean(reason)})
+        return _enterprise(cur, enterprise_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def enterprise_list(db, *, township_code: str | None = None, sector: str | None = None,

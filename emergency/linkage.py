@@ -17,9 +17,9 @@ from __future__ import annotations
 import statistics
 from datetime import date, datetime, timedelta
 
-from . import audit, privacy
+from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import put_setting
+from .db import put_setting, row_dict
 from .enums import CONTACT_ROLES, WARNING_LEVELS
 from .hygiene import clean, clean_code
 
@@ -486,20 +486,36 @@ def add_contact(db, actor: User, data: dict) -> int:
     return db.write(work)
 
 
-def end_contact(db, actor: User, contact_id: int, on: date) -> None:
-    rows = db.query_dicts("SELECT township_code, active_from, active_to FROM contacts WHERE id = ?", [contact_id])
-    if not rows:
-        raise ValueError(f"联络人 {contact_id} 不存在")
-    before = rows[0]
-    require_write(actor, before["township_code"], "修改其他乡镇的联络人")
-    if not isinstance(on, date) or on < before["active_from"]:
-        raise ValueError("离岗日期：不能早于到岗日期")
+CONTACT_LABELS = {"township_code": "乡镇", "village_code": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话",
+                  "active_from": "到岗日期", "active_to": "离岗日期"}
 
+
+def _contact(cur, contact_id: int) -> dict:
+    row = row_dict(cur, "SELECT id, township_code, village_code, role, name, phone, active_from, active_to"
+                        " FROM contacts WHERE id = ?", [contact_id])
+    if not row:
+        raise ValueError(f"联络人 {contact_id} 不存在")
+    return row
+
+
+def contact_record(db, contact_id: int) -> dict:
+    """A contact as an edit form draws it; passed back as `expected` when it saves."""
+    return _contact(db.cursor(), contact_id)
+
+
+def end_contact(db, actor: User, contact_id: int, on: date, *, expected: dict | None = None) -> dict:
     def work(cur):
+        before = _contact(cur, contact_id)
+        require_write(actor, before["township_code"], "修改其他乡镇的联络人")
+        stale.check_fresh(before, expected, table="contacts", record_id=contact_id, labels=CONTACT_LABELS,
+                          viewer=actor, enums={"role": CONTACT_ROLES})
+        if not isinstance(on, date) or on < before["active_from"]:
+            raise ValueError("离岗日期：不能早于到岗日期")
         cur.execute("UPDATE contacts SET active_to = ? WHERE id = ?", [on, contact_id])
         audit.record(cur, actor, "update", "contacts", contact_id, {"active_to": before["active_to"]}, {"active_to": on})
+        return _contact(cur, contact_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def log_roll_call(db, actor: User, township_code: str, called_at: datetime, answered_at: datetime | None = None,
@@ -572,31 +588,31 @@ def issue_warning(db, actor: User, level: int, title: str, issued_at: datetime, 
 
 def acknowledge(db, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str,
                 now: datetime | None = None) -> None:
-    """A township (or one of its villages) acknowledges a warning: the township's operator or an admin."""
-    rows = db.query_dicts("SELECT a.township_code, a.village_code, a.acknowledged_at, w.issued_at FROM warning_acks a"
-                          " JOIN warnings w ON w.id = a.warning_id WHERE a.id = ?", [ack_id])
-    if not rows:
-        raise ValueError(f"叫应记录 {ack_id} 不存在")
-    row = rows[0]
-    require_write(actor, row["township_code"], "为其他乡镇登记叫应")
+    """A township (or one of its villages) acknowledges a warning: the township's operator or an admin.
+    Read inside the write, so that two acknowledgements at once cannot both pass the "not yet" check."""
     now = now or _now()
     acknowledged_by = clean(acknowledged_by)
-    problems = []
-    if row["acknowledged_at"] is not None:
-        problems.append("该预警已叫应，不能重复登记")
-    if not isinstance(acknowledged_at, datetime) or acknowledged_at.tzinfo is None:
-        problems.append("叫应时间：必须填写（含时区）")
-    else:
-        if acknowledged_at < row["issued_at"]:
-            problems.append("叫应时间：不能早于预警发布时间")
-        if acknowledged_at > now + timedelta(minutes=5):
-            problems.append("叫应时间：不能晚于当前时间")
-    if not acknowledged_by:
-        problems.append("叫应人：不能为空")
-    if problems:
-        raise ValueError("；".join(problems))
 
     def work(cur):
+        row = row_dict(cur, "SELECT a.township_code, a.village_code, a.acknowledged_at, w.issued_at"
+                            " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id WHERE a.id = ?", [ack_id])
+        if not row:
+            raise ValueError(f"叫应记录 {ack_id} 不存在")
+        require_write(actor, row["township_code"], "为其他乡镇登记叫应")
+        problems = []
+        if row["acknowledged_at"] is not None:
+            problems.append("该预警已叫应，不能重复登记")
+        if not isinstance(acknowledged_at, datetime) or acknowledged_at.tzinfo is None:
+            problems.append("叫应时间：必须填写（含时区）")
+        else:
+            if acknowledged_at < row["issued_at"]:
+                problems.append("叫应时间：不能早于预警发布时间")
+            if acknowledged_at > now + timedelta(minutes=5):
+                problems.append("叫应时间：不能晚于当前时间")
+        if not acknowledged_by:
+            problems.append("叫应人：不能为空")
+        if problems:
+            raise ValueError("；".join(problems))
         cur.execute("UPDATE warning_acks SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
                     [acknowledged_at, acknowledged_by, ack_id])
         audit.record(cur, actor, "update", "warning_acks", ack_id, {"acknowledged_at": None},

@@ -298,39 +298,60 @@ def sync_plans(cur, plans):
 
 
 # The plan lifecycle kept in the registry: revisions and evaluations ------------------------------
-def _plan_row(db, code: str) -> dict:
-    rows = db.query_dicts("SELECT code, name, version, revised_on, last_evaluated_on, needs_revision, status"
-                          " FROM plans WHERE code = ?", [code])
-    if not rows:
+PLAN_LABELS = {"name": "名称", "version": "版本", "revised_on": "修订日期", "last_evaluated_on": "最近评估",
+               "needs_revision": "需修订", "status": "状态"}
+
+
+def _plan_row(cur, code: str) -> dict:
+    from .db import row_dict
+
+    row = row_dict(cur, "SELECT code, name, version, revised_on, last_evaluated_on, needs_revision, status"
+                        " FROM plans WHERE code = ?", [code])
+    if not row:
         raise ValueError(f"预案 {code} 不存在")
-    return rows[0]
+    return row
 
 
-def record_revision(db, actor, code: str, version: str, revised_on, note: str = "", *, today=None) -> int:
+def plan_record(db, code: str) -> dict:
+    """A plan's registry state as the revision / evaluation forms draw it; passed back as `expected`."""
+    return _plan_row(db.cursor(), code)
+
+
+def _fresh_plan(cur, actor, code: str, expected: dict | None) -> dict:
+    """Inside the write: the plan as it is now, unchanged since the form was drawn (stale.py)."""
+    from . import stale
+
+    before = _plan_row(cur, code)
+    stale.check_fresh(before, expected, table="plans", record_id=code, labels=PLAN_LABELS, viewer=actor)
+    return before
+
+
+def record_revision(db, actor, code: str, version: str, revised_on, note: str = "", *, today=None,
+                    expected: dict | None = None) -> int:
     """A new version of a plan (admin): restarts its evaluation clock and clears the revision flag."""
     from . import audit
     from .auth import require_admin
     from .hygiene import clean
 
     require_admin(actor, "登记预案修订")
-    before = _plan_row(db, code)
     version = clean(version)
     today = today or datetime.date.today()
-    problems = []
-    if not version:
-        problems.append("版本号：不能为空")
-    elif version == before["version"]:
-        problems.append(f"版本号：与现行版本 {version} 相同")
-    if not isinstance(revised_on, datetime.date):
-        problems.append("修订日期：必须填写日期")
-    elif revised_on > today:
-        problems.append("修订日期：不能晚于今天")
-    elif before["revised_on"] and revised_on < before["revised_on"]:
-        problems.append(f"修订日期：不能早于现行版本的修订日期 {before['revised_on']}")
-    if problems:
-        raise ValueError("；".join(problems))
 
     def work(cur):
+        before = _fresh_plan(cur, actor, code, expected)  # read inside: two revisions at once cannot both pass
+        problems = []
+        if not version:
+            problems.append("版本号：不能为空")
+        elif version == before["version"]:
+            problems.append(f"版本号：与现行版本 {version} 相同")
+        if not isinstance(revised_on, datetime.date):
+            problems.append("修订日期：必须填写日期")
+        elif revised_on > today:
+            problems.append("修订日期：不能晚于今天")
+        elif before["revised_on"] and revised_on < before["revised_on"]:
+            problems.append(f"修订日期：不能早于现行版本的修订日期 {before['revised_on']}")
+        if problems:
+            raise ValueError("；".join(problems))
         cur.execute("UPDATE plans SET version = ?, revised_on = ?, needs_revision = FALSE WHERE code = ?",
                     [version, revised_on, code])
         rid = cur.execute("INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
@@ -345,24 +366,24 @@ def record_revision(db, actor, code: str, version: str, revised_on, note: str = 
 
 
 def record_evaluation(db, actor, code: str, evaluated_on, note: str = "", *, needs_revision: bool = False,
-                      today=None) -> int:
+                      today=None, expected: dict | None = None) -> int:
     """An evaluation (评估) of a plan (admin): restarts the evaluation clock; may flag the plan for revision."""
     from . import audit
     from .auth import require_admin
     from .hygiene import clean
 
     require_admin(actor, "登记预案评估")
-    before = _plan_row(db, code)
     today = today or datetime.date.today()
     if not isinstance(evaluated_on, datetime.date):
         raise ValueError("评估日期：必须填写日期")
     if evaluated_on > today:
         raise ValueError("评估日期：不能晚于今天")
-    if before["last_evaluated_on"] and evaluated_on < before["last_evaluated_on"]:
-        raise ValueError(f"评估日期：不能早于上次评估日期 {before['last_evaluated_on']}")
-    flag = bool(needs_revision) or bool(before["needs_revision"])
 
     def work(cur):
+        before = _fresh_plan(cur, actor, code, expected)
+        if before["last_evaluated_on"] and evaluated_on < before["last_evaluated_on"]:
+            raise ValueError(f"评估日期：不能早于上次评估日期 {before['last_evaluated_on']}")
+        flag = bool(needs_revision) or bool(before["needs_revision"])
         cur.execute("UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?",
                     [evaluated_on, flag, code])
         rid = cur.execute("INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"

@@ -157,10 +157,11 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
         problems.append(f"区划代码：{code} 不存在")
     if problems:
         raise ValueError("；".join(problems))
-    before = db.query_dicts(f"SELECT lon, lat FROM {table} WHERE code = ?", [code])[0]
     note = clean(note) or "管理员设置（WGS-84）"
 
     def work(cur):
+        lon_before, lat_before = cur.execute(f"SELECT lon, lat FROM {table} WHERE code = ?", [code]).fetchone()
+        before = {"lon": lon_before, "lat": lat_before}  # read inside: the audit's before is the replaced value
         if table == "townships":
             cur.execute("UPDATE townships SET lon = ?, lat = ?, coord_source = ?, coord_note = ? WHERE code = ?",
                         [lon, lat, f"set by {actor.username}", note, code])

@@ -2,15 +2,17 @@
 
 Every write takes the acting user, checks role and township (auth.require_write) before and after
 the change, writes the record and its audit row in one transaction, and changes nothing when
-refused or invalid.
+refused or invalid. Edits read the record inside that transaction and take the record as the form
+drew it (`expected`, from team_record / member_record / certificate_record): a record someone else
+changed since is refused with StaleRecord (see stale.py). They return the record as saved.
 """
 from __future__ import annotations
 
 from datetime import date
 
-from . import audit, privacy
+from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import insert_row, where as sql_where
+from .db import insert_row, row_dict as _row, where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean, clean_code
@@ -20,13 +22,17 @@ TEAM_FIELDS = ("name", "kind", "level", "township_code", "village_code", "enterp
                "duty_phone", "equipment", "established_on")
 MEMBER_FIELDS = ("team_id", "name", "gender", "birth_date", "phone", "role_in_team", "specialty",
                  "training_passed", "training_on", "insurance_until", "joined_on")
-
-
-def _row(cur, sql: str, params: list) -> dict | None:
-    result = cur.execute(sql, params)
-    names = [d[0] for d in result.description]
-    row = result.fetchone()
-    return dict(zip(names, row)) if row else None
+# What a stale-form message calls each field (stale.py); fields without a label are compared, not shown.
+TEAM_LABELS = {"name": "队伍名称", "kind": "队伍类别", "level": "队伍层级", "township_code": "所属乡镇",
+               "village_code": "所属村（社区）", "enterprise_id": "所属企业（编号）", "leader_name": "负责人",
+               "duty_phone": "值班电话", "equipment": "装备", "established_on": "成立日期",
+               "disbanded_on": "撤销日期", "domains": "覆盖领域"}
+TEAM_ENUMS = {"kind": TEAM_KINDS, "level": TEAM_LEVELS, "domains": HAZARD_DOMAINS}
+MEMBER_LABELS = {"team_id": "所属队伍（编号）", "name": "姓名", "gender": "性别", "birth_date": "出生日期",
+                 "phone": "手机号", "role_in_team": "职务", "specialty": "专长", "training_passed": "已培训",
+                 "training_on": "培训日期", "insurance_until": "保险到期", "joined_on": "入队日期",
+                 "id_masked": "身份证号", "left_on": "离队日期", "township_code": "所属乡镇"}
+MEMBER_ENUMS = {"role_in_team": MEMBER_ROLES}
 
 
 def _team(cur, team_id: int) -> dict:
@@ -34,6 +40,28 @@ def _team(cur, team_id: int) -> dict:
     if not team:
         raise ValueError(f"队伍 {team_id} 不存在")
     return team
+
+
+def _team_record(cur, team_id: int) -> dict:
+    """The team with its hazard domains: what the team forms draw and an edit checks against."""
+    team = _team(cur, team_id)
+    team["domains"] = [d for (d,) in cur.execute("SELECT domain_code FROM team_domains WHERE team_id = ?"
+                                                 " ORDER BY domain_code", [team_id]).fetchall()]
+    return team
+
+
+def team_record(db, team_id: int) -> dict:
+    """A team as its edit forms draw it; passed back as `expected` when they save."""
+    return _team_record(db.cursor(), team_id)
+
+
+def _check_team(cur, actor: User, team_id: int, expected: dict | None, what: str) -> dict:
+    """Inside the write: the team as it is now, in the actor's scope and unchanged since the form."""
+    before = _team_record(cur, team_id)
+    require_write(actor, before["township_code"], what)
+    stale.check_fresh(before, expected, table="teams", record_id=team_id, labels=TEAM_LABELS, viewer=actor,
+                      enums=TEAM_ENUMS)
+    return before
 
 
 def team_problems(data: dict, places: Places) -> list[str]:
@@ -87,43 +115,38 @@ def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
     return db.write(work)
 
 
-def update_team(db, actor: User, team_id: int, changes: dict) -> None:
-    cur = db.cursor()
-    before = _team(cur, team_id)
-    require_write(actor, before["township_code"], "修改其他乡镇或县级的队伍")
-    after = {**before, **{k: v for k, v in changes.items() if k in TEAM_FIELDS}}
-    after["name"] = clean(after["name"])
-    require_write(actor, after["township_code"], "把队伍转到其他乡镇")
-    problems = validate_team(db, after)
-    if problems:
-        raise ValueError("；".join(problems))
-    old, new = audit.changed(before, {k: after[k] for k in TEAM_FIELDS})
-    if not new:
-        return
-
+def update_team(db, actor: User, team_id: int, changes: dict, *, expected: dict | None = None) -> dict:
     def work(cur):
-        cur.execute(f"UPDATE teams SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
-                    " WHERE id = ?", [*new.values(), team_id])
-        audit.record(cur, actor, "update", "teams", team_id, old, new)
+        before = _check_team(cur, actor, team_id, expected, "修改其他乡镇或县级的队伍")
+        after = {**before, **{k: v for k, v in changes.items() if k in TEAM_FIELDS}}
+        after["name"] = clean(after["name"])
+        require_write(actor, after["township_code"], "把队伍转到其他乡镇")
+        problems = validate_team(db, after)
+        if problems:
+            raise ValueError("；".join(problems))
+        old, new = audit.changed(before, {k: after[k] for k in TEAM_FIELDS})
+        if new:
+            cur.execute(f"UPDATE teams SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
+                        " WHERE id = ?", [*new.values(), team_id])
+            audit.record(cur, actor, "update", "teams", team_id, old, new)
+        return _team_record(cur, team_id)
 
-    db.write(work)
+    return db.write(work)
 
 
-def disband_team(db, actor: User, team_id: int, on: date, reason: str) -> None:
+def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expected: dict | None = None) -> dict:
     """Kept in history: the team stops counting from the day after `on`."""
-    cur = db.cursor()
-    before = _team(cur, team_id)
-    require_write(actor, before["township_code"], "撤销其他乡镇或县级的队伍")
-    if not clean(reason):
-        raise ValueError("撤销原因：不能为空")
-
     def work(cur):
+        before = _check_team(cur, actor, team_id, expected, "撤销其他乡镇或县级的队伍")
+        if not clean(reason):
+            raise ValueError("撤销原因：不能为空")
         cur.execute("UPDATE teams SET disbanded_on = ?, disband_reason = ?, updated_at = current_timestamp"
                     " WHERE id = ?", [on, clean(reason), team_id])
         audit.record(cur, actor, "disband", "teams", team_id, {"disbanded_on": before["disbanded_on"]},
                      {"disbanded_on": on, "disband_reason": clean(reason)})
+        return _team_record(cur, team_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 # Members -----------------------------------------------------------------------------------
@@ -134,6 +157,20 @@ def _member(cur, member_id: int) -> dict:
     if not member:
         raise ValueError(f"队员 {member_id} 不存在")
     return member
+
+
+def member_record(db, member_id: int) -> dict:
+    """A member as the member forms draw it; passed back as `expected` when they save."""
+    return _member(db.cursor(), member_id)
+
+
+def _check_member(cur, actor: User, member_id: int, expected: dict | None, what: str) -> dict:
+    """Inside the write: the member as it is now, in the actor's scope and unchanged since the form."""
+    before = _member(cur, member_id)
+    require_write(actor, before["township_code"], what)
+    stale.check_fresh(before, expected, table="members", record_id=member_id, labels=MEMBER_LABELS, viewer=actor,
+                      enums=MEMBER_ENUMS)
+    return before
 
 
 def validate_member(data: dict) -> list[str]:
@@ -198,44 +235,41 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
     return db.write(work), warnings
 
 
-def update_member(db, actor: User, member_id: int, changes: dict) -> None:
-    cur = db.cursor()
-    before = _member(cur, member_id)
-    require_write(actor, before["township_code"], "修改其他乡镇或县级队伍的队员")
-    after = {**before, **{k: v for k, v in changes.items() if k in MEMBER_FIELDS}}
-    if "phone" in changes:
-        after["phone"] = clean_code(changes["phone"]) or None
-    if after["team_id"] != before["team_id"]:  # moving to another team: the target must be in scope too
-        target = _team(cur, after["team_id"])
-        require_write(actor, target["township_code"], "把队员调到其他乡镇或县级队伍")
-        if target["disbanded_on"]:
-            raise ValueError("所属队伍：目标队伍已撤销")
-    # A stored malformed phone (listed by the roster health check) does not block other edits.
-    problems = validate_member(after if "phone" in changes else {**after, "phone": None})
-    if problems:
-        raise ValueError("；".join(problems))
-    old, new = audit.changed(before, {k: after[k] for k in MEMBER_FIELDS})
-    if not new:
-        return
-
+def update_member(db, actor: User, member_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Edit a member. "Before" is read inside the write, so that a retry after DuckDB's write conflict
+    reads the other save's result and checks `expected` against it again."""
     def work(cur):
-        cur.execute(f"UPDATE members SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
-                    " WHERE id = ?", [*new.values(), member_id])
-        audit.record(cur, actor, "update", "members", member_id, old, new)
+        before = _check_member(cur, actor, member_id, expected, "修改其他乡镇或县级队伍的队员")
+        after = {**before, **{k: v for k, v in changes.items() if k in MEMBER_FIELDS}}
+        if "phone" in changes:
+            after["phone"] = clean_code(changes["phone"]) or None
+        if after["team_id"] != before["team_id"]:  # moving to another team: the target must be in scope too
+            target = _team(cur, after["team_id"])
+            require_write(actor, target["township_code"], "把队员调到其他乡镇或县级队伍")
+            if target["disbanded_on"]:
+                raise ValueError("所属队伍：目标队伍已撤销")
+        # A stored malformed phone (listed by the roster health check) does not block other edits.
+        problems = validate_member(after if "phone" in changes else {**after, "phone": None})
+        if problems:
+            raise ValueError("；".join(problems))
+        old, new = audit.changed(before, {k: after[k] for k in MEMBER_FIELDS})
+        if new:
+            cur.execute(f"UPDATE members SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
+                        " WHERE id = ?", [*new.values(), member_id])
+            audit.record(cur, actor, "update", "members", member_id, old, new)
+        return _member(cur, member_id)
 
-    db.write(work)
+    return db.write(work)
 
 
-def member_leaves(db, actor: User, member_id: int, on: date) -> None:
-    cur = db.cursor()
-    before = _member(cur, member_id)
-    require_write(actor, before["township_code"], "办理其他乡镇或县级队伍队员离队")
-
+def member_leaves(db, actor: User, member_id: int, on: date, *, expected: dict | None = None) -> dict:
     def work(cur):
+        before = _check_member(cur, actor, member_id, expected, "办理其他乡镇或县级队伍队员离队")
         cur.execute("UPDATE members SET left_on = ?, updated_at = current_timestamp WHERE id = ?", [on, member_id])
         audit.record(cur, actor, "leave", "members", member_id, {"left_on": before["left_on"]}, {"left_on": on})
+        return _member(cur, member_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def reveal_id_number(db, actor: User, member_id: int) -> str:
@@ -248,20 +282,22 @@ def reveal_id_number(db, actor: User, member_id: int) -> str:
     return privacy.decrypt_id(cipher)
 
 
-def move_member(db, actor: User, member_id: int, team_id: int) -> None:
+def move_member(db, actor: User, member_id: int, team_id: int, *, expected: dict | None = None) -> dict:
     """Move to another team: both the member's current and the target team must be in scope."""
-    update_member(db, actor, member_id, {"team_id": int(team_id)})
+    return update_member(db, actor, member_id, {"team_id": int(team_id)}, expected=expected)
 
 
-def record_training(db, actor: User, member_id: int, passed: bool, on: date | None) -> None:
+def record_training(db, actor: User, member_id: int, passed: bool, on: date | None, *,
+                    expected: dict | None = None) -> dict:
     """Training passed (生产安全事故应急条例 Art. 11: only trained members join rescues)."""
     if passed and not isinstance(on, date):
         raise ValueError("培训日期：通过培训时必须填写日期")
-    update_member(db, actor, member_id, {"training_passed": bool(passed), "training_on": on if passed else None})
+    return update_member(db, actor, member_id, {"training_passed": bool(passed), "training_on": on if passed else None},
+                         expected=expected)
 
 
-def set_insurance(db, actor: User, member_id: int, until: date | None) -> None:
-    update_member(db, actor, member_id, {"insurance_until": until})
+def set_insurance(db, actor: User, member_id: int, until: date | None, *, expected: dict | None = None) -> dict:
+    return update_member(db, actor, member_id, {"insurance_until": until}, expected=expected)
 
 
 def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
@@ -284,28 +320,23 @@ def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
     return db.write(work)
 
 
-def set_team_domains(db, actor: User, team_id: int, domains: list[str]) -> None:
+def set_team_domains(db, actor: User, team_id: int, domains: list[str], *, expected: dict | None = None) -> dict:
     """The hazard domains a team covers (what the coverage matrix counts)."""
-    cur = db.cursor()
-    team = _team(cur, team_id)
-    require_write(actor, team["township_code"], "修改其他乡镇或县级队伍的覆盖领域")
-    unknown = [d for d in domains if d not in HAZARD_DOMAINS]
-    if unknown:
-        raise ValueError(f"覆盖领域：未知领域 {'、'.join(unknown)}")
-    before = sorted(d for (d,) in cur.execute("SELECT domain_code FROM team_domains WHERE team_id = ?",
-                                               [team_id]).fetchall())
-    after = sorted(dict.fromkeys(domains))
-    if before == after:
-        return
-
     def work(cur):
-        for code in set(before) - set(after):  # only what changed: no delete and re-insert of one key
-            cur.execute("DELETE FROM team_domains WHERE team_id = ? AND domain_code = ?", [team_id, code])
-        for code in set(after) - set(before):
-            cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
-        audit.record(cur, actor, "update", "teams", team_id, {"domains": before}, {"domains": after})
+        before = _check_team(cur, actor, team_id, expected, "修改其他乡镇或县级队伍的覆盖领域")["domains"]
+        unknown = [d for d in domains if d not in HAZARD_DOMAINS]
+        if unknown:
+            raise ValueError(f"覆盖领域：未知领域 {'、'.join(unknown)}")
+        after = sorted(dict.fromkeys(domains))
+        if before != after:
+            for code in set(before) - set(after):  # only what changed: no delete and re-insert of one key
+                cur.execute("DELETE FROM team_domains WHERE team_id = ? AND domain_code = ?", [team_id, code])
+            for code in set(after) - set(before):
+                cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
+            audit.record(cur, actor, "update", "teams", team_id, {"domains": before}, {"domains": after})
+        return _team_record(cur, team_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def serves(team_township: str | None, township_code: str) -> bool:
@@ -315,6 +346,8 @@ def serves(team_township: str | None, township_code: str) -> bool:
 
 # Certificates ------------------------------------------------------------------------------
 CERTIFICATE_FIELDS = ("name", "number", "issued_on", "expires_on")
+CERTIFICATE_LABELS = {"member_id": "队员（编号）", "name": "证书名称", "number": "证书编号", "issued_on": "发证日期",
+                      "expires_on": "有效期至"}
 
 
 def certificate_problems(data: dict) -> list[str]:
@@ -359,33 +392,36 @@ def _certificate(cur, cert_id: int) -> dict:
     return cert
 
 
-def update_certificate(db, actor: User, cert_id: int, changes: dict) -> None:
-    cur = db.cursor()
-    before = _certificate(cur, cert_id)
-    require_write(actor, before["township_code"], "修改其他乡镇或县级队伍队员的证书")
-    after = {**before, **{k: v for k, v in changes.items() if k in CERTIFICATE_FIELDS}}
-    after["name"], after["number"] = clean(after["name"]), clean(after["number"]) or None
-    problems = certificate_problems(after)
-    if problems:
-        raise ValueError("；".join(problems))
-    old, new = audit.changed(before, {k: after[k] for k in CERTIFICATE_FIELDS})
-    if not new:
-        return
+def certificate_record(db, cert_id: int) -> dict:
+    """A certificate as the certificate form draws it; passed back as `expected` when it saves."""
+    return _certificate(db.cursor(), cert_id)
 
+
+def update_certificate(db, actor: User, cert_id: int, changes: dict, *, expected: dict | None = None) -> dict:
     def work(cur):
-        cur.execute(f"UPDATE certificates SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
-                    [*new.values(), cert_id])
-        audit.record(cur, actor, "update", "certificates", cert_id, old, new)
+        before = _certificate(cur, cert_id)
+        require_write(actor, before["township_code"], "修改其他乡镇或县级队伍队员的证书")
+        stale.check_fresh(before, expected, table="certificates", record_id=cert_id, labels=CERTIFICATE_LABELS,
+                          viewer=actor)
+        after = {**before, **{k: v for k, v in changes.items() if k in CERTIFICATE_FIELDS}}
+        after["name"], after["number"] = clean(after["name"]), clean(after["number"]) or None
+        problems = certificate_problems(after)
+        if problems:
+            raise ValueError("；".join(problems))
+        old, new = audit.changed(before, {k: after[k] for k in CERTIFICATE_FIELDS})
+        if new:
+            cur.execute(f"UPDATE certificates SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                        [*new.values(), cert_id])
+            audit.record(cur, actor, "update", "certificates", cert_id, old, new)
+        return _certificate(cur, cert_id)
 
-    db.write(work)
+    return db.write(work)
 
 
 def remove_certificate(db, actor: User, cert_id: int) -> None:
-    cur = db.cursor()
-    before = _certificate(cur, cert_id)
-    require_write(actor, before["township_code"], "删除其他乡镇或县级队伍队员的证书")
-
     def work(cur):
+        before = _certificate(cur, cert_id)
+        require_write(actor, before["township_code"], "删除其他乡镇或县级队伍队员的证书")
         cur.execute("DELETE FROM certificates WHERE id = ?", [cert_id])
         audit.record(cur, actor, "delete", "certificates", cert_id,
                      {k: before[k] for k in ("member_id", *CERTIFICATE_FIELDS)}, None)

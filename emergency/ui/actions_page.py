@@ -8,7 +8,7 @@ from emergency import deadlines, drills
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -38,13 +38,15 @@ else:
 closable = {f"{r['id']} {r['description'][:30]}（{r['owner']}）": r["id"] for r in rows
             if r["closed_on"] is None and user.may_write(r["township_code"])}
 if closable:
+    st.markdown("**关闭整改事项**")
+    label = st.selectbox("整改事项", list(closable), key="close_action_pick")  # outside the form: see widgets.drawn
+    seen = drawn("action", drills.action_record(db, closable[label]))  # what closing it is checked against
     with st.form("close_action"):
-        st.markdown("**关闭整改事项**")
-        label = st.selectbox("整改事项", list(closable))
         closed_on = st.date_input("完成日期", today, max_value=today)
         note = st.text_input("整改情况说明 *")
         if st.form_submit_button("关闭", type="primary"):
-            write_feedback(lambda: drills.close_action(db, user, closable[label], closed_on, note), "已关闭整改事项。")
+            write_feedback(lambda: drills.close_action(db, user, closable[label], closed_on, note, expected=seen),
+                           "已关闭整改事项。", "action")
 
 st.subheader("逾期事项总表")
 st.caption("预案、企业、村（社区）和乡镇的演练或评估期限已过或从未开展的，逐项列出，并注明依据。")

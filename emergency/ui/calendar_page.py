@@ -8,7 +8,7 @@ from emergency import drills, enums
 from emergency.rules import PLANNED_STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -56,8 +56,9 @@ if user.role != "viewer":
                  if r["status"] == "planned" and user.may_write(r["township_code"])}
     if open_rows:
         with st.expander("完成或取消计划"):
-            label = st.selectbox("演练计划", list(open_rows))
+            label = st.selectbox("演练计划", list(open_rows), key="planned_pick")
             planned = open_rows[label]
+            seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
             recorded = drills.drill_list(db, township_code=planned["township_code"])
             recorded = recorded[recorded["held_on"].dt.date >= date(planned["planned_on"].year, 1, 1)] \
                 if len(recorded) else recorded
@@ -67,9 +68,10 @@ if user.role != "viewer":
                 st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
                 drill_label = st.selectbox("演练记录", list(choices)) if choices else None
                 if st.form_submit_button("标记为已完成") and drill_label:
-                    write_feedback(lambda: drills.link_planned(db, user, planned["id"], choices[drill_label]),
-                                   "已标记为完成。")
+                    write_feedback(lambda: drills.link_planned(db, user, planned["id"], choices[drill_label],
+                                                               expected=seen), "已标记为完成。", "planned")
             with right.form("cancel_planned"):
                 reason = st.text_input("取消原因 *")
                 if st.form_submit_button("取消计划"):
-                    write_feedback(lambda: drills.cancel_planned(db, user, planned["id"], reason), "已取消。")
+                    write_feedback(lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
+                                   "已取消。", "planned")

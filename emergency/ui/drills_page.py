@@ -8,7 +8,7 @@ from emergency import drills, enterprises, enums
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -156,6 +156,7 @@ if chosen:
     else:
         st.caption("暂无整改事项")
     if may_write:
+        seen = drawn("drill", drills.drill_record(db, chosen))  # what the evaluation form is checked against
         left, right = st.columns(2)
         with left.form("add_action"):
             st.markdown("新增整改事项")
@@ -174,4 +175,4 @@ if chosen:
             if st.form_submit_button("保存评估"):
                 changes = {"problems": problems, "evaluation": evaluation, "lessons": lessons,
                            "recommendations": recommendations, "plan_problems_found": plan_problems}
-                write_feedback(lambda: drills.update_drill(db, user, chosen, changes), "已保存。")
+                write_feedback(lambda: drills.update_drill(db, user, chosen, changes, expected=seen), "已保存。", "drill")

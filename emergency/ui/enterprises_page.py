@@ -8,7 +8,7 @@ from emergency import deadlines, enterprises, enums, teams
 from emergency.rules import STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -66,8 +66,9 @@ if user.role != "viewer":
                 if user.may_write(r["township_code"]) and pd.isna(r["closed_on"])}
     if editable:
         with st.expander("修改或关闭企业"):
-            chosen = editable[st.selectbox("企业", list(editable))]
+            chosen = editable[st.selectbox("企业", list(editable), key="edit_enterprise_pick")]
             current = frame[frame["id"] == chosen].iloc[0]
+            seen = drawn("enterprise", enterprises.enterprise_record(db, chosen))  # what a save is checked against
             with st.form("edit_enterprise"):
                 name = st.text_input("企业名称", current["name"])
                 sector_edit = st.selectbox("行业领域", list(SECTORS), index=list(SECTORS).index(current["sector"]),
@@ -78,9 +79,11 @@ if user.role != "viewer":
                     changes = {"name": name, "sector": sector_edit, "contact_name": contact}
                     if phone.strip():
                         changes["contact_phone"] = phone
-                    write_feedback(lambda: enterprises.update_enterprise(db, user, chosen, changes), "已保存。")
+                    write_feedback(lambda: enterprises.update_enterprise(db, user, chosen, changes, expected=seen),
+                                   "已保存。", "enterprise")
             with st.form("close_enterprise"):
                 on = st.date_input("关闭日期", today)
                 reason = st.text_input("关闭原因（停产、注销、整合等）")
                 if st.form_submit_button("关闭企业（保留历史）"):
-                    write_feedback(lambda: enterprises.close_enterprise(db, user, chosen, on, reason), "已关闭。")
+                    write_feedback(lambda: enterprises.close_enterprise(db, user, chosen, on, reason, expected=seen),
+                                   "已关闭。", "enterprise")

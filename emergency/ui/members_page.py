@@ -8,7 +8,7 @@ import streamlit as st
 from emergency import enums, imports, teams
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
 
 PAGE_SIZE = 500
 
@@ -61,6 +61,7 @@ if user.role != "viewer" and len(writable):
                   zip(writable["id"].head(5000), writable["name"].head(5000), writable["team_name"].head(5000))}
         member_id = st.selectbox("队员", list(labels), format_func=labels.get, key="manage_member")
         member = writable[writable["id"] == member_id].iloc[0]
+        seen, saved_as = drawn("member", teams.member_record(db, member_id)), "member"  # what a save is checked against
         tab_edit, tab_move, tab_training, tab_certs, tab_leave = st.tabs(["基本信息", "调队", "培训与保险", "证书", "离队"])
         with tab_edit, st.form("edit_member"):
             phone = st.text_input("手机号（留空不修改）", "")
@@ -71,36 +72,41 @@ if user.role != "viewer" and len(writable):
                 changes = {"role_in_team": role, "specialty": specialty or None}
                 if phone.strip():
                     changes["phone"] = phone
-                write_feedback(lambda: teams.update_member(db, user, member_id, changes), "已保存。")
+                write_feedback(lambda: teams.update_member(db, user, member_id, changes, expected=seen), "已保存。",
+                               saved_as)
         with tab_move, st.form("move_member"):
             targets = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
             targets = targets[targets["id"] != member["team_id"]]
             target_names = dict(zip(targets["id"], targets["name"] + "（" + targets["township_name"] + "）"))
             target = st.selectbox("调入队伍", list(target_names), format_func=target_names.get)
             if st.form_submit_button("调队") and target is not None:
-                write_feedback(lambda: teams.move_member(db, user, member_id, int(target)), "已调队。")
+                write_feedback(lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。",
+                               saved_as)
         with tab_training:
             with st.form("training"):
                 passed = st.checkbox("已通过培训", bool(member["training_passed"]))
                 on = st.date_input("培训日期", member["training_on"] if pd.notna(member["training_on"]) else date.today())
                 if st.form_submit_button("保存培训"):
-                    write_feedback(lambda: teams.record_training(db, user, member_id, passed, on), "已保存。")
+                    write_feedback(lambda: teams.record_training(db, user, member_id, passed, on, expected=seen),
+                                   "已保存。", saved_as)
             with st.form("insurance"):
                 current = member["insurance_until"]
                 until = st.date_input("意外伤害保险到期", current if pd.notna(current) else date.today())
                 if st.form_submit_button("保存保险"):
-                    write_feedback(lambda: teams.set_insurance(db, user, member_id, until), "已保存。")
+                    write_feedback(lambda: teams.set_insurance(db, user, member_id, until, expected=seen), "已保存。",
+                                   saved_as)
         with tab_certs:
             certs = teams.certificates_of(db, member_id)
             if len(certs):
                 show_table(certs, {"name": "证书", "number": "编号", "issued_on": "发证日期", "expires_on": "有效期至"})
-                cert_names = dict(zip(certs["id"], certs["name"]))
+                cert_names = {int(i): n for i, n in zip(certs["id"], certs["name"])}
+                cert_id = st.selectbox("证书", list(cert_names), format_func=cert_names.get, key="edit_certificate_pick")
+                seen_cert = drawn("certificate", teams.certificate_record(db, cert_id))
                 with st.form("edit_certificate"):
-                    cert_id = st.selectbox("证书", list(cert_names), format_func=cert_names.get)
                     expires = st.date_input("新的有效期至", date.today())
                     if st.form_submit_button("更新有效期"):
-                        write_feedback(lambda: teams.update_certificate(db, user, int(cert_id), {"expires_on": expires}),
-                                       "已更新。")
+                        write_feedback(lambda: teams.update_certificate(db, user, cert_id, {"expires_on": expires},
+                                                                        expected=seen_cert), "已更新。", "certificate")
             with st.form("add_certificate"):
                 cert_name = st.text_input("证书名称")
                 cert_number = st.text_input("证书编号")
@@ -112,7 +118,8 @@ if user.role != "viewer" and len(writable):
         with tab_leave, st.form("leave"):
             left = st.date_input("离队日期", date.today())
             if st.form_submit_button("办理离队"):
-                write_feedback(lambda: teams.member_leaves(db, user, member_id, left), "已办理离队。")
+                write_feedback(lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。",
+                               saved_as)
 
 if user.role != "viewer":
     with st.expander("新增队员"):

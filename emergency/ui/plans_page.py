@@ -10,7 +10,7 @@ from emergency.hygiene import escape_markdown as md
 from emergency.rules import STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, write_feedback
+from emergency.ui.widgets import drawn, show_table, write_feedback
 
 user = require_login()
 db = get_db()
@@ -76,6 +76,7 @@ if chosen:
                                            "recorded_by": "登记人"},
                    {"kind": {"revision": "修订", "evaluation": "评估"}})
     if user.is_admin:
+        seen = drawn("plan", plans.plan_record(db, chosen))  # what a revision or evaluation is checked against
         left, right = st.columns(2)
         with left.form("revision"):
             st.markdown("**登记修订**（重新起算评估期限）")
@@ -83,13 +84,13 @@ if chosen:
             revised_on = st.date_input("修订日期", today, max_value=today)
             note = st.text_input("修订说明")
             if st.form_submit_button("保存修订", type="primary"):
-                write_feedback(lambda: plans.record_revision(db, user, chosen, version, revised_on, note),
-                               "已登记修订，评估期限重新起算。")
+                write_feedback(lambda: plans.record_revision(db, user, chosen, version, revised_on, note, expected=seen),
+                               "已登记修订，评估期限重新起算。", "plan")
         with right.form("evaluation"):
             st.markdown("**登记评估**")
             evaluated_on = st.date_input("评估日期", today, max_value=today)
             flag = st.checkbox("评估认为需要修订")
             note = st.text_input("评估结论")
             if st.form_submit_button("保存评估"):
-                write_feedback(lambda: plans.record_evaluation(db, user, chosen, evaluated_on, note,
-                                                               needs_revision=flag), "已登记评估。")
+                write_feedback(lambda: plans.record_evaluation(db, user, chosen, evaluated_on, note, needs_revision=flag,
+                                                               expected=seen), "已登记评估。", "plan")

@@ -9,7 +9,7 @@ from emergency import enums, imports, teams
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import enum_select, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, enum_select, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -43,7 +43,7 @@ st.download_button("导出 Excel（当前筛选）", data=lambda: imports.export
 
 if len(frame):
     names = dict(zip(frame["id"], frame["name"]))
-    team_id = st.selectbox("查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）")
+    team_id = st.selectbox("查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）", key="team_detail")
     chosen = frame[frame["id"] == team_id].iloc[0]
     st.subheader(md(chosen["name"]))
     st.markdown(f"**服务范围**：{md(chosen['service_area'])}　**覆盖领域**：{md(chosen['domains']) or '未填写'}  \n"
@@ -55,13 +55,16 @@ if len(frame):
 
     team_township = None if pd.isna(chosen["township_code"]) else chosen["township_code"]
     if user.may_write(team_township):
+        record = teams.team_record(db, int(team_id))
+        seen, saved_as = drawn("team", record), "team"  # what a save is checked against
         with st.expander("修改覆盖领域、登记团体保险"):
-            current = [c for c, n in enums.HAZARD_DOMAINS.items() if n in (chosen["domains"] or "").split("、")]
+            current = record["domains"]
             with st.form("team_domains"):
                 new_domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), default=current,
                                              format_func=enums.HAZARD_DOMAINS.get)
                 if st.form_submit_button("保存覆盖领域"):
-                    write_feedback(lambda: teams.set_team_domains(db, user, int(team_id), new_domains), "已保存。")
+                    write_feedback(lambda: teams.set_team_domains(db, user, int(team_id), new_domains, expected=seen),
+                                   "已保存。", saved_as)
             with st.form("team_insurance"):
                 until = st.date_input("团体意外伤害保险到期日", date.today().replace(year=date.today().year + 1))
                 if st.form_submit_button("为全体在册队员登记"):
@@ -78,12 +81,14 @@ if len(frame):
                     changes = {"name": name, "leader_name": leader, "equipment": equipment}
                     if phone.strip():
                         changes["duty_phone"] = phone.strip()
-                    write_feedback(lambda: teams.update_team(db, user, int(team_id), changes), "已保存。")
+                    write_feedback(lambda: teams.update_team(db, user, int(team_id), changes, expected=seen),
+                                   "已保存。", saved_as)
             with st.form("disband_team"):
                 on = st.date_input("撤销日期", date.today())
                 reason = st.text_input("撤销原因")
                 if st.form_submit_button("撤销队伍（保留历史）"):
-                    write_feedback(lambda: teams.disband_team(db, user, int(team_id), on, reason), "队伍已撤销。")
+                    write_feedback(lambda: teams.disband_team(db, user, int(team_id), on, reason, expected=seen),
+                                   "队伍已撤销。", saved_as)
 
 if user.role != "viewer":
     with st.expander("新增队伍"):

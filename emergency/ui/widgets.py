@@ -57,17 +57,44 @@ def enum_select(label: str, mapping: dict, *, include_all: bool = True, key: str
                         format_func=lambda c: "全部" if c is None else enums.label(mapping, c))
 
 
-def write_feedback(action, success: str) -> bool:
-    """Run a service call; show its refusal or validation message instead of a traceback."""
+def drawn(kind: str, record: dict) -> dict:
+    """What a form submitted in this run was filled in against: the `kind` record (e.g. "member") as
+    the previous run of the page drew it; this run's `record` is kept for the next run. The form passes
+    it to the service as `expected`, so that a save someone else made in between is refused
+    (StaleRecord) instead of overwritten. A record picker whose choice fell back to another record
+    (the chosen one left the list) is caught the same way: the ids differ. Pickers stay outside forms."""
+    slot = f"_drawn_{kind}"
+    seen = st.session_state.get(slot, record)
+    st.session_state[slot] = record
+    return seen
+
+
+def write_feedback(action, success: str, saved_as: str | None = None) -> bool:
+    """Run a service call; show its refusal or validation message instead of a traceback.
+
+    saved_as names the drawn() record the form saves: the record as saved (the service's result)
+    becomes what the page drew, so a second save from the same view is checked against it rather than
+    refused for the user's own first save.
+    """
     from emergency.auth import PermissionDenied
+    from emergency.stale import StaleRecord
 
     try:
-        action()
+        result = action()
     except PermissionDenied as exc:
         st.error(f"无权操作：{escape_markdown(exc)}")
+        return False
+    except StaleRecord as exc:  # the form now shows the record as it is; its next save is checked against that
+        st.error(escape_markdown(str(exc)))
         return False
     except ValueError as exc:
         st.error(f"未保存：{escape_markdown(exc)}")
         return False
+    if saved_as is not None:
+        slot = f"_drawn_{saved_as}"
+        if isinstance(result, dict):
+            st.session_state[slot] = result
+        else:
+            st.session_state.pop(slot, None)
     st.success(success)
     return True
