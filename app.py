@@ -1,6 +1,7 @@
 """Streamlit entry point: the login gate, then navigation over the pages the role may see
 (listed in emergency/ui/nav.py). Run with `./start.sh`. No page is built before a successful login.
 """
+
 import streamlit as st
 
 from emergency.ui import nav, session

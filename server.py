@@ -2,6 +2,7 @@
 lifespan opens the database and starts the scheduler when the server starts, so that reminders
 run after a restart even before anybody opens a page.
 """
+
 from contextlib import asynccontextmanager
 
 import streamlit as st

@@ -3,6 +3,7 @@ served by Streamlit's static file server at /app/static/leaflet/ so that maps ne
 
 Run by the set-up scripts (`python -m emergency.assets`); idempotent.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -13,8 +14,15 @@ from .db import PROJECT_DIR
 STATIC_DIR = PROJECT_DIR / "static"
 LEAFLET_DIR = STATIC_DIR / "leaflet"
 LEAFLET_URL = "/app/static/leaflet"
-LEAFLET_FILES = ["leaflet.js", "leaflet.css", "images/marker-icon.png", "images/marker-icon-2x.png",
-                 "images/marker-shadow.png", "images/layers.png", "images/layers-2x.png"]
+LEAFLET_FILES = [
+    "leaflet.js",
+    "leaflet.css",
+    "images/marker-icon.png",
+    "images/marker-icon-2x.png",
+    "images/marker-shadow.png",
+    "images/layers.png",
+    "images/layers-2x.png",
+]
 
 
 def install_leaflet() -> Path:
@@ -34,4 +42,6 @@ def leaflet_installed() -> bool:
 
 
 if __name__ == "__main__":
-    print(f"Leaflet {getattr(__import__('xstatic.pkg.leaflet', fromlist=['VERSION']), 'VERSION', '')} -> {install_leaflet()}")
+    print(
+        f"Leaflet {getattr(__import__('xstatic.pkg.leaflet', fromlist=['VERSION']), 'VERSION', '')} -> {install_leaflet()}"
+    )

@@ -5,15 +5,29 @@ One masking rule for every row (`masked`): the audit log is for administrators, 
 and exported, so phone numbers, ID numbers and secrets are never written into it in full, whichever
 write path records them.
 """
+
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
 from decimal import Decimal
 
-ACTION_LABELS = {"create": "新增", "update": "修改", "disband": "撤销", "leave": "离队", "reveal": "查看完整身份证号",
-                 "export": "导出", "login": "登录", "login_failed": "登录失败", "login_locked": "账号锁定",
-                 "close": "关闭", "import": "导入", "revise": "修订", "evaluate": "评估", "cancel": "取消"}
+ACTION_LABELS = {
+    "create": "新增",
+    "update": "修改",
+    "disband": "撤销",
+    "leave": "离队",
+    "reveal": "查看完整身份证号",
+    "export": "导出",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "login_locked": "账号锁定",
+    "close": "关闭",
+    "import": "导入",
+    "revise": "修订",
+    "evaluate": "评估",
+    "cancel": "取消",
+}
 
 
 def _plain(value):
@@ -42,9 +56,18 @@ def _hidden(value):
 
 # Field names that hold personal data or secrets, in any table, and how each is written to the log.
 SENSITIVE_FIELDS = {
-    "phone": _mask_phone, "duty_phone": _mask_phone, "contact_phone": _mask_phone, "mobile": _mask_phone,
-    "id_number": _mask_id, "id_cipher": _hidden, "id_hmac": _hidden, "password": _hidden,
-    "password_hash": _hidden, "secret": _hidden, "token": _hidden, "token_hash": _hidden,
+    "phone": _mask_phone,
+    "duty_phone": _mask_phone,
+    "contact_phone": _mask_phone,
+    "mobile": _mask_phone,
+    "id_number": _mask_id,
+    "id_cipher": _hidden,
+    "id_hmac": _hidden,
+    "password": _hidden,
+    "password_hash": _hidden,
+    "secret": _hidden,
+    "token": _hidden,
+    "token_hash": _hidden,
 }
 
 
@@ -64,8 +87,14 @@ def to_json(values: dict | None) -> str | None:
 def record(cur, actor, action: str, table: str, record_id, before: dict | None, after: dict | None) -> None:
     cur.execute(
         "INSERT INTO audit_log (username, action, table_name, record_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-        [actor.username, action, table, None if record_id is None else str(record_id),
-         to_json(masked(before)), to_json(masked(after))],
+        [
+            actor.username,
+            action,
+            table,
+            None if record_id is None else str(record_id),
+            to_json(masked(before)),
+            to_json(masked(after)),
+        ],
     )
 
 
@@ -75,14 +104,28 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def search(db, *, username: str | None = None, table: str | None = None, action: str | None = None,
-           since: date | None = None, until: date | None = None, limit: int = 2000):
+def search(
+    db,
+    *,
+    username: str | None = None,
+    table: str | None = None,
+    action: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 2000,
+):
     from .db import where as sql_where
 
-    where, params = sql_where(("username = ?", username), ("table_name = ?", table), ("action = ?", action),
-                              ("CAST(occurred_at AS DATE) >= ?", since), ("CAST(occurred_at AS DATE) <= ?", until))
+    where, params = sql_where(
+        ("username = ?", username),
+        ("table_name = ?", table),
+        ("action = ?", action),
+        ("CAST(occurred_at AS DATE) >= ?", since),
+        ("CAST(occurred_at AS DATE) <= ?", until),
+    )
     return db.frame(
         f"SELECT occurred_at AS 时间, username AS 用户, action AS 操作, table_name AS 数据表, record_id AS 记录,"
         f" CAST(before AS VARCHAR) AS 修改前, CAST(after AS VARCHAR) AS 修改后 FROM audit_log {where}"
-        f" ORDER BY id DESC LIMIT {int(limit)}", params,
+        f" ORDER BY id DESC LIMIT {int(limit)}",
+        params,
     )

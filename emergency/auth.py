@@ -9,6 +9,7 @@ Scope is enforced here, below the UI: every write function calls require_write()
 user and the township of the record (before and after the change), so hiding a button is never
 the only guard.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,7 +18,7 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import duckdb
@@ -120,14 +121,25 @@ def _role_township(db, role: str, township_code: str | None) -> str | None:
         raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
     if role != "township":
         return None
-    if not township_code or not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township",
-                                           [township_code]):
+    if not township_code or not db.scalar(
+        "SELECT count(*) FROM townships WHERE code = ? AND is_township", [township_code]
+    ):
         raise ValueError("乡镇填报员必须绑定一个乡镇（统计区划代码）")
     return township_code
 
 
-def create_user(db, actor: User, username: str, display_name: str, role: str, password: str,
-                township_code: str | None = None, *, is_demo: bool = False, password_hash: str | None = None) -> User:
+def create_user(
+    db,
+    actor: User,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    township_code: str | None = None,
+    *,
+    is_demo: bool = False,
+    password_hash: str | None = None,
+) -> User:
     require_admin(actor, "创建用户")
     username = (username or "").strip()
     if not username or not username.replace("_", "").replace("-", "").isalnum():
@@ -147,8 +159,15 @@ def create_user(db, actor: User, username: str, display_name: str, role: str, pa
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [username, display_name or username, role, township_code, password_hash, is_demo],
         ).fetchone()[0]
-        audit.record(cur, actor, "create", "users", uid, None,
-                     {"username": username, "role": role, "township_code": township_code})
+        audit.record(
+            cur,
+            actor,
+            "create",
+            "users",
+            uid,
+            None,
+            {"username": username, "role": role, "township_code": township_code},
+        )
         return uid
 
     return User(db.write(work), username, display_name or username, role, township_code)
@@ -165,8 +184,10 @@ def set_password(db, actor: User, username: str, password: str) -> None:
         # No UPDATE ... RETURNING: DuckDB runs it as delete + insert, which foreign keys refuse.
         if not cur.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone():
             raise ValueError(f"用户 {username} 不存在")
-        cur.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
-                    [digest, username])
+        cur.execute(
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
+            [digest, username],
+        )
         _end_sessions(cur, username)
         audit.record(cur, actor, "update", "users", username, None, {"password": "已重置"})
 
@@ -206,8 +227,9 @@ def _update_account(db, actor: User, username: str, values: dict) -> None:
         before, after = audit.changed(dict(zip(cols, found)), values)
         if not after:
             return
-        cur.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in after)} WHERE username = ?",
-                    [*after.values(), username])
+        cur.execute(
+            f"UPDATE users SET {', '.join(c + ' = ?' for c in after)} WHERE username = ?", [*after.values(), username]
+        )
         _end_sessions(cur, username)
         audit.record(cur, actor, "update", "users", username, before, after)
 
@@ -228,7 +250,7 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
     Unknown and disabled users are checked against a dummy hash, so that their refusal takes as
     long as a known user's and the clock does not tell which names exist.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rows = db.query_dicts("SELECT * FROM users WHERE username = ?", [(username or "").strip()])
     if not rows or not rows[0]["is_active"]:
         _password_matches(_dummy_hash(), password)
@@ -271,10 +293,13 @@ def _locked_message(locked_until: datetime, now: datetime) -> str:
 _COUNT_FAILURE = (
     "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END,"
     " locked_until = CASE WHEN failed_logins + 1 >= ? THEN CAST(? AS TIMESTAMPTZ) END"
-    " WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)")
+    " WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)"
+)
 # A log-in succeeds only if the hash it verified is still the account's: a reset meanwhile wins.
-_CLEAR_FAILURES = ("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND is_active"
-                   " AND password_hash = ? AND (locked_until IS NULL OR locked_until <= ?)")
+_CLEAR_FAILURES = (
+    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND is_active"
+    " AND password_hash = ? AND (locked_until IS NULL OR locked_until <= ?)"
+)
 
 # Log-in writes of this process, one at a time: thirty parallel guesses at one account would
 # otherwise conflict in DuckDB ("Conflict on update") faster than db.write's retries absorb them.
@@ -303,8 +328,10 @@ def _count_failure(db, row: dict, now: datetime) -> NoReturn:
     actor = _user(row)
 
     def fail(cur):
-        counted = cur.execute(_COUNT_FAILURE, [LOCK_AFTER_FAILURES, LOCK_AFTER_FAILURES,
-                                               now + timedelta(minutes=LOCK_MINUTES), row["id"], now]).fetchone()[0]
+        counted = cur.execute(
+            _COUNT_FAILURE,
+            [LOCK_AFTER_FAILURES, LOCK_AFTER_FAILURES, now + timedelta(minutes=LOCK_MINUTES), row["id"], now],
+        ).fetchone()[0]
         locked_until = _locked_until(cur, row["id"])
         if counted:
             audit.record(cur, actor, "login_locked" if locked_until else "login_failed", "users", row["id"], None, None)
@@ -355,11 +382,14 @@ def _token_hash(token: str) -> str:
 
 
 def open_session(db, user: User, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
-    db.write(lambda cur: cur.execute(
-        "INSERT INTO login_sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-        [_token_hash(token), user.id, now, now, now + timedelta(hours=SESSION_MAX_HOURS)]))
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO login_sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            [_token_hash(token), user.id, now, now, now + timedelta(hours=SESSION_MAX_HOURS)],
+        )
+    )
     return token
 
 
@@ -367,11 +397,12 @@ def resume_session(db, token: str | None, now: datetime | None = None) -> User |
     """The user of a live session token, or None (unknown, expired, idle too long, user disabled)."""
     if not token:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rows = db.query_dicts(
         "SELECT s.last_seen_at, s.expires_at, u.id, u.username, u.display_name, u.role, u.township_code"
         " FROM login_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.is_active",
-        [_token_hash(token)])
+        [_token_hash(token)],
+    )
     if not rows:
         return None
     row = rows[0]
@@ -379,8 +410,11 @@ def resume_session(db, token: str | None, now: datetime | None = None) -> User |
         close_session(db, token)
         return None
     if now - row["last_seen_at"] > timedelta(minutes=TOUCH_MINUTES):
-        db.write(lambda cur: cur.execute("UPDATE login_sessions SET last_seen_at = ? WHERE token_hash = ?",
-                                         [now, _token_hash(token)]))
+        db.write(
+            lambda cur: cur.execute(
+                "UPDATE login_sessions SET last_seen_at = ? WHERE token_hash = ?", [now, _token_hash(token)]
+            )
+        )
     return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
 
 

@@ -14,6 +14,7 @@ Restore (server stopped): `python -m emergency restore FILE [--db PATH]`. It ref
 message while the server holds the file; otherwise it checks the backup opens, keeps the current
 file as <file>.before-restore-<time>, copies the backup in place and runs the migrations on it.
 """
+
 from __future__ import annotations
 
 import os
@@ -129,7 +130,9 @@ def restore(db, backup_file: Path, now: datetime | None = None) -> dict:
     os.replace(part, target)
     restored = Database(target)  # applies any migration newer than the backup
     try:
-        counts = {t: restored.scalar(f"SELECT count(*) FROM {t}") for t in ("teams", "members", "drills", "notifications")}
+        counts = {
+            t: restored.scalar(f"SELECT count(*) FROM {t}") for t in ("teams", "members", "drills", "notifications")
+        }
     finally:
         restored.close()
     return {"kept": kept if kept.exists() else None, "schema_version": version, "counts": counts}

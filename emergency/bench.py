@@ -5,6 +5,7 @@ peak memory is that scale's), and prints one table. For every database path it a
 bare SQL behind it on the same connection and prints the ratio (our code's time over the
 database's own); pages are timed as AppTest reruns of the real page scripts.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date
 from pathlib import Path
-from typing import Callable
 
 from .db import PROJECT_DIR, Database
 
@@ -38,10 +39,12 @@ def timed(fn: Callable, repeat: int = REPEAT) -> float:
 
 def replay(db: Database, calls: list[tuple[str, list]]) -> Callable:
     """The bare SQL of a path: its captured statements, executed and fetched on the same connection."""
+
     def run():
         cur = db.cursor()
         for sql, params in calls:
             cur.execute(sql, params).fetchall()
+
     return run
 
 
@@ -56,7 +59,8 @@ def captured(db: Database, fn: Callable) -> list[tuple[str, list]]:
 
 def database_paths(db: Database) -> list[tuple[str, Callable]]:
     """(name, our function) for each measured service path; its bare SQL is captured from it."""
-    from datetime import datetime, time as clock
+    from datetime import datetime
+    from datetime import time as clock
 
     from . import auth, deadlines, drills, linkage, reminders, roster, stats, teams
 
@@ -71,19 +75,26 @@ def database_paths(db: Database) -> list[tuple[str, Callable]]:
         ("reminder sweep, dry run（提醒扫描）", lambda: reminders.sweep(db, morning, dry_run=True)),
         ("linkage indicators（三级联动）", lambda: linkage.township_indicators(db, morning)),
         ("drill list, one year（演练列表）", lambda: drills.drill_list(db, year=2024)),
-        ("member list, one township（队员名单）",
-         lambda: teams.member_list(db, auth.SYSTEM, township_code="410325100")),
+        (
+            "member list, one township（队员名单）",
+            lambda: teams.member_list(db, auth.SYSTEM, township_code="410325100"),
+        ),
     ]
 
 
-MAIN_PAGES = ["emergency/ui/overview.py", "emergency/ui/teams_page.py", "emergency/ui/members_page.py",
-              "emergency/ui/drills_page.py", "emergency/ui/plans_page.py"]
+MAIN_PAGES = [
+    "emergency/ui/overview.py",
+    "emergency/ui/teams_page.py",
+    "emergency/ui/members_page.py",
+    "emergency/ui/drills_page.py",
+    "emergency/ui/plans_page.py",
+]
 
 
 def page_reruns(db_path: Path) -> dict[str, float]:
     """Median AppTest rerun time of each main page, logged in as the bureau's admin."""
     from dataclasses import asdict
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from streamlit.testing.v1 import AppTest
 
@@ -93,14 +104,15 @@ def page_reruns(db_path: Path) -> dict[str, float]:
     os.environ["EMERGENCY_DB"] = str(db_path)
     os.chdir(PROJECT_DIR)
     probe = Database(db_path)
-    row = probe.query_dicts("SELECT id, username, display_name, role, township_code FROM users"
-                            " WHERE username = 'admin'")[0]
+    row = probe.query_dicts(
+        "SELECT id, username, display_name, role, township_code FROM users WHERE username = 'admin'"
+    )[0]
     pages = [p.path for p in nav.PAGES if "admin" in p.roles and p.section != "系统管理"] or MAIN_PAGES
     results = {}
     for page in pages:
         at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=300)
         at.session_state["user"] = asdict(auth.User(**row))
-        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.session_state["last_seen"] = datetime.now(UTC)
         at.session_state["token"] = auth.open_session(probe, auth.User(**row))  # checked on every rerun
         at.run()
         at.switch_page(page).run()
@@ -109,7 +121,7 @@ def page_reruns(db_path: Path) -> dict[str, float]:
             continue
 
         def rerun(at=at):
-            at.session_state["last_seen"] = datetime.now(timezone.utc)
+            at.session_state["last_seen"] = datetime.now(UTC)
             at.run()
 
         results[page] = timed(rerun, repeat=3)
@@ -130,14 +142,20 @@ def run_scale(scale: int, workdir: Path) -> dict:
     demo.generate(db, scale=scale)
     db.cursor().execute("CHECKPOINT")
     generation = time.perf_counter() - started
-    result = {"scale": scale, "generate_s": generation, "file_mb": path.stat().st_size / 1e6, "paths": [],
-              "members": db.scalar("SELECT count(*) FROM members")}
+    result = {
+        "scale": scale,
+        "generate_s": generation,
+        "file_mb": path.stat().st_size / 1e6,
+        "paths": [],
+        "members": db.scalar("SELECT count(*) FROM members"),
+    }
     for name, ours in database_paths(db):
         t_ours = timed(ours)
         calls = captured(db, ours)
         t_bare = timed(replay(db, calls)) if calls else None
-        result["paths"].append({"name": name, "ours_s": t_ours, "bare_s": t_bare,
-                                "ratio": (t_ours / t_bare) if t_bare else None})
+        result["paths"].append(
+            {"name": name, "ours_s": t_ours, "bare_s": t_bare, "ratio": (t_ours / t_bare) if t_bare else None}
+        )
     result["import"] = _import_timing(db, scale, workdir)
     db.close()
     result["pages"] = page_reruns(path)
@@ -172,8 +190,7 @@ def _import_timing(db: Database, scale: int, workdir: Path) -> dict:
 
 
 def format_table(results: list[dict]) -> str:
-    lines = ["| measure | " + " | ".join(f"×{r['scale']}" for r in results) + " |",
-             "|---|" + "---|" * len(results)]
+    lines = ["| measure | " + " | ".join(f"×{r['scale']}" for r in results) + " |", "|---|" + "---|" * len(results)]
 
     def row(label, values):
         lines.append(f"| {label} | " + " | ".join(values) + " |")
@@ -190,7 +207,10 @@ def format_table(results: list[dict]) -> str:
             values.append(f"{p['ours_s'] * 1000:.0f}{bare_text} ms{ratio}")
         row(path["name"] + " ours / bare SQL", values)
     if all(r.get("import") for r in results):
-        row("import members .xlsx (rows in s)", [f"{r['import']['rows']:,} in {r['import']['seconds']:.1f}" for r in results])
+        row(
+            "import members .xlsx (rows in s)",
+            [f"{r['import']['rows']:,} in {r['import']['seconds']:.1f}" for r in results],
+        )
     for page in results[0]["pages"]:
         row(f"page rerun {Path(page).stem} (s)", [f"{r['pages'].get(page, float('nan')):.2f}" for r in results])
     row("peak memory (MB)", [f"{r['peak_rss_mb']:.0f}" for r in results])
@@ -202,8 +222,12 @@ def main(scales: list[int], out: Path | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="emergency-bench-") as tmp:
         for scale in scales:
             print(f"scale ×{scale} ...", file=sys.stderr, flush=True)
-            proc = subprocess.run([sys.executable, "-m", "emergency.bench", "--one", str(scale), tmp],
-                                  cwd=PROJECT_DIR, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "emergency.bench", "--one", str(scale), tmp],
+                cwd=PROJECT_DIR,
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr[-3000:])
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))

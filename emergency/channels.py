@@ -28,6 +28,7 @@ other pending messages wait with the one that timed out (their next_attempt_at m
 recorded) instead of each waiting out a timeout in turn. The claim is what keeps two threads, or
 two deliverers, from sending one message twice.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,9 +57,9 @@ CHANNEL_KINDS = {"email": "电子邮件", "wecom": "企业微信群机器人", "
 DELIVERY_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
-CONNECT_TIMEOUT = 3   # seconds to reach a robot (TCP, a proxy's tunnel, the TLS handshake)
-READ_TIMEOUT = 10     # seconds to wait for each answer of a robot or the mail server
-WORKERS = 8           # channels delivered at once; each channel's messages go one after another
+CONNECT_TIMEOUT = 3  # seconds to reach a robot (TCP, a proxy's tunnel, the TLS handshake)
+READ_TIMEOUT = 10  # seconds to wait for each answer of a robot or the mail server
+WORKERS = 8  # channels delivered at once; each channel's messages go one after another
 SMTP_DEFAULTS = {"host": "", "port": 25, "sender": "", "starttls": False, "ssl": False, "username": "", "password": ""}
 FOOTER = "\n\n—— 应急准备登记与演练调度系统（自动发送，请勿回复）"
 
@@ -92,7 +93,7 @@ def mask_address(kind: str, address: str) -> str:
 # Senders (plain functions: tests call them against local servers) ------------------------------
 def sign_dingtalk(secret: str, timestamp_ms: int) -> str:
     """DingTalk's signature: base64(HMAC-SHA256(key=secret, msg=f"{timestamp}\\n{secret}")), URL-encoded."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return urllib.parse.quote_plus(base64.b64encode(digest))
 
 
@@ -133,8 +134,12 @@ _OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
 
 
 def _post_json(url: str, payload: dict, timeout: float) -> None:
-    request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(65536).decode("utf-8", "replace")
@@ -160,8 +165,9 @@ def send_wecom(url: str, text: str, timeout: float = READ_TIMEOUT) -> None:
     _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
-def send_dingtalk(url: str, secret: str | None, text: str, timeout: float = READ_TIMEOUT,
-                  timestamp_ms: int | None = None) -> None:
+def send_dingtalk(
+    url: str, secret: str | None, text: str, timeout: float = READ_TIMEOUT, timestamp_ms: int | None = None
+) -> None:
     if secret:
         timestamp_ms = timestamp_ms or int(time.time() * 1000)
         url += ("&" if "?" in url else "?") + f"timestamp={timestamp_ms}&sign={sign_dingtalk(secret, timestamp_ms)}"
@@ -178,8 +184,9 @@ def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = RE
     message.set_content(body)
     try:
         if smtp.get("ssl"):
-            server = smtplib.SMTP_SSL(smtp["host"], int(smtp["port"]), timeout=timeout,
-                                      context=ssl.create_default_context())
+            server = smtplib.SMTP_SSL(
+                smtp["host"], int(smtp["port"]), timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             server = smtplib.SMTP(smtp["host"], int(smtp["port"]), timeout=timeout)
         with server:
@@ -234,13 +241,18 @@ def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send, w
         " FROM deliveries d JOIN channels c ON c.id = d.channel_id"
         " JOIN notifications n ON n.id = d.notification_id"
         " WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)"
-        f" ORDER BY urgent DESC, d.id LIMIT {int(limit)}", [now])
+        f" ORDER BY urgent DESC, d.id LIMIT {int(limit)}",
+        [now],
+    )
     queues: dict[int, list[dict]] = {}  # channel -> its rows, urgent first; channels with urgent ones first
     for row in rows:
         if not row["is_active"]:
-            db.write(lambda cur, i=row["id"]: cur.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = '渠道已停用' WHERE id = ? AND status = 'pending'",
-                [i]))
+            db.write(
+                lambda cur, i=row["id"]: cur.execute(
+                    "UPDATE deliveries SET status = 'failed', last_error = '渠道已停用' WHERE id = ? AND status = 'pending'",
+                    [i],
+                )
+            )
             result["failed"].append((row["id"], row["channel_kind"], row["title"], "渠道已停用"))
             continue
         if quiet and not row["urgent"]:
@@ -249,8 +261,9 @@ def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send, w
         queues.setdefault(row["channel_id"], []).append(row)
     if queues:
         with ThreadPoolExecutor(max_workers=min(workers, len(queues)), thread_name_prefix="deliver") as pool:
-            outcomes = list(pool.map(lambda queue: _deliver_channel(db, queue, now, smtp, settings, sender),
-                                     queues.values()))
+            outcomes = list(
+                pool.map(lambda queue: _deliver_channel(db, queue, now, smtp, settings, sender), queues.values())
+            )
         for outcome in outcomes:
             for key, entries in outcome.items():
                 result[key] += entries
@@ -270,8 +283,13 @@ def _deliver_channel(db, queue: list[dict], now: datetime, smtp: dict, settings:
             continue
         error, timed_out = None, False
         try:
-            sender({"kind": row["channel_kind"], "address": row["address"], "secret": row["secret"]}, smtp,
-                   row["kind"], row["title"], row["body"])
+            sender(
+                {"kind": row["channel_kind"], "address": row["address"], "secret": row["secret"]},
+                smtp,
+                row["kind"],
+                row["title"],
+                row["body"],
+            )
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, never raised
             error, timed_out = str(exc)[:500] or exc.__class__.__name__, isinstance(exc, SendTimeout)
         status = _record(db, row["id"], now, error, settings)
@@ -281,7 +299,7 @@ def _deliver_channel(db, queue: list[dict], now: datetime, smtp: dict, settings:
             until = now + backoff(row["attempts"] + 1, settings["retry_base_seconds"])
             reason = f"暂缓至 {local(until):%m-%d %H:%M:%S}：本渠道上一条消息超时（{error}）"
             _defer_channel(db, row["channel_id"], until, reason)
-            out["retry"] += [(r["id"], r["channel_kind"], r["title"], reason) for r in queue[index + 1:]]
+            out["retry"] += [(r["id"], r["channel_kind"], r["title"], reason) for r in queue[index + 1 :]]
             break
     return out
 
@@ -289,9 +307,13 @@ def _deliver_channel(db, queue: list[dict], now: datetime, smtp: dict, settings:
 def _defer_channel(db, channel_id: int, until: datetime, reason: str) -> None:
     """Nothing more of this channel is tried before `until`. No attempt is recorded: nothing was sent.
     (A message another deliverer is sending may be pushed too: its record overwrites the time.)"""
-    db.write(lambda cur: cur.execute(
-        "UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE channel_id = ? AND status = 'pending'"
-        " AND (next_attempt_at IS NULL OR next_attempt_at < ?)", [until, reason, channel_id, until]))
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE channel_id = ? AND status = 'pending'"
+            " AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
+            [until, reason, channel_id, until],
+        )
+    )
 
 
 def _claim(db, delivery_id: int, now: datetime) -> bool:
@@ -300,10 +322,15 @@ def _claim(db, delivery_id: int, now: datetime) -> bool:
     try:
         # (no RETURNING: DuckDB turns UPDATE ... RETURNING into delete + insert, refused by the FK of
         # delivery_attempts; the statement's row count says whether the claim took)
-        return bool(db.write(lambda cur: cur.execute(
-            "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending'"
-            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-            [now + LEASE, delivery_id, now]).fetchone()[0]))
+        return bool(
+            db.write(
+                lambda cur: cur.execute(
+                    "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending'"
+                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                    [now + LEASE, delivery_id, now],
+                ).fetchone()[0]
+            )
+        )
     except duckdb.TransactionException:  # another deliverer holds it
         return False
 
@@ -311,18 +338,28 @@ def _claim(db, delivery_id: int, now: datetime) -> bool:
 def _record(db, delivery_id: int, now: datetime, error: str | None, settings: dict) -> str:
     def work(cur):
         attempts = cur.execute("SELECT attempts FROM deliveries WHERE id = ?", [delivery_id]).fetchone()[0] + 1
-        cur.execute("INSERT INTO delivery_attempts (delivery_id, attempted_at, ok, error) VALUES (?, ?, ?, ?)",
-                    [delivery_id, now, error is None, error])
+        cur.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempted_at, ok, error) VALUES (?, ?, ?, ?)",
+            [delivery_id, now, error is None, error],
+        )
         if error is None:
-            cur.execute("UPDATE deliveries SET status = 'sent', attempts = ?, delivered_at = ?, next_attempt_at = NULL,"
-                        " last_error = NULL WHERE id = ?", [attempts, now, delivery_id])
+            cur.execute(
+                "UPDATE deliveries SET status = 'sent', attempts = ?, delivered_at = ?, next_attempt_at = NULL,"
+                " last_error = NULL WHERE id = ?",
+                [attempts, now, delivery_id],
+            )
             return "sent"
         if attempts >= settings["max_attempts"]:
-            cur.execute("UPDATE deliveries SET status = 'failed', attempts = ?, next_attempt_at = NULL, last_error = ?"
-                        " WHERE id = ?", [attempts, error, delivery_id])
+            cur.execute(
+                "UPDATE deliveries SET status = 'failed', attempts = ?, next_attempt_at = NULL, last_error = ?"
+                " WHERE id = ?",
+                [attempts, error, delivery_id],
+            )
             return "failed"
-        cur.execute("UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                    [attempts, now + backoff(attempts, settings["retry_base_seconds"]), error, delivery_id])
+        cur.execute(
+            "UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            [attempts, now + backoff(attempts, settings["retry_base_seconds"]), error, delivery_id],
+        )
         return "pending"
 
     return db.write(work)
@@ -333,8 +370,11 @@ def retry_failed(db, actor: User, delivery_id: int) -> None:
     require_admin(actor, "重新发送消息")
 
     def work(cur):
-        if not cur.execute("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL"
-                           " WHERE id = ? AND status = 'failed'", [delivery_id]).fetchone()[0]:
+        if not cur.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL"
+            " WHERE id = ? AND status = 'failed'",
+            [delivery_id],
+        ).fetchone()[0]:
             raise ValueError(f"发送记录 {delivery_id} 不存在或不是失败状态")
         audit.record(cur, actor, "update", "deliveries", delivery_id, {"status": "failed"}, {"status": "pending"})
 
@@ -342,8 +382,10 @@ def retry_failed(db, actor: User, delivery_id: int) -> None:
 
 
 def outbox_counts(db) -> list[dict]:
-    return db.query_dicts("SELECT c.kind, d.status, count(*) AS n FROM deliveries d JOIN channels c ON c.id = d.channel_id"
-                          " GROUP BY ALL ORDER BY 1, 2")
+    return db.query_dicts(
+        "SELECT c.kind, d.status, count(*) AS n FROM deliveries d JOIN channels c ON c.id = d.channel_id"
+        " GROUP BY ALL ORDER BY 1, 2"
+    )
 
 
 def failures(db, limit: int = 200) -> list[dict]:
@@ -352,7 +394,8 @@ def failures(db, limit: int = 200) -> list[dict]:
         " d.last_error, (SELECT max(attempted_at) FROM delivery_attempts a WHERE a.delivery_id = d.id) AS last_attempt"
         " FROM deliveries d JOIN channels c ON c.id = d.channel_id JOIN notifications n ON n.id = d.notification_id"
         " LEFT JOIN townships t ON t.code = c.township_code WHERE d.status = 'failed'"
-        f" ORDER BY d.id DESC LIMIT {int(limit)}")
+        f" ORDER BY d.id DESC LIMIT {int(limit)}"
+    )
     for row in rows:
         row["address"] = mask_address(row["kind"], row["address"])
     return rows
@@ -368,7 +411,8 @@ def list_channels(db) -> list[dict]:
     rows = db.query_dicts(
         "SELECT c.id, c.township_code, coalesce(t.name, '县应急管理局') AS recipient, c.kind, c.address, c.secret,"
         " c.is_active FROM channels c LEFT JOIN townships t ON t.code = c.township_code"
-        " ORDER BY t.sort_order NULLS FIRST, c.id")
+        " ORDER BY t.sort_order NULLS FIRST, c.id"
+    )
     for row in rows:
         row["address"] = mask_address(row["kind"], row["address"])
         row["secret"] = mask_secret(row["secret"])
@@ -397,18 +441,38 @@ def add_channel(db, actor: User, township_code: str | None, kind: str, address: 
     _validate_channel(db, township_code, kind, address, secret)
 
     def work(cur):
-        cid = cur.execute("INSERT INTO channels (township_code, kind, address, secret) VALUES (?, ?, ?, ?) RETURNING id",
-                          [township_code, kind, address, secret]).fetchone()[0]
-        audit.record(cur, actor, "create", "channels", cid, None,
-                     {"township_code": township_code, "kind": kind, "address": mask_address(kind, address),
-                      "secret": mask_secret(secret)})
+        cid = cur.execute(
+            "INSERT INTO channels (township_code, kind, address, secret) VALUES (?, ?, ?, ?) RETURNING id",
+            [township_code, kind, address, secret],
+        ).fetchone()[0]
+        audit.record(
+            cur,
+            actor,
+            "create",
+            "channels",
+            cid,
+            None,
+            {
+                "township_code": township_code,
+                "kind": kind,
+                "address": mask_address(kind, address),
+                "secret": mask_secret(secret),
+            },
+        )
         return cid
 
     return db.write(work)
 
 
-def update_channel(db, actor: User, channel_id: int, *, address: str | None = None, secret: str | None = None,
-                   is_active: bool | None = None) -> None:
+def update_channel(
+    db,
+    actor: User,
+    channel_id: int,
+    *,
+    address: str | None = None,
+    secret: str | None = None,
+    is_active: bool | None = None,
+) -> None:
     """Change a channel; an empty address or secret keeps the stored one (secrets are never shown back)."""
     require_admin(actor, "配置提醒渠道")
     rows = db.query_dicts("SELECT * FROM channels WHERE id = ?", [channel_id])
@@ -425,12 +489,18 @@ def update_channel(db, actor: User, channel_id: int, *, address: str | None = No
     _validate_channel(db, after["township_code"], after["kind"], after["address"], after["secret"])
 
     def work(cur):
-        cur.execute("UPDATE channels SET address = ?, secret = ?, is_active = ? WHERE id = ?",
-                    [after["address"], after["secret"], after["is_active"], channel_id])
-        shown = {k: (mask_secret(v) if k == "secret" else mask_address(before["kind"], v) if k == "address" else v)
-                 for k, v in before.items()}
-        shown_after = {k: (mask_secret(v) if k == "secret" else mask_address(before["kind"], v) if k == "address" else v)
-                       for k, v in after.items()}
+        cur.execute(
+            "UPDATE channels SET address = ?, secret = ?, is_active = ? WHERE id = ?",
+            [after["address"], after["secret"], after["is_active"], channel_id],
+        )
+        shown = {
+            k: (mask_secret(v) if k == "secret" else mask_address(before["kind"], v) if k == "address" else v)
+            for k, v in before.items()
+        }
+        shown_after = {
+            k: (mask_secret(v) if k == "secret" else mask_address(before["kind"], v) if k == "address" else v)
+            for k, v in after.items()
+        }
         old, new = audit.changed(shown, shown_after)
         audit.record(cur, actor, "update", "channels", channel_id, old, new)
 
@@ -468,8 +538,9 @@ def save_smtp_settings(db, actor: User, values: dict) -> dict:
 
     def work(cur):
         put_setting(cur, "smtp", new)
-        old, changed = audit.changed({**before, "password": mask_secret(before["password"])},
-                                     {**new, "password": mask_secret(new["password"])})
+        old, changed = audit.changed(
+            {**before, "password": mask_secret(before["password"])}, {**new, "password": mask_secret(new["password"])}
+        )
         audit.record(cur, actor, "update", "settings", "smtp", old, changed)
 
     db.write(work)

@@ -2,6 +2,7 @@
 overridden by the environment variable EMERGENCY_DB) and exits non-zero with a plain message
 when the file is held by another process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,6 @@ import time
 
 from .db import DatabaseLockedError, default_db_path, open_database
 from .plans import PlanFileError
-
 
 handlers: dict = {}
 
@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--db", default=None, help=f"数据库文件（默认 {default_db_path()}，可用环境变量 EMERGENCY_DB 覆盖）")
+        p.add_argument(
+            "--db", default=None, help=f"数据库文件（默认 {default_db_path()}，可用环境变量 EMERGENCY_DB 覆盖）"
+        )
         return p
 
     command("init", "建库/升级结构，导入乡镇、村（社区）和 plans/ 下的预案")
@@ -43,8 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     for module in command_modules():
         handlers.update(module.register(command))
-    p = command("user", "用户管理：add 新建用户（如首个管理员）；passwd 重置密码；disable/enable 停用/启用账号；"
-                        "role 调整角色（重置密码、停用、调整角色都会结束该用户的所有登录会话）")
+    p = command(
+        "user",
+        "用户管理：add 新建用户（如首个管理员）；passwd 重置密码；disable/enable 停用/启用账号；"
+        "role 调整角色（重置密码、停用、调整角色都会结束该用户的所有登录会话）",
+    )
     p.add_argument("action", choices=["add", "passwd", "disable", "enable", "role"])
     p.add_argument("username")
     p.add_argument("--role", choices=["admin", "township", "viewer"], help="角色（add 默认 admin；role 必须指定）")
@@ -89,8 +94,10 @@ def cmd_init(db, args) -> int:
     from .setup import initialise
 
     result = initialise(db)
-    print(f"已初始化 {db.path}：新增乡镇级单位 {result['townships']} 个、村级单位 {result['villages']} 个；"
-          f"预案新增 {result['plans_inserted']} 项、更新 {result['plans_updated']} 项。")
+    print(
+        f"已初始化 {db.path}：新增乡镇级单位 {result['townships']} 个、村级单位 {result['villages']} 个；"
+        f"预案新增 {result['plans_inserted']} 项、更新 {result['plans_updated']} 项。"
+    )
     return 0
 
 
@@ -153,8 +160,11 @@ def cmd_user(db, args) -> int:
 
 def _township_code(db, text: str) -> str:
     """The township named by its code or its name (with or without 镇/乡)."""
-    code = db.scalar("SELECT code FROM townships WHERE is_township AND (code = ? OR name = ? OR name = ? || '镇'"
-                     " OR name = ? || '乡')", [text] * 4)
+    code = db.scalar(
+        "SELECT code FROM townships WHERE is_township AND (code = ? OR name = ? OR name = ? || '镇'"
+        " OR name = ? || '乡')",
+        [text] * 4,
+    )
     if not code:
         raise ValueError(f"找不到乡镇：{text}")
     return code

@@ -5,6 +5,7 @@ the scheduler runs inside it; a CLI command that finds the file locked stops at 
 plain message (DatabaseLockedError). Threads never share a connection object: each thread gets
 its own cursor (measured: a shared connection returned another thread's result).
 """
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import duckdb
 
@@ -169,8 +171,10 @@ def row_dict(cur, sql: str, params: list) -> dict | None:
 def insert_row(cur, table: str, values: dict) -> int:
     """INSERT one row from {column: value} (columns from the caller's own field lists) and return its id."""
     cols = list(values)
-    return cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
-                       [values[c] for c in cols]).fetchone()[0]
+    return cur.execute(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
+        [values[c] for c in cols],
+    ).fetchone()[0]
 
 
 def put_setting(cur, key: str, value) -> None:
@@ -178,8 +182,10 @@ def put_setting(cur, key: str, value) -> None:
     if value is None:
         cur.execute("DELETE FROM settings WHERE key = ?", [key])
     else:
-        cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                    [key, json.dumps(value, ensure_ascii=False, default=str)])
+        cur.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+            [key, json.dumps(value, ensure_ascii=False, default=str)],
+        )
 
 
 def where(*conditions: tuple[str, object]) -> tuple[str, list]:

@@ -5,6 +5,7 @@ One set-based query per subject finds the last date; the pure functions of rules
 due date and a status. Intervals are data: plans carry their own (plans/*.md), enterprises and
 villages take theirs from the deadline_rules table; every row names its legal source.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -37,7 +38,9 @@ def plan_deadlines(db, today: date, warn_days: int = WARN_DAYS) -> list[dict]:
         "   WHERE dp.plan_code = p.code AND d.held_on <= ?) AS last_drill_on,"
         " (SELECT count(*) FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id WHERE dp.plan_code = p.code"
         "   AND d.held_on <= ?) AS drill_count"
-        " FROM plans p WHERE p.status = 'active' ORDER BY p.code", [today, today])
+        " FROM plans p WHERE p.status = 'active' ORDER BY p.code",
+        [today, today],
+    )
     rules = _rules(db)
     for row in rows:
         row["drill_due_on"] = due_date(row["last_drill_on"], row["drill_every_months"])
@@ -76,7 +79,9 @@ def enterprise_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_c
         "   count(*) FILTER (WHERE held_on > CAST(? AS DATE) - INTERVAL 12 MONTH) AS drills_12m"
         "   FROM drills WHERE enterprise_id IS NOT NULL AND held_on <= CAST(? AS DATE) GROUP BY enterprise_id) d"
         "   ON d.enterprise_id = e.id"
-        f" {where} ORDER BY t.sort_order, e.name", [today, *params])
+        f" {where} ORDER BY t.sort_order, e.name",
+        [today, *params],
+    )
     rules = _rules(db)
     for row in rows:
         months, rule = enterprise_interval(rules, row["sector"])
@@ -98,7 +103,9 @@ def village_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code
         " FROM villages v JOIN townships t ON t.code = v.township_code"
         " LEFT JOIN (SELECT village_code, max(held_on) AS last_drill_on FROM drills"
         "   WHERE village_code IS NOT NULL AND held_on <= ? GROUP BY village_code) d ON d.village_code = v.code"
-        f" {where} ORDER BY t.sort_order, v.code", params)
+        f" {where} ORDER BY t.sort_order, v.code",
+        params,
+    )
     rule = _rules(db)["village_yearly"]
     for row in rows:
         row["interval_months"], row["rule"], row["source"] = rule["interval_months"], rule["label"], rule["source"]
@@ -114,8 +121,10 @@ def is_late(status: str) -> bool:
 
 def season_rules(db) -> list[dict]:
     """The seasonal rules (drill ahead of the flood / forest-fire season), each with its plan and source."""
-    return db.query_dicts("SELECT * FROM deadline_rules WHERE applies_to = 'season' AND due_before_month IS NOT NULL"
-                          " ORDER BY due_before_month, code")
+    return db.query_dicts(
+        "SELECT * FROM deadline_rules WHERE applies_to = 'season' AND due_before_month IS NOT NULL"
+        " ORDER BY due_before_month, code"
+    )
 
 
 def _township_plan_dates(db, plan_codes: list[str], today: date, township_code: str | None) -> dict:
@@ -129,9 +138,11 @@ def _township_plan_dates(db, plan_codes: list[str], today: date, township_code: 
         params.append(township_code)
     found: dict = {}
     for town, plan, held in db.query(
-            "SELECT d.township_code, dp.plan_code, d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
-            f" WHERE dp.plan_code IN ({', '.join('?' * len(plan_codes))}) AND d.held_on <= ?"
-            f" AND d.level IN ('township', 'village') AND d.township_code IS NOT NULL{extra}", params):
+        "SELECT d.township_code, dp.plan_code, d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
+        f" WHERE dp.plan_code IN ({', '.join('?' * len(plan_codes))}) AND d.held_on <= ?"
+        f" AND d.level IN ('township', 'village') AND d.township_code IS NOT NULL{extra}",
+        params,
+    ):
         found.setdefault((town, plan), []).append(held)
     return found
 
@@ -155,16 +166,27 @@ def season_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code:
     rows = []
     for town in _townships(db, township_code):
         for rule in rules:
-            result = seasonal_status(dates.get((town["code"], rule["subject"]), []), rule["due_before_month"],
-                                     today, warn_days)
-            rows.append({"township_code": town["code"], "township_name": town["name"], "rule_code": rule["code"],
-                         "plan_code": rule["subject"], "rule": rule["label"], "source": rule["source"],
-                         "due_before_month": rule["due_before_month"], **result})
+            result = seasonal_status(
+                dates.get((town["code"], rule["subject"]), []), rule["due_before_month"], today, warn_days
+            )
+            rows.append(
+                {
+                    "township_code": town["code"],
+                    "township_name": town["name"],
+                    "rule_code": rule["code"],
+                    "plan_code": rule["subject"],
+                    "rule": rule["label"],
+                    "source": rule["source"],
+                    "due_before_month": rule["due_before_month"],
+                    **result,
+                }
+            )
     return rows
 
 
-def township_plan_deadlines(db, today: date, warn_days: int = WARN_DAYS,
-                            township_code: str | None = None) -> list[dict]:
+def township_plan_deadlines(
+    db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
+) -> list[dict]:
     """Per township: the interval rules on a township government's own plan drills (SG-01 every 2 years)."""
     rules = db.query_dicts("SELECT * FROM deadline_rules WHERE applies_to = 'township_plan' ORDER BY code")
     dates = _township_plan_dates(db, [r["subject"] for r in rules if r["subject"]], today, township_code)
@@ -174,10 +196,20 @@ def township_plan_deadlines(db, today: date, warn_days: int = WARN_DAYS,
             held = [d for d in dates.get((town["code"], rule["subject"]), [])]
             last = max(held) if held else None
             due = due_date(last, rule["interval_months"])
-            rows.append({"township_code": town["code"], "township_name": town["name"], "rule_code": rule["code"],
-                         "plan_code": rule["subject"], "rule": rule["label"], "source": rule["source"],
-                         "interval_months": rule["interval_months"], "last_drill_on": last, "due_on": due,
-                         "status": deadline_status(due, today, warn_days)})
+            rows.append(
+                {
+                    "township_code": town["code"],
+                    "township_name": town["name"],
+                    "rule_code": rule["code"],
+                    "plan_code": rule["subject"],
+                    "rule": rule["label"],
+                    "source": rule["source"],
+                    "interval_months": rule["interval_months"],
+                    "last_drill_on": last,
+                    "due_on": due,
+                    "status": deadline_status(due, today, warn_days),
+                }
+            )
     return rows
 
 
@@ -188,9 +220,13 @@ def township_compliance(db, today: date, warn_days: int = WARN_DAYS, township_co
     enterprises = enterprise_deadlines(db, today, warn_days, township_code)
     seasons = season_deadlines(db, today, warn_days, township_code)
     own_plans = township_plan_deadlines(db, today, warn_days, township_code)
-    overdue_actions = dict(db.query(
-        "SELECT d.township_code, count(*) FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-        " WHERE a.closed_on IS NULL AND a.due_on < ? AND d.township_code IS NOT NULL GROUP BY 1", [today]))
+    overdue_actions = dict(
+        db.query(
+            "SELECT d.township_code, count(*) FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
+            " WHERE a.closed_on IS NULL AND a.due_on < ? AND d.township_code IS NOT NULL GROUP BY 1",
+            [today],
+        )
+    )
     rows = []
     for town in _townships(db, township_code):
         code = town["code"]
@@ -199,18 +235,23 @@ def township_compliance(db, today: date, warn_days: int = WARN_DAYS, township_co
         ss = {s["rule_code"]: s for s in seasons if s["township_code"] == code}
         ps = [p for p in own_plans if p["township_code"] == code]
         row = {
-            "township_code": code, "township_name": town["name"],
-            "villages": len(vs), "villages_late": sum(is_late(v["status"]) for v in vs),
-            "enterprises": len(es), "enterprises_late": sum(is_late(e["status"]) for e in es),
+            "township_code": code,
+            "township_name": town["name"],
+            "villages": len(vs),
+            "villages_late": sum(is_late(v["status"]) for v in vs),
+            "enterprises": len(es),
+            "enterprises_late": sum(is_late(e["status"]) for e in es),
             "overdue_actions": int(overdue_actions.get(code, 0)),
         }
         for rule_code, s in ss.items():
             row[f"{rule_code}_status"] = s["status"]
         for p in ps:
             row[f"{p['rule_code']}_status"] = p["status"]
-        row["status"] = worst_status(*(s["status"] for s in ss.values()), *(p["status"] for p in ps),
-                                     OVERDUE if row["villages_late"] or row["enterprises_late"]
-                                     or row["overdue_actions"] else None)
+        row["status"] = worst_status(
+            *(s["status"] for s in ss.values()),
+            *(p["status"] for p in ps),
+            OVERDUE if row["villages_late"] or row["enterprises_late"] or row["overdue_actions"] else None,
+        )
         rows.append(row)
     return rows
 
@@ -220,31 +261,90 @@ def overdue_list(db, today: date, warn_days: int = WARN_DAYS, township_code: str
 
     Plans (drill or evaluation) are county business and listed only when no township is asked for.
     """
+
     def late(kind, subject, township_name, last_on, due_on, status, rule, source):
         if is_late(status):
-            out.append({"kind": kind, "subject": subject, "township_name": township_name, "last_on": last_on,
-                        "due_on": due_on, "status": status, "rule": rule, "source": source})
+            out.append(
+                {
+                    "kind": kind,
+                    "subject": subject,
+                    "township_name": township_name,
+                    "last_on": last_on,
+                    "due_on": due_on,
+                    "status": status,
+                    "rule": rule,
+                    "source": source,
+                }
+            )
 
     out: list[dict] = []
     if township_code is None:
         for p in plan_deadlines(db, today, warn_days):
             subject = f"{p['code']} {p['name']}"
-            late("预案演练", subject, "全县", p["last_drill_on"], p["drill_due_on"], p["drill_status"],
-                 p["drill_rule"], p["drill_source"])
-            late("预案评估", subject, "全县", p["evaluation_clock_from"], p["evaluation_due_on"],
-                 p["evaluation_status"], p["evaluation_rule"], p["evaluation_source"])
+            late(
+                "预案演练",
+                subject,
+                "全县",
+                p["last_drill_on"],
+                p["drill_due_on"],
+                p["drill_status"],
+                p["drill_rule"],
+                p["drill_source"],
+            )
+            late(
+                "预案评估",
+                subject,
+                "全县",
+                p["evaluation_clock_from"],
+                p["evaluation_due_on"],
+                p["evaluation_status"],
+                p["evaluation_rule"],
+                p["evaluation_source"],
+            )
     for e in enterprise_deadlines(db, today, warn_days, township_code):
-        late("企业演练", e["name"], e["township_name"], e["last_drill_on"], e["due_on"], e["status"], e["rule"],
-             e["source"])
+        late(
+            "企业演练",
+            e["name"],
+            e["township_name"],
+            e["last_drill_on"],
+            e["due_on"],
+            e["status"],
+            e["rule"],
+            e["source"],
+        )
     for s in season_deadlines(db, today, warn_days, township_code):
-        late("汛前/防火期前演练", s["township_name"], s["township_name"], s["done_on"], s["due_on"], s["status"],
-             s["rule"], s["source"])
+        late(
+            "汛前/防火期前演练",
+            s["township_name"],
+            s["township_name"],
+            s["done_on"],
+            s["due_on"],
+            s["status"],
+            s["rule"],
+            s["source"],
+        )
     for p in township_plan_deadlines(db, today, warn_days, township_code):
-        late("乡镇预案演练", p["township_name"], p["township_name"], p["last_drill_on"], p["due_on"], p["status"],
-             p["rule"], p["source"])
+        late(
+            "乡镇预案演练",
+            p["township_name"],
+            p["township_name"],
+            p["last_drill_on"],
+            p["due_on"],
+            p["status"],
+            p["rule"],
+            p["source"],
+        )
     for v in village_deadlines(db, today, warn_days, township_code):
-        late("村（社区）演练", v["name"], v["township_name"], v["last_drill_on"], v["due_on"], v["status"], v["rule"],
-             v["source"])
+        late(
+            "村（社区）演练",
+            v["name"],
+            v["township_name"],
+            v["last_drill_on"],
+            v["due_on"],
+            v["status"],
+            v["rule"],
+            v["source"],
+        )
     for row in out:
         row["status_label"] = STATUS_LABELS[row["status"]]
     return out
@@ -252,5 +352,7 @@ def overdue_list(db, today: date, warn_days: int = WARN_DAYS, township_code: str
 
 def all_rules(db) -> list[dict]:
     """The deadline_rules table (what the bureau may edit), for the pages that show each rule's source."""
-    return db.query_dicts("SELECT code, applies_to, subject, interval_months, due_before_month, label, source"
-                          " FROM deadline_rules ORDER BY applies_to, code")
+    return db.query_dicts(
+        "SELECT code, applies_to, subject, interval_months, due_before_month, label, source"
+        " FROM deadline_rules ORDER BY applies_to, code"
+    )

@@ -6,6 +6,7 @@ adds history (2021-2023, 2025, 2026 to October) and planned drills, so deadlines
 real to show: teams founded later or disbanded earlier, members who left, people counted twice.
 Same seed and scale, same data. Every person is synthetic and flagged is_demo.
 """
+
 from __future__ import annotations
 
 import random
@@ -15,8 +16,8 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from . import enums, privacy
-from .rules import add_months as add_months_
 from .regions import read_townships, read_villages
+from .rules import add_months as add_months_
 
 SEED = 20241231
 REPORT_YEAR = 2024
@@ -46,14 +47,53 @@ def demo_username(township_code: str) -> str:
     return "town" + township_code[-3:]
 
 
-SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋"
-            "蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹")
-GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰春梅海波宏亮新民永飞鹏辉晓东"
-         "文俊峰雪丹凤云龙小林浩宇欣怡佳琪子涵振庆喜成德福安广胜利金山")
-SPECIALTIES = ["抢险救援", "医疗救护", "通信联络", "水上救援", "森林扑火", "机械操作", "后勤保障", "驾驶", "无人机", "绳索救援"]
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋"
+    "蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰春梅海波宏亮新民永飞鹏辉晓东"
+    "文俊峰雪丹凤云龙小林浩宇欣怡佳琪子涵振庆喜成德福安广胜利金山"
+)
+SPECIALTIES = [
+    "抢险救援",
+    "医疗救护",
+    "通信联络",
+    "水上救援",
+    "森林扑火",
+    "机械操作",
+    "后勤保障",
+    "驾驶",
+    "无人机",
+    "绳索救援",
+]
 CERTIFICATES = ["应急救援员职业资格证书", "红十字救护员证", "特种作业操作证", "无人机驾驶员执照", "消防设施操作员证"]
-MOBILE_PREFIXES = ["133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "157", "158", "159",
-                   "166", "176", "177", "180", "183", "186", "187", "188", "189", "191", "198"]
+MOBILE_PREFIXES = [
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "157",
+    "158",
+    "159",
+    "166",
+    "176",
+    "177",
+    "180",
+    "183",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+]
 
 COUNTY_TEAMS = [  # (name, kind, domains)
     ("嵩县消防救援大队", "fire_rescue", ["fire", "flood", "geological", "earthquake"]),
@@ -70,12 +110,30 @@ COUNTY_TEAMS = [  # (name, kind, domains)
     ("县建筑工程抢险队", "professional", ["construction", "earthquake"]),
     ("县公安应急处突队", "professional", ["public_security", "traffic"]),
 ]
-CIVIL_TEAMS = [("嵩县蓝天救援队", ["flood", "geological", "medical"]), ("嵩县红十字应急救护队", ["medical"]),
-               ("嵩县应急志愿者服务队", ["flood", "public_health"]), ("伏牛山户外救援队", ["geological", "forest_fire"]),
-               ("嵩县义务消防志愿队", ["fire"]), ("嵩县无线电应急通信队", ["communication"]),
-               ("嵩县民兵应急连", ["flood", "forest_fire"]), ("嵩县青年突击队", ["flood"]),
-               ("嵩县巾帼志愿服务队", ["public_health", "medical"]), ("嵩县退役军人应急救援队", ["flood", "geological"])]
-FOREST_TOWNSHIPS = {"车村镇", "白河镇", "木植街乡", "黄庄乡", "德亭镇", "大章镇", "旧县镇", "纸房镇", "九皋镇", "陆浑镇"}
+CIVIL_TEAMS = [
+    ("嵩县蓝天救援队", ["flood", "geological", "medical"]),
+    ("嵩县红十字应急救护队", ["medical"]),
+    ("嵩县应急志愿者服务队", ["flood", "public_health"]),
+    ("伏牛山户外救援队", ["geological", "forest_fire"]),
+    ("嵩县义务消防志愿队", ["fire"]),
+    ("嵩县无线电应急通信队", ["communication"]),
+    ("嵩县民兵应急连", ["flood", "forest_fire"]),
+    ("嵩县青年突击队", ["flood"]),
+    ("嵩县巾帼志愿服务队", ["public_health", "medical"]),
+    ("嵩县退役军人应急救援队", ["flood", "geological"]),
+]
+FOREST_TOWNSHIPS = {
+    "车村镇",
+    "白河镇",
+    "木植街乡",
+    "黄庄乡",
+    "德亭镇",
+    "大章镇",
+    "旧县镇",
+    "纸房镇",
+    "九皋镇",
+    "陆浑镇",
+}
 
 # Regulated enterprises per sector (per unit of scale) and the plans their drills exercise.
 ENTERPRISE_SECTORS = {
@@ -148,6 +206,7 @@ def random_day(rng: random.Random, start: date, end: date) -> date:
 @dataclass
 class Batch:
     """Rows collected in memory, written with one INSERT per table."""
+
     tables: dict[str, list[dict]] = field(default_factory=dict)
 
     def add(self, table: str, row: dict) -> None:
@@ -174,17 +233,44 @@ class DemoGenerator:
         return self._ids[table]
 
     # Teams and members ----------------------------------------------------------------------
-    def _team(self, name, kind, level, domains, *, township=None, village=None, enterprise=None,
-              established=None, disbanded=None) -> dict:
+    def _team(
+        self,
+        name,
+        kind,
+        level,
+        domains,
+        *,
+        township=None,
+        village=None,
+        enterprise=None,
+        established=None,
+        disbanded=None,
+    ) -> dict:
         rng = self.rng
         team = {
-            "id": self.next_id("teams"), "name": name, "kind": kind, "level": level,
-            "township_code": township, "village_code": village, "enterprise_id": enterprise,
-            "leader_name": fake_name(rng), "duty_phone": fake_mobile(rng),
-            "equipment": rng.choice(["冲锋舟2艘、救生衣50件", "风力灭火机10台、对讲机20部", "发电机2台、照明灯组4套",
-                                     "破拆工具1套、担架6副", "抽水泵4台、沙袋2000条", "无人机1架、卫星电话2部"]),
+            "id": self.next_id("teams"),
+            "name": name,
+            "kind": kind,
+            "level": level,
+            "township_code": township,
+            "village_code": village,
+            "enterprise_id": enterprise,
+            "leader_name": fake_name(rng),
+            "duty_phone": fake_mobile(rng),
+            "equipment": rng.choice(
+                [
+                    "冲锋舟2艘、救生衣50件",
+                    "风力灭火机10台、对讲机20部",
+                    "发电机2台、照明灯组4套",
+                    "破拆工具1套、担架6副",
+                    "抽水泵4台、沙袋2000条",
+                    "无人机1架、卫星电话2部",
+                ]
+            ),
             "established_on": established or random_day(rng, date(2012, 1, 1), date(2023, 12, 31)),
-            "disbanded_on": disbanded, "disband_reason": "撤并重组" if disbanded else None, "is_demo": True,
+            "disbanded_on": disbanded,
+            "disband_reason": "撤并重组" if disbanded else None,
+            "is_demo": True,
         }
         self.batch.add("teams", team)
         for d in domains:
@@ -199,40 +285,106 @@ class DemoGenerator:
                 active.append((self._team(name, kind, "county", domains), 25, 60))
             for t in self.townships:
                 short = t["name"]
-                active.append((self._team(f"{short}应急救援综合队", "grassroots", "township",
-                                          ["fire", "flood", "forest_fire", "geological"], township=t["code"]), 30, 50))
-                active.append((self._team(f"{short}防汛抢险队", "grassroots", "township", ["flood", "weather"],
-                                          township=t["code"]), 20, 40))
+                active.append(
+                    (
+                        self._team(
+                            f"{short}应急救援综合队",
+                            "grassroots",
+                            "township",
+                            ["fire", "flood", "forest_fire", "geological"],
+                            township=t["code"],
+                        ),
+                        30,
+                        50,
+                    )
+                )
+                active.append(
+                    (
+                        self._team(
+                            f"{short}防汛抢险队", "grassroots", "township", ["flood", "weather"], township=t["code"]
+                        ),
+                        20,
+                        40,
+                    )
+                )
                 if t["name"] in FOREST_TOWNSHIPS:
-                    active.append((self._team(f"{short}森林防灭火半专业扑火队", "professional", "township",
-                                              ["forest_fire"], township=t["code"]), 20, 35))
+                    active.append(
+                        (
+                            self._team(
+                                f"{short}森林防灭火半专业扑火队",
+                                "professional",
+                                "township",
+                                ["forest_fire"],
+                                township=t["code"],
+                            ),
+                            20,
+                            35,
+                        )
+                    )
             for name, domains in CIVIL_TEAMS:
                 active.append((self._team(name, "civil", "civil", domains), 12, 40))
         for ent in self.batch.tables["enterprises"][: 60 * self.scale]:
             _, word, _, domains = ENTERPRISE_SECTORS[ent["sector"]]
-            active.append((self._team(f"{ent['name']}应急救援队", "enterprise", "enterprise", domains,
-                                      township=ent["township_code"], enterprise=ent["id"]), 8, 30))
+            active.append(
+                (
+                    self._team(
+                        f"{ent['name']}应急救援队",
+                        "enterprise",
+                        "enterprise",
+                        domains,
+                        township=ent["township_code"],
+                        enterprise=ent["id"],
+                    ),
+                    8,
+                    30,
+                )
+            )
         village_slots = TARGETS["teams"] * self.scale - len(active)
         pool = [v for _ in range(self.scale) for v in self.villages]
         for v in sorted(rng.sample(pool, village_slots), key=lambda v: v["code"]):
-            active.append((self._team(f"{village_short_name(v['name'])}应急救援队", "grassroots", "village",
-                                      ["flood", "forest_fire", "geological"], township=v["township_code"],
-                                      village=v["code"]), 10, 22))
+            active.append(
+                (
+                    self._team(
+                        f"{village_short_name(v['name'])}应急救援队",
+                        "grassroots",
+                        "village",
+                        ["flood", "forest_fire", "geological"],
+                        township=v["township_code"],
+                        village=v["code"],
+                    ),
+                    10,
+                    22,
+                )
+            )
         # History outside the report year: disbanded before it, founded after it.
         for i in range(6 * self.scale):
             t = self.townships[i % len(self.townships)]
-            self._team(f"{t['name']}民兵应急排（已撤并）", "grassroots", "township", ["flood"], township=t["code"],
-                       established=date(2015, 3, 1), disbanded=random_day(rng, date(2022, 1, 1), date(2023, 12, 31)))
+            self._team(
+                f"{t['name']}民兵应急排（已撤并）",
+                "grassroots",
+                "township",
+                ["flood"],
+                township=t["code"],
+                established=date(2015, 3, 1),
+                disbanded=random_day(rng, date(2022, 1, 1), date(2023, 12, 31)),
+            )
         for i in range(5 * self.scale):
             t = self.townships[(i * 3) % len(self.townships)]
-            self._team(f"{t['name']}地质灾害群测群防队", "grassroots", "township", ["geological"], township=t["code"],
-                       established=random_day(rng, date(2025, 2, 1), date(2026, 6, 30)))
+            self._team(
+                f"{t['name']}地质灾害群测群防队",
+                "grassroots",
+                "township",
+                ["geological"],
+                township=t["code"],
+                established=random_day(rng, date(2025, 2, 1), date(2026, 6, 30)),
+            )
         return active
 
     def make_members(self, active_teams: list[tuple[dict, int, int]]) -> None:
         rng = self.rng
-        sizes = spread_total(rng, [lo for _, lo, _ in active_teams], [hi for _, _, hi in active_teams],
-                             TARGETS["members"] * self.scale)
+        sizes = spread_total(
+            rng, [lo for _, lo, _ in active_teams], [hi for _, _, hi in active_teams], TARGETS["members"] * self.scale
+        )
         year_end = date(REPORT_YEAR, 12, 31)
         people: list[tuple] = []
         for (team, _, _), size in zip(active_teams, sizes):
@@ -262,71 +414,121 @@ class DemoGenerator:
             h, cipher, masked = privacy.protect_id(id_number)
             trained = rng.random() < 0.9
             member = {
-                "id": self.next_id("members"), "team_id": team["id"], "name": name,
-                "gender": privacy.gender_from_id(id_number), "birth_date": born, "phone": phone,
-                "id_hmac": h, "id_cipher": cipher, "id_masked": masked, "role_in_team": role,
-                "specialty": rng.choice(SPECIALTIES), "training_passed": trained,
+                "id": self.next_id("members"),
+                "team_id": team["id"],
+                "name": name,
+                "gender": privacy.gender_from_id(id_number),
+                "birth_date": born,
+                "phone": phone,
+                "id_hmac": h,
+                "id_cipher": cipher,
+                "id_masked": masked,
+                "role_in_team": role,
+                "specialty": rng.choice(SPECIALTIES),
+                "training_passed": trained,
                 "training_on": random_day(rng, date(2020, 1, 1), date(2024, 11, 30)) if trained else None,
                 "insurance_until": random_day(rng, date(2024, 6, 1), date(2027, 12, 31)),
-                "joined_on": joined, "left_on": left, "is_demo": True,
+                "joined_on": joined,
+                "left_on": left,
+                "is_demo": True,
             }
             self.batch.add("members", member)
             if rng.random() < 0.3:
                 issued = random_day(rng, date(2018, 1, 1), date(2024, 6, 30))
-                self.batch.add("certificates", {
-                    "id": self.next_id("certificates"), "member_id": member["id"],
-                    "name": rng.choice(CERTIFICATES), "number": f"DEMO-{rng.randrange(10**8):08d}",
-                    "issued_on": issued, "expires_on": issued + timedelta(days=365 * rng.choice((3, 4, 5, 6))),
-                })
+                self.batch.add(
+                    "certificates",
+                    {
+                        "id": self.next_id("certificates"),
+                        "member_id": member["id"],
+                        "name": rng.choice(CERTIFICATES),
+                        "number": f"DEMO-{rng.randrange(10**8):08d}",
+                        "issued_on": issued,
+                        "expires_on": issued + timedelta(days=365 * rng.choice((3, 4, 5, 6))),
+                    },
+                )
 
     # Enterprises ---------------------------------------------------------------------------
     def make_enterprises(self) -> None:
         rng = self.rng
         for _ in range(self.scale):
             for sector, (count, word, _, _) in ENTERPRISE_SECTORS.items():
-                for i in range(count):
+                for _i in range(count):
                     t = rng.choice(self.townships)
                     v = rng.choice(self.villages_by_township[t["code"]])
                     place = village_short_name(v["name"]).removesuffix("村").removesuffix("社区")
-                    self.batch.add("enterprises", {
-                        "id": self.next_id("enterprises"), "name": f"嵩县{place}{word}（演示）",
-                        "sector": sector, "township_code": t["code"], "village_code": v["code"],
-                        "address": f"{t['name']}{village_short_name(v['name'])}",
-                        "contact_name": fake_name(rng), "contact_phone": fake_mobile(rng),
-                        "registered_on": random_day(rng, date(2008, 1, 1), date(2020, 12, 31)),
-                        "closed_on": None, "is_demo": True,
-                    })
+                    self.batch.add(
+                        "enterprises",
+                        {
+                            "id": self.next_id("enterprises"),
+                            "name": f"嵩县{place}{word}（演示）",
+                            "sector": sector,
+                            "township_code": t["code"],
+                            "village_code": v["code"],
+                            "address": f"{t['name']}{village_short_name(v['name'])}",
+                            "contact_name": fake_name(rng),
+                            "contact_phone": fake_mobile(rng),
+                            "registered_on": random_day(rng, date(2008, 1, 1), date(2020, 12, 31)),
+                            "closed_on": None,
+                            "is_demo": True,
+                        },
+                    )
 
     # Drills --------------------------------------------------------------------------------
-    def _drill(self, *, level, held_on, participants, plans, township=None, village=None, enterprise=None,
-               organiser, title) -> dict:
+    def _drill(
+        self, *, level, held_on, participants, plans, township=None, village=None, enterprise=None, organiser, title
+    ) -> dict:
         rng = self.rng
         start = datetime(held_on.year, held_on.month, held_on.day, rng.choice((8, 9, 10, 14, 15)), rng.choice((0, 30)))
         form = "live" if rng.random() < 0.7 else "tabletop"
         drill = {
-            "id": self.next_id("drills"), "title": title, "level": level, "organiser": organiser,
-            "township_code": township, "village_code": village, "enterprise_id": enterprise,
-            "held_on": held_on, "started_at": start, "ended_at": start + timedelta(minutes=rng.choice((60, 90, 120, 180))),
+            "id": self.next_id("drills"),
+            "title": title,
+            "level": level,
+            "organiser": organiser,
+            "township_code": township,
+            "village_code": village,
+            "enterprise_id": enterprise,
+            "held_on": held_on,
+            "started_at": start,
+            "ended_at": start + timedelta(minutes=rng.choice((60, 90, 120, 180))),
             "place": organiser.removesuffix("（演示）") + ("演练场" if form == "live" else "会议室"),
-            "form": form, "content": "comprehensive" if rng.random() < 0.4 else "single",
+            "form": form,
+            "content": "comprehensive" if rng.random() < 0.4 else "single",
             "purpose": rng.choice(("testing", "testing", "testing", "demonstration", "research")),
-            "participants": participants, "participating_units": organiser,
-            "scenario": title.split("·")[-1], "problems": None, "evaluation": "演练达到预期目的。",
-            "plan_problems_found": False, "is_demo": True, "created_by": "demo",
+            "participants": participants,
+            "participating_units": organiser,
+            "scenario": title.split("·")[-1],
+            "problems": None,
+            "evaluation": "演练达到预期目的。",
+            "plan_problems_found": False,
+            "is_demo": True,
+            "created_by": "demo",
         }
         if rng.random() < 0.35 and level in ("county", "township"):
-            drill["problems"] = rng.choice(["通信联络不畅，部分村未及时接收指令", "物资调拨时间偏长",
-                                            "人员疏散路线标识不清", "预案中职责分工与现机构设置不符"])
+            drill["problems"] = rng.choice(
+                [
+                    "通信联络不畅，部分村未及时接收指令",
+                    "物资调拨时间偏长",
+                    "人员疏散路线标识不清",
+                    "预案中职责分工与现机构设置不符",
+                ]
+            )
             drill["plan_problems_found"] = drill["problems"].startswith("预案")
             for _ in range(rng.choice((1, 2))):
                 due = held_on + timedelta(days=rng.choice((30, 60, 90)))
                 closed = due - timedelta(days=rng.randrange(0, 25)) if rng.random() < 0.75 else None
-                self.batch.add("corrective_actions", {
-                    "id": self.next_id("corrective_actions"), "drill_id": drill["id"],
-                    "description": "针对“" + drill["problems"] + "”完成整改", "owner": fake_name(rng),
-                    "due_on": due, "closed_on": closed if closed and closed <= HISTORY_END else None,
-                    "closure_note": "已整改到位" if closed and closed <= HISTORY_END else None,
-                })
+                self.batch.add(
+                    "corrective_actions",
+                    {
+                        "id": self.next_id("corrective_actions"),
+                        "drill_id": drill["id"],
+                        "description": "针对“" + drill["problems"] + "”完成整改",
+                        "owner": fake_name(rng),
+                        "due_on": due,
+                        "closed_on": closed if closed and closed <= HISTORY_END else None,
+                        "closure_note": "已整改到位" if closed and closed <= HISTORY_END else None,
+                    },
+                )
         self.batch.add("drills", drill)
         for code in dict.fromkeys(plans):
             if code in self.plan_codes:
@@ -353,21 +555,34 @@ class DemoGenerator:
             plan = rng.choice(COUNTY_DRILL_PLANS if i < n_county else TOWNSHIP_DRILL_PLANS)
             held = self._season_day(plan, year, end)
             if i < n_county:
-                self._drill(level="county", held_on=held, participants=participants, plans=[plan],
-                            organiser="嵩县应急管理局", title=f"{year}年嵩县{self._plan_name(plan)}应急演练")
+                self._drill(
+                    level="county",
+                    held_on=held,
+                    participants=participants,
+                    plans=[plan],
+                    organiser="嵩县应急管理局",
+                    title=f"{year}年嵩县{self._plan_name(plan)}应急演练",
+                )
             else:
                 t = self.townships[i % len(self.townships)]
-                self._drill(level="township", held_on=held, participants=participants, plans=[plan],
-                            township=t["code"], organiser=f"{t['name']}人民政府",
-                            title=f"{year}年{t['name']}{self._plan_name(plan)}应急演练")
+                self._drill(
+                    level="township",
+                    held_on=held,
+                    participants=participants,
+                    plans=[plan],
+                    township=t["code"],
+                    organiser=f"{t['name']}人民政府",
+                    title=f"{year}年{t['name']}{self._plan_name(plan)}应急演练",
+                )
         # Enterprise (sector) drills: half-yearly sectors twice or more, the rest at least once.
         ents = self.batch.tables["enterprises"]
         n_sector = TARGETS["sector_drills"] * s if exact else int(522 * s * factor)
         owners = [e for e in ents for _ in range(2 if enums.ENTERPRISE_SECTORS[e["sector"]][1] else 1)]
         lapsed = set(e["id"] for e in rng.sample(ents, max(1, len(ents) // 15)))  # drill only once: overdue
         owners = [e for e in owners if e["id"] not in lapsed] + [e for e in ents if e["id"] in lapsed]
-        owners = owners[:n_sector] + [rng.choice([e for e in ents if e["id"] not in lapsed])
-                                      for _ in range(max(0, n_sector - len(owners)))]
+        owners = owners[:n_sector] + [
+            rng.choice([e for e in ents if e["id"] not in lapsed]) for _ in range(max(0, n_sector - len(owners)))
+        ]
         total = TARGETS["sector_participants"] * s if exact else int(6967 * s * factor)
         counts = spread_total(rng, [4] * n_sector, [40] * n_sector, total)
         seen: dict[int, int] = {}
@@ -376,17 +591,30 @@ class DemoGenerator:
             half_start = date(year, 1, 1) if k % 2 else date(year, 7, 1)
             held = random_day(rng, half_start, min(half_start + timedelta(days=180), end))
             plans = ENTERPRISE_SECTORS[ent["sector"]][2]
-            self._drill(level="enterprise", held_on=held, participants=participants, plans=plans[:1],
-                        township=ent["township_code"], enterprise=ent["id"], organiser=ent["name"],
-                        title=f"{year}年{ent['name']}·{self._plan_name(plans[0])}演练")
+            self._drill(
+                level="enterprise",
+                held_on=held,
+                participants=participants,
+                plans=plans[:1],
+                township=ent["township_code"],
+                enterprise=ent["id"],
+                organiser=ent["name"],
+                title=f"{year}年{ent['name']}·{self._plan_name(plans[0])}演练",
+            )
         # Village drills, counted separately from the report's two figures.
         share = 0.75 if exact else 0.5
         for v in rng.sample(self.villages, int(len(self.villages) * share)) * s:
             plan = rng.choice(VILLAGE_DRILL_PLANS)
-            self._drill(level="village", held_on=self._season_day(plan, year, end), participants=rng.randint(15, 80),
-                        plans=[plan], township=v["township_code"], village=v["code"],
-                        organiser=v["name"],  # the committee itself, e.g. 北店街社区居民委员会
-                        title=f"{year}年{village_short_name(v['name'])}{self._plan_name(plan)}演练")
+            self._drill(
+                level="village",
+                held_on=self._season_day(plan, year, end),
+                participants=rng.randint(15, 80),
+                plans=[plan],
+                township=v["township_code"],
+                village=v["code"],
+                organiser=v["name"],  # the committee itself, e.g. 北店街社区居民委员会
+                title=f"{year}年{village_short_name(v['name'])}{self._plan_name(plan)}演练",
+            )
 
     def _season_day(self, plan: str, year: int, end: date) -> date:
         """Flood drills before June, forest-fire drills before October, the rest any time."""
@@ -412,13 +640,23 @@ class DemoGenerator:
                     reason = None
                     if planned < date(2026, 10, 1) and rng.random() < 0.3:
                         status, reason = "cancelled", "因防汛应急响应推迟至下年度"
-                    self.batch.add("planned_drills", {
-                        "id": self.next_id("planned_drills"),
-                        "title": f"{t['name']}{self._plan_name(plan)}应急演练", "level": "township",
-                        "township_code": t["code"], "village_code": None, "enterprise_id": None,
-                        "plan_code": plan, "planned_on": planned,
-                        "status": status, "drill_id": None, "cancel_reason": reason, "is_demo": True,
-                    })
+                    self.batch.add(
+                        "planned_drills",
+                        {
+                            "id": self.next_id("planned_drills"),
+                            "title": f"{t['name']}{self._plan_name(plan)}应急演练",
+                            "level": "township",
+                            "township_code": t["code"],
+                            "village_code": None,
+                            "enterprise_id": None,
+                            "plan_code": plan,
+                            "planned_on": planned,
+                            "status": status,
+                            "drill_id": None,
+                            "cancel_reason": reason,
+                            "is_demo": True,
+                        },
+                    )
 
     def _last_year_plans(self, year: int) -> None:
         # Its own random stream, so that everything generated after it stays as it was.
@@ -429,20 +667,43 @@ class DemoGenerator:
             first_plan.setdefault(dp["drill_id"], dp["plan_code"])
         for drill in done:
             plan = first_plan.get(drill["id"])
-            self.batch.add("planned_drills", {
-                "id": self.next_id("planned_drills"), "title": drill["title"], "level": "township",
-                "township_code": drill["township_code"], "village_code": None, "enterprise_id": None,
-                "plan_code": plan, "planned_on": drill["held_on"] - timedelta(days=rng.randrange(0, 15)),
-                "status": "done", "drill_id": drill["id"], "cancel_reason": None, "is_demo": True,
-            })
+            self.batch.add(
+                "planned_drills",
+                {
+                    "id": self.next_id("planned_drills"),
+                    "title": drill["title"],
+                    "level": "township",
+                    "township_code": drill["township_code"],
+                    "village_code": None,
+                    "enterprise_id": None,
+                    "plan_code": plan,
+                    "planned_on": drill["held_on"] - timedelta(days=rng.randrange(0, 15)),
+                    "status": "done",
+                    "drill_id": drill["id"],
+                    "cancel_reason": None,
+                    "is_demo": True,
+                },
+            )
         for t in rng.sample(self.townships, 4):
-            self.batch.add("planned_drills", {
-                "id": self.next_id("planned_drills"), "title": f"{year}年{t['name']}地震应急疏散演练", "level": "township",
-                "township_code": t["code"], "village_code": None, "enterprise_id": None, "plan_code": "ZR-04",
-                "planned_on": random_day(rng, date(year, 5, 1), date(year, 11, 30)), "status": "cancelled",
-                "drill_id": None, "cancel_reason": rng.choice(["与防汛应急响应冲突，并入下年度计划", "场地改造，改为桌面推演后另行安排"]),
-                "is_demo": True,
-            })
+            self.batch.add(
+                "planned_drills",
+                {
+                    "id": self.next_id("planned_drills"),
+                    "title": f"{year}年{t['name']}地震应急疏散演练",
+                    "level": "township",
+                    "township_code": t["code"],
+                    "village_code": None,
+                    "enterprise_id": None,
+                    "plan_code": "ZR-04",
+                    "planned_on": random_day(rng, date(year, 5, 1), date(year, 11, 30)),
+                    "status": "cancelled",
+                    "drill_id": None,
+                    "cancel_reason": rng.choice(
+                        ["与防汛应急响应冲突，并入下年度计划", "场地改造，改为桌面推演后另行安排"]
+                    ),
+                    "is_demo": True,
+                },
+            )
 
     def make_plan_history(self) -> None:
         """The plans' clocks (runs last, so every row generated before stays as it was):
@@ -464,9 +725,14 @@ class DemoGenerator:
             start, end = windows[i] if i < len(windows) else (date(2025, 1, 5), HISTORY_END)
             for k in range(1 if i < len(windows) else rng.choice((1, 1, 2))):
                 held = random_day(rng, start, end) if k == 0 else random_day(rng, date(2021, 3, 1), date(2023, 6, 30))
-                self._drill(level="county", held_on=held, participants=rng.randint(30, 160), plans=[code],
-                            organiser=leads.get(code, "嵩县应急管理局"),
-                            title=f"{held.year}年嵩县{self._plan_name(code)}应急演练（部门）")
+                self._drill(
+                    level="county",
+                    held_on=held,
+                    participants=rng.randint(30, 160),
+                    plans=[code],
+                    organiser=leads.get(code, "嵩县应急管理局"),
+                    title=f"{held.year}年嵩县{self._plan_name(code)}应急演练（部门）",
+                )
         # Evaluations.
         self.plan_updates: list[tuple[str, date | None, bool]] = []
         revised = dict(self.db.query("SELECT code, revised_on FROM plans"))
@@ -488,17 +754,32 @@ class DemoGenerator:
             flag = code in problems and (clock is None or problems[code] > clock)
             self.plan_updates.append((code, evaluated, flag))
             if evaluated:
-                self.batch.add("plan_revisions", {
-                    "id": self.next_id("plan_revisions"), "plan_code": code, "version": versions.get(code) or "",
-                    "revised_on": evaluated, "kind": "evaluation", "note": "预案评估（演示）", "recorded_by": "demo"})
+                self.batch.add(
+                    "plan_revisions",
+                    {
+                        "id": self.next_id("plan_revisions"),
+                        "plan_code": code,
+                        "version": versions.get(code) or "",
+                        "revised_on": evaluated,
+                        "kind": "evaluation",
+                        "note": "预案评估（演示）",
+                        "recorded_by": "demo",
+                    },
+                )
         # Planned drills carried out.
         for planned in self.batch.tables.get("planned_drills", []):
             if planned["status"] != "planned" or planned["planned_on"] > HISTORY_END or rng.random() < 0.35:
                 continue
             t = next(t for t in self.townships if t["code"] == planned["township_code"])
-            drill = self._drill(level="township", held_on=planned["planned_on"], participants=rng.randint(60, 180),
-                                plans=[planned["plan_code"]], township=t["code"], organiser=f"{t['name']}人民政府",
-                                title=planned["title"])
+            drill = self._drill(
+                level="township",
+                held_on=planned["planned_on"],
+                participants=rng.randint(60, 180),
+                plans=[planned["plan_code"]],
+                township=t["code"],
+                organiser=f"{t['name']}人民政府",
+                title=planned["title"],
+            )
             planned["status"], planned["drill_id"] = "done", drill["id"]
 
     # Orchestration -------------------------------------------------------------------------
@@ -509,12 +790,14 @@ class DemoGenerator:
         if self.db.scalar("SELECT count(*) FROM users"):
             return 0
         accounts = [("admin", "县应急管理局（演示）", "admin", None), ("leader", "县领导（演示）", "viewer", None)]
-        accounts += [(demo_username(t["code"]), f"{t['name']}填报员（演示）", "township", t["code"])
-                     for t in self.townships]
+        accounts += [
+            (demo_username(t["code"]), f"{t['name']}填报员（演示）", "township", t["code"]) for t in self.townships
+        ]
         hashes = {role: auth.hash_password(password) for role, password in DEMO_PASSWORDS.items()}
         for username, name, role, township in accounts:
-            auth.create_user(self.db, auth.SYSTEM, username, name, role, "", township, is_demo=True,
-                             password_hash=hashes[role])
+            auth.create_user(
+                self.db, auth.SYSTEM, username, name, role, "", township, is_demo=True, password_hash=hashes[role]
+            )
         return len(accounts)
 
     def generate(self) -> dict[str, int]:
@@ -536,11 +819,31 @@ class DemoGenerator:
         return written
 
     def write(self) -> dict[str, int]:
-        order = ["enterprises", "teams", "team_domains", "members", "certificates", "drills", "drill_plans",
-                 "corrective_actions", "planned_drills", "plan_revisions"]
-        offsets = {t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}") for t in
-                   ("enterprises", "teams", "members", "certificates", "drills", "corrective_actions", "planned_drills",
-                    "plan_revisions")}
+        order = [
+            "enterprises",
+            "teams",
+            "team_domains",
+            "members",
+            "certificates",
+            "drills",
+            "drill_plans",
+            "corrective_actions",
+            "planned_drills",
+            "plan_revisions",
+        ]
+        offsets = {
+            t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}")
+            for t in (
+                "enterprises",
+                "teams",
+                "members",
+                "certificates",
+                "drills",
+                "corrective_actions",
+                "planned_drills",
+                "plan_revisions",
+            )
+        }
         refs = {"team_id": "teams", "member_id": "members", "drill_id": "drills", "enterprise_id": "enterprises"}
 
         def work(cur):
@@ -565,10 +868,13 @@ class DemoGenerator:
                 if current <= top:
                     cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [top - current])
             for code, evaluated, flag in getattr(self, "plan_updates", []):
-                cur.execute("UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?",
-                            [evaluated, flag, code])
-            cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('demo', ?)",
-                        [f'{{"seed": {SEED}, "scale": {self.scale}}}'])
+                cur.execute(
+                    "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated, flag, code]
+                )
+            cur.execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES ('demo', ?)",
+                [f'{{"seed": {SEED}, "scale": {self.scale}}}'],
+            )
 
         self.db.write(work)
         return {t: len(rows) for t, rows in self.batch.tables.items()}

@@ -9,6 +9,7 @@ demo "now" is DEMO_NOW, so the same seed gives the same rows on any day. It is s
 - a few villages miss their B officer, a few have none at all.
 `scale` multiplies the roll calls (scale calls a week per township), for benchmarks.
 """
+
 from __future__ import annotations
 
 import random
@@ -61,9 +62,18 @@ def extend(db, scale: int, rng: random.Random) -> dict:
     contacts: list[dict] = []
 
     def contact(township, village, role, active_from, active_to=None, phone=None):
-        contacts.append({"township_code": township, "village_code": village, "role": role, "name": fake_name(rng),
-                         "phone": phone or fake_mobile(rng), "active_from": active_from, "active_to": active_to,
-                         "is_demo": True})
+        contacts.append(
+            {
+                "township_code": township,
+                "village_code": village,
+                "role": role,
+                "name": fake_name(rng),
+                "phone": phone or fake_mobile(rng),
+                "active_from": active_from,
+                "active_to": active_to,
+                "is_demo": True,
+            }
+        )
 
     for t in townships:
         code = t["code"]
@@ -95,7 +105,9 @@ def extend(db, scale: int, rng: random.Random) -> dict:
         for k in range(scale):
             for t in townships:
                 code = t["code"]
-                called = week + timedelta(days=rng.randrange(5), hours=rng.choice((0, 2, 6)), minutes=7 * k + rng.randrange(5))
+                called = week + timedelta(
+                    days=rng.randrange(5), hours=rng.choice((0, 2, 6)), minutes=7 * k + rng.randrange(5)
+                )
                 if called >= DEMO_NOW:
                     continue
                 calls.append({"township_code": code, "called_at": called, "current": called > period_start})
@@ -122,9 +134,18 @@ def extend(db, scale: int, rng: random.Random) -> dict:
             c["answered_at"] = c["called_at"] + timedelta(minutes=round(minutes, 1)) if answered else None
             c["answered_by"] = fake_name(rng) if answered else None
             c["note"] = None if answered else "值班室无人应答，已电话督促"
-    roll_rows = [{"township_code": c["township_code"], "called_at": c["called_at"], "answered_at": c["answered_at"],
-                  "answered_by": c["answered_by"], "called_by": "县应急值班室（演示）", "note": c["note"], "is_demo": True}
-                 for c in calls]
+    roll_rows = [
+        {
+            "township_code": c["township_code"],
+            "called_at": c["called_at"],
+            "answered_at": c["answered_at"],
+            "answered_by": c["answered_by"],
+            "called_by": "县应急值班室（演示）",
+            "note": c["note"],
+            "is_demo": True,
+        }
+        for c in calls
+    ]
 
     # Warnings: about two a month; orange and red ones go down to every village -------------------
     warnings: list[dict] = []
@@ -134,9 +155,16 @@ def extend(db, scale: int, rng: random.Random) -> dict:
     while day < DEMO_NOW - timedelta(days=1):
         level = rng.choices((1, 2, 3, 4), weights=(1, 3, 6, 6))[0]
         issued = day.replace(hour=rng.randint(6, 21), minute=rng.randrange(60))
-        warnings.append({"id": w_offset + len(warnings) + 1, "level": level,
-                         "title": f"嵩县气象台发布{WARNING_TITLES[level]}（演示）", "issued_at": issued,
-                         "issued_by": "县应急值班室（演示）", "is_demo": True})
+        warnings.append(
+            {
+                "id": w_offset + len(warnings) + 1,
+                "level": level,
+                "title": f"嵩县气象台发布{WARNING_TITLES[level]}（演示）",
+                "issued_at": issued,
+                "issued_by": "县应急值班室（演示）",
+                "is_demo": True,
+            }
+        )
         day += timedelta(days=rng.randint(8, 20))
     current_ids = [w["id"] for w in warnings if w["issued_at"] > period_start]
     village_ack_share = {"green": 0.98, "amber": 0.9, "red": 0.8}
@@ -152,13 +180,27 @@ def extend(db, scale: int, rng: random.Random) -> dict:
                 acked, minutes = rng.random() < 0.97, rng.uniform(3, 25)
             acks.append(_ack(rng, w["id"], code, None, issued, acked, minutes))
             if w["level"] <= 2:
-                officers = {c["village_code"] for c in contacts
-                            if c["township_code"] == code and c["village_code"] and c["active_from"] <= issued.date()
-                            and (c["active_to"] is None or c["active_to"] >= issued.date())}
+                officers = {
+                    c["village_code"]
+                    for c in contacts
+                    if c["township_code"] == code
+                    and c["village_code"]
+                    and c["active_from"] <= issued.date()
+                    and (c["active_to"] is None or c["active_to"] >= issued.date())
+                }
                 share = village_ack_share[profile[code]] if current else 0.95
                 for v in villages[code]:
-                    acks.append(_ack(rng, w["id"], code, v["code"], issued,
-                                     v["code"] in officers and rng.random() < share, rng.uniform(5, 45)))
+                    acks.append(
+                        _ack(
+                            rng,
+                            w["id"],
+                            code,
+                            v["code"],
+                            issued,
+                            v["code"] in officers and rng.random() < share,
+                            rng.uniform(5, 45),
+                        )
+                    )
     # The first warning of each year reaches every township's acknowledgement (connected in 2024).
     _ensure_yearly_ack(warnings, acks)
 
@@ -167,10 +209,14 @@ def extend(db, scale: int, rng: random.Random) -> dict:
 
 
 def _ack(rng, wid, township, village, issued, acked, minutes) -> dict:
-    return {"warning_id": wid, "township_code": township, "village_code": village,
-            "acknowledged_at": issued + timedelta(minutes=round(minutes, 1)) if acked else None,
-            "acknowledged_by": fake_name(rng) if acked else None,
-            "escalated_at": None if acked else issued + timedelta(minutes=30)}
+    return {
+        "warning_id": wid,
+        "township_code": township,
+        "village_code": village,
+        "acknowledged_at": issued + timedelta(minutes=round(minutes, 1)) if acked else None,
+        "acknowledged_by": fake_name(rng) if acked else None,
+        "escalated_at": None if acked else issued + timedelta(minutes=30),
+    }
 
 
 def _ensure_yearly_ack(warnings: list[dict], acks: list[dict]) -> None:

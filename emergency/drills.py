@@ -8,6 +8,7 @@ plans for revision (plans.needs_revision) in the same transaction. Edits read th
 transaction and take the record as the form drew it (`expected`, from drill_record / planned_record /
 action_record): a record changed since is refused with StaleRecord (stale.py).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -16,39 +17,112 @@ from pathlib import Path, PurePath
 
 from . import audit, stale
 from .auth import User, require_write
-from .db import insert_row, row_dict as _row, where as sql_where
+from .db import insert_row
+from .db import row_dict as _row
+from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .hygiene import check_upload, clean
 from .regions import place_problems
 from .rules import action_status, planned_status
 
-DRILL_FIELDS = ("title", "level", "organiser", "township_code", "village_code", "enterprise_id", "held_on",
-                "started_at", "ended_at", "place", "form", "content", "purpose", "participants",
-                "participating_units", "scenario", "problems", "evaluation", "plan_problems_found",
-                "lessons", "recommendations")
-TEXT_FIELDS = ("title", "organiser", "place", "participating_units", "scenario", "problems", "evaluation",
-               "lessons", "recommendations")
+DRILL_FIELDS = (
+    "title",
+    "level",
+    "organiser",
+    "township_code",
+    "village_code",
+    "enterprise_id",
+    "held_on",
+    "started_at",
+    "ended_at",
+    "place",
+    "form",
+    "content",
+    "purpose",
+    "participants",
+    "participating_units",
+    "scenario",
+    "problems",
+    "evaluation",
+    "plan_problems_found",
+    "lessons",
+    "recommendations",
+)
+TEXT_FIELDS = (
+    "title",
+    "organiser",
+    "place",
+    "participating_units",
+    "scenario",
+    "problems",
+    "evaluation",
+    "lessons",
+    "recommendations",
+)
 # The quick form's required fields, in the order a township fills them in.
-REQUIRED_FIELDS = {"title": "演练名称", "held_on": "演练日期", "plans": "演练预案", "participants": "参演人次",
-                   "form": "演练形式", "organiser": "组织单位"}
-ATTACHMENT_KINDS = {"photo": "照片", "scheme": "演练方案", "evaluation": "评估报告", "summary": "总结报告",
-                    "pdf": "其他文件"}
+REQUIRED_FIELDS = {
+    "title": "演练名称",
+    "held_on": "演练日期",
+    "plans": "演练预案",
+    "participants": "参演人次",
+    "form": "演练形式",
+    "organiser": "组织单位",
+}
+ATTACHMENT_KINDS = {
+    "photo": "照片",
+    "scheme": "演练方案",
+    "evaluation": "评估报告",
+    "summary": "总结报告",
+    "pdf": "其他文件",
+}
 # What a stale-form message calls each field (stale.py).
-DRILL_LABELS = {"title": "演练名称", "level": "演练层级", "organiser": "组织单位", "township_code": "所属乡镇",
-                "village_code": "所属村（社区）", "enterprise_id": "企业（编号）", "held_on": "演练日期",
-                "started_at": "开始时间", "ended_at": "结束时间", "place": "演练地点", "form": "演练形式",
-                "content": "演练内容", "purpose": "演练目的", "participants": "参演人次",
-                "participating_units": "参演单位", "scenario": "演练科目", "problems": "发现的问题及原因",
-                "evaluation": "评估意见", "plan_problems_found": "发现预案问题", "lessons": "经验教训",
-                "recommendations": "改进建议", "plans": "演练预案"}
+DRILL_LABELS = {
+    "title": "演练名称",
+    "level": "演练层级",
+    "organiser": "组织单位",
+    "township_code": "所属乡镇",
+    "village_code": "所属村（社区）",
+    "enterprise_id": "企业（编号）",
+    "held_on": "演练日期",
+    "started_at": "开始时间",
+    "ended_at": "结束时间",
+    "place": "演练地点",
+    "form": "演练形式",
+    "content": "演练内容",
+    "purpose": "演练目的",
+    "participants": "参演人次",
+    "participating_units": "参演单位",
+    "scenario": "演练科目",
+    "problems": "发现的问题及原因",
+    "evaluation": "评估意见",
+    "plan_problems_found": "发现预案问题",
+    "lessons": "经验教训",
+    "recommendations": "改进建议",
+    "plans": "演练预案",
+}
 DRILL_ENUMS = {"level": DRILL_LEVELS, "form": DRILL_FORMS, "content": DRILL_CONTENTS, "purpose": DRILL_PURPOSES}
-PLANNED_LABELS = {"title": "演练名称", "level": "演练层级", "township_code": "所属乡镇", "village_code": "所属村（社区）",
-                  "enterprise_id": "企业（编号）", "plan_code": "演练预案", "planned_on": "计划日期", "note": "备注",
-                  "status": "状态", "drill_id": "演练记录（编号）", "cancel_reason": "取消原因"}
+PLANNED_LABELS = {
+    "title": "演练名称",
+    "level": "演练层级",
+    "township_code": "所属乡镇",
+    "village_code": "所属村（社区）",
+    "enterprise_id": "企业（编号）",
+    "plan_code": "演练预案",
+    "planned_on": "计划日期",
+    "note": "备注",
+    "status": "状态",
+    "drill_id": "演练记录（编号）",
+    "cancel_reason": "取消原因",
+}
 PLANNED_ENUMS = {"level": DRILL_LEVELS, "status": {"planned": "计划中", "done": "已完成", "cancelled": "已取消"}}
-ACTION_LABELS = {"description": "整改事项", "owner": "责任人", "due_on": "整改期限", "closed_on": "完成日期",
-                 "closure_note": "整改情况"}
+ACTION_LABELS = {
+    "description": "整改事项",
+    "owner": "责任人",
+    "due_on": "整改期限",
+    "closed_on": "完成日期",
+    "closure_note": "整改情况",
+}
 
 
 def _drill(cur, drill_id: int) -> dict:
@@ -59,8 +133,12 @@ def _drill(cur, drill_id: int) -> dict:
 
 
 def _drill_plans(cur, drill_id: int) -> list[str]:
-    return [c for (c,) in cur.execute("SELECT plan_code FROM drill_plans WHERE drill_id = ? ORDER BY 1",
-                                      [drill_id]).fetchall()]
+    return [
+        c
+        for (c,) in cur.execute(
+            "SELECT plan_code FROM drill_plans WHERE drill_id = ? ORDER BY 1", [drill_id]
+        ).fetchall()
+    ]
 
 
 def _drill_record(cur, drill_id: int) -> dict:
@@ -80,8 +158,12 @@ def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = N
     for field, label in (("title", "演练名称"), ("organiser", "组织单位")):
         if not clean(data.get(field)):
             problems.append(f"{label}：不能为空")
-    for field, label, options in (("level", "演练层级", DRILL_LEVELS), ("form", "演练形式", DRILL_FORMS),
-                                  ("content", "演练内容", DRILL_CONTENTS), ("purpose", "演练目的", DRILL_PURPOSES)):
+    for field, label, options in (
+        ("level", "演练层级", DRILL_LEVELS),
+        ("form", "演练形式", DRILL_FORMS),
+        ("content", "演练内容", DRILL_CONTENTS),
+        ("purpose", "演练目的", DRILL_PURPOSES),
+    ):
         if data.get(field) not in options:
             problems.append(f"{label}：必须是 {'、'.join(options.values())} 之一")
     level, township = data.get("level"), data.get("township_code")
@@ -136,13 +218,21 @@ def _flag_plans(cur, actor: User, drill_id: int, plan_codes) -> None:
         was = cur.execute("SELECT needs_revision FROM plans WHERE code = ?", [code]).fetchone()
         if was and not was[0]:
             cur.execute("UPDATE plans SET needs_revision = TRUE WHERE code = ?", [code])
-            audit.record(cur, actor, "update", "plans", code, {"needs_revision": False},
-                         {"needs_revision": True, "by_drill": drill_id})
+            audit.record(
+                cur,
+                actor,
+                "update",
+                "plans",
+                code,
+                {"needs_revision": False},
+                {"needs_revision": True, "by_drill": drill_id},
+            )
 
 
 # Drill records -----------------------------------------------------------------------------------
-def create_drill(db, actor: User, data: dict, plan_codes: list[str], *, today: date | None = None,
-                 planned_id: int | None = None) -> int:
+def create_drill(
+    db, actor: User, data: dict, plan_codes: list[str], *, today: date | None = None, planned_id: int | None = None
+) -> int:
     """Record a drill; with planned_id, the planned drill it carries out is marked done and linked."""
     data = _normalise(data)
     plan_codes = list(dict.fromkeys(plan_codes or []))
@@ -161,22 +251,45 @@ def create_drill(db, actor: User, data: dict, plan_codes: list[str], *, today: d
             _flag_plans(cur, actor, drill_id, plan_codes)
         if planned is not None:
             cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
-            audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
-                         {"status": "done", "drill_id": drill_id})
+            audit.record(
+                cur,
+                actor,
+                "update",
+                "planned_drills",
+                planned_id,
+                {"status": "planned"},
+                {"status": "done", "drill_id": drill_id},
+            )
         return drill_id
 
     return db.write(work)
 
 
-def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list[str] | None = None, *,
-                 today: date | None = None, expected: dict | None = None) -> dict:
+def update_drill(
+    db,
+    actor: User,
+    drill_id: int,
+    changes: dict,
+    plan_codes: list[str] | None = None,
+    *,
+    today: date | None = None,
+    expected: dict | None = None,
+) -> dict:
     """Edit a drill (and, when plan_codes is given, the plans it exercised); returns it as saved."""
+
     def work(cur):
         before = _drill(cur, drill_id)
         old_plans = _drill_plans(cur, drill_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
-        stale.check_fresh({"id": drill_id, **before, "plans": old_plans}, expected, table="drills",
-                          record_id=drill_id, labels=DRILL_LABELS, viewer=actor, enums=DRILL_ENUMS)
+        stale.check_fresh(
+            {"id": drill_id, **before, "plans": old_plans},
+            expected,
+            table="drills",
+            record_id=drill_id,
+            labels=DRILL_LABELS,
+            viewer=actor,
+            enums=DRILL_ENUMS,
+        )
         after = _normalise({**before, **{k: v for k, v in changes.items() if k in DRILL_FIELDS}})
         require_write(actor, after["township_code"], "把演练改到其他乡镇")
         new_plans = list(dict.fromkeys(plan_codes)) if plan_codes is not None else old_plans
@@ -187,8 +300,9 @@ def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list
         removed = [c for c in old_plans if c not in new_plans]
         added = [c for c in new_plans if c not in old_plans]
         if new:
-            cur.execute(f"UPDATE drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
-                        [*new.values(), drill_id])
+            cur.execute(
+                f"UPDATE drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), drill_id]
+            )
         for code in removed:  # only what changed: DuckDB may refuse delete + re-insert of one key
             cur.execute("DELETE FROM drill_plans WHERE drill_id = ? AND plan_code = ?", [drill_id, code])
         for code in added:
@@ -204,11 +318,20 @@ def update_drill(db, actor: User, drill_id: int, changes: dict, plan_codes: list
     return db.write(work)
 
 
-def drill_list(db, *, year: int | None = None, township_code: str | None = None, level: str | None = None,
-               plan_code: str | None = None):
-    where, params = sql_where(("year(d.held_on) = ?", year), ("d.township_code = ?", township_code),
-                              ("d.level = ?", level),
-                              ("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)", plan_code))
+def drill_list(
+    db,
+    *,
+    year: int | None = None,
+    township_code: str | None = None,
+    level: str | None = None,
+    plan_code: str | None = None,
+):
+    where, params = sql_where(
+        ("year(d.held_on) = ?", year),
+        ("d.township_code = ?", township_code),
+        ("d.level = ?", level),
+        ("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)", plan_code),
+    )
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"
         " d.form, d.participants,"
@@ -230,19 +353,24 @@ def drill_detail(db, drill_id: int) -> dict:
         "SELECT d.*, t.name AS township_name, v.name AS village_name, e.name AS enterprise_name"
         " FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
         " LEFT JOIN villages v ON v.code = d.village_code LEFT JOIN enterprises e ON e.id = d.enterprise_id"
-        " WHERE d.id = ?", [drill_id])
+        " WHERE d.id = ?",
+        [drill_id],
+    )
     if not rows:
         raise ValueError(f"演练 {drill_id} 不存在")
     detail = rows[0]
-    detail["plans"] = db.query_dicts("SELECT p.code, p.name, p.needs_revision FROM drill_plans dp"
-                                     " JOIN plans p ON p.code = dp.plan_code WHERE dp.drill_id = ? ORDER BY p.code",
-                                     [drill_id])
-    detail["attachments"] = db.query_dicts("SELECT * FROM drill_attachments WHERE drill_id = ? ORDER BY id",
-                                           [drill_id])
-    detail["actions"] = db.query_dicts("SELECT * FROM corrective_actions WHERE drill_id = ? ORDER BY due_on, id",
-                                       [drill_id])
-    detail["planned"] = db.query_dicts("SELECT id, title, planned_on FROM planned_drills WHERE drill_id = ?",
-                                       [drill_id])
+    detail["plans"] = db.query_dicts(
+        "SELECT p.code, p.name, p.needs_revision FROM drill_plans dp"
+        " JOIN plans p ON p.code = dp.plan_code WHERE dp.drill_id = ? ORDER BY p.code",
+        [drill_id],
+    )
+    detail["attachments"] = db.query_dicts("SELECT * FROM drill_attachments WHERE drill_id = ? ORDER BY id", [drill_id])
+    detail["actions"] = db.query_dicts(
+        "SELECT * FROM corrective_actions WHERE drill_id = ? ORDER BY due_on, id", [drill_id]
+    )
+    detail["planned"] = db.query_dicts(
+        "SELECT id, title, planned_on FROM planned_drills WHERE drill_id = ?", [drill_id]
+    )
     return detail
 
 
@@ -250,11 +378,15 @@ def by_level_and_sector(db, year: int) -> tuple[list[dict], list[dict]]:
     """The year's drills and person-times by level, and the enterprise drills by sector."""
     levels = db.query_dicts(
         "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills"
-        " WHERE year(held_on) = ? GROUP BY level", [year])
+        " WHERE year(held_on) = ? GROUP BY level",
+        [year],
+    )
     sectors = db.query_dicts(
         "SELECT e.sector, count(*) AS drills, coalesce(sum(d.participants), 0) AS participants,"
         " count(DISTINCT e.id) AS enterprises FROM drills d JOIN enterprises e ON e.id = d.enterprise_id"
-        " WHERE d.level = 'enterprise' AND year(d.held_on) = ? GROUP BY e.sector", [year])
+        " WHERE d.level = 'enterprise' AND year(d.held_on) = ? GROUP BY e.sector",
+        [year],
+    )
     order = list(DRILL_LEVELS)
     levels.sort(key=lambda r: order.index(r["level"]) if r["level"] in order else 99)
     from .enums import ENTERPRISE_SECTORS
@@ -289,9 +421,17 @@ def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind:
         attachment_id = cur.execute(
             "INSERT INTO drill_attachments (drill_id, kind, original_name, stored_path, size_bytes, uploaded_by)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            [drill_id, kind, clean(name)[:200], relative.as_posix(), len(data), actor.username]).fetchone()[0]
-        audit.record(cur, actor, "create", "drill_attachments", attachment_id, None,
-                     {"drill_id": drill_id, "kind": kind, "original_name": clean(name), "size_bytes": len(data)})
+            [drill_id, kind, clean(name)[:200], relative.as_posix(), len(data), actor.username],
+        ).fetchone()[0]
+        audit.record(
+            cur,
+            actor,
+            "create",
+            "drill_attachments",
+            attachment_id,
+            None,
+            {"drill_id": drill_id, "kind": kind, "original_name": clean(name), "size_bytes": len(data)},
+        )
         return attachment_id
 
     try:
@@ -331,18 +471,30 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
     def work(cur):
         action_id = cur.execute(
             "INSERT INTO corrective_actions (drill_id, description, owner, due_on, created_by) VALUES (?, ?, ?, ?, ?)"
-            " RETURNING id", [drill_id, clean(description), clean(owner), due_on, actor.username]).fetchone()[0]
-        audit.record(cur, actor, "create", "corrective_actions", action_id, None,
-                     {"drill_id": drill_id, "description": clean(description), "owner": clean(owner),
-                      "due_on": due_on})
+            " RETURNING id",
+            [drill_id, clean(description), clean(owner), due_on, actor.username],
+        ).fetchone()[0]
+        audit.record(
+            cur,
+            actor,
+            "create",
+            "corrective_actions",
+            action_id,
+            None,
+            {"drill_id": drill_id, "description": clean(description), "owner": clean(owner), "due_on": due_on},
+        )
         return action_id
 
     return db.write(work)
 
 
 def _action(cur, action_id: int) -> dict:
-    row = _row(cur, "SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
-                    " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?", [action_id])
+    row = _row(
+        cur,
+        "SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
+        " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?",
+        [action_id],
+    )
     if not row:
         raise ValueError(f"整改事项 {action_id} 不存在")
     return row
@@ -353,13 +505,22 @@ def action_record(db, action_id: int) -> dict:
     return _action(db.cursor(), action_id)
 
 
-def close_action(db, actor: User, action_id: int, closed_on: date, note: str, *, today: date | None = None,
-                 expected: dict | None = None) -> dict:
+def close_action(
+    db,
+    actor: User,
+    action_id: int,
+    closed_on: date,
+    note: str,
+    *,
+    today: date | None = None,
+    expected: dict | None = None,
+) -> dict:
     def work(cur):
         row = _action(cur, action_id)
         require_write(actor, row["township_code"], "关闭其他乡镇或县级的整改事项")
-        stale.check_fresh(row, expected, table="corrective_actions", record_id=action_id, labels=ACTION_LABELS,
-                          viewer=actor)
+        stale.check_fresh(
+            row, expected, table="corrective_actions", record_id=action_id, labels=ACTION_LABELS, viewer=actor
+        )
         problems = []
         if row["closed_on"] is not None:
             problems.append(f"整改事项：已于 {row['closed_on']} 关闭")
@@ -371,10 +532,19 @@ def close_action(db, actor: User, action_id: int, closed_on: date, note: str, *,
             problems.append("完成日期：应在演练日期与今天之间")
         if problems:
             raise ValueError("；".join(problems))
-        cur.execute("UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ? WHERE id = ?",
-                    [closed_on, clean(note), actor.username, action_id])
-        audit.record(cur, actor, "close", "corrective_actions", action_id, {"closed_on": None},
-                     {"closed_on": closed_on, "closure_note": clean(note)})
+        cur.execute(
+            "UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ? WHERE id = ?",
+            [closed_on, clean(note), actor.username, action_id],
+        )
+        audit.record(
+            cur,
+            actor,
+            "close",
+            "corrective_actions",
+            action_id,
+            {"closed_on": None},
+            {"closed_on": closed_on, "closure_note": clean(note)},
+        )
         return _action(cur, action_id)
 
     return db.write(work)
@@ -387,7 +557,9 @@ def action_list(db, today: date, *, township_code: str | None = None, only_open:
         "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, d.title AS drill_title,"
         " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
         " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id LEFT JOIN townships t ON t.code = d.township_code"
-        f" {where} ORDER BY a.due_on, a.id", params)
+        f" {where} ORDER BY a.due_on, a.id",
+        params,
+    )
     order = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3}
     for row in rows:
         row["status"] = action_status(row["due_on"], row["closed_on"], today)
@@ -397,8 +569,7 @@ def action_list(db, today: date, *, township_code: str | None = None, only_open:
 
 
 # Planned drills ----------------------------------------------------------------------------------
-PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise_id", "plan_code", "planned_on",
-                  "note")
+PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise_id", "plan_code", "planned_on", "note")
 
 
 def _planned(cur, planned_id: int) -> dict:
@@ -417,8 +588,15 @@ def _open_planned(cur, actor: User, planned_id: int, what: str, expected: dict |
     """Inside the write: the planned drill, in scope, unchanged since the form, and still open."""
     planned = _planned(cur, planned_id)
     require_write(actor, planned["township_code"], what)
-    stale.check_fresh(planned, expected, table="planned_drills", record_id=planned_id, labels=PLANNED_LABELS,
-                      viewer=actor, enums=PLANNED_ENUMS)
+    stale.check_fresh(
+        planned,
+        expected,
+        table="planned_drills",
+        record_id=planned_id,
+        labels=PLANNED_LABELS,
+        viewer=actor,
+        enums=PLANNED_ENUMS,
+    )
     if planned["status"] != "planned":
         raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
     return planned
@@ -460,10 +638,19 @@ def cancel_planned(db, actor: User, planned_id: int, reason: str, *, expected: d
         _open_planned(cur, actor, planned_id, "取消其他乡镇或县级的演练计划", expected)
         if not clean(reason):
             raise ValueError("取消原因：不能为空")
-        cur.execute("UPDATE planned_drills SET status = 'cancelled', cancel_reason = ? WHERE id = ?",
-                    [clean(reason), planned_id])
-        audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
-                     {"status": "cancelled", "cancel_reason": clean(reason)})
+        cur.execute(
+            "UPDATE planned_drills SET status = 'cancelled', cancel_reason = ? WHERE id = ?",
+            [clean(reason), planned_id],
+        )
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "planned_drills",
+            planned_id,
+            {"status": "planned"},
+            {"status": "cancelled", "cancel_reason": clean(reason)},
+        )
         return _planned(cur, planned_id)
 
     return db.write(work)
@@ -471,13 +658,21 @@ def cancel_planned(db, actor: User, planned_id: int, reason: str, *, expected: d
 
 def link_planned(db, actor: User, planned_id: int, drill_id: int, *, expected: dict | None = None) -> dict:
     """A planned drill carried out by an already recorded drill of the same township."""
+
     def work(cur):
         planned = _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划", expected)
         if _drill(cur, drill_id)["township_code"] != planned["township_code"]:
             raise ValueError("演练记录：与演练计划不属于同一乡镇")
         cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
-        audit.record(cur, actor, "update", "planned_drills", planned_id, {"status": "planned"},
-                     {"status": "done", "drill_id": drill_id})
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "planned_drills",
+            planned_id,
+            {"status": "planned"},
+            {"status": "done", "drill_id": drill_id},
+        )
         return _planned(cur, planned_id)
 
     return db.write(work)
@@ -489,7 +684,9 @@ def planned_list(db, today: date, *, year: int | None = None, township_code: str
         "SELECT p.*, coalesce(t.name, '全县') AS township_name, pl.name AS plan_name, d.held_on AS done_on"
         " FROM planned_drills p LEFT JOIN townships t ON t.code = p.township_code"
         " LEFT JOIN plans pl ON pl.code = p.plan_code LEFT JOIN drills d ON d.id = p.drill_id"
-        f" {where} ORDER BY p.planned_on, t.sort_order, p.id", params)
+        f" {where} ORDER BY p.planned_on, t.sort_order, p.id",
+        params,
+    )
     for row in rows:
         row["state"] = planned_status(row["planned_on"], row["status"], today)
     return rows

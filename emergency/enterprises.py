@@ -6,21 +6,40 @@ Writes are scoped to the actor's township and audited; an enterprise is closed, 
 that its drills stay in the statistics of their year. Edits read the enterprise inside their write
 transaction and refuse a form drawn from an older state (`expected`, StaleRecord; see stale.py).
 """
+
 from __future__ import annotations
 
 from datetime import date
 
 from . import audit, privacy, stale
 from .auth import User, require_write
-from .db import insert_row, row_dict, where as sql_where
+from .db import insert_row, row_dict
+from .db import where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .hygiene import clean, clean_code
 
-FIELDS = ("name", "sector", "township_code", "village_code", "address", "contact_name", "contact_phone",
-          "registered_on")
-LABELS = {"name": "企业名称", "sector": "行业领域", "township_code": "所属乡镇", "village_code": "所属村（社区）",
-          "address": "地址", "contact_name": "联系人", "contact_phone": "联系电话", "registered_on": "登记日期",
-          "closed_on": "关闭日期", "close_reason": "关闭原因"}
+FIELDS = (
+    "name",
+    "sector",
+    "township_code",
+    "village_code",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "registered_on",
+)
+LABELS = {
+    "name": "企业名称",
+    "sector": "行业领域",
+    "township_code": "所属乡镇",
+    "village_code": "所属村（社区）",
+    "address": "地址",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "registered_on": "登记日期",
+    "closed_on": "关闭日期",
+    "close_reason": "关闭原因",
+}
 
 
 def sector_label(code: str) -> str:
@@ -28,8 +47,9 @@ def sector_label(code: str) -> str:
 
 
 def _enterprise(cur, enterprise_id: int) -> dict:
-    row = row_dict(cur, f"SELECT id, {', '.join(FIELDS)}, closed_on, close_reason FROM enterprises WHERE id = ?",
-                   [enterprise_id])
+    row = row_dict(
+        cur, f"SELECT id, {', '.join(FIELDS)}, closed_on, close_reason FROM enterprises WHERE id = ?", [enterprise_id]
+    )
     if not row:
         raise ValueError(f"企业 {enterprise_id} 不存在")
     return row
@@ -44,8 +64,15 @@ def _check(cur, actor: User, enterprise_id: int, expected: dict | None, what: st
     """Inside the write: the enterprise as it is now, in the actor's scope and unchanged since the form."""
     before = _enterprise(cur, enterprise_id)
     require_write(actor, before["township_code"], what)
-    stale.check_fresh(before, expected, table="enterprises", record_id=enterprise_id, labels=LABELS, viewer=actor,
-                      enums={"sector": ENTERPRISE_SECTORS})
+    stale.check_fresh(
+        before,
+        expected,
+        table="enterprises",
+        record_id=enterprise_id,
+        labels=LABELS,
+        viewer=actor,
+        enums={"sector": ENTERPRISE_SECTORS},
+    )
     return before
 
 
@@ -79,8 +106,10 @@ def validate(db, data: dict, enterprise_id: int | None = None) -> list[str]:
     problems = []
     if not data.get("name"):
         problems.append("企业名称：不能为空")
-    elif db.scalar("SELECT count(*) FROM enterprises WHERE name = ? AND closed_on IS NULL AND id <> ?",
-                   [data["name"], enterprise_id or -1]):
+    elif db.scalar(
+        "SELECT count(*) FROM enterprises WHERE name = ? AND closed_on IS NULL AND id <> ?",
+        [data["name"], enterprise_id or -1],
+    ):
         problems.append(f"企业名称：{data['name']} 已登记")
     if data.get("sector") not in ENTERPRISE_SECTORS:
         problems.append(f"行业领域：必须是 {'、'.join(v[0] for v in ENTERPRISE_SECTORS.values())} 之一")
@@ -88,8 +117,9 @@ def validate(db, data: dict, enterprise_id: int | None = None) -> list[str]:
     if not township or not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
         problems.append("所属乡镇：必须选择一个乡镇")
     village = data.get("village_code")
-    if village and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
-                                 [village, township]):
+    if village and not db.scalar(
+        "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?", [village, township]
+    ):
         problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
     phone = data.get("contact_phone")
     if phone and privacy.validate_mobile(phone) and not phone.startswith("0379"):
@@ -115,8 +145,7 @@ def create_enterprise(db, actor: User, data: dict) -> int:
     return db.write(work)
 
 
-def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *,
-                      expected: dict | None = None) -> dict:
+def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *, expected: dict | None = None) -> dict:
     def work(cur):
         before = _check(cur, actor, enterprise_id, expected, "修改其他乡镇的企业")
         after = _normalise({**before, **{k: v for k, v in changes.items() if k in FIELDS}})
@@ -126,17 +155,21 @@ def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *,
             raise ValueError("；".join(problems))
         old, new = audit.changed({k: before[k] for k in FIELDS}, after)
         if new:
-            cur.execute(f"UPDATE enterprises SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
-                        [*new.values(), enterprise_id])
+            cur.execute(
+                f"UPDATE enterprises SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                [*new.values(), enterprise_id],
+            )
             audit.record(cur, actor, "update", "enterprises", enterprise_id, old, new)
         return _enterprise(cur, enterprise_id)
 
     return db.write(work)
 
 
-def close_enterprise(db, actor: User, enterprise_id: int, on: date, reason: str, *,
-                     expected: dict | None = None) -> dict:
+def close_enterprise(
+    db, actor: User, enterprise_id: int, on: date, reason: str, *, expected: dict | None = None
+) -> dict:
     """Closed (关闭/注销): off the compliance list from then on, its drills kept in history."""
+
     def work(cur):
         before = _check(cur, actor, enterprise_id, expected, "关闭其他乡镇的企业")
         if before["closed_on"]:
@@ -145,24 +178,34 @@ def close_enterprise(db, actor: User, enterprise_id: int, on: date, reason: str,
             raise ValueError("关闭原因：不能为空")
         if not isinstance(on, date):
             raise ValueError("关闭日期：必须填写日期")
-        cur.execute("UPDATE enterprises SET closed_on = ?, close_reason = ? WHERE id = ?",
-                    [on, clean(reason), enterprise_id])
-        audit.record(cur, actor, "close", "enterprises", enterprise_id, {"closed_on": None},
-                     {"closed_on": on, "close_reason": clean(reason)})
+        cur.execute(
+            "UPDATE enterprises SET closed_on = ?, close_reason = ? WHERE id = ?", [on, clean(reason), enterprise_id]
+        )
+        audit.record(
+            cur,
+            actor,
+            "close",
+            "enterprises",
+            enterprise_id,
+            {"closed_on": None},
+            {"closed_on": on, "close_reason": clean(reason)},
+        )
         return _enterprise(cur, enterprise_id)
 
     return db.write(work)
 
 
-def enterprise_list(db, *, township_code: str | None = None, sector: str | None = None,
-                    include_closed: bool = False):
-    where, params = sql_where(("e.township_code = ?", township_code), ("e.sector = ?", sector),
-                              ("e.closed_on IS NULL", not include_closed))
+def enterprise_list(db, *, township_code: str | None = None, sector: str | None = None, include_closed: bool = False):
+    where, params = sql_where(
+        ("e.township_code = ?", township_code), ("e.sector = ?", sector), ("e.closed_on IS NULL", not include_closed)
+    )
     return db.frame(
         "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, v.name AS village_name,"
         " e.address, e.contact_name, e.contact_phone, e.registered_on, e.closed_on, e.close_reason"
         " FROM enterprises e JOIN townships t ON t.code = e.township_code LEFT JOIN villages v ON v.code = e.village_code"
-        f" {where} ORDER BY t.sort_order, e.sector, e.name", params)
+        f" {where} ORDER BY t.sort_order, e.sector, e.name",
+        params,
+    )
 
 
 def enterprise_options(db, township_code: str | None = None) -> dict[str, int]:
@@ -171,5 +214,7 @@ def enterprise_options(db, township_code: str | None = None) -> dict[str, int]:
     if township_code:
         where += " AND township_code = ?"
         params.append(township_code)
-    return {f"{name}（{sector_label(sector)}）": eid for eid, name, sector in
-            db.query(f"SELECT id, name, sector FROM enterprises {where} ORDER BY name", params)}
+    return {
+        f"{name}（{sector_label(sector)}）": eid
+        for eid, name, sector in db.query(f"SELECT id, name, sector FROM enterprises {where} ORDER BY name", params)
+    }

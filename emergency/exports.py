@@ -1,6 +1,7 @@
 """Excel exports of any list: Chinese headers, personal data masked by the viewer's role (the
 frames come from the role-aware list functions), formula-like cells neutralised, and audited.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,6 +1,7 @@
 """Input and output hygiene shared by every page and export: text normalisation, HTML escaping,
 spreadsheet-formula neutralisation, and checks on uploaded files.
 """
+
 from __future__ import annotations
 
 import html
@@ -15,8 +16,12 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 # Allowed uploads by purpose: extension -> the file's leading bytes ("magic").
 UPLOAD_TYPES = {
-    "attachment": {".jpg": [b"\xff\xd8\xff"], ".jpeg": [b"\xff\xd8\xff"], ".png": [b"\x89PNG\r\n\x1a\n"],
-                   ".pdf": [b"%PDF-"]},
+    "attachment": {
+        ".jpg": [b"\xff\xd8\xff"],
+        ".jpeg": [b"\xff\xd8\xff"],
+        ".png": [b"\x89PNG\r\n\x1a\n"],
+        ".pdf": [b"%PDF-"],
+    },
     "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".csv": []},
 }
 

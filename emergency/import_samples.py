@@ -3,6 +3,7 @@
 Rows use the demo's teams and synthetic people whose ID numbers carry another district's code
 (410303, never used by the demo) so that they never collide with the demo's members.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,9 +27,11 @@ def synthetic_id(i: int) -> str:
 def member_rows(db, n: int, seed: int = 7) -> list[list]:
     """n member rows spread over the demo's active teams, in the formats townships really send."""
     rng = random.Random(seed)
-    teams = db.query("SELECT t.name, coalesce(tw.name, '') FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code"
-                     " WHERE t.disbanded_on IS NULL AND t.established_on <= DATE '2024-12-31'"
-                     " QUALIFY count(*) OVER (PARTITION BY t.name, t.township_code) = 1 ORDER BY t.id")
+    teams = db.query(
+        "SELECT t.name, coalesce(tw.name, '') FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code"
+        " WHERE t.disbanded_on IS NULL AND t.established_on <= DATE '2024-12-31'"
+        " QUALIFY count(*) OVER (PARTITION BY t.name, t.township_code) = 1 ORDER BY t.id"
+    )
     rows = []
     for i in range(n):
         team, township = teams[i % len(teams)]
@@ -37,12 +40,29 @@ def member_rows(db, n: int, seed: int = 7) -> list[list]:
         phone = "1" + rng.choice("3589") + f"{rng.randrange(10**9):09d}"
         joined = date(2015, 1, 1) + timedelta(days=rng.randrange(3500))
         style = i % 4
-        joined_cell = (joined.isoformat(), f"{joined.year}/{joined.month}/{joined.day}",
-                       f"{joined.year}年{joined.month}月{joined.day}日", (joined - date(1899, 12, 30)).days)[style]
-        rows.append([f"队员{i}", township, team, synthetic_id(i), "", "",
-                     phone.translate(FULL_WIDTH) if i % 5 == 0 else phone, ("队员", "副队长", "")[i % 3],
-                     "抢险救援", ("是", "否")[i % 7 == 0], "2024.5.20" if i % 7 else "",
-                     "2027-06-30", joined_cell])
+        joined_cell = (
+            joined.isoformat(),
+            f"{joined.year}/{joined.month}/{joined.day}",
+            f"{joined.year}年{joined.month}月{joined.day}日",
+            (joined - date(1899, 12, 30)).days,
+        )[style]
+        rows.append(
+            [
+                f"队员{i}",
+                township,
+                team,
+                synthetic_id(i),
+                "",
+                "",
+                phone.translate(FULL_WIDTH) if i % 5 == 0 else phone,
+                ("队员", "副队长", "")[i % 3],
+                "抢险救援",
+                ("是", "否")[i % 7 == 0],
+                "2024.5.20" if i % 7 else "",
+                "2027-06-30",
+                joined_cell,
+            ]
+        )
     return rows
 
 

@@ -12,23 +12,21 @@ Members are matched to teams by (township, team name) among teams not disbanded;
 with an empty township (or 全县) belongs to a county-wide team. ID numbers are protected as the
 form does (HMAC, AES-GCM, masked), batched with keys derived once.
 """
+
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
-import hmac
 import io
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from . import audit, exports, normalise, privacy
-from .auth import PermissionDenied, User, require_write
+from .auth import PermissionDenied, User
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
@@ -59,13 +57,23 @@ TEAM_COLUMNS = [
     Column("队伍层级", "level", True, _labels(TEAM_LEVELS), "乡镇级"),
     Column("所属乡镇", "township", False, None, "城关镇", "县级队伍不填；可写 城关镇、城关 或统计区划代码"),
     Column("所属村（社区）", "village", False, example="", note="村级队伍填写，须属于所属乡镇"),
-    Column("覆盖领域", "domains", False, example="防汛抗旱、地质灾害",
-           note="可填多个，用顿号或逗号分隔：" + "、".join(HAZARD_DOMAINS.values())),
+    Column(
+        "覆盖领域",
+        "domains",
+        False,
+        example="防汛抗旱、地质灾害",
+        note="可填多个，用顿号或逗号分隔：" + "、".join(HAZARD_DOMAINS.values()),
+    ),
     Column("负责人", "leader_name", example="张三"),
     Column("值班电话", "duty_phone", example="13800000000", note="11位手机号或 0379 开头的固话"),
     Column("装备", "equipment", example="冲锋舟2艘、救生衣50件"),
-    Column("成立日期", "established_on", True, example="2024-03-05",
-           note="2024-03-05、2024/3/5、2024.3.5、2024年3月5日均可"),
+    Column(
+        "成立日期",
+        "established_on",
+        True,
+        example="2024-03-05",
+        note="2024-03-05、2024/3/5、2024.3.5、2024年3月5日均可",
+    ),
 ]
 MEMBER_COLUMNS = [
     Column("姓名", "name", True, example="李四"),
@@ -87,8 +95,8 @@ COLUMNS = {"teams": TEAM_COLUMNS, "members": MEMBER_COLUMNS}
 
 @dataclass(frozen=True)
 class Problem:
-    row: int          # as Excel shows it (1 = the first line of the sheet)
-    column: str       # the header, or "" for a whole-file problem
+    row: int  # as Excel shows it (1 = the first line of the sheet)
+    column: str  # the header, or "" for a whole-file problem
     reason: str
 
     def __str__(self) -> str:
@@ -100,7 +108,7 @@ class Problem:
 class ImportResult:
     kind: str
     file_name: str
-    rows: int = 0                                   # data rows read (blank and example rows skipped)
+    rows: int = 0  # data rows read (blank and example rows skipped)
     records: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -181,7 +189,11 @@ def _locate_columns(rows: list[tuple[int, list]], columns: list[Column]) -> tupl
                     positions[wanted[name].key] = i
             missing = [c for c in columns if c.required and c.key not in positions]
             return index, positions, [Problem(number, c.header, "缺少此列（请使用下载的模板）") for c in missing]
-    return -1, {}, [Problem(1, "", f"找不到表头行：第一行应为模板中的列名（如“{columns[0].header}”），请使用下载的模板")]
+    return (
+        -1,
+        {},
+        [Problem(1, "", f"找不到表头行：第一行应为模板中的列名（如“{columns[0].header}”），请使用下载的模板")],
+    )
 
 
 # Validation -------------------------------------------------------------------------------------
@@ -210,8 +222,9 @@ class _Rows:
 UNIQUE_VALUED = {"name", "id_number", "phone", "duty_phone", "leader_name", "equipment"}
 
 
-def _parse_cells(number: int, cells: list, positions: dict, columns: list[Column], parsers: dict,
-                 rows: _Rows, caches: dict) -> dict:
+def _parse_cells(
+    number: int, cells: list, positions: dict, columns: list[Column], parsers: dict, rows: _Rows, caches: dict
+) -> dict:
     """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
     是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
     values = {}
@@ -254,8 +267,10 @@ def _team_rows(db, actor, table_rows, table, result, rows, places, progress) -> 
         "equipment": lambda v: normalise.text(v, max_length=500),
         "established_on": normalise.required_date,
     }
-    existing = {(t, _name_key(n)): i for i, n, t in db.query("SELECT id, name, township_code FROM teams"
-                                                              " WHERE disbanded_on IS NULL")}
+    existing = {
+        (t, _name_key(n)): i
+        for i, n, t in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL")
+    }
     in_file: dict[tuple, int] = {}
     caches: dict = {}
     index, positions, header_problems = table
@@ -268,10 +283,18 @@ def _team_rows(db, actor, table_rows, table, result, rows, places, progress) -> 
                 village = places.village(values["village"], township)
             except ValueError as exc:
                 rows.bad(number, "所属村（社区）", str(exc))
-        record = {"name": values["name"], "kind": values["kind"], "level": values["level"],
-                  "township_code": township, "village_code": village, "leader_name": values["leader_name"],
-                  "duty_phone": values["duty_phone"], "equipment": values["equipment"],
-                  "established_on": values["established_on"], "domains": values["domains"] or []}
+        record = {
+            "name": values["name"],
+            "kind": values["kind"],
+            "level": values["level"],
+            "township_code": township,
+            "village_code": village,
+            "leader_name": values["leader_name"],
+            "duty_phone": values["duty_phone"],
+            "equipment": values["equipment"],
+            "established_on": values["established_on"],
+            "domains": values["domains"] or [],
+        }
         if values["name"] and values["kind"] and values["level"] and values["established_on"]:
             for text in team_problems(record, places):
                 rows.bad(number, *_split_problem(text))
@@ -306,8 +329,10 @@ def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -
     teams_by_key: dict[tuple, list[int]] = {}
     for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
         teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
-    active = db.query("SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
-                      " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL")
+    active = db.query(
+        "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
+        " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL"
+    )
     in_team = {(h, team_id) for h, team_id, _ in active}
     elsewhere: dict[str, str] = {}
     for h, _, team_name in active:
@@ -323,17 +348,33 @@ def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -
             candidates = teams_by_key.get((v["township"], _name_key(v["team"])), [])
             if not candidates:
                 place = places.township_names.get(v["township"], "全县") if v["township"] else "全县（县级）"
-                rows.bad(number, "所属队伍", f"找不到{place}的队伍“{v['team']}”（未撤销的队伍中），请核对名称或先导入队伍")
+                rows.bad(
+                    number, "所属队伍", f"找不到{place}的队伍“{v['team']}”（未撤销的队伍中），请核对名称或先导入队伍"
+                )
             elif len(candidates) > 1:
-                rows.bad(number, "所属队伍", f"“{v['team']}”在该乡镇有 {len(candidates)} 支同名队伍，无法确定是哪一支（请先在“救援队伍”页面为其改名）")
+                rows.bad(
+                    number,
+                    "所属队伍",
+                    f"“{v['team']}”在该乡镇有 {len(candidates)} 支同名队伍，无法确定是哪一支（请先在“救援队伍”页面为其改名）",
+                )
             else:
                 team_id = candidates[0]
         _check_scope(actor, v["township"], number, rows)
-        record = {"team_id": team_id, "name": v["name"], "gender": v["gender"], "birth_date": v["birth_date"],
-                  "phone": v["phone"], "role_in_team": v["role_in_team"], "specialty": v["specialty"],
-                  "training_passed": bool(v["training_passed"]), "training_on": v["training_on"],
-                  "insurance_until": v["insurance_until"], "joined_on": v["joined_on"],
-                  "team_name": v["team"], "township_code": v["township"]}
+        record = {
+            "team_id": team_id,
+            "name": v["name"],
+            "gender": v["gender"],
+            "birth_date": v["birth_date"],
+            "phone": v["phone"],
+            "role_in_team": v["role_in_team"],
+            "specialty": v["specialty"],
+            "training_passed": bool(v["training_passed"]),
+            "training_on": v["training_on"],
+            "insurance_until": v["insurance_until"],
+            "joined_on": v["joined_on"],
+            "team_name": v["team"],
+            "township_code": v["township"],
+        }
         number_id = v["id_number"]
         if number_id:
             born, sex = privacy.birth_date_from_id(number_id), privacy.gender_from_id(number_id)
@@ -352,11 +393,17 @@ def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -
                 else:
                     seen_in_file[(digest, team_id)] = number
                     if digest in elsewhere:
-                        result.warnings.append(Problem(number, "身份证号",
-                                                       f"此人已在“{elsewhere[digest]}”登记，将被标记为重复人员"))
+                        result.warnings.append(
+                            Problem(number, "身份证号", f"此人已在“{elsewhere[digest]}”登记，将被标记为重复人员")
+                        )
                     elif digest in file_people:
-                        result.warnings.append(Problem(number, "身份证号",
-                                                       f"与第{file_people[digest]}行是同一人（不同队伍），将被标记为重复人员"))
+                        result.warnings.append(
+                            Problem(
+                                number,
+                                "身份证号",
+                                f"与第{file_people[digest]}行是同一人（不同队伍），将被标记为重复人员",
+                            )
+                        )
                     file_people.setdefault(digest, number)
         for text in validate_member(record):  # the form's rules; a column already reported stays reported once
             rows.bad(number, *_split_problem(text))
@@ -367,7 +414,7 @@ def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -
 
 def _data_rows(rows: list, header_index: int, result: ImportResult, progress: Progress | None):
     """The data rows below the header, blank rows and the template's example row skipped."""
-    data = rows[header_index + 1:]
+    data = rows[header_index + 1 :]
     total = max(1, len(data))
     for i, (number, cells) in enumerate(data):
         if progress and i % 2000 == 0:
@@ -381,8 +428,9 @@ def _data_rows(rows: list, header_index: int, result: ImportResult, progress: Pr
         yield number, cells
 
 
-def run_import(db, actor: User, kind: str, file_name: str, data: bytes, *, dry_run: bool = False,
-               progress: Progress | None = None) -> ImportResult:
+def run_import(
+    db, actor: User, kind: str, file_name: str, data: bytes, *, dry_run: bool = False, progress: Progress | None = None
+) -> ImportResult:
     """Validate the whole file; write it (one transaction) only when not dry_run and no row is bad."""
     import time
 
@@ -405,10 +453,15 @@ def run_import(db, actor: User, kind: str, file_name: str, data: bytes, *, dry_r
         return result
     rows = _Rows(result)
     places = normalise.Places.load(db)
-    (_team_rows if kind == "teams" else _member_rows)(db, actor, table_rows, (index, positions, header_problems),
-                                                      result, rows, places, progress)
-    result.problems.sort(key=lambda p: (p.row, [c.header for c in columns].index(p.column)
-                                        if p.column in [c.header for c in columns] else 99))
+    (_team_rows if kind == "teams" else _member_rows)(
+        db, actor, table_rows, (index, positions, header_problems), result, rows, places, progress
+    )
+    result.problems.sort(
+        key=lambda p: (
+            p.row,
+            [c.header for c in columns].index(p.column) if p.column in [c.header for c in columns] else 99,
+        )
+    )
     if not result.rows and not result.problems:
         result.problems.append(Problem(0, "", "文件中没有数据行"))
     if result.problems or dry_run:
@@ -424,10 +477,34 @@ def run_import(db, actor: User, kind: str, file_name: str, data: bytes, *, dry_r
 
 
 # Writing ----------------------------------------------------------------------------------------
-TEAM_TABLE_COLUMNS = ["id", "name", "kind", "level", "township_code", "village_code", "leader_name", "duty_phone",
-                      "equipment", "established_on"]
-MEMBER_TABLE_COLUMNS = ["team_id", "name", "gender", "birth_date", "phone", "id_hmac", "id_cipher", "id_masked",
-                        "role_in_team", "specialty", "training_passed", "training_on", "insurance_until", "joined_on"]
+TEAM_TABLE_COLUMNS = [
+    "id",
+    "name",
+    "kind",
+    "level",
+    "township_code",
+    "village_code",
+    "leader_name",
+    "duty_phone",
+    "equipment",
+    "established_on",
+]
+MEMBER_TABLE_COLUMNS = [
+    "team_id",
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "id_hmac",
+    "id_cipher",
+    "id_masked",
+    "role_in_team",
+    "specialty",
+    "training_passed",
+    "training_on",
+    "insurance_until",
+    "joined_on",
+]
 
 
 def _insert_frame(cur, table: str, frame: pd.DataFrame, returning: str = "") -> list:
@@ -452,16 +529,25 @@ def _write_teams(db, actor: User, result: ImportResult) -> int:
 
     def work(cur):
         ids = sorted(i for (i,) in cur.execute("SELECT nextval('seq_teams') FROM range(?)", [len(records)]).fetchall())
-        frame = pd.DataFrame([{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i}
-                              for r, i in zip(records, ids)])[TEAM_TABLE_COLUMNS]
+        frame = pd.DataFrame(
+            [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
+        )[TEAM_TABLE_COLUMNS]
         frame["id"] = frame["id"].astype("int64")
         _insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
-        domains = pd.DataFrame([(i, d) for r, i in zip(records, ids) for d in r["domains"]],
-                               columns=["team_id", "domain_code"])
+        domains = pd.DataFrame(
+            [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
+        )
         if len(domains):
             _insert_frame(cur, "team_domains", domains)
-        audit.record(cur, actor, "import", "teams", None, None,
-                     {"file": result.file_name, "rows": len(records), "first_id": ids[0], "last_id": ids[-1]})
+        audit.record(
+            cur,
+            actor,
+            "import",
+            "teams",
+            None,
+            None,
+            {"file": result.file_name, "rows": len(records), "first_id": ids[0], "last_id": ids[-1]},
+        )
         return len(records)
 
     return db.write(work)
@@ -478,15 +564,30 @@ def _write_members(db, actor: User, result: ImportResult) -> int:
     frame = pd.DataFrame(rows, columns=MEMBER_TABLE_COLUMNS)
     frame["team_id"] = frame["team_id"].astype("int64")
     frame["training_passed"] = frame["training_passed"].astype(bool)
-    frame = _typed(frame, ["birth_date", "training_on", "insurance_until", "joined_on"],
-                   ["gender", "phone", "id_hmac", "id_cipher", "id_masked", "specialty"])
+    frame = _typed(
+        frame,
+        ["birth_date", "training_on", "insurance_until", "joined_on"],
+        ["gender", "phone", "id_hmac", "id_cipher", "id_masked", "specialty"],
+    )
     flagged = len(result.warnings)
 
     def work(cur):
         ids = [i for (i,) in _insert_frame(cur, "members", frame, "RETURNING id")]
-        audit.record(cur, actor, "import", "members", None, None,
-                     {"file": result.file_name, "rows": len(ids), "first_id": min(ids), "last_id": max(ids),
-                      "flagged_duplicates": flagged})
+        audit.record(
+            cur,
+            actor,
+            "import",
+            "members",
+            None,
+            None,
+            {
+                "file": result.file_name,
+                "rows": len(ids),
+                "first_id": min(ids),
+                "last_id": max(ids),
+                "flagged_duplicates": flagged,
+            },
+        )
         return len(ids)
 
     return db.write(work)
@@ -525,9 +626,14 @@ def template_xlsx(db, kind: str) -> bytes:
             sheet.column_dimensions[letter].number_format = "@"  # text: an ID number keeps all 18 digits
         choices = townships if column.key == "township" else column.choices
         if choices:
-            rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
-                                  showErrorMessage=True, errorTitle="请从下拉列表中选择",
-                                  error=f"{column.header}应为：{'、'.join(choices)}")
+            rule = DataValidation(
+                type="list",
+                formula1='"' + ",".join(choices) + '"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle="请从下拉列表中选择",
+                error=f"{column.header}应为：{'、'.join(choices)}",
+            )
             sheet.add_data_validation(rule)
             rule.add(f"{letter}3:{letter}5000")
     sheet.freeze_panes = "A2"
@@ -547,20 +653,22 @@ def template_xlsx(db, kind: str) -> bytes:
 def team_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
     """Teams under the template's headers (an export can be edited and imported again); phones masked."""
     frame = team_list_for(db, viewer, **filters)
-    out = pd.DataFrame({
-        "队伍名称": frame["name"],
-        "队伍类别": frame["kind"].map(TEAM_KINDS),
-        "队伍层级": frame["level"].map(TEAM_LEVELS),
-        "所属乡镇": frame["township_name"].where(frame["township_code"].notna(), None),
-        "所属村（社区）": frame["village_name"],
-        "覆盖领域": frame["domains"],
-        "负责人": frame["leader_name"],
-        "值班电话": frame["duty_phone"],
-        "装备": frame["equipment"],
-        "成立日期": pd.to_datetime(frame["established_on"]).dt.date,
-        "撤销日期": pd.to_datetime(frame["disbanded_on"]).dt.date,
-        "在册队员": frame["member_count"],
-    })
+    out = pd.DataFrame(
+        {
+            "队伍名称": frame["name"],
+            "队伍类别": frame["kind"].map(TEAM_KINDS),
+            "队伍层级": frame["level"].map(TEAM_LEVELS),
+            "所属乡镇": frame["township_name"].where(frame["township_code"].notna(), None),
+            "所属村（社区）": frame["village_name"],
+            "覆盖领域": frame["domains"],
+            "负责人": frame["leader_name"],
+            "值班电话": frame["duty_phone"],
+            "装备": frame["equipment"],
+            "成立日期": pd.to_datetime(frame["established_on"]).dt.date,
+            "撤销日期": pd.to_datetime(frame["disbanded_on"]).dt.date,
+            "在册队员": frame["member_count"],
+        }
+    )
     return out
 
 
@@ -573,14 +681,24 @@ def member_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
         return pd.to_datetime(frame[column]).dt.date
 
     birth = day("birth_date") if viewer.is_admin else frame["birth_date"]  # the year only (teams.mask_personal)
-    return pd.DataFrame({
-        "姓名": frame["name"], "所属乡镇": frame["township_name"], "所属队伍": frame["team_name"],
-        "身份证号": frame["id_masked"], "性别": frame["gender"], birth_label(viewer): birth,
-        "手机号": frame["phone"], "队内职务": frame["role_in_team"].map(MEMBER_ROLES),
-        "专长": frame["specialty"], "已通过培训": frame["training_passed"].map({True: "是", False: "否"}),
-        "培训日期": day("training_on"), "保险到期": day("insurance_until"), "入队日期": day("joined_on"),
-        "离队日期": day("left_on"),
-    })
+    return pd.DataFrame(
+        {
+            "姓名": frame["name"],
+            "所属乡镇": frame["township_name"],
+            "所属队伍": frame["team_name"],
+            "身份证号": frame["id_masked"],
+            "性别": frame["gender"],
+            birth_label(viewer): birth,
+            "手机号": frame["phone"],
+            "队内职务": frame["role_in_team"].map(MEMBER_ROLES),
+            "专长": frame["specialty"],
+            "已通过培训": frame["training_passed"].map({True: "是", False: "否"}),
+            "培训日期": day("training_on"),
+            "保险到期": day("insurance_until"),
+            "入队日期": day("joined_on"),
+            "离队日期": day("left_on"),
+        }
+    )
 
 
 def export_xlsx(db, actor: User, registry: str, /, **filters) -> bytes:

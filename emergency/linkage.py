@@ -12,6 +12,7 @@ current information officer, teams present, drills in the last 12 months, plans 
 a green / amber / red status from configurable thresholds (settings key `linkage_thresholds`,
 defaults in DEFAULT_THRESHOLDS); and whether a township counted as connected in a year.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -36,13 +37,13 @@ SETTINGS_KEY = "linkage_thresholds"
 # (green, amber): a rate is green at or above the first value, amber at or above the second, else red;
 # a time in minutes is green at or below the first, amber at or below the second, else red.
 DEFAULT_THRESHOLDS = {
-    "period_days": 90,                      # the "current period" of roll calls and warnings
+    "period_days": 90,  # the "current period" of roll calls and warnings
     "roll_call_answer_rate": [0.95, 0.80],
     "roll_call_median_minutes": [5, 15],
     "ack_rate": [0.95, 0.80],
     "ack_median_minutes": [30, 60],
-    "officer_coverage": [1.0, 0.90],         # share of villages with a current information officer
-    "escalate_after_minutes": 30,            # an unacknowledged warning is escalated after this
+    "officer_coverage": [1.0, 0.90],  # share of villages with a current information officer
+    "escalate_after_minutes": 30,  # an unacknowledged warning is escalated after this
 }
 THRESHOLD_LABELS = {
     "period_days": "统计周期（天）",
@@ -72,8 +73,12 @@ def median(values: list[float]) -> float | None:
 def response_indicators(rows: list[tuple[datetime, datetime | None]]) -> dict:
     """(sent_at, answered_at or None) pairs -> count, answered, rate, median minutes to answer."""
     times = [minutes_between(sent, answered) for sent, answered in rows if answered is not None]
-    return {"count": len(rows), "answered": len(times),
-            "rate": (len(times) / len(rows)) if rows else None, "median_minutes": median(times)}
+    return {
+        "count": len(rows),
+        "answered": len(times),
+        "rate": (len(times) / len(rows)) if rows else None,
+        "median_minutes": median(times),
+    }
 
 
 def is_current(active_from: date, active_to: date | None, today: date) -> bool:
@@ -91,13 +96,19 @@ def officer_coverage(village_codes: list[str], contacts: list[dict], today: date
     """
     roles: dict[str, set[str]] = {code: set() for code in village_codes}
     for c in contacts:
-        if c.get("village_code") in roles and c["role"] in VILLAGE_ROLES and \
-                is_current(c["active_from"], c.get("active_to"), today):
+        if (
+            c.get("village_code") in roles
+            and c["role"] in VILLAGE_ROLES
+            and is_current(c["active_from"], c.get("active_to"), today)
+        ):
             roles[c["village_code"]].add(c["role"])
     with_officer = sum(1 for r in roles.values() if r)
-    return {"villages": len(roles), "with_officer": with_officer,
-            "with_a_and_b": sum(1 for r in roles.values() if set(VILLAGE_ROLES) <= r),
-            "coverage": (with_officer / len(roles)) if roles else None}
+    return {
+        "villages": len(roles),
+        "with_officer": with_officer,
+        "with_a_and_b": sum(1 for r in roles.values() if set(VILLAGE_ROLES) <= r),
+        "coverage": (with_officer / len(roles)) if roles else None,
+    }
 
 
 def grade_at_least(value: float | None, green: float, amber: float) -> str | None:
@@ -139,14 +150,17 @@ def township_status(ind: dict, thresholds: dict = DEFAULT_THRESHOLDS) -> tuple[s
                 reasons.append(text)
 
     rate = ind.get("roll_call_rate")
-    add(grade_at_least(rate, *th["roll_call_answer_rate"]),
-        f"点名应答率 {_pct(rate)}", "本周期无视频点名记录")
-    add(grade_at_most(ind.get("roll_call_median"), *th["roll_call_median_minutes"]),
-        f"点名应答用时中位数 {_num(ind.get('roll_call_median'))} 分钟")
+    add(grade_at_least(rate, *th["roll_call_answer_rate"]), f"点名应答率 {_pct(rate)}", "本周期无视频点名记录")
+    add(
+        grade_at_most(ind.get("roll_call_median"), *th["roll_call_median_minutes"]),
+        f"点名应答用时中位数 {_num(ind.get('roll_call_median'))} 分钟",
+    )
     rate = ind.get("ack_rate")
     add(grade_at_least(rate, *th["ack_rate"]), f"预警叫应率 {_pct(rate)}", "本周期无预警叫应记录")
-    add(grade_at_most(ind.get("ack_median"), *th["ack_median_minutes"]),
-        f"叫应用时中位数 {_num(ind.get('ack_median'))} 分钟")
+    add(
+        grade_at_most(ind.get("ack_median"), *th["ack_median_minutes"]),
+        f"叫应用时中位数 {_num(ind.get('ack_median'))} 分钟",
+    )
     coverage = ind.get("officer_coverage")
     add(grade_at_least(coverage, *th["officer_coverage"]), f"灾害信息员在岗率 {_pct(coverage)}")
     add(GREEN if (ind.get("teams") or 0) > 0 else RED, "无在册救援队伍")
@@ -176,14 +190,20 @@ def village_status(ind: dict, thresholds: dict = DEFAULT_THRESHOLDS) -> tuple[st
     return worst(grades), reasons
 
 
-def is_connected(station_staff_in_year: bool, roll_calls_answered: int, warnings_sent: int,
-                 warnings_acknowledged: int) -> bool:
+def is_connected(
+    station_staff_in_year: bool, roll_calls_answered: int, warnings_sent: int, warnings_acknowledged: int
+) -> bool:
     """The definition of CONNECTED_DEFINITION as a rule."""
     return station_staff_in_year and roll_calls_answered > 0 and (warnings_sent == 0 or warnings_acknowledged > 0)
 
 
-def needs_escalation(issued_at: datetime, acknowledged_at: datetime | None, escalated_at: datetime | None,
-                     now: datetime, after_minutes: int) -> bool:
+def needs_escalation(
+    issued_at: datetime,
+    acknowledged_at: datetime | None,
+    escalated_at: datetime | None,
+    now: datetime,
+    after_minutes: int,
+) -> bool:
     """An acknowledgement still missing `after_minutes` after the warning, not yet escalated."""
     return acknowledged_at is None and escalated_at is None and now - issued_at >= timedelta(minutes=after_minutes)
 
@@ -208,8 +228,11 @@ def validate_thresholds(values: dict) -> list[str]:
         value = values.get(key, default)
         label = THRESHOLD_LABELS[key]
         if isinstance(default, list):
-            if not (isinstance(value, (list, tuple)) and len(value) == 2
-                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value)):
+            if not (
+                isinstance(value, (list, tuple))
+                and len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value)
+            ):
                 problems.append(f"{label}：须为两个非负数（正常、需关注）")
                 continue
             green, amber = value
@@ -255,46 +278,72 @@ def township_indicators(db, now: datetime | None = None, th: dict | None = None)
     towns = db.query_dicts("SELECT code, name, lon, lat FROM townships WHERE is_township ORDER BY sort_order")
     calls: dict[str, list] = {t["code"]: [] for t in towns}
     for code, called, answered in db.query(
-            "SELECT township_code, called_at, answered_at FROM roll_calls WHERE called_at > ? AND called_at <= ?",
-            [since, now]):
+        "SELECT township_code, called_at, answered_at FROM roll_calls WHERE called_at > ? AND called_at <= ?",
+        [since, now],
+    ):
         calls.setdefault(code, []).append((called, answered))
     acks: dict[str, list] = {t["code"]: [] for t in towns}
     for code, issued, acked in db.query(
-            "SELECT a.township_code, w.issued_at, a.acknowledged_at FROM warning_acks a"
-            " JOIN warnings w ON w.id = a.warning_id"
-            " WHERE a.village_code IS NULL AND w.issued_at > ? AND w.issued_at <= ?", [since, now]):
+        "SELECT a.township_code, w.issued_at, a.acknowledged_at FROM warning_acks a"
+        " JOIN warnings w ON w.id = a.warning_id"
+        " WHERE a.village_code IS NULL AND w.issued_at > ? AND w.issued_at <= ?",
+        [since, now],
+    ):
         acks.setdefault(code, []).append((issued, acked))
     contacts = db.query_dicts("SELECT township_code, village_code, role, active_from, active_to FROM contacts")
     villages: dict[str, list[str]] = {}
     for code, township in db.query("SELECT code, township_code FROM villages WHERE NOT is_virtual"):
         villages.setdefault(township, []).append(code)
-    counts = {code: (teams, drills, vdrills) for code, teams, drills, vdrills in db.query(
-        "SELECT t.code,"
-        " (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND x.established_on <= ?"
-        "   AND (x.disbanded_on IS NULL OR x.disbanded_on > ?)),"
-        " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'township'"
-        "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?),"
-        " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'village'"
-        "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?)"
-        " FROM townships t WHERE t.is_township", [today] * 6)}
+    counts = {
+        code: (teams, drills, vdrills)
+        for code, teams, drills, vdrills in db.query(
+            "SELECT t.code,"
+            " (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND x.established_on <= ?"
+            "   AND (x.disbanded_on IS NULL OR x.disbanded_on > ?)),"
+            " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'township'"
+            "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?),"
+            " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'village'"
+            "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?)"
+            " FROM townships t WHERE t.is_township",
+            [today] * 6,
+        )
+    }
     result = []
     for t in towns:
         code = t["code"]
         rc, ak = response_indicators(calls[code]), response_indicators(acks[code])
         own = [c for c in contacts if c["township_code"] == code]
         cover = officer_coverage(villages.get(code, []), own, today)
-        station = sum(1 for c in own if c["role"] in STATION_ROLES and c["village_code"] is None
-                      and is_current(c["active_from"], c["active_to"], today))
+        station = sum(
+            1
+            for c in own
+            if c["role"] in STATION_ROLES
+            and c["village_code"] is None
+            and is_current(c["active_from"], c["active_to"], today)
+        )
         teams, drills, vdrills = counts.get(code, (0, 0, 0))
-        ind = {"code": code, "name": t["name"], "lon": t["lon"], "lat": t["lat"],
-               "roll_calls": rc["count"], "roll_calls_answered": rc["answered"],
-               "roll_call_rate": rc["rate"], "roll_call_median": rc["median_minutes"],
-               "warnings": ak["count"], "warnings_acknowledged": ak["answered"],
-               "ack_rate": ak["rate"], "ack_median": ak["median_minutes"],
-               "villages": cover["villages"], "villages_with_officer": cover["with_officer"],
-               "villages_with_a_and_b": cover["with_a_and_b"], "officer_coverage": cover["coverage"],
-               "station_staff": station, "teams": int(teams), "township_drills_12m": int(drills),
-               "village_drills_12m": int(vdrills)}
+        ind = {
+            "code": code,
+            "name": t["name"],
+            "lon": t["lon"],
+            "lat": t["lat"],
+            "roll_calls": rc["count"],
+            "roll_calls_answered": rc["answered"],
+            "roll_call_rate": rc["rate"],
+            "roll_call_median": rc["median_minutes"],
+            "warnings": ak["count"],
+            "warnings_acknowledged": ak["answered"],
+            "ack_rate": ak["rate"],
+            "ack_median": ak["median_minutes"],
+            "villages": cover["villages"],
+            "villages_with_officer": cover["with_officer"],
+            "villages_with_a_and_b": cover["with_a_and_b"],
+            "officer_coverage": cover["coverage"],
+            "station_staff": station,
+            "teams": int(teams),
+            "township_drills_12m": int(drills),
+            "village_drills_12m": int(vdrills),
+        }
         ind["status"], ind["reasons"] = township_status(ind, th)
         result.append(ind)
     return result
@@ -305,35 +354,57 @@ def village_indicators(db, township_code: str, now: datetime | None = None, th: 
     today = now.date()
     th = th or thresholds(db)
     since = now - timedelta(days=int(th["period_days"]))
-    rows = db.query_dicts("SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
-                          [township_code])
-    contacts = db.query_dicts("SELECT village_code, role, name, phone, active_from, active_to FROM contacts"
-                              " WHERE township_code = ? AND village_code IS NOT NULL", [township_code])
+    rows = db.query_dicts(
+        "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code", [township_code]
+    )
+    contacts = db.query_dicts(
+        "SELECT village_code, role, name, phone, active_from, active_to FROM contacts"
+        " WHERE township_code = ? AND village_code IS NOT NULL",
+        [township_code],
+    )
     acks: dict[str, list] = {}
     for code, issued, acked in db.query(
-            "SELECT a.village_code, w.issued_at, a.acknowledged_at FROM warning_acks a JOIN warnings w ON w.id = a.warning_id"
-            " WHERE a.township_code = ? AND a.village_code IS NOT NULL AND w.issued_at > ? AND w.issued_at <= ?",
-            [township_code, since, now]):
+        "SELECT a.village_code, w.issued_at, a.acknowledged_at FROM warning_acks a JOIN warnings w ON w.id = a.warning_id"
+        " WHERE a.township_code = ? AND a.village_code IS NOT NULL AND w.issued_at > ? AND w.issued_at <= ?",
+        [township_code, since, now],
+    ):
         acks.setdefault(code, []).append((issued, acked))
-    drills = dict(db.query("SELECT village_code, count(*) FROM drills WHERE township_code = ? AND level = 'village'"
-                           " AND held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND held_on <= ? GROUP BY 1",
-                           [township_code, today, today]))
-    teams = dict(db.query("SELECT village_code, count(*) FROM teams WHERE township_code = ? AND village_code IS NOT NULL"
-                          " AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?) GROUP BY 1",
-                          [township_code, today, today]))
+    drills = dict(
+        db.query(
+            "SELECT village_code, count(*) FROM drills WHERE township_code = ? AND level = 'village'"
+            " AND held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND held_on <= ? GROUP BY 1",
+            [township_code, today, today],
+        )
+    )
+    teams = dict(
+        db.query(
+            "SELECT village_code, count(*) FROM teams WHERE township_code = ? AND village_code IS NOT NULL"
+            " AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?) GROUP BY 1",
+            [township_code, today, today],
+        )
+    )
     result = []
     for v in rows:
-        current = {c["role"]: c for c in contacts if c["village_code"] == v["code"]
-                   and is_current(c["active_from"], c["active_to"], today)}
+        current = {
+            c["role"]: c
+            for c in contacts
+            if c["village_code"] == v["code"] and is_current(c["active_from"], c["active_to"], today)
+        }
         ak = response_indicators(acks.get(v["code"], []))
-        ind = {"code": v["code"], "name": v["name"],
-               "officer_a": current.get("info_officer_a", {}).get("name"),
-               "officer_a_phone": current.get("info_officer_a", {}).get("phone"),
-               "officer_b": current.get("info_officer_b", {}).get("name"),
-               "officer_b_phone": current.get("info_officer_b", {}).get("phone"),
-               "warnings": ak["count"], "ack_rate": ak["rate"], "ack_median": ak["median_minutes"],
-               "drills_12m": int(drills.get(v["code"], 0)), "teams": int(teams.get(v["code"], 0)),
-               "township_code": township_code}
+        ind = {
+            "code": v["code"],
+            "name": v["name"],
+            "officer_a": current.get("info_officer_a", {}).get("name"),
+            "officer_a_phone": current.get("info_officer_a", {}).get("phone"),
+            "officer_b": current.get("info_officer_b", {}).get("name"),
+            "officer_b_phone": current.get("info_officer_b", {}).get("phone"),
+            "warnings": ak["count"],
+            "ack_rate": ak["rate"],
+            "ack_median": ak["median_minutes"],
+            "drills_12m": int(drills.get(v["code"], 0)),
+            "teams": int(teams.get(v["code"], 0)),
+            "township_code": township_code,
+        }
         ind["status"], ind["reasons"] = village_status(ind, th)
         result.append(ind)
     return result
@@ -345,12 +416,15 @@ def county_summary(db, today: date, indicators: list[dict]) -> dict:
 
     plans = plan_deadlines(db, today)
     on_time = sum(1 for p in plans if not is_late(p["evaluation_status"]))
-    return {"townships": len(indicators),
-            "green": sum(1 for i in indicators if i["status"] == GREEN),
-            "amber": sum(1 for i in indicators if i["status"] == AMBER),
-            "red": sum(1 for i in indicators if i["status"] == RED),
-            "plans": len(plans), "plans_evaluated_on_time": on_time,
-            "plans_evaluated_rate": (on_time / len(plans)) if plans else None}
+    return {
+        "townships": len(indicators),
+        "green": sum(1 for i in indicators if i["status"] == GREEN),
+        "amber": sum(1 for i in indicators if i["status"] == AMBER),
+        "red": sum(1 for i in indicators if i["status"] == RED),
+        "plans": len(plans),
+        "plans_evaluated_on_time": on_time,
+        "plans_evaluated_rate": (on_time / len(plans)) if plans else None,
+    }
 
 
 CONNECTED_SQL = """
@@ -375,8 +449,10 @@ def connected_detail(db, year: int) -> list[dict]:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("Asia/Shanghai")
-    rows = db.query_dicts(CONNECTED_SQL, [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=tz),
-                                          datetime(year + 1, 1, 1, tzinfo=tz)])
+    rows = db.query_dicts(
+        CONNECTED_SQL,
+        [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)],
+    )
     for row in rows:
         row["connected"] = is_connected(bool(row["station"]), row["answered"], row["sent"], row["acknowledged"])
     return rows
@@ -397,7 +473,9 @@ def pending_acknowledgements(db, township_code: str | None = None, limit: int = 
         " JOIN warnings w ON w.id = a.warning_id JOIN townships t ON t.code = a.township_code"
         " LEFT JOIN villages v ON v.code = a.village_code"
         f" WHERE a.acknowledged_at IS NULL{where} ORDER BY w.issued_at DESC, t.sort_order, a.village_code"
-        f" LIMIT {int(limit)}", params)
+        f" LIMIT {int(limit)}",
+        params,
+    )
 
 
 def recent_roll_calls(db, township_code: str | None = None, limit: int = 200):
@@ -408,7 +486,9 @@ def recent_roll_calls(db, township_code: str | None = None, limit: int = 200):
         "SELECT r.id, r.called_at, t.name AS township_name, r.answered_at, r.answered_by, r.called_by, r.note,"
         " date_diff('second', r.called_at, r.answered_at) / 60.0 AS minutes"
         f" FROM roll_calls r JOIN townships t ON t.code = r.township_code {where}"
-        f" ORDER BY r.called_at DESC LIMIT {int(limit)}", params)
+        f" ORDER BY r.called_at DESC LIMIT {int(limit)}",
+        params,
+    )
 
 
 def contact_list(db, viewer: User, township_code: str | None = None, today: date | None = None):
@@ -424,7 +504,9 @@ def contact_list(db, viewer: User, township_code: str | None = None, today: date
         " c.township_code FROM contacts c JOIN townships t ON t.code = c.township_code"
         " LEFT JOIN villages v ON v.code = c.village_code"
         f" WHERE c.active_from <= ? AND (c.active_to IS NULL OR c.active_to >= ?){where}"
-        " ORDER BY t.sort_order, c.village_code NULLS FIRST, c.role", params)
+        " ORDER BY t.sort_order, c.village_code NULLS FIRST, c.role",
+        params,
+    )
     return mask_personal(frame, viewer, "phone")
 
 
@@ -439,9 +521,14 @@ def _check_phone(phone: str) -> str | None:
 
 def add_contact(db, actor: User, data: dict) -> int:
     """A township or village contact. A township operator adds its own township's contacts."""
-    row = {"township_code": data.get("township_code"), "village_code": data.get("village_code") or None,
-           "role": data.get("role"), "name": clean(data.get("name")), "phone": clean_code(data.get("phone")) or None,
-           "active_from": data.get("active_from")}
+    row = {
+        "township_code": data.get("township_code"),
+        "village_code": data.get("village_code") or None,
+        "role": data.get("role"),
+        "name": clean(data.get("name")),
+        "phone": clean_code(data.get("phone")) or None,
+        "active_from": data.get("active_from"),
+    }
     require_write(actor, row["township_code"], "登记其他乡镇的联络人")
     problems = []
     if not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township", [row["township_code"]]):
@@ -450,7 +537,9 @@ def add_contact(db, actor: User, data: dict) -> int:
         problems.append(f"岗位：必须是 {'、'.join(CONTACT_ROLES.values())} 之一")
     elif row["role"] in VILLAGE_ROLES:
         if not row["village_code"] or not db.scalar(
-                "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?", [row["village_code"], row["township_code"]]):
+            "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
+            [row["village_code"], row["township_code"]],
+        ):
             problems.append("村（社区）：灾害信息员必须属于所选乡镇的一个村（社区）")
     elif row["village_code"]:
         problems.append("村（社区）：乡镇应急站人员和值班室不填写村（社区）")
@@ -470,29 +559,52 @@ def add_contact(db, actor: User, data: dict) -> int:
             ended = cur.execute(
                 "UPDATE contacts SET active_to = ? WHERE township_code = ? AND village_code IS NOT DISTINCT FROM ?"
                 " AND role = ? AND active_to IS NULL AND active_from < ? RETURNING id",
-                [row["active_from"] - timedelta(days=1), row["township_code"], row["village_code"], row["role"],
-                 row["active_from"]]).fetchall()
+                [
+                    row["active_from"] - timedelta(days=1),
+                    row["township_code"],
+                    row["village_code"],
+                    row["role"],
+                    row["active_from"],
+                ],
+            ).fetchall()
             for (old_id,) in ended:
-                audit.record(cur, actor, "update", "contacts", old_id, None,
-                             {"active_to": row["active_from"] - timedelta(days=1)})
+                audit.record(
+                    cur,
+                    actor,
+                    "update",
+                    "contacts",
+                    old_id,
+                    None,
+                    {"active_to": row["active_from"] - timedelta(days=1)},
+                )
         new_id = cur.execute(
             "INSERT INTO contacts (township_code, village_code, role, name, phone, active_from)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [row[k] for k in
-                                                        ("township_code", "village_code", "role", "name", "phone",
-                                                         "active_from")]).fetchone()[0]
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [row[k] for k in ("township_code", "village_code", "role", "name", "phone", "active_from")],
+        ).fetchone()[0]
         audit.record(cur, actor, "create", "contacts", new_id, None, row)
         return new_id
 
     return db.write(work)
 
 
-CONTACT_LABELS = {"township_code": "乡镇", "village_code": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话",
-                  "active_from": "到岗日期", "active_to": "离岗日期"}
+CONTACT_LABELS = {
+    "township_code": "乡镇",
+    "village_code": "村（社区）",
+    "role": "岗位",
+    "name": "姓名",
+    "phone": "电话",
+    "active_from": "到岗日期",
+    "active_to": "离岗日期",
+}
 
 
 def _contact(cur, contact_id: int) -> dict:
-    row = row_dict(cur, "SELECT id, township_code, village_code, role, name, phone, active_from, active_to"
-                        " FROM contacts WHERE id = ?", [contact_id])
+    row = row_dict(
+        cur,
+        "SELECT id, township_code, village_code, role, name, phone, active_from, active_to FROM contacts WHERE id = ?",
+        [contact_id],
+    )
     if not row:
         raise ValueError(f"联络人 {contact_id} 不存在")
     return row
@@ -507,19 +619,36 @@ def end_contact(db, actor: User, contact_id: int, on: date, *, expected: dict | 
     def work(cur):
         before = _contact(cur, contact_id)
         require_write(actor, before["township_code"], "修改其他乡镇的联络人")
-        stale.check_fresh(before, expected, table="contacts", record_id=contact_id, labels=CONTACT_LABELS,
-                          viewer=actor, enums={"role": CONTACT_ROLES})
+        stale.check_fresh(
+            before,
+            expected,
+            table="contacts",
+            record_id=contact_id,
+            labels=CONTACT_LABELS,
+            viewer=actor,
+            enums={"role": CONTACT_ROLES},
+        )
         if not isinstance(on, date) or on < before["active_from"]:
             raise ValueError("离岗日期：不能早于到岗日期")
         cur.execute("UPDATE contacts SET active_to = ? WHERE id = ?", [on, contact_id])
-        audit.record(cur, actor, "update", "contacts", contact_id, {"active_to": before["active_to"]}, {"active_to": on})
+        audit.record(
+            cur, actor, "update", "contacts", contact_id, {"active_to": before["active_to"]}, {"active_to": on}
+        )
         return _contact(cur, contact_id)
 
     return db.write(work)
 
 
-def log_roll_call(db, actor: User, township_code: str, called_at: datetime, answered_at: datetime | None = None,
-                  answered_by: str | None = None, note: str | None = None, now: datetime | None = None) -> int:
+def log_roll_call(
+    db,
+    actor: User,
+    township_code: str,
+    called_at: datetime,
+    answered_at: datetime | None = None,
+    answered_by: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> int:
     """A video roll call from the county duty office (admin) to a township duty room."""
     require_admin(actor, "登记县值班室视频点名")
     now = now or _now()
@@ -540,21 +669,36 @@ def log_roll_call(db, actor: User, township_code: str, called_at: datetime, answ
         problems.append("应答时间：填写了应答人时须填写应答时间")
     if problems:
         raise ValueError("；".join(problems))
-    values = {"township_code": township_code, "called_at": called_at, "answered_at": answered_at,
-              "answered_by": answered_by, "called_by": actor.username, "note": note}
+    values = {
+        "township_code": township_code,
+        "called_at": called_at,
+        "answered_at": answered_at,
+        "answered_by": answered_by,
+        "called_by": actor.username,
+        "note": note,
+    }
 
     def work(cur):
         new_id = cur.execute(
             "INSERT INTO roll_calls (township_code, called_at, answered_at, answered_by, called_by, note)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", list(values.values())).fetchone()[0]
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            list(values.values()),
+        ).fetchone()[0]
         audit.record(cur, actor, "create", "roll_calls", new_id, None, values)
         return new_id
 
     return db.write(work)
 
 
-def issue_warning(db, actor: User, level: int, title: str, issued_at: datetime, township_codes: list[str],
-                  include_villages: bool = False) -> int:
+def issue_warning(
+    db,
+    actor: User,
+    level: int,
+    title: str,
+    issued_at: datetime,
+    township_codes: list[str],
+    include_villages: bool = False,
+) -> int:
     """A warning sent down from the county: one acknowledgement row per township (and village)."""
     require_admin(actor, "发布预警")
     title = clean(title)
@@ -570,32 +714,61 @@ def issue_warning(db, actor: User, level: int, title: str, issued_at: datetime, 
         problems.append("接收乡镇：至少选择一个，且须为本县乡镇")
     if problems:
         raise ValueError("；".join(problems))
-    villages = db.query("SELECT township_code, code FROM villages WHERE NOT is_virtual AND township_code IN ("
-                        + ", ".join("?" * len(township_codes)) + ")", list(township_codes)) if include_villages else []
+    villages = (
+        db.query(
+            "SELECT township_code, code FROM villages WHERE NOT is_virtual AND township_code IN ("
+            + ", ".join("?" * len(township_codes))
+            + ")",
+            list(township_codes),
+        )
+        if include_villages
+        else []
+    )
 
     def work(cur):
-        wid = cur.execute("INSERT INTO warnings (level, title, issued_at, issued_by) VALUES (?, ?, ?, ?) RETURNING id",
-                          [level, title, issued_at, actor.username]).fetchone()[0]
-        cur.executemany("INSERT INTO warning_acks (warning_id, township_code, village_code) VALUES (?, ?, ?)",
-                        [[wid, c, None] for c in township_codes] + [[wid, t, v] for t, v in villages])
-        audit.record(cur, actor, "create", "warnings", wid, None,
-                     {"level": level, "title": title, "issued_at": issued_at, "townships": list(township_codes),
-                      "villages": len(villages)})
+        wid = cur.execute(
+            "INSERT INTO warnings (level, title, issued_at, issued_by) VALUES (?, ?, ?, ?) RETURNING id",
+            [level, title, issued_at, actor.username],
+        ).fetchone()[0]
+        cur.executemany(
+            "INSERT INTO warning_acks (warning_id, township_code, village_code) VALUES (?, ?, ?)",
+            [[wid, c, None] for c in township_codes] + [[wid, t, v] for t, v in villages],
+        )
+        audit.record(
+            cur,
+            actor,
+            "create",
+            "warnings",
+            wid,
+            None,
+            {
+                "level": level,
+                "title": title,
+                "issued_at": issued_at,
+                "townships": list(township_codes),
+                "villages": len(villages),
+            },
+        )
         return wid
 
     return db.write(work)
 
 
-def acknowledge(db, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str,
-                now: datetime | None = None) -> None:
+def acknowledge(
+    db, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str, now: datetime | None = None
+) -> None:
     """A township (or one of its villages) acknowledges a warning: the township's operator or an admin.
     Read inside the write, so that two acknowledgements at once cannot both pass the "not yet" check."""
     now = now or _now()
     acknowledged_by = clean(acknowledged_by)
 
     def work(cur):
-        row = row_dict(cur, "SELECT a.township_code, a.village_code, a.acknowledged_at, w.issued_at"
-                            " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id WHERE a.id = ?", [ack_id])
+        row = row_dict(
+            cur,
+            "SELECT a.township_code, a.village_code, a.acknowledged_at, w.issued_at"
+            " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id WHERE a.id = ?",
+            [ack_id],
+        )
         if not row:
             raise ValueError(f"叫应记录 {ack_id} 不存在")
         require_write(actor, row["township_code"], "为其他乡镇登记叫应")
@@ -613,10 +786,19 @@ def acknowledge(db, actor: User, ack_id: int, acknowledged_at: datetime, acknowl
             problems.append("叫应人：不能为空")
         if problems:
             raise ValueError("；".join(problems))
-        cur.execute("UPDATE warning_acks SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
-                    [acknowledged_at, acknowledged_by, ack_id])
-        audit.record(cur, actor, "update", "warning_acks", ack_id, {"acknowledged_at": None},
-                     {"acknowledged_at": acknowledged_at, "acknowledged_by": acknowledged_by})
+        cur.execute(
+            "UPDATE warning_acks SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
+            [acknowledged_at, acknowledged_by, ack_id],
+        )
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "warning_acks",
+            ack_id,
+            {"acknowledged_at": None},
+            {"acknowledged_at": acknowledged_at, "acknowledged_by": acknowledged_by},
+        )
 
     db.write(work)
 
@@ -627,16 +809,25 @@ def escalate_unanswered(db, actor: User, now: datetime | None = None) -> list[in
     require_admin(actor, "升级催办未叫应预警")
     now = now or _now()
     after = int(thresholds(db)["escalate_after_minutes"])
-    rows = db.query("SELECT a.id, w.issued_at, a.acknowledged_at, a.escalated_at FROM warning_acks a"
-                    " JOIN warnings w ON w.id = a.warning_id WHERE a.acknowledged_at IS NULL AND a.escalated_at IS NULL")
+    rows = db.query(
+        "SELECT a.id, w.issued_at, a.acknowledged_at, a.escalated_at FROM warning_acks a"
+        " JOIN warnings w ON w.id = a.warning_id WHERE a.acknowledged_at IS NULL AND a.escalated_at IS NULL"
+    )
     ids = [i for i, issued, acked, escalated in rows if needs_escalation(issued, acked, escalated, now, after)]
     if not ids:
         return []
 
     def work(cur):
         cur.executemany("UPDATE warning_acks SET escalated_at = ? WHERE id = ?", [[now, i] for i in ids])
-        audit.record(cur, actor, "update", "warning_acks", ",".join(map(str, ids[:50])) + ("…" if len(ids) > 50 else ""),
-                     None, {"escalated_at": now, "count": len(ids)})
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "warning_acks",
+            ",".join(map(str, ids[:50])) + ("…" if len(ids) > 50 else ""),
+            None,
+            {"escalated_at": now, "count": len(ids)},
+        )
 
     db.write(work)
     return ids

@@ -11,6 +11,7 @@ enterprises are aggregated at their township seat (villages have no coordinates)
 polygons appear only if an administrator uploads them (settings key `township_boundaries`).
 Every text that goes into a popup, tooltip or label is escaped with hygiene.escape_html.
 """
+
 from __future__ import annotations
 
 import json
@@ -92,7 +93,9 @@ def transform_geojson(obj, point_fn):
     if isinstance(obj, dict):
         out = {}
         for key, value in obj.items():
-            out[key] = _transform_coords(value, point_fn) if key == "coordinates" else transform_geojson(value, point_fn)
+            out[key] = (
+                _transform_coords(value, point_fn) if key == "coordinates" else transform_geojson(value, point_fn)
+            )
         return out
     if isinstance(obj, list):
         return [transform_geojson(v, point_fn) for v in obj]
@@ -156,7 +159,9 @@ def boundaries(db) -> dict | None:
     return _setting(db, BOUNDARIES_KEY)
 
 
-def validate_boundaries(obj, townships: list[dict], bounds: tuple[float, float, float, float]) -> tuple[dict, list[str]]:
+def validate_boundaries(
+    obj, townships: list[dict], bounds: tuple[float, float, float, float]
+) -> tuple[dict, list[str]]:
     """A township boundary FeatureCollection: Polygon / MultiPolygon features, each naming a township
     of this county by `code` (NBS) or `name` in its properties, every position WGS-84 inside the
     county's bounding box. Returns (cleaned collection with properties {code, name}, problems)."""
@@ -202,8 +207,13 @@ def validate_boundaries(obj, townships: list[dict], bounds: tuple[float, float, 
             problems.append(f"{where}（{town['name']}）：{len(outside)} 个点不在本县范围内（须为 WGS-84 经纬度）")
             continue
         seen.add(town["code"])
-        features.append({"type": "Feature", "properties": {"code": town["code"], "name": town["name"]},
-                         "geometry": {"type": geometry["type"], "coordinates": geometry["coordinates"]}})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": town["code"], "name": town["name"]},
+                "geometry": {"type": geometry["type"], "coordinates": geometry["coordinates"]},
+            }
+        )
     if not features and not problems:
         problems.append("文件：没有任何要素")
     return {"type": "FeatureCollection", "features": features}, problems
@@ -230,8 +240,15 @@ def set_boundaries(db, actor: User, data: bytes | None) -> int:
 
     def work(cur):
         put_setting(cur, BOUNDARIES_KEY, collection or None)
-        audit.record(cur, actor, "update", "settings", BOUNDARIES_KEY,
-                     {"townships": len(before["features"]) if before else 0}, {"townships": count})
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "settings",
+            BOUNDARIES_KEY,
+            {"townships": len(before["features"]) if before else 0},
+            {"townships": count},
+        )
 
     db.write(work)
     return count
@@ -255,13 +272,17 @@ def township_figures(db, now: datetime | None = None) -> list[dict]:
         "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?) AS drills,"
         " (SELECT coalesce(sum(participants), 0) FROM drills d WHERE d.township_code = t.code"
         "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?) AS participants"
-        " FROM townships t WHERE t.is_township ORDER BY t.sort_order", [today] * 9)
+        " FROM townships t WHERE t.is_township ORDER BY t.sort_order",
+        [today] * 9,
+    )
     names: dict[str, list[str]] = {}
     for code, name in db.query(
-            "SELECT township_code, name FROM (SELECT township_code, name, row_number() OVER ("
-            "   PARTITION BY township_code ORDER BY established_on DESC, id DESC) AS n FROM teams"
-            "   WHERE township_code IS NOT NULL AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?))"
-            " WHERE n <= ? ORDER BY township_code, n", [today, today, POPUP_TEAM_NAMES]):
+        "SELECT township_code, name FROM (SELECT township_code, name, row_number() OVER ("
+        "   PARTITION BY township_code ORDER BY established_on DESC, id DESC) AS n FROM teams"
+        "   WHERE township_code IS NOT NULL AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?))"
+        " WHERE n <= ? ORDER BY township_code, n",
+        [today, today, POPUP_TEAM_NAMES],
+    ):
         names.setdefault(code, []).append(name)
     for row in rows:
         row["team_names"] = names.get(row["code"], [])
@@ -278,9 +299,14 @@ def township_figures(db, now: datetime | None = None) -> list[dict]:
 
 def map_data(db, now: datetime | None = None) -> dict:
     """Everything build_map needs, as plain data."""
-    return {"townships": township_figures(db, now), "outline": regions.county_outline(),
-            "tiles": tile_config(db), "boundaries": boundaries(db),
-            "villages": regions.villages_with_coordinates(db), "attribution": regions.ATTRIBUTION}
+    return {
+        "townships": township_figures(db, now),
+        "outline": regions.county_outline(),
+        "tiles": tile_config(db),
+        "boundaries": boundaries(db),
+        "villages": regions.villages_with_coordinates(db),
+        "attribution": regions.ATTRIBUTION,
+    }
 
 
 # The map (pure: plain data in, folium.Map out) -----------------------------------------------------
@@ -288,12 +314,14 @@ class _OfflineShims(MacroElement):
     """Runs before any layer: L.Icon.Default.imagePath to the local copy, and a minimal `$` for
     folium's popup template (`$(html)[0]`), which otherwise needs jQuery from a CDN."""
 
-    _template = Template("{% macro script(this, kwargs) %}"
-                         "L.Icon.Default.imagePath = {{ this.path|tojson }};"
-                         "if (typeof window.$ === 'undefined') { window.$ = function (html) {"
-                         " var t = document.createElement('template'); t.innerHTML = String(html).trim();"
-                         " return [t.content.firstChild]; }; }"
-                         "{% endmacro %}")
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.Icon.Default.imagePath = {{ this.path|tojson }};"
+        "if (typeof window.$ === 'undefined') { window.$ = function (html) {"
+        " var t = document.createElement('template'); t.innerHTML = String(html).trim();"
+        " return [t.content.firstChild]; }; }"
+        "{% endmacro %}"
+    )
 
     def __init__(self, path: str):
         super().__init__()
@@ -315,28 +343,38 @@ def popup_html(t: dict) -> str:
     """The popup of a township seat; every value escaped (HTML and the JS template literal)."""
     e = js_safe_html
     status = linkage.STATUS_LABELS.get(t["status"], t["status"])
-    lines = [f"<b>{e(t['name'])}</b>",
-             f"联动状态：<span style='color:{linkage.STATUS_COLOURS.get(t['status'], '#333')}'>{e(status)}</span>",
-             f"救援队伍：{e(t['teams'])} 支，队员 {e(t['members'])} 人",
-             f"重点企业：{e(t['enterprises'])} 家",
-             f"近12个月演练：{e(t['drills'])} 场，参演 {e(t['participants'])} 人次",
-             f"点名应答率：{e(_pct(t.get('roll_call_rate')))}；叫应率：{e(_pct(t.get('ack_rate')))}",
-             f"灾害信息员在岗率：{e(_pct(t.get('officer_coverage')))}"]
+    lines = [
+        f"<b>{e(t['name'])}</b>",
+        f"联动状态：<span style='color:{linkage.STATUS_COLOURS.get(t['status'], '#333')}'>{e(status)}</span>",
+        f"救援队伍：{e(t['teams'])} 支，队员 {e(t['members'])} 人",
+        f"重点企业：{e(t['enterprises'])} 家",
+        f"近12个月演练：{e(t['drills'])} 场，参演 {e(t['participants'])} 人次",
+        f"点名应答率：{e(_pct(t.get('roll_call_rate')))}；叫应率：{e(_pct(t.get('ack_rate')))}",
+        f"灾害信息员在岗率：{e(_pct(t.get('officer_coverage')))}",
+    ]
     if t.get("reasons"):
         lines.append("关注：" + e("；".join(t["reasons"])))
     names = t.get("team_names") or []
     more = t["teams"] - len(names)
-    teams = ("<div style='max-height:120px;overflow-y:auto;border-top:1px solid #ddd;margin-top:4px'>"
-             + "<br>".join("· " + e(n) for n in names) + (f"<br>……另有 {more} 支" if more > 0 else "")
-             + "</div>") if names else ""
-    return ("<div style='font-size:13px;line-height:1.6;min-width:240px'>" + "<br>".join(lines) + teams
-            + "</div>")
+    teams = (
+        (
+            "<div style='max-height:120px;overflow-y:auto;border-top:1px solid #ddd;margin-top:4px'>"
+            + "<br>".join("· " + e(n) for n in names)
+            + (f"<br>……另有 {more} 支" if more > 0 else "")
+            + "</div>"
+        )
+        if names
+        else ""
+    )
+    return "<div style='font-size:13px;line-height:1.6;min-width:240px'>" + "<br>".join(lines) + teams + "</div>"
 
 
 def _label(text: str, colour: str, dy: int, bold: bool = False) -> folium.DivIcon:
     weight = "bold" if bold else "normal"
-    html = (f"<div style='white-space:nowrap;font-size:12px;font-weight:{weight};color:{colour};"
-            f"text-shadow:0 0 3px #fff,0 0 3px #fff'>{escape_html(text)}</div>")
+    html = (
+        f"<div style='white-space:nowrap;font-size:12px;font-weight:{weight};color:{colour};"
+        f"text-shadow:0 0 3px #fff,0 0 3px #fff'>{escape_html(text)}</div>"
+    )
     return folium.DivIcon(html=html, icon_size=(120, 16), icon_anchor=(-10, dy), class_name="township-label")
 
 
@@ -365,18 +403,41 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
     outline = transform_geojson(data["outline"], point) if gcj else data["outline"]
     bounds = _bounds(outline)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, height=height,
-                   prefer_canvas=False, attribution_control=True, zoom_snap=0.25, zoom_delta=0.5)
+    m = folium.Map(
+        location=centre,
+        zoom_start=10,
+        tiles=None,
+        control_scale=True,
+        height=height,
+        prefer_canvas=False,
+        attribution_control=True,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+    )
     m.default_js = [("leaflet", f"{LEAFLET_URL}/leaflet.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET_URL}/leaflet.css")]
     m.add_child(_OfflineShims(f"{LEAFLET_URL}/images/"))
     if tiles:
-        folium.TileLayer(tiles=tiles["url"], attr=escape_html(tiles.get("attribution") or ""), name="底图",
-                         overlay=False, control=True, max_zoom=18).add_to(m)
-    folium.GeoJson(outline, name="县界",
-                   style_function=lambda f: {"color": "#34495e", "weight": 2.5, "fill": True,
-                                             "fillColor": "#ecf0f1", "fillOpacity": 0.35 if not tiles else 0.05},
-                   tooltip=js_safe_html("嵩县县界（Vonng/adcode，CC BY 4.0）")).add_to(m)
+        folium.TileLayer(
+            tiles=tiles["url"],
+            attr=escape_html(tiles.get("attribution") or ""),
+            name="底图",
+            overlay=False,
+            control=True,
+            max_zoom=18,
+        ).add_to(m)
+    folium.GeoJson(
+        outline,
+        name="县界",
+        style_function=lambda f: {
+            "color": "#34495e",
+            "weight": 2.5,
+            "fill": True,
+            "fillColor": "#ecf0f1",
+            "fillOpacity": 0.35 if not tiles else 0.05,
+        },
+        tooltip=js_safe_html("嵩县县界（Vonng/adcode，CC BY 4.0）"),
+    ).add_to(m)
 
     towns = {t["code"]: t for t in data["townships"]}
     polygons = data.get("boundaries")
@@ -388,11 +449,18 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
                 continue
             colour = linkage.STATUS_COLOURS.get(t["status"], NO_COORDINATE_COLOUR)
             shape = transform_geojson(feature, point) if gcj else feature
-            folium.GeoJson(shape, style_function=lambda f, c=colour: {"color": "#ffffff", "weight": 1.5,
-                                                                      "fillColor": c, "fillOpacity": 0.55},
-                           highlight_function=lambda f: {"weight": 3, "color": "#2c3e50"},
-                           popup=folium.Popup(popup_html(t), max_width=340),
-                           tooltip=js_safe_html(t["name"])).add_to(shapes)
+            folium.GeoJson(
+                shape,
+                style_function=lambda f, c=colour: {
+                    "color": "#ffffff",
+                    "weight": 1.5,
+                    "fillColor": c,
+                    "fillOpacity": 0.55,
+                },
+                highlight_function=lambda f: {"weight": 3, "color": "#2c3e50"},
+                popup=folium.Popup(popup_html(t), max_width=340),
+                tooltip=js_safe_html(t["name"]),
+            ).add_to(shapes)
         shapes.add_to(m)
 
     # The figures layers start hidden: the seats are close together and their labels would overlap.
@@ -406,17 +474,28 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
         lon, lat = point(t["lon"], t["lat"])
         colour = linkage.STATUS_COLOURS.get(t["status"], NO_COORDINATE_COLOUR)
         radius = 5 if polygons else 6 + 2 * math.sqrt(max(t["teams"], 0))
-        folium.CircleMarker([lat, lon], radius=radius, color="#ffffff", weight=2, fill=True, fill_color=colour,
-                            fill_opacity=0.9, popup=folium.Popup(popup_html(t), max_width=340),
-                            tooltip=js_safe_html(t["name"])).add_to(seats)
+        folium.CircleMarker(
+            [lat, lon],
+            radius=radius,
+            color="#ffffff",
+            weight=2,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.9,
+            popup=folium.Popup(popup_html(t), max_width=340),
+            tooltip=js_safe_html(t["name"]),
+        ).add_to(seats)
         # Labels are not interactive: their boxes must not catch the clicks meant for a neighbour's seat.
         folium.Marker([lat, lon], icon=_label(t["name"], "#2c3e50", 8, bold=True), interactive=False).add_to(seats)
-        folium.Marker([lat, lon], icon=_label(f"队伍 {t['teams']} 支", "#1f618d", -6),
-                      interactive=False).add_to(team_layer)
-        folium.Marker([lat, lon], icon=_label(f"企业 {t['enterprises']} 家", "#7d3c98", -20),
-                      interactive=False).add_to(ent_layer)
-        folium.Marker([lat, lon], icon=_label(f"演练 {t['drills']} 场", "#b03a2e", -34),
-                      interactive=False).add_to(drill_layer)
+        folium.Marker([lat, lon], icon=_label(f"队伍 {t['teams']} 支", "#1f618d", -6), interactive=False).add_to(
+            team_layer
+        )
+        folium.Marker([lat, lon], icon=_label(f"企业 {t['enterprises']} 家", "#7d3c98", -20), interactive=False).add_to(
+            ent_layer
+        )
+        folium.Marker([lat, lon], icon=_label(f"演练 {t['drills']} 场", "#b03a2e", -34), interactive=False).add_to(
+            drill_layer
+        )
     for layer in (seats, team_layer, ent_layer, drill_layer):
         layer.add_to(m)
     villages = [v for v in data.get("villages") or [] if v.get("lon") is not None]
@@ -424,8 +503,9 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
         village_layer = folium.FeatureGroup(name="村（社区）")
         for v in villages:
             lon, lat = point(v["lon"], v["lat"])
-            folium.CircleMarker([lat, lon], radius=3, color="#566573", fill=True, fill_opacity=0.8,
-                                tooltip=js_safe_html(v["name"])).add_to(village_layer)
+            folium.CircleMarker(
+                [lat, lon], radius=3, color="#566573", fill=True, fill_opacity=0.8, tooltip=js_safe_html(v["name"])
+            ).add_to(village_layer)
         village_layer.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds(bounds)

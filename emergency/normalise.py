@@ -10,6 +10,7 @@ township names with or without 镇/乡 or by NBS code, dates as 2024-03-05, 2024
 2024年3月5日, 20240305 or Excel serial numbers, booleans as 是/否, enumerations by Chinese label
 (or by code), mobile numbers and 0379 landlines with dashes or spaces, 18-character ID numbers.
 """
+
 from __future__ import annotations
 
 import re
@@ -215,9 +216,11 @@ class Places:
                 self._village.setdefault((township, key), code)
 
     @classmethod
-    def load(cls, db) -> "Places":
-        return cls(db.query("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order"),
-                   db.query("SELECT code, name, township_code FROM villages WHERE NOT is_virtual"))
+    def load(cls, db) -> Places:
+        return cls(
+            db.query("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order"),
+            db.query("SELECT code, name, township_code FROM villages WHERE NOT is_virtual"),
+        )
 
     def township(self, value, *, required: bool = True) -> str | None:
         """The NBS code of a township given as 城关镇, 城关, or 410325100."""

@@ -84,16 +84,12 @@ def _construct_mapping(loader, node, deep=False):
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"重复的键 {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"重复的键 {key!r}", key_node.start_mark)
         seen.add(key)
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _split_front_matter(path, text):
@@ -105,7 +101,7 @@ def _split_front_matter(path, text):
         )
     for index in range(1, len(lines)):
         if lines[index].strip() == _DELIMITER:
-            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:])
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
     raise PlanFileError(path, "front matter", "front matter 没有结束行“---”")
 
 
@@ -218,9 +214,7 @@ def check_unique_codes(plans):
     seen = {}
     for plan in plans:
         if plan["code"] in seen:
-            raise _field_error(
-                plan["source_file"], "code", f"与预案文件 {seen[plan['code']]} 重复", plan["code"]
-            )
+            raise _field_error(plan["source_file"], "code", f"与预案文件 {seen[plan['code']]} 重复", plan["code"])
         seen[plan["code"]] = plan["source_file"]
 
 
@@ -243,14 +237,9 @@ def sync_plans(cur, plans):
     """
     plans = list(plans)
     check_unique_codes(plans)
-    insert_sql = (
-        f"INSERT INTO plans ({', '.join(SYNCED_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in SYNCED_COLUMNS)})"
-    )
+    insert_sql = f"INSERT INTO plans ({', '.join(SYNCED_COLUMNS)}) VALUES ({', '.join('?' for _ in SYNCED_COLUMNS)})"
     update_columns = [c for c in SYNCED_COLUMNS if c != "code"]
-    update_sql = (
-        f"UPDATE plans SET {', '.join(f'{c} = ?' for c in update_columns)} WHERE code = ?"
-    )
+    update_sql = f"UPDATE plans SET {', '.join(f'{c} = ?' for c in update_columns)} WHERE code = ?"
     inserted = updated = 0
     cur.begin()
     try:
@@ -298,15 +287,24 @@ def sync_plans(cur, plans):
 
 
 # The plan lifecycle kept in the registry: revisions and evaluations ------------------------------
-PLAN_LABELS = {"name": "名称", "version": "版本", "revised_on": "修订日期", "last_evaluated_on": "最近评估",
-               "needs_revision": "需修订", "status": "状态"}
+PLAN_LABELS = {
+    "name": "名称",
+    "version": "版本",
+    "revised_on": "修订日期",
+    "last_evaluated_on": "最近评估",
+    "needs_revision": "需修订",
+    "status": "状态",
+}
 
 
 def _plan_row(cur, code: str) -> dict:
     from .db import row_dict
 
-    row = row_dict(cur, "SELECT code, name, version, revised_on, last_evaluated_on, needs_revision, status"
-                        " FROM plans WHERE code = ?", [code])
+    row = row_dict(
+        cur,
+        "SELECT code, name, version, revised_on, last_evaluated_on, needs_revision, status FROM plans WHERE code = ?",
+        [code],
+    )
     if not row:
         raise ValueError(f"预案 {code} 不存在")
     return row
@@ -326,8 +324,9 @@ def _fresh_plan(cur, actor, code: str, expected: dict | None) -> dict:
     return before
 
 
-def record_revision(db, actor, code: str, version: str, revised_on, note: str = "", *, today=None,
-                    expected: dict | None = None) -> int:
+def record_revision(
+    db, actor, code: str, version: str, revised_on, note: str = "", *, today=None, expected: dict | None = None
+) -> int:
     """A new version of a plan (admin): restarts its evaluation clock and clears the revision flag."""
     from . import audit
     from .auth import require_admin
@@ -352,21 +351,40 @@ def record_revision(db, actor, code: str, version: str, revised_on, note: str = 
             problems.append(f"修订日期：不能早于现行版本的修订日期 {before['revised_on']}")
         if problems:
             raise ValueError("；".join(problems))
-        cur.execute("UPDATE plans SET version = ?, revised_on = ?, needs_revision = FALSE WHERE code = ?",
-                    [version, revised_on, code])
-        rid = cur.execute("INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
-                          " VALUES (?, ?, ?, 'revision', ?, ?) RETURNING id",
-                          [code, version, revised_on, clean(note) or None, actor.username]).fetchone()[0]
-        audit.record(cur, actor, "update", "plans", code,
-                     {k: before[k] for k in ("version", "revised_on", "needs_revision")},
-                     {"version": version, "revised_on": revised_on, "needs_revision": False, "revision_id": rid})
+        cur.execute(
+            "UPDATE plans SET version = ?, revised_on = ?, needs_revision = FALSE WHERE code = ?",
+            [version, revised_on, code],
+        )
+        rid = cur.execute(
+            "INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
+            " VALUES (?, ?, ?, 'revision', ?, ?) RETURNING id",
+            [code, version, revised_on, clean(note) or None, actor.username],
+        ).fetchone()[0]
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "plans",
+            code,
+            {k: before[k] for k in ("version", "revised_on", "needs_revision")},
+            {"version": version, "revised_on": revised_on, "needs_revision": False, "revision_id": rid},
+        )
         return rid
 
     return db.write(work)
 
 
-def record_evaluation(db, actor, code: str, evaluated_on, note: str = "", *, needs_revision: bool = False,
-                      today=None, expected: dict | None = None) -> int:
+def record_evaluation(
+    db,
+    actor,
+    code: str,
+    evaluated_on,
+    note: str = "",
+    *,
+    needs_revision: bool = False,
+    today=None,
+    expected: dict | None = None,
+) -> int:
     """An evaluation (评估) of a plan (admin): restarts the evaluation clock; may flag the plan for revision."""
     from . import audit
     from .auth import require_admin
@@ -384,15 +402,23 @@ def record_evaluation(db, actor, code: str, evaluated_on, note: str = "", *, nee
         if before["last_evaluated_on"] and evaluated_on < before["last_evaluated_on"]:
             raise ValueError(f"评估日期：不能早于上次评估日期 {before['last_evaluated_on']}")
         flag = bool(needs_revision) or bool(before["needs_revision"])
-        cur.execute("UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?",
-                    [evaluated_on, flag, code])
-        rid = cur.execute("INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
-                          " VALUES (?, ?, ?, 'evaluation', ?, ?) RETURNING id",
-                          [code, before["version"] or "", evaluated_on, clean(note) or None,
-                           actor.username]).fetchone()[0]
-        audit.record(cur, actor, "update", "plans", code,
-                     {"last_evaluated_on": before["last_evaluated_on"], "needs_revision": before["needs_revision"]},
-                     {"last_evaluated_on": evaluated_on, "needs_revision": flag, "evaluation_id": rid})
+        cur.execute(
+            "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated_on, flag, code]
+        )
+        rid = cur.execute(
+            "INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
+            " VALUES (?, ?, ?, 'evaluation', ?, ?) RETURNING id",
+            [code, before["version"] or "", evaluated_on, clean(note) or None, actor.username],
+        ).fetchone()[0]
+        audit.record(
+            cur,
+            actor,
+            "update",
+            "plans",
+            code,
+            {"last_evaluated_on": before["last_evaluated_on"], "needs_revision": before["needs_revision"]},
+            {"last_evaluated_on": evaluated_on, "needs_revision": flag, "evaluation_id": rid},
+        )
         return rid
 
     return db.write(work)
@@ -400,5 +426,8 @@ def record_evaluation(db, actor, code: str, evaluated_on, note: str = "", *, nee
 
 def plan_history(db, code: str) -> list[dict]:
     """Revisions and evaluations recorded in the registry, newest first."""
-    return db.query_dicts("SELECT id, kind, version, revised_on, note, recorded_by FROM plan_revisions"
-                          " WHERE plan_code = ? ORDER BY revised_on DESC, id DESC", [code])
+    return db.query_dicts(
+        "SELECT id, kind, version, revised_on, note, recorded_by FROM plan_revisions"
+        " WHERE plan_code = ? ORDER BY revised_on DESC, id DESC",
+        [code],
+    )

@@ -5,6 +5,7 @@ AES-GCM ciphertext lets an administrator reveal the number (an audited action), 
 form (first six and last four characters) allows a display. The key lives outside data/ (EMERGENCY_KEY_FILE, or
 ~/.config/emergency-registry/secret.key), so a copy of the database file alone reveals nothing.
 """
+
 from __future__ import annotations
 
 import base64

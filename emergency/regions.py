@@ -3,6 +3,7 @@
 Villages join townships on the NBS code, never the MCA code (they differ for 8 townships).
 A place without a coordinate keeps NULL: nothing is guessed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,31 +28,36 @@ def read_townships(path: Path = TOWNSHIPS_CSV) -> list[dict]:
     rows = []
     with open(path, encoding="utf-8", newline="") as fh:
         for order, row in enumerate(csv.DictReader(fh)):
-            rows.append({
-                "code": row["code"],
-                "name": row["name"],
-                "kind": row["type"],
-                "is_township": row["is_township"] == "1",
-                "mca_code": row["mca_code_2025"] or None,
-                "mca_name": row["mca_name_2025"] or None,
-                "lon": _float(row["lon_wgs84_converted"]),
-                "lat": _float(row["lat_wgs84_converted"]),
-                "coord_source": row["coord_source"] or None,
-                "coord_note": row["coord_note"] or None,
-                "sort_order": order,
-            })
+            rows.append(
+                {
+                    "code": row["code"],
+                    "name": row["name"],
+                    "kind": row["type"],
+                    "is_township": row["is_township"] == "1",
+                    "mca_code": row["mca_code_2025"] or None,
+                    "mca_name": row["mca_name_2025"] or None,
+                    "lon": _float(row["lon_wgs84_converted"]),
+                    "lat": _float(row["lat_wgs84_converted"]),
+                    "coord_source": row["coord_source"] or None,
+                    "coord_note": row["coord_note"] or None,
+                    "sort_order": order,
+                }
+            )
     return rows
 
 
 def read_villages(path: Path = VILLAGES_CSV) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as fh:
-        return [{
-            "code": row["code"],
-            "name": row["name"],
-            "township_code": row["township_code"],
-            "kind": row["kind"],
-            "is_virtual": row["kind"] == "林场虚拟单位",
-        } for row in csv.DictReader(fh)]
+        return [
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "township_code": row["township_code"],
+                "kind": row["kind"],
+                "is_virtual": row["kind"] == "林场虚拟单位",
+            }
+            for row in csv.DictReader(fh)
+        ]
 
 
 def load_places(db) -> tuple[int, int]:
@@ -69,8 +75,25 @@ def load_places(db) -> tuple[int, int]:
         cur.executemany(
             "INSERT INTO townships (code, name, kind, is_township, mca_code, mca_name, lon, lat,"
             " coord_source, coord_note, sort_order) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[t[k] for k in ("code", "name", "kind", "is_township", "mca_code", "mca_name", "lon", "lat",
-                              "coord_source", "coord_note", "sort_order")] for t in new_t],
+            [
+                [
+                    t[k]
+                    for k in (
+                        "code",
+                        "name",
+                        "kind",
+                        "is_township",
+                        "mca_code",
+                        "mca_name",
+                        "lon",
+                        "lat",
+                        "coord_source",
+                        "coord_note",
+                        "sort_order",
+                    )
+                ]
+                for t in new_t
+            ],
         ) if new_t else None
         cur.executemany(
             "INSERT INTO villages (code, name, township_code, kind, is_virtual) VALUES (?, ?, ?, ?, ?)",
@@ -91,8 +114,9 @@ def place_problems(db, township_code: str | None, village_code: str | None) -> l
     problems = []
     if township_code and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township_code]):
         problems.append(f"所属乡镇：{township_code} 不存在")
-    if village_code and not db.scalar("SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
-                                      [village_code, township_code]):
+    if village_code and not db.scalar(
+        "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?", [village_code, township_code]
+    ):
         problems.append(f"所属村（社区）：{village_code} 不属于所选乡镇")
     return problems
 
@@ -151,8 +175,13 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
         problems.append(f"经度：{lon} 不在本县范围内（{min_lon:.2f}—{max_lon:.2f}）")
     if not (min_lat <= lat <= max_lat):
         problems.append(f"纬度：{lat} 不在本县范围内（{min_lat:.2f}—{max_lat:.2f}）")
-    table = "townships" if db.scalar("SELECT count(*) FROM townships WHERE code = ?", [code]) else \
-        "villages" if db.scalar("SELECT count(*) FROM villages WHERE code = ?", [code]) else None
+    table = (
+        "townships"
+        if db.scalar("SELECT count(*) FROM townships WHERE code = ?", [code])
+        else "villages"
+        if db.scalar("SELECT count(*) FROM villages WHERE code = ?", [code])
+        else None
+    )
     if table is None:
         problems.append(f"区划代码：{code} 不存在")
     if problems:
@@ -163,8 +192,10 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
         lon_before, lat_before = cur.execute(f"SELECT lon, lat FROM {table} WHERE code = ?", [code]).fetchone()
         before = {"lon": lon_before, "lat": lat_before}  # read inside: the audit's before is the replaced value
         if table == "townships":
-            cur.execute("UPDATE townships SET lon = ?, lat = ?, coord_source = ?, coord_note = ? WHERE code = ?",
-                        [lon, lat, f"set by {actor.username}", note, code])
+            cur.execute(
+                "UPDATE townships SET lon = ?, lat = ?, coord_source = ?, coord_note = ? WHERE code = ?",
+                [lon, lat, f"set by {actor.username}", note, code],
+            )
         else:
             cur.execute("UPDATE villages SET lon = ?, lat = ? WHERE code = ?", [lon, lat, code])
         audit.record(cur, actor, "update", table, code, before, {"lon": lon, "lat": lat, "note": note})
@@ -173,5 +204,7 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
 
 
 def villages_with_coordinates(db) -> list[dict]:
-    return db.query_dicts("SELECT v.code, v.name, v.township_code, v.lon, v.lat FROM villages v"
-                          " WHERE v.lon IS NOT NULL AND v.lat IS NOT NULL ORDER BY v.code")
+    return db.query_dicts(
+        "SELECT v.code, v.name, v.township_code, v.lon, v.lat FROM villages v"
+        " WHERE v.lon IS NOT NULL AND v.lat IS NOT NULL ORDER BY v.code"
+    )

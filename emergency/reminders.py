@@ -20,12 +20,13 @@ Working days. Non-urgent kinds (everything but roll calls and warnings) fall on 
 Urgent kinds (roll call unanswered, warning not acknowledged: escalated to the county bureau) fall
 due at any hour of any day and ignore quiet hours.
 """
+
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from . import audit
@@ -50,16 +51,16 @@ URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged")
 URGENT_SQL = "kind IN ('roll_call_unanswered', 'warning_unacknowledged')"  # the same, for queries
 
 DEFAULT_SETTINGS = {
-    "lead_days": [7, 1],             # planned drill: reminders this many days before
-    "expiry_days": 30,               # certificate / insurance: this many days before expiry
-    "evaluation_lead_days": 30,      # plan evaluation: this many days before it is due
-    "roll_call_minutes": 30,         # roll call unanswered after this long -> escalate to the bureau
-    "ack_minutes": 60,               # warning not acknowledged after this long -> escalate
-    "escalation_window_days": 7,     # older unanswered roll calls / warnings are history, not reminders
-    "quiet_start": "22:00",          # no e-mail / robot messages in quiet hours (urgent ones excepted)
+    "lead_days": [7, 1],  # planned drill: reminders this many days before
+    "expiry_days": 30,  # certificate / insurance: this many days before expiry
+    "evaluation_lead_days": 30,  # plan evaluation: this many days before it is due
+    "roll_call_minutes": 30,  # roll call unanswered after this long -> escalate to the bureau
+    "ack_minutes": 60,  # warning not acknowledged after this long -> escalate
+    "escalation_window_days": 7,  # older unanswered roll calls / warnings are history, not reminders
+    "quiet_start": "22:00",  # no e-mail / robot messages in quiet hours (urgent ones excepted)
     "quiet_end": "07:00",
-    "max_attempts": 5,               # a delivery that failed this often is 'failed' and shown to the admin
-    "retry_base_seconds": 60,        # backoff: base * 2^(attempts-1), at most 6 hours
+    "max_attempts": 5,  # a delivery that failed this often is 'failed' and shown to the admin
+    "retry_base_seconds": 60,  # backoff: base * 2^(attempts-1), at most 6 hours
     "backup_keep_days": 14,
 }
 
@@ -109,18 +110,25 @@ class Candidate:
     subject_type: str
     subject_id: str
     due_on: date | None
-    township_code: str | None      # recipient: a township, or None for the county bureau
+    township_code: str | None  # recipient: a township, or None for the county bureau
     title: str
     body: str
-    remind_at: datetime            # when it falls due (already moved onto a working day)
-    variant: str = ""              # e.g. the lead time of a drill-coming reminder
+    remind_at: datetime  # when it falls due (already moved onto a working day)
+    variant: str = ""  # e.g. the lead time of a drill-coming reminder
     urgent: bool = False
 
     @property
     def dedup_key(self) -> str:
-        return "|".join([self.kind, self.subject_type, str(self.subject_id),
-                         self.due_on.isoformat() if self.due_on else "never", self.variant,
-                         self.township_code or "county"])
+        return "|".join(
+            [
+                self.kind,
+                self.subject_type,
+                str(self.subject_id),
+                self.due_on.isoformat() if self.due_on else "never",
+                self.variant,
+                self.township_code or "county",
+            ]
+        )
 
 
 def _day(value) -> date | None:
@@ -140,17 +148,33 @@ def drill_coming(rows: list[dict], today: date, lead_days: list[int]) -> list[Ca
         for lead in sorted(set(lead_days), reverse=True):
             remind = previous_workday(planned - timedelta(days=lead))
             where = row.get("township_name") or "县级"
-            out.append(Candidate(
-                "drill_coming", "planned_drill", str(row["id"]), planned, row["township_code"],
-                f"演练临近：{row['title']}（{planned:%Y-%m-%d}，提前{lead}天提醒）",
-                f"{where}计划于 {planned:%Y年%m月%d日} 开展“{row['title']}”，距演练 {lead} 天（提前提醒）。"
-                f"请落实演练方案、参演人员和保障物资；如需调整，请在演练计划中修改或取消。",
-                start_of(remind), variant=f"{lead}d"))
+            out.append(
+                Candidate(
+                    "drill_coming",
+                    "planned_drill",
+                    str(row["id"]),
+                    planned,
+                    row["township_code"],
+                    f"演练临近：{row['title']}（{planned:%Y-%m-%d}，提前{lead}天提醒）",
+                    f"{where}计划于 {planned:%Y年%m月%d日} 开展“{row['title']}”，距演练 {lead} 天（提前提醒）。"
+                    f"请落实演练方案、参演人员和保障物资；如需调整，请在演练计划中修改或取消。",
+                    start_of(remind),
+                    variant=f"{lead}d",
+                )
+            )
     return out
 
 
-def _overdue(kind: str, subject_type: str, subject_id: str, due: date | None, township: str | None,
-             title: str, body: str, today: date) -> Candidate:
+def _overdue(
+    kind: str,
+    subject_type: str,
+    subject_id: str,
+    due: date | None,
+    township: str | None,
+    title: str,
+    body: str,
+    today: date,
+) -> Candidate:
     # Overdue the day after it was due, deferred to a working day; never done at all: due now.
     remind = next_workday(due + timedelta(days=1)) if due else today
     return Candidate(kind, subject_type, subject_id, due, township, title, body, start_of(remind))
@@ -167,11 +191,20 @@ def plan_overdue(plans: list[dict], today: date) -> list[Candidate]:
         if p["drill_status"] not in ("overdue", "never"):
             continue
         due = p["drill_due_on"]
-        out.append(_overdue(
-            "plan_drill_overdue", "plan", p["code"], due, None,
-            f"预案演练逾期：{p['name']}（{p['code']}）",
-            (f"应于 {due:%Y-%m-%d} 前演练，" if due else "尚无演练记录，") + f"上次演练：{_last(p['last_drill_on'])}。"
-            f"{p.get('drill_rule') or ''}（{p.get('drill_source') or ''}）", today))
+        out.append(
+            _overdue(
+                "plan_drill_overdue",
+                "plan",
+                p["code"],
+                due,
+                None,
+                f"预案演练逾期：{p['name']}（{p['code']}）",
+                (f"应于 {due:%Y-%m-%d} 前演练，" if due else "尚无演练记录，")
+                + f"上次演练：{_last(p['last_drill_on'])}。"
+                f"{p.get('drill_rule') or ''}（{p.get('drill_source') or ''}）",
+                today,
+            )
+        )
     return out
 
 
@@ -180,35 +213,59 @@ def plan_evaluation(plans: list[dict], today: date, lead_days: int) -> list[Cand
     out = []
     for p in plans:
         due = p["evaluation_due_on"]
-        if due is None:
-            remind = today
-        else:
-            remind = previous_workday(due - timedelta(days=lead_days))
-        out.append(Candidate(
-            "plan_evaluation_due", "plan", p["code"], due, None,
-            f"预案评估到期：{p['name']}（{p['code']}）",
-            (f"应于 {due:%Y-%m-%d} 前完成评估" if due else "尚无评估或修订记录") +
-            f"（上次评估/修订：{_last(p.get('evaluation_clock_from'))}）。{p.get('evaluation_source') or ''}",
-            start_of(remind)))
+        remind = today if due is None else previous_workday(due - timedelta(days=lead_days))
+        out.append(
+            Candidate(
+                "plan_evaluation_due",
+                "plan",
+                p["code"],
+                due,
+                None,
+                f"预案评估到期：{p['name']}（{p['code']}）",
+                (f"应于 {due:%Y-%m-%d} 前完成评估" if due else "尚无评估或修订记录")
+                + f"（上次评估/修订：{_last(p.get('evaluation_clock_from'))}）。{p.get('evaluation_source') or ''}",
+                start_of(remind),
+            )
+        )
     return out
 
 
 def enterprise_overdue(rows: list[dict], today: date) -> list[Candidate]:
     """Enterprises overdue or never drilled (rows of deadlines.enterprise_deadlines): to their township."""
-    return [_overdue("enterprise_drill_overdue", "enterprise", str(r["id"]), r["due_on"], r["township_code"],
-                     f"企业演练逾期：{r['name']}",
-                     (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，") +
-                     f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}（{r.get('source') or ''}）", today)
-            for r in rows if r["status"] in ("overdue", "never")]
+    return [
+        _overdue(
+            "enterprise_drill_overdue",
+            "enterprise",
+            str(r["id"]),
+            r["due_on"],
+            r["township_code"],
+            f"企业演练逾期：{r['name']}",
+            (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，")
+            + f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}（{r.get('source') or ''}）",
+            today,
+        )
+        for r in rows
+        if r["status"] in ("overdue", "never")
+    ]
 
 
 def village_overdue(rows: list[dict], today: date) -> list[Candidate]:
     """Villages overdue or never drilled (rows of deadlines.village_deadlines): to their township."""
-    return [_overdue("village_drill_overdue", "village", r["code"], r["due_on"], r["township_code"],
-                     f"村（社区）演练逾期：{r['township_name']}{r['name']}",
-                     (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，") +
-                     f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}", today)
-            for r in rows if r["status"] in ("overdue", "never")]
+    return [
+        _overdue(
+            "village_drill_overdue",
+            "village",
+            r["code"],
+            r["due_on"],
+            r["township_code"],
+            f"村（社区）演练逾期：{r['township_name']}{r['name']}",
+            (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，")
+            + f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}",
+            today,
+        )
+        for r in rows
+        if r["status"] in ("overdue", "never")
+    ]
 
 
 def certificates_expiring(rows: list[dict], today: date, days: int) -> list[Candidate]:
@@ -219,11 +276,18 @@ def certificates_expiring(rows: list[dict], today: date, days: int) -> list[Cand
         expires = _day(r["expires_on"])
         if expires is None or expires < today:
             continue
-        out.append(Candidate(
-            "certificate_expiring", "certificate", str(r["id"]), expires, r["township_code"],
-            f"证书即将到期：{r['team_name']} {r['member_name']}的{r['name']}（{expires:%Y-%m-%d}）",
-            f"{r['team_name']}队员{r['member_name']}的“{r['name']}”将于 {expires:%Y年%m月%d日} 到期，请安排复训或换证。",
-            start_of(previous_workday(expires - timedelta(days=days)))))
+        out.append(
+            Candidate(
+                "certificate_expiring",
+                "certificate",
+                str(r["id"]),
+                expires,
+                r["township_code"],
+                f"证书即将到期：{r['team_name']} {r['member_name']}的{r['name']}（{expires:%Y-%m-%d}）",
+                f"{r['team_name']}队员{r['member_name']}的“{r['name']}”将于 {expires:%Y年%m月%d日} 到期，请安排复训或换证。",
+                start_of(previous_workday(expires - timedelta(days=days))),
+            )
+        )
     return out
 
 
@@ -237,22 +301,39 @@ def insurance_expiring(rows: list[dict], today: date, days: int) -> list[Candida
         if until < today:
             continue
         names = "、".join(r["names"][:10]) + ("等" if r["members"] > 10 else "")
-        out.append(Candidate(
-            "insurance_expiring", "team", str(r["team_id"]), until, r["township_code"],
-            f"保险即将到期：{r['team_name']} {r['members']} 人（{until:%Y-%m-%d}）",
-            f"{r['team_name']}共 {r['members']} 名队员的人身意外保险将于 {until:%Y年%m月%d日} 到期：{names}。请及时续保。",
-            start_of(previous_workday(until - timedelta(days=days)))))
+        out.append(
+            Candidate(
+                "insurance_expiring",
+                "team",
+                str(r["team_id"]),
+                until,
+                r["township_code"],
+                f"保险即将到期：{r['team_name']} {r['members']} 人（{until:%Y-%m-%d}）",
+                f"{r['team_name']}共 {r['members']} 名队员的人身意外保险将于 {until:%Y年%m月%d日} 到期：{names}。请及时续保。",
+                start_of(previous_workday(until - timedelta(days=days))),
+            )
+        )
     return out
 
 
 def actions_overdue(rows: list[dict], today: date) -> list[Candidate]:
     """Open corrective actions past their due date: to the drill's township (bureau for county drills).
     Rows: id, description, owner, due_on, drill_title, township_code."""
-    return [_overdue("action_overdue", "corrective_action", str(r["id"]), _day(r["due_on"]), r["township_code"],
-                     f"整改逾期：{r['description'][:40]}",
-                     f"演练“{r['drill_title']}”发现的问题“{r['description']}”应于 {_day(r['due_on']):%Y-%m-%d} 前整改完成，"
-                     f"责任人：{r['owner']}，至今未关闭。", today)
-            for r in rows if _day(r["due_on"]) < today]
+    return [
+        _overdue(
+            "action_overdue",
+            "corrective_action",
+            str(r["id"]),
+            _day(r["due_on"]),
+            r["township_code"],
+            f"整改逾期：{r['description'][:40]}",
+            f"演练“{r['drill_title']}”发现的问题“{r['description']}”应于 {_day(r['due_on']):%Y-%m-%d} 前整改完成，"
+            f"责任人：{r['owner']}，至今未关闭。",
+            today,
+        )
+        for r in rows
+        if _day(r["due_on"]) < today
+    ]
 
 
 def roll_calls_unanswered(rows: list[dict], now: datetime, minutes: int, window_days: int) -> list[Candidate]:
@@ -263,11 +344,19 @@ def roll_calls_unanswered(rows: list[dict], now: datetime, minutes: int, window_
         called = local(r["called_at"])
         if called < now - timedelta(days=window_days):
             continue
-        out.append(Candidate(
-            "roll_call_unanswered", "roll_call", str(r["id"]), called.date(), None,
-            f"点名未应答：{r['township_name']}（{called:%m-%d %H:%M}）",
-            f"{called:%Y-%m-%d %H:%M} 对{r['township_name']}发起的点名，{minutes} 分钟内未应答，请电话核实值班情况。",
-            called + timedelta(minutes=minutes), urgent=True))
+        out.append(
+            Candidate(
+                "roll_call_unanswered",
+                "roll_call",
+                str(r["id"]),
+                called.date(),
+                None,
+                f"点名未应答：{r['township_name']}（{called:%m-%d %H:%M}）",
+                f"{called:%Y-%m-%d %H:%M} 对{r['township_name']}发起的点名，{minutes} 分钟内未应答，请电话核实值班情况。",
+                called + timedelta(minutes=minutes),
+                urgent=True,
+            )
+        )
     return out
 
 
@@ -280,11 +369,20 @@ def warnings_unacknowledged(rows: list[dict], now: datetime, minutes: int, windo
         if issued < now - timedelta(days=window_days):
             continue
         where = r["township_name"] + (r.get("village_name") or "")
-        out.append(Candidate(
-            "warning_unacknowledged", "warning_ack", str(r["id"]), issued.date(), None,
-            f"预警未确认：{where} · {r['warning_title']}",
-            f"{issued:%Y-%m-%d %H:%M} 发布的预警“{r['warning_title']}”（{r['level']}级），{where} {minutes} 分钟内未确认接收，"
-            f"请电话督促。", issued + timedelta(minutes=minutes), urgent=True))
+        out.append(
+            Candidate(
+                "warning_unacknowledged",
+                "warning_ack",
+                str(r["id"]),
+                issued.date(),
+                None,
+                f"预警未确认：{where} · {r['warning_title']}",
+                f"{issued:%Y-%m-%d %H:%M} 发布的预警“{r['warning_title']}”（{r['level']}级），{where} {minutes} 分钟内未确认接收，"
+                f"请电话督促。",
+                issued + timedelta(minutes=minutes),
+                urgent=True,
+            )
+        )
     return out
 
 
@@ -320,10 +418,16 @@ def validate_settings(values: dict) -> dict:
     if not leads or any(d < 0 or d > 90 for d in leads):
         raise ValueError("演练提前提醒天数：至少一个，每个在 0 到 90 之间")
     out["lead_days"] = leads
-    limits = {"expiry_days": ("证书/保险提前提醒天数", 1, 365), "evaluation_lead_days": ("预案评估提前提醒天数", 0, 365),
-              "roll_call_minutes": ("点名未应答上报时限（分钟）", 1, 1440), "ack_minutes": ("预警未确认上报时限（分钟）", 1, 1440),
-              "escalation_window_days": ("未应答/未确认追溯天数", 1, 90), "max_attempts": ("最多发送次数", 1, 20),
-              "retry_base_seconds": ("重试间隔基数（秒）", 10, 3600), "backup_keep_days": ("备份保留天数", 1, 365)}
+    limits = {
+        "expiry_days": ("证书/保险提前提醒天数", 1, 365),
+        "evaluation_lead_days": ("预案评估提前提醒天数", 0, 365),
+        "roll_call_minutes": ("点名未应答上报时限（分钟）", 1, 1440),
+        "ack_minutes": ("预警未确认上报时限（分钟）", 1, 1440),
+        "escalation_window_days": ("未应答/未确认追溯天数", 1, 90),
+        "max_attempts": ("最多发送次数", 1, 20),
+        "retry_base_seconds": ("重试间隔基数（秒）", 10, 3600),
+        "backup_keep_days": ("备份保留天数", 1, 365),
+    }
     for key, (label, low, high) in limits.items():
         try:
             number = int(out[key])
@@ -373,42 +477,75 @@ def candidates(db, now: datetime, settings: dict | None = None) -> list[Candidat
         "SELECT p.id, p.title, p.planned_on, p.township_code, t.name AS township_name FROM planned_drills p"
         " LEFT JOIN townships t ON t.code = p.township_code"
         " WHERE p.status = 'planned' AND p.planned_on >= ? AND p.planned_on <= ?",
-        [today, today + timedelta(days=max(s["lead_days"]) + 15)])
+        [today, today + timedelta(days=max(s["lead_days"]) + 15)],
+    )
     found += drill_coming(planned, today, s["lead_days"])
     plans = deadlines.plan_deadlines(db, today)
     found += plan_overdue(plans, today)
     horizon = today + timedelta(days=s["evaluation_lead_days"] + 15)
-    found += plan_evaluation([p for p in plans if p["evaluation_due_on"] is None or p["evaluation_due_on"] <= horizon],
-                             today, s["evaluation_lead_days"])
+    found += plan_evaluation(
+        [p for p in plans if p["evaluation_due_on"] is None or p["evaluation_due_on"] <= horizon],
+        today,
+        s["evaluation_lead_days"],
+    )
     found += enterprise_overdue(deadlines.enterprise_deadlines(db, today), today)
     found += village_overdue(deadlines.village_deadlines(db, today), today)
     until = today + timedelta(days=s["expiry_days"] + 15)
-    found += certificates_expiring(db.query_dicts(
-        "SELECT c.id, c.name, c.expires_on, m.name AS member_name, t.name AS team_name, t.township_code"
-        " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
-        " WHERE c.expires_on BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL",
-        [today, until]), today, s["expiry_days"])
-    found += insurance_expiring(db.query_dicts(
-        "SELECT t.id AS team_id, t.name AS team_name, t.township_code, m.insurance_until,"
-        " count(*) AS members, list(m.name ORDER BY m.id)[1:11] AS names"
-        " FROM members m JOIN teams t ON t.id = m.team_id"
-        " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
-        " GROUP BY ALL", [today, until]), today, s["expiry_days"])
-    found += actions_overdue(db.query_dicts(
-        "SELECT a.id, a.description, a.owner, a.due_on, d.title AS drill_title, d.township_code"
-        " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-        " WHERE a.closed_on IS NULL AND a.due_on < ?", [today]), today)
+    found += certificates_expiring(
+        db.query_dicts(
+            "SELECT c.id, c.name, c.expires_on, m.name AS member_name, t.name AS team_name, t.township_code"
+            " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
+            " WHERE c.expires_on BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL",
+            [today, until],
+        ),
+        today,
+        s["expiry_days"],
+    )
+    found += insurance_expiring(
+        db.query_dicts(
+            "SELECT t.id AS team_id, t.name AS team_name, t.township_code, m.insurance_until,"
+            " count(*) AS members, list(m.name ORDER BY m.id)[1:11] AS names"
+            " FROM members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
+            " GROUP BY ALL",
+            [today, until],
+        ),
+        today,
+        s["expiry_days"],
+    )
+    found += actions_overdue(
+        db.query_dicts(
+            "SELECT a.id, a.description, a.owner, a.due_on, d.title AS drill_title, d.township_code"
+            " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
+            " WHERE a.closed_on IS NULL AND a.due_on < ?",
+            [today],
+        ),
+        today,
+    )
     since = now - timedelta(days=s["escalation_window_days"])
-    found += roll_calls_unanswered(db.query_dicts(
-        "SELECT r.id, r.township_code, t.name AS township_name, r.called_at FROM roll_calls r"
-        " JOIN townships t ON t.code = r.township_code WHERE r.answered_at IS NULL AND r.called_at >= ?"
-        " AND r.called_at <= ?", [since, now]), now, s["roll_call_minutes"], s["escalation_window_days"])
-    found += warnings_unacknowledged(db.query_dicts(
-        "SELECT a.id, w.title AS warning_title, w.level, w.issued_at, t.name AS township_name, v.name AS village_name"
-        " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id JOIN townships t ON t.code = a.township_code"
-        " LEFT JOIN villages v ON v.code = a.village_code"
-        " WHERE a.acknowledged_at IS NULL AND w.issued_at >= ? AND w.issued_at <= ?", [since, now]),
-        now, s["ack_minutes"], s["escalation_window_days"])
+    found += roll_calls_unanswered(
+        db.query_dicts(
+            "SELECT r.id, r.township_code, t.name AS township_name, r.called_at FROM roll_calls r"
+            " JOIN townships t ON t.code = r.township_code WHERE r.answered_at IS NULL AND r.called_at >= ?"
+            " AND r.called_at <= ?",
+            [since, now],
+        ),
+        now,
+        s["roll_call_minutes"],
+        s["escalation_window_days"],
+    )
+    found += warnings_unacknowledged(
+        db.query_dicts(
+            "SELECT a.id, w.title AS warning_title, w.level, w.issued_at, t.name AS township_name, v.name AS village_name"
+            " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id JOIN townships t ON t.code = a.township_code"
+            " LEFT JOIN villages v ON v.code = a.village_code"
+            " WHERE a.acknowledged_at IS NULL AND w.issued_at >= ? AND w.issued_at <= ?",
+            [since, now],
+        ),
+        now,
+        s["ack_minutes"],
+        s["escalation_window_days"],
+    )
     return found
 
 
@@ -450,12 +587,19 @@ def _sweep(db, now: datetime, dry_run: bool) -> list[Candidate]:
 
     import pandas as pd
 
-    frame = pd.DataFrame({
-        "dedup_key": [c.dedup_key for c in new], "kind": [c.kind for c in new],
-        "subject_type": [c.subject_type for c in new], "subject_id": [c.subject_id for c in new],
-        "due_on": [c.due_on.isoformat() if c.due_on else None for c in new],
-        "township_code": [c.township_code for c in new], "title": [c.title for c in new],
-        "body": [c.body for c in new]}, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "dedup_key": [c.dedup_key for c in new],
+            "kind": [c.kind for c in new],
+            "subject_type": [c.subject_type for c in new],
+            "subject_id": [c.subject_id for c in new],
+            "due_on": [c.due_on.isoformat() if c.due_on else None for c in new],
+            "township_code": [c.township_code for c in new],
+            "title": [c.title for c in new],
+            "body": [c.body for c in new],
+        },
+        dtype=object,
+    )
 
     def work(cur):
         cur.register("new_notifications", frame)
@@ -464,7 +608,9 @@ def _sweep(db, now: datetime, dry_run: bool) -> list[Candidate]:
                 "INSERT INTO notifications (dedup_key, kind, subject_type, subject_id, due_on, township_code, title,"
                 " body, created_at) SELECT dedup_key, kind, subject_type, subject_id, CAST(due_on AS DATE),"
                 " township_code, title, body, ? FROM new_notifications"
-                " ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key", [now]).fetchall()
+                " ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
+                [now],
+            ).fetchall()
         finally:
             cur.unregister("new_notifications")
         if not inserted:
@@ -474,13 +620,17 @@ def _sweep(db, now: datetime, dry_run: bool) -> list[Candidate]:
         cur.execute(
             "INSERT INTO deliveries (notification_id, channel_id) SELECT n.id, c.id FROM notifications n"
             " JOIN channels c ON c.is_active AND c.township_code IS NOT DISTINCT FROM n.township_code"
-            " WHERE list_contains(?, n.id) ON CONFLICT DO NOTHING", [ids])
+            " WHERE list_contains(?, n.id) ON CONFLICT DO NOTHING",
+            [ids],
+        )
         keys = {k for _, k in inserted}
         created = [c for c in new if c.dedup_key in keys]
         acks = [int(c.subject_id) for c in created if c.kind == "warning_unacknowledged"]
         if acks:
-            cur.execute("UPDATE warning_acks SET escalated_at = ? WHERE list_contains(?, id) AND escalated_at IS NULL",
-                        [now, acks])
+            cur.execute(
+                "UPDATE warning_acks SET escalated_at = ? WHERE list_contains(?, id) AND escalated_at IS NULL",
+                [now, acks],
+            )
         counts: dict[str, int] = {}
         for c in created:
             counts[c.kind] = counts.get(c.kind, 0) + 1
@@ -501,8 +651,9 @@ def _scope(user: User, everything: bool = False) -> tuple[str, list]:
     return "n.township_code IS NULL", []
 
 
-def inbox(db, user: User, *, unread_only: bool = False, everything: bool = False, kind: str | None = None,
-          limit: int = 1000) -> list[dict]:
+def inbox(
+    db, user: User, *, unread_only: bool = False, everything: bool = False, kind: str | None = None, limit: int = 1000
+) -> list[dict]:
     where, params = _scope(user, everything)
     if unread_only:
         where += " AND r.read_at IS NULL"
@@ -517,15 +668,18 @@ def inbox(db, user: User, *, unread_only: bool = False, everything: bool = False
         " FROM notifications n LEFT JOIN townships t ON t.code = n.township_code"
         " LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = ?"
         f" WHERE {where} ORDER BY (r.read_at IS NULL) DESC, n.created_at DESC, n.id DESC LIMIT {int(limit)}",
-        [user.id, *params])
+        [user.id, *params],
+    )
 
 
 def unread_count(db, user: User) -> int:
     where, params = _scope(user)
     return db.scalar(
-        "SELECT count(*) FROM notifications n WHERE " + where +
-        " AND NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.notification_id = n.id AND r.user_id = ?)",
-        [*params, user.id])
+        "SELECT count(*) FROM notifications n WHERE "
+        + where
+        + " AND NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.notification_id = n.id AND r.user_id = ?)",
+        [*params, user.id],
+    )
 
 
 def mark_read(db, user: User, notification_ids: list[int] | None = None, now: datetime | None = None) -> int:
@@ -544,9 +698,13 @@ def mark_read(db, user: User, notification_ids: list[int] | None = None, now: da
     def work(cur):
         count = 0
         for i in ids:
-            count += len(cur.execute(
-                "INSERT INTO notification_reads (notification_id, user_id, read_at) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING RETURNING notification_id", [i, user.id, now]).fetchall())
+            count += len(
+                cur.execute(
+                    "INSERT INTO notification_reads (notification_id, user_id, read_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING RETURNING notification_id",
+                    [i, user.id, now],
+                ).fetchall()
+            )
         return count
 
     return db.write(work) if ids else 0

@@ -5,6 +5,7 @@ Every figure is computed from the records (stats.year_stats and the tables below
 in. The "三级联动 / 16个乡镇互联互通" clauses come from emergency.linkage.connected_townships when that
 module is present; without it they are left out rather than asserted.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,9 +16,11 @@ from .enums import DRILL_LEVELS, ENTERPRISE_SECTORS, HAZARD_DOMAINS, PLAN_CATEGO
 from .stats import STAT_LABELS, about, year_stats
 
 CHINESE_DIGITS = "一二三四五六七八九十"
-FORMATS = {"text": ("txt", "text/plain"),
-           "docx": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-           "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+FORMATS = {
+    "text": ("txt", "text/plain"),
+    "docx": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
 
 
 def _chinese_count(n: int) -> str:
@@ -36,7 +39,9 @@ def top_domains(db, year: int, n: int = 2) -> tuple[list[str], int]:
     rows = db.query(
         "SELECT td.domain_code, count(*) FROM team_domains td JOIN teams t ON t.id = td.team_id"
         " WHERE t.established_on <= ? AND (t.disbanded_on IS NULL OR t.disbanded_on > ?)"
-        " GROUP BY 1 ORDER BY 2 DESC, 1", [date(year, 12, 31), date(year, 12, 31)])
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        [date(year, 12, 31), date(year, 12, 31)],
+    )
     names = [HAZARD_DOMAINS.get(code, code).removesuffix("抗旱") for code, _ in rows]
     return names[:n], len(rows)
 
@@ -52,15 +57,22 @@ def report_figures(db, year: int) -> dict:
     figures["by_township"] = db.query_dicts(
         "SELECT t.name AS township_name, count(d.id) AS drills, coalesce(sum(d.participants), 0) AS participants"
         " FROM townships t LEFT JOIN drills d ON d.township_code = t.code AND year(d.held_on) = ?"
-        " WHERE t.is_township GROUP BY t.name, t.sort_order ORDER BY t.sort_order", [year])
-    figures["plans_by_category"] = dict(db.query(
-        "SELECT category, count(*) FROM plans WHERE status = 'active' GROUP BY 1"))
+        " WHERE t.is_township GROUP BY t.name, t.sort_order ORDER BY t.sort_order",
+        [year],
+    )
+    figures["plans_by_category"] = dict(
+        db.query("SELECT category, count(*) FROM plans WHERE status = 'active' GROUP BY 1")
+    )
     figures["plans_drilled"] = db.scalar(
         "SELECT count(DISTINCT dp.plan_code) FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id"
-        " JOIN plans p ON p.code = dp.plan_code WHERE p.status = 'active' AND year(d.held_on) = ?", [year])
+        " JOIN plans p ON p.code = dp.plan_code WHERE p.status = 'active' AND year(d.held_on) = ?",
+        [year],
+    )
     figures["actions"], figures["actions_closed"] = db.query(
         "SELECT count(*), count(a.closed_on) FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-        " WHERE year(d.held_on) = ?", [year])[0]
+        " WHERE year(d.held_on) = ?",
+        [year],
+    )[0]
     return figures
 
 
@@ -77,9 +89,11 @@ def report_paragraph(figures: dict) -> str:
     parts.append(f"现有应急救援队伍{f['teams']}支、队员{f['members']}人，")
     if domains:
         parts.append(f"覆盖{domains}等{f['domains_covered']}个领域；")
-    parts.append(f"修订完善{_chinese_count(f['plan_categories'])}类{f['plans']}项专项应急预案，"
-                 f"开展县乡两级演练{f['county_township_drills']}场次，参演{about(f['county_township_participants'])}人次，"
-                 f"非煤矿山等领域演练{f['sector_drills']}场次，参演{f['sector_participants']}人次")
+    parts.append(
+        f"修订完善{_chinese_count(f['plan_categories'])}类{f['plans']}项专项应急预案，"
+        f"开展县乡两级演练{f['county_township_drills']}场次，参演{about(f['county_township_participants'])}人次，"
+        f"非煤矿山等领域演练{f['sector_drills']}场次，参演{f['sector_participants']}人次"
+    )
     if f.get("village_drills"):
         parts.append(f"，村（社区）演练{f['village_drills']}场次，参演{f['village_participants']}人次")
     if connected is not None and connected > 0:
@@ -93,16 +107,25 @@ def report_paragraph(figures: dict) -> str:
 
 def level_rows(figures: dict) -> list[tuple[str, int, int]]:
     found = {r["level"]: r for r in figures["by_level"]}
-    rows = [(label, int(found.get(code, {}).get("drills", 0)), int(found.get(code, {}).get("participants", 0)))
-            for code, label in DRILL_LEVELS.items()]
+    rows = [
+        (label, int(found.get(code, {}).get("drills", 0)), int(found.get(code, {}).get("participants", 0)))
+        for code, label in DRILL_LEVELS.items()
+    ]
     rows.append(("合计", sum(r[1] for r in rows), sum(r[2] for r in rows)))
     return rows
 
 
 def sector_rows(figures: dict) -> list[tuple[str, int, int, int]]:
     found = {r["sector"]: r for r in figures["by_sector"]}
-    rows = [(label, int(found.get(code, {}).get("enterprises", 0)), int(found.get(code, {}).get("drills", 0)),
-             int(found.get(code, {}).get("participants", 0))) for code, (label, _) in ENTERPRISE_SECTORS.items()]
+    rows = [
+        (
+            label,
+            int(found.get(code, {}).get("enterprises", 0)),
+            int(found.get(code, {}).get("drills", 0)),
+            int(found.get(code, {}).get("participants", 0)),
+        )
+        for code, (label, _) in ENTERPRISE_SECTORS.items()
+    ]
     rows.append(("合计", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)))
     return rows
 
@@ -172,13 +195,17 @@ def as_docx(figures: dict) -> bytes:
     document.add_heading("（二）非煤矿山等领域（按行业）", level=2)
     _docx_table(document, ["行业领域", "开展演练的企业数", "场次", "参演人次"], sector_rows(figures))
     document.add_heading("（三）按乡镇", level=2)
-    _docx_table(document, ["乡镇", "场次", "参演人次"],
-                [(r["township_name"], r["drills"], r["participants"]) for r in figures["by_township"]])
+    _docx_table(
+        document,
+        ["乡镇", "场次", "参演人次"],
+        [(r["township_name"], r["drills"], r["participants"]) for r in figures["by_township"]],
+    )
     document.add_heading("四、预案与整改", level=1)
     categories = "、".join(f"{c}{figures['plans_by_category'].get(c, 0)}项" for c in PLAN_CATEGORIES)
     document.add_paragraph(
         f"在用专项应急预案{figures['plans']}项（{categories}），本年度有{figures['plans_drilled']}项预案开展了演练。"
-        f"本年度演练发现问题形成整改事项{figures['actions']}项，已完成整改{figures['actions_closed']}项。")
+        f"本年度演练发现问题形成整改事项{figures['actions']}项，已完成整改{figures['actions_closed']}项。"
+    )
     document.add_paragraph("本报告中的数字均由系统根据登记记录自动计算。")
     buffer = io.BytesIO()
     document.save(buffer)
@@ -194,8 +221,10 @@ def as_xlsx(figures: dict) -> bytes:
         "主要数据": pd.DataFrame(figure_rows(figures), columns=["指标", "数值"]),
         "按层级": pd.DataFrame(level_rows(figures), columns=["层级", "场次", "参演人次"]),
         "按行业领域": pd.DataFrame(sector_rows(figures), columns=["行业领域", "开展演练的企业数", "场次", "参演人次"]),
-        "按乡镇": pd.DataFrame([(r["township_name"], r["drills"], r["participants"]) for r in figures["by_township"]],
-                             columns=["乡镇", "场次", "参演人次"]),
+        "按乡镇": pd.DataFrame(
+            [(r["township_name"], r["drills"], r["participants"]) for r in figures["by_township"]],
+            columns=["乡镇", "场次", "参演人次"],
+        ),
         "报告段落": pd.DataFrame({"段落": [report_paragraph(figures)]}),
     }
     return sheets_xlsx(sheets)

@@ -11,6 +11,7 @@ Roster health limits are configuration, kept in the `settings` table under the k
 "roster.health" (JSON) with DEFAULTS below; no national minimum team size or age limit was found
 (DOMAIN.md section 6), so these are the bureau's choice.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,8 +26,12 @@ from .teams import mask_personal
 
 SETTINGS_KEY = "roster.health"
 DEFAULTS = {"expiry_window_days": 30, "min_age": 18, "max_age": 60, "min_team_size": 5}
-SETTING_LABELS = {"expiry_window_days": "证书/保险到期预警天数", "min_age": "最低年龄（岁）",
-                  "max_age": "最高年龄（岁）", "min_team_size": "队伍最少人数"}
+SETTING_LABELS = {
+    "expiry_window_days": "证书/保险到期预警天数",
+    "min_age": "最低年龄（岁）",
+    "max_age": "最高年龄（岁）",
+    "min_team_size": "队伍最少人数",
+}
 MOBILE_PATTERN = "^1[3-9][0-9]{9}$"
 
 
@@ -85,7 +90,8 @@ def _active_params(today: date) -> list:
 # Coverage -------------------------------------------------------------------------------------
 def coverage(db, today: date) -> pd.DataFrame:
     """One row per (township, domain): local and county-wide teams and members serving it."""
-    return db.frame(f"""
+    return db.frame(
+        f"""
         WITH {_ACTIVE},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id),
         team_cover AS (
@@ -110,7 +116,9 @@ def coverage(db, today: date) -> pd.DataFrame:
         LEFT JOIN local l ON l.township_code = tw.code AND l.domain_code = h.code
         LEFT JOIN countywide c ON c.domain_code = h.code
         WHERE tw.is_township
-        ORDER BY tw.sort_order, h.code""", _active_params(today))
+        ORDER BY tw.sort_order, h.code""",
+        _active_params(today),
+    )
 
 
 def domain_order() -> list[str]:
@@ -132,14 +140,16 @@ def gaps(cells: pd.DataFrame) -> pd.DataFrame:
     found = cells[cells["teams"] == 0][["township_code", "township_name", "domain_code", "domain_name"]].copy()
     found["kind"] = "无任何队伍"
     local = cells[(cells["teams"] > 0) & (cells["local_teams"] == 0)][
-        ["township_code", "township_name", "domain_code", "domain_name"]].copy()
+        ["township_code", "township_name", "domain_code", "domain_name"]
+    ].copy()
     local["kind"] = "仅有县级/全县性队伍"
     return pd.concat([found, local], ignore_index=True)
 
 
 def teams_serving(db, viewer: User, township_code: str, domain_code: str, today: date) -> pd.DataFrame:
     """The drill-down: the teams counted in one cell (own township's and county-wide), phones masked."""
-    frame = db.frame(f"""
+    frame = db.frame(
+        f"""
         WITH {_ACTIVE},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
         SELECT t.id, t.name, t.kind, t.level, t.township_code,
@@ -148,7 +158,9 @@ def teams_serving(db, viewer: User, township_code: str, domain_code: str, today:
         FROM active_teams t JOIN team_domains d ON d.team_id = t.id AND d.domain_code = ?
         LEFT JOIN townships tw ON tw.code = t.township_code LEFT JOIN sizes s ON s.team_id = t.id
         WHERE t.township_code IS NULL OR t.township_code = ?
-        ORDER BY t.township_code NULLS LAST, t.level, t.name""", [*_active_params(today), domain_code, township_code])
+        ORDER BY t.township_code NULLS LAST, t.level, t.name""",
+        [*_active_params(today), domain_code, township_code],
+    )
     return mask_personal(frame, viewer, "duty_phone")
 
 
@@ -159,11 +171,20 @@ def _scope(township_code: str | None, alias: str = "t") -> tuple[str, list]:
     return "", []
 
 
-def _member_rows(db, viewer: User, today: date, condition: str, params: list, township_code: str | None,
-                 extra_columns: str = "", extra_params: list | None = None) -> pd.DataFrame:
+def _member_rows(
+    db,
+    viewer: User,
+    today: date,
+    condition: str,
+    params: list,
+    township_code: str | None,
+    extra_columns: str = "",
+    extra_params: list | None = None,
+) -> pd.DataFrame:
     """Current members matching `condition` (placeholders in SELECT first, then WHERE, then scope)."""
     scope, scope_params = _scope(township_code)
-    frame = db.frame(f"""
+    frame = db.frame(
+        f"""
         WITH {_ACTIVE}
         SELECT m.id, m.name, m.phone, m.id_masked, m.birth_date, m.training_passed, m.insurance_until,
                t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
@@ -171,14 +192,16 @@ def _member_rows(db, viewer: User, today: date, condition: str, params: list, to
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE ({condition}) {scope}
         ORDER BY tw.sort_order NULLS FIRST, t.name, m.id""",
-        [*_active_params(today), *(extra_params or []), *params, *scope_params])
+        [*_active_params(today), *(extra_params or []), *params, *scope_params],
+    )
     return mask_personal(frame, viewer, "phone")
 
 
 def duplicate_persons(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
     """Every current membership of a person (same ID-number HMAC) who is in more than one."""
     scope, scope_params = _scope(township_code)
-    frame = db.frame(f"""
+    frame = db.frame(
+        f"""
         WITH {_ACTIVE},
         dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
                 WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)
@@ -188,14 +211,18 @@ def duplicate_persons(db, viewer: User, today: date, township_code: str | None =
         LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE m.id_hmac IN (SELECT m2.id_hmac FROM active_members m2 JOIN active_teams t ON t.id = m2.team_id
                             WHERE m2.id_hmac IS NOT NULL {scope})
-        ORDER BY person, m.id""", [*_active_params(today), *scope_params])
+        ORDER BY person, m.id""",
+        [*_active_params(today), *scope_params],
+    )
     return mask_personal(frame, viewer, "phone")
 
 
-def expiring_certificates(db, viewer: User, today: date, window_days: int,
-                          township_code: str | None = None) -> pd.DataFrame:
+def expiring_certificates(
+    db, viewer: User, today: date, window_days: int, township_code: str | None = None
+) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
-    frame = db.frame(f"""
+    frame = db.frame(
+        f"""
         WITH {_ACTIVE}
         SELECT c.id AS certificate_id, c.name AS certificate, c.number, c.expires_on,
                CASE WHEN c.expires_on < ? THEN '已过期' ELSE '即将到期' END AS status,
@@ -204,14 +231,18 @@ def expiring_certificates(db, viewer: User, today: date, window_days: int,
         FROM certificates c JOIN active_members m ON m.id = c.member_id JOIN active_teams t ON t.id = m.team_id
         LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE c.expires_on IS NOT NULL AND c.expires_on <= ?::DATE + ?::INTEGER {scope}
-        ORDER BY c.expires_on, m.id""", [*_active_params(today), today, today, today, window_days, *scope_params])
+        ORDER BY c.expires_on, m.id""",
+        [*_active_params(today), today, today, today, window_days, *scope_params],
+    )
     return mask_personal(frame, viewer, "phone")
 
 
-def insurance_problems(db, viewer: User, today: date, window_days: int,
-                       township_code: str | None = None) -> pd.DataFrame:
+def insurance_problems(
+    db, viewer: User, today: date, window_days: int, township_code: str | None = None
+) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
-    frame = db.frame(f"""
+    frame = db.frame(
+        f"""
         WITH {_ACTIVE}
         SELECT m.id, m.name, m.phone, m.insurance_until,
                CASE WHEN m.insurance_until IS NULL THEN '未登记保险'
@@ -219,7 +250,9 @@ def insurance_problems(db, viewer: User, today: date, window_days: int,
                t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE (m.insurance_until IS NULL OR m.insurance_until <= ?::DATE + ?::INTEGER) {scope}
-        ORDER BY m.insurance_until NULLS FIRST, m.id""", [*_active_params(today), today, today, window_days, *scope_params])
+        ORDER BY m.insurance_until NULLS FIRST, m.id""",
+        [*_active_params(today), today, today, window_days, *scope_params],
+    )
     return mask_personal(frame, viewer, "phone")
 
 
@@ -229,31 +262,49 @@ def untrained(db, viewer: User, today: date, township_code: str | None = None) -
 
 def phone_problems(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
     return _member_rows(
-        db, viewer, today, "m.phone IS NULL OR trim(m.phone) = '' OR NOT regexp_full_match(m.phone, ?)",
-        [MOBILE_PATTERN], township_code,
-        ", CASE WHEN m.phone IS NULL OR trim(m.phone) = '' THEN '未填写' ELSE '格式错误' END AS problem")
+        db,
+        viewer,
+        today,
+        "m.phone IS NULL OR trim(m.phone) = '' OR NOT regexp_full_match(m.phone, ?)",
+        [MOBILE_PATTERN],
+        township_code,
+        ", CASE WHEN m.phone IS NULL OR trim(m.phone) = '' THEN '未填写' ELSE '格式错误' END AS problem",
+    )
 
 
-def age_problems(db, viewer: User, today: date, min_age: int, max_age: int,
-                 township_code: str | None = None) -> pd.DataFrame:
+def age_problems(
+    db, viewer: User, today: date, min_age: int, max_age: int, township_code: str | None = None
+) -> pd.DataFrame:
     """Members younger than min_age or older than max_age on `today` (from the birth date)."""
-    age = ("(year(?::DATE) - year(m.birth_date) - CASE WHEN month(?::DATE) * 100 + day(?::DATE)"
-           " < month(m.birth_date) * 100 + day(m.birth_date) THEN 1 ELSE 0 END)")
-    return _member_rows(db, viewer, today, f"m.birth_date IS NOT NULL AND ({age} < ? OR {age} > ?)",
-                        [today, today, today, min_age, today, today, today, max_age], township_code,
-                        f", {age} AS age", [today, today, today])
+    age = (
+        "(year(?::DATE) - year(m.birth_date) - CASE WHEN month(?::DATE) * 100 + day(?::DATE)"
+        " < month(m.birth_date) * 100 + day(m.birth_date) THEN 1 ELSE 0 END)"
+    )
+    return _member_rows(
+        db,
+        viewer,
+        today,
+        f"m.birth_date IS NOT NULL AND ({age} < ? OR {age} > ?)",
+        [today, today, today, min_age, today, today, today, max_age],
+        township_code,
+        f", {age} AS age",
+        [today, today, today],
+    )
 
 
 def small_teams(db, viewer: User, today: date, min_size: int, township_code: str | None = None) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
-    frame = db.frame(f"""
+    frame = db.frame(
+        f"""
         WITH {_ACTIVE},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
         SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,
                t.leader_name, t.duty_phone, coalesce(s.n, 0) AS member_count
         FROM active_teams t LEFT JOIN sizes s ON s.team_id = t.id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE coalesce(s.n, 0) < ? {scope}
-        ORDER BY member_count, t.name""", [*_active_params(today), min_size, *scope_params])
+        ORDER BY member_count, t.name""",
+        [*_active_params(today), min_size, *scope_params],
+    )
     return mask_personal(frame, viewer, "duty_phone")
 
 
@@ -268,8 +319,9 @@ HEALTH_CHECKS = {
 }
 
 
-def roster_health(db, viewer: User, today: date, township_code: str | None = None,
-                  settings: dict | None = None) -> dict[str, pd.DataFrame]:
+def roster_health(
+    db, viewer: User, today: date, township_code: str | None = None, settings: dict | None = None
+) -> dict[str, pd.DataFrame]:
     """Every check's findings (frames keyed as HEALTH_CHECKS), with the settings used."""
     s = settings or health_settings(db)
     return {

@@ -11,8 +11,10 @@ Jobs (time zone Asia/Shanghai; coalesce, one instance at a time, a misfire grace
 
 The server starts it once per process (emergency/ui/state.py); tests switch it on explicitly.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from datetime import datetime, timedelta
@@ -39,8 +41,9 @@ def _summary(job: str, result) -> str:
     if job.startswith("sweep"):
         return f"新建提醒 {len(result)} 条"
     if job == "deliver":
-        return (f"发送成功 {len(result['sent'])}，待重试 {len(result['retry'])}，失败 {len(result['failed'])}"
-                + (f"，免打扰暂缓 {result['quiet']}" if result["quiet"] else ""))
+        return f"发送成功 {len(result['sent'])}，待重试 {len(result['retry'])}，失败 {len(result['failed'])}" + (
+            f"，免打扰暂缓 {result['quiet']}" if result["quiet"] else ""
+        )
     if job == "backup":
         return f"备份 {result['path'].name}，清理旧备份 {len(result['removed'])} 个"
     return str(result)
@@ -51,8 +54,12 @@ def run_job(db, job: str, now: datetime | None = None):
     from . import backup, channels, reminders
 
     started = datetime.now(TZ)
-    work = {"sweep": lambda: reminders.sweep(db, now), "sweep_startup": lambda: reminders.sweep(db, now),
-            "deliver": lambda: channels.deliver(db, now), "backup": lambda: backup.nightly(db, now)}[job]
+    work = {
+        "sweep": lambda: reminders.sweep(db, now),
+        "sweep_startup": lambda: reminders.sweep(db, now),
+        "deliver": lambda: channels.deliver(db, now),
+        "backup": lambda: backup.nightly(db, now),
+    }[job]
     try:
         result = work()
     except Exception as exc:
@@ -65,40 +72,63 @@ def run_job(db, job: str, now: datetime | None = None):
 
 def _record(db, job: str, started: datetime, ok: bool, summary: str) -> None:
     name = "sweep" if job == "sweep_startup" else job
-    db.write(lambda cur: cur.execute(
-        "INSERT INTO job_runs (job, started_at, finished_at, ok, summary, runs) VALUES (?, ?, ?, ?, ?, 1)"
-        " ON CONFLICT (job) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,"
-        " ok = excluded.ok, summary = excluded.summary, runs = job_runs.runs + 1",
-        [name, started, datetime.now(TZ), ok, summary]))
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO job_runs (job, started_at, finished_at, ok, summary, runs) VALUES (?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (job) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,"
+            " ok = excluded.ok, summary = excluded.summary, runs = job_runs.runs + 1",
+            [name, started, datetime.now(TZ), ok, summary],
+        )
+    )
 
 
-def create(db, *, sweep_trigger=None, deliver_trigger=None, backup_trigger=None, startup_sweep: bool = True,
-           startup_delay_seconds: float = 2.0) -> BackgroundScheduler:
+def create(
+    db,
+    *,
+    sweep_trigger=None,
+    deliver_trigger=None,
+    backup_trigger=None,
+    startup_sweep: bool = True,
+    startup_delay_seconds: float = 2.0,
+) -> BackgroundScheduler:
     """A scheduler with the jobs added, not yet started. Triggers may be replaced (tests)."""
     scheduler = BackgroundScheduler(timezone=TZ, job_defaults=JOB_DEFAULTS, daemon=True)
     lock = threading.Lock()  # sweep and delivery never overlap inside one scheduler
 
     def job(name):
         def run():
-            with lock:
-                try:
-                    run_job(db, name)
-                except Exception:  # recorded in job_runs; the scheduler keeps going
-                    pass
+            with lock, contextlib.suppress(Exception):  # recorded in job_runs; the scheduler keeps going
+                run_job(db, name)
+
         return run
 
-    scheduler.add_job(job("sweep"), sweep_trigger or CronTrigger(hour=7, minute=30, timezone=TZ),
-                      id="sweep", name=JOB_LABELS["sweep"])
-    scheduler.add_job(job("deliver"), deliver_trigger or IntervalTrigger(minutes=1, timezone=TZ),
-                      id="deliver", name=JOB_LABELS["deliver"])
-    scheduler.add_job(job("backup"), backup_trigger or CronTrigger(hour=2, minute=30, timezone=TZ),
-                      id="backup", name=JOB_LABELS["backup"])
+    scheduler.add_job(
+        job("sweep"), sweep_trigger or CronTrigger(hour=7, minute=30, timezone=TZ), id="sweep", name=JOB_LABELS["sweep"]
+    )
+    scheduler.add_job(
+        job("deliver"),
+        deliver_trigger or IntervalTrigger(minutes=1, timezone=TZ),
+        id="deliver",
+        name=JOB_LABELS["deliver"],
+    )
+    scheduler.add_job(
+        job("backup"),
+        backup_trigger or CronTrigger(hour=2, minute=30, timezone=TZ),
+        id="backup",
+        name=JOB_LABELS["backup"],
+    )
     if startup_sweep:
+
         def catch_up():
             job("sweep_startup")()
             job("deliver")()
-        scheduler.add_job(catch_up, DateTrigger(datetime.now(TZ) + timedelta(seconds=startup_delay_seconds)),
-                          id="sweep_startup", name=JOB_LABELS["sweep_startup"])
+
+        scheduler.add_job(
+            catch_up,
+            DateTrigger(datetime.now(TZ) + timedelta(seconds=startup_delay_seconds)),
+            id="sweep_startup",
+            name=JOB_LABELS["sweep_startup"],
+        )
     return scheduler
 
 
@@ -122,8 +152,16 @@ def job_table(db, scheduler: BackgroundScheduler | None) -> list[dict]:
     for job_id in ("sweep", "deliver", "backup"):
         run = last.get(job_id, {})
         job = jobs.get(job_id)
-        rows.append({"job": job_id, "label": JOB_LABELS[job_id],
-                     "next_run": job.next_run_time if job is not None else None,
-                     "last_started": run.get("started_at"), "last_finished": run.get("finished_at"),
-                     "ok": run.get("ok"), "summary": run.get("summary"), "runs": run.get("runs", 0)})
+        rows.append(
+            {
+                "job": job_id,
+                "label": JOB_LABELS[job_id],
+                "next_run": job.next_run_time if job is not None else None,
+                "last_started": run.get("started_at"),
+                "last_finished": run.get("finished_at"),
+                "ok": run.get("ok"),
+                "summary": run.get("summary"),
+                "runs": run.get("runs", 0),
+            }
+        )
     return rows

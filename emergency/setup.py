@@ -1,4 +1,5 @@
 """Bringing a database file to a usable state: schema, places, plans, and (for the app) the demo."""
+
 from __future__ import annotations
 
 from . import demo, plans, regions
@@ -10,8 +11,7 @@ def initialise(db) -> dict[str, int]:
     parsed = plans.load_plan_dir(plans.PLANS_DIR)
     inserted, updated = plans.sync_plans(db.cursor(), parsed)  # one transaction of its own
     db.generation += 1
-    return {"townships": new_townships, "villages": new_villages, "plans_inserted": inserted,
-            "plans_updated": updated}
+    return {"townships": new_townships, "villages": new_villages, "plans_inserted": inserted, "plans_updated": updated}
 
 
 def ensure_ready_with_demo(db) -> bool:

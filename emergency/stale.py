@@ -13,6 +13,7 @@ Reading inside the transaction is what makes the check hold under concurrency: t
 the same row both hold a snapshot, DuckDB refuses the second write ("Conflict on update"), and
 db.write's retry reads again and finds the first save.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -45,8 +46,11 @@ def _comparable(value):
 
 def changed_fields(current: dict, expected: dict) -> list[tuple[str, object, object]]:
     """(field, expected, current) for each field both have whose value differs, in `current`'s order."""
-    return [(k, expected[k], current[k]) for k in current
-            if k in expected and _comparable(expected[k]) != _comparable(current[k])]
+    return [
+        (k, expected[k], current[k])
+        for k in current
+        if k in expected and _comparable(expected[k]) != _comparable(current[k])
+    ]
 
 
 def shown(field: str, value, *, full_phone: bool, mapping: dict | None = None) -> str:
@@ -70,18 +74,34 @@ def shown(field: str, value, *, full_phone: bool, mapping: dict | None = None) -
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
 
 
-def message(changes: list[tuple[str, object, object]], labels: dict[str, str], *, full_phone: bool,
-            enums: dict[str, dict] | None = None) -> str:
+def message(
+    changes: list[tuple[str, object, object]],
+    labels: dict[str, str],
+    *,
+    full_phone: bool,
+    enums: dict[str, dict] | None = None,
+) -> str:
     """该记录已被其他用户修改（字段：手机号 138****1234 → 139****5678；…），请刷新后重试。"""
     enums = enums or {}
-    parts = [f"{labels[f]} {shown(f, seen, full_phone=full_phone, mapping=enums.get(f))} → "
-             f"{shown(f, now, full_phone=full_phone, mapping=enums.get(f))}"
-             for f, seen, now in changes if f in labels]
+    parts = [
+        f"{labels[f]} {shown(f, seen, full_phone=full_phone, mapping=enums.get(f))} → "
+        f"{shown(f, now, full_phone=full_phone, mapping=enums.get(f))}"
+        for f, seen, now in changes
+        if f in labels
+    ]
     return "该记录已被其他用户修改" + (f"（字段：{'；'.join(parts)}）" if parts else "") + "，请刷新后重试。"
 
 
-def check_fresh(current: dict, expected: dict | None, *, table: str, record_id, labels: dict[str, str],
-                viewer, enums: dict[str, dict] | None = None) -> None:
+def check_fresh(
+    current: dict,
+    expected: dict | None,
+    *,
+    table: str,
+    record_id,
+    labels: dict[str, str],
+    viewer,
+    enums: dict[str, dict] | None = None,
+) -> None:
     """Raise StaleRecord when `expected` (the record as the form drew it) differs from `current` (read
     inside the write transaction). No `expected` (scripts, imports, the CLI): no check. Only fields
     both have are compared; fields without a label count but are not shown (ID hashes)."""
@@ -89,8 +109,12 @@ def check_fresh(current: dict, expected: dict | None, *, table: str, record_id, 
         return
     for key in ("id", "code"):  # the form was drawn for another record (its picker fell back to this one)
         if key in current and key in expected and expected[key] != current[key]:
-            raise StaleRecord(table, record_id, [(key, expected[key], current[key])],
-                              "该记录已被其他用户修改，表单对应的记录已不在列表中，请刷新后重试。")
+            raise StaleRecord(
+                table,
+                record_id,
+                [(key, expected[key], current[key])],
+                "该记录已被其他用户修改，表单对应的记录已不在列表中，请刷新后重试。",
+            )
     changes = changed_fields(current, expected)
     if changes:
         full_phone = viewer.sees_full_phone(current.get("township_code"))

@@ -10,6 +10,7 @@ Definitions (shown on the overview page too):
 - sector_drills / participants: drills held in the year by regulated enterprises (非煤矿山等领域);
 - village_drills / participants: village-level drills, counted apart from both.
 """
+
 from __future__ import annotations
 
 from datetime import date

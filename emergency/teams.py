@@ -6,32 +6,78 @@ refused or invalid. Edits read the record inside that transaction and take the r
 drew it (`expected`, from team_record / member_record / certificate_record): a record someone else
 changed since is refused with StaleRecord (see stale.py). They return the record as saved.
 """
+
 from __future__ import annotations
 
 from datetime import date
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import insert_row, row_dict as _row, where as sql_where
+from .db import insert_row
+from .db import row_dict as _row
+from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean, clean_code
 from .normalise import Places
 
-TEAM_FIELDS = ("name", "kind", "level", "township_code", "village_code", "enterprise_id", "leader_name",
-               "duty_phone", "equipment", "established_on")
-MEMBER_FIELDS = ("team_id", "name", "gender", "birth_date", "phone", "role_in_team", "specialty",
-                 "training_passed", "training_on", "insurance_until", "joined_on")
+TEAM_FIELDS = (
+    "name",
+    "kind",
+    "level",
+    "township_code",
+    "village_code",
+    "enterprise_id",
+    "leader_name",
+    "duty_phone",
+    "equipment",
+    "established_on",
+)
+MEMBER_FIELDS = (
+    "team_id",
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "role_in_team",
+    "specialty",
+    "training_passed",
+    "training_on",
+    "insurance_until",
+    "joined_on",
+)
 # What a stale-form message calls each field (stale.py); fields without a label are compared, not shown.
-TEAM_LABELS = {"name": "队伍名称", "kind": "队伍类别", "level": "队伍层级", "township_code": "所属乡镇",
-               "village_code": "所属村（社区）", "enterprise_id": "所属企业（编号）", "leader_name": "负责人",
-               "duty_phone": "值班电话", "equipment": "装备", "established_on": "成立日期",
-               "disbanded_on": "撤销日期", "domains": "覆盖领域"}
+TEAM_LABELS = {
+    "name": "队伍名称",
+    "kind": "队伍类别",
+    "level": "队伍层级",
+    "township_code": "所属乡镇",
+    "village_code": "所属村（社区）",
+    "enterprise_id": "所属企业（编号）",
+    "leader_name": "负责人",
+    "duty_phone": "值班电话",
+    "equipment": "装备",
+    "established_on": "成立日期",
+    "disbanded_on": "撤销日期",
+    "domains": "覆盖领域",
+}
 TEAM_ENUMS = {"kind": TEAM_KINDS, "level": TEAM_LEVELS, "domains": HAZARD_DOMAINS}
-MEMBER_LABELS = {"team_id": "所属队伍（编号）", "name": "姓名", "gender": "性别", "birth_date": "出生日期",
-                 "phone": "手机号", "role_in_team": "职务", "specialty": "专长", "training_passed": "已培训",
-                 "training_on": "培训日期", "insurance_until": "保险到期", "joined_on": "入队日期",
-                 "id_masked": "身份证号", "left_on": "离队日期", "township_code": "所属乡镇"}
+MEMBER_LABELS = {
+    "team_id": "所属队伍（编号）",
+    "name": "姓名",
+    "gender": "性别",
+    "birth_date": "出生日期",
+    "phone": "手机号",
+    "role_in_team": "职务",
+    "specialty": "专长",
+    "training_passed": "已培训",
+    "training_on": "培训日期",
+    "insurance_until": "保险到期",
+    "joined_on": "入队日期",
+    "id_masked": "身份证号",
+    "left_on": "离队日期",
+    "township_code": "所属乡镇",
+}
 MEMBER_ENUMS = {"role_in_team": MEMBER_ROLES}
 
 
@@ -45,8 +91,12 @@ def _team(cur, team_id: int) -> dict:
 def _team_record(cur, team_id: int) -> dict:
     """The team with its hazard domains: what the team forms draw and an edit checks against."""
     team = _team(cur, team_id)
-    team["domains"] = [d for (d,) in cur.execute("SELECT domain_code FROM team_domains WHERE team_id = ?"
-                                                 " ORDER BY domain_code", [team_id]).fetchall()]
+    team["domains"] = [
+        d
+        for (d,) in cur.execute(
+            "SELECT domain_code FROM team_domains WHERE team_id = ? ORDER BY domain_code", [team_id]
+        ).fetchall()
+    ]
     return team
 
 
@@ -59,8 +109,9 @@ def _check_team(cur, actor: User, team_id: int, expected: dict | None, what: str
     """Inside the write: the team as it is now, in the actor's scope and unchanged since the form."""
     before = _team_record(cur, team_id)
     require_write(actor, before["township_code"], what)
-    stale.check_fresh(before, expected, table="teams", record_id=team_id, labels=TEAM_LABELS, viewer=actor,
-                      enums=TEAM_ENUMS)
+    stale.check_fresh(
+        before, expected, table="teams", record_id=team_id, labels=TEAM_LABELS, viewer=actor, enums=TEAM_ENUMS
+    )
     return before
 
 
@@ -92,8 +143,9 @@ def team_problems(data: dict, places: Places) -> list[str]:
 
 
 def validate_team(db, data: dict) -> list[str]:
-    return team_problems(data, Places.load(db)) + reference_problems(db, data.get("enterprise_id"),
-                                                                      data.get("township_code"))
+    return team_problems(data, Places.load(db)) + reference_problems(
+        db, data.get("enterprise_id"), data.get("township_code")
+    )
 
 
 def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
@@ -126,8 +178,10 @@ def update_team(db, actor: User, team_id: int, changes: dict, *, expected: dict 
             raise ValueError("；".join(problems))
         old, new = audit.changed(before, {k: after[k] for k in TEAM_FIELDS})
         if new:
-            cur.execute(f"UPDATE teams SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
-                        " WHERE id = ?", [*new.values(), team_id])
+            cur.execute(
+                f"UPDATE teams SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp WHERE id = ?",
+                [*new.values(), team_id],
+            )
             audit.record(cur, actor, "update", "teams", team_id, old, new)
         return _team_record(cur, team_id)
 
@@ -136,14 +190,24 @@ def update_team(db, actor: User, team_id: int, changes: dict, *, expected: dict 
 
 def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expected: dict | None = None) -> dict:
     """Kept in history: the team stops counting from the day after `on`."""
+
     def work(cur):
         before = _check_team(cur, actor, team_id, expected, "撤销其他乡镇或县级的队伍")
         if not clean(reason):
             raise ValueError("撤销原因：不能为空")
-        cur.execute("UPDATE teams SET disbanded_on = ?, disband_reason = ?, updated_at = current_timestamp"
-                    " WHERE id = ?", [on, clean(reason), team_id])
-        audit.record(cur, actor, "disband", "teams", team_id, {"disbanded_on": before["disbanded_on"]},
-                     {"disbanded_on": on, "disband_reason": clean(reason)})
+        cur.execute(
+            "UPDATE teams SET disbanded_on = ?, disband_reason = ?, updated_at = current_timestamp WHERE id = ?",
+            [on, clean(reason), team_id],
+        )
+        audit.record(
+            cur,
+            actor,
+            "disband",
+            "teams",
+            team_id,
+            {"disbanded_on": before["disbanded_on"]},
+            {"disbanded_on": on, "disband_reason": clean(reason)},
+        )
         return _team_record(cur, team_id)
 
     return db.write(work)
@@ -151,9 +215,12 @@ def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expect
 
 # Members -----------------------------------------------------------------------------------
 def _member(cur, member_id: int) -> dict:
-    member = _row(cur, f"SELECT m.id, {', '.join('m.' + f for f in MEMBER_FIELDS)}, m.id_hmac, m.id_masked,"
-                       " m.left_on, t.township_code FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
-                  [member_id])
+    member = _row(
+        cur,
+        f"SELECT m.id, {', '.join('m.' + f for f in MEMBER_FIELDS)}, m.id_hmac, m.id_masked,"
+        " m.left_on, t.township_code FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
+        [member_id],
+    )
     if not member:
         raise ValueError(f"队员 {member_id} 不存在")
     return member
@@ -168,8 +235,9 @@ def _check_member(cur, actor: User, member_id: int, expected: dict | None, what:
     """Inside the write: the member as it is now, in the actor's scope and unchanged since the form."""
     before = _member(cur, member_id)
     require_write(actor, before["township_code"], what)
-    stale.check_fresh(before, expected, table="members", record_id=member_id, labels=MEMBER_LABELS, viewer=actor,
-                      enums=MEMBER_ENUMS)
+    stale.check_fresh(
+        before, expected, table="members", record_id=member_id, labels=MEMBER_LABELS, viewer=actor, enums=MEMBER_ENUMS
+    )
     return before
 
 
@@ -219,8 +287,11 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
             protected = privacy.protect_id(id_number)
             data["birth_date"] = privacy.birth_date_from_id(id_number)
             data["gender"] = privacy.gender_from_id(id_number)
-            others = db.query("SELECT t.name FROM members m JOIN teams t ON t.id = m.team_id"
-                              " WHERE m.id_hmac = ? AND m.left_on IS NULL", [protected[0]])
+            others = db.query(
+                "SELECT t.name FROM members m JOIN teams t ON t.id = m.team_id"
+                " WHERE m.id_hmac = ? AND m.left_on IS NULL",
+                [protected[0]],
+            )
             if others:
                 warnings.append("此人已在以下队伍中登记（将被标记为重复人员）：" + "、".join(n for (n,) in others))
     if problems:
@@ -238,6 +309,7 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
 def update_member(db, actor: User, member_id: int, changes: dict, *, expected: dict | None = None) -> dict:
     """Edit a member. "Before" is read inside the write, so that a retry after DuckDB's write conflict
     reads the other save's result and checks `expected` against it again."""
+
     def work(cur):
         before = _check_member(cur, actor, member_id, expected, "修改其他乡镇或县级队伍的队员")
         after = {**before, **{k: v for k, v in changes.items() if k in MEMBER_FIELDS}}
@@ -254,8 +326,10 @@ def update_member(db, actor: User, member_id: int, changes: dict, *, expected: d
             raise ValueError("；".join(problems))
         old, new = audit.changed(before, {k: after[k] for k in MEMBER_FIELDS})
         if new:
-            cur.execute(f"UPDATE members SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp"
-                        " WHERE id = ?", [*new.values(), member_id])
+            cur.execute(
+                f"UPDATE members SET {', '.join(f'{k} = ?' for k in new)}, updated_at = current_timestamp WHERE id = ?",
+                [*new.values(), member_id],
+            )
             audit.record(cur, actor, "update", "members", member_id, old, new)
         return _member(cur, member_id)
 
@@ -287,13 +361,19 @@ def move_member(db, actor: User, member_id: int, team_id: int, *, expected: dict
     return update_member(db, actor, member_id, {"team_id": int(team_id)}, expected=expected)
 
 
-def record_training(db, actor: User, member_id: int, passed: bool, on: date | None, *,
-                    expected: dict | None = None) -> dict:
+def record_training(
+    db, actor: User, member_id: int, passed: bool, on: date | None, *, expected: dict | None = None
+) -> dict:
     """Training passed (生产安全事故应急条例 Art. 11: only trained members join rescues)."""
     if passed and not isinstance(on, date):
         raise ValueError("培训日期：通过培训时必须填写日期")
-    return update_member(db, actor, member_id, {"training_passed": bool(passed), "training_on": on if passed else None},
-                         expected=expected)
+    return update_member(
+        db,
+        actor,
+        member_id,
+        {"training_passed": bool(passed), "training_on": on if passed else None},
+        expected=expected,
+    )
 
 
 def set_insurance(db, actor: User, member_id: int, until: date | None, *, expected: dict | None = None) -> dict:
@@ -312,8 +392,11 @@ def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
         # No RETURNING: DuckDB 2.0.1 runs an UPDATE ... RETURNING as delete + insert, which the foreign
         # key from certificates refuses (measured); count first, in the same transaction.
         n = cur.execute("SELECT count(*) FROM members WHERE team_id = ? AND left_on IS NULL", [team_id]).fetchone()[0]
-        cur.execute("UPDATE members SET insurance_until = ?, updated_at = current_timestamp"
-                    " WHERE team_id = ? AND left_on IS NULL", [until, team_id])
+        cur.execute(
+            "UPDATE members SET insurance_until = ?, updated_at = current_timestamp"
+            " WHERE team_id = ? AND left_on IS NULL",
+            [until, team_id],
+        )
         audit.record(cur, actor, "update", "members", f"team:{team_id}", None, {"insurance_until": until, "members": n})
         return n
 
@@ -322,6 +405,7 @@ def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
 
 def set_team_domains(db, actor: User, team_id: int, domains: list[str], *, expected: dict | None = None) -> dict:
     """The hazard domains a team covers (what the coverage matrix counts)."""
+
     def work(cur):
         before = _check_team(cur, actor, team_id, expected, "修改其他乡镇或县级队伍的覆盖领域")["domains"]
         unknown = [d for d in domains if d not in HAZARD_DOMAINS]
@@ -346,8 +430,13 @@ def serves(team_township: str | None, township_code: str) -> bool:
 
 # Certificates ------------------------------------------------------------------------------
 CERTIFICATE_FIELDS = ("name", "number", "issued_on", "expires_on")
-CERTIFICATE_LABELS = {"member_id": "队员（编号）", "name": "证书名称", "number": "证书编号", "issued_on": "发证日期",
-                      "expires_on": "有效期至"}
+CERTIFICATE_LABELS = {
+    "member_id": "队员（编号）",
+    "name": "证书名称",
+    "number": "证书编号",
+    "issued_on": "发证日期",
+    "expires_on": "有效期至",
+}
 
 
 def certificate_problems(data: dict) -> list[str]:
@@ -374,9 +463,11 @@ def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
         raise ValueError("；".join(problems))
 
     def work(cur):
-        cert_id = cur.execute("INSERT INTO certificates (member_id, name, number, issued_on, expires_on)"
-                              " VALUES (?, ?, ?, ?, ?) RETURNING id",
-                              [member_id, *(data[k] for k in CERTIFICATE_FIELDS)]).fetchone()[0]
+        cert_id = cur.execute(
+            "INSERT INTO certificates (member_id, name, number, issued_on, expires_on)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [member_id, *(data[k] for k in CERTIFICATE_FIELDS)],
+        ).fetchone()[0]
         audit.record(cur, actor, "create", "certificates", cert_id, None, {"member_id": member_id, **data})
         return cert_id
 
@@ -384,9 +475,13 @@ def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
 
 
 def _certificate(cur, cert_id: int) -> dict:
-    cert = _row(cur, "SELECT c.id, c.member_id, c.name, c.number, c.issued_on, c.expires_on, t.township_code"
-                     " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
-                     " WHERE c.id = ?", [cert_id])
+    cert = _row(
+        cur,
+        "SELECT c.id, c.member_id, c.name, c.number, c.issued_on, c.expires_on, t.township_code"
+        " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
+        " WHERE c.id = ?",
+        [cert_id],
+    )
     if not cert:
         raise ValueError(f"证书 {cert_id} 不存在")
     return cert
@@ -401,8 +496,9 @@ def update_certificate(db, actor: User, cert_id: int, changes: dict, *, expected
     def work(cur):
         before = _certificate(cur, cert_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级队伍队员的证书")
-        stale.check_fresh(before, expected, table="certificates", record_id=cert_id, labels=CERTIFICATE_LABELS,
-                          viewer=actor)
+        stale.check_fresh(
+            before, expected, table="certificates", record_id=cert_id, labels=CERTIFICATE_LABELS, viewer=actor
+        )
         after = {**before, **{k: v for k, v in changes.items() if k in CERTIFICATE_FIELDS}}
         after["name"], after["number"] = clean(after["name"]), clean(after["number"]) or None
         problems = certificate_problems(after)
@@ -410,8 +506,9 @@ def update_certificate(db, actor: User, cert_id: int, changes: dict, *, expected
             raise ValueError("；".join(problems))
         old, new = audit.changed(before, {k: after[k] for k in CERTIFICATE_FIELDS})
         if new:
-            cur.execute(f"UPDATE certificates SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
-                        [*new.values(), cert_id])
+            cur.execute(
+                f"UPDATE certificates SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), cert_id]
+            )
             audit.record(cur, actor, "update", "certificates", cert_id, old, new)
         return _certificate(cur, cert_id)
 
@@ -423,23 +520,44 @@ def remove_certificate(db, actor: User, cert_id: int) -> None:
         before = _certificate(cur, cert_id)
         require_write(actor, before["township_code"], "删除其他乡镇或县级队伍队员的证书")
         cur.execute("DELETE FROM certificates WHERE id = ?", [cert_id])
-        audit.record(cur, actor, "delete", "certificates", cert_id,
-                     {k: before[k] for k in ("member_id", *CERTIFICATE_FIELDS)}, None)
+        audit.record(
+            cur,
+            actor,
+            "delete",
+            "certificates",
+            cert_id,
+            {k: before[k] for k in ("member_id", *CERTIFICATE_FIELDS)},
+            None,
+        )
 
     db.write(work)
 
 
 def certificates_of(db, member_id: int):
-    return db.frame("SELECT id, name, number, issued_on, expires_on FROM certificates WHERE member_id = ?"
-                    " ORDER BY expires_on NULLS LAST, id", [member_id])
+    return db.frame(
+        "SELECT id, name, number, issued_on, expires_on FROM certificates WHERE member_id = ?"
+        " ORDER BY expires_on NULLS LAST, id",
+        [member_id],
+    )
 
 
 # Lists ------------------------------------------------------------------------------------
-def team_list(db, *, township_code: str | None = None, kind: str | None = None, level: str | None = None,
-              domain: str | None = None, include_disbanded: bool = False):
-    where, params = sql_where(("t.township_code = ?", township_code), ("t.kind = ?", kind), ("t.level = ?", level),
-                              ("t.id IN (SELECT team_id FROM team_domains WHERE domain_code = ?)", domain),
-                              ("t.disbanded_on IS NULL", not include_disbanded))
+def team_list(
+    db,
+    *,
+    township_code: str | None = None,
+    kind: str | None = None,
+    level: str | None = None,
+    domain: str | None = None,
+    include_disbanded: bool = False,
+):
+    where, params = sql_where(
+        ("t.township_code = ?", township_code),
+        ("t.kind = ?", kind),
+        ("t.level = ?", level),
+        ("t.id IN (SELECT team_id FROM team_domains WHERE domain_code = ?)", domain),
+        ("t.disbanded_on IS NULL", not include_disbanded),
+    )
     return db.frame(
         "SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,"
         " CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,"
@@ -449,7 +567,8 @@ def team_list(db, *, township_code: str | None = None, kind: str | None = None, 
         "   ON h.code = d.domain_code WHERE d.team_id = t.id) AS domains"
         f" FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code"
         f" LEFT JOIN villages v ON v.code = t.village_code {where}"
-        " ORDER BY tw.sort_order NULLS FIRST, t.level, t.name", params,
+        " ORDER BY tw.sort_order NULLS FIRST, t.level, t.name",
+        params,
     )
 
 
@@ -458,11 +577,20 @@ def team_list_for(db, viewer: User, **filters):
     return mask_personal(team_list(db, **filters), viewer, "duty_phone")
 
 
-def _member_filter(team_id: int | None = None, township_code: str | None = None, include_left: bool = False,
-                   search: str | None = None, untrained_only: bool = False) -> tuple[str, list]:
-    return sql_where(("(m.name LIKE ? OR t.name LIKE ?)", f"%{clean(search)}%" if clean(search) else None),
-                     ("NOT m.training_passed", untrained_only), ("m.team_id = ?", team_id),
-                     ("t.township_code = ?", township_code), ("m.left_on IS NULL", not include_left))
+def _member_filter(
+    team_id: int | None = None,
+    township_code: str | None = None,
+    include_left: bool = False,
+    search: str | None = None,
+    untrained_only: bool = False,
+) -> tuple[str, list]:
+    return sql_where(
+        ("(m.name LIKE ? OR t.name LIKE ?)", f"%{clean(search)}%" if clean(search) else None),
+        ("NOT m.training_passed", untrained_only),
+        ("m.team_id = ?", team_id),
+        ("t.township_code = ?", township_code),
+        ("m.left_on IS NULL", not include_left),
+    )
 
 
 def member_count(db, **filters) -> int:

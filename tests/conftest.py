@@ -1,7 +1,9 @@
 """Shared fixtures: a private key file, and a demo database built once per test session."""
+
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -71,7 +73,7 @@ def log_in(demo_db):
     demo account `username`: a real login_sessions row (every rerun checks it) and its token.
     Sessions opened in the shared demo database are closed again after the test."""
     from dataclasses import asdict
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from emergency import auth
 
@@ -84,7 +86,7 @@ def log_in(demo_db):
         if db is demo_db:
             opened.append(token)
         at.session_state["user"] = asdict(account)
-        at.session_state["last_seen"] = datetime.now(timezone.utc)
+        at.session_state["last_seen"] = datetime.now(UTC)
         at.session_state["token"] = token
         return token
 

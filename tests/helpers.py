@@ -7,6 +7,7 @@
   the TCP handshake), plus small seeding helpers for the reminder tests;
 - browser tests: screenshot() and go_to() on a Playwright page.
 """
+
 from __future__ import annotations
 
 import base64
@@ -49,8 +50,9 @@ def user_row(db, username: str):
     """The demo account `username` as an auth.User."""
     from emergency import auth
 
-    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
-                         [username])[0]
+    row = db.query_dicts(
+        "SELECT id, username, display_name, role, township_code FROM users WHERE username = ?", [username]
+    )[0]
     return auth.User(**row)
 
 
@@ -105,9 +107,11 @@ class RobotServer:
         """DingTalk's check: sign == base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")) (parse_qs decoded it)."""
         if "timestamp" not in query or "sign" not in query:
             return False
-        expected = base64.b64encode(hmac.new(self.dingtalk_secret.encode(),
-                                             f"{query['timestamp']}\n{self.dingtalk_secret}".encode(),
-                                             hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(
+                self.dingtalk_secret.encode(), f"{query['timestamp']}\n{self.dingtalk_secret}".encode(), hashlib.sha256
+            ).digest()
+        ).decode()
         return hmac.compare_digest(expected, query["sign"])
 
     def close(self):
@@ -186,8 +190,9 @@ class MailServer:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                mail.messages.append({"to": envelope.rcpt_tos,
-                                      "message": message_from_bytes(envelope.content, policy=default_policy)})
+                mail.messages.append(
+                    {"to": envelope.rcpt_tos, "message": message_from_bytes(envelope.content, policy=default_policy)}
+                )
                 return "250 OK"
 
         self.port = free_port()
@@ -199,41 +204,56 @@ class MailServer:
 
 
 def add_planned_drill(db, township_code: str | None, planned_on, title: str = "防汛应急演练") -> int:
-    return db.scalar("INSERT INTO planned_drills (title, level, township_code, planned_on) VALUES (?, ?, ?, ?) RETURNING id",
-                     [title, "township" if township_code else "county", township_code, planned_on])
+    return db.scalar(
+        "INSERT INTO planned_drills (title, level, township_code, planned_on) VALUES (?, ?, ?, ?) RETURNING id",
+        [title, "township" if township_code else "county", township_code, planned_on],
+    )
 
 
 def add_team_member(db, township_code: str | None, *, insurance_until=None, name: str = "张测试") -> tuple[int, int]:
-    team = db.scalar("INSERT INTO teams (name, kind, level, township_code, established_on) VALUES"
-                     " (?, 'grassroots', ?, ?, DATE '2020-01-01') RETURNING id",
-                     [f"测试救援队{township_code or '县级'}", "township" if township_code else "county", township_code])
-    member = db.scalar("INSERT INTO members (team_id, name, joined_on, insurance_until) VALUES (?, ?, DATE '2020-01-01', ?)"
-                       " RETURNING id", [team, name, insurance_until])
+    team = db.scalar(
+        "INSERT INTO teams (name, kind, level, township_code, established_on) VALUES"
+        " (?, 'grassroots', ?, ?, DATE '2020-01-01') RETURNING id",
+        [f"测试救援队{township_code or '县级'}", "township" if township_code else "county", township_code],
+    )
+    member = db.scalar(
+        "INSERT INTO members (team_id, name, joined_on, insurance_until) VALUES (?, ?, DATE '2020-01-01', ?)"
+        " RETURNING id",
+        [team, name, insurance_until],
+    )
     return team, member
 
 
 def add_certificate(db, member_id: int, expires_on, name: str = "救护员证") -> int:
-    return db.scalar("INSERT INTO certificates (member_id, name, expires_on) VALUES (?, ?, ?) RETURNING id",
-                     [member_id, name, expires_on])
+    return db.scalar(
+        "INSERT INTO certificates (member_id, name, expires_on) VALUES (?, ?, ?) RETURNING id",
+        [member_id, name, expires_on],
+    )
 
 
 def add_corrective_action(db, township_code: str | None, due_on, description: str = "通信联络不畅") -> int:
     drill = db.scalar(
         "INSERT INTO drills (title, level, organiser, township_code, held_on, form, content, participants)"
         " VALUES ('测试演练', ?, '测试单位', ?, DATE '2024-01-10', 'tabletop', 'single', 10) RETURNING id",
-        ["township" if township_code else "county", township_code])
-    return db.scalar("INSERT INTO corrective_actions (drill_id, description, owner, due_on) VALUES (?, ?, '李测试', ?)"
-                     " RETURNING id", [drill, description, due_on])
+        ["township" if township_code else "county", township_code],
+    )
+    return db.scalar(
+        "INSERT INTO corrective_actions (drill_id, description, owner, due_on) VALUES (?, ?, '李测试', ?) RETURNING id",
+        [drill, description, due_on],
+    )
 
 
 def add_roll_call(db, township_code: str, called_at: datetime) -> int:
-    return db.scalar("INSERT INTO roll_calls (township_code, called_at) VALUES (?, ?) RETURNING id",
-                     [township_code, called_at])
+    return db.scalar(
+        "INSERT INTO roll_calls (township_code, called_at) VALUES (?, ?) RETURNING id", [township_code, called_at]
+    )
 
 
 def add_channel(db, township_code: str | None, kind: str, address: str, secret: str | None = None) -> int:
-    return db.scalar("INSERT INTO channels (township_code, kind, address, secret) VALUES (?, ?, ?, ?) RETURNING id",
-                     [township_code, kind, address, secret])
+    return db.scalar(
+        "INSERT INTO channels (township_code, kind, address, secret) VALUES (?, ?, ?, ?) RETURNING id",
+        [township_code, kind, address, secret],
+    )
 
 
 def keys_for(created, subject_type: str, subject_id) -> list[str]:
@@ -271,12 +291,26 @@ def running_server(db: Path, log_dir: Path):
     """The app started as a user starts it (streamlit run server.py) on `db`, until the block ends."""
     port = free_port()
     env = dict(os.environ, EMERGENCY_DB=str(db))
-    log = open(log_dir / "server.log", "w+")
+    log = open(log_dir / "server.log", "w+")  # noqa: SIM115 - open for the server's lifetime, read on failure
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "server.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,4 +1,5 @@
 """Roles, township scope below the UI, audit trail, lock-out, personal data."""
+
 import io
 import json
 import os
@@ -7,7 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import openpyxl
@@ -22,8 +23,9 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 def user(db, username):
-    row = db.query_dicts("SELECT id, username, display_name, role, township_code FROM users WHERE username = ?",
-                         [username])[0]
+    row = db.query_dicts(
+        "SELECT id, username, display_name, role, township_code FROM users WHERE username = ?", [username]
+    )[0]
     return auth.User(**row)
 
 
@@ -55,11 +57,27 @@ def test_township_operator_cannot_touch_another_township(scratch_db):
         lambda: teams.member_leaves(db, op, member, date(2025, 1, 1)),
         lambda: teams.add_member(db, op, {"team_id": team, "name": "张三", "joined_on": date(2025, 1, 1)}),
         lambda: drills.update_drill(db, op, drill, {"participants": 1}),
-        lambda: drills.create_drill(db, op, {"title": "x", "level": "township", "organiser": "x",
-                                             "township_code": "410325101", "held_on": date(2025, 1, 1),
-                                             "form": "live", "content": "single", "participants": 5}, ["ZR-01"]),
-        lambda: teams.create_team(db, op, {"name": "县级队", "kind": "professional", "level": "county",
-                                           "established_on": date(2025, 1, 1)}, ["flood"]),
+        lambda: drills.create_drill(
+            db,
+            op,
+            {
+                "title": "x",
+                "level": "township",
+                "organiser": "x",
+                "township_code": "410325101",
+                "held_on": date(2025, 1, 1),
+                "form": "live",
+                "content": "single",
+                "participants": 5,
+            },
+            ["ZR-01"],
+        ),
+        lambda: teams.create_team(
+            db,
+            op,
+            {"name": "县级队", "kind": "professional", "level": "county", "established_on": date(2025, 1, 1)},
+            ["flood"],
+        ),
     ]
     for attempt in attempts:
         with pytest.raises(auth.PermissionDenied) as caught:
@@ -80,10 +98,12 @@ def test_township_operator_cannot_move_own_team_away(scratch_db):
 def test_viewer_cannot_write(scratch_db):
     db, viewer = scratch_db, user(scratch_db, "leader")
     team, member, drill = other_township_records(db)
-    for attempt in (lambda: teams.update_team(db, viewer, team, {"name": "x"}),
-                    lambda: teams.update_member(db, viewer, member, {"name": "x"}),
-                    lambda: drills.update_drill(db, viewer, drill, {"participants": 1}),
-                    lambda: auth.create_user(db, viewer, "x1", "x", "viewer", "abc12345")):
+    for attempt in (
+        lambda: teams.update_team(db, viewer, team, {"name": "x"}),
+        lambda: teams.update_member(db, viewer, member, {"name": "x"}),
+        lambda: drills.update_drill(db, viewer, drill, {"participants": 1}),
+        lambda: auth.create_user(db, viewer, "x1", "x", "viewer", "abc12345"),
+    ):
         with pytest.raises(auth.PermissionDenied):
             attempt()
     assert db.scalar("SELECT count(*) FROM teams WHERE name = 'x'") == 0
@@ -91,28 +111,63 @@ def test_viewer_cannot_write(scratch_db):
 
 def test_own_township_writes_work_and_are_audited(scratch_db):
     db, op = scratch_db, user(scratch_db, "town100")
-    team_id = teams.create_team(db, op, {"name": "城关镇测试队", "kind": "grassroots", "level": "township",
-                                         "township_code": "410325100", "duty_phone": "１３８ 1234 5678",
-                                         "established_on": date(2025, 3, 1)}, ["flood", "fire"])
+    team_id = teams.create_team(
+        db,
+        op,
+        {
+            "name": "城关镇测试队",
+            "kind": "grassroots",
+            "level": "township",
+            "township_code": "410325100",
+            "duty_phone": "１３８ 1234 5678",
+            "established_on": date(2025, 3, 1),
+        },
+        ["flood", "fire"],
+    )
     assert db.scalar("SELECT duty_phone FROM teams WHERE id = ?", [team_id]) == "13812345678"  # normalised
     teams.update_team(db, op, team_id, {"leader_name": "李四"})
-    member_id, warnings = teams.add_member(db, op, {"team_id": team_id, "name": "王五", "phone": "13912345678",
-                                                    "joined_on": date(2025, 3, 2)}, "11010519491231002X")
+    member_id, warnings = teams.add_member(
+        db,
+        op,
+        {"team_id": team_id, "name": "王五", "phone": "13912345678", "joined_on": date(2025, 3, 2)},
+        "11010519491231002X",
+    )
     assert warnings == []
     teams.update_member(db, op, member_id, {"phone": "13700000000"})
-    drill_id = drills.create_drill(db, op, {"title": "城关镇防汛演练", "level": "township", "organiser": "城关镇人民政府",
-                                            "township_code": "410325100", "held_on": date(2025, 5, 1), "form": "live",
-                                            "content": "single", "participants": 40}, ["ZR-01"])
+    drill_id = drills.create_drill(
+        db,
+        op,
+        {
+            "title": "城关镇防汛演练",
+            "level": "township",
+            "organiser": "城关镇人民政府",
+            "township_code": "410325100",
+            "held_on": date(2025, 5, 1),
+            "form": "live",
+            "content": "single",
+            "participants": 40,
+        },
+        ["ZR-01"],
+    )
     drills.update_drill(db, op, drill_id, {"participants": 45})
-    rows = db.query_dicts("SELECT username, action, table_name, record_id, before, after FROM audit_log"
-                          " WHERE username = 'town100' ORDER BY id")
+    rows = db.query_dicts(
+        "SELECT username, action, table_name, record_id, before, after FROM audit_log"
+        " WHERE username = 'town100' ORDER BY id"
+    )
     assert [(r["action"], r["table_name"]) for r in rows] == [
-        ("create", "teams"), ("update", "teams"), ("create", "members"), ("update", "members"),
-        ("create", "drills"), ("update", "drills")]
+        ("create", "teams"),
+        ("update", "teams"),
+        ("create", "members"),
+        ("update", "members"),
+        ("create", "drills"),
+        ("update", "drills"),
+    ]
     update_team = rows[1]
     assert json.loads(update_team["before"]) == {"leader_name": None}
     assert json.loads(update_team["after"]) == {"leader_name": "李四"}
-    assert json.loads(rows[5]["before"]) == {"participants": 40} and json.loads(rows[5]["after"]) == {"participants": 45}
+    assert json.loads(rows[5]["before"]) == {"participants": 40} and json.loads(rows[5]["after"]) == {
+        "participants": 45
+    }
     # phones stay masked even in the audit log; the ID number never appears in it
     assert json.loads(rows[3]["after"]) == {"phone": "137****0000"}
     assert "11010519491231002X" not in json.dumps(rows, default=str)
@@ -122,8 +177,9 @@ def test_same_person_twice_is_flagged(scratch_db):
     db, admin = scratch_db, user(scratch_db, "admin")
     cipher, team = db.query("SELECT m.id_cipher, m.team_id FROM members m WHERE m.left_on IS NULL LIMIT 1")[0]
     other = db.scalar("SELECT min(id) FROM teams WHERE id <> ? AND disbanded_on IS NULL", [team])
-    _, warnings = teams.add_member(db, admin, {"team_id": other, "name": "重复者", "joined_on": date(2025, 1, 1)},
-                                   privacy.decrypt_id(cipher))
+    _, warnings = teams.add_member(
+        db, admin, {"team_id": other, "name": "重复者", "joined_on": date(2025, 1, 1)}, privacy.decrypt_id(cipher)
+    )
     assert warnings and "重复" in warnings[0]
 
 
@@ -132,8 +188,9 @@ def test_invalid_input_changes_nothing(scratch_db):
     count = db.scalar("SELECT count(*) FROM members")
     team = db.scalar("SELECT min(id) FROM teams")
     with pytest.raises(ValueError, match="校验位"):
-        teams.add_member(db, admin, {"team_id": team, "name": "错号", "joined_on": date(2025, 1, 1)},
-                         "110105194912310021")
+        teams.add_member(
+            db, admin, {"team_id": team, "name": "错号", "joined_on": date(2025, 1, 1)}, "110105194912310021"
+        )
     with pytest.raises(ValueError, match="手机号"):
         teams.add_member(db, admin, {"team_id": team, "name": "错号", "phone": "12345", "joined_on": date(2025, 1, 1)})
     assert db.scalar("SELECT count(*) FROM members") == count
@@ -148,12 +205,13 @@ def test_reveal_is_admin_only_and_audited(scratch_db):
     number = teams.reveal_id_number(db, user(db, "admin"), member)
     assert privacy.validate_id_number(number) is None
     assert db.query("SELECT username, action, record_id FROM audit_log WHERE action = 'reveal'") == [
-        ("admin", "reveal", str(member))]
+        ("admin", "reveal", str(member))
+    ]
 
 
 def test_lockout_after_repeated_failures(scratch_db):
     db = scratch_db
-    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     for _ in range(auth.LOCK_AFTER_FAILURES - 1):
         with pytest.raises(auth.LoginError, match="用户名或密码错误"):
             auth.authenticate(db, "town101", "wrong-pass-1", now)
@@ -173,7 +231,7 @@ def test_passwords_are_hashed_with_argon2(scratch_db):
 
 
 def test_session_timeout():
-    start = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     assert not auth.session_expired(start, start + timedelta(minutes=auth.SESSION_TIMEOUT_MINUTES))
     assert auth.session_expired(start, start + timedelta(minutes=auth.SESSION_TIMEOUT_MINUTES, seconds=1))
 
@@ -181,7 +239,7 @@ def test_session_timeout():
 def test_exports_are_masked_for_a_viewer_and_neutralise_formulas(scratch_db):
     db, viewer = scratch_db, user(scratch_db, "leader")
     frame = teams.member_list(db, viewer, township_code="410325100")
-    frame.loc[frame.index[0], "name"] = "=HYPERLINK(\"http://x\")"
+    frame.loc[frame.index[0], "name"] = '=HYPERLINK("http://x")'
     data = exports.export_xlsx(db, viewer, frame, "队员名单")
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     header = [c.value for c in sheet[1]]
@@ -195,7 +253,9 @@ def test_exports_are_masked_for_a_viewer_and_neutralise_formulas(scratch_db):
 
 def test_hygiene_helpers():
     assert hygiene.escape_html("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
-    assert hygiene.clean("  城关 　镇 ") == "城关 镇" and hygiene.clean_code("１３８ ０１２３－４５６７") == "13801234567"
+    assert (
+        hygiene.clean("  城关 　镇 ") == "城关 镇" and hygiene.clean_code("１３８ ０１２３－４５６７") == "13801234567"
+    )
     assert hygiene.clean("通信不畅，已整改（见附件）。") == "通信不畅，已整改（见附件）。"  # punctuation kept
     assert hygiene.clean("ＡＢｃ１２") == "ABc12"
     for value in ("=1+1", "+1", "-1", "@SUM(A1)"):
@@ -210,13 +270,37 @@ def test_hygiene_helpers():
 def test_cli_creates_the_first_admin_without_echoing(tmp_path):
     db = tmp_path / "users.duckdb"
     env = dict(os.environ, EMERGENCY_PASSWORD="Secret-pass-9")
-    result = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "chief", "--role", "admin",
-                             "--db", str(db)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "emergency", "user", "add", "chief", "--role", "admin", "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "Secret-pass-9" not in result.stdout + result.stderr
-    result = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "op", "--role", "township",
-                             "--township", "城关", "--db", str(db)], cwd=ROOT, capture_output=True, text=True,
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emergency",
+            "user",
+            "add",
+            "op",
+            "--role",
+            "township",
+            "--township",
+            "城关",
+            "--db",
+            str(db),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     from emergency.db import Database
 
@@ -224,15 +308,21 @@ def test_cli_creates_the_first_admin_without_echoing(tmp_path):
     assert auth.authenticate(database, "chief", "Secret-pass-9").role == "admin"
     assert auth.authenticate(database, "op", "Secret-pass-9").township_code == "410325100"
     database.close()
-    weak = subprocess.run([sys.executable, "-m", "emergency", "user", "add", "weak", "--db", str(db)], cwd=ROOT,
-                          capture_output=True, text=True, env=dict(os.environ, EMERGENCY_PASSWORD="123"), timeout=60)
+    weak = subprocess.run(
+        [sys.executable, "-m", "emergency", "user", "add", "weak", "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, EMERGENCY_PASSWORD="123"),
+        timeout=60,
+    )
     assert weak.returncode == 1 and "密码至少" in weak.stderr
 
 
 def test_login_sessions_resume_expire_and_close(scratch_db):
     db = scratch_db
     op = user(db, "town100")
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     token = auth.open_session(db, op, now)
     assert db.scalar("SELECT count(*) FROM login_sessions WHERE token_hash = ?", [token]) == 0  # only a hash kept
     assert auth.resume_session(db, token, now + timedelta(minutes=20)) == op
@@ -278,8 +368,9 @@ class SlowVerify:
 def guesser(db):
     """A fresh account with a cheap argon2 hash: the test is about counting, not hashing."""
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return auth.create_user(db, auth.SYSTEM, "guesser", "猜测对象", "viewer", "",
-                            password_hash=cheap.hash(GUESSER_PASSWORD))
+    return auth.create_user(
+        db, auth.SYSTEM, "guesser", "猜测对象", "viewer", "", password_hash=cheap.hash(GUESSER_PASSWORD)
+    )
 
 
 def login_state(db, username="guesser"):
@@ -313,7 +404,7 @@ def test_parallel_wrong_guesses_lock_the_account(scratch_db, monkeypatch):
 def test_guesses_while_locked_change_nothing(scratch_db):
     db = scratch_db
     guesser(db)
-    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     for _ in range(auth.LOCK_AFTER_FAILURES):
         with pytest.raises(auth.LoginError):
             auth.authenticate(db, "guesser", "wrong-pass-1", now)
@@ -338,11 +429,14 @@ def test_lock_taken_during_verification_is_honoured(scratch_db, monkeypatch, pas
     transaction, so this one is refused and cannot clear the lock or restart the count."""
     db = scratch_db
     guesser(db)
-    until = datetime.now(timezone.utc) + timedelta(minutes=auth.LOCK_MINUTES)
+    until = datetime.now(UTC) + timedelta(minutes=auth.LOCK_MINUTES)
 
     def lock_meanwhile():
-        db.write(lambda cur: cur.execute("UPDATE users SET failed_logins = 0, locked_until = ?"
-                                         " WHERE username = 'guesser'", [until]))
+        db.write(
+            lambda cur: cur.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = ? WHERE username = 'guesser'", [until]
+            )
+        )
 
     monkeypatch.setattr(auth, "_hasher", SlowVerify(auth._hasher, 0, during=lock_meanwhile))
     refused = try_login(db, password)

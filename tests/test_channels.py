@@ -1,6 +1,7 @@
 """Delivery through real local servers: retries with backoff, permanent failure, DingTalk signature,
 SMTP e-mail, quiet hours, masking, a hanging robot that must not hold the other channels, two
 deliveries at once, and a process killed between creating and delivering."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,18 @@ import pytest
 from emergency import auth, channels, reminders
 from emergency.db import Database
 from emergency.setup import initialise
-from tests.helpers import (HangingServer, MailServer, RobotServer, UnreachableServer, add_channel,
-                           add_corrective_action, add_planned_drill, add_roll_call, at, user_row)
+from tests.helpers import (
+    HangingServer,
+    MailServer,
+    RobotServer,
+    UnreachableServer,
+    add_channel,
+    add_corrective_action,
+    add_planned_drill,
+    add_roll_call,
+    at,
+    user_row,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CG, FP = "410325100", "410325109"
@@ -76,13 +87,15 @@ def test_a_channel_that_fails_twice_then_succeeds_delivers_once_with_three_attem
     assert [e[0] for e in channels.deliver(db, NOW)["retry"]] == [delivery]
     state = db.query_dicts("SELECT * FROM deliveries WHERE id = ?", [delivery])[0]
     assert state["status"] == "pending" and state["attempts"] == 1 and "HTTP 500" in state["last_error"]
-    assert state["next_attempt_at"] == NOW + timedelta(seconds=60)            # backoff: base
+    assert state["next_attempt_at"] == NOW + timedelta(seconds=60)  # backoff: base
     assert channels.deliver(db, NOW + timedelta(seconds=30)) == {"sent": [], "retry": [], "failed": [], "quiet": 0}
     second = NOW + timedelta(seconds=61)
     assert channels.deliver(db, second)["retry"]
-    assert db.scalar("SELECT next_attempt_at FROM deliveries WHERE id = ?", [delivery]) == second + timedelta(seconds=120)
+    assert db.scalar("SELECT next_attempt_at FROM deliveries WHERE id = ?", [delivery]) == second + timedelta(
+        seconds=120
+    )
     assert channels.deliver(db, second + timedelta(seconds=121))["sent"]
-    for later in (timedelta(minutes=10), timedelta(days=2)):                   # never sent again
+    for later in (timedelta(minutes=10), timedelta(days=2)):  # never sent again
         assert not channels.deliver(db, NOW + later)["sent"]
     assert len(robot.requests) == 3 and len(robot.accepted) == 1
     assert robot.accepted[0]["json"]["msgtype"] == "text"
@@ -136,7 +149,9 @@ def test_dingtalk_messages_are_signed_and_the_server_verifies_the_signature(fres
 
 def test_email_is_sent_through_a_real_smtp_server(fresh_db, mail):
     db = fresh_db
-    channels.save_smtp_settings(db, auth.SYSTEM, {"host": "127.0.0.1", "port": mail.port, "sender": "yjj@songxian.gov.cn"})
+    channels.save_smtp_settings(
+        db, auth.SYSTEM, {"host": "127.0.0.1", "port": mail.port, "sender": "yjj@songxian.gov.cn"}
+    )
     _, delivery = _one_notification(db, CG, "chengguan@songxian.gov.cn", kind="email")
     assert channels.deliver(db, NOW)["sent"]
     (received,) = mail.messages
@@ -198,7 +213,7 @@ def test_a_hanging_robot_does_not_hold_another_townships_message(fresh_db, robot
     assert waited < 5, f"the healthy township's message waited {waited:.1f} s behind the hanging robot"
     assert "森林防火演练" in received["json"]["text"]["content"]
     assert [e[0] for e in result["sent"]] == [db.scalar("SELECT id FROM deliveries WHERE channel_id = ?", [healthy])]
-    assert hanging.connections == 1          # the hanging robot was tried once, not once per message
+    assert hanging.connections == 1  # the hanging robot was tried once, not once per message
 
 
 def test_a_robot_that_times_out_is_backed_off_as_a_whole(fresh_db, robot, unreachable):
@@ -209,15 +224,18 @@ def test_a_robot_that_times_out_is_backed_off_as_a_whole(fresh_db, robot, unreac
     elapsed = time.monotonic() - started
     # one connect timeout (3 s): not the read timeout (10 s), and not one timeout per pending message
     assert elapsed < 6, f"the pass took {elapsed:.1f} s"
-    rows = db.query_dicts("SELECT d.id, d.attempts, d.next_attempt_at, d.last_error,"
-                          " (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.id) AS tries"
-                          " FROM deliveries d WHERE d.channel_id = ? ORDER BY d.id", [stuck])
+    rows = db.query_dicts(
+        "SELECT d.id, d.attempts, d.next_attempt_at, d.last_error,"
+        " (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.id) AS tries"
+        " FROM deliveries d WHERE d.channel_id = ? ORDER BY d.id",
+        [stuck],
+    )
     (tried,) = [r for r in rows if r["tries"]]
     assert len(rows) == 19 and tried["attempts"] == 1 and "超时" in tried["last_error"]
-    assert sum(r["attempts"] for r in rows) == 1                     # the others were not tried...
-    assert {r["next_attempt_at"] for r in rows} == {NOW + timedelta(seconds=60)}   # ...but wait with it
+    assert sum(r["attempts"] for r in rows) == 1  # the others were not tried...
+    assert {r["next_attempt_at"] for r in rows} == {NOW + timedelta(seconds=60)}  # ...but wait with it
     assert len(result["sent"]) == 1 and len(result["retry"]) == 19
-    assert not any(channels.deliver(db, NOW + timedelta(seconds=30)).values())      # still backed off
+    assert not any(channels.deliver(db, NOW + timedelta(seconds=30)).values())  # still backed off
 
 
 def test_a_robot_or_mail_server_that_never_answers_is_a_timeout(hanging):
@@ -233,9 +251,9 @@ def test_urgent_messages_go_first_within_a_channel(fresh_db, robot):
     reminders.sweep(db, NOW)
     add_channel(db, None, "wecom", robot.url + "/wecom?key=bureau")
     add_planned_drill(db, None, date(2025, 3, 20), "县级防汛演练")
-    assert len(reminders.sweep(db, NOW)) == 1                      # the ordinary reminder is first in the outbox,
+    assert len(reminders.sweep(db, NOW)) == 1  # the ordinary reminder is first in the outbox,
     add_roll_call(db, CG, NOW - timedelta(hours=1))
-    assert len(reminders.sweep(db, NOW)) == 1                      # the escalation after it
+    assert len(reminders.sweep(db, NOW)) == 1  # the escalation after it
     assert len(channels.deliver(db, NOW)["sent"]) == 2
     assert [r["json"]["text"]["content"].split("】")[0] for r in robot.accepted] == ["【点名未应答", "【演练临近"]
 
@@ -248,7 +266,7 @@ def test_two_deliveries_at_once_send_every_message_exactly_once(fresh_db, robot)
         for n in range(8):
             add_planned_drill(db, code, date(2025, 3, 20), f"演练{code}-{n}")
     assert len(reminders.sweep(db, NOW)) == 32
-    robot.delay = 0.05                         # each pass is still sending while the other one claims
+    robot.delay = 0.05  # each pass is still sending while the other one claims
     barrier, results = threading.Barrier(2), []
 
     def run():
@@ -262,7 +280,7 @@ def test_two_deliveries_at_once_send_every_message_exactly_once(fresh_db, robot)
         thread.join(timeout=60)
     assert len(results) == 2
     sent = sorted(e[0] for result in results for e in result["sent"])
-    assert sent == sorted(i for (i,) in db.query("SELECT id FROM deliveries"))     # each by one pass, once
+    assert sent == sorted(i for (i,) in db.query("SELECT id FROM deliveries"))  # each by one pass, once
     received = [(r["query"]["key"], r["json"]["text"]["content"]) for r in robot.requests]
     assert len(received) == len(set(received)) == 32
     assert db.scalar("SELECT count(*) FROM delivery_attempts") == 32
@@ -273,13 +291,14 @@ def test_channels_are_admin_only_validated_and_their_secrets_masked(scratch_db):
     db = scratch_db
     admin, town = user_row(db, "admin"), user_row(db, "town100")
     token, secret = "0123456789abcdef0123456789abcdef", "SEC9f8e7d6c5b4a39281706f5e4d3c2b1a0"
-    cid = channels.add_channel(db, admin, CG, "dingtalk", f"https://oapi.dingtalk.com/robot/send?access_token={token}",
-                               secret)
+    cid = channels.add_channel(
+        db, admin, CG, "dingtalk", f"https://oapi.dingtalk.com/robot/send?access_token={token}", secret
+    )
     (row,) = [r for r in channels.list_channels(db) if r["id"] == cid]
     assert token not in row["address"] and secret not in row["secret"] and row["secret"].startswith("SEC")
     logged = db.scalar("SELECT string_agg(CAST(after AS VARCHAR), ' ') FROM audit_log WHERE table_name = 'channels'")
     assert token not in logged and secret not in logged
-    channels.update_channel(db, admin, cid, address="", secret="")   # empty keeps the stored values
+    channels.update_channel(db, admin, cid, address="", secret="")  # empty keeps the stored values
     assert db.scalar("SELECT secret FROM channels WHERE id = ?", [cid]) == secret
     with pytest.raises(auth.PermissionDenied):
         channels.add_channel(db, town, CG, "email", "a@b.cn")
@@ -287,8 +306,11 @@ def test_channels_are_admin_only_validated_and_their_secrets_masked(scratch_db):
         channels.add_channel(db, admin, CG, "wecom", "ftp://example.com/hook")
     with pytest.raises(ValueError, match="加签密钥"):
         channels.add_channel(db, admin, CG, "wecom", "https://qyapi.weixin.qq.com/x?key=1", "SECx")
-    channels.save_smtp_settings(db, admin, {"host": "smtp.example.cn", "port": 587, "sender": "a@b.cn",
-                                            "username": "u", "password": "pw-very-secret-1"})
+    channels.save_smtp_settings(
+        db,
+        admin,
+        {"host": "smtp.example.cn", "port": 587, "sender": "a@b.cn", "username": "u", "password": "pw-very-secret-1"},
+    )
     assert "pw-very-secret-1" not in str(channels.smtp_settings_masked(db))
     channels.save_smtp_settings(db, admin, {"host": "smtp.example.cn", "port": 587, "sender": "a@b.cn", "password": ""})
     assert channels.smtp_settings(db)["password"] == "pw-very-secret-1"
@@ -302,8 +324,11 @@ def test_dingtalk_signature_matches_the_documented_algorithm():
     import urllib.parse
 
     secret, timestamp = "SEC000000000000000000000", 1700000000000
-    expected = urllib.parse.quote_plus(base64.b64encode(
-        hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode("utf-8"), digestmod=hashlib.sha256).digest()))
+    expected = urllib.parse.quote_plus(
+        base64.b64encode(
+            hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), digestmod=hashlib.sha256).digest()
+        )
+    )
     assert channels.sign_dingtalk(secret, timestamp) == expected
 
 
@@ -323,8 +348,14 @@ time.sleep(120)
 
 
 def _run_and_kill(path: Path, now: str, mode: str) -> int:
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_AFTER_CREATING, str(path), now, mode], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_AFTER_CREATING, str(path), now, mode],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     line = proc.stdout.readline()
     assert line.startswith("READY"), line + proc.stderr.read()
     os.kill(proc.pid, signal.SIGKILL)
@@ -350,9 +381,14 @@ def test_a_process_killed_after_creating_and_before_delivering_delivers_once_aft
     assert len(channels.deliver(db, NOW + timedelta(minutes=1))["sent"]) == 2
     assert not channels.deliver(db, NOW + timedelta(minutes=2))["sent"]
     assert sorted(r["json"]["text"]["content"].split("\n")[0] for r in robot.accepted) == sorted(
-        r[0].split("\n")[0] for r in [(channels.message_text(n["kind"], n["title"], n["body"]),) for n in
-                                      db.query_dicts("SELECT * FROM notifications n WHERE EXISTS"
-                                                     " (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id)")])
+        r[0].split("\n")[0]
+        for r in [
+            (channels.message_text(n["kind"], n["title"], n["body"]),)
+            for n in db.query_dicts(
+                "SELECT * FROM notifications n WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id)"
+            )
+        ]
+    )
     assert len(robot.accepted) == 2
     add_planned_drill(db, CG, date(2025, 3, 21), "消防疏散演练")
     db.close()
@@ -361,7 +397,7 @@ def test_a_process_killed_after_creating_and_before_delivering_delivers_once_aft
     assert _run_and_kill(path, "2025-03-14 10:00", "claim") == 1
     db = Database(path)
     try:
-        assert not channels.deliver(db, at("2025-03-14 10:01"))["sent"]   # the lease (5 min) still holds
+        assert not channels.deliver(db, at("2025-03-14 10:01"))["sent"]  # the lease (5 min) still holds
         assert len(channels.deliver(db, at("2025-03-14 10:06"))["sent"]) == 1
         assert not channels.deliver(db, at("2025-03-14 11:00"))["sent"]
         assert len(robot.accepted) == 3 and "消防疏散演练" in robot.accepted[2]["json"]["text"]["content"]

@@ -12,8 +12,9 @@ def run(*args, env_db=None):
     env = dict(os.environ)
     if env_db:
         env["EMERGENCY_DB"] = str(env_db)
-    return subprocess.run([sys.executable, "-m", "emergency", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "emergency", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_init_demo_stats_json(tmp_path):
@@ -24,10 +25,30 @@ def test_init_demo_stats_json(tmp_path):
     result = run("stats", "--year", "2024", "--json", "--db", str(db))
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert {k: figures[k] for k in ("teams", "members", "plans", "plan_categories", "townships", "villages",
-                                    "county_township_drills", "sector_drills", "sector_participants")} == {
-        "teams": 388, "members": 7349, "plans": 40, "plan_categories": 4, "townships": 16, "villages": 337,
-        "county_township_drills": 92, "sector_drills": 522, "sector_participants": 6967}
+    assert {
+        k: figures[k]
+        for k in (
+            "teams",
+            "members",
+            "plans",
+            "plan_categories",
+            "townships",
+            "villages",
+            "county_township_drills",
+            "sector_drills",
+            "sector_participants",
+        )
+    } == {
+        "teams": 388,
+        "members": 7349,
+        "plans": 40,
+        "plan_categories": 4,
+        "townships": 16,
+        "villages": 337,
+        "county_township_drills": 92,
+        "sector_drills": 522,
+        "sector_participants": 6967,
+    }
     assert 12100 <= figures["county_township_participants"] <= 12199
     assert figures["year"] == 2024
     # A second demo on the same file is refused, not doubled.

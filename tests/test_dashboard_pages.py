@@ -1,8 +1,10 @@
 """AppTest: the map, linkage and overview pages on the demo database."""
+
 import json
 import re
 import time
 from datetime import date
+from pathlib import Path
 
 from emergency import linkage, teams
 from tests.helpers import user_row
@@ -28,7 +30,7 @@ def test_map_page_draws_outline_seats_offline(app, demo_db):
     at = app(MAP, as_user="leader")
     args = map_args(at)
     script = args["script"]
-    outline = json.loads(open("data/geo/county_410325_wgs84.geojson", encoding="utf-8").read())
+    outline = json.loads(Path("data/geo/county_410325_wgs84.geojson").read_text(encoding="utf-8"))
     first = outline["features"][0]["geometry"]["coordinates"][0][0]
     assert f"[{first[0]}, {first[1]}]" in script and "L.geoJson" in script.replace("L.geoJSON", "L.geoJson")
     seats = demo_db.scalar("SELECT count(*) FROM townships WHERE is_township AND lon IS NOT NULL")
@@ -45,8 +47,18 @@ def test_map_page_draws_outline_seats_offline(app, demo_db):
 def test_map_popup_text_is_escaped(app, scratch_db):
     admin = user_row(scratch_db, "admin")
     name = "<img src=x onerror=alert(1)>"
-    teams.create_team(scratch_db, admin, {"name": name, "kind": "civil", "level": "civil",
-                                          "township_code": "410325100", "established_on": date(2024, 1, 1)}, ["flood"])
+    teams.create_team(
+        scratch_db,
+        admin,
+        {
+            "name": name,
+            "kind": "civil",
+            "level": "civil",
+            "township_code": "410325100",
+            "established_on": date(2024, 1, 1),
+        },
+        ["flood"],
+    )
     script = map_args(app(MAP, db=scratch_db))["script"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in script
     assert "<img" not in script

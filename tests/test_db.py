@@ -25,9 +25,27 @@ def test_migrations_are_recorded_and_applied_once(tmp_path):
 def test_schema_holds_the_core_entities(tmp_path):
     db = Database(tmp_path / "s.duckdb")
     tables = {t for (t,) in db.query("SELECT table_name FROM information_schema.tables")}
-    for table in ["townships", "villages", "hazard_domains", "team_kinds", "teams", "members", "certificates",
-                  "enterprises", "plans", "drills", "drill_plans", "corrective_actions", "contacts", "roll_calls",
-                  "notifications", "users", "audit_log", "planned_drills", "deadline_rules"]:
+    for table in [
+        "townships",
+        "villages",
+        "hazard_domains",
+        "team_kinds",
+        "teams",
+        "members",
+        "certificates",
+        "enterprises",
+        "plans",
+        "drills",
+        "drill_plans",
+        "corrective_actions",
+        "contacts",
+        "roll_calls",
+        "notifications",
+        "users",
+        "audit_log",
+        "planned_drills",
+        "deadline_rules",
+    ]:
         assert table in tables, table
     assert db.scalar("SELECT count(*) FROM hazard_domains") > 10
     assert db.scalar("SELECT count(*) FROM team_kinds") == 5
@@ -84,8 +102,13 @@ def test_write_retries_a_conflict(tmp_path):
 def test_locked_file_gives_a_plain_message_at_once(tmp_path):
     path = tmp_path / "locked.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
@@ -93,8 +116,13 @@ def test_locked_file_gives_a_plain_message_at_once(tmp_path):
             Database(path)
         assert str(holder.pid) in str(caught.value) and "占用" in str(caught.value)
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "emergency", "stats", "--year", "2024", "--db", str(path)],
-                                cwd=ROOT, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-m", "emergency", "stats", "--year", "2024", "--db", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert time.monotonic() - started < 10
         assert result.returncode == 2
         assert f"进程 {holder.pid}" in result.stderr and "--db" in result.stderr
@@ -116,8 +144,13 @@ def test_referenced_rows_can_be_edited(demo_db_path, tmp_path):
     drill = db.scalar("SELECT min(drill_id) FROM corrective_actions")
     team = db.scalar("SELECT max(id) FROM teams WHERE disbanded_on IS NULL")
     db.write(lambda cur: cur.execute("UPDATE members SET team_id = ?, id_hmac = 'x' WHERE id = ?", [team, member]))
-    db.write(lambda cur: cur.execute("UPDATE drills SET held_on = DATE '2024-01-02', township_code = '410325100'"
-                                     " WHERE id = ?", [drill]))
-    db.write(lambda cur: cur.execute("UPDATE teams SET township_code = '410325101', kind = 'civil' WHERE id = ?", [team]))
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE drills SET held_on = DATE '2024-01-02', township_code = '410325100' WHERE id = ?", [drill]
+        )
+    )
+    db.write(
+        lambda cur: cur.execute("UPDATE teams SET township_code = '410325101', kind = 'civil' WHERE id = ?", [team])
+    )
     db.write(lambda cur: cur.execute("UPDATE townships SET name = '何村镇' WHERE name = '何村乡'"))
     assert db.scalar("SELECT team_id FROM members WHERE id = ?", [member]) == team

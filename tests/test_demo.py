@@ -9,8 +9,17 @@ from emergency.setup import initialise
 from emergency.stats import year_stats
 
 # The county's 2024 report (DOMAIN.md section 1): what the demo must reproduce.
-REPORT_2024 = {"teams": 388, "members": 7349, "plans": 40, "plan_categories": 4, "townships": 16,
-               "villages": 337, "county_township_drills": 92, "sector_drills": 522, "sector_participants": 6967}
+REPORT_2024 = {
+    "teams": 388,
+    "members": 7349,
+    "plans": 40,
+    "plan_categories": 4,
+    "townships": 16,
+    "villages": 337,
+    "county_township_drills": 92,
+    "sector_drills": 522,
+    "sector_participants": 6967,
+}
 
 
 def test_demo_reproduces_the_county_report(demo_db):
@@ -40,8 +49,12 @@ def test_figures_are_computed_from_history_not_stored(demo_db):
 
 def test_demo_spreads_plausibly(demo_db):
     # Every township has a township comprehensive team; many villages have a village team.
-    assert demo_db.scalar("SELECT count(DISTINCT township_code) FROM teams WHERE level = 'township'"
-                          " AND name LIKE '%综合队'") == 16
+    assert (
+        demo_db.scalar(
+            "SELECT count(DISTINCT township_code) FROM teams WHERE level = 'township' AND name LIKE '%综合队'"
+        )
+        == 16
+    )
     assert demo_db.scalar("SELECT count(DISTINCT village_code) FROM teams WHERE level = 'village'") > 200
     kinds = {k for (k,) in demo_db.query("SELECT DISTINCT kind FROM teams")}
     assert kinds == {"fire_rescue", "professional", "grassroots", "enterprise", "civil"}
@@ -66,9 +79,11 @@ def test_demo_people_are_valid_and_marked(demo_db):
 
 def _fingerprint(db):
     digest = hashlib.sha256()
-    for table, cols in (("teams", "name, kind, level, township_code, established_on, disbanded_on"),
-                        ("members", "team_id, name, phone, id_hmac, joined_on, left_on"),
-                        ("drills", "title, level, held_on, participants")):
+    for table, cols in (
+        ("teams", "name, kind, level, township_code, established_on, disbanded_on"),
+        ("members", "team_id, name, phone, id_hmac, joined_on, left_on"),
+        ("drills", "title, level, held_on, participants"),
+    ):
         for row in db.query(f"SELECT {cols} FROM {table} ORDER BY id"):
             digest.update(repr(row).encode())
     return digest.hexdigest()

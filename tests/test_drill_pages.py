@@ -1,11 +1,17 @@
 """AppTest: the plans and drills pages as each role; a township logs a drill and sees it counted."""
+
 from datetime import date
 
 import pytest
 
-
-PAGES = ["emergency/ui/plans_page.py", "emergency/ui/drills_page.py", "emergency/ui/calendar_page.py",
-         "emergency/ui/actions_page.py", "emergency/ui/enterprises_page.py", "emergency/ui/report_page.py"]
+PAGES = [
+    "emergency/ui/plans_page.py",
+    "emergency/ui/drills_page.py",
+    "emergency/ui/calendar_page.py",
+    "emergency/ui/actions_page.py",
+    "emergency/ui/enterprises_page.py",
+    "emergency/ui/report_page.py",
+]
 
 
 def widget(items, label):
@@ -38,8 +44,13 @@ def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_d
     widget(at.button, "保存").click().run()
     assert not at.exception and at.success and "已登记演练" in at.success[0].value
     row = scratch_db.query_dicts("SELECT * FROM drills WHERE title = '城关镇低温雨雪冰冻灾害应急演练'")[0]
-    assert (row["township_code"], row["level"], row["held_on"], row["participants"], row["organiser"]) == \
-        ("410325100", "township", today, 86, "城关镇人民政府")
+    assert (row["township_code"], row["level"], row["held_on"], row["participants"], row["organiser"]) == (
+        "410325100",
+        "township",
+        today,
+        86,
+        "城关镇人民政府",
+    )
     # The statistics count it.
     at = app("emergency/ui/overview.py", as_user="town100", db=scratch_db, year=str(today.year))
     after = {m.label: m.value for m in at.metric}["县乡两级演练（场次）"]

@@ -1,5 +1,6 @@
 """Drill records, attachments, corrective actions, planned drills, plan revisions, enterprises:
 the scoped, audited write paths on a private copy of the demo database."""
+
 from datetime import date, datetime
 
 import pytest
@@ -15,8 +16,15 @@ PDF = b"%PDF-1.4\n%test\n"
 
 
 def quick(**extra):
-    data = {"title": "城关镇防汛应急演练", "level": "township", "organiser": "城关镇人民政府",
-            "township_code": "410325100", "held_on": TODAY, "form": "live", "participants": 120}
+    data = {
+        "title": "城关镇防汛应急演练",
+        "level": "township",
+        "organiser": "城关镇人民政府",
+        "township_code": "410325100",
+        "held_on": TODAY,
+        "form": "live",
+        "participants": 120,
+    }
     data.update(extra)
     return data
 
@@ -49,12 +57,18 @@ def test_township_cannot_log_for_another_township_or_the_county(scratch_db):
     assert scratch_db.scalar("SELECT count(*) FROM drills") == count
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"title": " "}, "演练名称"), ({"participants": -1}, "参演人次"), ({"held_on": date(2026, 11, 26)}, "演练日期"),
-    ({"form": "xx"}, "演练形式"), ({"level": "village"}, "所属村（社区）"),
-    ({"started_at": datetime(2026, 11, 25, 10), "ended_at": datetime(2026, 11, 25, 9)}, "结束时间"),
-    ({"village_code": "410325101001", "level": "village"}, "不属于所选乡镇"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"title": " "}, "演练名称"),
+        ({"participants": -1}, "参演人次"),
+        ({"held_on": date(2026, 11, 26)}, "演练日期"),
+        ({"form": "xx"}, "演练形式"),
+        ({"level": "village"}, "所属村（社区）"),
+        ({"started_at": datetime(2026, 11, 25, 10), "ended_at": datetime(2026, 11, 25, 9)}, "结束时间"),
+        ({"village_code": "410325101001", "level": "village"}, "不属于所选乡镇"),
+    ],
+)
 def test_invalid_drill_names_the_field_and_writes_nothing(scratch_db, change, field):
     admin = user_row(scratch_db, "admin")
     count = scratch_db.scalar("SELECT count(*) FROM drills")
@@ -68,8 +82,9 @@ def test_invalid_drill_names_the_field_and_writes_nothing(scratch_db, change, fi
 def test_plan_problems_flag_the_plan_and_a_revision_clears_it_and_restarts_evaluation(scratch_db):
     admin, town = user_row(scratch_db, "admin"), user_row(scratch_db, "town100")
     scratch_db.write(lambda cur: cur.execute("UPDATE plans SET needs_revision = FALSE WHERE code = 'ZR-06'"))
-    drills.create_drill(scratch_db, town, quick(plan_problems_found=True, problems="预案职责分工与机构设置不符"),
-                        ["ZR-06"], today=TODAY)
+    drills.create_drill(
+        scratch_db, town, quick(plan_problems_found=True, problems="预案职责分工与机构设置不符"), ["ZR-06"], today=TODAY
+    )
     assert scratch_db.scalar("SELECT needs_revision FROM plans WHERE code = 'ZR-06'") is True
     with pytest.raises(PermissionDenied):
         plans.record_revision(scratch_db, town, "ZR-06", "2026版", TODAY)
@@ -89,8 +104,11 @@ def test_plan_problems_flag_the_plan_and_a_revision_clears_it_and_restarts_evalu
 
 def test_evaluation_restarts_the_evaluation_clock(scratch_db):
     admin = user_row(scratch_db, "admin")
-    scratch_db.write(lambda cur: cur.execute(
-        "UPDATE plans SET last_evaluated_on = NULL, revised_on = DATE '2022-03-01' WHERE code = 'ZR-10'"))
+    scratch_db.write(
+        lambda cur: cur.execute(
+            "UPDATE plans SET last_evaluated_on = NULL, revised_on = DATE '2022-03-01' WHERE code = 'ZR-10'"
+        )
+    )
     row = {p["code"]: p for p in deadlines.plan_deadlines(scratch_db, TODAY)}["ZR-10"]
     assert row["evaluation_status"] == "overdue" and row["evaluation_due_on"] == date(2025, 3, 1)
     plans.record_evaluation(scratch_db, admin, "ZR-10", date(2026, 10, 1), "评估结论：基本适用", today=TODAY)
@@ -149,25 +167,51 @@ def test_demo_has_overdue_corrective_actions(demo_db):
 
 def test_planned_drill_completed_and_another_cancelled(scratch_db):
     town = user_row(scratch_db, "town100")
-    first = drills.create_planned(scratch_db, town, {"title": "城关镇地震应急演练", "level": "township",
-                                                    "township_code": "410325100", "plan_code": "ZR-04",
-                                                    "planned_on": date(2026, 11, 20)})
-    second = drills.create_planned(scratch_db, town, {"title": "城关镇燃气事故演练", "level": "township",
-                                                     "township_code": "410325100", "plan_code": "SG-09",
-                                                     "planned_on": date(2026, 12, 10)})
+    first = drills.create_planned(
+        scratch_db,
+        town,
+        {
+            "title": "城关镇地震应急演练",
+            "level": "township",
+            "township_code": "410325100",
+            "plan_code": "ZR-04",
+            "planned_on": date(2026, 11, 20),
+        },
+    )
+    second = drills.create_planned(
+        scratch_db,
+        town,
+        {
+            "title": "城关镇燃气事故演练",
+            "level": "township",
+            "township_code": "410325100",
+            "plan_code": "SG-09",
+            "planned_on": date(2026, 12, 10),
+        },
+    )
     with pytest.raises(PermissionDenied):
-        drills.create_planned(scratch_db, town, {"title": "x", "level": "township", "township_code": "410325101",
-                                                 "planned_on": TODAY})
+        drills.create_planned(
+            scratch_db, town, {"title": "x", "level": "township", "township_code": "410325101", "planned_on": TODAY}
+        )
     rows = {r["id"]: r for r in drills.planned_list(scratch_db, TODAY, township_code="410325100")}
     assert rows[first]["state"] == "late" and rows[second]["state"] == "upcoming"
-    drill_id = drills.create_drill(scratch_db, town, quick(held_on=date(2026, 11, 21), title="城关镇地震应急演练"),
-                                   ["ZR-04"], today=TODAY, planned_id=first)
+    drill_id = drills.create_drill(
+        scratch_db,
+        town,
+        quick(held_on=date(2026, 11, 21), title="城关镇地震应急演练"),
+        ["ZR-04"],
+        today=TODAY,
+        planned_id=first,
+    )
     with pytest.raises(ValueError, match="取消原因"):
         drills.cancel_planned(scratch_db, town, second, " ")
     drills.cancel_planned(scratch_db, town, second, "与防汛检查冲突，改至次年")
     rows = {r["id"]: r for r in drills.planned_list(scratch_db, TODAY, township_code="410325100")}
-    assert (rows[first]["status"], rows[first]["drill_id"], rows[first]["done_on"]) == ("done", drill_id,
-                                                                                       date(2026, 11, 21))
+    assert (rows[first]["status"], rows[first]["drill_id"], rows[first]["done_on"]) == (
+        "done",
+        drill_id,
+        date(2026, 11, 21),
+    )
     assert rows[second]["state"] == "cancelled" and rows[second]["cancel_reason"] == clean("与防汛检查冲突，改至次年")
     with pytest.raises(ValueError, match="已完成"):
         drills.cancel_planned(scratch_db, town, first, "x")
@@ -177,17 +221,32 @@ def test_planned_drill_completed_and_another_cancelled(scratch_db):
 def test_enterprise_registry_scope_edit_close(scratch_db):
     town, admin = user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
     with pytest.raises(PermissionDenied):
-        enterprises.create_enterprise(scratch_db, town, {"name": "外镇矿业", "sector": "non_coal_mine",
-                                                         "township_code": "410325101"})
+        enterprises.create_enterprise(
+            scratch_db, town, {"name": "外镇矿业", "sector": "non_coal_mine", "township_code": "410325101"}
+        )
     with pytest.raises(ValueError, match="行业领域"):
-        enterprises.create_enterprise(scratch_db, town, {"name": "某公司", "sector": "bakery",
-                                                         "township_code": "410325100"})
-    eid = enterprises.create_enterprise(scratch_db, town, {"name": "嵩县测试尾矿库", "sector": "tailings_pond",
-                                                           "township_code": "410325100", "contact_phone": "１３８００１３８０００"})
+        enterprises.create_enterprise(
+            scratch_db, town, {"name": "某公司", "sector": "bakery", "township_code": "410325100"}
+        )
+    eid = enterprises.create_enterprise(
+        scratch_db,
+        town,
+        {
+            "name": "嵩县测试尾矿库",
+            "sector": "tailings_pond",
+            "township_code": "410325100",
+            "contact_phone": "１３８００１３８０００",
+        },
+    )
     row = next(r for r in deadlines.enterprise_deadlines(scratch_db, TODAY) if r["id"] == eid)
     assert row["status"] == "never" and row["interval_months"] == 6 and "第8条" in row["source"]
-    drills.create_drill(scratch_db, town, quick(level="enterprise", enterprise_id=eid, title="尾矿库溃坝演练",
-                                                held_on=date(2026, 8, 1)), ["SG-04"], today=TODAY)
+    drills.create_drill(
+        scratch_db,
+        town,
+        quick(level="enterprise", enterprise_id=eid, title="尾矿库溃坝演练", held_on=date(2026, 8, 1)),
+        ["SG-04"],
+        today=TODAY,
+    )
     row = next(r for r in deadlines.enterprise_deadlines(scratch_db, TODAY) if r["id"] == eid)
     assert (row["last_drill_on"], row["due_on"], row["status"]) == (date(2026, 8, 1), date(2027, 2, 1), "due_soon")
     enterprises.update_enterprise(scratch_db, town, eid, {"sector": "other"})

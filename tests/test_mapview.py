@@ -1,5 +1,6 @@
 """The map: datum conversion against the source pairs, offline output, escaping, the optional tiles
 and boundaries, coordinates set by an administrator, and which township a click hits."""
+
 import csv
 import json
 import re
@@ -54,9 +55,17 @@ def test_map_is_offline_with_one_marker_per_seat(demo_db):
 
 
 def test_popup_escapes_every_text():
-    town = {"name": "<script>x</script>镇", "status": "red", "teams": 1, "members": 2, "enterprises": 0, "drills": 0,
-            "participants": 0, "reasons": ["<b>"],
-            "team_names": ["<img src=x onerror=alert(1)>", "`);alert(2);//${document.cookie}"]}
+    town = {
+        "name": "<script>x</script>镇",
+        "status": "red",
+        "teams": 1,
+        "members": 2,
+        "enterprises": 0,
+        "drills": 0,
+        "participants": 0,
+        "reasons": ["<b>"],
+        "team_names": ["<img src=x onerror=alert(1)>", "`);alert(2);//${document.cookie}"],
+    }
     html = mapview.popup_html(town)
     assert "`" not in html and "${" not in html  # folium wraps popups in a JS template literal
     assert "<script>" not in html and "<img" not in html and "<b>" not in html.replace("<b>&lt;", "")
@@ -96,16 +105,41 @@ def square(lon, lat, d=0.01):
 def test_boundary_upload_is_validated_and_becomes_a_choropleth(scratch_db):
     db = scratch_db
     admin, town = user_row(db, "admin"), user_row(db, "town100")
-    good = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "410325100", "name": "城关镇"},
-         "geometry": {"type": "Polygon", "coordinates": square(112.08, 34.14)}},
-        {"type": "Feature", "properties": {"name": "田湖镇"},
-         "geometry": {"type": "MultiPolygon", "coordinates": [square(112.19, 34.22)]}}]}
-    bad = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "北京市"}, "geometry": {"type": "Polygon", "coordinates": square(112, 34)}},
-        {"type": "Feature", "properties": {"code": "410325101"}, "geometry": {"type": "Polygon",
-                                                                            "coordinates": square(116.4, 39.9)}},
-        {"type": "Feature", "properties": {"code": "410325102"}, "geometry": {"type": "Point", "coordinates": [112, 34]}}]}
+    good = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "410325100", "name": "城关镇"},
+                "geometry": {"type": "Polygon", "coordinates": square(112.08, 34.14)},
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "田湖镇"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [square(112.19, 34.22)]},
+            },
+        ],
+    }
+    bad = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "北京市"},
+                "geometry": {"type": "Polygon", "coordinates": square(112, 34)},
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "410325101"},
+                "geometry": {"type": "Polygon", "coordinates": square(116.4, 39.9)},
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "410325102"},
+                "geometry": {"type": "Point", "coordinates": [112, 34]},
+            },
+        ],
+    }
     with pytest.raises(auth.PermissionDenied):
         mapview.set_boundaries(db, town, json.dumps(good).encode())
     with pytest.raises(ValueError) as refused:
@@ -141,14 +175,25 @@ def test_admin_sets_a_missing_coordinate_and_the_seat_appears(scratch_db):
 
 
 def test_click_finds_the_township():
-    data = {"tiles": None, "townships": [{"code": "a", "lon": 112.0, "lat": 34.0}, {"code": "b", "lon": 112.2, "lat": 34.1},
-                                         {"code": "c", "lon": None, "lat": None}]}
+    data = {
+        "tiles": None,
+        "townships": [
+            {"code": "a", "lon": 112.0, "lat": 34.0},
+            {"code": "b", "lon": 112.2, "lat": 34.1},
+            {"code": "c", "lon": None, "lat": None},
+        ],
+    }
     assert mapview.clicked_township(data, None) is None
     assert mapview.clicked_township(data, {"last_object_clicked": {"lat": 34.0, "lng": 112.0}}) == "a"
     assert mapview.clicked_township(data, {"last_object_clicked": {"lat": 34.1001, "lng": 112.2001}}) == "b"
     assert mapview.clicked_township(data, {"last_object_clicked": {"lat": 33.0, "lng": 111.0}}) is None
-    assert mapview.clicked_township(data, {"last_active_drawing": {"properties": {"code": "c"}},
-                                           "last_object_clicked": {"lat": 34.0, "lng": 112.0}}) == "c"
+    assert (
+        mapview.clicked_township(
+            data,
+            {"last_active_drawing": {"properties": {"code": "c"}}, "last_object_clicked": {"lat": 34.0, "lng": 112.0}},
+        )
+        == "c"
+    )
     gcj = {**data, "tiles": {"url": "x", "datum": "gcj02"}}
     lon, lat = mapview.wgs84_to_gcj02(112.0, 34.0)
     assert mapview.clicked_township(gcj, {"last_object_clicked": {"lat": lat, "lng": lon}}) == "a"

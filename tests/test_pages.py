@@ -1,4 +1,5 @@
 """AppTest: each page runs headless against the demo database, as each role."""
+
 from datetime import datetime
 from pathlib import Path
 
@@ -133,9 +134,11 @@ def test_viewer_sees_phones_and_ids_masked_on_every_page(app, demo_db):
 def test_township_sees_own_phones_in_full_others_masked(app, demo_db):
     at = app("emergency/ui/members_page.py", as_user="town100")
     frame = at.dataframe[0].value
-    own_phone = demo_db.scalar("SELECT m.phone FROM members m JOIN teams t ON t.id = m.team_id"
-                               " WHERE t.township_code = '410325100' AND length(m.phone) = 11 AND m.left_on IS NULL"
-                               " LIMIT 1")
+    own_phone = demo_db.scalar(
+        "SELECT m.phone FROM members m JOIN teams t ON t.id = m.team_id"
+        " WHERE t.township_code = '410325100' AND length(m.phone) = 11 AND m.left_on IS NULL"
+        " LIMIT 1"
+    )
     assert own_phone in frame["手机号"].tolist()
     at.selectbox[0].set_value("田湖镇").run()
     assert all("****" in p for p in at.dataframe[0].value["手机号"] if p)
@@ -144,9 +147,18 @@ def test_township_sees_own_phones_in_full_others_masked(app, demo_db):
 def test_team_name_with_markup_is_shown_as_text(app, scratch_db):
     admin = user_row(scratch_db, "admin")
     name = "<img src=x onerror=alert(1)>"
-    teams.create_team(scratch_db, admin, {"name": name, "kind": "civil", "level": "civil",
-                                       "township_code": "410325107", "established_on": datetime(2024, 1, 1).date()},
-                      ["flood"])
+    teams.create_team(
+        scratch_db,
+        admin,
+        {
+            "name": name,
+            "kind": "civil",
+            "level": "civil",
+            "township_code": "410325107",
+            "established_on": datetime(2024, 1, 1).date(),
+        },
+        ["flood"],
+    )
     at = app("emergency/ui/teams_page.py", db=scratch_db)
     at.selectbox[0].set_value("白河镇").run()
     assert name in at.dataframe[0].value["队伍名称"].tolist()
@@ -161,8 +173,12 @@ def test_no_full_phone_or_id_number_reaches_a_viewer_on_any_page(app, demo_db):
     from emergency.ui import nav
 
     phones = set()
-    for sql in ("SELECT phone FROM members", "SELECT duty_phone FROM teams", "SELECT phone FROM contacts",
-                "SELECT contact_phone FROM enterprises"):
+    for sql in (
+        "SELECT phone FROM members",
+        "SELECT duty_phone FROM teams",
+        "SELECT phone FROM contacts",
+        "SELECT contact_phone FROM enterprises",
+    ):
         phones |= {p for (p,) in demo_db.query(sql) if p and len(p) == 11}
     ids = {privacy.decrypt_id(c) for (c,) in demo_db.query("SELECT id_cipher FROM members LIMIT 300")}
     pages = [p.path for specs in nav.pages_for("viewer").values() for p in specs]

@@ -65,9 +65,7 @@ def write(directory, name, text):
 def fresh_db():
     con = duckdb.connect(":memory:")
     con.execute(MIGRATION.read_text(encoding="utf-8"))
-    con.executemany(
-        "INSERT INTO hazard_domains (code, name) VALUES (?, ?)", list(HAZARD_DOMAINS.items())
-    )
+    con.executemany("INSERT INTO hazard_domains (code, name) VALUES (?, ?)", list(HAZARD_DOMAINS.items()))
     return con
 
 
@@ -163,9 +161,7 @@ def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
 
 
 def _remove_line(prefix):
-    return lambda text: "".join(
-        line for line in text.splitlines(keepends=True) if not line.startswith(prefix)
-    )
+    return lambda text: "".join(line for line in text.splitlines(keepends=True) if not line.startswith(prefix))
 
 
 def _replace(old, new):
@@ -180,35 +176,38 @@ BAD_FILES = [
     ("missing_field", _remove_line("drill_every_months:"), "ZR-01.md", "drill_every_months"),
     ("missing_name", _remove_line("name:"), "ZR-01.md", "name"),
     ("bad_category", _replace("category: 自然灾害", "category: 天灾"), "ZR-01.md", "category"),
-    ("months_not_int", _replace("drill_every_months: 36", "drill_every_months: abc"), "ZR-01.md",
-     "drill_every_months"),
-    ("months_zero", _replace("review_every_months: 36", "review_every_months: 0"), "ZR-01.md",
-     "review_every_months"),
-    ("months_float", _replace("drill_every_months: 36", "drill_every_months: 1.5"), "ZR-01.md",
-     "drill_every_months"),
-    ("months_bool", _replace("drill_every_months: 36", "drill_every_months: true"), "ZR-01.md",
-     "drill_every_months"),
-    ("levels_too_high", _replace("response_levels: 4", "response_levels: 5"), "ZR-01.md",
-     "response_levels"),
+    ("months_not_int", _replace("drill_every_months: 36", "drill_every_months: abc"), "ZR-01.md", "drill_every_months"),
+    ("months_zero", _replace("review_every_months: 36", "review_every_months: 0"), "ZR-01.md", "review_every_months"),
+    ("months_float", _replace("drill_every_months: 36", "drill_every_months: 1.5"), "ZR-01.md", "drill_every_months"),
+    ("months_bool", _replace("drill_every_months: 36", "drill_every_months: true"), "ZR-01.md", "drill_every_months"),
+    ("levels_too_high", _replace("response_levels: 4", "response_levels: 5"), "ZR-01.md", "response_levels"),
     ("unknown_domain", _replace("  - weather", "  - volcano"), "ZR-01.md", "hazard_domains"),
-    ("empty_domains", _replace("hazard_domains:\n  - flood\n  - weather", "hazard_domains: []"),
-     "ZR-01.md", "hazard_domains"),
-    ("domains_not_list", _replace("hazard_domains:\n  - flood\n  - weather", "hazard_domains: flood"),
-     "ZR-01.md", "hazard_domains"),
+    (
+        "empty_domains",
+        _replace("hazard_domains:\n  - flood\n  - weather", "hazard_domains: []"),
+        "ZR-01.md",
+        "hazard_domains",
+    ),
+    (
+        "domains_not_list",
+        _replace("hazard_domains:\n  - flood\n  - weather", "hazard_domains: flood"),
+        "ZR-01.md",
+        "hazard_domains",
+    ),
     ("code_not_stem", lambda text: text, "ZR-02.md", "code"),
     ("code_bad_form", _replace("code: ZR-01", "code: zr-1"), "zr-1.md", "code"),
-    ("bad_date", _replace("revised_on: 2024-06-30", "revised_on: 2024年6月"), "ZR-01.md",
-     "revised_on"),
-    ("empty_department", _replace("lead_department: 县应急管理局", "lead_department: ''"), "ZR-01.md",
-     "lead_department"),
+    ("bad_date", _replace("revised_on: 2024-06-30", "revised_on: 2024年6月"), "ZR-01.md", "revised_on"),
+    (
+        "empty_department",
+        _replace("lead_department: 县应急管理局", "lead_department: ''"),
+        "ZR-01.md",
+        "lead_department",
+    ),
     ("broken_yaml", _replace("name: 防汛应急预案", "name: [防汛应急预案"), "ZR-01.md", "YAML"),
-    ("duplicate_key", _replace("category: 自然灾害", "category: 自然灾害\ncategory: 事故灾难"),
-     "ZR-01.md", "YAML"),
+    ("duplicate_key", _replace("category: 自然灾害", "category: 自然灾害\ncategory: 事故灾难"), "ZR-01.md", "YAML"),
     ("no_front_matter", lambda text: text.split("---\n", 2)[2], "ZR-01.md", "front matter"),
-    ("unclosed_front_matter", lambda text: text.replace("---\n\n>", "\n>"), "ZR-01.md",
-     "front matter"),
-    ("front_matter_not_mapping", lambda text: "---\n- a\n- b\n---\n正文\n", "ZR-01.md",
-     "front matter"),
+    ("unclosed_front_matter", lambda text: text.replace("---\n\n>", "\n>"), "ZR-01.md", "front matter"),
+    ("front_matter_not_mapping", lambda text: "---\n- a\n- b\n---\n正文\n", "ZR-01.md", "front matter"),
 ]
 
 
@@ -258,9 +257,7 @@ def test_duplicate_code_rejected(tmp_path, monkeypatch):
     write(tmp_path, "ZR-01.md", VALID)
     write(tmp_path, "ZR-02.md", VALID.replace("ZR-01", "ZR-02"))
     real_parse = plans_module.parse_plan_file
-    monkeypatch.setattr(
-        plans_module, "parse_plan_file", lambda path: real_parse(tmp_path / "ZR-01.md")
-    )
+    monkeypatch.setattr(plans_module, "parse_plan_file", lambda path: real_parse(tmp_path / "ZR-01.md"))
     with pytest.raises(PlanFileError) as info:
         load_plan_dir(tmp_path)
     assert "ZR-01.md" in str(info.value)
@@ -273,8 +270,7 @@ def test_sync_rejects_duplicate_codes(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir()
     second.mkdir()
-    plans = [parse_plan_file(write(first, "ZR-01.md", VALID)),
-             parse_plan_file(write(second, "ZR-01.md", VALID))]
+    plans = [parse_plan_file(write(first, "ZR-01.md", VALID)), parse_plan_file(write(second, "ZR-01.md", VALID))]
     con = fresh_db()
     with pytest.raises(PlanFileError) as info:
         sync_plans(con.cursor(), plans)
@@ -298,9 +294,9 @@ def test_sync_into_fresh_database_is_idempotent(real_plans):
     assert sync_plans(cur, real_plans) == (40, 0)
     after_first = counts(con)
     assert after_first == (40, sum(len(p["hazard_domains"]) for p in real_plans))
-    assert con.execute(
-        "SELECT category, count(*) FROM plans GROUP BY category ORDER BY category"
-    ).fetchall() == sorted({"自然灾害": 10, "事故灾难": 15, "公共卫生事件": 6, "社会安全事件": 9}.items())
+    assert con.execute("SELECT category, count(*) FROM plans GROUP BY category ORDER BY category").fetchall() == sorted(
+        {"自然灾害": 10, "事故灾难": 15, "公共卫生事件": 6, "社会安全事件": 9}.items()
+    )
 
     row = con.execute(
         "SELECT name, revised_on, is_template, source_file, status, needs_revision, body "
@@ -320,10 +316,7 @@ def test_sync_updates_changed_file_and_keeps_registry_fields(tmp_path):
     con = fresh_db()
     cur = con.cursor()
     sync_plans(cur, load_plan_dir(directory))
-    con.execute(
-        "UPDATE plans SET last_evaluated_on = DATE '2024-09-01', needs_revision = TRUE "
-        "WHERE code = 'ZR-03'"
-    )
+    con.execute("UPDATE plans SET last_evaluated_on = DATE '2024-09-01', needs_revision = TRUE WHERE code = 'ZR-03'")
     # a plan only in the database is left alone
     con.execute(
         "INSERT INTO plans (code, name, category, lead_department, response_levels, "
@@ -345,8 +338,13 @@ def test_sync_updates_changed_file_and_keeps_registry_fields(tmp_path):
         "needs_revision, status FROM plans WHERE code = 'ZR-03'"
     ).fetchone()
     assert row == (
-        "森林火灾应急预案（修订）", 12, datetime.date(2024, 11, 20), False,
-        datetime.date(2024, 9, 1), True, "active",
+        "森林火灾应急预案（修订）",
+        12,
+        datetime.date(2024, 11, 20),
+        False,
+        datetime.date(2024, 9, 1),
+        True,
+        "active",
     )
     domains = con.execute(
         "SELECT domain_code FROM plan_domains WHERE plan_code = 'ZR-03' ORDER BY domain_code"
@@ -357,9 +355,7 @@ def test_sync_updates_changed_file_and_keeps_registry_fields(tmp_path):
     # a domain removed from the file disappears from plan_domains
     path.write_text(text.replace("  - forest_fire\n", ""), encoding="utf-8")
     sync_plans(cur, load_plan_dir(directory))
-    assert con.execute(
-        "SELECT domain_code FROM plan_domains WHERE plan_code = 'ZR-03'"
-    ).fetchall() == [("weather",)]
+    assert con.execute("SELECT domain_code FROM plan_domains WHERE plan_code = 'ZR-03'").fetchall() == [("weather",)]
 
 
 def test_sync_rolls_back_on_error(real_plans):

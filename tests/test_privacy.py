@@ -14,13 +14,16 @@ def test_check_character_of_the_standard_example():
     assert privacy.gender_from_id(VALID) == "女"
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("11010519491231002", "18位"),
-    ("110105194912310021", "校验位"),
-    ("110105194913310024", "出生日期"),
-    ("11010519491231002x", "18位"),
-    ("", "18位"),
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("11010519491231002", "18位"),
+        ("110105194912310021", "校验位"),
+        ("110105194913310024", "出生日期"),
+        ("11010519491231002x", "18位"),
+        ("", "18位"),
+    ],
+)
 def test_invalid_id_numbers_say_why(value, reason):
     assert reason in privacy.validate_id_number(value)
 

@@ -10,8 +10,13 @@ def test_places_are_the_real_county(fresh_db):
     assert db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual") == 337
     assert db.scalar("SELECT count(*) FROM villages WHERE is_virtual") == 3
     # Villages join townships on the NBS code: every village's code starts with its township's.
-    assert db.scalar("SELECT count(*) FROM villages v JOIN townships t ON t.code = v.township_code"
-                     " WHERE NOT starts_with(v.code, t.code)") == 0
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM villages v JOIN townships t ON t.code = v.township_code"
+            " WHERE NOT starts_with(v.code, t.code)"
+        )
+        == 0
+    )
 
 
 def test_coordinates_are_wgs84_and_never_guessed(fresh_db):

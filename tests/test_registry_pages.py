@@ -1,4 +1,5 @@
 """AppTest for the registry pages: teams, members, coverage, roster health, import."""
+
 from pathlib import Path
 
 import pytest
@@ -83,10 +84,11 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
     at = app("emergency/ui/roster_page.py", db=scratch_db)
     before = {m.label: int(m.value) for m in at.metric}["未通过培训"]
     app_db = state.get_db()  # the app's own Database object, whose writes bump its generation
-    member = app_db.scalar("SELECT min(m.id) FROM members m JOIN teams t ON t.id = m.team_id"
-                           " WHERE m.training_passed AND m.left_on IS NULL AND t.disbanded_on IS NULL")
+    member = app_db.scalar(
+        "SELECT min(m.id) FROM members m JOIN teams t ON t.id = m.team_id"
+        " WHERE m.training_passed AND m.left_on IS NULL AND t.disbanded_on IS NULL"
+    )
     from emergency import teams
-    from tests.helpers import user_row
 
     teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
     at.run()

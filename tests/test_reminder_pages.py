@@ -1,12 +1,17 @@
 """AppTest: the inbox (a township operator sees its own township's reminders only), the sidebar's
 unread count, the settings page (secrets masked) and the scheduler page (failures shown)."""
+
 from __future__ import annotations
 
 from emergency import channels, reminders
 from tests.helpers import add_channel, at, user_row
 
 CG = "410325100"
-INBOX, SETTINGS, SCHEDULER = "emergency/ui/inbox_page.py", "emergency/ui/settings_page.py", "emergency/ui/scheduler_page.py"
+INBOX, SETTINGS, SCHEDULER = (
+    "emergency/ui/inbox_page.py",
+    "emergency/ui/settings_page.py",
+    "emergency/ui/scheduler_page.py",
+)
 
 
 def sidebar_text(at_) -> str:
@@ -44,7 +49,8 @@ def test_settings_page_adds_a_channel_and_never_shows_its_secret(app, scratch_db
     recipient.set_value("城关镇")
     kind.set_value("dingtalk")
     [t for t in page.text_input if t.label.startswith("地址")][0].input(
-        "https://oapi.dingtalk.com/robot/send?access_token=tok0123456789abcdef")
+        "https://oapi.dingtalk.com/robot/send?access_token=tok0123456789abcdef"
+    )
     [t for t in page.text_input if t.label.startswith("加签密钥")][0].input(secret)
     [b for b in page.button if b.label == "新增"][0].click().run()
     assert not page.exception
@@ -76,7 +82,7 @@ def test_scheduler_page_shows_jobs_outbox_and_failures(app, scratch_db):
     assert failed == 3
     page = app(SCHEDULER, db=db)
     assert page.title[0].value == "定时任务"
-    assert any("EMERGENCY_SCHEDULER=off" in w.value for w in page.warning)   # off under pytest
+    assert any("EMERGENCY_SCHEDULER=off" in w.value for w in page.warning)  # off under pytest
     jobs = page.dataframe[0].value
     assert list(jobs["任务"]) == ["每日提醒扫描（07:30）", "发送消息（每分钟）", "夜间备份数据库（02:30）"]
     metrics = {m.label: m.value for m in page.metric}

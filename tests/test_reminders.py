@@ -1,4 +1,5 @@
 """The sweep: working days (chinese_calendar), idempotence, catch-up after an outage, the inbox."""
+
 from __future__ import annotations
 
 import threading
@@ -7,58 +8,92 @@ from datetime import date, timedelta
 import pytest
 
 from emergency import audit, auth, reminders
-from tests.helpers import (add_certificate, add_corrective_action, add_planned_drill, add_roll_call, add_team_member,
-                           at, keys_for, user_row)
+from tests.helpers import (
+    add_certificate,
+    add_corrective_action,
+    add_planned_drill,
+    add_roll_call,
+    add_team_member,
+    at,
+    keys_for,
+    user_row,
+)
 
 CG, FP = "410325100", "410325109"  # 城关镇, 饭坡镇
 
 
 # Working days: the real 2024/2025 holidays and make-up working days -----------------------------
-@pytest.mark.parametrize("day, workday", [
-    (date(2024, 9, 29), True),    # Sunday, make-up working day before National Day
-    (date(2024, 9, 30), True),
-    (date(2024, 10, 1), False),   # National Day 10-01..10-07
-    (date(2024, 10, 7), False),
-    (date(2024, 10, 8), True),
-    (date(2024, 10, 12), True),   # Saturday, make-up working day
-    (date(2024, 10, 13), False),  # ordinary Sunday
-    (date(2025, 1, 26), True),    # Sunday, make-up working day before Spring Festival
-    (date(2025, 1, 28), False),   # Spring Festival 01-28..02-04
-    (date(2025, 2, 4), False),
-    (date(2025, 2, 8), True),     # Saturday, make-up working day
-    (date(2025, 10, 8), False),   # National Day + Mid-Autumn 10-01..10-08
-    (date(2025, 10, 11), True),   # Saturday, make-up working day
-])
+@pytest.mark.parametrize(
+    "day, workday",
+    [
+        (date(2024, 9, 29), True),  # Sunday, make-up working day before National Day
+        (date(2024, 9, 30), True),
+        (date(2024, 10, 1), False),  # National Day 10-01..10-07
+        (date(2024, 10, 7), False),
+        (date(2024, 10, 8), True),
+        (date(2024, 10, 12), True),  # Saturday, make-up working day
+        (date(2024, 10, 13), False),  # ordinary Sunday
+        (date(2025, 1, 26), True),  # Sunday, make-up working day before Spring Festival
+        (date(2025, 1, 28), False),  # Spring Festival 01-28..02-04
+        (date(2025, 2, 4), False),
+        (date(2025, 2, 8), True),  # Saturday, make-up working day
+        (date(2025, 10, 8), False),  # National Day + Mid-Autumn 10-01..10-08
+        (date(2025, 10, 11), True),  # Saturday, make-up working day
+    ],
+)
 def test_working_days_follow_chinese_calendar(day, workday):
     assert reminders.is_workday(day) is workday
 
 
 def test_a_year_the_calendar_does_not_know_falls_back_to_weekdays():
-    assert reminders.is_workday(date(2040, 1, 2)) is True     # a Monday
-    assert reminders.is_workday(date(2040, 1, 7)) is False    # a Sunday
+    assert reminders.is_workday(date(2040, 1, 2)) is True  # a Monday
+    assert reminders.is_workday(date(2040, 1, 7)) is False  # a Sunday
 
 
 def test_reminders_ahead_of_a_date_are_brought_forward_to_a_working_day():
-    rows = [{"id": 1, "title": "防汛演练", "planned_on": date(2024, 10, 8), "township_code": CG, "township_name": "城关镇"},
-            {"id": 2, "title": "消防演练", "planned_on": date(2024, 10, 6), "township_code": CG, "township_name": "城关镇"}]
-    due = {(c.subject_id, c.variant): c.remind_at.date() for c in reminders.drill_coming(rows, date(2024, 9, 1), [7, 1])}
+    rows = [
+        {"id": 1, "title": "防汛演练", "planned_on": date(2024, 10, 8), "township_code": CG, "township_name": "城关镇"},
+        {"id": 2, "title": "消防演练", "planned_on": date(2024, 10, 6), "township_code": CG, "township_name": "城关镇"},
+    ]
+    due = {
+        (c.subject_id, c.variant): c.remind_at.date() for c in reminders.drill_coming(rows, date(2024, 9, 1), [7, 1])
+    }
     assert due == {
-        ("1", "7d"): date(2024, 9, 30),   # 10-01 is National Day -> the Monday before
-        ("1", "1d"): date(2024, 9, 30),   # 10-07 is a holiday -> 09-30
-        ("2", "7d"): date(2024, 9, 29),   # 09-29 is a Sunday, but a make-up working day: stays
-        ("2", "1d"): date(2024, 9, 30),   # 10-05 -> 09-30
+        ("1", "7d"): date(2024, 9, 30),  # 10-01 is National Day -> the Monday before
+        ("1", "1d"): date(2024, 9, 30),  # 10-07 is a holiday -> 09-30
+        ("2", "7d"): date(2024, 9, 29),  # 09-29 is a Sunday, but a make-up working day: stays
+        ("2", "1d"): date(2024, 9, 30),  # 10-05 -> 09-30
     }
     cert = reminders.certificates_expiring(
-        [{"id": 5, "name": "救护员证", "expires_on": date(2025, 3, 1), "member_name": "张三", "team_name": "队",
-          "township_code": CG}], date(2025, 1, 20), 30)
+        [
+            {
+                "id": 5,
+                "name": "救护员证",
+                "expires_on": date(2025, 3, 1),
+                "member_name": "张三",
+                "team_name": "队",
+                "township_code": CG,
+            }
+        ],
+        date(2025, 1, 20),
+        30,
+    )
     assert cert[0].remind_at.date() == date(2025, 1, 27)  # 01-30 is Spring Festival -> Monday 01-27
 
 
 def test_overdue_reminders_are_deferred_to_the_next_working_day():
-    rows = [{"id": 9, "description": "整改通信", "owner": "李四", "due_on": date(2024, 9, 30), "drill_title": "演练",
-             "township_code": CG}]
+    rows = [
+        {
+            "id": 9,
+            "description": "整改通信",
+            "owner": "李四",
+            "due_on": date(2024, 9, 30),
+            "drill_title": "演练",
+            "township_code": CG,
+        }
+    ]
     (c,) = reminders.actions_overdue(rows, date(2024, 10, 2))
-    assert c.remind_at.date() == date(2024, 10, 8)   # overdue from 10-01, a holiday -> first working day
+    assert c.remind_at.date() == date(2024, 10, 8)  # overdue from 10-01, a holiday -> first working day
     assert not c.urgent
 
 
@@ -71,9 +106,12 @@ def test_on_a_holiday_the_sweep_creates_only_urgent_reminders(fresh_db):
     assert {c.kind for c in on_holiday} == {"roll_call_unanswered"}
     assert keys_for(on_holiday, "roll_call", call) == [f"roll_call_unanswered|roll_call|{call}|2024-10-03||county"]
     first_working_day = reminders.sweep(db, at("2024-10-08 07:30"))
-    assert keys_for(first_working_day, "planned_drill", drill) == [f"drill_coming|planned_drill|{drill}|2024-10-10|7d|{CG}"]
+    assert keys_for(first_working_day, "planned_drill", drill) == [
+        f"drill_coming|planned_drill|{drill}|2024-10-10|7d|{CG}"
+    ]
     assert keys_for(first_working_day, "corrective_action", action) == [
-        f"action_overdue|corrective_action|{action}|2024-09-20||{CG}"]
+        f"action_overdue|corrective_action|{action}|2024-09-20||{CG}"
+    ]
     next_day = reminders.sweep(db, at("2024-10-09 07:30"))
     assert keys_for(next_day, "planned_drill", drill) == [f"drill_coming|planned_drill|{drill}|2024-10-10|1d|{CG}"]
 
@@ -96,10 +134,17 @@ def test_a_sweep_run_twice_creates_each_notification_once(fresh_db):
     first = reminders.sweep(db, now)
     count = db.scalar("SELECT count(*) FROM notifications")
     assert len(first) == count > 40
-    assert {"drill_coming", "certificate_expiring", "insurance_expiring", "action_overdue", "roll_call_unanswered",
-            "plan_drill_overdue", "village_drill_overdue"} <= {c.kind for c in first}
+    assert {
+        "drill_coming",
+        "certificate_expiring",
+        "insurance_expiring",
+        "action_overdue",
+        "roll_call_unanswered",
+        "plan_drill_overdue",
+        "village_drill_overdue",
+    } <= {c.kind for c in first}
     assert reminders.sweep(db, now) == []
-    assert reminders.sweep(db, now + timedelta(hours=5)) == []    # late: nothing new either
+    assert reminders.sweep(db, now + timedelta(hours=5)) == []  # late: nothing new either
     assert db.scalar("SELECT count(*) FROM notifications") == count
     assert db.scalar("SELECT count(DISTINCT dedup_key) FROM notifications") == count
     # one audit row for the sweep that created something, none for the empty ones
@@ -140,13 +185,13 @@ def test_a_three_day_outage_then_a_start_creates_each_missed_reminder_exactly_on
     for moment in times:
         runs[moment] = reminders.sweep(db, at(moment))
     watched = {
-        f"drill_coming|planned_drill|{ids['planned_drill']}|2025-03-20|7d|{CG}": "2025-03-14 09:00",   # due 03-13
-        f"drill_coming|planned_drill|{drill_b}|2025-03-18|7d|{CG}": "2025-03-14 09:00",                # due 03-11
+        f"drill_coming|planned_drill|{ids['planned_drill']}|2025-03-20|7d|{CG}": "2025-03-14 09:00",  # due 03-13
+        f"drill_coming|planned_drill|{drill_b}|2025-03-18|7d|{CG}": "2025-03-14 09:00",  # due 03-11
         f"certificate_expiring|certificate|{ids['certificate']}|2025-04-11||{FP}": "2025-03-14 09:00",  # due 03-12
         f"action_overdue|corrective_action|{ids['corrective_action']}|2025-03-10||county": "2025-03-14 09:00",
-        f"roll_call_unanswered|roll_call|{ids['roll_call']}|2025-03-12||county": "2025-03-14 09:00",    # 03-12 10:30
-        f"insurance_expiring|team|{ids['team']}|2025-04-01||{FP}": "2025-03-10 07:30",                  # due 03-03
-        f"drill_coming|planned_drill|{drill_b}|2025-03-18|1d|{CG}": "2025-03-17 07:30",                # Monday
+        f"roll_call_unanswered|roll_call|{ids['roll_call']}|2025-03-12||county": "2025-03-14 09:00",  # 03-12 10:30
+        f"insurance_expiring|team|{ids['team']}|2025-04-01||{FP}": "2025-03-10 07:30",  # due 03-03
+        f"drill_coming|planned_drill|{drill_b}|2025-03-18|1d|{CG}": "2025-03-17 07:30",  # Monday
         f"drill_coming|planned_drill|{ids['planned_drill']}|2025-03-20|1d|{CG}": "2025-03-19 07:30",
     }
     for key, expected_run in watched.items():
@@ -160,11 +205,15 @@ def test_a_three_day_outage_then_a_start_creates_each_missed_reminder_exactly_on
 def test_answered_or_closed_subjects_stop_reminding(fresh_db):
     db = fresh_db
     ids = _seed(db)
-    db.cursor().execute("UPDATE roll_calls SET answered_at = ? WHERE id = ?", [at("2025-03-12 10:05"), ids["roll_call"]])
-    db.cursor().execute("UPDATE corrective_actions SET closed_on = DATE '2025-03-12' WHERE id = ?",
-                        [ids["corrective_action"]])
-    db.cursor().execute("UPDATE planned_drills SET status = 'cancelled', cancel_reason = '改期' WHERE id = ?",
-                        [ids["planned_drill"]])
+    db.cursor().execute(
+        "UPDATE roll_calls SET answered_at = ? WHERE id = ?", [at("2025-03-12 10:05"), ids["roll_call"]]
+    )
+    db.cursor().execute(
+        "UPDATE corrective_actions SET closed_on = DATE '2025-03-12' WHERE id = ?", [ids["corrective_action"]]
+    )
+    db.cursor().execute(
+        "UPDATE planned_drills SET status = 'cancelled', cancel_reason = '改期' WHERE id = ?", [ids["planned_drill"]]
+    )
     created = reminders.sweep(db, at("2025-03-14 09:00"))
     kinds = {c.kind for c in created}
     assert not kinds & {"roll_call_unanswered", "action_overdue", "drill_coming"}
@@ -173,8 +222,10 @@ def test_answered_or_closed_subjects_stop_reminding(fresh_db):
 
 def test_unacknowledged_warning_is_escalated_once(fresh_db):
     db = fresh_db
-    warning = db.scalar("INSERT INTO warnings (level, title, issued_at) VALUES (2, '暴雨橙色预警', ?) RETURNING id",
-                        [at("2025-07-20 08:00")])
+    warning = db.scalar(
+        "INSERT INTO warnings (level, title, issued_at) VALUES (2, '暴雨橙色预警', ?) RETURNING id",
+        [at("2025-07-20 08:00")],
+    )
     ack = db.scalar("INSERT INTO warning_acks (warning_id, township_code) VALUES (?, ?) RETURNING id", [warning, FP])
     assert not reminders.sweep(db, at("2025-07-20 08:30"))  # within the hour: not yet
     created = reminders.sweep(db, at("2025-07-20 09:10"))  # a Sunday: urgent ones still go
@@ -199,8 +250,10 @@ def test_settings_are_validated_audited_and_admin_only(scratch_db):
     assert reminders.get_settings(db)["lead_days"] == [14, 3, 1]
 
 
-@pytest.mark.parametrize("moment, quiet", [("2025-03-14 23:00", True), ("2025-03-15 06:59", True),
-                                           ("2025-03-15 07:00", False), ("2025-03-14 21:59", False)])
+@pytest.mark.parametrize(
+    "moment, quiet",
+    [("2025-03-14 23:00", True), ("2025-03-15 06:59", True), ("2025-03-15 07:00", False), ("2025-03-14 21:59", False)],
+)
 def test_quiet_hours_wrap_past_midnight(moment, quiet):
     assert reminders.in_quiet_hours(at(moment), "22:00", "07:00") is quiet
 

@@ -1,5 +1,6 @@
 """The annual report: every figure of DOMAIN.md section 1, computed from the demo data, in the text,
 the Word document and the workbook."""
+
 import io
 import subprocess
 import sys
@@ -15,16 +16,26 @@ FIGURES = ["388支", "7349人", "四类40项", "92场次", "12100余人次", "52
 
 
 def test_report_command_prints_the_paragraph_with_every_figure(demo_db_path):
-    result = subprocess.run([sys.executable, "-m", "emergency", "report", "--year", "2024", "--db", str(demo_db_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "emergency", "report", "--year", "2024", "--db", str(demo_db_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     paragraph = result.stdout.splitlines()[2]
     for figure in FIGURES:
         assert figure in paragraph, figure
     assert paragraph.startswith("2024年，全县") and "非煤矿山等领域演练522场次，参演6967人次" in paragraph
     assert "开展县乡两级演练92场次，参演12100余人次" in paragraph
-    result = subprocess.run([sys.executable, "-m", "emergency", "report", "--year", "2024", "--format", "docx",
-                             "--db", str(demo_db_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "emergency", "report", "--year", "2024", "--format", "docx", "--db", str(demo_db_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and "-o" in result.stderr
 
 

@@ -5,25 +5,31 @@ import pytest
 from emergency import rules
 
 
-@pytest.mark.parametrize("day, months, expected", [
-    (date(2024, 1, 31), 1, date(2024, 2, 29)),
-    (date(2023, 1, 31), 1, date(2023, 2, 28)),
-    (date(2024, 3, 5), 36, date(2027, 3, 5)),
-    (date(2024, 11, 30), 6, date(2025, 5, 30)),
-    (date(2024, 12, 15), 1, date(2025, 1, 15)),
-    (date(2024, 2, 29), 12, date(2025, 2, 28)),
-])
+@pytest.mark.parametrize(
+    "day, months, expected",
+    [
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),
+        (date(2023, 1, 31), 1, date(2023, 2, 28)),
+        (date(2024, 3, 5), 36, date(2027, 3, 5)),
+        (date(2024, 11, 30), 6, date(2025, 5, 30)),
+        (date(2024, 12, 15), 1, date(2025, 1, 15)),
+        (date(2024, 2, 29), 12, date(2025, 2, 28)),
+    ],
+)
 def test_add_months(day, months, expected):
     assert rules.add_months(day, months) == expected
 
 
-@pytest.mark.parametrize("due, today, expected", [
-    (None, date(2024, 1, 1), rules.NEVER),
-    (date(2024, 1, 1), date(2024, 1, 2), rules.OVERDUE),
-    (date(2024, 1, 1), date(2024, 1, 1), rules.DUE_SOON),
-    (date(2024, 3, 31), date(2024, 1, 1), rules.DUE_SOON),   # exactly 90 days ahead
-    (date(2024, 4, 1), date(2024, 1, 1), rules.ON_TIME),     # 91 days ahead
-])
+@pytest.mark.parametrize(
+    "due, today, expected",
+    [
+        (None, date(2024, 1, 1), rules.NEVER),
+        (date(2024, 1, 1), date(2024, 1, 2), rules.OVERDUE),
+        (date(2024, 1, 1), date(2024, 1, 1), rules.DUE_SOON),
+        (date(2024, 3, 31), date(2024, 1, 1), rules.DUE_SOON),  # exactly 90 days ahead
+        (date(2024, 4, 1), date(2024, 1, 1), rules.ON_TIME),  # 91 days ahead
+    ],
+)
 def test_deadline_status_boundaries(due, today, expected):
     assert rules.deadline_status(due, today) == expected
 

@@ -1,5 +1,6 @@
 """The scheduler (started with short intervals and stopped cleanly), the nightly backup and restore,
 and the `remind`, `backup`, `restore` commands."""
+
 from __future__ import annotations
 
 import os
@@ -31,9 +32,9 @@ def robot():
 
 def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, robot):
     db = fresh_db
-    reminders.sweep(db)                                   # today's ordinary reminders, before the channel
+    reminders.sweep(db)  # today's ordinary reminders, before the channel
     add_channel(db, None, "wecom", robot.url + "/wecom?key=k")
-    call = add_roll_call(db, FP, datetime.now(reminders.TZ) - timedelta(hours=2))   # missed while "down"
+    call = add_roll_call(db, FP, datetime.now(reminders.TZ) - timedelta(hours=2))  # missed while "down"
     running = scheduler.start(db, startup_delay_seconds=0.1, deliver_trigger=IntervalTrigger(seconds=1))
     try:
         assert str(running.timezone) == "Asia/Shanghai"
@@ -42,8 +43,12 @@ def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, 
         while not robot.accepted and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(robot.accepted) == 1 and "点名未应答" in robot.accepted[0]["json"]["text"]["content"]
-        assert db.scalar("SELECT count(*) FROM notifications WHERE subject_type = 'roll_call' AND subject_id = ?",
-                         [str(call)]) == 1
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM notifications WHERE subject_type = 'roll_call' AND subject_id = ?", [str(call)]
+            )
+            == 1
+        )
         while time.monotonic() < deadline:  # the run is recorded just after the robot has the message
             table = {r["job"]: r for r in scheduler.job_table(db, running)}
             if table["deliver"]["ok"] is not None:
@@ -52,7 +57,7 @@ def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, 
         assert table["sweep"]["ok"] and table["deliver"]["ok"] and table["deliver"]["next_run"] is not None
         assert table["backup"]["next_run"].hour == 2 and table["backup"]["next_run"].minute == 30
         assert table["sweep"]["next_run"].hour == 7 and table["sweep"]["next_run"].minute == 30
-        time.sleep(1.5)                                    # more delivery runs: nothing sent twice
+        time.sleep(1.5)  # more delivery runs: nothing sent twice
         assert len(robot.accepted) == 1
     finally:
         scheduler.stop(running, wait=True)
@@ -115,12 +120,16 @@ time.sleep(60)
 def test_commands_refuse_while_the_server_holds_the_file(tmp_path, capsys):
     path = tmp_path / "held.duckdb"
     Database(path).close()
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
     try:
         assert proc.stdout.readline().startswith("HOLDING")
-        for argv in (["restore", str(path), "--db", str(path)], ["backup", "--db", str(path)],
-                     ["remind", "--db", str(path)]):
+        for argv in (
+            ["restore", str(path), "--db", str(path)],
+            ["backup", "--db", str(path)],
+            ["remind", "--db", str(path)],
+        ):
             assert cli.main(argv) == 2
             assert f"进程 {proc.pid}" in capsys.readouterr().err
     finally:

@@ -1,5 +1,6 @@
 """The holes a hostile tester found, closed: personal data that could be put back together, audit
 rows with full phones, unchecked references, formulas behind spaces, exports that failed."""
+
 import io
 import re
 import subprocess
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 
 from emergency import audit, drills, exports, hygiene, imports, privacy, teams
-from tests.helpers import ROOT, user_row as user
+from tests.helpers import ROOT
+from tests.helpers import user_row as user
 
 
 def sheet_rows(data: bytes) -> list[dict]:
@@ -36,8 +38,13 @@ def candidates(masked: str, birth_year: int, gender: str) -> list[str]:
 
 
 def run_cli(*args, db):
-    return subprocess.run([sys.executable, "-m", "emergency", *args, "--db", str(db.path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "emergency", *args, "--db", str(db.path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # 1 and 2: what a viewer exports can never be put back together into an ID number -----------------
@@ -53,8 +60,10 @@ def test_a_viewers_member_export_cannot_rebuild_any_id_number(scratch_db, tmp_pa
 
     db = Database(db.path)
     truth: dict = {}
-    for name, team, cipher in db.query("SELECT m.name, t.name, m.id_cipher FROM members m JOIN teams t"
-                                       " ON t.id = m.team_id WHERE m.id_cipher IS NOT NULL"):
+    for name, team, cipher in db.query(
+        "SELECT m.name, t.name, m.id_cipher FROM members m JOIN teams t"
+        " ON t.id = m.team_id WHERE m.id_cipher IS NOT NULL"
+    ):
         truth.setdefault((name, team), set()).add(privacy.decrypt_id(cipher))
     assert len(rows) > 7000 and "出生日期" not in rows[0] and "出生年份" in rows[0]
     assert all(re.fullmatch(r"\d{4}年", r["出生年份"]) for r in rows if r["出生年份"])
@@ -104,7 +113,10 @@ def test_export_as_a_township_operator_is_their_page_download(scratch_db, tmp_pa
 
     db = Database(path)
     assert db.query("SELECT username FROM audit_log WHERE action = 'export' ORDER BY id") == [
-        ("town101",), ("town101",), ("system",)]
+        ("town101",),
+        ("town101",),
+        ("system",),
+    ]
     db.close()
 
 
@@ -121,22 +133,37 @@ def test_birth_dates_are_years_for_every_role_but_the_admin(scratch_db):
 def test_add_member_audits_the_phone_masked(scratch_db):
     db = scratch_db
     team = db.scalar("SELECT min(id) FROM teams WHERE township_code = '410325100' AND disbanded_on IS NULL")
-    member_id, _ = teams.add_member(db, user(db, "town100"), {
-        "team_id": team, "name": "王测试", "phone": "13912345678", "joined_on": date(2025, 1, 1)},
-        "11010519491231002X")
-    after = db.scalar("SELECT CAST(after AS VARCHAR) FROM audit_log WHERE table_name = 'members' AND action = 'create'"
-                      " AND record_id = ?", [str(member_id)])
+    member_id, _ = teams.add_member(
+        db,
+        user(db, "town100"),
+        {"team_id": team, "name": "王测试", "phone": "13912345678", "joined_on": date(2025, 1, 1)},
+        "11010519491231002X",
+    )
+    after = db.scalar(
+        "SELECT CAST(after AS VARCHAR) FROM audit_log WHERE table_name = 'members' AND action = 'create'"
+        " AND record_id = ?",
+        [str(member_id)],
+    )
     assert "13912345678" not in after and "139****5678" in after
     assert "11010519491231002X" not in after and "19491231" not in after
 
 
 def test_audit_masks_sensitive_fields_whatever_the_table(scratch_db):
     db = scratch_db
-    db.write(lambda cur: audit.record(cur, user(db, "admin"), "update", "anything", 1,
-                                      {"duty_phone": "13800001111", "contact_phone": "13800002222"},
-                                      {"phone": "13800003333", "password": "Secret-123", "secret": "SECabc"}))
-    before, after = db.query("SELECT CAST(before AS VARCHAR), CAST(after AS VARCHAR) FROM audit_log"
-                             " ORDER BY id DESC LIMIT 1")[0]
+    db.write(
+        lambda cur: audit.record(
+            cur,
+            user(db, "admin"),
+            "update",
+            "anything",
+            1,
+            {"duty_phone": "13800001111", "contact_phone": "13800002222"},
+            {"phone": "13800003333", "password": "Secret-123", "secret": "SECabc"},
+        )
+    )
+    before, after = db.query(
+        "SELECT CAST(before AS VARCHAR), CAST(after AS VARCHAR) FROM audit_log ORDER BY id DESC LIMIT 1"
+    )[0]
     for clear in ("13800001111", "13800002222", "13800003333", "Secret-123", "SECabc"):
         assert clear not in before + after
 
@@ -204,8 +231,13 @@ def test_create_team_refuses_another_townships_or_a_missing_enterprise(scratch_d
     town = user(db, "town100")
     foreign = db.scalar("SELECT min(id) FROM enterprises WHERE township_code = '410325101'")
     own = db.scalar("SELECT min(id) FROM enterprises WHERE township_code = '410325100'")
-    base = {"name": "测试企业队", "kind": "enterprise", "level": "enterprise", "township_code": "410325100",
-            "established_on": date(2025, 1, 1)}
+    base = {
+        "name": "测试企业队",
+        "kind": "enterprise",
+        "level": "enterprise",
+        "township_code": "410325100",
+        "established_on": date(2025, 1, 1),
+    }
     teams_before = db.scalar("SELECT count(*) FROM teams")
     for bad, reason in ((foreign, "不在所选乡镇"), (999999, "不存在"), ("x1", "无效")):
         with pytest.raises(ValueError, match=reason):
@@ -221,9 +253,17 @@ def test_planned_drill_refuses_another_townships_enterprise(scratch_db):
     db = scratch_db
     foreign = db.scalar("SELECT min(id) FROM enterprises WHERE township_code = '410325101'")
     with pytest.raises(ValueError, match="企业"):
-        drills.create_planned(db, user(db, "town100"), {
-            "title": "企业演练", "level": "enterprise", "township_code": "410325100", "enterprise_id": foreign,
-            "planned_on": date.today()})
+        drills.create_planned(
+            db,
+            user(db, "town100"),
+            {
+                "title": "企业演练",
+                "level": "enterprise",
+                "township_code": "410325100",
+                "enterprise_id": foreign,
+                "planned_on": date.today(),
+            },
+        )
 
 
 # 12: formulas behind spaces, tabs and line breaks ------------------------------------------------------
@@ -233,9 +273,9 @@ def test_formula_neutralisation_sees_through_leading_whitespace(value):
 
 
 def test_exported_cells_with_hidden_formulas_stay_text(scratch_db):
-    frame = pd.DataFrame({"名称": [" =HYPERLINK(\"http://x\")", "\t+1", "正常"]})
+    frame = pd.DataFrame({"名称": [' =HYPERLINK("http://x")', "\t+1", "正常"]})
     rows = sheet_rows(exports.export_xlsx(scratch_db, user(scratch_db, "admin"), frame, "测试"))
-    assert [r["名称"] for r in rows] == ["' =HYPERLINK(\"http://x\")", "'\t+1", "正常"]
+    assert [r["名称"] for r in rows] == ['\' =HYPERLINK("http://x")', "'\t+1", "正常"]
 
 
 # 8: Markdown in user text --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Lost updates (security item 7): every edit reads "before" inside its write transaction, and an edit
 form that carries the record as it was drawn (`expected`) is refused with what changed (StaleRecord)
 when someone else saved the record in between; nothing is overwritten and no audit row is written."""
+
 import json
 import threading
 from datetime import date
@@ -21,8 +22,11 @@ def last_audit(db) -> int:
 
 
 def audits_since(db, mark: int, table: str, record_id) -> list[dict]:
-    return db.query_dicts("SELECT CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after FROM audit_log"
-                          " WHERE id > ? AND table_name = ? AND record_id = ? ORDER BY id", [mark, table, str(record_id)])
+    return db.query_dicts(
+        "SELECT CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after FROM audit_log"
+        " WHERE id > ? AND table_name = ? AND record_id = ? ORDER BY id",
+        [mark, table, str(record_id)],
+    )
 
 
 def refused(db, call) -> StaleRecord:
@@ -37,8 +41,11 @@ def refused(db, call) -> StaleRecord:
 
 
 def own_team(db) -> int:
-    return db.scalar("SELECT min(id) FROM teams WHERE township_code = ? AND disbanded_on IS NULL"
-                     " AND id IN (SELECT team_id FROM members WHERE left_on IS NULL)", [TOWN])
+    return db.scalar(
+        "SELECT min(id) FROM teams WHERE township_code = ? AND disbanded_on IS NULL"
+        " AND id IN (SELECT team_id FROM members WHERE left_on IS NULL)",
+        [TOWN],
+    )
 
 
 def own_member(db) -> int:
@@ -110,13 +117,17 @@ def test_stale_member_forms_are_refused(scratch_db):
     member = own_member(db)
     seen = teams.member_record(db, member)
     teams.update_member(db, admin, member, {"phone": "13911112222"})  # someone else saves first
-    other_team = db.scalar("SELECT min(id) FROM teams WHERE township_code = ? AND disbanded_on IS NULL AND id <> ?",
-                           [TOWN, seen["team_id"]])
-    for call in (lambda: teams.update_member(db, op, member, {"specialty": "x"}, expected=seen),
-                 lambda: teams.record_training(db, op, member, True, TODAY, expected=seen),
-                 lambda: teams.set_insurance(db, op, member, date(2030, 1, 1), expected=seen),
-                 lambda: teams.move_member(db, op, member, other_team, expected=seen),
-                 lambda: teams.member_leaves(db, op, member, TODAY, expected=seen)):
+    other_team = db.scalar(
+        "SELECT min(id) FROM teams WHERE township_code = ? AND disbanded_on IS NULL AND id <> ?",
+        [TOWN, seen["team_id"]],
+    )
+    for call in (
+        lambda: teams.update_member(db, op, member, {"specialty": "x"}, expected=seen),
+        lambda: teams.record_training(db, op, member, True, TODAY, expected=seen),
+        lambda: teams.set_insurance(db, op, member, date(2030, 1, 1), expected=seen),
+        lambda: teams.move_member(db, op, member, other_team, expected=seen),
+        lambda: teams.member_leaves(db, op, member, TODAY, expected=seen),
+    ):
         error = refused(db, call)
         assert [c[0] for c in error.changes] == ["phone"]
         assert "手机号" in str(error) and "13911112222" in str(error)  # its own township's operator sees it in full
@@ -129,9 +140,11 @@ def test_stale_team_forms_are_refused(scratch_db):
     team = own_team(db)
     seen = teams.team_record(db, team)
     teams.update_team(db, admin, team, {"leader_name": "赵六"})
-    for call in (lambda: teams.update_team(db, op, team, {"name": "改名队"}, expected=seen),
-                 lambda: teams.set_team_domains(db, op, team, ["flood", "fire", "earthquake"], expected=seen),
-                 lambda: teams.disband_team(db, op, team, TODAY, "合并", expected=seen)):
+    for call in (
+        lambda: teams.update_team(db, op, team, {"name": "改名队"}, expected=seen),
+        lambda: teams.set_team_domains(db, op, team, ["flood", "fire", "earthquake"], expected=seen),
+        lambda: teams.disband_team(db, op, team, TODAY, "合并", expected=seen),
+    ):
         error = refused(db, call)
         assert ("leader_name", seen["leader_name"], "赵六") in error.changes
     assert teams.team_record(db, team) == {**seen, "leader_name": "赵六"}
@@ -141,8 +154,9 @@ def test_stale_team_forms_are_refused(scratch_db):
 
 def test_stale_certificate_form_is_refused(scratch_db):
     db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
-    cert = teams.add_certificate(db, op, own_member(db), {"name": "救护员证", "issued_on": date(2024, 1, 1),
-                                                          "expires_on": date(2027, 1, 1)})
+    cert = teams.add_certificate(
+        db, op, own_member(db), {"name": "救护员证", "issued_on": date(2024, 1, 1), "expires_on": date(2027, 1, 1)}
+    )
     seen = teams.certificate_record(db, cert)
     teams.update_certificate(db, admin, cert, {"expires_on": date(2028, 1, 1)})
     error = refused(db, lambda: teams.update_certificate(db, op, cert, {"expires_on": date(2029, 1, 1)}, expected=seen))
@@ -152,9 +166,21 @@ def test_stale_certificate_form_is_refused(scratch_db):
 
 
 def quick_drill(db, actor) -> int:
-    return drills.create_drill(db, actor, {"title": "城关镇防汛应急演练", "level": "township", "organiser": "城关镇人民政府",
-                                           "township_code": TOWN, "held_on": date(2026, 9, 1), "form": "live",
-                                           "participants": 80}, ["ZR-01"], today=TODAY)
+    return drills.create_drill(
+        db,
+        actor,
+        {
+            "title": "城关镇防汛应急演练",
+            "level": "township",
+            "organiser": "城关镇人民政府",
+            "township_code": TOWN,
+            "held_on": date(2026, 9, 1),
+            "form": "live",
+            "participants": 80,
+        },
+        ["ZR-01"],
+        today=TODAY,
+    )
 
 
 def test_stale_drill_and_evaluation_forms_are_refused(scratch_db):
@@ -162,8 +188,12 @@ def test_stale_drill_and_evaluation_forms_are_refused(scratch_db):
     drill = quick_drill(db, op)
     seen = drills.drill_record(db, drill)
     drills.update_drill(db, admin, drill, {"evaluation": "组织有序，响应及时"}, today=TODAY)
-    error = refused(db, lambda: drills.update_drill(db, op, drill, {"evaluation": "基本达到目的", "lessons": "x"},
-                                                    expected=seen, today=TODAY))
+    error = refused(
+        db,
+        lambda: drills.update_drill(
+            db, op, drill, {"evaluation": "基本达到目的", "lessons": "x"}, expected=seen, today=TODAY
+        ),
+    )
     assert error.changes == [("evaluation", None, "组织有序，响应及时")]
     assert "评估意见" in str(error)
     seen = drills.drill_record(db, drill)
@@ -175,12 +205,15 @@ def test_stale_drill_and_evaluation_forms_are_refused(scratch_db):
 
 def test_stale_enterprise_forms_are_refused(scratch_db):
     db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
-    eid = enterprises.create_enterprise(db, op, {"name": "嵩县测试建筑公司", "sector": "construction",
-                                                 "township_code": TOWN, "contact_name": "钱七"})
+    eid = enterprises.create_enterprise(
+        db, op, {"name": "嵩县测试建筑公司", "sector": "construction", "township_code": TOWN, "contact_name": "钱七"}
+    )
     seen = enterprises.enterprise_record(db, eid)
     enterprises.update_enterprise(db, admin, eid, {"contact_name": "孙八"})
-    for call in (lambda: enterprises.update_enterprise(db, op, eid, {"name": "改名公司"}, expected=seen),
-                 lambda: enterprises.close_enterprise(db, op, eid, TODAY, "注销", expected=seen)):
+    for call in (
+        lambda: enterprises.update_enterprise(db, op, eid, {"name": "改名公司"}, expected=seen),
+        lambda: enterprises.close_enterprise(db, op, eid, TODAY, "注销", expected=seen),
+    ):
         error = refused(db, call)
         assert error.changes == [("contact_name", "钱七", "孙八")]
     assert enterprises.enterprise_record(db, eid) == {**seen, "contact_name": "孙八"}
@@ -188,13 +221,24 @@ def test_stale_enterprise_forms_are_refused(scratch_db):
 
 def test_stale_planned_drill_and_corrective_action_forms_are_refused(scratch_db):
     db, op, admin = scratch_db, user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
-    planned = drills.create_planned(db, op, {"title": "城关镇地震应急演练", "level": "township", "township_code": TOWN,
-                                             "plan_code": "ZR-04", "planned_on": date(2026, 12, 1)})
+    planned = drills.create_planned(
+        db,
+        op,
+        {
+            "title": "城关镇地震应急演练",
+            "level": "township",
+            "township_code": TOWN,
+            "plan_code": "ZR-04",
+            "planned_on": date(2026, 12, 1),
+        },
+    )
     seen = drills.planned_record(db, planned)
     drills.cancel_planned(db, admin, planned, "与防汛检查冲突")
     drill = quick_drill(db, op)
-    for call in (lambda: drills.cancel_planned(db, op, planned, "改期", expected=seen),
-                 lambda: drills.link_planned(db, op, planned, drill, expected=seen)):
+    for call in (
+        lambda: drills.cancel_planned(db, op, planned, "改期", expected=seen),
+        lambda: drills.link_planned(db, op, planned, drill, expected=seen),
+    ):
         assert ("status", "planned", "cancelled") in refused(db, call).changes
     assert drills.planned_record(db, planned)["cancel_reason"] == "与防汛检查冲突"
 
@@ -210,8 +254,10 @@ def test_stale_plan_metadata_forms_are_refused(scratch_db):
     db, admin = scratch_db, user_row(scratch_db, "admin")
     seen = plans.plan_record(db, "ZR-06")
     plans.record_revision(db, admin, "ZR-06", "2026版", TODAY, "另一位管理员登记", today=TODAY)
-    for call in (lambda: plans.record_revision(db, admin, "ZR-06", "2026修订版", TODAY, expected=seen, today=TODAY),
-                 lambda: plans.record_evaluation(db, admin, "ZR-06", TODAY, expected=seen, today=TODAY)):
+    for call in (
+        lambda: plans.record_revision(db, admin, "ZR-06", "2026修订版", TODAY, expected=seen, today=TODAY),
+        lambda: plans.record_evaluation(db, admin, "ZR-06", TODAY, expected=seen, today=TODAY),
+    ):
         assert ("version", seen["version"], "2026版") in refused(db, call).changes
     assert plans.plan_record(db, "ZR-06")["version"] == "2026版"
 
@@ -229,27 +275,49 @@ def test_stale_contact_update_is_refused(scratch_db):
 def test_a_form_drawn_for_another_record_is_refused(scratch_db):
     """What a page sends when its picker fell back to another record: the record drawn is not the one saved."""
     db, op = scratch_db, user_row(scratch_db, "town100")
-    first, second = [m for (m,) in db.query("SELECT id FROM members WHERE team_id = ? AND left_on IS NULL"
-                                            " ORDER BY id LIMIT 2", [own_team(db)])]
-    error = refused(db, lambda: teams.update_member(db, op, second, {"specialty": "x"},
-                                                    expected=teams.member_record(db, first)))
+    first, second = [
+        m
+        for (m,) in db.query(
+            "SELECT id FROM members WHERE team_id = ? AND left_on IS NULL ORDER BY id LIMIT 2", [own_team(db)]
+        )
+    ]
+    error = refused(
+        db, lambda: teams.update_member(db, op, second, {"specialty": "x"}, expected=teams.member_record(db, first))
+    )
     assert error.changes == [("id", first, second)] and "已不在列表中" in str(error)
     drill, other = quick_drill(db, op), quick_drill(db, op)
-    refused(db, lambda: drills.update_drill(db, op, drill, {"participants": 1}, today=TODAY,
-                                            expected=drills.drill_record(db, other)))
+    refused(
+        db,
+        lambda: drills.update_drill(
+            db, op, drill, {"participants": 1}, today=TODAY, expected=drills.drill_record(db, other)
+        ),
+    )
 
 
 # The message ---------------------------------------------------------------------------------------
 def test_the_message_names_the_fields_and_masks_phones_as_the_viewer_sees_them():
-    seen = {"phone": "13812341234", "specialty": None, "training_passed": False, "role_in_team": "member",
-            "township_code": TOWN, "id_hmac": "a"}
-    now = {**seen, "phone": "13956785678", "specialty": "![x](http://example.org/a.png)" + "长" * 30,
-           "training_passed": True, "role_in_team": "leader", "id_hmac": "b"}
+    seen = {
+        "phone": "13812341234",
+        "specialty": None,
+        "training_passed": False,
+        "role_in_team": "member",
+        "township_code": TOWN,
+        "id_hmac": "a",
+    }
+    now = {
+        **seen,
+        "phone": "13956785678",
+        "specialty": "![x](http://example.org/a.png)" + "长" * 30,
+        "training_passed": True,
+        "role_in_team": "leader",
+        "id_hmac": "b",
+    }
     labels = {**teams.MEMBER_LABELS}
     viewer = User(1, "v", "v", "township", "410325101")  # another township: sees phones masked
     with pytest.raises(StaleRecord) as info:
-        stale.check_fresh(now, seen, table="members", record_id=1, labels=labels, viewer=viewer,
-                          enums=teams.MEMBER_ENUMS)
+        stale.check_fresh(
+            now, seen, table="members", record_id=1, labels=labels, viewer=viewer, enums=teams.MEMBER_ENUMS
+        )
     message = str(info.value)
     assert "手机号 138****1234 → 139****5678" in message and "13812341234" not in message
     assert "已培训 否 → 是" in message and "职务 队员 → 队长" in message and "专长 （空） → " in message
@@ -274,8 +342,9 @@ def test_members_page_refuses_a_form_whose_member_changed_meanwhile(app, scratch
     assert not at.exception
     assert not at.success
     errors = [e.value for e in at.error]
-    assert any("该记录已被其他用户修改" in e and "专长" in e and "其他用户填写" in e and "请刷新后重试" in e
-               for e in errors), errors
+    assert any(
+        "该记录已被其他用户修改" in e and "专长" in e and "其他用户填写" in e and "请刷新后重试" in e for e in errors
+    ), errors
     assert scratch_db.scalar("SELECT specialty FROM members WHERE id = ?", [member]) == "其他用户填写"
     # the form now shows the record as it is; saving it again is checked against that and goes through
     assert next(t for t in at.text_input if t.label == "专长").value == "其他用户填写"
@@ -293,7 +362,9 @@ def test_drill_evaluation_form_refuses_a_drill_changed_meanwhile(app, scratch_db
     next(t for t in at.text_area if t.label == "评估意见").input("乡镇的评估")
     next(b for b in at.button if b.label == "保存评估").click().run()
     assert not at.exception and not at.success
-    assert any("该记录已被其他用户修改" in e.value and "评估意见" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("该记录已被其他用户修改" in e.value and "评估意见" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
     assert scratch_db.scalar("SELECT evaluation FROM drills WHERE id = ?", [drill]) == "管理员的评估"
 
 
@@ -332,13 +403,18 @@ def test_members_page_saves_training_then_insurance_from_one_view(app, scratch_d
     saved(at, "已保存。")
     record = teams.member_record(scratch_db, member)
     assert (record["training_passed"], record["training_on"], record["insurance_until"]) == (
-        True, date(2026, 11, 2), date(2027, 11, 30))
+        True,
+        date(2026, 11, 2),
+        date(2027, 11, 30),
+    )
 
 
 def test_enterprises_page_edits_then_closes_from_one_view(app, scratch_db):
     at = app("emergency/ui/enterprises_page.py", as_user="town100", db=scratch_db)
     eid = int(at.selectbox(key="edit_enterprise_pick").value.split()[0])
-    [t for t in at.text_input if t.label == "联系人"][-1].input("吴十")  # the edit form's, not the new-enterprise form's
+    [t for t in at.text_input if t.label == "联系人"][-1].input(
+        "吴十"
+    )  # the edit form's, not the new-enterprise form's
     widget(at.button, "保存修改").click().run()
     saved(at, "已保存。")
     widget(at.text_input, "关闭原因（停产、注销、整合等）").input("停产")
@@ -357,8 +433,9 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
     it; Streamlit then selects the first one left. The form must not save to that one."""
     op, admin = user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
     for title in ("城关镇测试计划甲", "城关镇测试计划乙"):
-        planned = drills.create_planned(scratch_db, op, {"title": title, "level": "township", "township_code": TOWN,
-                                                         "planned_on": date.today()})
+        planned = drills.create_planned(
+            scratch_db, op, {"title": title, "level": "township", "township_code": TOWN, "planned_on": date.today()}
+        )
     at = app("emergency/ui/calendar_page.py", as_user="town100", db=scratch_db)
     picker = at.selectbox(key="planned_pick")
     picker.set_value(next(o for o in picker.options if o.startswith(f"{planned} "))).run()
@@ -384,14 +461,15 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
 
 
 def test_actions_page_refuses_an_action_changed_meanwhile_and_names_the_field(app, scratch_db):
-    op, admin = user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    op = user_row(scratch_db, "town100")
     action = drills.add_action(scratch_db, op, quick_drill(scratch_db, op), "更新应急物资台账", "郑十一", date.today())
     at = app("emergency/ui/actions_page.py", as_user="town100", db=scratch_db)
     picker = at.selectbox(key="close_action_pick")
     picker.set_value(next(o for o in picker.options if o.startswith(f"{action} "))).run()
     # someone else changes the action (here directly: no service edits an open action's owner yet)
-    scratch_db.write(lambda cur: cur.execute("UPDATE corrective_actions SET due_on = ? WHERE id = ?",
-                                             [date(2027, 3, 1), action]))
+    scratch_db.write(
+        lambda cur: cur.execute("UPDATE corrective_actions SET due_on = ? WHERE id = ?", [date(2027, 3, 1), action])
+    )
     widget(at.text_input, "整改情况说明 *").input("已更新")
     widget(at.button, "关闭").click().run()
     assert stale_shown(at) and any("整改期限" in e.value and "2027" in e.value for e in at.error)

@@ -1,4 +1,5 @@
 """`python -m emergency bench [--scales 1,10,100] [--json FILE]`: the performance table."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ that user instead, so the file holds exactly what the user would download on the
 every row was imported (or, with --dry-run, would be), 1 when any row was rejected: then each
 problem is printed as 第N行 «column»: reason and nothing is written.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,8 +21,12 @@ def register(command) -> dict:
     p.add_argument("kind", choices=["teams", "members"])
     p.add_argument("file", help="输出的 .xlsx 文件")
     p.add_argument("--township", help="只导出某乡镇（名称或统计区划代码）；以乡镇填报员导出时默认本乡镇")
-    p.add_argument("--as", dest="as_user", metavar="USERNAME",
-                   help="以该用户身份导出：脱敏和乡镇范围与该用户在页面上下载的一致，审计记在该用户名下（默认：管理员）")
+    p.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USERNAME",
+        help="以该用户身份导出：脱敏和乡镇范围与该用户在页面上下载的一致，审计记在该用户名下（默认：管理员）",
+    )
     return {"import": cmd_import, "export": cmd_export}
 
 
@@ -41,8 +46,10 @@ def cmd_import(db, args) -> int:
     if result.problems:
         for problem in result.problems:
             print(problem)
-        print(f"未导入：{len(result.bad_rows)} 行有问题（共 {len(result.problems)} 处），整份文件未写入任何数据。",
-              file=sys.stderr)
+        print(
+            f"未导入：{len(result.bad_rows)} 行有问题（共 {len(result.problems)} 处），整份文件未写入任何数据。",
+            file=sys.stderr,
+        )
         return 1
     if args.dry_run:
         print(f"校验通过：{result.rows} 行{what}数据均可导入（--dry-run，未写入）。")

@@ -7,6 +7,7 @@
 All three need the database file for themselves: while the server runs (and its scheduler does the
 same work every morning and every minute) they stop with the lock message and exit 2.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,8 +42,11 @@ def cmd_remind(db, args) -> int:
     for c in created:
         print(f"  {reminders.KINDS[c.kind]} · {c.title} → {c.township_code or '县应急管理局'}")
     result = scheduler.run_job(db, "deliver", now)
-    print(f"发送成功 {len(result['sent'])} 条，待重试 {len(result['retry'])} 条，失败 {len(result['failed'])} 条"
-          + (f"，免打扰时段暂缓 {result['quiet']} 条" if result["quiet"] else "") + "。")
+    print(
+        f"发送成功 {len(result['sent'])} 条，待重试 {len(result['retry'])} 条，失败 {len(result['failed'])} 条"
+        + (f"，免打扰时段暂缓 {result['quiet']} 条" if result["quiet"] else "")
+        + "。"
+    )
     for entry in result["sent"]:
         print(f"  已发送 [{channels.CHANNEL_KINDS[entry[1]]}] {entry[2]}")
     for label, key in (("待重试", "retry"), ("失败", "failed")):

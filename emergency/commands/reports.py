@@ -1,4 +1,5 @@
 """`python -m emergency report --year 2024 [--format text|docx|xlsx] [-o FILE]`: the annual report."""
+
 from __future__ import annotations
 
 import sys

@@ -3,6 +3,7 @@
 After the migrations, the reference vocabularies (hazard domains, team kinds, deadline rules)
 are brought in line with emergency.enums / emergency.rules, so that code and tables agree.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,6 +68,13 @@ def _sync_vocabularies(db) -> None:
                 cur.execute(
                     "INSERT INTO deadline_rules (code, applies_to, subject, interval_months, due_before_month, label, source)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [rule["code"], rule["applies_to"], rule.get("subject"), rule.get("interval_months"),
-                     rule.get("due_before_month"), rule["label"], rule["source"]],
+                    [
+                        rule["code"],
+                        rule["applies_to"],
+                        rule.get("subject"),
+                        rule.get("interval_months"),
+                        rule.get("due_before_month"),
+                        rule["label"],
+                        rule["source"],
+                    ],
                 )

@@ -1,4 +1,5 @@
 """整改跟踪: corrective actions from drills, overdue first; close one with a note."""
+
 from datetime import date
 
 import pandas as pd
@@ -28,15 +29,31 @@ metric_cols = st.columns(4)
 for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
     column.metric(label, counts.get(code, 0))
 if rows:
-    show_table(pd.DataFrame(rows), {"id": "编号", "status": "状态", "days_overdue": "逾期天数", "description": "整改事项",
-                                    "owner": "责任人", "due_on": "整改期限", "township_name": "乡镇",
-                                    "drill_title": "来源演练", "held_on": "演练日期", "closed_on": "完成日期",
-                                    "closure_note": "整改情况"}, {"status": ACTION_STATUS_LABELS})
+    show_table(
+        pd.DataFrame(rows),
+        {
+            "id": "编号",
+            "status": "状态",
+            "days_overdue": "逾期天数",
+            "description": "整改事项",
+            "owner": "责任人",
+            "due_on": "整改期限",
+            "township_name": "乡镇",
+            "drill_title": "来源演练",
+            "held_on": "演练日期",
+            "closed_on": "完成日期",
+            "closure_note": "整改情况",
+        },
+        {"status": ACTION_STATUS_LABELS},
+    )
 else:
     st.info("没有符合条件的整改事项。")
 
-closable = {f"{r['id']} {r['description'][:30]}（{r['owner']}）": r["id"] for r in rows
-            if r["closed_on"] is None and user.may_write(r["township_code"])}
+closable = {
+    f"{r['id']} {r['description'][:30]}（{r['owner']}）": r["id"]
+    for r in rows
+    if r["closed_on"] is None and user.may_write(r["township_code"])
+}
 if closable:
     st.markdown("**关闭整改事项**")
     label = st.selectbox("整改事项", list(closable), key="close_action_pick")  # outside the form: see widgets.drawn
@@ -45,14 +62,27 @@ if closable:
         closed_on = st.date_input("完成日期", today, max_value=today)
         note = st.text_input("整改情况说明 *")
         if st.form_submit_button("关闭", type="primary"):
-            write_feedback(lambda: drills.close_action(db, user, closable[label], closed_on, note, expected=seen),
-                           "已关闭整改事项。", "action")
+            write_feedback(
+                lambda: drills.close_action(db, user, closable[label], closed_on, note, expected=seen),
+                "已关闭整改事项。",
+                "action",
+            )
 
 st.subheader("逾期事项总表")
 st.caption("预案、企业、村（社区）和乡镇的演练或评估期限已过或从未开展的，逐项列出，并注明依据。")
 overdue = deadlines.overdue_list(db, today, township_code=township)
 if overdue:
-    show_table(pd.DataFrame(overdue), {"kind": "类别", "subject": "对象", "township_name": "乡镇", "last_on": "最近一次",
-                                       "due_on": "截止日期", "status_label": "状态", "source": "依据"})
+    show_table(
+        pd.DataFrame(overdue),
+        {
+            "kind": "类别",
+            "subject": "对象",
+            "township_name": "乡镇",
+            "last_on": "最近一次",
+            "due_on": "截止日期",
+            "status_label": "状态",
+            "source": "依据",
+        },
+    )
 else:
     st.success("没有逾期事项。")

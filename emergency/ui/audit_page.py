@@ -1,4 +1,5 @@
 """审计日志 (admin): who changed what, when, before and after; filter and export."""
+
 from datetime import date, timedelta
 
 import streamlit as st
@@ -28,5 +29,8 @@ frame = audit.search(db, username=who, table=table, action=action, since=since, 
 frame["操作"] = frame["操作"].map(lambda a: audit.ACTION_LABELS.get(a, a))
 st.caption(f"共 {len(frame)} 条（最多显示 2000 条）")
 st.dataframe(frame, hide_index=True, width="stretch")
-st.download_button("导出 Excel", data=lambda: exports.export_xlsx(db, user, frame, "审计日志"),
-                   file_name=f"审计日志_{date.today():%Y%m%d}.xlsx")
+st.download_button(
+    "导出 Excel",
+    data=lambda: exports.export_xlsx(db, user, frame, "审计日志"),
+    file_name=f"审计日志_{date.today():%Y%m%d}.xlsx",
+)

@@ -1,4 +1,5 @@
 """覆盖分析: township x hazard-domain matrix of the teams serving each cell, gaps highlighted, drill-down."""
+
 from datetime import date
 
 import pandas as pd
@@ -12,8 +13,10 @@ from emergency.ui.widgets import show_table
 user = require_login()
 db = get_db()
 st.title("覆盖分析")
-st.caption("每个乡镇、每个灾种领域有多少支在册队伍（及其队员）可以服务。县级队伍和未指定乡镇的社会应急力量服务全县，"
-           "计入每个乡镇。红色：没有任何队伍；黄色：只有县级/全县性队伍，本乡镇没有。")
+st.caption(
+    "每个乡镇、每个灾种领域有多少支在册队伍（及其队员）可以服务。县级队伍和未指定乡镇的社会应急力量服务全县，"
+    "计入每个乡镇。红色：没有任何队伍；黄色：只有县级/全县性队伍，本乡镇没有。"
+)
 
 today = date.today()
 cells = roster.coverage(db, today)
@@ -38,8 +41,12 @@ cols = st.columns(3)
 cols[0].metric("乡镇 × 领域", f"{len(cells)}")
 cols[1].metric("无任何队伍的单元", f"{len(no_team)}")
 cols[2].metric("仅有县级队伍的单元", f"{len(found) - len(no_team)}")
-st.dataframe(matrix.style.apply(colour, axis=None), width="stretch", height=(len(matrix) + 1) * 35 + 3,
-             column_config={c: st.column_config.NumberColumn(c, width=50) for c in matrix.columns})
+st.dataframe(
+    matrix.style.apply(colour, axis=None),
+    width="stretch",
+    height=(len(matrix) + 1) * 35 + 3,
+    column_config={c: st.column_config.NumberColumn(c, width=50) for c in matrix.columns},
+)
 
 st.subheader("缺口清单")
 if len(no_team):
@@ -60,11 +67,23 @@ with cols[0]:
 with cols[1]:
     domain = st.selectbox("领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get, key="drill_domain")
 serving = roster.teams_serving(db, user, township, domain, today)
-st.caption(f"{names[township]} · {enums.HAZARD_DOMAINS[domain]}：{len(serving)} 支队伍，"
-           f"在册队员 {int(serving['member_count'].sum()) if len(serving) else 0} 人")
+st.caption(
+    f"{names[township]} · {enums.HAZARD_DOMAINS[domain]}：{len(serving)} 支队伍，"
+    f"在册队员 {int(serving['member_count'].sum()) if len(serving) else 0} 人"
+)
 if len(serving):
-    show_table(serving, {"name": "队伍名称", "kind": "类别", "level": "层级", "service_area": "服务范围",
-                         "leader_name": "负责人", "duty_phone": "值班电话", "member_count": "在册队员"},
-               {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
+    show_table(
+        serving,
+        {
+            "name": "队伍名称",
+            "kind": "类别",
+            "level": "层级",
+            "service_area": "服务范围",
+            "leader_name": "负责人",
+            "duty_phone": "值班电话",
+            "member_count": "在册队员",
+        },
+        {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS},
+    )
 else:
     st.warning("该单元没有任何队伍。")

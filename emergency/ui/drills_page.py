@@ -1,5 +1,6 @@
 """演练记录: the quick log form (township preset, today's date, required fields first, the rest
 optional), the list, and one drill's full record with attachments and corrective actions."""
+
 from datetime import date, datetime
 
 import streamlit as st
@@ -31,16 +32,26 @@ if user.role != "viewer":
             c2.text_input("所属乡镇", town_names.get(township, ""), disabled=True)
         village = enterprise = None
         if level == "village" and township:
-            villages = dict(db.query("SELECT name, code FROM villages WHERE township_code = ? AND NOT is_virtual"
-                                     " ORDER BY code", [township]))
+            villages = dict(
+                db.query(
+                    "SELECT name, code FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
+                    [township],
+                )
+            )
             village = villages.get(c3.selectbox("村（社区）", list(villages), key="log_village"))
         if level == "enterprise" and township:
             options = enterprises.enterprise_options(db, township)
             enterprise = options.get(c3.selectbox("企业（单位）", list(options), key="log_enterprise"))
-        open_plans = {f"{p['planned_on']} {p['title']}": p["id"] for p in drills.planned_list(db, today, township_code=township)
-                      if p["status"] == "planned" and (p["township_code"] == township)}
-        default_organiser = "嵩县应急管理局" if level == "county" else (
-            f"{town_names.get(township, '')}人民政府" if level == "township" else "")
+        open_plans = {
+            f"{p['planned_on']} {p['title']}": p["id"]
+            for p in drills.planned_list(db, today, township_code=township)
+            if p["status"] == "planned" and (p["township_code"] == township)
+        }
+        default_organiser = (
+            "嵩县应急管理局"
+            if level == "county"
+            else (f"{town_names.get(township, '')}人民政府" if level == "township" else "")
+        )
         with st.form("log_drill", clear_on_submit=False):
             st.caption("带 * 为必填；其余可稍后在详情中补充。")
             title = st.text_input("演练名称 *")
@@ -51,8 +62,9 @@ if user.role != "viewer":
             plan_codes = st.multiselect("演练预案 *", list(plans), format_func=lambda c: f"{c} {plans[c]}")
             organiser = st.text_input("组织单位 *", default_organiser)
             with st.expander("更多信息（可选）"):
-                planned_label = st.selectbox("对应的演练计划", [None, *open_plans],
-                                             format_func=lambda k: "无" if k is None else k)
+                planned_label = st.selectbox(
+                    "对应的演练计划", [None, *open_plans], format_func=lambda k: "无" if k is None else k
+                )
                 d, e, f = st.columns(3)
                 content = d.selectbox("演练内容", list(enums.DRILL_CONTENTS), format_func=enums.DRILL_CONTENTS.get)
                 purpose = e.selectbox("演练目的", list(enums.DRILL_PURPOSES), format_func=enums.DRILL_PURPOSES.get)
@@ -66,17 +78,31 @@ if user.role != "viewer":
                 evaluation = st.text_area("评估意见")
                 plan_problems = st.checkbox("评估发现预案本身存在问题（该预案将标记为需修订）")
             if st.form_submit_button("保存", type="primary"):
-                data = {"title": title, "level": level, "organiser": organiser, "held_on": held,
-                        "township_code": None if level == "county" else township, "village_code": village,
-                        "enterprise_id": enterprise, "form": form, "content": content, "purpose": purpose,
-                        "participants": int(participants), "place": place, "participating_units": units,
-                        "started_at": datetime.combine(held, start_time) if start_time else None,
-                        "ended_at": datetime.combine(held, end_time) if end_time else None,
-                        "scenario": scenario, "problems": problems, "evaluation": evaluation,
-                        "plan_problems_found": plan_problems}
-                write_feedback(lambda: drills.create_drill(db, user, data, plan_codes,
-                                                           planned_id=open_plans.get(planned_label)),
-                               "已登记演练。")
+                data = {
+                    "title": title,
+                    "level": level,
+                    "organiser": organiser,
+                    "held_on": held,
+                    "township_code": None if level == "county" else township,
+                    "village_code": village,
+                    "enterprise_id": enterprise,
+                    "form": form,
+                    "content": content,
+                    "purpose": purpose,
+                    "participants": int(participants),
+                    "place": place,
+                    "participating_units": units,
+                    "started_at": datetime.combine(held, start_time) if start_time else None,
+                    "ended_at": datetime.combine(held, end_time) if end_time else None,
+                    "scenario": scenario,
+                    "problems": problems,
+                    "evaluation": evaluation,
+                    "plan_problems_found": plan_problems,
+                }
+                write_feedback(
+                    lambda: drills.create_drill(db, user, data, plan_codes, planned_id=open_plans.get(planned_label)),
+                    "已登记演练。",
+                )
 
 years = drills.drill_years(db) or [today.year]
 cols = st.columns(3)
@@ -84,40 +110,67 @@ year = cols[0].selectbox("年度", years)
 towns_all = township_options(db)
 default_town = list(towns_all).index(town_names[user.township_code]) if user.township_code in town_names else 0
 township_filter = towns_all[cols[1].selectbox("乡镇", list(towns_all), index=default_town)]
-level_filter = cols[2].selectbox("层级", [None, *enums.DRILL_LEVELS],
-                                 format_func=lambda c: "全部" if c is None else enums.DRILL_LEVELS[c])
+level_filter = cols[2].selectbox(
+    "层级", [None, *enums.DRILL_LEVELS], format_func=lambda c: "全部" if c is None else enums.DRILL_LEVELS[c]
+)
 frame = drills.drill_list(db, year=year, township_code=township_filter, level=level_filter)
 st.caption(f"共 {len(frame)} 场次，参演 {int(frame['participants'].sum()) if len(frame) else 0} 人次")
-show_table(frame, {"id": "编号", "held_on": "日期", "title": "演练名称", "level": "层级", "township_name": "乡镇",
-                   "organiser": "组织单位", "form": "形式", "participants": "参演人次", "plans": "预案",
-                   "open_actions": "未完成整改"},
-           {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS})
+show_table(
+    frame,
+    {
+        "id": "编号",
+        "held_on": "日期",
+        "title": "演练名称",
+        "level": "层级",
+        "township_name": "乡镇",
+        "organiser": "组织单位",
+        "form": "形式",
+        "participants": "参演人次",
+        "plans": "预案",
+        "open_actions": "未完成整改",
+    },
+    {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS},
+)
 
 # One drill's full record -----------------------------------------------------------------------------
 st.divider()
 wanted = st.query_params.get("drill")
 ids = [int(i) for i in frame["id"].tolist()]
-if wanted and wanted.isdigit() and int(wanted) not in ids and db.scalar("SELECT count(*) FROM drills WHERE id = ?",
-                                                                        [int(wanted)]):
+if (
+    wanted
+    and wanted.isdigit()
+    and int(wanted) not in ids
+    and db.scalar("SELECT count(*) FROM drills WHERE id = ?", [int(wanted)])
+):
     ids = [int(wanted), *ids]
 titles = dict(zip(frame["id"].astype(int), frame["title"]))
-chosen = st.selectbox("查看演练详情", [None, *ids],
-                      index=(ids.index(int(wanted)) + 1) if wanted and wanted.isdigit() and int(wanted) in ids else 0,
-                      format_func=lambda i: "请选择演练" if i is None else f"{i} {titles.get(i, '')}", key="drill_detail")
+chosen = st.selectbox(
+    "查看演练详情",
+    [None, *ids],
+    index=(ids.index(int(wanted)) + 1) if wanted and wanted.isdigit() and int(wanted) in ids else 0,
+    format_func=lambda i: "请选择演练" if i is None else f"{i} {titles.get(i, '')}",
+    key="drill_detail",
+)
 if chosen:
     d = drills.drill_detail(db, chosen)
     st.markdown(f"#### {md(d['title'])}")
     where = md(d["enterprise_name"] or d["village_name"] or d["township_name"] or "全县")
-    time_span = (f"{d['started_at']:%H:%M}–{d['ended_at']:%H:%M}" if d["started_at"] and d["ended_at"] else "未填写")
+    time_span = f"{d['started_at']:%H:%M}–{d['ended_at']:%H:%M}" if d["started_at"] and d["ended_at"] else "未填写"
     st.markdown(
         f"层级：{enums.DRILL_LEVELS.get(d['level'])}　单位：{where}　组织：{md(d['organiser'])}  \n"
         f"日期：{d['held_on']}　时间：{time_span}　地点：{md(d['place']) or '未填写'}  \n"
         f"形式：{enums.DRILL_FORMS.get(d['form'])}　内容：{enums.DRILL_CONTENTS.get(d['content'])}　"
         f"目的：{enums.DRILL_PURPOSES.get(d['purpose'])}　参演：{d['participants']} 人次  \n"
         f"参演单位：{md(d['participating_units']) or '未填写'}  \n"
-        f"演练预案：{md('、'.join(p['code'] + ' ' + p['name'] for p in d['plans']))}")
-    for label, key in (("演练科目", "scenario"), ("发现的问题及原因", "problems"), ("评估意见", "evaluation"),
-                       ("经验教训", "lessons"), ("改进建议", "recommendations")):
+        f"演练预案：{md('、'.join(p['code'] + ' ' + p['name'] for p in d['plans']))}"
+    )
+    for label, key in (
+        ("演练科目", "scenario"),
+        ("发现的问题及原因", "problems"),
+        ("评估意见", "evaluation"),
+        ("经验教训", "lessons"),
+        ("改进建议", "recommendations"),
+    ):
         st.markdown(f"**{label}**：{md(d[key]) or '未填写'}")
     if d["plan_problems_found"]:
         st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
@@ -129,7 +182,9 @@ if chosen:
     for att in d["attachments"]:
         name, content = drills.attachment_bytes(db, att["id"])
         a, b = st.columns([3, 1])
-        a.markdown(f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{md(name)}（{att['size_bytes'] // 1024} KB）")
+        a.markdown(
+            f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{md(name)}（{att['size_bytes'] // 1024} KB）"
+        )
         b.download_button("下载", content, file_name=name, key=f"att{att['id']}")
         if att["kind"] == "photo" and not name.lower().endswith(".pdf"):
             st.image(content, width=320)
@@ -138,10 +193,14 @@ if chosen:
     if may_write:
         with st.form("attach"):
             kind = st.selectbox("附件类别", list(drills.ATTACHMENT_KINDS), format_func=drills.ATTACHMENT_KINDS.get)
-            upload = st.file_uploader("上传照片或 PDF（jpg / png / pdf，20 MB 以内）", type=["jpg", "jpeg", "png", "pdf"])
+            upload = st.file_uploader(
+                "上传照片或 PDF（jpg / png / pdf，20 MB 以内）", type=["jpg", "jpeg", "png", "pdf"]
+            )
             if st.form_submit_button("上传") and upload is not None:
-                write_feedback(lambda: drills.add_attachment(db, user, chosen, upload.name, upload.getvalue(), kind),
-                               "已上传附件。")
+                write_feedback(
+                    lambda: drills.add_attachment(db, user, chosen, upload.name, upload.getvalue(), kind),
+                    "已上传附件。",
+                )
 
     st.markdown("**整改事项**")
     if d["actions"]:
@@ -151,8 +210,18 @@ if chosen:
 
         actions = pd.DataFrame(d["actions"])
         actions["status"] = [action_status(a["due_on"], a["closed_on"], today) for a in d["actions"]]
-        show_table(actions, {"description": "整改事项", "owner": "责任人", "due_on": "整改期限", "status": "状态",
-                             "closed_on": "完成日期", "closure_note": "整改情况"}, {"status": ACTION_STATUS_LABELS})
+        show_table(
+            actions,
+            {
+                "description": "整改事项",
+                "owner": "责任人",
+                "due_on": "整改期限",
+                "status": "状态",
+                "closed_on": "完成日期",
+                "closure_note": "整改情况",
+            },
+            {"status": ACTION_STATUS_LABELS},
+        )
     else:
         st.caption("暂无整改事项")
     if may_write:
@@ -164,7 +233,9 @@ if chosen:
             owner = st.text_input("责任人")
             due_on = st.date_input("整改期限", today)
             if st.form_submit_button("保存整改事项"):
-                write_feedback(lambda: drills.add_action(db, user, chosen, description, owner, due_on), "已新增整改事项。")
+                write_feedback(
+                    lambda: drills.add_action(db, user, chosen, description, owner, due_on), "已新增整改事项。"
+                )
         with right.form("evaluate"):
             st.markdown("补充评估")
             problems = st.text_area("发现的问题及原因", d["problems"] or "")
@@ -173,6 +244,13 @@ if chosen:
             recommendations = st.text_area("改进建议", d["recommendations"] or "")
             plan_problems = st.checkbox("评估发现预案本身存在问题", d["plan_problems_found"])
             if st.form_submit_button("保存评估"):
-                changes = {"problems": problems, "evaluation": evaluation, "lessons": lessons,
-                           "recommendations": recommendations, "plan_problems_found": plan_problems}
-                write_feedback(lambda: drills.update_drill(db, user, chosen, changes, expected=seen), "已保存。", "drill")
+                changes = {
+                    "problems": problems,
+                    "evaluation": evaluation,
+                    "lessons": lessons,
+                    "recommendations": recommendations,
+                    "plan_problems_found": plan_problems,
+                }
+                write_feedback(
+                    lambda: drills.update_drill(db, user, chosen, changes, expected=seen), "已保存。", "drill"
+                )

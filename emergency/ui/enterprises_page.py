@@ -1,4 +1,5 @@
 """重点企业: the registry of regulated enterprises (create, edit, close) and their drill compliance."""
+
 from datetime import date
 
 import pandas as pd
@@ -25,45 +26,82 @@ sector = cols[1].selectbox("行业领域", [None, *SECTORS], format_func=lambda 
 only_late = cols[2].checkbox("只看逾期或从未演练")
 
 st.subheader("演练合规情况")
-rows = [r for r in deadlines.enterprise_deadlines(db, today, township_code=township)
-        if (sector is None or r["sector"] == sector) and (not only_late or deadlines.is_late(r["status"]))]
+rows = [
+    r
+    for r in deadlines.enterprise_deadlines(db, today, township_code=township)
+    if (sector is None or r["sector"] == sector) and (not only_late or deadlines.is_late(r["status"]))
+]
 compliance = pd.DataFrame(rows)
 if len(compliance):
     counts = compliance["status"].value_counts().to_dict()
-    st.caption("、".join(f"{label} {counts.get(code, 0)} 家" for code, label in STATUS_LABELS.items())
-               + "。半年一次：矿山、尾矿库、危化品、金属冶炼、建筑施工、人员密集场所、旅游景区（生产安全事故应急条例第8条）；"
-               "其他单位每年一次（生产安全事故应急预案管理办法第33条）。")
+    st.caption(
+        "、".join(f"{label} {counts.get(code, 0)} 家" for code, label in STATUS_LABELS.items())
+        + "。半年一次：矿山、尾矿库、危化品、金属冶炼、建筑施工、人员密集场所、旅游景区（生产安全事故应急条例第8条）；"
+        "其他单位每年一次（生产安全事故应急预案管理办法第33条）。"
+    )
     compliance["status_label"] = compliance["status"].map(STATUS_LABELS)
-    show_table(compliance, {"name": "企业名称", "sector": "行业领域", "township_name": "乡镇", "last_drill_on": "最近演练",
-                            "interval_months": "周期（月）", "due_on": "下次截止", "status_label": "状态",
-                            "drills_12m": "近12个月演练", "source": "依据"}, {"sector": SECTORS})
+    show_table(
+        compliance,
+        {
+            "name": "企业名称",
+            "sector": "行业领域",
+            "township_name": "乡镇",
+            "last_drill_on": "最近演练",
+            "interval_months": "周期（月）",
+            "due_on": "下次截止",
+            "status_label": "状态",
+            "drills_12m": "近12个月演练",
+            "source": "依据",
+        },
+        {"sector": SECTORS},
+    )
 else:
     st.info("没有符合条件的企业。")
 
 st.subheader("企业名录")
 frame = enterprises.enterprise_list(db, township_code=township, sector=sector, include_closed=True)
 frame = teams.mask_personal(frame, user, "contact_phone")
-show_table(frame, {"id": "编号", "name": "企业名称", "sector": "行业领域", "township_name": "乡镇",
-                   "village_name": "村（社区）", "contact_name": "联系人", "contact_phone": "联系电话",
-                   "closed_on": "关闭日期"}, {"sector": SECTORS})
+show_table(
+    frame,
+    {
+        "id": "编号",
+        "name": "企业名称",
+        "sector": "行业领域",
+        "township_name": "乡镇",
+        "village_name": "村（社区）",
+        "contact_name": "联系人",
+        "contact_phone": "联系电话",
+        "closed_on": "关闭日期",
+    },
+    {"sector": SECTORS},
+)
 
 if user.role != "viewer":
     own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
-    with st.expander("登记企业"):
-        with st.form("new_enterprise"):
-            name = st.text_input("企业名称 *")
-            sector_new = st.selectbox("行业领域 *", list(SECTORS), format_func=SECTORS.get)
-            town_new = own[st.selectbox("所属乡镇 *", list(own))]
-            address = st.text_input("地址")
-            contact = st.text_input("联系人")
-            phone = st.text_input("联系电话")
-            registered = st.date_input("登记日期", today)
-            if st.form_submit_button("保存", type="primary"):
-                data = {"name": name, "sector": sector_new, "township_code": town_new, "address": address,
-                        "contact_name": contact, "contact_phone": phone, "registered_on": registered}
-                write_feedback(lambda: enterprises.create_enterprise(db, user, data), "已登记企业。")
-    editable = {f"{r['id']} {r['name']}": int(r["id"]) for r in frame.to_dict("records")
-                if user.may_write(r["township_code"]) and pd.isna(r["closed_on"])}
+    with st.expander("登记企业"), st.form("new_enterprise"):
+        name = st.text_input("企业名称 *")
+        sector_new = st.selectbox("行业领域 *", list(SECTORS), format_func=SECTORS.get)
+        town_new = own[st.selectbox("所属乡镇 *", list(own))]
+        address = st.text_input("地址")
+        contact = st.text_input("联系人")
+        phone = st.text_input("联系电话")
+        registered = st.date_input("登记日期", today)
+        if st.form_submit_button("保存", type="primary"):
+            data = {
+                "name": name,
+                "sector": sector_new,
+                "township_code": town_new,
+                "address": address,
+                "contact_name": contact,
+                "contact_phone": phone,
+                "registered_on": registered,
+            }
+            write_feedback(lambda: enterprises.create_enterprise(db, user, data), "已登记企业。")
+    editable = {
+        f"{r['id']} {r['name']}": int(r["id"])
+        for r in frame.to_dict("records")
+        if user.may_write(r["township_code"]) and pd.isna(r["closed_on"])
+    }
     if editable:
         with st.expander("修改或关闭企业"):
             chosen = editable[st.selectbox("企业", list(editable), key="edit_enterprise_pick")]
@@ -71,19 +109,26 @@ if user.role != "viewer":
             seen = drawn("enterprise", enterprises.enterprise_record(db, chosen))  # what a save is checked against
             with st.form("edit_enterprise"):
                 name = st.text_input("企业名称", current["name"])
-                sector_edit = st.selectbox("行业领域", list(SECTORS), index=list(SECTORS).index(current["sector"]),
-                                           format_func=SECTORS.get)
+                sector_edit = st.selectbox(
+                    "行业领域", list(SECTORS), index=list(SECTORS).index(current["sector"]), format_func=SECTORS.get
+                )
                 contact = st.text_input("联系人", current["contact_name"] or "")
                 phone = st.text_input("联系电话（留空不修改）")
                 if st.form_submit_button("保存修改"):
                     changes = {"name": name, "sector": sector_edit, "contact_name": contact}
                     if phone.strip():
                         changes["contact_phone"] = phone
-                    write_feedback(lambda: enterprises.update_enterprise(db, user, chosen, changes, expected=seen),
-                                   "已保存。", "enterprise")
+                    write_feedback(
+                        lambda: enterprises.update_enterprise(db, user, chosen, changes, expected=seen),
+                        "已保存。",
+                        "enterprise",
+                    )
             with st.form("close_enterprise"):
                 on = st.date_input("关闭日期", today)
                 reason = st.text_input("关闭原因（停产、注销、整合等）")
                 if st.form_submit_button("关闭企业（保留历史）"):
-                    write_feedback(lambda: enterprises.close_enterprise(db, user, chosen, on, reason, expected=seen),
-                                   "已关闭。", "enterprise")
+                    write_feedback(
+                        lambda: enterprises.close_enterprise(db, user, chosen, on, reason, expected=seen),
+                        "已关闭。",
+                        "enterprise",
+                    )

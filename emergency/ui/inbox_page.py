@@ -1,5 +1,6 @@
 """消息: the user's inbox of reminders. A township operator sees its township's reminders; admins and
 viewers the county bureau's (and, on request, every township's). Read marks are per user."""
+
 import pandas as pd
 import streamlit as st
 
@@ -13,13 +14,17 @@ user = require_login()
 db = get_db()
 st.title("消息")
 if user.role == "township":
-    st.caption("本乡镇的提醒：演练临近、演练逾期、证书和保险到期、整改逾期等。由系统每天 07:30 自动生成，节假日顺延到工作日。")
+    st.caption(
+        "本乡镇的提醒：演练临近、演练逾期、证书和保险到期、整改逾期等。由系统每天 07:30 自动生成，节假日顺延到工作日。"
+    )
 else:
     st.caption("县应急管理局的提醒：预案演练与评估、县级演练、点名未应答和预警未确认的上报等。")
 
 left, middle, right = st.columns(3)
 unread_only = left.toggle("只看未读", value=False)
-kind = middle.selectbox("类型", [None, *reminders.KINDS], format_func=lambda k: "全部" if k is None else reminders.KINDS[k])
+kind = middle.selectbox(
+    "类型", [None, *reminders.KINDS], format_func=lambda k: "全部" if k is None else reminders.KINDS[k]
+)
 everything = right.toggle("显示各乡镇的提醒", value=False) if user.role != "township" else False
 
 rows = reminders.inbox(db, user, unread_only=unread_only, everything=everything, kind=kind)
@@ -33,7 +38,9 @@ def delivery_text(value: str | None) -> str:
     parts = []
     for item in value.split(","):
         kind_code, status = item.split(":")
-        parts.append(f"{channels.CHANNEL_KINDS.get(kind_code, kind_code)}{channels.DELIVERY_STATUSES.get(status, status)}")
+        parts.append(
+            f"{channels.CHANNEL_KINDS.get(kind_code, kind_code)}{channels.DELIVERY_STATUSES.get(status, status)}"
+        )
     return "站内；" + "；".join(parts)
 
 
@@ -43,20 +50,37 @@ if rows:
     frame["接收方"] = frame["township_name"].fillna("县应急管理局")
     frame["发送"] = frame["deliveries"].map(delivery_text)
     frame["created_at"] = frame["created_at"].map(lambda v: f"{v:%Y-%m-%d %H:%M}")
-    show_table(frame, {"id": "编号", "状态": "状态", "kind": "类型", "title": "标题", "due_on": "到期日",
-                       "接收方": "接收方", "created_at": "生成时间", "发送": "发送情况"},
-               {"kind": reminders.KINDS})
+    show_table(
+        frame,
+        {
+            "id": "编号",
+            "状态": "状态",
+            "kind": "类型",
+            "title": "标题",
+            "due_on": "到期日",
+            "接收方": "接收方",
+            "created_at": "生成时间",
+            "发送": "发送情况",
+        },
+        {"kind": reminders.KINDS},
+    )
 
     unread_rows = [r for r in rows if r["read_at"] is None]
     with st.expander("查看详情", expanded=False):
-        chosen = st.selectbox("消息", [r["id"] for r in rows],
-                              format_func=lambda i: next(f"#{r['id']} {r['title']}" for r in rows if r["id"] == i))
+        chosen = st.selectbox(
+            "消息",
+            [r["id"] for r in rows],
+            format_func=lambda i: next(f"#{r['id']} {r['title']}" for r in rows if r["id"] == i),
+        )
         detail = next(r for r in rows if r["id"] == chosen)
         st.markdown(f"**{md(detail['title'])}**")
         st.text(detail["body"] or "")
     with st.form("mark_read"):
-        picked = st.multiselect("标为已读", [r["id"] for r in unread_rows],
-                                format_func=lambda i: next(f"#{r['id']} {r['title']}" for r in unread_rows if r["id"] == i))
+        picked = st.multiselect(
+            "标为已读",
+            [r["id"] for r in unread_rows],
+            format_func=lambda i: next(f"#{r['id']} {r['title']}" for r in unread_rows if r["id"] == i),
+        )
         one, all_ = st.columns(2)
         mark_some = one.form_submit_button("将所选标为已读")
         mark_all = all_.form_submit_button("全部标为已读")

@@ -1,5 +1,6 @@
 """三级联动: county -> township -> village status, "N of 16 townships connected", and the forms for
 roll calls, warnings, acknowledgements (叫应) and contacts."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,8 +19,10 @@ user = require_login()
 db = get_db()
 st.title("三级联动")
 demo_banner(db)
-st.caption("县级主战、乡镇主防、村（社区）主备：县值班室视频点名乡镇值班室，预警逐级下发并“叫应”，"
-           "村（社区）设灾害信息员A/B岗。")
+st.caption(
+    "县级主战、乡镇主防、村（社区）主备：县值班室视频点名乡镇值班室，预警逐级下发并“叫应”，"
+    "村（社区）设灾害信息员A/B岗。"
+)
 
 now = linkage._now()
 th = linkage.thresholds(db)
@@ -42,9 +45,11 @@ if not_connected:
 
 st.subheader(f"县 → 乡镇：近{th['period_days']}天联动状态")
 rate = summary["plans_evaluated_rate"]
-st.markdown(f"**县级**：专项应急预案按期评估 {summary['plans_evaluated_on_time']} / {summary['plans']} 项"
-            f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
-            f"红 {summary['red']}。")
+st.markdown(
+    f"**县级**：专项应急预案按期评估 {summary['plans_evaluated_on_time']} / {summary['plans']} 项"
+    f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
+    f"红 {summary['red']}。"
+)
 frame = pd.DataFrame(indicators)
 frame["status_label"] = frame["status"].map(linkage.STATUS_LABELS)
 frame["rc"] = frame.apply(lambda r: f"{r.roll_calls_answered}/{r.roll_calls}", axis=1)
@@ -55,11 +60,26 @@ for column in ("roll_call_rate", "ack_rate", "officer_coverage"):
 for column in ("roll_call_median", "ack_median"):
     frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v, 1))
 frame["reasons"] = frame["reasons"].map("；".join)
-show_table(frame, {"name": "乡镇", "status_label": "状态", "rc": "点名应答/次", "roll_call_rate": "应答率%",
-                   "roll_call_median": "应答用时中位数(分)", "ak": "预警叫应/次", "ack_rate": "叫应率%",
-                   "ack_median": "叫应用时中位数(分)", "officers": "有信息员的村", "officer_coverage": "信息员在岗率%",
-                   "station_staff": "应急站在岗", "teams": "在册队伍", "township_drills_12m": "近12月乡镇演练",
-                   "village_drills_12m": "近12月村级演练", "reasons": "需关注"})
+show_table(
+    frame,
+    {
+        "name": "乡镇",
+        "status_label": "状态",
+        "rc": "点名应答/次",
+        "roll_call_rate": "应答率%",
+        "roll_call_median": "应答用时中位数(分)",
+        "ak": "预警叫应/次",
+        "ack_rate": "叫应率%",
+        "ack_median": "叫应用时中位数(分)",
+        "officers": "有信息员的村",
+        "officer_coverage": "信息员在岗率%",
+        "station_staff": "应急站在岗",
+        "teams": "在册队伍",
+        "township_drills_12m": "近12月乡镇演练",
+        "village_drills_12m": "近12月村级演练",
+        "reasons": "需关注",
+    },
+)
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
@@ -70,13 +90,27 @@ villages = pd.DataFrame(linkage.village_indicators(db, town_code, now, th))
 villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
 villages["reasons"] = villages["reasons"].map("；".join)
 villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
-show_table(villages, {"name": "村（社区）", "status": "状态", "officer_a": "信息员A岗", "officer_b": "信息员B岗",
-                      "warnings": "本期预警", "ack_rate": "叫应率%", "drills_12m": "近12月演练", "teams": "村级队伍",
-                      "reasons": "需关注"})
+show_table(
+    villages,
+    {
+        "name": "村（社区）",
+        "status": "状态",
+        "officer_a": "信息员A岗",
+        "officer_b": "信息员B岗",
+        "warnings": "本期预警",
+        "ack_rate": "叫应率%",
+        "drills_12m": "近12月演练",
+        "teams": "村级队伍",
+        "reasons": "需关注",
+    },
+)
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
     contacts = linkage.contact_list(db, user, town_code, now.date())
-    show_table(contacts, {"village_name": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话",
-                          "active_from": "到岗日期"}, {"role": CONTACT_ROLES})
+    show_table(
+        contacts,
+        {"village_name": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话", "active_from": "到岗日期"},
+        {"role": CONTACT_ROLES},
+    )
 
 st.subheader("登记")
 tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "联络人"])
@@ -91,11 +125,25 @@ with tabs[0]:
         escalate_after = th["escalate_after_minutes"]
         shown = pd.DataFrame(pending)
         shown["level"] = shown["level"].map(WARNING_LEVELS)
-        shown["escalated"] = shown["escalated_at"].map(lambda v: "已升级催办" if v is not None and not pd.isna(v) else "")
-        show_table(shown, {"issued_at": "发布时间", "level": "级别", "title": "预警", "township_name": "乡镇",
-                           "village_name": "村（社区）", "escalated": "升级"})
-        labels = {f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
-                  + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"] for p in pending}
+        shown["escalated"] = shown["escalated_at"].map(
+            lambda v: "已升级催办" if v is not None and not pd.isna(v) else ""
+        )
+        show_table(
+            shown,
+            {
+                "issued_at": "发布时间",
+                "level": "级别",
+                "title": "预警",
+                "township_name": "乡镇",
+                "village_name": "村（社区）",
+                "escalated": "升级",
+            },
+        )
+        labels = {
+            f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
+            + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"]
+            for p in pending
+        }
         with st.form("acknowledge"):
             chosen = st.selectbox("待叫应预警", list(labels))
             day = st.date_input("叫应日期", value=now.date())
@@ -124,14 +172,27 @@ with tabs[1]:
             if st.form_submit_button("登记点名"):
                 called_at = datetime.combine(day, called, tzinfo=TZ)
                 answered_at = datetime.combine(day, answered_time, tzinfo=TZ) if answered else None
-                if write_feedback(lambda: linkage.log_roll_call(db, user, options[town], called_at, answered_at,
-                                                                answered_by if answered else None, note),
-                                  "已登记视频点名"):
+                if write_feedback(
+                    lambda: linkage.log_roll_call(
+                        db, user, options[town], called_at, answered_at, answered_by if answered else None, note
+                    ),
+                    "已登记视频点名",
+                ):
                     st.rerun()
-        st.dataframe(linkage.recent_roll_calls(db, limit=50).rename(columns={
-            "called_at": "点名时间", "township_name": "乡镇", "answered_at": "应答时间", "answered_by": "应答人",
-            "minutes": "用时(分)", "note": "备注"})[["点名时间", "乡镇", "应答时间", "应答人", "用时(分)", "备注"]],
-            hide_index=True, width="stretch")
+        st.dataframe(
+            linkage.recent_roll_calls(db, limit=50).rename(
+                columns={
+                    "called_at": "点名时间",
+                    "township_name": "乡镇",
+                    "answered_at": "应答时间",
+                    "answered_by": "应答人",
+                    "minutes": "用时(分)",
+                    "note": "备注",
+                }
+            )[["点名时间", "乡镇", "应答时间", "应答人", "用时(分)", "备注"]],
+            hide_index=True,
+            width="stretch",
+        )
 with tabs[2]:
     if not user.is_admin:
         st.info("预警由县应急值班室（管理员）发布。")
@@ -142,9 +203,12 @@ with tabs[2]:
             towns = st.multiselect("接收乡镇", list(options), default=list(options))
             include_villages = st.checkbox("同时下发到各村（社区）灾害信息员", value=True)
             if st.form_submit_button("发布预警"):
-                if write_feedback(lambda: linkage.issue_warning(db, user, level, title, linkage._now(),
-                                                                [options[t] for t in towns], include_villages),
-                                  "已发布预警，等待各乡镇叫应"):
+                if write_feedback(
+                    lambda: linkage.issue_warning(
+                        db, user, level, title, linkage._now(), [options[t] for t in towns], include_villages
+                    ),
+                    "已发布预警，等待各乡镇叫应",
+                ):
                     st.rerun()
 with tabs[3]:
     if user.role == "viewer":
@@ -154,17 +218,33 @@ with tabs[3]:
         c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
         with st.form("contact"):
             role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=CONTACT_ROLES.get)
-            village_names = {v: c for c, v in db.query(
-                "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
-                [own[c_town]])} if c_town else {}
+            village_names = (
+                {
+                    v: c
+                    for c, v in db.query(
+                        "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
+                        [own[c_town]],
+                    )
+                }
+                if c_town
+                else {}
+            )
             village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
             name = st.text_input("姓名")
             phone = st.text_input("电话")
             since = st.date_input("到岗日期", value=now.date())
             if st.form_submit_button("登记联络人"):
-                data = {"township_code": own[c_town], "village_code": village_names.get(village), "role": role,
-                        "name": name, "phone": phone, "active_from": since}
-                if write_feedback(lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"):
+                data = {
+                    "township_code": own[c_town],
+                    "village_code": village_names.get(village),
+                    "role": role,
+                    "name": name,
+                    "phone": phone,
+                    "active_from": since,
+                }
+                if write_feedback(
+                    lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
+                ):
                     st.rerun()
 
 with st.expander("指标定义与阈值"):
@@ -184,21 +264,43 @@ with st.expander("指标定义与阈值"):
     if user.is_admin:
         with st.form("thresholds"):
             period = st.number_input("统计周期（天）", min_value=7, max_value=730, value=int(th["period_days"]))
-            rc = st.slider("点名应答率（需关注线, 正常线）", 0.0, 1.0, (float(th["roll_call_answer_rate"][1]),
-                                                                    float(th["roll_call_answer_rate"][0])))
+            rc = st.slider(
+                "点名应答率（需关注线, 正常线）",
+                0.0,
+                1.0,
+                (float(th["roll_call_answer_rate"][1]), float(th["roll_call_answer_rate"][0])),
+            )
             ak = st.slider("叫应率（需关注线, 正常线）", 0.0, 1.0, (float(th["ack_rate"][1]), float(th["ack_rate"][0])))
-            oc = st.slider("信息员在岗率（需关注线, 正常线）", 0.0, 1.0, (float(th["officer_coverage"][1]),
-                                                                       float(th["officer_coverage"][0])))
-            rcm = st.slider("点名应答用时（正常线, 需关注线，分钟）", 0, 120, (int(th["roll_call_median_minutes"][0]),
-                                                                          int(th["roll_call_median_minutes"][1])))
-            akm = st.slider("叫应用时（正常线, 需关注线，分钟）", 0, 480, (int(th["ack_median_minutes"][0]),
-                                                                      int(th["ack_median_minutes"][1])))
-            esc = st.number_input("未叫应升级时限（分钟）", min_value=1, max_value=1440,
-                                  value=int(th["escalate_after_minutes"]))
+            oc = st.slider(
+                "信息员在岗率（需关注线, 正常线）",
+                0.0,
+                1.0,
+                (float(th["officer_coverage"][1]), float(th["officer_coverage"][0])),
+            )
+            rcm = st.slider(
+                "点名应答用时（正常线, 需关注线，分钟）",
+                0,
+                120,
+                (int(th["roll_call_median_minutes"][0]), int(th["roll_call_median_minutes"][1])),
+            )
+            akm = st.slider(
+                "叫应用时（正常线, 需关注线，分钟）",
+                0,
+                480,
+                (int(th["ack_median_minutes"][0]), int(th["ack_median_minutes"][1])),
+            )
+            esc = st.number_input(
+                "未叫应升级时限（分钟）", min_value=1, max_value=1440, value=int(th["escalate_after_minutes"])
+            )
             if st.form_submit_button("保存阈值"):
-                values = {"period_days": int(period), "roll_call_answer_rate": [rc[1], rc[0]],
-                          "ack_rate": [ak[1], ak[0]], "officer_coverage": [oc[1], oc[0]],
-                          "roll_call_median_minutes": list(rcm), "ack_median_minutes": list(akm),
-                          "escalate_after_minutes": int(esc)}
+                values = {
+                    "period_days": int(period),
+                    "roll_call_answer_rate": [rc[1], rc[0]],
+                    "ack_rate": [ak[1], ak[0]],
+                    "officer_coverage": [oc[1], oc[0]],
+                    "roll_call_median_minutes": list(rcm),
+                    "ack_median_minutes": list(akm),
+                    "escalate_after_minutes": int(esc),
+                }
                 if write_feedback(lambda: linkage.set_thresholds(db, user, values), "已保存阈值"):
                     st.rerun()

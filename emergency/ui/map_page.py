@@ -1,12 +1,13 @@
 """地图: township seats coloured by linkage status and sized by teams, offline (local Leaflet, no tiles
 unless configured); the places without a coordinate beside it; a township's detail below."""
+
 import streamlit as st
 from streamlit_folium import st_folium
 
 from emergency import linkage, mapview, regions, teams
-from emergency.hygiene import escape_markdown as md
 from emergency.drills import drill_list
 from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
+from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import show_table, write_feedback
@@ -24,11 +25,23 @@ fmap = mapview.build_map(data)
 
 left, right = st.columns([3, 1])
 with left:
-    result = st_folium(fmap, key="township_map", height=620, use_container_width=True,
-                       returned_objects=["last_object_clicked", "last_active_drawing"])
+    result = st_folium(
+        fmap,
+        key="township_map",
+        height=620,
+        use_container_width=True,
+        returned_objects=["last_object_clicked", "last_active_drawing"],
+    )
     tiles = data["tiles"]
-    st.caption(("底图：" + md(tiles["attribution"]) + "（" + mapview.DATUMS[tiles["datum"]] + "）" if tiles
-                else "离线模式：无在线底图，仅绘制县界与乡镇驻地。") + " " + data["attribution"])
+    st.caption(
+        (
+            "底图：" + md(tiles["attribution"]) + "（" + mapview.DATUMS[tiles["datum"]] + "）"
+            if tiles
+            else "离线模式：无在线底图，仅绘制县界与乡镇驻地。"
+        )
+        + " "
+        + data["attribution"]
+    )
 with right:
     st.markdown("**图例（联动状态）**")
     for status, label in linkage.STATUS_LABELS.items():
@@ -45,9 +58,15 @@ with right:
     if user.is_admin:
         with st.expander("设置坐标（管理员）", expanded=bool(missing)):
             options = {f"{m['name']}": m["code"] for m in missing}
-            options.update({f"{t} / {v}": c for c, v, t in db.query(
-                "SELECT v.code, v.name, t.name FROM villages v JOIN townships t ON t.code = v.township_code"
-                " WHERE NOT v.is_virtual AND v.lon IS NULL ORDER BY t.sort_order, v.code")})
+            options.update(
+                {
+                    f"{t} / {v}": c
+                    for c, v, t in db.query(
+                        "SELECT v.code, v.name, t.name FROM villages v JOIN townships t ON t.code = v.township_code"
+                        " WHERE NOT v.is_virtual AND v.lon IS NULL ORDER BY t.sort_order, v.code"
+                    )
+                }
+            )
             with st.form("set_coordinates"):
                 place = st.selectbox("单位", list(options))
                 lon = st.number_input("经度", min_value=0.0, max_value=180.0, value=None, format="%.6f")
@@ -60,8 +79,10 @@ with right:
                     else:
                         if datum == "gcj02":
                             lon, lat = mapview.gcj02_to_wgs84(lon, lat)
-                        if write_feedback(lambda: regions.set_coordinates(db, user, options[place], lon, lat, note),
-                                          f"已保存 {place} 的坐标（WGS-84 {lon:.6f}, {lat:.6f}）"):
+                        if write_feedback(
+                            lambda: regions.set_coordinates(db, user, options[place], lon, lat, note),
+                            f"已保存 {place} 的坐标（WGS-84 {lon:.6f}, {lat:.6f}）",
+                        ):
                             st.rerun()
 
 # A click on the map selects the township shown below.
@@ -76,8 +97,10 @@ if st.session_state.get("map_township") not in names:
     st.session_state["map_township"] = names[0]
 chosen = st.selectbox("乡镇（也可在地图上点击驻地）", names, key="map_township")
 town = next(t for t in data["townships"] if t["name"] == chosen)
-st.caption(f"{chosen} · 统计区划代码 {town['code']} · 驻地坐标（WGS-84）："
-           + (f"{town['lon']:.6f}, {town['lat']:.6f}" if town["lon"] is not None else "缺失"))
+st.caption(
+    f"{chosen} · 统计区划代码 {town['code']} · 驻地坐标（WGS-84）："
+    + (f"{town['lon']:.6f}, {town['lat']:.6f}" if town["lon"] is not None else "缺失")
+)
 cols = st.columns(5)
 cols[0].metric("联动状态", linkage.STATUS_LABELS[town["status"]])
 cols[1].metric("在册队伍（支）", town["teams"])
@@ -96,36 +119,70 @@ with tab_villages:
     frame = pd.DataFrame(villages)
     frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
     frame["reasons"] = frame["reasons"].map("；".join)
-    show_table(frame, {"name": "村（社区）", "status": "状态", "officer_a": "信息员A岗", "officer_b": "信息员B岗",
-                       "drills_12m": "近12个月演练", "teams": "村级队伍", "reasons": "说明"})
+    show_table(
+        frame,
+        {
+            "name": "村（社区）",
+            "status": "状态",
+            "officer_a": "信息员A岗",
+            "officer_b": "信息员B岗",
+            "drills_12m": "近12个月演练",
+            "teams": "村级队伍",
+            "reasons": "说明",
+        },
+    )
 with tab_teams:
     team_frame = teams.team_list_for(db, user, township_code=town["code"])
-    show_table(team_frame, {"name": "队伍名称", "level": "层级", "member_count": "在册队员", "domains": "覆盖领域",
-                            "leader_name": "负责人", "duty_phone": "值班电话"}, {"level": TEAM_LEVELS})
+    show_table(
+        team_frame,
+        {
+            "name": "队伍名称",
+            "level": "层级",
+            "member_count": "在册队员",
+            "domains": "覆盖领域",
+            "leader_name": "负责人",
+            "duty_phone": "值班电话",
+        },
+        {"level": TEAM_LEVELS},
+    )
 with tab_drills:
     drills = drill_list(db, township_code=town["code"])
     cutoff = pd.Timestamp(mapview.today()) - pd.DateOffset(months=12)
     drills = drills[pd.to_datetime(drills["held_on"]) > cutoff]
-    show_table(drills, {"held_on": "日期", "title": "演练名称", "level": "层级", "participants": "参演人次"},
-               {"level": DRILL_LEVELS})
+    show_table(
+        drills,
+        {"held_on": "日期", "title": "演练名称", "level": "层级", "participants": "参演人次"},
+        {"level": DRILL_LEVELS},
+    )
 st.page_link("emergency/ui/linkage_page.py", label="查看三级联动详情")
 
 if user.is_admin:
     with st.expander("地图设置（管理员）：在线底图与乡镇边界"):
-        st.markdown("默认离线：不加载任何在线底图。内网有瓦片服务或可访问互联网时，可填写瓦片地址；"
-                    "高德等 GCJ-02 瓦片会自动把所有叠加图层从 WGS-84 换算到 GCJ-02。")
+        st.markdown(
+            "默认离线：不加载任何在线底图。内网有瓦片服务或可访问互联网时，可填写瓦片地址；"
+            "高德等 GCJ-02 瓦片会自动把所有叠加图层从 WGS-84 换算到 GCJ-02。"
+        )
         current = data["tiles"] or {}
         with st.form("tiles"):
-            url = st.text_input("瓦片地址（留空为离线模式）", value=current.get("url", ""),
-                                placeholder="https://t0.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=密钥")
-            datum = st.selectbox("瓦片坐标系", list(mapview.DATUMS), format_func=mapview.DATUMS.get,
-                                 index=list(mapview.DATUMS).index(current.get("datum", "wgs84")))
+            url = st.text_input(
+                "瓦片地址（留空为离线模式）",
+                value=current.get("url", ""),
+                placeholder="https://t0.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=密钥",
+            )
+            datum = st.selectbox(
+                "瓦片坐标系",
+                list(mapview.DATUMS),
+                format_func=mapview.DATUMS.get,
+                index=list(mapview.DATUMS).index(current.get("datum", "wgs84")),
+            )
             attribution = st.text_input("版权说明", value=current.get("attribution", ""))
             if st.form_submit_button("保存底图设置"):
                 if write_feedback(lambda: mapview.set_tile_config(db, user, url, datum, attribution), "已保存底图设置"):
                     st.rerun()
-        st.markdown("乡镇边界（GeoJSON FeatureCollection，WGS-84；每个要素的 properties 含乡镇 `code`（统计区划代码）"
-                    "或 `name`）。上传后乡镇以边界面按联动状态着色。")
+        st.markdown(
+            "乡镇边界（GeoJSON FeatureCollection，WGS-84；每个要素的 properties 含乡镇 `code`（统计区划代码）"
+            "或 `name`）。上传后乡镇以边界面按联动状态着色。"
+        )
         upload = st.file_uploader("上传乡镇边界 GeoJSON", type=["geojson", "json"])
         if upload is not None and st.button("校验并保存边界"):
             if write_feedback(lambda: mapview.set_boundaries(db, user, upload.getvalue()), "已保存乡镇边界"):

@@ -1,5 +1,6 @@
 """队员: the roster with personal data masked by role, filters and Excel export, one member's record
 (edit, move to another team, training, insurance, certificates, leave), the audited ID reveal, new member."""
+
 from datetime import date
 
 import pandas as pd
@@ -15,7 +16,9 @@ PAGE_SIZE = 500
 user = require_login()
 db = get_db()
 st.title("队员")
-st.caption("手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示；出生日期仅对管理员完整显示，其他账号只显示出生年份。")
+st.caption(
+    "手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示；出生日期仅对管理员完整显示，其他账号只显示出生年份。"
+)
 
 towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
@@ -29,84 +32,122 @@ with cols[2]:
 filters = {"township_code": township, "search": search, "untrained_only": untrained_only}
 total = teams.member_count(db, **filters)
 pages = max(1, -(-total // PAGE_SIZE))
-page = st.number_input(f"页码（每页 {PAGE_SIZE} 人，共 {pages} 页）", min_value=1, max_value=pages, value=1,
-                       step=1) if pages > 1 else 1
+page = (
+    st.number_input(f"页码（每页 {PAGE_SIZE} 人，共 {pages} 页）", min_value=1, max_value=pages, value=1, step=1)
+    if pages > 1
+    else 1
+)
 frame = teams.member_list(db, user, limit=PAGE_SIZE, offset=(int(page) - 1) * PAGE_SIZE, **filters)
-columns = {"name": "姓名", "team_name": "所属队伍", "role_in_team": "职务", "gender": "性别",
-           "birth_date": teams.birth_label(user),
-           "phone": "手机号", "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
-           "insurance_until": "保险到期", "joined_on": "入队日期"}
-st.caption(f"共 {total} 人" + (f"，显示第 {(int(page) - 1) * PAGE_SIZE + 1}—{(int(page) - 1) * PAGE_SIZE + len(frame)} 人"
-                              if pages > 1 else ""))
+columns = {
+    "name": "姓名",
+    "team_name": "所属队伍",
+    "role_in_team": "职务",
+    "gender": "性别",
+    "birth_date": teams.birth_label(user),
+    "phone": "手机号",
+    "id_masked": "身份证号",
+    "specialty": "专长",
+    "training_passed": "已培训",
+    "insurance_until": "保险到期",
+    "joined_on": "入队日期",
+}
+st.caption(
+    f"共 {total} 人"
+    + (f"，显示第 {(int(page) - 1) * PAGE_SIZE + 1}—{(int(page) - 1) * PAGE_SIZE + len(frame)} 人" if pages > 1 else "")
+)
 shown = show_table(frame, columns, {"role_in_team": enums.MEMBER_ROLES}, height=420)
 
-st.download_button("导出 Excel（当前筛选）", data=lambda: imports.export_xlsx(db, user, "members", **filters),
-                   file_name=f"队员名单_{date.today():%Y%m%d}.xlsx", key="export_members",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+st.download_button(
+    "导出 Excel（当前筛选）",
+    data=lambda: imports.export_xlsx(db, user, "members", **filters),
+    file_name=f"队员名单_{date.today():%Y%m%d}.xlsx",
+    key="export_members",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 
 if user.is_admin:
-    with st.expander("查看完整身份证号（将记入审计日志）"):
-        with st.form("reveal"):
-            member_id = st.number_input("队员编号", min_value=1, step=1)
-            if st.form_submit_button("查看"):
-                try:
-                    st.code(teams.reveal_id_number(db, user, int(member_id)))
-                except ValueError as exc:
-                    st.error(str(exc))
+    with st.expander("查看完整身份证号（将记入审计日志）"), st.form("reveal"):
+        member_id = st.number_input("队员编号", min_value=1, step=1)
+        if st.form_submit_button("查看"):
+            try:
+                st.code(teams.reveal_id_number(db, user, int(member_id)))
+            except ValueError as exc:
+                st.error(str(exc))
 
 writable = frame if user.is_admin else frame[frame["township_code"] == user.township_code]
 if user.role != "viewer" and len(writable):
     with st.expander("管理某位队员：修改、调队、培训、保险、证书、离队"):
-        labels = {int(i): f"{n}（{t}，编号 {i}）" for i, n, t in
-                  zip(writable["id"].head(5000), writable["name"].head(5000), writable["team_name"].head(5000))}
+        labels = {
+            int(i): f"{n}（{t}，编号 {i}）"
+            for i, n, t in zip(writable["id"].head(5000), writable["name"].head(5000), writable["team_name"].head(5000))
+        }
         member_id = st.selectbox("队员", list(labels), format_func=labels.get, key="manage_member")
         member = writable[writable["id"] == member_id].iloc[0]
         seen, saved_as = drawn("member", teams.member_record(db, member_id)), "member"  # what a save is checked against
-        tab_edit, tab_move, tab_training, tab_certs, tab_leave = st.tabs(["基本信息", "调队", "培训与保险", "证书", "离队"])
+        tab_edit, tab_move, tab_training, tab_certs, tab_leave = st.tabs(
+            ["基本信息", "调队", "培训与保险", "证书", "离队"]
+        )
         with tab_edit, st.form("edit_member"):
             phone = st.text_input("手机号（留空不修改）", "")
             roles = list(enums.MEMBER_ROLES)
-            role = st.selectbox("职务", roles, index=roles.index(member["role_in_team"]), format_func=enums.MEMBER_ROLES.get)
+            role = st.selectbox(
+                "职务", roles, index=roles.index(member["role_in_team"]), format_func=enums.MEMBER_ROLES.get
+            )
             specialty = st.text_input("专长", member["specialty"] or "")
             if st.form_submit_button("保存"):
                 changes = {"role_in_team": role, "specialty": specialty or None}
                 if phone.strip():
                     changes["phone"] = phone
-                write_feedback(lambda: teams.update_member(db, user, member_id, changes, expected=seen), "已保存。",
-                               saved_as)
+                write_feedback(
+                    lambda: teams.update_member(db, user, member_id, changes, expected=seen), "已保存。", saved_as
+                )
         with tab_move, st.form("move_member"):
             targets = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
             targets = targets[targets["id"] != member["team_id"]]
             target_names = dict(zip(targets["id"], targets["name"] + "（" + targets["township_name"] + "）"))
             target = st.selectbox("调入队伍", list(target_names), format_func=target_names.get)
             if st.form_submit_button("调队") and target is not None:
-                write_feedback(lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。",
-                               saved_as)
+                write_feedback(
+                    lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。", saved_as
+                )
         with tab_training:
             with st.form("training"):
                 passed = st.checkbox("已通过培训", bool(member["training_passed"]))
-                on = st.date_input("培训日期", member["training_on"] if pd.notna(member["training_on"]) else date.today())
+                on = st.date_input(
+                    "培训日期", member["training_on"] if pd.notna(member["training_on"]) else date.today()
+                )
                 if st.form_submit_button("保存培训"):
-                    write_feedback(lambda: teams.record_training(db, user, member_id, passed, on, expected=seen),
-                                   "已保存。", saved_as)
+                    write_feedback(
+                        lambda: teams.record_training(db, user, member_id, passed, on, expected=seen),
+                        "已保存。",
+                        saved_as,
+                    )
             with st.form("insurance"):
                 current = member["insurance_until"]
                 until = st.date_input("意外伤害保险到期", current if pd.notna(current) else date.today())
                 if st.form_submit_button("保存保险"):
-                    write_feedback(lambda: teams.set_insurance(db, user, member_id, until, expected=seen), "已保存。",
-                                   saved_as)
+                    write_feedback(
+                        lambda: teams.set_insurance(db, user, member_id, until, expected=seen), "已保存。", saved_as
+                    )
         with tab_certs:
             certs = teams.certificates_of(db, member_id)
             if len(certs):
                 show_table(certs, {"name": "证书", "number": "编号", "issued_on": "发证日期", "expires_on": "有效期至"})
                 cert_names = {int(i): n for i, n in zip(certs["id"], certs["name"])}
-                cert_id = st.selectbox("证书", list(cert_names), format_func=cert_names.get, key="edit_certificate_pick")
+                cert_id = st.selectbox(
+                    "证书", list(cert_names), format_func=cert_names.get, key="edit_certificate_pick"
+                )
                 seen_cert = drawn("certificate", teams.certificate_record(db, cert_id))
                 with st.form("edit_certificate"):
                     expires = st.date_input("新的有效期至", date.today())
                     if st.form_submit_button("更新有效期"):
-                        write_feedback(lambda: teams.update_certificate(db, user, cert_id, {"expires_on": expires},
-                                                                        expected=seen_cert), "已更新。", "certificate")
+                        write_feedback(
+                            lambda: teams.update_certificate(
+                                db, user, cert_id, {"expires_on": expires}, expected=seen_cert
+                            ),
+                            "已更新。",
+                            "certificate",
+                        )
             with st.form("add_certificate"):
                 cert_name = st.text_input("证书名称")
                 cert_number = st.text_input("证书编号")
@@ -118,8 +159,9 @@ if user.role != "viewer" and len(writable):
         with tab_leave, st.form("leave"):
             left = st.date_input("离队日期", date.today())
             if st.form_submit_button("办理离队"):
-                write_feedback(lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。",
-                               saved_as)
+                write_feedback(
+                    lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。", saved_as
+                )
 
 if user.role != "viewer":
     with st.expander("新增队员"):
@@ -137,10 +179,17 @@ if user.role != "viewer":
             insured = st.date_input("意外伤害保险到期", date.today().replace(year=date.today().year + 1))
             joined = st.date_input("入队日期", date.today())
             if st.form_submit_button("保存", type="primary"):
-                data = {"team_id": int(team_id), "name": name, "phone": phone, "role_in_team": role,
-                        "specialty": specialty or None, "training_passed": trained,
-                        "training_on": trained_on if trained else None, "insurance_until": insured,
-                        "joined_on": joined}
+                data = {
+                    "team_id": int(team_id),
+                    "name": name,
+                    "phone": phone,
+                    "role_in_team": role,
+                    "specialty": specialty or None,
+                    "training_passed": trained,
+                    "training_on": trained_on if trained else None,
+                    "insurance_until": insured,
+                    "joined_on": joined,
+                }
                 result = {}
                 if write_feedback(lambda: result.update(r=teams.add_member(db, user, data, id_number)), "已新增队员。"):
                     for warning in result["r"][1]:

@@ -3,6 +3,7 @@
 app.py builds st.navigation from this list (filtered by the user's role). Keep one block per
 feature; sections appear in the order of their first page.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """总览: the year's figures, computed from the records; the current work status (KPI tiles) and
 charts, each with a way down to its list."""
+
 from datetime import date
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import streamlit as st
 from emergency import reports
 from emergency.deadlines import is_late, plan_deadlines
 from emergency.enums import DRILL_LEVELS, HAZARD_DOMAINS
-from emergency.ui import nav
 from emergency.stats import STAT_LABELS, year_stats
+from emergency.ui import nav
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 
@@ -21,8 +22,9 @@ st.title("总览")
 demo_banner(db)
 
 # This year is always offered, even before its first drill; then every year that has drills.
-years = sorted({date.today().year} | {int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills")},
-               reverse=True)
+years = sorted(
+    {date.today().year} | {int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills")}, reverse=True
+)
 wanted = st.query_params.get("year")
 default = years.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in years else 0
 year = st.selectbox("统计年度", years, index=default)
@@ -71,7 +73,8 @@ kpi = db.query_dicts(
     " (SELECT coalesce(sum(participants), 0) FROM drills WHERE year(held_on) = ? AND held_on <= ?) AS participants,"
     " (SELECT count(*) FROM corrective_actions WHERE closed_on IS NULL) AS actions_open,"
     " (SELECT count(*) FROM corrective_actions WHERE closed_on IS NULL AND due_on < ?) AS actions_overdue",
-    [today, today, today, today, today, today, today.year, today, today.year, today, today])[0]
+    [today, today, today, today, today, today, today.year, today, today.year, today, today],
+)[0]
 plans_due = plan_deadlines(db, today)
 plans_late = [p for p in plans_due if is_late(p["drill_status"]) or is_late(p["evaluation_status"])]
 
@@ -95,24 +98,46 @@ with tiles[4]:
 with tiles[5]:
     link("emergency/ui/actions_page.py", "整改跟踪")
 with st.expander(f"逾期的预案（{len(plans_late)} 项）"):
-    st.dataframe(pd.DataFrame([{
-        "预案": p["name"], "最近演练": p["last_drill_on"], "演练到期": p["drill_due_on"],
-        "最近评估（或修订）": p["evaluation_clock_from"], "评估到期": p["evaluation_due_on"]} for p in plans_late]),
-        hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "预案": p["name"],
+                    "最近演练": p["last_drill_on"],
+                    "演练到期": p["drill_due_on"],
+                    "最近评估（或修订）": p["evaluation_clock_from"],
+                    "评估到期": p["evaluation_due_on"],
+                }
+                for p in plans_late
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 # Charts of the selected year -----------------------------------------------------------------------
 st.subheader(f"{year} 年演练与队伍覆盖")
 chart_left, chart_right = st.columns(2)
-monthly = db.frame("SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
-                   " GROUP BY 1, 2 ORDER BY 1, 2", [year])
+monthly = db.frame(
+    "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
+    " GROUP BY 1, 2 ORDER BY 1, 2",
+    [year],
+)
 monthly["层级"] = monthly["level"].map(DRILL_LEVELS)
 monthly["月份"] = monthly["month"].map(lambda m: f"{m:02d}月")
 with chart_left:
     st.markdown("**各月演练场次（按层级）**")
-    st.altair_chart(alt.Chart(monthly).mark_bar().encode(
-        x=alt.X("月份:N", title=None), y=alt.Y("drills:Q", title="场次"),
-        color=alt.Color("层级:N", legend=alt.Legend(orient="bottom", title=None)),
-        tooltip=["月份", "层级", alt.Tooltip("drills:Q", title="场次")]), width="stretch")
+    st.altair_chart(
+        alt.Chart(monthly)
+        .mark_bar()
+        .encode(
+            x=alt.X("月份:N", title=None),
+            y=alt.Y("drills:Q", title="场次"),
+            color=alt.Color("层级:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["月份", "层级", alt.Tooltip("drills:Q", title="场次")],
+        ),
+        width="stretch",
+    )
     with st.expander("查看各月演练明细"):
         table = monthly.pivot_table(index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0)
         st.dataframe(table, width="stretch")
@@ -122,17 +147,29 @@ coverage = db.frame(
     "SELECT d.domain_code, count(DISTINCT t.id) AS teams, count(DISTINCT t.township_code) AS townships"
     " FROM team_domains d JOIN teams t ON t.id = d.team_id"
     " WHERE t.established_on <= ? AND (t.disbanded_on IS NULL OR t.disbanded_on > ?) GROUP BY 1",
-    [year_end, year_end])
+    [year_end, year_end],
+)
 coverage["领域"] = coverage["domain_code"].map(HAZARD_DOMAINS)
 coverage = coverage.sort_values("teams", ascending=False)
 with chart_right:
     st.markdown("**队伍覆盖领域（支）**")
-    st.altair_chart(alt.Chart(coverage).mark_bar(color="#c0392b").encode(
-        x=alt.X("teams:Q", title="队伍（支）"), y=alt.Y("领域:N", sort="-x", title=None),
-        tooltip=["领域", alt.Tooltip("teams:Q", title="队伍"), alt.Tooltip("townships:Q", title="涉及乡镇")]),
-        width="stretch")
+    st.altair_chart(
+        alt.Chart(coverage)
+        .mark_bar(color="#c0392b")
+        .encode(
+            x=alt.X("teams:Q", title="队伍（支）"),
+            y=alt.Y("领域:N", sort="-x", title=None),
+            tooltip=["领域", alt.Tooltip("teams:Q", title="队伍"), alt.Tooltip("townships:Q", title="涉及乡镇")],
+        ),
+        width="stretch",
+    )
     with st.expander("查看覆盖明细"):
-        st.dataframe(coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
-            ["领域", "队伍（支）", "涉及乡镇（个）"]], hide_index=True, width="stretch")
+        st.dataframe(
+            coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
+                ["领域", "队伍（支）", "涉及乡镇（个）"]
+            ],
+            hide_index=True,
+            width="stretch",
+        )
     link("emergency/ui/coverage_page.py", "队伍覆盖分析")
     link("emergency/ui/teams_page.py", "按领域筛选队伍")

@@ -1,4 +1,5 @@
 """区划: the townships, forest farms and villages, with the coordinates we have and those we lack."""
+
 import streamlit as st
 
 from emergency import regions
@@ -26,7 +27,11 @@ if missing:
 names = towns["名称"].tolist()
 chosen = st.selectbox("查看村（社区）", names)
 st.dataframe(
-    db.frame("SELECT v.name AS 名称, v.kind AS 类型, v.code AS 统计区划代码 FROM villages v"
-             " JOIN townships t ON t.code = v.township_code WHERE t.name = ? ORDER BY v.code", [chosen]),
-    hide_index=True, width="stretch",
+    db.frame(
+        "SELECT v.name AS 名称, v.kind AS 类型, v.code AS 统计区划代码 FROM villages v"
+        " JOIN townships t ON t.code = v.township_code WHERE t.name = ? ORDER BY v.code",
+        [chosen],
+    ),
+    hide_index=True,
+    width="stretch",
 )

@@ -1,4 +1,5 @@
 """队伍健康检查: duplicate persons, expiring certificates and insurance, training, phones, ages, small teams."""
+
 import json
 from datetime import date
 
@@ -9,9 +10,17 @@ from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, township_options, write_feedback
 
+
 @st.cache_data(max_entries=32, show_spinner="正在检查……")
-def cached_findings(db_path: str, generation: int, role: str, user_township: str | None, today: date,
-                    township: str | None, settings_json: str):
+def cached_findings(
+    db_path: str,
+    generation: int,
+    role: str,
+    user_township: str | None,
+    today: date,
+    township: str | None,
+    settings_json: str,
+):
     """The checks read every member (735,000 at 100 times the county): kept until the next committed
     write (db.generation changes with every one), per role and township scope, per day and settings."""
     viewer = auth.User(None, "", "", role, user_township)
@@ -23,16 +32,19 @@ db = get_db()
 st.title("队伍健康检查")
 
 settings = roster.health_settings(db)
-st.caption(f"检查口径：证书和保险在 {settings['expiry_window_days']} 天内到期即预警；年龄 {settings['min_age']}—"
-           f"{settings['max_age']} 岁；队伍少于 {settings['min_team_size']} 人为人数不足。只统计在册队伍的在册队员。"
-           "手机号对非本乡镇账号脱敏显示。")
+st.caption(
+    f"检查口径：证书和保险在 {settings['expiry_window_days']} 天内到期即预警；年龄 {settings['min_age']}—"
+    f"{settings['max_age']} 岁；队伍少于 {settings['min_team_size']} 人为人数不足。只统计在册队伍的在册队员。"
+    "手机号对非本乡镇账号脱敏显示。"
+)
 
 towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 today = date.today()
-findings = cached_findings(str(db.path), db.generation, user.role, user.township_code, today, township,
-                           json.dumps(settings, sort_keys=True))
+findings = cached_findings(
+    str(db.path), db.generation, user.role, user.township_code, today, township, json.dumps(settings, sort_keys=True)
+)
 counts = roster.health_counts(findings)
 
 cols = st.columns(len(roster.HEALTH_CHECKS))
@@ -41,16 +53,35 @@ for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
 
 MEMBER = {"name": "姓名", "team_name": "所属队伍", "township_name": "乡镇", "phone": "手机号"}
 COLUMNS = {
-    "duplicates": {"person": "人员序号", "memberships": "登记次数", "name": "姓名", "id_masked": "身份证号",
-                   "team_name": "所属队伍", "township_name": "乡镇", "phone": "手机号"},
-    "certificates": {"certificate": "证书", "number": "证书编号", "expires_on": "有效期至", "status": "状态",
-                     "days_left": "剩余天数", **MEMBER},
+    "duplicates": {
+        "person": "人员序号",
+        "memberships": "登记次数",
+        "name": "姓名",
+        "id_masked": "身份证号",
+        "team_name": "所属队伍",
+        "township_name": "乡镇",
+        "phone": "手机号",
+    },
+    "certificates": {
+        "certificate": "证书",
+        "number": "证书编号",
+        "expires_on": "有效期至",
+        "status": "状态",
+        "days_left": "剩余天数",
+        **MEMBER,
+    },
     "insurance": {"insurance_until": "保险到期", "status": "状态", **MEMBER},
     "untrained": {**MEMBER, "id_masked": "身份证号"},
     "phones": {"problem": "问题", **MEMBER},
     "ages": {"age": "年龄", "birth_date": teams.birth_label(user), **MEMBER},
-    "small_teams": {"name": "队伍名称", "kind": "类别", "level": "层级", "township_name": "乡镇",
-                    "member_count": "在册队员", "leader_name": "负责人"},
+    "small_teams": {
+        "name": "队伍名称",
+        "kind": "类别",
+        "level": "层级",
+        "township_name": "乡镇",
+        "member_count": "在册队员",
+        "leader_name": "负责人",
+    },
 }
 SHOW_AT_MOST = 2000
 tabs = st.tabs([f"{label}（{counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()])
@@ -62,18 +93,26 @@ for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
             continue
         if len(frame) > SHOW_AT_MOST:
             st.caption(f"共 {len(frame)} 条，下表显示前 {SHOW_AT_MOST} 条；完整清单请导出。")
-        shown = show_table(frame.head(SHOW_AT_MOST), COLUMNS[key],
-                           {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None)
+        shown = show_table(
+            frame.head(SHOW_AT_MOST),
+            COLUMNS[key],
+            {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None,
+        )
         full = frame[list(COLUMNS[key])].rename(columns=COLUMNS[key])
-        st.download_button("导出 Excel", data=lambda f=full, what=label: exports.export_xlsx(db, user, f, what),
-                           file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx", key=f"export_{key}",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        st.download_button(
+            "导出 Excel",
+            data=lambda f=full, what=label: exports.export_xlsx(db, user, f, what),
+            file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx",
+            key=f"export_{key}",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
 if user.is_admin:
-    with st.expander("修改检查参数（管理员）"):
-        with st.form("health_settings"):
-            values = {key: int(st.number_input(label, min_value=0, value=settings[key], step=1, key=f"set_{key}"))
-                      for key, label in roster.SETTING_LABELS.items()}
-            if st.form_submit_button("保存参数"):
-                if write_feedback(lambda: roster.save_health_settings(db, user, values), "参数已保存。"):
-                    st.rerun()
+    with st.expander("修改检查参数（管理员）"), st.form("health_settings"):
+        values = {
+            key: int(st.number_input(label, min_value=0, value=settings[key], step=1, key=f"set_{key}"))
+            for key, label in roster.SETTING_LABELS.items()
+        }
+        if st.form_submit_button("保存参数"):
+            if write_feedback(lambda: roster.save_health_settings(db, user, values), "参数已保存。"):
+                st.rerun()

@@ -1,15 +1,15 @@
 """Log-in state of a browser session: the login form, the idle timeout, logout."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from emergency import auth
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.state import get_db
-
 
 COOKIE = "emergency_session"
 
@@ -23,7 +23,7 @@ def current_user() -> auth.User | None:
     next rerun. A browser reload starts a new Streamlit session, resumed from the cookie the same way.
     """
     _write_cookie()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     logged_in = bool(st.session_state.get("user"))
     if logged_in and auth.session_expired(st.session_state.get("last_seen", now), now):
         logout("长时间未操作，已自动退出，请重新登录。")
@@ -58,8 +58,10 @@ def _write_cookie() -> None:
         return
     token = st.session_state.pop("cookie")
     age = auth.SESSION_MAX_HOURS * 3600 if token else 0
-    st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict';</script>",
-            unsafe_allow_javascript=True)
+    st.html(
+        f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict';</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def login_page() -> None:
@@ -78,14 +80,16 @@ def login_page() -> None:
             st.error(str(exc))
             return
         token = auth.open_session(get_db(), user)
-        st.session_state.update(user=asdict(user), last_seen=datetime.now(timezone.utc), token=token, cookie=token)
+        st.session_state.update(user=asdict(user), last_seen=datetime.now(UTC), token=token, cookie=token)
         st.rerun()
 
 
 def sidebar(user: auth.User) -> None:
     db = get_db()
     with st.sidebar:
-        township = db.scalar("SELECT name FROM townships WHERE code = ?", [user.township_code]) if user.township_code else None
+        township = (
+            db.scalar("SELECT name FROM townships WHERE code = ?", [user.township_code]) if user.township_code else None
+        )
         st.markdown(f"**{md(user.display_name)}**  \n{user.role_label}" + (f" · {md(township)}" if township else ""))
         _reminder_status(db, user)
         if st.button("退出登录", key="logout"):

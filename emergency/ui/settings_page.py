@@ -1,5 +1,6 @@
 """提醒设置 (admin): lead times, quiet hours, retries, the mail server, and the channels of each
 township and of the bureau. Secrets (passwords, signing secrets, webhook tokens) are shown masked."""
+
 from datetime import datetime
 
 import pandas as pd
@@ -33,14 +34,31 @@ with st.form("reminder_settings"):
     keep = c.number_input("备份保留天数", 1, 365, current["backup_keep_days"])
     attempts = a.number_input("最多发送次数", 1, 20, current["max_attempts"])
     base = b.number_input("重试间隔基数（秒）", 10, 3600, current["retry_base_seconds"])
-    st.caption("免打扰时段内不发送邮件和机器人消息（点名、预警上报除外），时段结束后补发；开始与结束相同表示不设免打扰。"
-               "演练临近、到期、逾期等非紧急提醒只在工作日（含调休上班日）生成。")
+    st.caption(
+        "免打扰时段内不发送邮件和机器人消息（点名、预警上报除外），时段结束后补发；开始与结束相同表示不设免打扰。"
+        "演练临近、到期、逾期等非紧急提醒只在工作日（含调休上班日）生成。"
+    )
     if st.form_submit_button("保存提醒参数", type="primary"):
-        write_feedback(lambda: reminders.save_settings(db, user, {
-            "lead_days": lead, "expiry_days": expiry, "evaluation_lead_days": evaluation, "roll_call_minutes": roll,
-            "ack_minutes": ack, "escalation_window_days": window, "quiet_start": quiet_start.strftime("%H:%M"),
-            "quiet_end": quiet_end.strftime("%H:%M"), "backup_keep_days": keep, "max_attempts": attempts,
-            "retry_base_seconds": base}), "已保存提醒参数。")
+        write_feedback(
+            lambda: reminders.save_settings(
+                db,
+                user,
+                {
+                    "lead_days": lead,
+                    "expiry_days": expiry,
+                    "evaluation_lead_days": evaluation,
+                    "roll_call_minutes": roll,
+                    "ack_minutes": ack,
+                    "escalation_window_days": window,
+                    "quiet_start": quiet_start.strftime("%H:%M"),
+                    "quiet_end": quiet_end.strftime("%H:%M"),
+                    "backup_keep_days": keep,
+                    "max_attempts": attempts,
+                    "retry_base_seconds": base,
+                },
+            ),
+            "已保存提醒参数。",
+        )
 
 st.subheader("邮件服务器（SMTP）")
 smtp = channels.smtp_settings_masked(db)
@@ -50,14 +68,30 @@ with st.form("smtp"):
     port = b.number_input("端口", 1, 65535, int(smtp["port"]))
     sender = a.text_input("发件人地址", smtp["sender"])
     username = b.text_input("登录用户名（可空）", smtp["username"])
-    password = a.text_input("登录密码（留空则不修改）", type="password",
-                            placeholder=f"已保存：{smtp['password']}" if smtp["password"] else "未设置")
+    password = a.text_input(
+        "登录密码（留空则不修改）",
+        type="password",
+        placeholder=f"已保存：{smtp['password']}" if smtp["password"] else "未设置",
+    )
     starttls = b.checkbox("使用 STARTTLS", smtp["starttls"])
     use_ssl = b.checkbox("使用 SSL（端口 465）", smtp["ssl"])
     if st.form_submit_button("保存邮件服务器"):
-        write_feedback(lambda: channels.save_smtp_settings(db, user, {
-            "host": host, "port": port, "sender": sender, "username": username, "password": password,
-            "starttls": starttls, "ssl": use_ssl}), "已保存邮件服务器设置。")
+        write_feedback(
+            lambda: channels.save_smtp_settings(
+                db,
+                user,
+                {
+                    "host": host,
+                    "port": port,
+                    "sender": sender,
+                    "username": username,
+                    "password": password,
+                    "starttls": starttls,
+                    "ssl": use_ssl,
+                },
+            ),
+            "已保存邮件服务器设置。",
+        )
 
 st.subheader("接收渠道")
 st.caption("每条提醒总会出现在接收方的站内“消息”中；此外按接收方（乡镇或县应急管理局）的渠道发送邮件或群机器人消息。")
@@ -65,8 +99,18 @@ rows = channels.list_channels(db)
 if rows:
     frame = pd.DataFrame(rows)
     frame["is_active"] = frame["is_active"].map({True: "启用", False: "停用"})
-    show_table(frame, {"id": "编号", "recipient": "接收方", "kind": "类型", "address": "地址",
-                       "secret": "加签密钥", "is_active": "状态"}, {"kind": channels.CHANNEL_KINDS})
+    show_table(
+        frame,
+        {
+            "id": "编号",
+            "recipient": "接收方",
+            "kind": "类型",
+            "address": "地址",
+            "secret": "加签密钥",
+            "is_active": "状态",
+        },
+        {"kind": channels.CHANNEL_KINDS},
+    )
 else:
     st.info("尚未配置任何渠道：提醒只在站内“消息”中显示。")
 
@@ -79,13 +123,16 @@ with st.form("add_channel"):
     address = st.text_input("地址（电子邮件地址，或机器人 Webhook 地址）")
     secret = st.text_input("加签密钥（仅钉钉群机器人，以 SEC 开头）", type="password")
     if st.form_submit_button("新增"):
-        write_feedback(lambda: channels.add_channel(db, user, recipients[recipient], kind, address, secret),
-                       "已新增渠道。")
+        write_feedback(
+            lambda: channels.add_channel(db, user, recipients[recipient], kind, address, secret), "已新增渠道。"
+        )
 
 if rows:
     with st.form("edit_channel"):
         st.markdown("**修改 / 停用渠道**")
-        labels = {r["id"]: f"#{r['id']} {r['recipient']} · {channels.CHANNEL_KINDS[r['kind']]} · {r['address']}" for r in rows}
+        labels = {
+            r["id"]: f"#{r['id']} {r['recipient']} · {channels.CHANNEL_KINDS[r['kind']]} · {r['address']}" for r in rows
+        }
         chosen = st.selectbox("渠道", list(labels), format_func=labels.get)
         new_address = st.text_input("新地址（留空则不修改）")
         new_secret = st.text_input("新加签密钥（留空则不修改）", type="password")
@@ -94,8 +141,10 @@ if rows:
         save = one.form_submit_button("保存修改")
         test = two.form_submit_button("发送测试消息")
     if save:
-        write_feedback(lambda: channels.update_channel(db, user, chosen, address=new_address, secret=new_secret,
-                                                       is_active=active), "已保存渠道。")
+        write_feedback(
+            lambda: channels.update_channel(db, user, chosen, address=new_address, secret=new_secret, is_active=active),
+            "已保存渠道。",
+        )
     if test:
         try:
             channels.send_test(db, user, chosen)

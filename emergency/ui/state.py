@@ -4,6 +4,7 @@ the scheduler (started once per process, after the database, and shut down when 
 The scheduler runs unless EMERGENCY_SCHEDULER is "off"; under pytest it is off unless the variable
 says "on" (AppTest runs pages inside the test process, on a demo database that must stay untouched).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """救援队伍: filterable list (export), a team's detail and members, and (for those allowed) new team /
 edit / domains / group insurance / disband."""
+
 from datetime import date
 
 import pandas as pd
@@ -28,30 +29,68 @@ with cols[3]:
     domain = enum_select("灾种领域", enums.HAZARD_DOMAINS)
 include_disbanded = st.checkbox("包括已撤销的队伍")
 
-frame = teams.team_list_for(db, user, township_code=township, kind=kind, level=level, domain=domain,
-                            include_disbanded=include_disbanded)
+frame = teams.team_list_for(
+    db, user, township_code=township, kind=kind, level=level, domain=domain, include_disbanded=include_disbanded
+)
 st.caption(f"共 {len(frame)} 支队伍，在册队员 {int(frame['member_count'].sum()) if len(frame) else 0} 人")
-show_table(frame, {"name": "队伍名称", "kind": "类别", "level": "层级", "township_name": "所属乡镇",
-                   "service_area": "服务范围", "domains": "覆盖领域", "leader_name": "负责人", "duty_phone": "值班电话",
-                   "member_count": "在册队员", "established_on": "成立日期", "disbanded_on": "撤销日期"},
-           {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
-filters = {"township_code": township, "kind": kind, "level": level, "domain": domain,
-           "include_disbanded": include_disbanded}
-st.download_button("导出 Excel（当前筛选）", data=lambda: imports.export_xlsx(db, user, "teams", **filters),
-                   file_name=f"队伍名单_{date.today():%Y%m%d}.xlsx", key="export_teams",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+show_table(
+    frame,
+    {
+        "name": "队伍名称",
+        "kind": "类别",
+        "level": "层级",
+        "township_name": "所属乡镇",
+        "service_area": "服务范围",
+        "domains": "覆盖领域",
+        "leader_name": "负责人",
+        "duty_phone": "值班电话",
+        "member_count": "在册队员",
+        "established_on": "成立日期",
+        "disbanded_on": "撤销日期",
+    },
+    {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS},
+)
+filters = {
+    "township_code": township,
+    "kind": kind,
+    "level": level,
+    "domain": domain,
+    "include_disbanded": include_disbanded,
+}
+st.download_button(
+    "导出 Excel（当前筛选）",
+    data=lambda: imports.export_xlsx(db, user, "teams", **filters),
+    file_name=f"队伍名单_{date.today():%Y%m%d}.xlsx",
+    key="export_teams",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 
 if len(frame):
     names = dict(zip(frame["id"], frame["name"]))
-    team_id = st.selectbox("查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）", key="team_detail")
+    team_id = st.selectbox(
+        "查看队伍详情", list(names), format_func=lambda i: f"{names[i]}（编号 {i}）", key="team_detail"
+    )
     chosen = frame[frame["id"] == team_id].iloc[0]
     st.subheader(md(chosen["name"]))
-    st.markdown(f"**服务范围**：{md(chosen['service_area'])}　**覆盖领域**：{md(chosen['domains']) or '未填写'}  \n"
-                f"**村（社区）**：{md(chosen['village_name']) or '—'}　**装备**：{md(chosen['equipment']) or '—'}")
+    st.markdown(
+        f"**服务范围**：{md(chosen['service_area'])}　**覆盖领域**：{md(chosen['domains']) or '未填写'}  \n"
+        f"**村（社区）**：{md(chosen['village_name']) or '—'}　**装备**：{md(chosen['equipment']) or '—'}"
+    )
     members = teams.member_list(db, user, team_id=team_id)
-    show_table(members, {"name": "姓名", "role_in_team": "职务", "gender": "性别", "phone": "手机号",
-                         "id_masked": "身份证号", "specialty": "专长", "training_passed": "已培训",
-                         "insurance_until": "保险到期"}, {"role_in_team": enums.MEMBER_ROLES})
+    show_table(
+        members,
+        {
+            "name": "姓名",
+            "role_in_team": "职务",
+            "gender": "性别",
+            "phone": "手机号",
+            "id_masked": "身份证号",
+            "specialty": "专长",
+            "training_passed": "已培训",
+            "insurance_until": "保险到期",
+        },
+        {"role_in_team": enums.MEMBER_ROLES},
+    )
 
     team_township = None if pd.isna(chosen["township_code"]) else chosen["township_code"]
     if user.may_write(team_township):
@@ -60,16 +99,21 @@ if len(frame):
         with st.expander("修改覆盖领域、登记团体保险"):
             current = record["domains"]
             with st.form("team_domains"):
-                new_domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), default=current,
-                                             format_func=enums.HAZARD_DOMAINS.get)
+                new_domains = st.multiselect(
+                    "覆盖领域", list(enums.HAZARD_DOMAINS), default=current, format_func=enums.HAZARD_DOMAINS.get
+                )
                 if st.form_submit_button("保存覆盖领域"):
-                    write_feedback(lambda: teams.set_team_domains(db, user, int(team_id), new_domains, expected=seen),
-                                   "已保存。", saved_as)
+                    write_feedback(
+                        lambda: teams.set_team_domains(db, user, int(team_id), new_domains, expected=seen),
+                        "已保存。",
+                        saved_as,
+                    )
             with st.form("team_insurance"):
                 until = st.date_input("团体意外伤害保险到期日", date.today().replace(year=date.today().year + 1))
                 if st.form_submit_button("为全体在册队员登记"):
-                    write_feedback(lambda: teams.renew_team_insurance(db, user, int(team_id), until),
-                                   "已为全体在册队员登记保险。")
+                    write_feedback(
+                        lambda: teams.renew_team_insurance(db, user, int(team_id), until), "已为全体在册队员登记保险。"
+                    )
         with st.expander("修改或撤销该队伍"):
             with st.form("edit_team"):
                 name = st.text_input("队伍名称", chosen["name"])
@@ -81,30 +125,39 @@ if len(frame):
                     changes = {"name": name, "leader_name": leader, "equipment": equipment}
                     if phone.strip():
                         changes["duty_phone"] = phone.strip()
-                    write_feedback(lambda: teams.update_team(db, user, int(team_id), changes, expected=seen),
-                                   "已保存。", saved_as)
+                    write_feedback(
+                        lambda: teams.update_team(db, user, int(team_id), changes, expected=seen), "已保存。", saved_as
+                    )
             with st.form("disband_team"):
                 on = st.date_input("撤销日期", date.today())
                 reason = st.text_input("撤销原因")
                 if st.form_submit_button("撤销队伍（保留历史）"):
-                    write_feedback(lambda: teams.disband_team(db, user, int(team_id), on, reason, expected=seen),
-                                   "队伍已撤销。", saved_as)
+                    write_feedback(
+                        lambda: teams.disband_team(db, user, int(team_id), on, reason, expected=seen),
+                        "队伍已撤销。",
+                        saved_as,
+                    )
 
 if user.role != "viewer":
-    with st.expander("新增队伍"):
-        with st.form("new_team"):
-            name = st.text_input("队伍名称")
-            kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=enums.TEAM_KINDS.get)
-            levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
-            level_new = st.selectbox("层级", levels, format_func=enums.TEAM_LEVELS.get)
-            own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
-            town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
-            domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get)
-            leader = st.text_input("负责人")
-            phone = st.text_input("值班电话")
-            founded = st.date_input("成立日期", date.today())
-            if st.form_submit_button("保存", type="primary"):
-                data = {"name": name, "kind": kind_new, "level": level_new, "leader_name": leader,
-                        "township_code": None if level_new == "county" else town_new,
-                        "duty_phone": phone, "established_on": founded}
-                write_feedback(lambda: teams.create_team(db, user, data, domains), "已新增队伍。")
+    with st.expander("新增队伍"), st.form("new_team"):
+        name = st.text_input("队伍名称")
+        kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=enums.TEAM_KINDS.get)
+        levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
+        level_new = st.selectbox("层级", levels, format_func=enums.TEAM_LEVELS.get)
+        own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
+        town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
+        domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get)
+        leader = st.text_input("负责人")
+        phone = st.text_input("值班电话")
+        founded = st.date_input("成立日期", date.today())
+        if st.form_submit_button("保存", type="primary"):
+            data = {
+                "name": name,
+                "kind": kind_new,
+                "level": level_new,
+                "leader_name": leader,
+                "township_code": None if level_new == "county" else town_new,
+                "duty_phone": phone,
+                "established_on": founded,
+            }
+            write_feedback(lambda: teams.create_team(db, user, data, domains), "已新增队伍。")

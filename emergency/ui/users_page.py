@@ -2,6 +2,7 @@
 
 A password reset, a role change or disabling ends every open session of that user (auth.py).
 """
+
 import streamlit as st
 
 from emergency import auth, enums
@@ -29,8 +30,12 @@ with st.form("new_user"):
     township = towns[st.selectbox("所属乡镇（仅乡镇填报员）", list(towns))]
     password = st.text_input("初始密码", type="password")
     if st.form_submit_button("创建", type="primary"):
-        write_feedback(lambda: auth.create_user(db, user, username, name, role, password,
-                                                township if role == "township" else None), "已创建用户。")
+        write_feedback(
+            lambda: auth.create_user(
+                db, user, username, name, role, password, township if role == "township" else None
+            ),
+            "已创建用户。",
+        )
 
 with st.form("unlock"):
     st.subheader("解锁账号 / 重置密码")
@@ -52,8 +57,10 @@ with st.form("account"):
     disable = st.form_submit_button("停用账号")
     enable = st.form_submit_button("启用账号")
 if change_role:
-    write_feedback(lambda: auth.set_role(db, user, target, new_role,
-                                         new_township if new_role == "township" else None), "已修改角色，该用户须重新登录。")
+    write_feedback(
+        lambda: auth.set_role(db, user, target, new_role, new_township if new_role == "township" else None),
+        "已修改角色，该用户须重新登录。",
+    )
 if disable:
     write_feedback(lambda: auth.set_active(db, user, target, False), "已停用账号，该用户已被退出登录。")
 if enable:

@@ -1,4 +1,5 @@
 """Small drawing helpers shared by pages: Chinese column labels, enum labels, township choices."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -8,13 +9,16 @@ from emergency import enums
 from emergency.hygiene import escape_markdown
 
 
-def show_table(frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[str, dict] | None = None,
-               **kwargs) -> pd.DataFrame:
+def show_table(
+    frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[str, dict] | None = None, **kwargs
+) -> pd.DataFrame:
     """Draw the chosen columns under Chinese headers; codes shown as their labels. Returns what was drawn."""
     shown = frame[list(columns)].copy()
     for column in shown.columns:  # DuckDB DATE arrives as midnight timestamps: show it as a date
-        if pd.api.types.is_datetime64_dtype(shown[column]) and (shown[column].dropna().dt.normalize()
-                                                                 == shown[column].dropna()).all():
+        if (
+            pd.api.types.is_datetime64_dtype(shown[column])
+            and (shown[column].dropna().dt.normalize() == shown[column].dropna()).all()
+        ):
             shown[column] = shown[column].dt.date
     for column, mapping in (enum_columns or {}).items():
         shown[column] = shown[column].map(lambda v, m=mapping: enums.label(m, v))
@@ -46,15 +50,18 @@ def status_colour(value) -> str:
 
 def township_options(db, include_all: bool = True) -> dict[str, str | None]:
     options = {"全部乡镇": None} if include_all else {}
-    options.update({name: code for code, name in db.query(
-        "SELECT code, name FROM townships WHERE is_township ORDER BY sort_order")})
+    options.update(
+        {
+            name: code
+            for code, name in db.query("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order")
+        }
+    )
     return options
 
 
 def enum_select(label: str, mapping: dict, *, include_all: bool = True, key: str | None = None):
     options = ([None] if include_all else []) + list(mapping)
-    return st.selectbox(label, options, key=key,
-                        format_func=lambda c: "全部" if c is None else enums.label(mapping, c))
+    return st.selectbox(label, options, key=key, format_func=lambda c: "全部" if c is None else enums.label(mapping, c))
 
 
 def drawn(kind: str, record: dict) -> dict:

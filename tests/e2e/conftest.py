@@ -1,4 +1,5 @@
 """Browser tests: the real server on a free port, driven by Playwright in Debian's chromium."""
+
 from __future__ import annotations
 
 from urllib.parse import urlparse
@@ -8,8 +9,16 @@ import pytest
 from tests.helpers import running_server
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
@@ -50,4 +59,3 @@ def page(browser):
     pg.outside_requests = outside
     yield pg
     context.close()
-

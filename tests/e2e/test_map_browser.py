@@ -1,5 +1,6 @@
 """The map drawn offline in a real browser: outline, seats and Chinese labels; a click opens the
 township's detail; the linkage page and the overview charts; no request leaves localhost."""
+
 from emergency.demo import DEMO_PASSWORDS
 from tests.helpers import go_to, screenshot
 

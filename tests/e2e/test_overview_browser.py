@@ -11,7 +11,16 @@ def test_login_then_overview_in_a_real_browser(server, page):
     page.get_by_role("heading", name="总览").wait_for(timeout=60_000)
     page.get_by_text("7,349").first.wait_for(timeout=60_000)
     body = page.inner_text("body")
-    for figure in ("388", "7,349", "92", "522", "6,967", "应急救援队伍（支）", "县乡两级演练（场次）", "县领导（演示）"):
+    for figure in (
+        "388",
+        "7,349",
+        "92",
+        "522",
+        "6,967",
+        "应急救援队伍（支）",
+        "县乡两级演练（场次）",
+        "县领导（演示）",
+    ):
         assert figure in body, figure
     assert "现有应急救援队伍388支、队员7349人" in body
     path = screenshot(page, "overview")

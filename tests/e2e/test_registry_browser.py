@@ -1,4 +1,5 @@
 """The coverage page and the import preview in a real browser (screenshots in tests/artifacts/)."""
+
 from emergency.demo import DEMO_PASSWORDS
 from tests.helpers import go_to, login, screenshot
 

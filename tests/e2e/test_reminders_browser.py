@@ -1,5 +1,6 @@
 """The reminder pages in a real browser: the server runs its scheduler (the e2e server starts the app
 as a user does), whose start-up sweep fills the inbox; nothing leaves the machine (no channels)."""
+
 import re
 
 from emergency.demo import DEMO_PASSWORDS
@@ -32,11 +33,11 @@ def test_inbox_and_scheduler_pages_in_a_real_browser(server, page):
     page.wait_for_timeout(1500)
     screenshot(page, "inbox")
     body = page.inner_text("body")
-    assert "未读消息" in body                                   # the sidebar's count
+    assert "未读消息" in body  # the sidebar's count
     show_all_pages(page)
     go_to(page, "提醒设置")
     page.get_by_role("heading", name="接收渠道").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     screenshot(page, "reminder_settings")
-    assert "尚未配置任何渠道" in page.inner_text("body")      # the demo sends nothing outside
+    assert "尚未配置任何渠道" in page.inner_text("body")  # the demo sends nothing outside
     assert page.outside_requests == [], page.outside_requests

@@ -1,4 +1,5 @@
 """In a real browser: user text is never Markdown, and every download button gives a file that opens."""
+
 import io
 import shutil
 
@@ -26,8 +27,11 @@ def hostile_server(demo_db_path, tmp_path_factory, _private_key):
     shutil.copy(demo_db_path, path)
     db = Database(path)
     drill = db.scalar("SELECT min(id) FROM drills WHERE township_code = '410325100'")
-    db.write(lambda cur: cur.execute(f"UPDATE drills SET {', '.join(f'{k} = ?' for k in HOSTILE)} WHERE id = ?",
-                                     [*HOSTILE.values(), drill]))
+    db.write(
+        lambda cur: cur.execute(
+            f"UPDATE drills SET {', '.join(f'{k} = ?' for k in HOSTILE)} WHERE id = ?", [*HOSTILE.values(), drill]
+        )
+    )
     db.close()
     with running_server(path, tmp_path_factory.mktemp("hostile_log")) as running:
         running["drill"] = drill
@@ -49,8 +53,12 @@ def test_markdown_in_a_drill_is_shown_as_text(hostile_server, page):
     assert links.count() == 0, [links.nth(i).evaluate("e => e.outerHTML") for i in range(links.count())]
     assert main.locator("strong:has-text('粗体')").count() == 0
     body = main.inner_text().replace("\u2060", "")  # the invisible word joiner that stops autolinks
-    for typed in ("![b](http://attacker.invalid/beacon.png)", "[点我](http://attacker.invalid/link)",
-                  "**粗体**", ":red[红色]"):
+    for typed in (
+        "![b](http://attacker.invalid/beacon.png)",
+        "[点我](http://attacker.invalid/link)",
+        "**粗体**",
+        ":red[红色]",
+    ):
         assert typed in body, typed
     assert page.outside_requests == [], page.outside_requests
 
@@ -71,11 +79,19 @@ def _opens(name: str, data: bytes) -> None:
 
 
 # (page title, roles that open it) for every page with a download button
-DOWNLOAD_PAGES = [("救援队伍", ("admin", "leader", "town100")), ("队员", ("admin", "leader", "town100")),
-                  ("队伍健康检查", ("admin", "leader")), ("导入", ("admin",)), ("年度报告", ("admin",)),
-                  ("审计日志", ("admin",))]
-PASSWORDS = {"admin": DEMO_PASSWORDS["admin"], "leader": DEMO_PASSWORDS["viewer"],
-             "town100": DEMO_PASSWORDS["township"]}
+DOWNLOAD_PAGES = [
+    ("救援队伍", ("admin", "leader", "town100")),
+    ("队员", ("admin", "leader", "town100")),
+    ("队伍健康检查", ("admin", "leader")),
+    ("导入", ("admin",)),
+    ("年度报告", ("admin",)),
+    ("审计日志", ("admin",)),
+]
+PASSWORDS = {
+    "admin": DEMO_PASSWORDS["admin"],
+    "leader": DEMO_PASSWORDS["viewer"],
+    "town100": DEMO_PASSWORDS["township"],
+}
 
 
 @pytest.mark.parametrize("username", ["admin", "leader", "town100"])

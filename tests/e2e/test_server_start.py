@@ -1,5 +1,6 @@
 """The real server entry (server.py): the database and the scheduler start with the server, before
 any visitor, so that reminders run after a restart even if nobody opens a page."""
+
 import os
 import subprocess
 import sys
@@ -15,10 +16,24 @@ def test_server_start_creates_the_database_and_runs_the_catch_up_sweep(tmp_path,
     port = free_port()
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=dict(os.environ, EMERGENCY_DB=str(db_path)), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "server.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, EMERGENCY_DB=str(db_path)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(600):
             try:
