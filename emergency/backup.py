@@ -101,7 +101,10 @@ def check_backup(path: Path) -> int:
     except duckdb.Error as exc:
         raise ValueError(f"不是可用的数据库备份：{path}（{exc}）") from None
     try:
-        return con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+        if row is None or row[0] is None:
+            raise ValueError(f"不是可用的数据库备份：{path}（没有结构版本记录）")
+        return int(row[0])
     except duckdb.Error:
         raise ValueError(f"不是本系统的数据库备份（缺少 schema_version）：{path}") from None
     finally:

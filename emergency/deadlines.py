@@ -62,7 +62,7 @@ def plan_deadlines(db, today: date, warn_days: int = WARN_DAYS) -> list[dict]:
 def enterprise_interval(rules: dict, sector: str) -> tuple[int, dict]:
     """Months between drills for a sector: half-yearly for the sectors of 条例 Art. 8, else yearly."""
     half_yearly = enums.ENTERPRISE_SECTORS.get(sector, ("", False))[1]
-    rule = rules.get("enterprise_half_yearly" if half_yearly else "enterprise_yearly")
+    rule = rules["enterprise_half_yearly" if half_yearly else "enterprise_yearly"]
     return int(rule["interval_months"]), rule
 
 

@@ -211,7 +211,8 @@ class _Rows:
     """Collects per-row problems, never more than one per (row, column)."""
 
     def __init__(self, result: ImportResult):
-        self.result, self.seen = result, set()
+        self.result = result
+        self.seen: set[tuple[int, str]] = set()
 
     def bad(self, row: int, column: str, reason: str) -> None:
         if (row, column) not in self.seen:

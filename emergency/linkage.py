@@ -16,7 +16,9 @@ defaults in DEFAULT_THRESHOLDS); and whether a township counted as connected in 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
@@ -66,13 +68,13 @@ def minutes_between(start: datetime, end: datetime | None) -> float | None:
     return None if end is None else (end - start).total_seconds() / 60
 
 
-def median(values: list[float]) -> float | None:
+def median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
 def response_indicators(rows: list[tuple[datetime, datetime | None]]) -> dict:
     """(sent_at, answered_at or None) pairs -> count, answered, rate, median minutes to answer."""
-    times = [minutes_between(sent, answered) for sent, answered in rows if answered is not None]
+    times = [(answered - sent).total_seconds() / 60 for sent, answered in rows if answered is not None]
     return {
         "count": len(rows),
         "answered": len(times),
@@ -125,7 +127,7 @@ def grade_at_most(value: float | None, green: float, amber: float) -> str | None
     return GREEN if value <= green else AMBER if value <= amber else RED
 
 
-def worst(statuses: list[str | None]) -> str:
+def worst(statuses: Sequence[str | None]) -> str:
     known = [s for s in statuses if s]
     return max(known, key=_RANK.__getitem__) if known else AMBER
 
@@ -496,7 +498,8 @@ def contact_list(db, viewer: User, township_code: str | None = None, today: date
     from .teams import mask_personal
 
     today = today or _now().date()
-    where, params = "", [today, today]
+    where = ""
+    params: list[date | str] = [today, today]
     if township_code:
         where, params = " AND c.township_code = ?", [today, today, township_code]
     frame = db.frame(
@@ -511,7 +514,7 @@ def contact_list(db, viewer: User, township_code: str | None = None, today: date
 
 
 # Writes ---------------------------------------------------------------------------------------
-def _check_phone(phone: str) -> str | None:
+def _check_phone(phone: str | None) -> str | None:
     if not phone:
         return None
     if phone.startswith("0379") and phone.isdigit() and len(phone) in (11, 12):
@@ -521,7 +524,7 @@ def _check_phone(phone: str) -> str | None:
 
 def add_contact(db, actor: User, data: dict) -> int:
     """A township or village contact. A township operator adds its own township's contacts."""
-    row = {
+    row: dict[str, Any] = {
         "township_code": data.get("township_code"),
         "village_code": data.get("village_code") or None,
         "role": data.get("role"),

@@ -398,7 +398,7 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
     """The folium map of `data` (see map_data). No network: Leaflet from LEAFLET_URL, tiles only if
     configured, overlays converted to GCJ-02 when the tiles are GCJ-02."""
     tiles = data.get("tiles")
-    gcj = bool(tiles) and tiles.get("datum") == "gcj02"
+    gcj = bool(tiles and tiles.get("datum") == "gcj02")
     point = wgs84_to_gcj02 if gcj else (lambda lon, lat: (lon, lat))
     outline = transform_geojson(data["outline"], point) if gcj else data["outline"]
     bounds = _bounds(outline)
@@ -458,7 +458,7 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
                     "fillOpacity": 0.55,
                 },
                 highlight_function=lambda f: {"weight": 3, "color": "#2c3e50"},
-                popup=folium.Popup(popup_html(t), max_width=340),
+                popup=folium.Popup(popup_html(t), max_width=340),  # type: ignore[arg-type]  # folium takes any Popup
                 tooltip=js_safe_html(t["name"]),
             ).add_to(shapes)
         shapes.add_to(m)
@@ -515,7 +515,7 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
 def seat_positions(data: dict) -> dict[str, tuple[float, float]]:
     """{code: (lat, lon)} as drawn (after any datum conversion): to find the township a click hit."""
     tiles = data.get("tiles")
-    gcj = bool(tiles) and tiles.get("datum") == "gcj02"
+    gcj = bool(tiles and tiles.get("datum") == "gcj02")
     out = {}
     for t in data["townships"]:
         if t.get("lon") is not None and t.get("lat") is not None:

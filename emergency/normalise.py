@@ -141,10 +141,11 @@ def enum_list(value, mapping: dict) -> list[str]:
     """Several labels separated by 、 , ， ; ； / or spaces -> their codes, in order, without repeats."""
     if is_blank(value):
         return []
-    codes = []
+    codes: list[str] = []
     for part in LIST_SEPARATORS.split(clean(value)):
-        if part:
-            codes.append(enum(part, mapping))
+        code = enum(part, mapping) if part else None
+        if code is not None:
+            codes.append(code)
     return list(dict.fromkeys(codes))
 
 
@@ -203,7 +204,7 @@ class Places:
 
     def __init__(self, townships: list[tuple[str, str]], villages: list[tuple[str, str, str]]):
         self.township_names = {code: name for code, name in townships}
-        self._township = {}
+        self._township: dict[str, str] = {}
         for code, name in townships:
             for key in (code, name, _short_place(name)):
                 self._township.setdefault(key, code)

@@ -211,7 +211,7 @@ def parse_plan_file(path):
 
 def check_unique_codes(plans):
     """Raise PlanFileError (naming the later file) when two parsed plans share a code."""
-    seen = {}
+    seen: dict[str, str] = {}
     for plan in plans:
         if plan["code"] in seen:
             raise _field_error(plan["source_file"], "code", f"与预案文件 {seen[plan['code']]} 重复", plan["code"])

@@ -143,7 +143,8 @@ def county_outline() -> dict:
 
 def county_bounds(margin: float = 0.05) -> tuple[float, float, float, float]:
     """(min_lon, min_lat, max_lon, max_lat) of the county outline, widened by `margin` degrees."""
-    lons, lats = [], []
+    lons: list[float] = []
+    lats: list[float] = []
     for feature in county_outline()["features"]:
         geometry = feature["geometry"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
@@ -175,7 +176,7 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
         problems.append(f"经度：{lon} 不在本县范围内（{min_lon:.2f}—{max_lon:.2f}）")
     if not (min_lat <= lat <= max_lat):
         problems.append(f"纬度：{lat} 不在本县范围内（{min_lat:.2f}—{max_lat:.2f}）")
-    table = (
+    table: str | None = (
         "townships"
         if db.scalar("SELECT count(*) FROM townships WHERE code = ?", [code])
         else "villages"
@@ -184,7 +185,7 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
     )
     if table is None:
         problems.append(f"区划代码：{code} 不存在")
-    if problems:
+    if problems or table is None:
         raise ValueError("；".join(problems))
     note = clean(note) or "管理员设置（WGS-84）"
 

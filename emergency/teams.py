@@ -245,8 +245,9 @@ def validate_member(data: dict) -> list[str]:
     problems = []
     if not data.get("name"):
         problems.append("姓名：不能为空")
-    if data.get("phone") and privacy.validate_mobile(data["phone"]):
-        problems.append("手机号：" + privacy.validate_mobile(data["phone"]))
+    phone_problem = privacy.validate_mobile(data["phone"]) if data.get("phone") else None
+    if phone_problem:
+        problems.append("手机号：" + phone_problem)
     if data.get("role_in_team") not in MEMBER_ROLES:
         problems.append(f"队内职务：必须是 {'、'.join(MEMBER_ROLES.values())} 之一")
     if not isinstance(data.get("joined_on"), date):
@@ -277,7 +278,8 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
     data["role_in_team"] = data["role_in_team"] or "member"
     data["training_passed"] = bool(data["training_passed"])
     problems = validate_member(data)
-    protected, warnings = (None, None, None), []
+    protected: tuple[str | None, str | None, str | None] = (None, None, None)
+    warnings: list[str] = []
     if id_number:
         id_number = clean_code(id_number)
         reason = privacy.validate_id_number(id_number)

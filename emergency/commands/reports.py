@@ -29,5 +29,5 @@ def cmd_report(db, args) -> int:
             out.write_bytes(data)
         print(f"已写入 {out}")
     else:
-        sys.stdout.write(data)
+        sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
     return 0
