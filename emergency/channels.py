@@ -50,6 +50,7 @@ from email.utils import formataddr
 from . import audit
 from .auth import User, require_admin
 from .db import put_setting
+from .errors import ValidationError
 from .hygiene import clean
 from .reminders import KINDS, TZ, get_settings, in_quiet_hours, local
 
@@ -421,18 +422,18 @@ def list_channels(db) -> list[dict]:
 
 def _validate_channel(db, township_code: str | None, kind: str, address: str, secret: str | None) -> None:
     if kind not in CHANNEL_KINDS:
-        raise ValueError(f"渠道类型：必须是 {'、'.join(CHANNEL_KINDS.values())} 之一")
+        raise ValidationError.single("渠道类型", f"必须是 {'、'.join(CHANNEL_KINDS.values())} 之一")
     if township_code and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township_code]):
-        raise ValueError(f"接收方：乡镇 {township_code} 不存在")
+        raise ValidationError.single("接收方", f"乡镇 {township_code} 不存在")
     if kind == "email":
         if "@" not in address or " " in address or address.startswith("@") or address.endswith("@"):
-            raise ValueError("地址：电子邮件地址格式不正确")
+            raise ValidationError.single("地址", "电子邮件地址格式不正确")
     else:
         parts = urllib.parse.urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("地址：机器人 Webhook 地址必须以 http:// 或 https:// 开头")
+            raise ValidationError.single("地址", "机器人 Webhook 地址必须以 http:// 或 https:// 开头")
     if secret and kind != "dingtalk":
-        raise ValueError("加签密钥：只有钉钉群机器人需要加签密钥")
+        raise ValidationError.single("加签密钥", "只有钉钉群机器人需要加签密钥")
 
 
 def add_channel(db, actor: User, township_code: str | None, kind: str, address: str, secret: str | None = None) -> int:
@@ -529,11 +530,11 @@ def save_smtp_settings(db, actor: User, values: dict) -> dict:
     try:
         new["port"] = int(new["port"])
     except (TypeError, ValueError):
-        raise ValueError("端口：必须是整数") from None
+        raise ValidationError.single("端口", "必须是整数") from None
     if not 1 <= new["port"] <= 65535:
-        raise ValueError("端口：必须在 1 到 65535 之间")
+        raise ValidationError.single("端口", "必须在 1 到 65535 之间")
     if new["sender"] and "@" not in new["sender"]:
-        raise ValueError("发件人地址：电子邮件地址格式不正确")
+        raise ValidationError.single("发件人地址", "电子邮件地址格式不正确")
     new["starttls"], new["ssl"] = bool(new["starttls"]), bool(new["ssl"])
 
     def work(cur):

@@ -11,6 +11,7 @@ import sys
 import time
 
 from .db import DatabaseLockedError, default_db_path, open_database
+from .errors import ValidationError
 from .plans import PlanFileError
 
 handlers: dict = {}
@@ -71,6 +72,13 @@ def _read_password() -> str:
     return first
 
 
+def error_text(exc: Exception) -> str:
+    """What a refused command prints: a ValidationError with several problems one per line."""
+    if isinstance(exc, ValidationError) and len(exc.problems) > 1:
+        return "\n".join(["错误：", *(f"  {problem}" for problem in exc.problems)])
+    return f"错误：{exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {**COMMANDS, **handlers}[args.command]
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(db, args)
     except (PlanFileError, ValueError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(error_text(exc), file=sys.stderr)
         return 1
     finally:
         db.close()

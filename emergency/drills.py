@@ -22,6 +22,7 @@ from .db import row_dict as _row
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
+from .errors import Problem, ValidationError
 from .hygiene import check_upload, clean
 from .regions import place_problems
 from .rules import action_status, planned_status
@@ -151,13 +152,13 @@ def drill_record(db, drill_id: int) -> dict:
 
 
 # Validation --------------------------------------------------------------------------------------
-def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = None) -> list[str]:
+def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = None) -> list[Problem]:
     """Every problem of a drill record, each naming its field in Chinese; [] when acceptable."""
     today = today or date.today()
     problems = []
     for field, label in (("title", "演练名称"), ("organiser", "组织单位")):
         if not clean(data.get(field)):
-            problems.append(f"{label}：不能为空")
+            problems.append(Problem(label, "不能为空"))
     for field, label, options in (
         ("level", "演练层级", DRILL_LEVELS),
         ("form", "演练形式", DRILL_FORMS),
@@ -165,38 +166,38 @@ def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = N
         ("purpose", "演练目的", DRILL_PURPOSES),
     ):
         if data.get(field) not in options:
-            problems.append(f"{label}：必须是 {'、'.join(options.values())} 之一")
+            problems.append(Problem(label, f"必须是 {'、'.join(options.values())} 之一"))
     level, township = data.get("level"), data.get("township_code")
     if level == "county" and township:
-        problems.append("所属乡镇：县级演练不填写乡镇")
+        problems.append(Problem("所属乡镇", "县级演练不填写乡镇"))
     if level in ("township", "village", "enterprise") and not township:
-        problems.append("所属乡镇：乡镇级、村级和企业演练必须填写乡镇")
+        problems.append(Problem("所属乡镇", "乡镇级、村级和企业演练必须填写乡镇"))
     if level == "village" and not data.get("village_code"):
-        problems.append("所属村（社区）：村级演练必须填写村（社区）")
+        problems.append(Problem("所属村（社区）", "村级演练必须填写村（社区）"))
     if level == "enterprise" and not data.get("enterprise_id"):
-        problems.append("企业（单位）：企业演练必须选择企业")
+        problems.append(Problem("企业（单位）", "企业演练必须选择企业"))
     problems += place_problems(db, township, data.get("village_code"))
     problems += reference_problems(db, data.get("enterprise_id"), township)
     held = data.get("held_on")
     if not isinstance(held, date) or isinstance(held, datetime):
-        problems.append("演练日期：必须填写日期")
+        problems.append(Problem("演练日期", "必须填写日期"))
     elif held > today:
-        problems.append("演练日期：不能晚于今天（尚未开展的演练请录入演练计划）")
+        problems.append(Problem("演练日期", "不能晚于今天（尚未开展的演练请录入演练计划）"))
     participants = data.get("participants")
     if not isinstance(participants, int) or isinstance(participants, bool) or participants < 0:
-        problems.append("参演人次：必须是不小于0的整数")
+        problems.append(Problem("参演人次", "必须是不小于0的整数"))
     started, ended = data.get("started_at"), data.get("ended_at")
     if started and ended and ended < started:
-        problems.append("结束时间：不能早于开始时间")
+        problems.append(Problem("结束时间", "不能早于开始时间"))
     if started and isinstance(held, date) and started.date() != held:
-        problems.append("开始时间：应在演练日期当天")
+        problems.append(Problem("开始时间", "应在演练日期当天"))
     if not plan_codes:
-        problems.append("演练预案：至少选择一项")
+        problems.append(Problem("演练预案", "至少选择一项"))
     else:
         known = {c for (c,) in db.query("SELECT code FROM plans")}
         unknown = [c for c in plan_codes if c not in known]
         if unknown:
-            problems.append("演练预案：不存在 " + "、".join(unknown))
+            problems.append(Problem("演练预案", "不存在 " + "、".join(unknown)))
     return problems
 
 
@@ -239,7 +240,7 @@ def create_drill(
     require_write(actor, data["township_code"], "为其他乡镇或县级登记演练")
     problems = validate_drill(db, data, plan_codes, today)
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         planned = None if planned_id is None else _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
@@ -295,7 +296,7 @@ def update_drill(
         new_plans = list(dict.fromkeys(plan_codes)) if plan_codes is not None else old_plans
         problems = validate_drill(db, after, new_plans, today)
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         old, new = audit.changed(before, after)
         removed = [c for c in old_plans if c not in new_plans]
         added = [c for c in new_plans if c not in old_plans]
@@ -407,10 +408,10 @@ def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind:
     drill = _drill(db.cursor(), drill_id)
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练上传附件")
     if kind not in ATTACHMENT_KINDS:
-        raise ValueError(f"附件类别：必须是 {'、'.join(ATTACHMENT_KINDS.values())} 之一")
+        raise ValidationError.single("附件类别", f"必须是 {'、'.join(ATTACHMENT_KINDS.values())} 之一")
     problem = check_upload(name, data, "attachment")
     if problem:
-        raise ValueError(f"附件 {clean(name)}：{problem}")
+        raise ValidationError.single(f"附件 {clean(name)}", problem)
     suffix = PurePath(name).suffix.lower()
     relative = PurePath("attachments", str(int(drill_id)), f"{secrets.token_hex(12)}{suffix}")
     target = attachments_dir(db).parent / relative
@@ -458,15 +459,15 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练登记整改")
     problems = []
     if not clean(description):
-        problems.append("整改事项：不能为空")
+        problems.append(Problem("整改事项", "不能为空"))
     if not clean(owner):
-        problems.append("责任人：不能为空")
+        problems.append(Problem("责任人", "不能为空"))
     if not isinstance(due_on, date):
-        problems.append("整改期限：必须填写日期")
+        problems.append(Problem("整改期限", "必须填写日期"))
     elif due_on < drill["held_on"]:
-        problems.append("整改期限：不能早于演练日期")
+        problems.append(Problem("整改期限", "不能早于演练日期"))
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         action_id = cur.execute(
@@ -523,15 +524,15 @@ def close_action(
         )
         problems = []
         if row["closed_on"] is not None:
-            problems.append(f"整改事项：已于 {row['closed_on']} 关闭")
+            problems.append(Problem("整改事项", f"已于 {row['closed_on']} 关闭"))
         if not clean(note):
-            problems.append("整改情况说明：不能为空")
+            problems.append(Problem("整改情况说明", "不能为空"))
         if not isinstance(closed_on, date):
-            problems.append("完成日期：必须填写日期")
+            problems.append(Problem("完成日期", "必须填写日期"))
         elif closed_on > (today or date.today()) or closed_on < row["held_on"]:
-            problems.append("完成日期：应在演练日期与今天之间")
+            problems.append(Problem("完成日期", "应在演练日期与今天之间"))
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         cur.execute(
             "UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ? WHERE id = ?",
             [closed_on, clean(note), actor.username, action_id],
@@ -598,7 +599,9 @@ def _open_planned(cur, actor: User, planned_id: int, what: str, expected: dict |
         enums=PLANNED_ENUMS,
     )
     if planned["status"] != "planned":
-        raise ValueError(f"演练计划：第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}")
+        raise ValidationError.single(
+            "演练计划", f"第 {planned_id} 号计划已{'完成' if planned['status'] == 'done' else '取消'}"
+        )
     return planned
 
 
@@ -609,21 +612,21 @@ def create_planned(db, actor: User, data: dict) -> int:
     require_write(actor, data["township_code"], "为其他乡镇或县级制定演练计划")
     problems = []
     if not data["title"]:
-        problems.append("演练名称：不能为空")
+        problems.append(Problem("演练名称", "不能为空"))
     if data["level"] not in DRILL_LEVELS:
-        problems.append(f"演练层级：必须是 {'、'.join(DRILL_LEVELS.values())} 之一")
+        problems.append(Problem("演练层级", f"必须是 {'、'.join(DRILL_LEVELS.values())} 之一"))
     if data["level"] == "county" and data["township_code"]:
-        problems.append("所属乡镇：县级演练不填写乡镇")
+        problems.append(Problem("所属乡镇", "县级演练不填写乡镇"))
     if data["level"] in ("township", "village", "enterprise") and not data["township_code"]:
-        problems.append("所属乡镇：必须填写")
+        problems.append(Problem("所属乡镇", "必须填写"))
     problems += place_problems(db, data["township_code"], data["village_code"])
     problems += reference_problems(db, data["enterprise_id"], data["township_code"])
     if data["plan_code"] and not db.scalar("SELECT count(*) FROM plans WHERE code = ?", [data["plan_code"]]):
-        problems.append(f"演练预案：{data['plan_code']} 不存在")
+        problems.append(Problem("演练预案", f"{data['plan_code']} 不存在"))
     if not isinstance(data["planned_on"], date):
-        problems.append("计划日期：必须填写日期")
+        problems.append(Problem("计划日期", "必须填写日期"))
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
@@ -637,7 +640,7 @@ def cancel_planned(db, actor: User, planned_id: int, reason: str, *, expected: d
     def work(cur):
         _open_planned(cur, actor, planned_id, "取消其他乡镇或县级的演练计划", expected)
         if not clean(reason):
-            raise ValueError("取消原因：不能为空")
+            raise ValidationError.single("取消原因", "不能为空")
         cur.execute(
             "UPDATE planned_drills SET status = 'cancelled', cancel_reason = ? WHERE id = ?",
             [clean(reason), planned_id],
@@ -662,7 +665,7 @@ def link_planned(db, actor: User, planned_id: int, drill_id: int, *, expected: d
     def work(cur):
         planned = _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划", expected)
         if _drill(cur, drill_id)["township_code"] != planned["township_code"]:
-            raise ValueError("演练记录：与演练计划不属于同一乡镇")
+            raise ValidationError.single("演练记录", "与演练计划不属于同一乡镇")
         cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
         audit.record(
             cur,

@@ -16,6 +16,7 @@ from .auth import User, require_write
 from .db import insert_row, row_dict
 from .db import where as sql_where
 from .enums import ENTERPRISE_SECTORS
+from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 
 FIELDS = (
@@ -76,7 +77,7 @@ def _check(cur, actor: User, enterprise_id: int, expected: dict | None, what: st
     return before
 
 
-def reference_problems(db, enterprise_id, township_code: str | None) -> list[str]:
+def reference_problems(db, enterprise_id, township_code: str | None) -> list[Problem]:
     """A record (team, drill, planned drill) that names an enterprise: it exists, is open, and lies in
     the record's township, so that no township links its record to another township's enterprise."""
     if enterprise_id is None:
@@ -84,12 +85,12 @@ def reference_problems(db, enterprise_id, township_code: str | None) -> list[str
     try:
         enterprise_id = int(enterprise_id)
     except (TypeError, ValueError):
-        return [f"企业（单位）：编号 {enterprise_id} 无效"]
+        return [Problem("企业（单位）", f"编号 {enterprise_id} 无效")]
     row = db.query("SELECT township_code, closed_on FROM enterprises WHERE id = ?", [enterprise_id])
     if not row:
-        return [f"企业（单位）：编号 {enterprise_id} 不存在"]
+        return [Problem("企业（单位）", f"编号 {enterprise_id} 不存在")]
     if row[0][0] != township_code:
-        return [f"企业（单位）：编号 {enterprise_id} 不在所选乡镇"]
+        return [Problem("企业（单位）", f"编号 {enterprise_id} 不在所选乡镇")]
     return []
 
 
@@ -102,31 +103,31 @@ def _normalise(data: dict) -> dict:
     return data
 
 
-def validate(db, data: dict, enterprise_id: int | None = None) -> list[str]:
+def validate(db, data: dict, enterprise_id: int | None = None) -> list[Problem]:
     problems = []
     if not data.get("name"):
-        problems.append("企业名称：不能为空")
+        problems.append(Problem("企业名称", "不能为空"))
     elif db.scalar(
         "SELECT count(*) FROM enterprises WHERE name = ? AND closed_on IS NULL AND id <> ?",
         [data["name"], enterprise_id or -1],
     ):
-        problems.append(f"企业名称：{data['name']} 已登记")
+        problems.append(Problem("企业名称", f"{data['name']} 已登记"))
     if data.get("sector") not in ENTERPRISE_SECTORS:
-        problems.append(f"行业领域：必须是 {'、'.join(v[0] for v in ENTERPRISE_SECTORS.values())} 之一")
+        problems.append(Problem("行业领域", f"必须是 {'、'.join(v[0] for v in ENTERPRISE_SECTORS.values())} 之一"))
     township = data.get("township_code")
     if not township or not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township]):
-        problems.append("所属乡镇：必须选择一个乡镇")
+        problems.append(Problem("所属乡镇", "必须选择一个乡镇"))
     village = data.get("village_code")
     if village and not db.scalar(
         "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?", [village, township]
     ):
-        problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
+        problems.append(Problem("所属村（社区）", f"{village} 不属于所选乡镇"))
     phone = data.get("contact_phone")
     if phone and privacy.validate_mobile(phone) and not phone.startswith("0379"):
-        problems.append("联系电话：应为11位手机号或 0379 开头的固话")
+        problems.append(Problem("联系电话", "应为11位手机号或 0379 开头的固话"))
     registered = data.get("registered_on")
     if registered is not None and not isinstance(registered, date):
-        problems.append("登记日期：必须是日期")
+        problems.append(Problem("登记日期", "必须是日期"))
     return problems
 
 
@@ -135,7 +136,7 @@ def create_enterprise(db, actor: User, data: dict) -> int:
     require_write(actor, data["township_code"], "登记其他乡镇的企业")
     problems = validate(db, data)
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         eid = insert_row(cur, "enterprises", data)
@@ -152,7 +153,7 @@ def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *, exp
         require_write(actor, after["township_code"], "把企业转到其他乡镇")
         problems = validate(db, after, enterprise_id)
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         old, new = audit.changed({k: before[k] for k in FIELDS}, after)
         if new:
             cur.execute(
@@ -175,9 +176,9 @@ def close_enterprise(
         if before["closed_on"]:
             raise ValueError(f"企业已于 {before['closed_on']} 关闭")
         if not clean(reason):
-            raise ValueError("关闭原因：不能为空")
+            raise ValidationError.single("关闭原因", "不能为空")
         if not isinstance(on, date):
-            raise ValueError("关闭日期：必须填写日期")
+            raise ValidationError.single("关闭日期", "必须填写日期")
         cur.execute(
             "UPDATE enterprises SET closed_on = ?, close_reason = ? WHERE id = ?", [on, clean(reason), enterprise_id]
         )

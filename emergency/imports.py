@@ -28,6 +28,7 @@ import pandas as pd
 from . import audit, exports, normalise, privacy
 from .auth import PermissionDenied, User
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
+from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
 from .hygiene import clean
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
 
@@ -93,17 +94,6 @@ MEMBER_COLUMNS = [
 COLUMNS = {"teams": TEAM_COLUMNS, "members": MEMBER_COLUMNS}
 
 
-@dataclass(frozen=True)
-class Problem:
-    row: int  # as Excel shows it (1 = the first line of the sheet)
-    column: str  # the header, or "" for a whole-file problem
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"第{self.row}行" if self.row else "文件"
-        return f"{where} «{self.column}»: {self.reason}" if self.column else f"{where}: {self.reason}"
-
-
 @dataclass
 class ImportResult:
     kind: str
@@ -122,7 +112,7 @@ class ImportResult:
 
     @property
     def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems})
+        return sorted({p.row or 0 for p in self.problems})  # an import's problems always have a row
 
     def problems_frame(self) -> pd.DataFrame:
         return pd.DataFrame([(p.row, p.column, p.reason) for p in self.problems], columns=["行号", "列", "问题"])
@@ -188,11 +178,11 @@ def _locate_columns(rows: list[tuple[int, list]], columns: list[Column]) -> tupl
                 if name in wanted and wanted[name].key not in positions:
                     positions[wanted[name].key] = i
             missing = [c for c in columns if c.required and c.key not in positions]
-            return index, positions, [Problem(number, c.header, "缺少此列（请使用下载的模板）") for c in missing]
+            return index, positions, [Problem(c.header, "缺少此列（请使用下载的模板）", number) for c in missing]
     return (
         -1,
         {},
-        [Problem(1, "", f"找不到表头行：第一行应为模板中的列名（如“{columns[0].header}”），请使用下载的模板")],
+        [Problem("", f"找不到表头行：第一行应为模板中的列名（如“{columns[0].header}”），请使用下载的模板", 1)],
     )
 
 
@@ -200,11 +190,6 @@ def _locate_columns(rows: list[tuple[int, list]], columns: list[Column]) -> tupl
 def _name_key(name) -> str:
     """Team names match whatever the width of their brackets and spaces: （演示） == (演示)."""
     return normalise._loose(name or "")
-
-
-def _split_problem(text: str) -> tuple[str, str]:
-    column, _, reason = text.partition("：")
-    return (column, reason) if reason else ("", text)
 
 
 class _Rows:
@@ -217,7 +202,7 @@ class _Rows:
     def bad(self, row: int, column: str, reason: str) -> None:
         if (row, column) not in self.seen:
             self.seen.add((row, column))
-            self.result.problems.append(Problem(row, column, reason))
+            self.result.problems.append(Problem(column, reason, row))
 
 
 UNIQUE_VALUED = {"name", "id_number", "phone", "duty_phone", "leader_name", "equipment"}
@@ -297,8 +282,8 @@ def _team_rows(db, actor, table_rows, table, result, rows, places, progress) -> 
             "domains": values["domains"] or [],
         }
         if values["name"] and values["kind"] and values["level"] and values["established_on"]:
-            for text in team_problems(record, places):
-                rows.bad(number, *_split_problem(text))
+            for problem in team_problems(record, places):
+                rows.bad(number, problem.field, problem.reason)
         _check_scope(actor, township, number, rows)
         if not record["domains"]:
             rows.bad(number, "覆盖领域", "至少填写一个领域（覆盖分析按领域统计）")
@@ -395,19 +380,19 @@ def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -
                     seen_in_file[(digest, team_id)] = number
                     if digest in elsewhere:
                         result.warnings.append(
-                            Problem(number, "身份证号", f"此人已在“{elsewhere[digest]}”登记，将被标记为重复人员")
+                            Problem("身份证号", f"此人已在“{elsewhere[digest]}”登记，将被标记为重复人员", number)
                         )
                     elif digest in file_people:
                         result.warnings.append(
                             Problem(
-                                number,
                                 "身份证号",
                                 f"与第{file_people[digest]}行是同一人（不同队伍），将被标记为重复人员",
+                                number,
                             )
                         )
                     file_people.setdefault(digest, number)
-        for text in validate_member(record):  # the form's rules; a column already reported stays reported once
-            rows.bad(number, *_split_problem(text))
+        for problem in validate_member(record):  # the form's rules; a column already reported stays reported once
+            rows.bad(number, problem.field, problem.reason)
         if isinstance(record["joined_on"], date) and record["joined_on"] > date.today():
             rows.bad(number, "入队日期", "不能晚于今天")
         result.records.append(record)
@@ -445,7 +430,7 @@ def run_import(
     try:
         table_rows = read_rows(file_name, data)
     except ValueError as exc:
-        result.problems.append(Problem(0, "", str(exc)))
+        result.problems.append(Problem("", str(exc), 0))
         return result
     columns = COLUMNS[kind]
     index, positions, header_problems = _locate_columns(table_rows, columns)
@@ -464,7 +449,7 @@ def run_import(
         )
     )
     if not result.rows and not result.problems:
-        result.problems.append(Problem(0, "", "文件中没有数据行"))
+        result.problems.append(Problem("", "文件中没有数据行", 0))
     if result.problems or dry_run:
         result.seconds = time.perf_counter() - started
         progress and progress(1.0, "校验完成")

@@ -24,6 +24,7 @@ from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
 from .db import put_setting, row_dict
 from .enums import CONTACT_ROLES, WARNING_LEVELS
+from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 
 GREEN, AMBER, RED = "green", "amber", "red"
@@ -224,7 +225,7 @@ def thresholds(db) -> dict:
     return {**DEFAULT_THRESHOLDS, **{k: v for k, v in stored.items() if k in DEFAULT_THRESHOLDS}}
 
 
-def validate_thresholds(values: dict) -> list[str]:
+def validate_thresholds(values: dict) -> list[Problem]:
     problems = []
     for key, default in DEFAULT_THRESHOLDS.items():
         value = values.get(key, default)
@@ -235,16 +236,16 @@ def validate_thresholds(values: dict) -> list[str]:
                 and len(value) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value)
             ):
-                problems.append(f"{label}：须为两个非负数（正常、需关注）")
+                problems.append(Problem(label, "须为两个非负数（正常、需关注）"))
                 continue
             green, amber = value
             if key.endswith("rate") or key == "officer_coverage":
                 if not (0 <= amber <= green <= 1):
-                    problems.append(f"{label}：须满足 0 ≤ 需关注线 ≤ 正常线 ≤ 1")
+                    problems.append(Problem(label, "须满足 0 ≤ 需关注线 ≤ 正常线 ≤ 1"))
             elif green > amber:
-                problems.append(f"{label}：正常线（分钟）不能大于需关注线")
+                problems.append(Problem(label, "正常线（分钟）不能大于需关注线"))
         elif not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-            problems.append(f"{label}：须为正整数")
+            problems.append(Problem(label, "须为正整数"))
     return problems
 
 
@@ -254,7 +255,7 @@ def set_thresholds(db, actor: User, values: dict) -> None:
     new = {k: list(v) if isinstance(v, tuple) else v for k, v in new.items()}
     problems = validate_thresholds(new)
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
     before = thresholds(db)
 
     def work(cur):
@@ -535,26 +536,26 @@ def add_contact(db, actor: User, data: dict) -> int:
     require_write(actor, row["township_code"], "登记其他乡镇的联络人")
     problems = []
     if not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township", [row["township_code"]]):
-        problems.append(f"乡镇：{row['township_code']} 不存在")
+        problems.append(Problem("乡镇", f"{row['township_code']} 不存在"))
     if row["role"] not in CONTACT_ROLES:
-        problems.append(f"岗位：必须是 {'、'.join(CONTACT_ROLES.values())} 之一")
+        problems.append(Problem("岗位", f"必须是 {'、'.join(CONTACT_ROLES.values())} 之一"))
     elif row["role"] in VILLAGE_ROLES:
         if not row["village_code"] or not db.scalar(
             "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
             [row["village_code"], row["township_code"]],
         ):
-            problems.append("村（社区）：灾害信息员必须属于所选乡镇的一个村（社区）")
+            problems.append(Problem("村（社区）", "灾害信息员必须属于所选乡镇的一个村（社区）"))
     elif row["village_code"]:
-        problems.append("村（社区）：乡镇应急站人员和值班室不填写村（社区）")
+        problems.append(Problem("村（社区）", "乡镇应急站人员和值班室不填写村（社区）"))
     if not row["name"]:
-        problems.append("姓名：不能为空")
+        problems.append(Problem("姓名", "不能为空"))
     phone_problem = _check_phone(row["phone"])
     if phone_problem:
-        problems.append(f"电话：{phone_problem}")
+        problems.append(Problem("电话", phone_problem))
     if not isinstance(row["active_from"], date):
-        problems.append("到岗日期：必须填写日期")
+        problems.append(Problem("到岗日期", "必须填写日期"))
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         # A new officer for a post replaces the current holder of that post.
@@ -632,7 +633,7 @@ def end_contact(db, actor: User, contact_id: int, on: date, *, expected: dict | 
             enums={"role": CONTACT_ROLES},
         )
         if not isinstance(on, date) or on < before["active_from"]:
-            raise ValueError("离岗日期：不能早于到岗日期")
+            raise ValidationError.single("离岗日期", "不能早于到岗日期")
         cur.execute("UPDATE contacts SET active_to = ? WHERE id = ?", [on, contact_id])
         audit.record(
             cur, actor, "update", "contacts", contact_id, {"active_to": before["active_to"]}, {"active_to": on}
@@ -658,20 +659,20 @@ def log_roll_call(
     answered_by, note = clean(answered_by) or None, clean(note) or None
     problems = []
     if not db.scalar("SELECT count(*) FROM townships WHERE code = ? AND is_township", [township_code]):
-        problems.append(f"乡镇：{township_code} 不存在")
+        problems.append(Problem("乡镇", f"{township_code} 不存在"))
     if not isinstance(called_at, datetime) or called_at.tzinfo is None:
-        problems.append("点名时间：必须填写（含时区）")
+        problems.append(Problem("点名时间", "必须填写（含时区）"))
     elif called_at > now + timedelta(minutes=5):
-        problems.append("点名时间：不能晚于当前时间")
+        problems.append(Problem("点名时间", "不能晚于当前时间"))
     if answered_at is not None:
         if isinstance(called_at, datetime) and called_at.tzinfo and answered_at < called_at:
-            problems.append("应答时间：不能早于点名时间")
+            problems.append(Problem("应答时间", "不能早于点名时间"))
         if not answered_by:
-            problems.append("应答人：已应答的点名须填写应答人")
+            problems.append(Problem("应答人", "已应答的点名须填写应答人"))
     elif answered_by:
-        problems.append("应答时间：填写了应答人时须填写应答时间")
+        problems.append(Problem("应答时间", "填写了应答人时须填写应答时间"))
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
     values = {
         "township_code": township_code,
         "called_at": called_at,
@@ -707,16 +708,16 @@ def issue_warning(
     title = clean(title)
     problems = []
     if level not in WARNING_LEVELS:
-        problems.append("预警级别：必须是 1（红色）至 4（蓝色）")
+        problems.append(Problem("预警级别", "必须是 1（红色）至 4（蓝色）"))
     if not title:
-        problems.append("预警标题：不能为空")
+        problems.append(Problem("预警标题", "不能为空"))
     if not isinstance(issued_at, datetime) or issued_at.tzinfo is None:
-        problems.append("发布时间：必须填写（含时区）")
+        problems.append(Problem("发布时间", "必须填写（含时区）"))
     known = {c for (c,) in db.query("SELECT code FROM townships WHERE is_township")}
     if not township_codes or any(c not in known for c in township_codes):
-        problems.append("接收乡镇：至少选择一个，且须为本县乡镇")
+        problems.append(Problem("接收乡镇", "至少选择一个，且须为本县乡镇"))
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
     villages = (
         db.query(
             "SELECT township_code, code FROM villages WHERE NOT is_virtual AND township_code IN ("
@@ -777,18 +778,18 @@ def acknowledge(
         require_write(actor, row["township_code"], "为其他乡镇登记叫应")
         problems = []
         if row["acknowledged_at"] is not None:
-            problems.append("该预警已叫应，不能重复登记")
+            problems.append(Problem("", "该预警已叫应，不能重复登记"))
         if not isinstance(acknowledged_at, datetime) or acknowledged_at.tzinfo is None:
-            problems.append("叫应时间：必须填写（含时区）")
+            problems.append(Problem("叫应时间", "必须填写（含时区）"))
         else:
             if acknowledged_at < row["issued_at"]:
-                problems.append("叫应时间：不能早于预警发布时间")
+                problems.append(Problem("叫应时间", "不能早于预警发布时间"))
             if acknowledged_at > now + timedelta(minutes=5):
-                problems.append("叫应时间：不能晚于当前时间")
+                problems.append(Problem("叫应时间", "不能晚于当前时间"))
         if not acknowledged_by:
-            problems.append("叫应人：不能为空")
+            problems.append(Problem("叫应人", "不能为空"))
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         cur.execute(
             "UPDATE warning_acks SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
             [acknowledged_at, acknowledged_by, ack_id],

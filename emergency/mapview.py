@@ -27,6 +27,7 @@ from . import audit, linkage, regions
 from .assets import LEAFLET_URL
 from .auth import User, require_admin
 from .db import put_setting
+from .errors import Problem, ValidationError
 from .hygiene import clean, escape_html
 
 TILES_KEY = "map_tiles"
@@ -122,16 +123,18 @@ def tile_config(db) -> dict | None:
 _TILE_URL = re.compile(r"^(https?://[^\s\"'<>]+|/[^\s\"'<>]*)$")
 
 
-def validate_tile_config(url: str, datum: str, attribution: str) -> list[str]:
+def validate_tile_config(url: str, datum: str, attribution: str) -> list[Problem]:
     problems = []
     if not _TILE_URL.match(url):
-        problems.append("瓦片地址：须为 http(s):// 开头（或本服务器的 / 路径）且不含空格和引号")
+        problems.append(Problem("瓦片地址", "须为 http(s):// 开头（或本服务器的 / 路径）且不含空格和引号"))
     elif not all(part in url for part in ("{z}", "{x}", "{y}")):
-        problems.append("瓦片地址：须包含 {z}、{x}、{y} 占位符")
+        problems.append(Problem("瓦片地址", "须包含 {z}、{x}、{y} 占位符"))
     if datum not in DATUMS:
-        problems.append(f"坐标系：必须是 {'、'.join(DATUMS.values())} 之一")
+        problems.append(Problem("坐标系", f"必须是 {'、'.join(DATUMS.values())} 之一"))
     if not attribution:
-        problems.append("版权说明：使用在线底图须注明来源（如“天地图”“© OpenStreetMap contributors”“高德地图”）")
+        problems.append(
+            Problem("版权说明", "使用在线底图须注明来源（如“天地图”“© OpenStreetMap contributors”“高德地图”）")
+        )
     return problems
 
 
@@ -143,7 +146,7 @@ def set_tile_config(db, actor: User, url: str | None, datum: str = "wgs84", attr
     if url:
         problems = validate_tile_config(url, datum, attribution)
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         after = {"url": url, "datum": datum, "attribution": attribution}
     else:
         after = {}
@@ -161,13 +164,13 @@ def boundaries(db) -> dict | None:
 
 def validate_boundaries(
     obj, townships: list[dict], bounds: tuple[float, float, float, float]
-) -> tuple[dict, list[str]]:
+) -> tuple[dict, list[Problem]]:
     """A township boundary FeatureCollection: Polygon / MultiPolygon features, each naming a township
     of this county by `code` (NBS) or `name` in its properties, every position WGS-84 inside the
     county's bounding box. Returns (cleaned collection with properties {code, name}, problems)."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection" or not isinstance(obj.get("features"), list):
-        return {}, ["文件：须为 GeoJSON FeatureCollection"]
+        return {}, [Problem("文件", "须为 GeoJSON FeatureCollection")]
     by_code = {t["code"]: t for t in townships}
     by_name = {t["name"]: t for t in townships}
     min_lon, min_lat, max_lon, max_lat = bounds
@@ -175,20 +178,20 @@ def validate_boundaries(
     for n, feature in enumerate(obj["features"], start=1):
         where = f"第 {n} 个要素"
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            problems.append(f"{where}：不是 Feature")
+            problems.append(Problem(where, "不是 Feature"))
             continue
         props = feature.get("properties") or {}
         geometry = feature.get("geometry") or {}
         code, name = str(props.get("code") or "").strip(), str(props.get("name") or "").strip()
         town = by_code.get(code) or by_name.get(name)
         if town is None:
-            problems.append(f"{where}：properties 中的 code/name（{code or name or '空'}）不是本县乡镇")
+            problems.append(Problem(where, f"properties 中的 code/name（{code or name or '空'}）不是本县乡镇"))
             continue
         if town["code"] in seen:
-            problems.append(f"{where}：{town['name']} 重复")
+            problems.append(Problem(where, f"{town['name']} 重复"))
             continue
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
-            problems.append(f"{where}（{town['name']}）：几何类型须为 Polygon 或 MultiPolygon")
+            problems.append(Problem(f"{where}（{town['name']}）", "几何类型须为 Polygon 或 MultiPolygon"))
             continue
         positions = []
         try:
@@ -200,11 +203,13 @@ def validate_boundaries(
                     for p in ring:
                         positions.append((float(p[0]), float(p[1])))
         except (TypeError, ValueError, IndexError, KeyError):
-            problems.append(f"{where}（{town['name']}）：坐标格式错误（每个环至少4个 [经度, 纬度] 点）")
+            problems.append(Problem(f"{where}（{town['name']}）", "坐标格式错误（每个环至少4个 [经度, 纬度] 点）"))
             continue
         outside = [p for p in positions if not (min_lon <= p[0] <= max_lon and min_lat <= p[1] <= max_lat)]
         if outside:
-            problems.append(f"{where}（{town['name']}）：{len(outside)} 个点不在本县范围内（须为 WGS-84 经纬度）")
+            problems.append(
+                Problem(f"{where}（{town['name']}）", f"{len(outside)} 个点不在本县范围内（须为 WGS-84 经纬度）")
+            )
             continue
         seen.add(town["code"])
         features.append(
@@ -215,7 +220,7 @@ def validate_boundaries(
             }
         )
     if not features and not problems:
-        problems.append("文件：没有任何要素")
+        problems.append(Problem("文件", "没有任何要素"))
     return {"type": "FeatureCollection", "features": features}, problems
 
 
@@ -227,14 +232,14 @@ def set_boundaries(db, actor: User, data: bytes | None) -> int:
         collection = None
     else:
         if len(data) > MAX_BOUNDARY_BYTES:
-            raise ValueError(f"文件：超过 {MAX_BOUNDARY_BYTES // 1048576} MB")
+            raise ValidationError.single("文件", f"超过 {MAX_BOUNDARY_BYTES // 1048576} MB")
         try:
             obj = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"文件：不是有效的 GeoJSON（{exc}）") from None
+            raise ValidationError.single("文件", f"不是有效的 GeoJSON（{exc}）") from None
         collection, problems = validate_boundaries(obj, regions.townships(db), regions.county_bounds())
         if problems:
-            raise ValueError("；".join(problems[:20]))
+            raise ValidationError(problems[:20])
     before = boundaries(db)
     count = len(collection["features"]) if collection else 0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from emergency.enums import HAZARD_DOMAINS, PLAN_CATEGORIES
+from emergency.errors import Problem, ValidationError
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
 
@@ -340,17 +341,17 @@ def record_revision(
         before = _fresh_plan(cur, actor, code, expected)  # read inside: two revisions at once cannot both pass
         problems = []
         if not version:
-            problems.append("版本号：不能为空")
+            problems.append(Problem("版本号", "不能为空"))
         elif version == before["version"]:
-            problems.append(f"版本号：与现行版本 {version} 相同")
+            problems.append(Problem("版本号", f"与现行版本 {version} 相同"))
         if not isinstance(revised_on, datetime.date):
-            problems.append("修订日期：必须填写日期")
+            problems.append(Problem("修订日期", "必须填写日期"))
         elif revised_on > today:
-            problems.append("修订日期：不能晚于今天")
+            problems.append(Problem("修订日期", "不能晚于今天"))
         elif before["revised_on"] and revised_on < before["revised_on"]:
-            problems.append(f"修订日期：不能早于现行版本的修订日期 {before['revised_on']}")
+            problems.append(Problem("修订日期", f"不能早于现行版本的修订日期 {before['revised_on']}"))
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         cur.execute(
             "UPDATE plans SET version = ?, revised_on = ?, needs_revision = FALSE WHERE code = ?",
             [version, revised_on, code],
@@ -393,14 +394,14 @@ def record_evaluation(
     require_admin(actor, "登记预案评估")
     today = today or datetime.date.today()
     if not isinstance(evaluated_on, datetime.date):
-        raise ValueError("评估日期：必须填写日期")
+        raise ValidationError.single("评估日期", "必须填写日期")
     if evaluated_on > today:
-        raise ValueError("评估日期：不能晚于今天")
+        raise ValidationError.single("评估日期", "不能晚于今天")
 
     def work(cur):
         before = _fresh_plan(cur, actor, code, expected)
         if before["last_evaluated_on"] and evaluated_on < before["last_evaluated_on"]:
-            raise ValueError(f"评估日期：不能早于上次评估日期 {before['last_evaluated_on']}")
+            raise ValidationError.single("评估日期", f"不能早于上次评估日期 {before['last_evaluated_on']}")
         flag = bool(needs_revision) or bool(before["needs_revision"])
         cur.execute(
             "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated_on, flag, code]

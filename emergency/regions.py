@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from .db import DATA_DIR
+from .errors import Problem, ValidationError
 
 GEO_DIR = DATA_DIR / "geo"
 TOWNSHIPS_CSV = GEO_DIR / "townships.csv"
@@ -109,15 +110,15 @@ def townships(db, *, include_forest_farms: bool = False) -> list[dict]:
     return db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order")
 
 
-def place_problems(db, township_code: str | None, village_code: str | None) -> list[str]:
+def place_problems(db, township_code: str | None, village_code: str | None) -> list[Problem]:
     """The township exists, and the village (if any) lies in it: the check every form shares."""
     problems = []
     if township_code and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township_code]):
-        problems.append(f"所属乡镇：{township_code} 不存在")
+        problems.append(Problem("所属乡镇", f"{township_code} 不存在"))
     if village_code and not db.scalar(
         "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?", [village_code, township_code]
     ):
-        problems.append(f"所属村（社区）：{village_code} 不属于所选乡镇")
+        problems.append(Problem("所属村（社区）", f"{village_code} 不属于所选乡镇"))
     return problems
 
 
@@ -170,12 +171,12 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
-        raise ValueError("坐标：经度和纬度必须是数字") from None
+        raise ValidationError.single("坐标", "经度和纬度必须是数字") from None
     min_lon, min_lat, max_lon, max_lat = county_bounds()
     if not (min_lon <= lon <= max_lon):
-        problems.append(f"经度：{lon} 不在本县范围内（{min_lon:.2f}—{max_lon:.2f}）")
+        problems.append(Problem("经度", f"{lon} 不在本县范围内（{min_lon:.2f}—{max_lon:.2f}）"))
     if not (min_lat <= lat <= max_lat):
-        problems.append(f"纬度：{lat} 不在本县范围内（{min_lat:.2f}—{max_lat:.2f}）")
+        problems.append(Problem("纬度", f"{lat} 不在本县范围内（{min_lat:.2f}—{max_lat:.2f}）"))
     table: str | None = (
         "townships"
         if db.scalar("SELECT count(*) FROM townships WHERE code = ?", [code])
@@ -184,9 +185,9 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
         else None
     )
     if table is None:
-        problems.append(f"区划代码：{code} 不存在")
+        problems.append(Problem("区划代码", f"{code} 不存在"))
     if problems or table is None:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
     note = clean(note) or "管理员设置（WGS-84）"
 
     def work(cur):

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from . import audit
 from .auth import SYSTEM, PermissionDenied, User, require_admin
 from .db import put_setting
+from .errors import ValidationError
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -400,7 +401,7 @@ def _hhmm(text: str, label: str) -> str:
     try:
         parsed = datetime.strptime(str(text).strip(), "%H:%M")
     except ValueError:
-        raise ValueError(f"{label}：必须是 时:分 格式，如 22:00") from None
+        raise ValidationError.single(f"{label}", "必须是 时:分 格式，如 22:00") from None
     return f"{parsed:%H:%M}"
 
 
@@ -414,9 +415,9 @@ def validate_settings(values: dict) -> dict:
     try:
         leads = sorted({int(str(p).strip()) for p in leads}, reverse=True)
     except ValueError:
-        raise ValueError("演练提前提醒天数：必须是用逗号分隔的整数，如 7,1") from None
+        raise ValidationError.single("演练提前提醒天数", "必须是用逗号分隔的整数，如 7,1") from None
     if not leads or any(d < 0 or d > 90 for d in leads):
-        raise ValueError("演练提前提醒天数：至少一个，每个在 0 到 90 之间")
+        raise ValidationError.single("演练提前提醒天数", "至少一个，每个在 0 到 90 之间")
     out["lead_days"] = leads
     limits = {
         "expiry_days": ("证书/保险提前提醒天数", 1, 365),
@@ -432,9 +433,9 @@ def validate_settings(values: dict) -> dict:
         try:
             number = int(out[key])
         except (TypeError, ValueError):
-            raise ValueError(f"{label}：必须是整数") from None
+            raise ValidationError.single(f"{label}", "必须是整数") from None
         if not low <= number <= high:
-            raise ValueError(f"{label}：必须在 {low} 到 {high} 之间")
+            raise ValidationError.single(f"{label}", f"必须在 {low} 到 {high} 之间")
         out[key] = number
     out["quiet_start"] = _hhmm(out["quiet_start"], "免打扰开始时间")
     out["quiet_end"] = _hhmm(out["quiet_end"], "免打扰结束时间")

@@ -13,6 +13,7 @@ from datetime import date
 
 from . import audit
 from .enums import DRILL_LEVELS, ENTERPRISE_SECTORS, HAZARD_DOMAINS, PLAN_CATEGORIES
+from .errors import ValidationError
 from .stats import STAT_LABELS, about, year_stats
 
 CHINESE_DIGITS = "一二三四五六七八九十"
@@ -238,7 +239,7 @@ def render(db, year: int, fmt: str = "text") -> bytes | str:
         return as_docx(figures)
     if fmt == "xlsx":
         return as_xlsx(figures)
-    raise ValueError(f"格式：必须是 {'、'.join(FORMATS)} 之一")
+    raise ValidationError.single("格式", f"必须是 {'、'.join(FORMATS)} 之一")
 
 
 def export(db, actor, year: int, fmt: str) -> bytes:

@@ -22,6 +22,7 @@ from . import audit
 from .auth import User, require_admin
 from .db import put_setting
 from .enums import HAZARD_DOMAINS
+from .errors import Problem, ValidationError
 from .teams import mask_personal
 
 SETTINGS_KEY = "roster.health"
@@ -36,17 +37,17 @@ MOBILE_PATTERN = "^1[3-9][0-9]{9}$"
 
 
 # Settings -----------------------------------------------------------------------------------
-def settings_problems(values: dict) -> list[str]:
+def settings_problems(values: dict) -> list[Problem]:
     problems = []
     for key, label in SETTING_LABELS.items():
         value = values.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            problems.append(f"{label}：应为非负整数")
+            problems.append(Problem(label, "应为非负整数"))
     if not problems:
         if values["min_age"] >= values["max_age"]:
-            problems.append("最高年龄（岁）：必须大于最低年龄")
+            problems.append(Problem("最高年龄（岁）", "必须大于最低年龄"))
         if values["expiry_window_days"] > 3650:
-            problems.append("证书/保险到期预警天数：最多3650天")
+            problems.append(Problem("证书/保险到期预警天数", "最多3650天"))
     return problems
 
 
@@ -61,7 +62,7 @@ def save_health_settings(db, actor: User, values: dict) -> None:
     values = {k: values.get(k, DEFAULTS[k]) for k in DEFAULTS}
     problems = settings_problems(values)
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
     before = health_settings(db)
 
     def work(cur):

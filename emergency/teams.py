@@ -18,6 +18,7 @@ from .db import row_dict as _row
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
+from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .normalise import Places
 
@@ -115,34 +116,34 @@ def _check_team(cur, actor: User, team_id: int, expected: dict | None, what: str
     return before
 
 
-def team_problems(data: dict, places: Places) -> list[str]:
-    """What is wrong with a team record (pure: places are preloaded), each as "field：reason"."""
+def team_problems(data: dict, places: Places) -> list[Problem]:
+    """What is wrong with a team record (pure: places are preloaded): field label and reason."""
     problems = []
     if not clean(data.get("name")):
-        problems.append("队伍名称：不能为空")
+        problems.append(Problem("队伍名称", "不能为空"))
     if data.get("kind") not in TEAM_KINDS:
-        problems.append(f"队伍类别：必须是 {'、'.join(TEAM_KINDS.values())} 之一")
+        problems.append(Problem("队伍类别", f"必须是 {'、'.join(TEAM_KINDS.values())} 之一"))
     if data.get("level") not in TEAM_LEVELS:
-        problems.append(f"队伍层级：必须是 {'、'.join(TEAM_LEVELS.values())} 之一")
+        problems.append(Problem("队伍层级", f"必须是 {'、'.join(TEAM_LEVELS.values())} 之一"))
     township = data.get("township_code")
     if data.get("level") == "county" and township:
-        problems.append("队伍层级：县级队伍服务全县，不应填写所属乡镇")
+        problems.append(Problem("队伍层级", "县级队伍服务全县，不应填写所属乡镇"))
     if data.get("level") not in ("county", "civil") and not township:
-        problems.append("所属乡镇：乡镇、村级和企业队伍必须填写所属乡镇（社会组织队伍不填则服务全县）")
+        problems.append(Problem("所属乡镇", "乡镇、村级和企业队伍必须填写所属乡镇（社会组织队伍不填则服务全县）"))
     if township and township not in places.township_names:
-        problems.append(f"所属乡镇：{township} 不存在")
+        problems.append(Problem("所属乡镇", f"{township} 不存在"))
     village = data.get("village_code")
     if village and places.village_township.get(village) != township:
-        problems.append(f"所属村（社区）：{village} 不属于所选乡镇")
+        problems.append(Problem("所属村（社区）", f"{village} 不属于所选乡镇"))
     phone = data.get("duty_phone")
     if phone and privacy.validate_mobile(phone) and not phone.startswith("0379"):
-        problems.append("值班电话：应为11位手机号或 0379 开头的固话")
+        problems.append(Problem("值班电话", "应为11位手机号或 0379 开头的固话"))
     if not isinstance(data.get("established_on"), date):
-        problems.append("成立日期：必须填写日期")
+        problems.append(Problem("成立日期", "必须填写日期"))
     return problems
 
 
-def validate_team(db, data: dict) -> list[str]:
+def validate_team(db, data: dict) -> list[Problem]:
     return team_problems(data, Places.load(db)) + reference_problems(
         db, data.get("enterprise_id"), data.get("township_code")
     )
@@ -155,7 +156,7 @@ def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
     require_write(actor, data["township_code"], "新增该乡镇以外的队伍")
     problems = validate_team(db, data)
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         team_id = insert_row(cur, "teams", data)
@@ -175,7 +176,7 @@ def update_team(db, actor: User, team_id: int, changes: dict, *, expected: dict 
         require_write(actor, after["township_code"], "把队伍转到其他乡镇")
         problems = validate_team(db, after)
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         old, new = audit.changed(before, {k: after[k] for k in TEAM_FIELDS})
         if new:
             cur.execute(
@@ -194,7 +195,7 @@ def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expect
     def work(cur):
         before = _check_team(cur, actor, team_id, expected, "撤销其他乡镇或县级的队伍")
         if not clean(reason):
-            raise ValueError("撤销原因：不能为空")
+            raise ValidationError.single("撤销原因", "不能为空")
         cur.execute(
             "UPDATE teams SET disbanded_on = ?, disband_reason = ?, updated_at = current_timestamp WHERE id = ?",
             [on, clean(reason), team_id],
@@ -241,27 +242,27 @@ def _check_member(cur, actor: User, member_id: int, expected: dict | None, what:
     return before
 
 
-def validate_member(data: dict) -> list[str]:
+def validate_member(data: dict) -> list[Problem]:
     problems = []
     if not data.get("name"):
-        problems.append("姓名：不能为空")
+        problems.append(Problem("姓名", "不能为空"))
     phone_problem = privacy.validate_mobile(data["phone"]) if data.get("phone") else None
     if phone_problem:
-        problems.append("手机号：" + phone_problem)
+        problems.append(Problem("手机号", phone_problem))
     if data.get("role_in_team") not in MEMBER_ROLES:
-        problems.append(f"队内职务：必须是 {'、'.join(MEMBER_ROLES.values())} 之一")
+        problems.append(Problem("队内职务", f"必须是 {'、'.join(MEMBER_ROLES.values())} 之一"))
     if not isinstance(data.get("joined_on"), date):
-        problems.append("入队日期：必须填写日期")
+        problems.append(Problem("入队日期", "必须填写日期"))
     if data.get("gender") not in (None, "男", "女"):
-        problems.append("性别：应为“男”或“女”")
+        problems.append(Problem("性别", "应为“男”或“女”"))
     for key, label in (("birth_date", "出生日期"), ("training_on", "培训日期"), ("insurance_until", "保险到期")):
         if data.get(key) is not None and not isinstance(data[key], date):
-            problems.append(f"{label}：必须是日期")
+            problems.append(Problem(label, "必须是日期"))
     born = data.get("birth_date")
     if isinstance(born, date) and (born > date.today() or born.year < 1900):
-        problems.append("出生日期：不合理")
+        problems.append(Problem("出生日期", "不合理"))
     if len(data.get("specialty") or "") > 100:
-        problems.append("专长：最多100字")
+        problems.append(Problem("专长", "最多100字"))
     return problems
 
 
@@ -271,7 +272,7 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
     team = _team(cur, data["team_id"])
     require_write(actor, team["township_code"], "向其他乡镇或县级队伍添加队员")
     if team["disbanded_on"]:
-        raise ValueError("所属队伍：该队伍已撤销，不能再添加队员")
+        raise ValidationError.single("所属队伍", "该队伍已撤销，不能再添加队员")
     data = {k: data.get(k) for k in MEMBER_FIELDS}
     data["name"], data["phone"] = clean(data["name"]), clean_code(data["phone"]) or None
     data.setdefault("role_in_team", "member")
@@ -284,7 +285,7 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
         id_number = clean_code(id_number)
         reason = privacy.validate_id_number(id_number)
         if reason:
-            problems.append("身份证号：" + reason)
+            problems.append(Problem("身份证号", reason))
         else:
             protected = privacy.protect_id(id_number)
             data["birth_date"] = privacy.birth_date_from_id(id_number)
@@ -297,7 +298,7 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
             if others:
                 warnings.append("此人已在以下队伍中登记（将被标记为重复人员）：" + "、".join(n for (n,) in others))
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         stored_id = dict(zip(("id_hmac", "id_cipher", "id_masked"), protected))
@@ -321,11 +322,11 @@ def update_member(db, actor: User, member_id: int, changes: dict, *, expected: d
             target = _team(cur, after["team_id"])
             require_write(actor, target["township_code"], "把队员调到其他乡镇或县级队伍")
             if target["disbanded_on"]:
-                raise ValueError("所属队伍：目标队伍已撤销")
+                raise ValidationError.single("所属队伍", "目标队伍已撤销")
         # A stored malformed phone (listed by the roster health check) does not block other edits.
         problems = validate_member(after if "phone" in changes else {**after, "phone": None})
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         old, new = audit.changed(before, {k: after[k] for k in MEMBER_FIELDS})
         if new:
             cur.execute(
@@ -368,7 +369,7 @@ def record_training(
 ) -> dict:
     """Training passed (生产安全事故应急条例 Art. 11: only trained members join rescues)."""
     if passed and not isinstance(on, date):
-        raise ValueError("培训日期：通过培训时必须填写日期")
+        raise ValidationError.single("培训日期", "通过培训时必须填写日期")
     return update_member(
         db,
         actor,
@@ -388,7 +389,7 @@ def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
     team = _team(cur, team_id)
     require_write(actor, team["township_code"], "为其他乡镇或县级队伍登记保险")
     if not isinstance(until, date):
-        raise ValueError("保险到期：必须填写日期")
+        raise ValidationError.single("保险到期", "必须填写日期")
 
     def work(cur):
         # No RETURNING: DuckDB 2.0.1 runs an UPDATE ... RETURNING as delete + insert, which the foreign
@@ -412,7 +413,7 @@ def set_team_domains(db, actor: User, team_id: int, domains: list[str], *, expec
         before = _check_team(cur, actor, team_id, expected, "修改其他乡镇或县级队伍的覆盖领域")["domains"]
         unknown = [d for d in domains if d not in HAZARD_DOMAINS]
         if unknown:
-            raise ValueError(f"覆盖领域：未知领域 {'、'.join(unknown)}")
+            raise ValidationError.single("覆盖领域", f"未知领域 {'、'.join(unknown)}")
         after = sorted(dict.fromkeys(domains))
         if before != after:
             for code in set(before) - set(after):  # only what changed: no delete and re-insert of one key
@@ -441,16 +442,16 @@ CERTIFICATE_LABELS = {
 }
 
 
-def certificate_problems(data: dict) -> list[str]:
+def certificate_problems(data: dict) -> list[Problem]:
     problems = []
     if not clean(data.get("name")):
-        problems.append("证书名称：不能为空")
+        problems.append(Problem("证书名称", "不能为空"))
     for key, label in (("issued_on", "发证日期"), ("expires_on", "有效期至")):
         if data.get(key) is not None and not isinstance(data[key], date):
-            problems.append(f"{label}：必须是日期")
+            problems.append(Problem(label, "必须是日期"))
     issued, expires = data.get("issued_on"), data.get("expires_on")
     if isinstance(issued, date) and isinstance(expires, date) and expires < issued:
-        problems.append("有效期至：不能早于发证日期")
+        problems.append(Problem("有效期至", "不能早于发证日期"))
     return problems
 
 
@@ -462,7 +463,7 @@ def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
     data["name"], data["number"] = clean(data["name"]), clean(data["number"]) or None
     problems = certificate_problems(data)
     if problems:
-        raise ValueError("；".join(problems))
+        raise ValidationError(problems)
 
     def work(cur):
         cert_id = cur.execute(
@@ -505,7 +506,7 @@ def update_certificate(db, actor: User, cert_id: int, changes: dict, *, expected
         after["name"], after["number"] = clean(after["name"]), clean(after["number"]) or None
         problems = certificate_problems(after)
         if problems:
-            raise ValueError("；".join(problems))
+            raise ValidationError(problems)
         old, new = audit.changed(before, {k: after[k] for k in CERTIFICATE_FIELDS})
         if new:
             cur.execute(

@@ -195,7 +195,7 @@ def test_needs_escalation(acked, escalated, minutes_later, expected):
 )
 def test_validate_thresholds(change, problem):
     problems = linkage.validate_thresholds({**linkage.DEFAULT_THRESHOLDS, **change})
-    assert (any(problem in p for p in problems)) if problem else problems == []
+    assert (any(problem in p.field for p in problems)) if problem else problems == []
 
 
 # The demo --------------------------------------------------------------------------------------

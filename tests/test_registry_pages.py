@@ -93,3 +93,18 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
     teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
     at.run()
     assert {m.label: int(m.value) for m in at.metric}["未通过培训"] == before + 1
+
+
+def test_a_form_with_two_problems_shows_each_on_its_own_line(app, scratch_db):
+    at = app("emergency/ui/teams_page.py", db=scratch_db)
+    teams_before = scratch_db.scalar("SELECT count(*) FROM teams")
+    new_team = [t for t in at.text_input if t.label == "队伍名称"][-1]  # the 新增队伍 form's, after the edit form's
+    assert new_team.value == ""
+    [t for t in at.text_input if t.label == "值班电话"][-1].input("12345")
+    next(b for b in at.button if b.label == "保存").click().run()
+    assert not at.exception and not at.success
+    message = at.error[-1].value
+    heading, _, rest = message.partition("\n\n")
+    assert heading == "未保存："
+    assert rest.splitlines() == ["- 队伍名称：不能为空", "- 值班电话：应为11位手机号或 0379 开头的固话"]
+    assert scratch_db.scalar("SELECT count(*) FROM teams") == teams_before

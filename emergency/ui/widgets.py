@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 import streamlit as st
 
 from emergency import enums
+from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
 
 
@@ -76,6 +79,11 @@ def drawn(kind: str, record: dict) -> dict:
     return seen
 
 
+def problems_markdown(heading: str, problems: Iterable[Problem]) -> str:
+    """The heading, then each problem (errors.Problem) as an item of a Markdown list, escaped."""
+    return heading + "\n\n" + "\n".join(f"- {escape_markdown(str(p))}" for p in problems)
+
+
 def write_feedback(action, success: str, saved_as: str | None = None) -> bool:
     """Run a service call; show its refusal or validation message instead of a traceback.
 
@@ -93,6 +101,9 @@ def write_feedback(action, success: str, saved_as: str | None = None) -> bool:
         return False
     except StaleRecord as exc:  # the form now shows the record as it is; its next save is checked against that
         st.error(escape_markdown(str(exc)))
+        return False
+    except ValidationError as exc:  # one line per problem
+        st.error(problems_markdown("未保存：", exc.problems))
         return False
     except ValueError as exc:
         st.error(f"未保存：{escape_markdown(exc)}")
