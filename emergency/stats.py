@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from datetime import date
 
-STATS_SQL = """
+from .teams import member_active, team_active
+
+STATS_SQL = f"""
 WITH params AS (SELECT CAST(? AS DATE) AS year_end, CAST(? AS DATE) AS year_start),
 active_teams AS (
     SELECT t.id FROM teams t, params p
-    WHERE t.established_on <= p.year_end AND (t.disbanded_on IS NULL OR t.disbanded_on > p.year_end)
+    WHERE {team_active("p.year_end")[0]}
 ),
 year_drills AS (
     SELECT d.level, d.participants FROM drills d, params p
@@ -29,7 +31,7 @@ SELECT
     (SELECT count(*) FROM active_teams) AS teams,
     (SELECT count(*) FROM members m, params p
       WHERE m.team_id IN (SELECT id FROM active_teams)
-        AND m.joined_on <= p.year_end AND (m.left_on IS NULL OR m.left_on > p.year_end)) AS members,
+        AND {member_active("p.year_end", team=None)[0]}) AS members,
     (SELECT count(*) FROM plans WHERE status = 'active') AS plans,
     (SELECT count(DISTINCT category) FROM plans WHERE status = 'active') AS plan_categories,
     (SELECT count(*) FROM townships WHERE is_township) AS townships,

@@ -81,6 +81,35 @@ MEMBER_LABELS = {
 MEMBER_ENUMS = {"role_in_team": MEMBER_ROLES}
 
 
+# Who is active on a day: the one definition every query uses --------------------------------------
+def team_active(on: date | str, alias: str = "t") -> tuple[str, list]:
+    """The rule "team `alias` is active on the day `on`" as an SQL condition and its parameters.
+
+    A team is active on a day when it was founded on or before that day and is not disbanded by
+    then (no disbanded_on, or a later one): disbanded on the day itself means inactive that day.
+    `on` is a date, bound as parameters, or a string holding an SQL expression (e.g. "p.year_end"),
+    written into the condition with no parameters. Plain standard SQL, for any backend.
+    """
+    day, params = _day(on, 2)
+    return f"{alias}.established_on <= {day} AND ({alias}.disbanded_on IS NULL OR {alias}.disbanded_on > {day})", params
+
+
+def member_active(on: date | str, alias: str = "m", team: str | None = "t") -> tuple[str, list]:
+    """The rule "member `alias` is on the roster on the day `on`": joined on or before that day and
+    not left by then (left on the day itself means gone that day), in a team active that day
+    (`team` is the alias of the member's team row; None leaves the team's rule to the caller)."""
+    day, params = _day(on, 2)
+    sql = f"{alias}.joined_on <= {day} AND ({alias}.left_on IS NULL OR {alias}.left_on > {day})"
+    if team is None:
+        return sql, params
+    team_sql, team_params = team_active(on, team)
+    return f"{team_sql} AND {sql}", team_params + params
+
+
+def _day(on: date | str, uses: int) -> tuple[str, list]:
+    return (on, []) if isinstance(on, str) else ("?", [on] * uses)
+
+
 def _team(cur, team_id: int) -> dict:
     team = _row(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
     if not team:
