@@ -17,8 +17,7 @@ from pathlib import Path, PurePath
 
 from . import audit, stale
 from .auth import User, require_write
-from .db import insert_row
-from .db import row_dict as _row
+from .db import insert_row, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
@@ -126,7 +125,7 @@ ACTION_LABELS = {
 
 
 def _drill(cur, drill_id: int) -> dict:
-    row = _row(cur, f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
+    row = row_dict(cur, f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
     if not row:
         raise ValueError(f"演练 {drill_id} 不存在")
     return row
@@ -489,7 +488,7 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
 
 
 def _action(cur, action_id: int) -> dict:
-    row = _row(
+    row = row_dict(
         cur,
         "SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
         " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?",
@@ -573,7 +572,7 @@ PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise
 
 
 def _planned(cur, planned_id: int) -> dict:
-    row = _row(cur, "SELECT * FROM planned_drills WHERE id = ?", [planned_id])
+    row = row_dict(cur, "SELECT * FROM planned_drills WHERE id = ?", [planned_id])
     if not row:
         raise ValueError(f"演练计划 {planned_id} 不存在")
     return row

@@ -13,8 +13,7 @@ from datetime import date
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import insert_row
-from .db import row_dict as _row
+from .db import insert_row, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
@@ -111,7 +110,7 @@ def _day(on: date | str, uses: int) -> tuple[str, list]:
 
 
 def _team(cur, team_id: int) -> dict:
-    team = _row(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
+    team = row_dict(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
     if not team:
         raise ValueError(f"队伍 {team_id} 不存在")
     return team
@@ -244,7 +243,7 @@ def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expect
 
 # Members -----------------------------------------------------------------------------------
 def _member(cur, member_id: int) -> dict:
-    member = _row(
+    member = row_dict(
         cur,
         f"SELECT m.id, {', '.join('m.' + f for f in MEMBER_FIELDS)}, m.id_hmac, m.id_masked,"
         " m.left_on, t.township_code FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
@@ -504,7 +503,7 @@ def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
 
 
 def _certificate(cur, cert_id: int) -> dict:
-    cert = _row(
+    cert = row_dict(
         cur,
         "SELECT c.id, c.member_id, c.name, c.number, c.issued_on, c.expires_on, t.township_code"
         " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
