@@ -346,6 +346,19 @@ def drill_years(db) -> list[int]:
     return [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")]
 
 
+def drill_exists(db, drill_id: int) -> bool:
+    return bool(db.scalar("SELECT count(*) FROM drills WHERE id = ?", [drill_id]))
+
+
+def monthly_by_level(db, year: int):
+    """The year's drills per (month, level): a frame of month (1-12), level, drills."""
+    return db.frame(
+        "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
+        " GROUP BY 1, 2 ORDER BY 1, 2",
+        [year],
+    )
+
+
 def drill_detail(db, drill_id: int) -> dict:
     """The whole record: fields, names of its places, plans, attachments, corrective actions, planned drill."""
     rows = db.query_dicts(
@@ -567,6 +580,15 @@ def action_list(db, today: date, *, township_code: str | None = None, only_open:
     return rows
 
 
+def action_counts(db, today: date) -> dict:
+    """Open corrective actions, and how many of them are past their due date on `today`."""
+    return db.query_dicts(
+        "SELECT count(*) AS open, count(*) FILTER (WHERE due_on < ?) AS overdue"
+        " FROM corrective_actions WHERE closed_on IS NULL",
+        [today],
+    )[0]
+
+
 # Planned drills ----------------------------------------------------------------------------------
 PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise_id", "plan_code", "planned_on", "note")
 
@@ -689,6 +711,11 @@ def planned_list(db, today: date, *, year: int | None = None, township_code: str
     for row in rows:
         row["state"] = planned_status(row["planned_on"], row["status"], today)
     return rows
+
+
+def planned_years(db) -> list[int]:
+    """The years with planned drills, earliest first."""
+    return [int(y) for (y,) in db.query("SELECT DISTINCT year(planned_on) FROM planned_drills ORDER BY 1")]
 
 
 def by_month(rows: list[dict], key: str = "planned_on") -> dict[str, list[dict]]:

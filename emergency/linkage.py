@@ -455,6 +455,11 @@ def connected_detail(db, year: int) -> list[dict]:
     return rows
 
 
+def roll_call_years(db) -> list[int]:
+    """The years with roll calls, latest first."""
+    return [int(y) for (y,) in db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC")]
+
+
 def connected_townships(db, year: int) -> int:
     """How many of the county's townships were connected in `year` (CONNECTED_DEFINITION)."""
     return sum(1 for row in connected_detail(db, year) if row["connected"])

@@ -569,6 +569,18 @@ def certificates_of(db, member_id: int):
     )
 
 
+def domain_counts(db, on: date) -> list[dict]:
+    """Per hazard domain covered on the day `on`: active teams and the townships they belong to,
+    most teams first (the overview's chart and the report's leading domains)."""
+    active, params = team_active(on)
+    return db.query_dicts(
+        "SELECT d.domain_code, count(DISTINCT t.id) AS teams, count(DISTINCT t.township_code) AS townships"
+        f" FROM team_domains d JOIN teams t ON t.id = d.team_id WHERE {active}"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        params,
+    )
+
+
 # Lists ------------------------------------------------------------------------------------
 def team_list(
     db,

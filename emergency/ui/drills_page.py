@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from emergency import drills, enterprises, enums
+from emergency import drills, enterprises, enums, plans, regions
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -16,7 +16,7 @@ db = get_db()
 today = date.today()
 st.title("演练记录")
 
-plans = dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
+active_plans = plans.active_plans(db)
 towns = township_options(db, include_all=False)
 town_names = {v: k for k, v in towns.items()}
 
@@ -32,12 +32,7 @@ if user.role != "viewer":
             c2.text_input("所属乡镇", town_names.get(township, ""), disabled=True)
         village = enterprise = None
         if level == "village" and township:
-            villages = dict(
-                db.query(
-                    "SELECT name, code FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
-                    [township],
-                )
-            )
+            villages = {name: code for code, name in regions.village_names(db, township).items()}
             village = villages.get(c3.selectbox("村（社区）", list(villages), key="log_village"))
         if level == "enterprise" and township:
             options = enterprises.enterprise_options(db, township)
@@ -59,7 +54,9 @@ if user.role != "viewer":
             held = a.date_input("演练日期 *", today, max_value=today)
             participants = b.number_input("参演人次 *", min_value=0, step=1)
             form = c.selectbox("演练形式 *", list(enums.DRILL_FORMS), index=1, format_func=enums.DRILL_FORMS.get)
-            plan_codes = st.multiselect("演练预案 *", list(plans), format_func=lambda c: f"{c} {plans[c]}")
+            plan_codes = st.multiselect(
+                "演练预案 *", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}"
+            )
             organiser = st.text_input("组织单位 *", default_organiser)
             with st.expander("更多信息（可选）"):
                 planned_label = st.selectbox(
@@ -136,12 +133,7 @@ show_table(
 st.divider()
 wanted = st.query_params.get("drill")
 ids = [int(i) for i in frame["id"].tolist()]
-if (
-    wanted
-    and wanted.isdigit()
-    and int(wanted) not in ids
-    and db.scalar("SELECT count(*) FROM drills WHERE id = ?", [int(wanted)])
-):
+if wanted and wanted.isdigit() and int(wanted) not in ids and drills.drill_exists(db, int(wanted)):
     ids = [int(wanted), *ids]
 titles = dict(zip(frame["id"].astype(int), frame["title"]))
 chosen = st.selectbox(

@@ -53,19 +53,13 @@ with right:
     for place in missing:
         st.markdown(f"- {place['name']}" + ("" if place["is_township"] else "（林场）"))
     placed_villages = len(data["villages"])
-    total_villages = db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual")
+    total_villages = regions.village_count(db)
     st.caption(f"村（社区）坐标：已登记 {placed_villages} / {total_villages} 个。")
     if user.is_admin:
         with st.expander("设置坐标（管理员）", expanded=bool(missing)):
             options = {f"{m['name']}": m["code"] for m in missing}
             options.update(
-                {
-                    f"{t} / {v}": c
-                    for c, v, t in db.query(
-                        "SELECT v.code, v.name, t.name FROM villages v JOIN townships t ON t.code = v.township_code"
-                        " WHERE NOT v.is_virtual AND v.lon IS NULL ORDER BY t.sort_order, v.code"
-                    )
-                }
+                {f"{v['township_name']} / {v['name']}": v["code"] for v in regions.villages_without_coordinates(db)}
             )
             with st.form("set_coordinates"):
                 place = st.selectbox("单位", list(options))

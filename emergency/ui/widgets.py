@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from emergency import enums
+from emergency import enums, regions
 from emergency.hygiene import escape_markdown
 
 
@@ -50,12 +50,7 @@ def status_colour(value) -> str:
 
 def township_options(db, include_all: bool = True) -> dict[str, str | None]:
     options = {"全部乡镇": None} if include_all else {}
-    options.update(
-        {
-            name: code
-            for code, name in db.query("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order")
-        }
-    )
+    options.update({t["name"]: t["code"] for t in regions.townships(db)})
     return options
 
 
