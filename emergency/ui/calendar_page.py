@@ -50,7 +50,7 @@ if not rows:
     st.info("该年度没有演练计划。")
 
 if user.role != "viewer":
-    own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
+    own: dict[str, str | None] = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
     if user.is_admin:
         own = {"县级（全县）": None, **own}
     active_plans = plans.active_plans(db)

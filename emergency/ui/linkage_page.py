@@ -11,7 +11,7 @@ from emergency.db import TZ
 from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -81,7 +81,7 @@ show_table(
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
-default = list(options.values()).index(user.township_code) if user.township_code in options.values() else 0
+default = next((i for i, code in enumerate(options.values()) if code == user.township_code), 0)
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
 villages = pd.DataFrame(linkage.village_indicators(db, town_code, now, th))
@@ -215,7 +215,7 @@ with tabs[3]:
         own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
         c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
         with st.form("contact"):
-            role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=CONTACT_ROLES.get)
+            role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
             village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
             village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
             name = st.text_input("姓名")
