@@ -104,6 +104,16 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def usernames(db) -> list[str]:
+    """Everyone who appears in the audit trail (the audit page's filter)."""
+    return [u for (u,) in db.query("SELECT DISTINCT username FROM audit_log ORDER BY 1")]
+
+
+def table_names(db) -> list[str]:
+    """Every table the audit trail has rows for."""
+    return [t for (t,) in db.query("SELECT DISTINCT table_name FROM audit_log ORDER BY 1")]
+
+
 def search(
     db,
     *,

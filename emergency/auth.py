@@ -26,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import audit
+from .db import row_dict
 from .enums import USER_ROLES
 
 LOCK_AFTER_FAILURES = 5
@@ -220,11 +221,10 @@ def _update_account(db, actor: User, username: str, values: dict) -> None:
     """Set `values` on the user (columns from our own callers), audit the change and end the user's sessions."""
 
     def work(cur):
-        cols = list(values)
-        found = cur.execute(f"SELECT {', '.join(cols)} FROM users WHERE username = ?", [username]).fetchone()
+        found = row_dict(cur, f"SELECT {', '.join(values)} FROM users WHERE username = ?", [username])
         if not found:
             raise ValueError(f"用户 {username} 不存在")
-        before, after = audit.changed(dict(zip(cols, found)), values)
+        before, after = audit.changed(found, values)
         if not after:
             return
         cur.execute(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, date
 from pathlib import Path
 
-from .db import PROJECT_DIR, Database
+from .db import PROJECT_DIR, TZ, Database
 
 TODAY = date(2026, 11, 25)  # pinned so that runs on different days compare
 REPEAT = 5
@@ -64,7 +64,7 @@ def database_paths(db: Database) -> list[tuple[str, Callable]]:
 
     from . import auth, deadlines, drills, linkage, reminders, roster, stats, teams
 
-    morning = datetime.combine(TODAY, clock(7, 30), tzinfo=reminders.TZ)
+    morning = datetime.combine(TODAY, clock(7, 30), tzinfo=TZ)
     return [
         ("stats（年度统计）", lambda: stats.year_stats(db, 2024)),
         ("coverage（覆盖矩阵）", lambda: roster.coverage(db, TODAY)),

@@ -141,7 +141,7 @@ def cmd_stats(db, args) -> int:
 
 
 def cmd_user(db, args) -> int:
-    from . import auth
+    from . import auth, regions
     from .setup import initialise
 
     initialise(db)
@@ -154,7 +154,7 @@ def cmd_user(db, args) -> int:
         auth.set_active(db, auth.SYSTEM, name, args.action == "enable")
         print(f"已启用用户 {name}。" if args.action == "enable" else f"已停用用户 {name}，其登录会话已全部结束。")
         return 0
-    township = _township_code(db, args.township) if args.township else None
+    township = regions.township_code(db, args.township) if args.township else None
     if args.action == "role":
         if not args.role:  # never a silent default here: that would make anyone an admin
             raise ValueError("请用 --role 指定新角色（admin、township 或 viewer）")
@@ -164,18 +164,6 @@ def cmd_user(db, args) -> int:
     user = auth.create_user(db, auth.SYSTEM, name, args.name or name, args.role or "admin", _read_password(), township)
     print(f"已创建用户 {user.username}（{user.role_label}）。")
     return 0
-
-
-def _township_code(db, text: str) -> str:
-    """The township named by its code or its name (with or without 镇/乡)."""
-    code = db.scalar(
-        "SELECT code FROM townships WHERE is_township AND (code = ? OR name = ? OR name = ? || '镇'"
-        " OR name = ? || '乡')",
-        [text] * 4,
-    )
-    if not code:
-        raise ValueError(f"找不到乡镇：{text}")
-    return code
 
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "stats": cmd_stats, "user": cmd_user}

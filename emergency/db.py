@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -24,7 +25,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
 DEFAULT_DB_PATH = DATA_DIR / "emergency.duckdb"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The county's time zone, the one definition: every cursor runs in it, and every module that makes
+# or reads an instant uses TZ (its name for SQL, APScheduler and pandas: TIME_ZONE).
 TIME_ZONE = "Asia/Shanghai"
+TZ = ZoneInfo(TIME_ZONE)
 
 T = TypeVar("T")
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+from emergency.db import TZ
 
 from .demo import fake_mobile, fake_name
 from .regions import read_townships, read_villages
 
-TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 1, 2, 9, 0, tzinfo=TZ)
 DEMO_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=TZ)
 PERIOD_DAYS = 90

@@ -17,8 +17,7 @@ from pathlib import Path, PurePath
 
 from . import audit, stale
 from .auth import User, require_write
-from .db import insert_row
-from .db import row_dict as _row
+from .db import insert_row, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
@@ -127,7 +126,7 @@ ACTION_LABELS = {
 
 
 def _drill(cur, drill_id: int) -> dict:
-    row = _row(cur, f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
+    row = row_dict(cur, f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
     if not row:
         raise ValueError(f"演练 {drill_id} 不存在")
     return row
@@ -348,6 +347,19 @@ def drill_years(db) -> list[int]:
     return [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")]
 
 
+def drill_exists(db, drill_id: int) -> bool:
+    return bool(db.scalar("SELECT count(*) FROM drills WHERE id = ?", [drill_id]))
+
+
+def monthly_by_level(db, year: int):
+    """The year's drills per (month, level): a frame of month (1-12), level, drills."""
+    return db.frame(
+        "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
+        " GROUP BY 1, 2 ORDER BY 1, 2",
+        [year],
+    )
+
+
 def drill_detail(db, drill_id: int) -> dict:
     """The whole record: fields, names of its places, plans, attachments, corrective actions, planned drill."""
     rows = db.query_dicts(
@@ -490,7 +502,7 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
 
 
 def _action(cur, action_id: int) -> dict:
-    row = _row(
+    row = row_dict(
         cur,
         "SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
         " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?",
@@ -569,12 +581,21 @@ def action_list(db, today: date, *, township_code: str | None = None, only_open:
     return rows
 
 
+def action_counts(db, today: date) -> dict:
+    """Open corrective actions, and how many of them are past their due date on `today`."""
+    return db.query_dicts(
+        "SELECT count(*) AS open, count(*) FILTER (WHERE due_on < ?) AS overdue"
+        " FROM corrective_actions WHERE closed_on IS NULL",
+        [today],
+    )[0]
+
+
 # Planned drills ----------------------------------------------------------------------------------
 PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise_id", "plan_code", "planned_on", "note")
 
 
 def _planned(cur, planned_id: int) -> dict:
-    row = _row(cur, "SELECT * FROM planned_drills WHERE id = ?", [planned_id])
+    row = row_dict(cur, "SELECT * FROM planned_drills WHERE id = ?", [planned_id])
     if not row:
         raise ValueError(f"演练计划 {planned_id} 不存在")
     return row
@@ -693,6 +714,11 @@ def planned_list(db, today: date, *, year: int | None = None, township_code: str
     for row in rows:
         row["state"] = planned_status(row["planned_on"], row["status"], today)
     return rows
+
+
+def planned_years(db) -> list[int]:
+    """The years with planned drills, earliest first."""
+    return [int(y) for (y,) in db.query("SELECT DISTINCT year(planned_on) FROM planned_drills ORDER BY 1")]
 
 
 def by_month(rows: list[dict], key: str = "planned_on") -> dict[str, list[dict]]:

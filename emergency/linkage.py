@@ -22,10 +22,11 @@ from typing import Any
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import put_setting, row_dict
+from .db import TZ, put_setting, row_dict
 from .enums import CONTACT_ROLES, WARNING_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
+from .teams import team_active
 
 GREEN, AMBER, RED = "green", "amber", "red"
 STATUS_LABELS = {GREEN: "正常", AMBER: "需关注", RED: "异常"}
@@ -267,9 +268,7 @@ def set_thresholds(db, actor: User, values: dict) -> None:
 
 # Reads ----------------------------------------------------------------------------------------
 def _now() -> datetime:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Asia/Shanghai"))
+    return datetime.now(TZ)
 
 
 def township_indicators(db, now: datetime | None = None, th: dict | None = None) -> list[dict]:
@@ -297,18 +296,18 @@ def township_indicators(db, now: datetime | None = None, th: dict | None = None)
     villages: dict[str, list[str]] = {}
     for code, township in db.query("SELECT code, township_code FROM villages WHERE NOT is_virtual"):
         villages.setdefault(township, []).append(code)
+    active, active_params = team_active(today, "x")
     counts = {
         code: (teams, drills, vdrills)
         for code, teams, drills, vdrills in db.query(
             "SELECT t.code,"
-            " (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND x.established_on <= ?"
-            "   AND (x.disbanded_on IS NULL OR x.disbanded_on > ?)),"
+            f" (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND {active}),"
             " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'township'"
             "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?),"
             " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'village'"
             "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?)"
             " FROM townships t WHERE t.is_township",
-            [today] * 6,
+            [*active_params, *[today] * 4],
         )
     }
     result = []
@@ -379,11 +378,12 @@ def village_indicators(db, township_code: str, now: datetime | None = None, th: 
             [township_code, today, today],
         )
     )
+    active, active_params = team_active(today, "teams")
     teams = dict(
         db.query(
             "SELECT village_code, count(*) FROM teams WHERE township_code = ? AND village_code IS NOT NULL"
-            " AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?) GROUP BY 1",
-            [township_code, today, today],
+            f" AND {active} GROUP BY 1",
+            [township_code, *active_params],
         )
     )
     result = []
@@ -449,16 +449,18 @@ FROM townships t WHERE t.is_township ORDER BY t.sort_order
 
 
 def connected_detail(db, year: int) -> list[dict]:
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo("Asia/Shanghai")
     rows = db.query_dicts(
         CONNECTED_SQL,
-        [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)],
+        [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=TZ), datetime(year + 1, 1, 1, tzinfo=TZ)],
     )
     for row in rows:
         row["connected"] = is_connected(bool(row["station"]), row["answered"], row["sent"], row["acknowledged"])
     return rows
+
+
+def roll_call_years(db) -> list[int]:
+    """The years with roll calls, latest first."""
+    return [int(y) for (y,) in db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC")]
 
 
 def connected_townships(db, year: int) -> int:

@@ -29,6 +29,7 @@ from .auth import User, require_admin
 from .db import put_setting
 from .errors import Problem, ValidationError
 from .hygiene import clean, escape_html
+from .teams import member_active, team_active
 
 TILES_KEY = "map_tiles"
 BOUNDARIES_KEY = "township_boundaries"
@@ -265,28 +266,29 @@ def township_figures(db, now: datetime | None = None) -> list[dict]:
     participants in the last 12 months, and the linkage status with its indicators."""
     indicators = {i["code"]: i for i in linkage.township_indicators(db, now)}
     today = (now or linkage._now()).date()
+    team, team_params = team_active(today, "x")
+    member, member_params = member_active(today, "m", team="x")
     rows = db.query_dicts(
         "SELECT t.code, t.name, t.lon, t.lat, t.coord_note,"
-        " (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND x.established_on <= ?"
-        "   AND (x.disbanded_on IS NULL OR x.disbanded_on > ?)) AS teams,"
+        f" (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND {team}) AS teams,"
         " (SELECT count(*) FROM members m JOIN teams x ON x.id = m.team_id WHERE x.township_code = t.code"
-        "   AND (x.disbanded_on IS NULL OR x.disbanded_on > ?) AND m.joined_on <= ?"
-        "   AND (m.left_on IS NULL OR m.left_on > ?)) AS members,"
+        f"   AND {member}) AS members,"
         " (SELECT count(*) FROM enterprises e WHERE e.township_code = t.code AND e.closed_on IS NULL) AS enterprises,"
         " (SELECT count(*) FROM drills d WHERE d.township_code = t.code"
         "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?) AS drills,"
         " (SELECT coalesce(sum(participants), 0) FROM drills d WHERE d.township_code = t.code"
         "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?) AS participants"
         " FROM townships t WHERE t.is_township ORDER BY t.sort_order",
-        [today] * 9,
+        [*team_params, *member_params, *[today] * 4],
     )
     names: dict[str, list[str]] = {}
+    named, named_params = team_active(today, "teams")
     for code, name in db.query(
         "SELECT township_code, name FROM (SELECT township_code, name, row_number() OVER ("
         "   PARTITION BY township_code ORDER BY established_on DESC, id DESC) AS n FROM teams"
-        "   WHERE township_code IS NOT NULL AND established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?))"
+        f"   WHERE township_code IS NOT NULL AND {named})"
         " WHERE n <= ? ORDER BY township_code, n",
-        [today, today, POPUP_TEAM_NAMES],
+        [*named_params, POPUP_TEAM_NAMES],
     ):
         names.setdefault(code, []).append(name)
     for row in rows:

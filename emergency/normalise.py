@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from . import privacy
 from .hygiene import clean, clean_code, is_blank
+from .regions import short_name
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -206,7 +207,7 @@ class Places:
         self.township_names = {code: name for code, name in townships}
         self._township: dict[str, str] = {}
         for code, name in townships:
-            for key in (code, name, _short_place(name)):
+            for key in (code, name, short_name(name)):
                 self._township.setdefault(key, code)
         self._village: dict[tuple[str, str], str] = {}
         self.village_names, self.village_township = {}, {}
@@ -230,7 +231,7 @@ class Places:
                 raise ValueError("不能为空")
             return None
         word = clean(_plain_number(value)).replace(" ", "")
-        code = self._township.get(word) or self._township.get(_short_place(word))
+        code = self._township.get(word) or self._township.get(short_name(word))
         if not code:
             raise ValueError(f"找不到乡镇“{word}”（可写 城关镇、城关 或统计区划代码）")
         return code
@@ -246,14 +247,6 @@ class Places:
         if not code:
             raise ValueError(f"“{word}”不是{self.township_names.get(township_code, township_code)}的村（社区）")
         return code
-
-
-def _short_place(name: str) -> str:
-    """城关镇 -> 城关, 木植街乡 -> 木植街 (a one-character stem keeps its suffix)."""
-    for suffix in ("镇", "乡"):
-        if name.endswith(suffix) and len(name) > 2:
-            return name[: -len(suffix)]
-    return name
 
 
 def _short_village(name: str) -> str:

@@ -298,6 +298,11 @@ PLAN_LABELS = {
 }
 
 
+def active_plans(db) -> dict[str, str]:
+    """{code: name} of the plans in force (not retired), in code order: what a drill can exercise."""
+    return dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
+
+
 def _plan_row(cur, code: str) -> dict:
     from .db import row_dict
 

@@ -110,6 +110,60 @@ def townships(db, *, include_forest_farms: bool = False) -> list[dict]:
     return db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order")
 
 
+def township_name(db, code: str) -> str | None:
+    return db.scalar("SELECT name FROM townships WHERE code = ?", [code])
+
+
+def township_code(db, text: str) -> str:
+    """The NBS code of a township given as 城关镇, 城关 or 410325100 (normalise.Places.township, the
+    one lookup the forms, the imports and the CLI share); ValueError names what was not found."""
+    from .normalise import Places
+
+    return str(Places.load(db).township(text))
+
+
+def township_table(db):
+    """Every township and forest farm with its kind, village count and seat (the 区划 page's table)."""
+    return db.frame(
+        "SELECT t.name AS 名称, t.kind AS 类型, t.code AS 统计区划代码,"
+        " CASE WHEN t.is_township THEN '乡镇' ELSE '林场（不计入乡镇）' END AS 性质,"
+        " (SELECT count(*) FROM villages v WHERE v.township_code = t.code AND NOT v.is_virtual) AS 村社区数,"
+        " coalesce(CAST(round(t.lon, 6) AS VARCHAR) || ', ' || CAST(round(t.lat, 6) AS VARCHAR), '坐标缺失')"
+        " AS 驻地坐标WGS84, t.coord_note AS 说明 FROM townships t ORDER BY t.sort_order"
+    )
+
+
+def village_table(db, township_name: str):
+    """The villages (virtual ones included) of the township with that name."""
+    return db.frame(
+        "SELECT v.name AS 名称, v.kind AS 类型, v.code AS 统计区划代码 FROM villages v"
+        " JOIN townships t ON t.code = v.township_code WHERE t.name = ? ORDER BY v.code",
+        [township_name],
+    )
+
+
+def village_names(db, township_code: str) -> dict[str, str]:
+    """{code: name} of the township's villages (not virtual ones), in code order."""
+    return dict(
+        db.query(
+            "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
+            [township_code],
+        )
+    )
+
+
+def village_count(db) -> int:
+    return int(db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual"))
+
+
+def villages_without_coordinates(db) -> list[dict]:
+    """Villages (not virtual) with no coordinate yet, with their township's name, in township order."""
+    return db.query_dicts(
+        "SELECT v.code, v.name, t.name AS township_name FROM villages v JOIN townships t ON t.code = v.township_code"
+        " WHERE NOT v.is_virtual AND v.lon IS NULL ORDER BY t.sort_order, v.code"
+    )
+
+
 def place_problems(db, township_code: str | None, village_code: str | None) -> list[Problem]:
     """The township exists, and the village (if any) lies in it: the check every form shares."""
     problems = []

@@ -27,14 +27,13 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+
+from emergency.db import TZ
 
 from . import audit
 from .auth import SYSTEM, PermissionDenied, User, require_admin
 from .db import put_setting
 from .errors import ValidationError
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 KINDS = {
     "drill_coming": "演练临近",

@@ -37,13 +37,10 @@ def _connected_townships(db, year: int) -> int:
 
 def top_domains(db, year: int, n: int = 2) -> tuple[list[str], int]:
     """The hazard domains most covered by teams active at year end, and how many domains are covered."""
-    rows = db.query(
-        "SELECT td.domain_code, count(*) FROM team_domains td JOIN teams t ON t.id = td.team_id"
-        " WHERE t.established_on <= ? AND (t.disbanded_on IS NULL OR t.disbanded_on > ?)"
-        " GROUP BY 1 ORDER BY 2 DESC, 1",
-        [date(year, 12, 31), date(year, 12, 31)],
-    )
-    names = [HAZARD_DOMAINS.get(code, code).removesuffix("抗旱") for code, _ in rows]
+    from .teams import domain_counts
+
+    rows = domain_counts(db, date(year, 12, 31))
+    names = [HAZARD_DOMAINS.get(r["domain_code"], r["domain_code"]).removesuffix("抗旱") for r in rows]
     return names[:n], len(rows)
 
 

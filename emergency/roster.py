@@ -2,7 +2,8 @@
 
 Who counts, on a given day `today`:
 - a team is active when established_on <= today and it is not disbanded (disbanded_on IS NULL or
-  later than today); a member is current when joined_on <= today, not left by today, in an active team;
+  later than today); a member is current when joined_on <= today, not left by today, in an active team
+  (both rules written once, teams.team_active and teams.member_active);
 - a team serves its own township; a team without a township (county-level teams and county-wide
   civil-society teams) serves every township (teams.serves);
 - a cell (township, domain) is a gap when no active team serving that township covers that domain.
@@ -23,7 +24,7 @@ from .auth import User, require_admin
 from .db import put_setting
 from .enums import HAZARD_DOMAINS
 from .errors import Problem, ValidationError
-from .teams import mask_personal
+from .teams import mask_personal, member_active, team_active
 
 SETTINGS_KEY = "roster.health"
 DEFAULTS = {"expiry_window_days": 30, "min_age": 18, "max_age": 60, "min_team_size": 5}
@@ -73,27 +74,23 @@ def save_health_settings(db, actor: User, values: dict) -> None:
 
 
 # Shared pieces of SQL ------------------------------------------------------------------------
-# Parameters: today, today (teams), today, today (members).
-_ACTIVE = """
-active_teams AS (
-    SELECT * FROM teams WHERE established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?)
-),
-active_members AS (
-    SELECT m.* FROM members m JOIN active_teams t ON t.id = m.team_id
-    WHERE m.joined_on <= ? AND (m.left_on IS NULL OR m.left_on > ?)
-)"""
-
-
-def _active_params(today: date) -> list:
-    return [today, today, today, today]
+def _active(today: date) -> tuple[str, list]:
+    """The CTEs active_teams and active_members on `today` (teams.team_active / member_active)."""
+    team, team_params = team_active(today, "teams")
+    member, member_params = member_active(today, "m", team=None)
+    sql = f"""
+active_teams AS (SELECT * FROM teams WHERE {team}),
+active_members AS (SELECT m.* FROM members m JOIN active_teams t ON t.id = m.team_id WHERE {member})"""
+    return sql, team_params + member_params
 
 
 # Coverage -------------------------------------------------------------------------------------
 def coverage(db, today: date) -> pd.DataFrame:
     """One row per (township, domain): local and county-wide teams and members serving it."""
+    active, active_params = _active(today)
     return db.frame(
         f"""
-        WITH {_ACTIVE},
+        WITH {active},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id),
         team_cover AS (
             SELECT t.id, t.township_code, d.domain_code, coalesce(s.n, 0) AS members
@@ -118,7 +115,7 @@ def coverage(db, today: date) -> pd.DataFrame:
         LEFT JOIN countywide c ON c.domain_code = h.code
         WHERE tw.is_township
         ORDER BY tw.sort_order, h.code""",
-        _active_params(today),
+        active_params,
     )
 
 
@@ -149,9 +146,10 @@ def gaps(cells: pd.DataFrame) -> pd.DataFrame:
 
 def teams_serving(db, viewer: User, township_code: str, domain_code: str, today: date) -> pd.DataFrame:
     """The drill-down: the teams counted in one cell (own township's and county-wide), phones masked."""
+    active, active_params = _active(today)
     frame = db.frame(
         f"""
-        WITH {_ACTIVE},
+        WITH {active},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
         SELECT t.id, t.name, t.kind, t.level, t.township_code,
                CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,
@@ -160,7 +158,7 @@ def teams_serving(db, viewer: User, township_code: str, domain_code: str, today:
         LEFT JOIN townships tw ON tw.code = t.township_code LEFT JOIN sizes s ON s.team_id = t.id
         WHERE t.township_code IS NULL OR t.township_code = ?
         ORDER BY t.township_code NULLS LAST, t.level, t.name""",
-        [*_active_params(today), domain_code, township_code],
+        [*active_params, domain_code, township_code],
     )
     return mask_personal(frame, viewer, "duty_phone")
 
@@ -184,16 +182,17 @@ def _member_rows(
 ) -> pd.DataFrame:
     """Current members matching `condition` (placeholders in SELECT first, then WHERE, then scope)."""
     scope, scope_params = _scope(township_code)
+    active, active_params = _active(today)
     frame = db.frame(
         f"""
-        WITH {_ACTIVE}
+        WITH {active}
         SELECT m.id, m.name, m.phone, m.id_masked, m.birth_date, m.training_passed, m.insurance_until,
                t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
                {extra_columns}
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE ({condition}) {scope}
         ORDER BY tw.sort_order NULLS FIRST, t.name, m.id""",
-        [*_active_params(today), *(extra_params or []), *params, *scope_params],
+        [*active_params, *(extra_params or []), *params, *scope_params],
     )
     return mask_personal(frame, viewer, "phone")
 
@@ -201,9 +200,10 @@ def _member_rows(
 def duplicate_persons(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
     """Every current membership of a person (same ID-number HMAC) who is in more than one."""
     scope, scope_params = _scope(township_code)
+    active, active_params = _active(today)
     frame = db.frame(
         f"""
-        WITH {_ACTIVE},
+        WITH {active},
         dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
                 WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)
         SELECT dense_rank() OVER (ORDER BY d.id_hmac) AS person, d.memberships, m.id, m.name, m.id_masked, m.phone,
@@ -213,7 +213,7 @@ def duplicate_persons(db, viewer: User, today: date, township_code: str | None =
         WHERE m.id_hmac IN (SELECT m2.id_hmac FROM active_members m2 JOIN active_teams t ON t.id = m2.team_id
                             WHERE m2.id_hmac IS NOT NULL {scope})
         ORDER BY person, m.id""",
-        [*_active_params(today), *scope_params],
+        [*active_params, *scope_params],
     )
     return mask_personal(frame, viewer, "phone")
 
@@ -222,9 +222,10 @@ def expiring_certificates(
     db, viewer: User, today: date, window_days: int, township_code: str | None = None
 ) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
+    active, active_params = _active(today)
     frame = db.frame(
         f"""
-        WITH {_ACTIVE}
+        WITH {active}
         SELECT c.id AS certificate_id, c.name AS certificate, c.number, c.expires_on,
                CASE WHEN c.expires_on < ? THEN '已过期' ELSE '即将到期' END AS status,
                (c.expires_on - ?::DATE) AS days_left,
@@ -233,7 +234,7 @@ def expiring_certificates(
         LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE c.expires_on IS NOT NULL AND c.expires_on <= ?::DATE + ?::INTEGER {scope}
         ORDER BY c.expires_on, m.id""",
-        [*_active_params(today), today, today, today, window_days, *scope_params],
+        [*active_params, today, today, today, window_days, *scope_params],
     )
     return mask_personal(frame, viewer, "phone")
 
@@ -242,9 +243,10 @@ def insurance_problems(
     db, viewer: User, today: date, window_days: int, township_code: str | None = None
 ) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
+    active, active_params = _active(today)
     frame = db.frame(
         f"""
-        WITH {_ACTIVE}
+        WITH {active}
         SELECT m.id, m.name, m.phone, m.insurance_until,
                CASE WHEN m.insurance_until IS NULL THEN '未登记保险'
                     WHEN m.insurance_until < ? THEN '已过期' ELSE '即将到期' END AS status,
@@ -252,7 +254,7 @@ def insurance_problems(
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE (m.insurance_until IS NULL OR m.insurance_until <= ?::DATE + ?::INTEGER) {scope}
         ORDER BY m.insurance_until NULLS FIRST, m.id""",
-        [*_active_params(today), today, today, window_days, *scope_params],
+        [*active_params, today, today, window_days, *scope_params],
     )
     return mask_personal(frame, viewer, "phone")
 
@@ -295,16 +297,17 @@ def age_problems(
 
 def small_teams(db, viewer: User, today: date, min_size: int, township_code: str | None = None) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
+    active, active_params = _active(today)
     frame = db.frame(
         f"""
-        WITH {_ACTIVE},
+        WITH {active},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
         SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,
                t.leader_name, t.duty_phone, coalesce(s.n, 0) AS member_count
         FROM active_teams t LEFT JOIN sizes s ON s.team_id = t.id LEFT JOIN townships tw ON tw.code = t.township_code
         WHERE coalesce(s.n, 0) < ? {scope}
         ORDER BY member_count, t.name""",
-        [*_active_params(today), min_size, *scope_params],
+        [*active_params, min_size, *scope_params],
     )
     return mask_personal(frame, viewer, "duty_phone")
 

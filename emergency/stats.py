@@ -8,18 +8,21 @@ Definitions (shown on the overview page too):
 - county_township_drills / participants: drills held in the year at county or township level,
   participants in person-times (人次);
 - sector_drills / participants: drills held in the year by regulated enterprises (非煤矿山等领域);
-- village_drills / participants: village-level drills, counted apart from both.
+- village_drills / participants: village-level drills, counted apart from both;
+- drills / participants: all drills held in the year, every level.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-STATS_SQL = """
+from .teams import member_active, team_active
+
+STATS_SQL = f"""
 WITH params AS (SELECT CAST(? AS DATE) AS year_end, CAST(? AS DATE) AS year_start),
 active_teams AS (
     SELECT t.id FROM teams t, params p
-    WHERE t.established_on <= p.year_end AND (t.disbanded_on IS NULL OR t.disbanded_on > p.year_end)
+    WHERE {team_active("p.year_end")[0]}
 ),
 year_drills AS (
     SELECT d.level, d.participants FROM drills d, params p
@@ -29,7 +32,7 @@ SELECT
     (SELECT count(*) FROM active_teams) AS teams,
     (SELECT count(*) FROM members m, params p
       WHERE m.team_id IN (SELECT id FROM active_teams)
-        AND m.joined_on <= p.year_end AND (m.left_on IS NULL OR m.left_on > p.year_end)) AS members,
+        AND {member_active("p.year_end", team=None)[0]}) AS members,
     (SELECT count(*) FROM plans WHERE status = 'active') AS plans,
     (SELECT count(DISTINCT category) FROM plans WHERE status = 'active') AS plan_categories,
     (SELECT count(*) FROM townships WHERE is_township) AS townships,
@@ -40,7 +43,9 @@ SELECT
     (SELECT count(*) FROM year_drills WHERE level = 'enterprise') AS sector_drills,
     (SELECT coalesce(sum(participants), 0) FROM year_drills WHERE level = 'enterprise') AS sector_participants,
     (SELECT count(*) FROM year_drills WHERE level = 'village') AS village_drills,
-    (SELECT coalesce(sum(participants), 0) FROM year_drills WHERE level = 'village') AS village_participants
+    (SELECT coalesce(sum(participants), 0) FROM year_drills WHERE level = 'village') AS village_participants,
+    (SELECT count(*) FROM year_drills) AS drills,
+    (SELECT coalesce(sum(participants), 0) FROM year_drills) AS participants
 """
 
 STAT_LABELS = {
@@ -59,9 +64,14 @@ STAT_LABELS = {
 }
 
 
-def year_stats(db, year: int) -> dict:
-    """One dict with the year's figures; the keys of `stats --json`."""
-    row = db.query_dicts(STATS_SQL, [date(year, 12, 31), date(year, 1, 1)])[0]
+def year_stats(db, year: int, as_of: date | None = None) -> dict:
+    """One dict with the year's figures; the keys of `stats --json` (drills / participants: all levels).
+
+    `as_of`, a day of that year, gives the year so far: teams and members on that day, drills held up
+    to it (the overview's current status). By default the figures are those of 31 December.
+    """
+    end = date(year, 12, 31) if as_of is None else min(as_of, date(year, 12, 31))
+    row = db.query_dicts(STATS_SQL, [end, date(year, 1, 1)])[0]
     return {"year": year, **{n: int(v) for n, v in row.items()}}
 
 

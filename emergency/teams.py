@@ -13,8 +13,7 @@ from datetime import date
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import insert_row
-from .db import row_dict as _row
+from .db import insert_row, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
@@ -82,8 +81,37 @@ MEMBER_LABELS = {
 MEMBER_ENUMS = {"role_in_team": MEMBER_ROLES}
 
 
+# Who is active on a day: the one definition every query uses --------------------------------------
+def team_active(on: date | str, alias: str = "t") -> tuple[str, list]:
+    """The rule "team `alias` is active on the day `on`" as an SQL condition and its parameters.
+
+    A team is active on a day when it was founded on or before that day and is not disbanded by
+    then (no disbanded_on, or a later one): disbanded on the day itself means inactive that day.
+    `on` is a date, bound as parameters, or a string holding an SQL expression (e.g. "p.year_end"),
+    written into the condition with no parameters. Plain standard SQL, for any backend.
+    """
+    day, params = _day(on, 2)
+    return f"{alias}.established_on <= {day} AND ({alias}.disbanded_on IS NULL OR {alias}.disbanded_on > {day})", params
+
+
+def member_active(on: date | str, alias: str = "m", team: str | None = "t") -> tuple[str, list]:
+    """The rule "member `alias` is on the roster on the day `on`": joined on or before that day and
+    not left by then (left on the day itself means gone that day), in a team active that day
+    (`team` is the alias of the member's team row; None leaves the team's rule to the caller)."""
+    day, params = _day(on, 2)
+    sql = f"{alias}.joined_on <= {day} AND ({alias}.left_on IS NULL OR {alias}.left_on > {day})"
+    if team is None:
+        return sql, params
+    team_sql, team_params = team_active(on, team)
+    return f"{team_sql} AND {sql}", team_params + params
+
+
+def _day(on: date | str, uses: int) -> tuple[str, list]:
+    return (on, []) if isinstance(on, str) else ("?", [on] * uses)
+
+
 def _team(cur, team_id: int) -> dict:
-    team = _row(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
+    team = row_dict(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
     if not team:
         raise ValueError(f"队伍 {team_id} 不存在")
     return team
@@ -216,7 +244,7 @@ def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expect
 
 # Members -----------------------------------------------------------------------------------
 def _member(cur, member_id: int) -> dict:
-    member = _row(
+    member = row_dict(
         cur,
         f"SELECT m.id, {', '.join('m.' + f for f in MEMBER_FIELDS)}, m.id_hmac, m.id_masked,"
         " m.left_on, t.township_code FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
@@ -478,7 +506,7 @@ def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
 
 
 def _certificate(cur, cert_id: int) -> dict:
-    cert = _row(
+    cert = row_dict(
         cur,
         "SELECT c.id, c.member_id, c.name, c.number, c.issued_on, c.expires_on, t.township_code"
         " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
@@ -541,6 +569,18 @@ def certificates_of(db, member_id: int):
         "SELECT id, name, number, issued_on, expires_on FROM certificates WHERE member_id = ?"
         " ORDER BY expires_on NULLS LAST, id",
         [member_id],
+    )
+
+
+def domain_counts(db, on: date) -> list[dict]:
+    """Per hazard domain covered on the day `on`: active teams and the townships they belong to,
+    most teams first (the overview's chart and the report's leading domains)."""
+    active, params = team_active(on)
+    return db.query_dicts(
+        "SELECT d.domain_code, count(DISTINCT t.id) AS teams, count(DISTINCT t.township_code) AS townships"
+        f" FROM team_domains d JOIN teams t ON t.id = d.team_id WHERE {active}"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        params,
     )
 
 

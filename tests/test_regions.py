@@ -1,5 +1,7 @@
 import csv
 
+import pytest
+
 from emergency import regions
 
 
@@ -49,3 +51,12 @@ def test_attribution_and_outline_ship_with_the_project():
     outline = regions.county_outline()
     ring = outline["features"][0]["geometry"]["coordinates"][0]
     assert len(ring) > 1000 and all(111 < lon < 113 and 33 < lat < 35 for lon, lat in ring)
+
+
+def test_one_township_lookup_takes_name_short_name_or_code(fresh_db):
+    # The CLI (`user --township`), the forms and the imports share normalise.Places.township.
+    for text in ("城关镇", "城关", "410325100", " 城关 "):
+        assert regions.township_code(fresh_db, text) == "410325100"
+    assert regions.township_code(fresh_db, "木植街") == regions.township_code(fresh_db, "木植街乡")
+    with pytest.raises(ValueError, match="找不到乡镇"):
+        regions.township_code(fresh_db, "不存在乡")

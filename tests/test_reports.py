@@ -4,11 +4,13 @@ the Word document and the workbook."""
 import io
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from emergency import reports
+from emergency.stats import year_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 # The figures of the county's 2024 report as the paragraph writes them.
@@ -95,3 +97,15 @@ def test_xlsx_holds_the_tables(demo_db):
 def test_unknown_format_is_refused(demo_db):
     with pytest.raises(ValueError, match="格式"):
         reports.render(demo_db, 2024, "pdf")
+
+
+def test_year_so_far_is_year_stats_cut_at_a_day(demo_db):
+    # The overview's current-status tiles are year_stats(as_of=today): the same definitions.
+    whole = year_stats(demo_db, 2024)
+    assert year_stats(demo_db, 2024, as_of=date(2024, 12, 31)) == whole
+    assert year_stats(demo_db, 2024, as_of=date(2025, 3, 1)) == whole  # a later day is the year end
+    levels = ("county_township_drills", "sector_drills", "village_drills")
+    assert whole["drills"] == sum(whole[k] for k in levels)
+    june = year_stats(demo_db, 2024, as_of=date(2024, 6, 30))
+    held = demo_db.scalar("SELECT count(*) FROM drills WHERE held_on BETWEEN DATE '2024-01-01' AND DATE '2024-06-30'")
+    assert june["drills"] == held < whole["drills"]

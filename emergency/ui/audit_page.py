@@ -16,9 +16,9 @@ if not user.is_admin:
     st.stop()
 
 cols = st.columns(5)
-usernames = [None] + [u for (u,) in db.query("SELECT DISTINCT username FROM audit_log ORDER BY 1")]
+usernames = [None, *audit.usernames(db)]
 who = cols[0].selectbox("用户", usernames, format_func=lambda u: "全部" if u is None else u)
-tables = [None] + [t for (t,) in db.query("SELECT DISTINCT table_name FROM audit_log ORDER BY 1")]
+tables = [None, *audit.table_names(db)]
 table = cols[1].selectbox("数据表", tables, format_func=lambda t: "全部" if t is None else t)
 actions = [None, *audit.ACTION_LABELS]
 action = cols[2].selectbox("操作", actions, format_func=lambda a: "全部" if a is None else audit.ACTION_LABELS[a])

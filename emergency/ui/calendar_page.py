@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from emergency import drills
+from emergency import drills, plans
 from emergency.rules import PLANNED_STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -16,7 +16,7 @@ db = get_db()
 today = date.today()
 st.title("演练计划")
 
-years = sorted({int(y) for (y,) in db.query("SELECT DISTINCT year(planned_on) FROM planned_drills")} | {today.year})
+years = sorted({*drills.planned_years(db), today.year})
 towns = township_options(db)
 names = {v: k for k, v in towns.items()}
 cols = st.columns(2)
@@ -50,14 +50,14 @@ if not rows:
     st.info("该年度没有演练计划。")
 
 if user.role != "viewer":
-    own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
+    own: dict[str, str | None] = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
     if user.is_admin:
         own = {"县级（全县）": None, **own}
-    plans = dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
+    active_plans = plans.active_plans(db)
     with st.expander("新增演练计划"), st.form("new_planned"):
         title = st.text_input("演练名称 *")
         town_label = st.selectbox("所属乡镇 *", list(own))
-        plan_code = st.selectbox("演练预案", list(plans), format_func=lambda c: f"{c} {plans[c]}")
+        plan_code = st.selectbox("演练预案", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}")
         planned_on = st.date_input("计划日期 *", today)
         note = st.text_input("备注")
         if st.form_submit_button("保存", type="primary"):

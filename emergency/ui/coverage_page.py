@@ -8,7 +8,7 @@ import streamlit as st
 from emergency import enums, roster
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table
+from emergency.ui.widgets import label_of, show_table
 
 user = require_login()
 db = get_db()
@@ -60,12 +60,14 @@ with st.expander("仅有县级/全县性队伍覆盖的单元"):
 
 st.subheader("查看某一单元的队伍")
 names = dict(zip(cells["township_code"], cells["township_name"]))
-cols = st.columns(2)
-with cols[0]:
+pickers = st.columns(2)
+with pickers[0]:
     default = list(names).index(user.township_code) if user.township_code in names else 0
-    township = st.selectbox("乡镇", list(names), index=default, format_func=names.get, key="drill_township")
-with cols[1]:
-    domain = st.selectbox("领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get, key="drill_domain")
+    township = st.selectbox("乡镇", list(names), index=default, format_func=label_of(names), key="drill_township")
+with pickers[1]:
+    domain = st.selectbox(
+        "领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS), key="drill_domain"
+    )
 serving = roster.teams_serving(db, user, township, domain, today)
 st.caption(
     f"{names[township]} · {enums.HAZARD_DOMAINS[domain]}：{len(serving)} 支队伍，"

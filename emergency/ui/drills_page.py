@@ -5,26 +5,26 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from emergency import drills, enterprises, enums
+from emergency import drills, enterprises, enums, plans, regions
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("演练记录")
 
-plans = dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
+active_plans = plans.active_plans(db)
 towns = township_options(db, include_all=False)
-town_names = {v: k for k, v in towns.items()}
+town_names: dict[str | None, str] = {v: k for k, v in towns.items()}
 
 if user.role != "viewer":
     with st.expander("登记一次演练", expanded=user.role == "township"):
         levels = list(enums.DRILL_LEVELS) if user.is_admin else ["township", "village", "enterprise"]
         c1, c2, c3 = st.columns(3)
-        level = c1.selectbox("演练层级", levels, format_func=enums.DRILL_LEVELS.get, key="log_level")
+        level = c1.selectbox("演练层级", levels, format_func=label_of(enums.DRILL_LEVELS), key="log_level")
         if user.is_admin:
             township = None if level == "county" else towns[c2.selectbox("所属乡镇", list(towns), key="log_town")]
         else:
@@ -32,12 +32,7 @@ if user.role != "viewer":
             c2.text_input("所属乡镇", town_names.get(township, ""), disabled=True)
         village = enterprise = None
         if level == "village" and township:
-            villages = dict(
-                db.query(
-                    "SELECT name, code FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
-                    [township],
-                )
-            )
+            villages = {name: code for code, name in regions.village_names(db, township).items()}
             village = villages.get(c3.selectbox("村（社区）", list(villages), key="log_village"))
         if level == "enterprise" and township:
             options = enterprises.enterprise_options(db, township)
@@ -58,17 +53,23 @@ if user.role != "viewer":
             a, b, c = st.columns(3)
             held = a.date_input("演练日期 *", today, max_value=today)
             participants = b.number_input("参演人次 *", min_value=0, step=1)
-            form = c.selectbox("演练形式 *", list(enums.DRILL_FORMS), index=1, format_func=enums.DRILL_FORMS.get)
-            plan_codes = st.multiselect("演练预案 *", list(plans), format_func=lambda c: f"{c} {plans[c]}")
+            form = c.selectbox("演练形式 *", list(enums.DRILL_FORMS), index=1, format_func=label_of(enums.DRILL_FORMS))
+            plan_codes = st.multiselect(
+                "演练预案 *", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}"
+            )
             organiser = st.text_input("组织单位 *", default_organiser)
             with st.expander("更多信息（可选）"):
                 planned_label = st.selectbox(
                     "对应的演练计划", [None, *open_plans], format_func=lambda k: "无" if k is None else k
                 )
-                d, e, f = st.columns(3)
-                content = d.selectbox("演练内容", list(enums.DRILL_CONTENTS), format_func=enums.DRILL_CONTENTS.get)
-                purpose = e.selectbox("演练目的", list(enums.DRILL_PURPOSES), format_func=enums.DRILL_PURPOSES.get)
-                place = f.text_input("演练地点")
+                c4, c5, c6 = st.columns(3)
+                content = c4.selectbox(
+                    "演练内容", list(enums.DRILL_CONTENTS), format_func=label_of(enums.DRILL_CONTENTS)
+                )
+                purpose = c5.selectbox(
+                    "演练目的", list(enums.DRILL_PURPOSES), format_func=label_of(enums.DRILL_PURPOSES)
+                )
+                place = c6.text_input("演练地点")
                 g, h = st.columns(2)
                 start_time = g.time_input("开始时间", None)
                 end_time = h.time_input("结束时间", None)
@@ -100,7 +101,9 @@ if user.role != "viewer":
                     "plan_problems_found": plan_problems,
                 }
                 write_feedback(
-                    lambda: drills.create_drill(db, user, data, plan_codes, planned_id=open_plans.get(planned_label)),
+                    lambda: drills.create_drill(
+                        db, user, data, plan_codes, planned_id=open_plans.get(planned_label or "")
+                    ),
                     "已登记演练。",
                 )
 
@@ -136,12 +139,7 @@ show_table(
 st.divider()
 wanted = st.query_params.get("drill")
 ids = [int(i) for i in frame["id"].tolist()]
-if (
-    wanted
-    and wanted.isdigit()
-    and int(wanted) not in ids
-    and db.scalar("SELECT count(*) FROM drills WHERE id = ?", [int(wanted)])
-):
+if wanted and wanted.isdigit() and int(wanted) not in ids and drills.drill_exists(db, int(wanted)):
     ids = [int(wanted), *ids]
 titles = dict(zip(frame["id"].astype(int), frame["title"]))
 chosen = st.selectbox(
@@ -180,19 +178,21 @@ if chosen:
 
     st.markdown("**附件**")
     for att in d["attachments"]:
-        name, content = drills.attachment_bytes(db, att["id"])
+        name, file_bytes = drills.attachment_bytes(db, att["id"])
         a, b = st.columns([3, 1])
         a.markdown(
             f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{md(name)}（{att['size_bytes'] // 1024} KB）"
         )
-        b.download_button("下载", content, file_name=name, key=f"att{att['id']}")
+        b.download_button("下载", file_bytes, file_name=name, key=f"att{att['id']}")
         if att["kind"] == "photo" and not name.lower().endswith(".pdf"):
-            st.image(content, width=320)
+            st.image(file_bytes, width=320)
     if not d["attachments"]:
         st.caption("暂无附件")
     if may_write:
         with st.form("attach"):
-            kind = st.selectbox("附件类别", list(drills.ATTACHMENT_KINDS), format_func=drills.ATTACHMENT_KINDS.get)
+            kind = st.selectbox(
+                "附件类别", list(drills.ATTACHMENT_KINDS), format_func=label_of(drills.ATTACHMENT_KINDS)
+            )
             upload = st.file_uploader(
                 "上传照片或 PDF（jpg / png / pdf，20 MB 以内）", type=["jpg", "jpeg", "png", "pdf"]
             )

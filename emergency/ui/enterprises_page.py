@@ -9,7 +9,7 @@ from emergency import deadlines, enterprises, enums, teams
 from emergency.rules import STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -80,7 +80,7 @@ if user.role != "viewer":
     own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
     with st.expander("登记企业"), st.form("new_enterprise"):
         name = st.text_input("企业名称 *")
-        sector_new = st.selectbox("行业领域 *", list(SECTORS), format_func=SECTORS.get)
+        sector_new = st.selectbox("行业领域 *", list(SECTORS), format_func=label_of(SECTORS))
         town_new = own[st.selectbox("所属乡镇 *", list(own))]
         address = st.text_input("地址")
         contact = st.text_input("联系人")
@@ -110,7 +110,10 @@ if user.role != "viewer":
             with st.form("edit_enterprise"):
                 name = st.text_input("企业名称", current["name"])
                 sector_edit = st.selectbox(
-                    "行业领域", list(SECTORS), index=list(SECTORS).index(current["sector"]), format_func=SECTORS.get
+                    "行业领域",
+                    list(SECTORS),
+                    index=list(SECTORS).index(current["sector"]),
+                    format_func=label_of(SECTORS),
                 )
                 contact = st.text_input("联系人", current["contact_name"] or "")
                 phone = st.text_input("联系电话（留空不修改）")

@@ -2,18 +2,16 @@
 roll calls, warnings, acknowledgements (叫应) and contacts."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
-from emergency import linkage
+from emergency import linkage, regions
+from emergency.db import TZ
 from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
-
-TZ = ZoneInfo("Asia/Shanghai")
+from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -29,7 +27,7 @@ th = linkage.thresholds(db)
 indicators = linkage.township_indicators(db, now, th)
 summary = linkage.county_summary(db, now.date(), indicators)
 
-years = [int(y) for (y,) in db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC")] or [now.year]
+years = linkage.roll_call_years(db) or [now.year]
 year = st.selectbox("互联互通统计年度", years, index=years.index(2024) if 2024 in years else 0)
 detail = linkage.connected_detail(db, year)
 connected = sum(1 for r in detail if r["connected"])
@@ -83,7 +81,7 @@ show_table(
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
-default = list(options.values()).index(user.township_code) if user.township_code in options.values() else 0
+default = next((i for i, code in enumerate(options.values()) if code == user.township_code), 0)
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
 villages = pd.DataFrame(linkage.village_indicators(db, town_code, now, th))
@@ -217,18 +215,8 @@ with tabs[3]:
         own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
         c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
         with st.form("contact"):
-            role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=CONTACT_ROLES.get)
-            village_names = (
-                {
-                    v: c
-                    for c, v in db.query(
-                        "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
-                        [own[c_town]],
-                    )
-                }
-                if c_town
-                else {}
-            )
+            role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
+            village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
             village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
             name = st.text_input("姓名")
             phone = st.text_input("电话")

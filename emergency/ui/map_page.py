@@ -10,7 +10,7 @@ from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import show_table, write_feedback
+from emergency.ui.widgets import label_of, show_table, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
 
@@ -50,28 +50,22 @@ with right:
     st.caption("圆点大小表示在册队伍数；图层可在地图右上角切换（队伍、企业、近12个月演练按乡镇驻地汇总）。")
     missing = regions.missing_coordinates(db)
     st.markdown("**无坐标的单位（地图上不标注，不做推测）**")
-    for place in missing:
-        st.markdown(f"- {place['name']}" + ("" if place["is_township"] else "（林场）"))
+    for unplaced in missing:
+        st.markdown(f"- {unplaced['name']}" + ("" if unplaced["is_township"] else "（林场）"))
     placed_villages = len(data["villages"])
-    total_villages = db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual")
+    total_villages = regions.village_count(db)
     st.caption(f"村（社区）坐标：已登记 {placed_villages} / {total_villages} 个。")
     if user.is_admin:
         with st.expander("设置坐标（管理员）", expanded=bool(missing)):
             options = {f"{m['name']}": m["code"] for m in missing}
             options.update(
-                {
-                    f"{t} / {v}": c
-                    for c, v, t in db.query(
-                        "SELECT v.code, v.name, t.name FROM villages v JOIN townships t ON t.code = v.township_code"
-                        " WHERE NOT v.is_virtual AND v.lon IS NULL ORDER BY t.sort_order, v.code"
-                    )
-                }
+                {f"{v['township_name']} / {v['name']}": v["code"] for v in regions.villages_without_coordinates(db)}
             )
             with st.form("set_coordinates"):
                 place = st.selectbox("单位", list(options))
                 lon = st.number_input("经度", min_value=0.0, max_value=180.0, value=None, format="%.6f")
                 lat = st.number_input("纬度", min_value=0.0, max_value=90.0, value=None, format="%.6f")
-                datum = st.radio("所填坐标系", list(mapview.DATUMS), format_func=mapview.DATUMS.get)
+                datum = st.radio("所填坐标系", list(mapview.DATUMS), format_func=label_of(mapview.DATUMS))
                 note = st.text_input("来源说明", placeholder="如：乡镇政府提供，2026年实测")
                 if st.form_submit_button("保存坐标"):
                     if lon is None or lat is None or place is None:
@@ -172,7 +166,7 @@ if user.is_admin:
             datum = st.selectbox(
                 "瓦片坐标系",
                 list(mapview.DATUMS),
-                format_func=mapview.DATUMS.get,
+                format_func=label_of(mapview.DATUMS),
                 index=list(mapview.DATUMS).index(current.get("datum", "wgs84")),
             )
             attribution = st.text_input("版权说明", value=current.get("attribution", ""))

@@ -9,7 +9,7 @@ import streamlit as st
 from emergency import enums, imports, teams
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
 
 PAGE_SIZE = 500
 
@@ -81,7 +81,7 @@ if user.role != "viewer" and len(writable):
             int(i): f"{n}（{t}，编号 {i}）"
             for i, n, t in zip(writable["id"].head(5000), writable["name"].head(5000), writable["team_name"].head(5000))
         }
-        member_id = st.selectbox("队员", list(labels), format_func=labels.get, key="manage_member")
+        member_id = st.selectbox("队员", list(labels), format_func=label_of(labels), key="manage_member")
         member = writable[writable["id"] == member_id].iloc[0]
         seen, saved_as = drawn("member", teams.member_record(db, member_id)), "member"  # what a save is checked against
         tab_edit, tab_move, tab_training, tab_certs, tab_leave = st.tabs(
@@ -91,7 +91,7 @@ if user.role != "viewer" and len(writable):
             phone = st.text_input("手机号（留空不修改）", "")
             roles = list(enums.MEMBER_ROLES)
             role = st.selectbox(
-                "职务", roles, index=roles.index(member["role_in_team"]), format_func=enums.MEMBER_ROLES.get
+                "职务", roles, index=roles.index(member["role_in_team"]), format_func=label_of(enums.MEMBER_ROLES)
             )
             specialty = st.text_input("专长", member["specialty"] or "")
             if st.form_submit_button("保存"):
@@ -105,7 +105,7 @@ if user.role != "viewer" and len(writable):
             targets = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
             targets = targets[targets["id"] != member["team_id"]]
             target_names = dict(zip(targets["id"], targets["name"] + "（" + targets["township_name"] + "）"))
-            target = st.selectbox("调入队伍", list(target_names), format_func=target_names.get)
+            target = st.selectbox("调入队伍", list(target_names), format_func=label_of(target_names))
             if st.form_submit_button("调队") and target is not None:
                 write_feedback(
                     lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。", saved_as
@@ -135,7 +135,7 @@ if user.role != "viewer" and len(writable):
                 show_table(certs, {"name": "证书", "number": "编号", "issued_on": "发证日期", "expires_on": "有效期至"})
                 cert_names = {int(i): n for i, n in zip(certs["id"], certs["name"])}
                 cert_id = st.selectbox(
-                    "证书", list(cert_names), format_func=cert_names.get, key="edit_certificate_pick"
+                    "证书", list(cert_names), format_func=label_of(cert_names), key="edit_certificate_pick"
                 )
                 seen_cert = drawn("certificate", teams.certificate_record(db, cert_id))
                 with st.form("edit_certificate"):
@@ -172,7 +172,7 @@ if user.role != "viewer":
             name = st.text_input("姓名")
             phone = st.text_input("手机号")
             id_number = st.text_input("身份证号")
-            role = st.selectbox("职务", list(enums.MEMBER_ROLES), index=2, format_func=enums.MEMBER_ROLES.get)
+            role = st.selectbox("职务", list(enums.MEMBER_ROLES), index=2, format_func=label_of(enums.MEMBER_ROLES))
             specialty = st.text_input("专长")
             trained = st.checkbox("已通过培训")
             trained_on = st.date_input("培训日期", date.today())
@@ -190,7 +190,7 @@ if user.role != "viewer":
                     "insurance_until": insured,
                     "joined_on": joined,
                 }
-                result = {}
+                result: dict = {}
                 if write_feedback(lambda: result.update(r=teams.add_member(db, user, data, id_number)), "已新增队员。"):
                     for warning in result["r"][1]:
                         st.warning(warning)

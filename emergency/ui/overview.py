@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from emergency import reports
+from emergency import drills, reports, teams
 from emergency.deadlines import is_late, plan_deadlines
 from emergency.enums import DRILL_LEVELS, HAZARD_DOMAINS
 from emergency.stats import STAT_LABELS, year_stats
@@ -22,9 +22,7 @@ st.title("总览")
 demo_banner(db)
 
 # This year is always offered, even before its first drill; then every year that has drills.
-years = sorted(
-    {date.today().year} | {int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills")}, reverse=True
-)
+years = sorted({date.today().year, *drills.drill_years(db)}, reverse=True)
 wanted = st.query_params.get("year")
 default = years.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in years else 0
 year = st.selectbox("统计年度", years, index=default)
@@ -63,18 +61,8 @@ def link(path: str, label: str) -> None:
         st.page_link(path, label=label)
 
 
-kpi = db.query_dicts(
-    "SELECT (SELECT count(*) FROM teams WHERE established_on <= ? AND (disbanded_on IS NULL OR disbanded_on > ?))"
-    "   AS teams,"
-    " (SELECT count(*) FROM members m JOIN teams t ON t.id = m.team_id WHERE t.established_on <= ?"
-    "   AND (t.disbanded_on IS NULL OR t.disbanded_on > ?) AND m.joined_on <= ? AND (m.left_on IS NULL OR m.left_on > ?))"
-    "   AS members,"
-    " (SELECT count(*) FROM drills WHERE year(held_on) = ? AND held_on <= ?) AS drills,"
-    " (SELECT coalesce(sum(participants), 0) FROM drills WHERE year(held_on) = ? AND held_on <= ?) AS participants,"
-    " (SELECT count(*) FROM corrective_actions WHERE closed_on IS NULL) AS actions_open,"
-    " (SELECT count(*) FROM corrective_actions WHERE closed_on IS NULL AND due_on < ?) AS actions_overdue",
-    [today, today, today, today, today, today, today.year, today, today.year, today, today],
-)[0]
+kpi = year_stats(db, today.year, as_of=today)
+actions = drills.action_counts(db, today)
 plans_due = plan_deadlines(db, today)
 plans_late = [p for p in plans_due if is_late(p["drill_status"]) or is_late(p["evaluation_status"])]
 
@@ -85,8 +73,8 @@ tiles[1].metric("在册队员（人）", f"{kpi['members']:,}")
 tiles[2].metric(f"{today.year}年演练（场次）", f"{kpi['drills']:,}")
 tiles[3].metric(f"{today.year}年参演（人次）", f"{int(kpi['participants']):,}")
 tiles[4].metric("逾期预案（项）", len(plans_late), help="演练或评估已逾期（或从未开展）的在用专项预案")
-tiles[5].metric("未关闭整改（项）", kpi["actions_open"], help="演练发现问题的整改措施中尚未关闭的")
-tiles[5].caption(f"其中已过整改期限 {kpi['actions_overdue']} 项")
+tiles[5].metric("未关闭整改（项）", actions["open"], help="演练发现问题的整改措施中尚未关闭的")
+tiles[5].caption(f"其中已过整改期限 {actions['overdue']} 项")
 with tiles[0]:
     link("emergency/ui/teams_page.py", "队伍名单")
 with tiles[1]:
@@ -118,11 +106,7 @@ with st.expander(f"逾期的预案（{len(plans_late)} 项）"):
 # Charts of the selected year -----------------------------------------------------------------------
 st.subheader(f"{year} 年演练与队伍覆盖")
 chart_left, chart_right = st.columns(2)
-monthly = db.frame(
-    "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
-    " GROUP BY 1, 2 ORDER BY 1, 2",
-    [year],
-)
+monthly = drills.monthly_by_level(db, year)
 monthly["层级"] = monthly["level"].map(DRILL_LEVELS)
 monthly["月份"] = monthly["month"].map(lambda m: f"{m:02d}月")
 with chart_left:
@@ -142,13 +126,7 @@ with chart_left:
         table = monthly.pivot_table(index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0)
         st.dataframe(table, width="stretch")
     link("emergency/ui/drills_page.py", "全部演练记录")
-year_end = date(year, 12, 31)
-coverage = db.frame(
-    "SELECT d.domain_code, count(DISTINCT t.id) AS teams, count(DISTINCT t.township_code) AS townships"
-    " FROM team_domains d JOIN teams t ON t.id = d.team_id"
-    " WHERE t.established_on <= ? AND (t.disbanded_on IS NULL OR t.disbanded_on > ?) GROUP BY 1",
-    [year_end, year_end],
-)
+coverage = pd.DataFrame(teams.domain_counts(db, date(year, 12, 31)), columns=["domain_code", "teams", "townships"])
 coverage["领域"] = coverage["domain_code"].map(HAZARD_DOMAINS)
 coverage = coverage.sort_values("teams", ascending=False)
 with chart_right:

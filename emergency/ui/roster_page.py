@@ -2,6 +2,7 @@
 
 import json
 from datetime import date
+from functools import partial
 
 import streamlit as st
 
@@ -101,7 +102,7 @@ for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
         full = frame[list(COLUMNS[key])].rename(columns=COLUMNS[key])
         st.download_button(
             "导出 Excel",
-            data=lambda f=full, what=label: exports.export_xlsx(db, user, f, what),
+            data=partial(exports.export_xlsx, db, user, full, label),
             file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx",
             key=f"export_{key}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

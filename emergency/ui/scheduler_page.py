@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import backup, channels, scheduler
+from emergency.db import TIME_ZONE
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db, get_scheduler
 from emergency.ui.widgets import show_table, write_feedback
@@ -23,7 +24,7 @@ if running is None or not running.running:
         "可用下方按钮或命令 python -m emergency remind 手动运行。"
     )
 else:
-    st.caption("调度器运行中（时区 Asia/Shanghai）。重启后会立即补扫一次，停机期间到期的提醒各生成一次。")
+    st.caption(f"调度器运行中（时区 {TIME_ZONE}）。重启后会立即补扫一次，停机期间到期的提醒各生成一次。")
 
 
 def when(value) -> str:

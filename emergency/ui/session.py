@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from emergency import auth
+from emergency import auth, regions
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.state import get_db
 
@@ -87,9 +87,7 @@ def login_page() -> None:
 def sidebar(user: auth.User) -> None:
     db = get_db()
     with st.sidebar:
-        township = (
-            db.scalar("SELECT name FROM townships WHERE code = ?", [user.township_code]) if user.township_code else None
-        )
+        township = regions.township_name(db, user.township_code) if user.township_code else None
         st.markdown(f"**{md(user.display_name)}**  \n{user.role_label}" + (f" · {md(township)}" if township else ""))
         _reminder_status(db, user)
         if st.button("退出登录", key="logout"):

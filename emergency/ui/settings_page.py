@@ -10,7 +10,7 @@ from emergency import channels, reminders
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -119,7 +119,7 @@ with st.form("add_channel"):
     st.markdown("**新增渠道**")
     a, b = st.columns(2)
     recipient = a.selectbox("接收方", list(recipients))
-    kind = b.selectbox("类型", list(channels.CHANNEL_KINDS), format_func=channels.CHANNEL_KINDS.get)
+    kind = b.selectbox("类型", list(channels.CHANNEL_KINDS), format_func=label_of(channels.CHANNEL_KINDS))
     address = st.text_input("地址（电子邮件地址，或机器人 Webhook 地址）")
     secret = st.text_input("加签密钥（仅钉钉群机器人，以 SEC 开头）", type="password")
     if st.form_submit_button("新增"):
@@ -133,7 +133,7 @@ if rows:
         labels = {
             r["id"]: f"#{r['id']} {r['recipient']} · {channels.CHANNEL_KINDS[r['kind']]} · {r['address']}" for r in rows
         }
-        chosen = st.selectbox("渠道", list(labels), format_func=labels.get)
+        chosen = st.selectbox("渠道", list(labels), format_func=label_of(labels))
         new_address = st.text_input("新地址（留空则不修改）")
         new_secret = st.text_input("新加签密钥（留空则不修改）", type="password")
         active = st.checkbox("启用", value=True)

@@ -10,7 +10,7 @@ from emergency import enums, imports, teams
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, enum_select, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, enum_select, label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -100,7 +100,7 @@ if len(frame):
             current = record["domains"]
             with st.form("team_domains"):
                 new_domains = st.multiselect(
-                    "覆盖领域", list(enums.HAZARD_DOMAINS), default=current, format_func=enums.HAZARD_DOMAINS.get
+                    "覆盖领域", list(enums.HAZARD_DOMAINS), default=current, format_func=label_of(enums.HAZARD_DOMAINS)
                 )
                 if st.form_submit_button("保存覆盖领域"):
                     write_feedback(
@@ -141,12 +141,12 @@ if len(frame):
 if user.role != "viewer":
     with st.expander("新增队伍"), st.form("new_team"):
         name = st.text_input("队伍名称")
-        kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=enums.TEAM_KINDS.get)
+        kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=label_of(enums.TEAM_KINDS))
         levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
-        level_new = st.selectbox("层级", levels, format_func=enums.TEAM_LEVELS.get)
+        level_new = st.selectbox("层级", levels, format_func=label_of(enums.TEAM_LEVELS))
         own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
         town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
-        domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=enums.HAZARD_DOMAINS.get)
+        domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS))
         leader = st.text_input("负责人")
         phone = st.text_input("值班电话")
         founded = st.date_input("成立日期", date.today())

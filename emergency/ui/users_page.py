@@ -8,7 +8,7 @@ import streamlit as st
 from emergency import auth, enums
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import township_options, write_feedback
+from emergency.ui.widgets import label_of, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -25,7 +25,7 @@ with st.form("new_user"):
     st.subheader("新建用户")
     username = st.text_input("用户名")
     name = st.text_input("姓名")
-    role = st.selectbox("角色", list(enums.USER_ROLES), format_func=enums.USER_ROLES.get)
+    role = st.selectbox("角色", list(enums.USER_ROLES), format_func=label_of(enums.USER_ROLES))
     towns = township_options(db, include_all=False)
     township = towns[st.selectbox("所属乡镇（仅乡镇填报员）", list(towns))]
     password = st.text_input("初始密码", type="password")
@@ -51,7 +51,9 @@ with st.form("account"):
     st.subheader("调整角色 / 停用或启用账号")
     st.caption("重置密码、调整角色或停用账号后，该用户所有已登录的页面立即失效，须重新登录。")
     target = st.selectbox("用户", frame["用户名"].tolist(), key="account_user")
-    new_role = st.selectbox("新角色", list(enums.USER_ROLES), format_func=enums.USER_ROLES.get, key="account_role")
+    new_role = st.selectbox(
+        "新角色", list(enums.USER_ROLES), format_func=label_of(enums.USER_ROLES), key="account_role"
+    )
     new_township = towns[st.selectbox("所属乡镇（仅乡镇填报员）", list(towns), key="account_township")]
     change_role = st.form_submit_button("修改角色")
     disable = st.form_submit_button("停用账号")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, overload
 
 import pandas as pd
 import streamlit as st
 
-from emergency import enums
+from emergency import enums, regions
 from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
 
@@ -51,15 +52,21 @@ def status_colour(value) -> str:
     return f"background-color: {colour}" if colour else ""
 
 
-def township_options(db, include_all: bool = True) -> dict[str, str | None]:
-    options = {"全部乡镇": None} if include_all else {}
-    options.update(
-        {
-            name: code
-            for code, name in db.query("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order")
-        }
-    )
+@overload
+def township_options(db, include_all: Literal[False]) -> dict[str, str]: ...
+@overload
+def township_options(db, include_all: Literal[True] = ...) -> dict[str, str | None]: ...
+def township_options(db, include_all: bool = True) -> dict[str, str] | dict[str, str | None]:
+    """{name: code} of the townships in their order, after "全部乡镇": None unless include_all is False."""
+    options: dict[str, str | None] = {"全部乡镇": None} if include_all else {}
+    options.update({t["name"]: t["code"] for t in regions.townships(db)})
     return options
+
+
+def label_of(mapping: Mapping[Any, Any]) -> Callable[[Any], str]:
+    """A typed format_func for a selectbox over `mapping`'s keys: each option shown as its label
+    (what `format_func=mapping.get` did, which mypy cannot type through Streamlit's generics)."""
+    return lambda option: str(mapping.get(option))
 
 
 def enum_select(label: str, mapping: dict, *, include_all: bool = True, key: str | None = None):

@@ -64,7 +64,7 @@ def test_markdown_in_a_drill_is_shown_as_text(hostile_server, page):
 
 
 def _download(page, button) -> bytes:
-    with page.expect_download(timeout=60_000) as info:
+    with page.expect_download(timeout=180_000) as info:  # the roster checks read every member
         button.click()
     return open(info.value.path(), "rb").read()
 
