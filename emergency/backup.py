@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from .reminders import TZ, get_settings, local
+from .notify.reminders import TZ, get_settings, local
 
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})\.duckdb$")
 

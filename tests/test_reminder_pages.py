@@ -3,7 +3,7 @@ unread count, the settings page (secrets masked) and the scheduler page (failure
 
 from __future__ import annotations
 
-from emergency import channels, reminders
+from emergency.notify import channels, reminders
 from tests.helpers import add_channel, at, user_row
 
 CG = "410325100"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from emergency import backup, cli, reminders, scheduler
+from emergency import backup, cli, scheduler
 from emergency.db import Database
+from emergency.notify import reminders
 from emergency.setup import initialise
 from tests.helpers import RobotServer, add_channel, add_planned_drill, add_roll_call, at
 

@@ -4,7 +4,8 @@ deliveries that failed for good (with a retry), and the database backups."""
 import pandas as pd
 import streamlit as st
 
-from emergency import backup, channels, scheduler
+from emergency import backup, scheduler
+from emergency.notify import channels
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db, get_scheduler
 from emergency.ui.widgets import show_table, write_feedback

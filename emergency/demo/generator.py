@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from . import enums, privacy
-from .regions import read_townships, read_villages
-from .rules import add_months as add_months_
+from .. import enums, privacy
+from ..regions import read_townships, read_villages
+from ..rules import add_months as add_months_
 
 SEED = 20241231
 REPORT_YEAR = 2024
@@ -35,8 +35,10 @@ TARGETS = {
 
 # Feature modules that add demo rows of their own, run after the core demo in this order. Each has
 # extend(db, scale: int, rng: random.Random) -> dict[table, rows written]; none may change the
-# 2024 figures above (no 2024 county/township/enterprise drills, no teams or members).
-DEMO_EXTENSIONS: list[str] = ["emergency.demo_linkage"]
+# 2024 figures above (no 2024 county/township/enterprise drills, no teams or members). The value
+# names the extension's random stream: the module's name when it was added (emergency/demo_linkage.py),
+# kept when it moved so that the same seed still gives the same rows.
+DEMO_EXTENSIONS: dict[str, str] = {"emergency.demo.linkage": "emergency.demo_linkage"}
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
 DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}
@@ -785,7 +787,7 @@ class DemoGenerator:
     # Orchestration -------------------------------------------------------------------------
     def make_users(self) -> int:
         """Demo accounts (passwords in the README, demo only): one per role, one operator per township."""
-        from . import auth
+        from .. import auth
 
         if self.db.scalar("SELECT count(*) FROM users"):
             return 0
@@ -813,9 +815,9 @@ class DemoGenerator:
         written["users"] = self.make_users()
         import importlib
 
-        for name in DEMO_EXTENSIONS:
+        for name, stream in DEMO_EXTENSIONS.items():
             extension = importlib.import_module(name)
-            written.update(extension.extend(self.db, self.scale, random.Random(f"{self.seed}:{self.scale}:{name}")))
+            written.update(extension.extend(self.db, self.scale, random.Random(f"{self.seed}:{self.scale}:{stream}")))
         return written
 
     def write(self) -> dict[str, int]:

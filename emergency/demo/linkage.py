@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from .demo import fake_mobile, fake_name
-from .regions import read_townships, read_villages
+from ..regions import read_townships, read_villages
+from .generator import fake_mobile, fake_name
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 1, 2, 9, 0, tzinfo=TZ)

@@ -29,9 +29,9 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from . import audit
-from .auth import SYSTEM, PermissionDenied, User, require_admin
-from .db import put_setting
+from .. import audit
+from ..auth import SYSTEM, PermissionDenied, User, require_admin
+from ..db import put_setting
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -467,7 +467,7 @@ def in_quiet_hours(moment: datetime, start: str, end: str) -> bool:
 # Reading the state --------------------------------------------------------------------------
 def candidates(db, now: datetime, settings: dict | None = None) -> list[Candidate]:
     """Every live candidate reminder, due or not yet due, read from the registry at `now`."""
-    from . import deadlines
+    from .. import deadlines
 
     now = local(now)
     today = now.date()
