@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import audit, exports, normalise, privacy
 from .auth import PermissionDenied, User
+from .db import insert_frame
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .hygiene import clean
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
@@ -508,16 +509,6 @@ MEMBER_TABLE_COLUMNS = [
 ]
 
 
-def _insert_frame(cur, table: str, frame: pd.DataFrame, returning: str = "") -> list:
-    cols = ", ".join(frame.columns)
-    cur.register("import_rows", frame)
-    try:
-        result = cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM import_rows {returning}")
-        return result.fetchall() if returning else []
-    finally:
-        cur.unregister("import_rows")
-
-
 def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.DataFrame:
     """Object columns holding date / str / None (never NaN), which DuckDB reads as DATE / VARCHAR."""
     for column in dates + strings:
@@ -534,12 +525,12 @@ def _write_teams(db, actor: User, result: ImportResult) -> int:
             [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
         )[TEAM_TABLE_COLUMNS]
         frame["id"] = frame["id"].astype("int64")
-        _insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
+        insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
         domains = pd.DataFrame(
             [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
         )
         if len(domains):
-            _insert_frame(cur, "team_domains", domains)
+            insert_frame(cur, "team_domains", domains)
         audit.record(
             cur,
             actor,
@@ -573,7 +564,7 @@ def _write_members(db, actor: User, result: ImportResult) -> int:
     flagged = len(result.warnings)
 
     def work(cur):
-        ids = [i for (i,) in _insert_frame(cur, "members", frame, "RETURNING id")]
+        ids = [i for (i,) in insert_frame(cur, "members", frame, returning="RETURNING id")]
         audit.record(
             cur,
             actor,

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from .. import enums, privacy
+from ..db import advance_sequence, insert_frame
 from ..regions import read_townships, read_villages
 from ..rules import add_months as add_months_
 
@@ -859,16 +860,10 @@ class DemoGenerator:
                 for col, parent in refs.items():
                     if col in frame and parent in offsets:
                         frame[col] = frame[col].map(lambda x, o=offsets[parent]: None if pd.isna(x) else int(x) + o)
-                cols = ", ".join(frame.columns)
-                cur.register("demo_rows", frame)
-                cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM demo_rows")
-                cur.unregister("demo_rows")
+                insert_frame(cur, table, frame)
             # Keep the sequences ahead of the explicit ids written above.
             for table in offsets:
-                top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-                current = cur.execute(f"SELECT nextval('seq_{table}')").fetchone()[0]
-                if current <= top:
-                    cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [top - current])
+                advance_sequence(cur, table)
             for code, evaluated, flag in getattr(self, "plan_updates", []):
                 cur.execute(
                     "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated, flag, code]

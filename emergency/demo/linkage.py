@@ -16,8 +16,7 @@ import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
+from ..db import advance_sequence, insert_frame
 from ..regions import read_townships, read_villages
 from .generator import fake_mobile, fake_name
 
@@ -237,18 +236,9 @@ def _write(db, contacts, roll_rows, warnings, acks) -> dict:
 
     def work(cur):
         for table, rows in tables:
-            if not rows:
-                continue
-            frame = pd.DataFrame(rows)
-            cols = ", ".join(frame.columns)
-            cur.register("linkage_rows", frame)
-            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM linkage_rows")
-            cur.unregister("linkage_rows")
-        # warnings were given explicit ids: keep the sequence ahead of them
-        top = cur.execute("SELECT coalesce(max(id), 0) FROM warnings").fetchone()[0]
-        current = cur.execute("SELECT nextval('seq_warnings')").fetchone()[0]
-        if current <= top:
-            cur.execute("SELECT nextval('seq_warnings') FROM range(?)", [top - current])
+            if rows:
+                insert_frame(cur, table, rows)
+        advance_sequence(cur, "warnings")  # warnings were given explicit ids: keep the sequence ahead of them
 
     db.write(work)
     return {table: len(rows) for table, rows in tables}
