@@ -67,11 +67,11 @@ def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, 
     assert scheduler.job_table(db, running)[0]["next_run"] is None
 
 
-def test_the_scheduler_is_off_under_pytest_unless_switched_on(monkeypatch):
+def test_the_scheduler_runs_unless_switched_off(monkeypatch):
     from emergency.ui import state
 
     monkeypatch.delenv("EMERGENCY_SCHEDULER", raising=False)
-    assert state.scheduler_enabled() is False
+    assert state.scheduler_enabled() is True
     monkeypatch.setenv("EMERGENCY_SCHEDULER", "on")
     assert state.scheduler_enabled() is True
     monkeypatch.setenv("EMERGENCY_SCHEDULER", "off")
