@@ -48,7 +48,6 @@ KINDS = {
     "warning_unacknowledged": "预警未确认",
 }
 URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged")
-URGENT_SQL = "kind IN ('roll_call_unanswered', 'warning_unacknowledged')"  # the same, for queries
 
 DEFAULT_SETTINGS = {
     "lead_days": [7, 1],  # planned drill: reminders this many days before
