@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -206,6 +207,13 @@ def random_day(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=rng.randrange((end - start).days + 1))
 
 
+class Person(NamedTuple):
+    id_number: str
+    name: str
+    born: date
+    phone: str
+
+
 @dataclass
 class Batch:
     """Rows collected in memory, written with one INSERT per table."""
@@ -229,6 +237,7 @@ class DemoGenerator:
             self.villages_by_township.setdefault(v["township_code"], []).append(v)
         self.villages = villages
         self._ids: dict[str, int] = {}
+        self._shared_people: list[Person] = []  # people drawn again for a second team
         self.plan_codes = {c for (c,) in db.query("SELECT code FROM plans")}
 
     def next_id(self, table: str) -> int:
@@ -282,84 +291,72 @@ class DemoGenerator:
 
     def make_teams(self) -> list[tuple[dict, int, int]]:
         """All teams active at the end of REPORT_YEAR, with (min, max) member counts, plus history."""
-        rng, active = self.rng, []
+        active: list[tuple[dict, int, int]] = []
         for _ in range(self.scale):
-            for name, kind, domains in COUNTY_TEAMS:
-                active.append((self._team(name, kind, "county", domains), 25, 60))
-            for t in self.townships:
-                short = t["name"]
-                active.append(
-                    (
-                        self._team(
-                            f"{short}应急救援综合队",
-                            "grassroots",
-                            "township",
-                            ["fire", "flood", "forest_fire", "geological"],
-                            township=t["code"],
-                        ),
-                        30,
-                        50,
-                    )
-                )
-                active.append(
-                    (
-                        self._team(
-                            f"{short}防汛抢险队", "grassroots", "township", ["flood", "weather"], township=t["code"]
-                        ),
-                        20,
-                        40,
-                    )
-                )
-                if t["name"] in FOREST_TOWNSHIPS:
-                    active.append(
-                        (
-                            self._team(
-                                f"{short}森林防灭火半专业扑火队",
-                                "professional",
-                                "township",
-                                ["forest_fire"],
-                                township=t["code"],
-                            ),
-                            20,
-                            35,
-                        )
-                    )
-            for name, domains in CIVIL_TEAMS:
-                active.append((self._team(name, "civil", "civil", domains), 12, 40))
+            active += self._county_teams()
+            active += self._township_teams()
+            active += self._civil_teams()
+        active += self._enterprise_teams()
+        active += self._village_teams(TARGETS["teams"] * self.scale - len(active))
+        self._history_teams()
+        return active
+
+    def _county_teams(self) -> list[tuple[dict, int, int]]:
+        return [(self._team(name, kind, "county", domains), 25, 60) for name, kind, domains in COUNTY_TEAMS]
+
+    def _township_teams(self) -> list[tuple[dict, int, int]]:
+        """Every township's comprehensive and flood teams; a forest-fire team where there is forest."""
+        teams = []
+        for t in self.townships:
+            short, code = t["name"], t["code"]
+            domains = ["fire", "flood", "forest_fire", "geological"]
+            teams.append(
+                (self._team(f"{short}应急救援综合队", "grassroots", "township", domains, township=code), 30, 50)
+            )
+            flood = self._team(f"{short}防汛抢险队", "grassroots", "township", ["flood", "weather"], township=code)
+            teams.append((flood, 20, 40))
+            if t["name"] in FOREST_TOWNSHIPS:
+                name = f"{short}森林防灭火半专业扑火队"
+                teams.append((self._team(name, "professional", "township", ["forest_fire"], township=code), 20, 35))
+        return teams
+
+    def _civil_teams(self) -> list[tuple[dict, int, int]]:
+        return [(self._team(name, "civil", "civil", domains), 12, 40) for name, domains in CIVIL_TEAMS]
+
+    def _enterprise_teams(self) -> list[tuple[dict, int, int]]:
+        teams = []
         for ent in self.batch.tables["enterprises"][: 60 * self.scale]:
-            _, word, _, domains = ENTERPRISE_SECTORS[ent["sector"]]
-            active.append(
-                (
-                    self._team(
-                        f"{ent['name']}应急救援队",
-                        "enterprise",
-                        "enterprise",
-                        domains,
-                        township=ent["township_code"],
-                        enterprise=ent["id"],
-                    ),
-                    8,
-                    30,
-                )
+            domains = ENTERPRISE_SECTORS[ent["sector"]][3]
+            team = self._team(
+                f"{ent['name']}应急救援队",
+                "enterprise",
+                "enterprise",
+                domains,
+                township=ent["township_code"],
+                enterprise=ent["id"],
             )
-        village_slots = TARGETS["teams"] * self.scale - len(active)
+            teams.append((team, 8, 30))
+        return teams
+
+    def _village_teams(self, slots: int) -> list[tuple[dict, int, int]]:
+        """`slots` village teams in villages drawn at random (the rest of the report's team count)."""
         pool = [v for _ in range(self.scale) for v in self.villages]
-        for v in sorted(rng.sample(pool, village_slots), key=lambda v: v["code"]):
-            active.append(
-                (
-                    self._team(
-                        f"{village_short_name(v['name'])}应急救援队",
-                        "grassroots",
-                        "village",
-                        ["flood", "forest_fire", "geological"],
-                        township=v["township_code"],
-                        village=v["code"],
-                    ),
-                    10,
-                    22,
-                )
+        teams = []
+        for v in sorted(self.rng.sample(pool, slots), key=lambda v: v["code"]):
+            team = self._team(
+                f"{village_short_name(v['name'])}应急救援队",
+                "grassroots",
+                "village",
+                ["flood", "forest_fire", "geological"],
+                township=v["township_code"],
+                village=v["code"],
             )
-        # History outside the report year: disbanded before it, founded after it.
+            teams.append((team, 10, 22))
+        return teams
+
+    def _history_teams(self) -> None:
+        """History outside the report year: teams disbanded before it, teams founded after it."""
+        rng = self.rng
         for i in range(6 * self.scale):
             t = self.townships[i % len(self.townships)]
             self._team(
@@ -381,74 +378,89 @@ class DemoGenerator:
                 township=t["code"],
                 established=random_day(rng, date(2025, 2, 1), date(2026, 6, 30)),
             )
-        return active
 
     def make_members(self, active_teams: list[tuple[dict, int, int]]) -> None:
+        """The members of the active teams (sizes adding up to TARGETS), people who left in the report
+        year or joined after it, and certificates for about 30 %."""
+        rng = self.rng
+        for team, role, joined, left in self._placements(active_teams):
+            person = self._person()
+            if rng.random() < 0.01:
+                person = person._replace(phone=person.phone[:10])  # a malformed phone, as real rosters have
+            member = self._member(team, role, joined, left, person)
+            self.batch.add("members", member)
+            if rng.random() < 0.3:
+                self.batch.add("certificates", self._certificate(member["id"]))
+
+    def _placements(self, active_teams: list[tuple[dict, int, int]]) -> list[tuple[dict, str, date, date | None]]:
+        """(team, role in team, joined, left) of every member to generate."""
         rng = self.rng
         sizes = spread_total(
             rng, [lo for _, lo, _ in active_teams], [hi for _, _, hi in active_teams], TARGETS["members"] * self.scale
         )
         year_end = date(REPORT_YEAR, 12, 31)
-        people: list[tuple] = []
+        placements: list[tuple[dict, str, date, date | None]] = []
         for (team, _, _), size in zip(active_teams, sizes):
             for k in range(size):
                 joined = random_day(rng, max(team["established_on"], date(2015, 1, 1)), year_end)
-                people.append((team, "leader" if k == 0 else "deputy" if k == 1 else "member", joined, None))
+                placements.append((team, "leader" if k == 0 else "deputy" if k == 1 else "member", joined, None))
         # History: people who left during the report year, and people who joined after it.
         others = [t for t, _, _ in active_teams]
         for _ in range(180 * self.scale):
             team = rng.choice(others)
-            people.append((team, "member", date(2019, 5, 1), random_day(rng, date(2024, 1, 1), year_end)))
+            placements.append((team, "member", date(2019, 5, 1), random_day(rng, date(2024, 1, 1), year_end)))
         for _ in range(120 * self.scale):
-            people.append((rng.choice(others), "member", random_day(rng, date(2025, 1, 1), HISTORY_END), None))
-        shared_ids: list[tuple[str, str, date, str]] = []
-        for team, role, joined, left in people:
-            if shared_ids and rng.random() < 0.006:
-                # The same person in a second team: counted twice in the rosters (a health finding).
-                id_number, name, born, phone = rng.choice(shared_ids)
-            else:
-                male = rng.random() < 0.82
-                born = random_day(rng, date(1966, 1, 1), date(2003, 12, 31))
-                id_number, name, phone = fake_id_number(rng, born, male), fake_name(rng), fake_mobile(rng)
-                if rng.random() < 0.02:
-                    shared_ids.append((id_number, name, born, phone))
-            if rng.random() < 0.01:
-                phone = phone[:10]  # a malformed phone, as real rosters have
-            h, cipher, masked = privacy.protect_id(id_number)
-            trained = rng.random() < 0.9
-            member = {
-                "id": self.next_id("members"),
-                "team_id": team["id"],
-                "name": name,
-                "gender": privacy.gender_from_id(id_number),
-                "birth_date": born,
-                "phone": phone,
-                "id_hmac": h,
-                "id_cipher": cipher,
-                "id_masked": masked,
-                "role_in_team": role,
-                "specialty": rng.choice(SPECIALTIES),
-                "training_passed": trained,
-                "training_on": random_day(rng, date(2020, 1, 1), date(2024, 11, 30)) if trained else None,
-                "insurance_until": random_day(rng, date(2024, 6, 1), date(2027, 12, 31)),
-                "joined_on": joined,
-                "left_on": left,
-                "is_demo": True,
-            }
-            self.batch.add("members", member)
-            if rng.random() < 0.3:
-                issued = random_day(rng, date(2018, 1, 1), date(2024, 6, 30))
-                self.batch.add(
-                    "certificates",
-                    {
-                        "id": self.next_id("certificates"),
-                        "member_id": member["id"],
-                        "name": rng.choice(CERTIFICATES),
-                        "number": f"DEMO-{rng.randrange(10**8):08d}",
-                        "issued_on": issued,
-                        "expires_on": issued + timedelta(days=365 * rng.choice((3, 4, 5, 6))),
-                    },
-                )
+            placements.append((rng.choice(others), "member", random_day(rng, date(2025, 1, 1), HISTORY_END), None))
+        return placements
+
+    def _person(self) -> Person:
+        """A new synthetic person, or now and then one already in another team (counted twice in the
+        rosters: a health finding)."""
+        rng = self.rng
+        if self._shared_people and rng.random() < 0.006:
+            return rng.choice(self._shared_people)
+        male = rng.random() < 0.82
+        born = random_day(rng, date(1966, 1, 1), date(2003, 12, 31))
+        person = Person(fake_id_number(rng, born, male), fake_name(rng), born, fake_mobile(rng))
+        if rng.random() < 0.02:
+            self._shared_people.append(person)
+        return person
+
+    def _member(self, team: dict, role: str, joined: date, left: date | None, person: Person) -> dict:
+        rng = self.rng
+        h, cipher, masked = privacy.protect_id(person.id_number)
+        trained = rng.random() < 0.9
+        return {
+            "id": self.next_id("members"),
+            "team_id": team["id"],
+            "name": person.name,
+            "gender": privacy.gender_from_id(person.id_number),
+            "birth_date": person.born,
+            "phone": person.phone,
+            "id_hmac": h,
+            "id_cipher": cipher,
+            "id_masked": masked,
+            "role_in_team": role,
+            "specialty": rng.choice(SPECIALTIES),
+            "training_passed": trained,
+            "training_on": random_day(rng, date(2020, 1, 1), date(2024, 11, 30)) if trained else None,
+            "insurance_until": random_day(rng, date(2024, 6, 1), date(2027, 12, 31)),
+            "joined_on": joined,
+            "left_on": left,
+            "is_demo": True,
+        }
+
+    def _certificate(self, member_id: int) -> dict:
+        rng = self.rng
+        issued = random_day(rng, date(2018, 1, 1), date(2024, 6, 30))
+        return {
+            "id": self.next_id("certificates"),
+            "member_id": member_id,
+            "name": rng.choice(CERTIFICATES),
+            "number": f"DEMO-{rng.randrange(10**8):08d}",
+            "issued_on": issued,
+            "expires_on": issued + timedelta(days=365 * rng.choice((3, 4, 5, 6))),
+        }
 
     # Enterprises ---------------------------------------------------------------------------
     def make_enterprises(self) -> None:
