@@ -555,10 +555,14 @@ class DemoGenerator:
 
     def make_drills_for_year(self, year: int, *, exact: bool) -> None:
         """County/township, enterprise and village drills of one year. exact: hit TARGETS."""
-        rng, s = self.rng, self.scale
         end = min(date(year, 12, 31), HISTORY_END)
-        factor = 1.0 if exact else rng.uniform(0.55, 0.95)
-        # County and township drills.
+        factor = 1.0 if exact else self.rng.uniform(0.55, 0.95)
+        self._county_township_drills(year, end, exact, factor)
+        self._sector_drills(year, end, exact, factor)
+        self._village_drills(year, end, exact)
+
+    def _county_township_drills(self, year: int, end: date, exact: bool, factor: float) -> None:
+        rng, s = self.rng, self.scale
         n_ct = TARGETS["county_township_drills"] * s if exact else int(92 * s * factor)
         n_county = max(1, round(n_ct * 0.13))
         lows = [300] * n_county + [60] * (n_ct - n_county)
@@ -589,15 +593,12 @@ class DemoGenerator:
                     organiser=f"{t['name']}人民政府",
                     title=f"{year}年{t['name']}{self._plan_name(plan)}应急演练",
                 )
-        # Enterprise (sector) drills: half-yearly sectors twice or more, the rest at least once.
-        ents = self.batch.tables["enterprises"]
+
+    def _sector_drills(self, year: int, end: date, exact: bool, factor: float) -> None:
+        """Enterprise (sector) drills: half-yearly sectors twice or more, the rest at least once."""
+        rng, s = self.rng, self.scale
         n_sector = TARGETS["sector_drills"] * s if exact else int(522 * s * factor)
-        owners = [e for e in ents for _ in range(2 if enums.ENTERPRISE_SECTORS[e["sector"]][1] else 1)]
-        lapsed = set(e["id"] for e in rng.sample(ents, max(1, len(ents) // 15)))  # drill only once: overdue
-        owners = [e for e in owners if e["id"] not in lapsed] + [e for e in ents if e["id"] in lapsed]
-        owners = owners[:n_sector] + [
-            rng.choice([e for e in ents if e["id"] not in lapsed]) for _ in range(max(0, n_sector - len(owners)))
-        ]
+        owners = self._drill_owners(n_sector)
         total = TARGETS["sector_participants"] * s if exact else int(6967 * s * factor)
         counts = spread_total(rng, [4] * n_sector, [40] * n_sector, total)
         seen: dict[int, int] = {}
@@ -616,9 +617,23 @@ class DemoGenerator:
                 organiser=ent["name"],
                 title=f"{year}年{ent['name']}·{self._plan_name(plans[0])}演练",
             )
-        # Village drills, counted separately from the report's two figures.
+
+    def _drill_owners(self, n_sector: int) -> list[dict]:
+        """The enterprise of each of the year's `n_sector` drills: half-yearly sectors twice, a few
+        enterprises (drawn at random) only once, so that they are overdue."""
+        rng, ents = self.rng, self.batch.tables["enterprises"]
+        owners = [e for e in ents for _ in range(2 if enums.ENTERPRISE_SECTORS[e["sector"]][1] else 1)]
+        lapsed = set(e["id"] for e in rng.sample(ents, max(1, len(ents) // 15)))  # drill only once: overdue
+        owners = [e for e in owners if e["id"] not in lapsed] + [e for e in ents if e["id"] in lapsed]
+        return owners[:n_sector] + [
+            rng.choice([e for e in ents if e["id"] not in lapsed]) for _ in range(max(0, n_sector - len(owners)))
+        ]
+
+    def _village_drills(self, year: int, end: date, exact: bool) -> None:
+        """Village drills, counted separately from the report's two figures."""
+        rng = self.rng
         share = 0.75 if exact else 0.5
-        for v in rng.sample(self.villages, int(len(self.villages) * share)) * s:
+        for v in rng.sample(self.villages, int(len(self.villages) * share)) * self.scale:
             plan = rng.choice(VILLAGE_DRILL_PLANS)
             self._drill(
                 level="village",
