@@ -238,6 +238,7 @@ class DemoGenerator:
         self.villages = villages
         self._ids: dict[str, int] = {}
         self._shared_people: list[Person] = []  # people drawn again for a second team
+        self.plan_updates: list[tuple[str, date | None, bool]] = []  # (code, evaluated on, needs revision)
         self.plan_codes = {c for (c,) in db.query("SELECT code FROM plans")}
 
     def next_id(self, table: str) -> int:
@@ -746,6 +747,11 @@ class DemoGenerator:
         - a plan whose drill found problems after its last revision and evaluation is flagged;
         - planned drills of September-October 2026 mostly carried out (a township drill linked to them).
         """
+        self._departmental_drills()
+        self.plan_updates = self._evaluations()
+        self._carry_out_planned_drills()
+
+    def _departmental_drills(self) -> None:
         rng = self.rng
         drilled = {row["plan_code"] for row in self.batch.tables.get("drill_plans", [])}
         leads = dict(self.db.query("SELECT code, lead_department FROM plans"))
@@ -763,16 +769,14 @@ class DemoGenerator:
                     organiser=leads.get(code, "嵩县应急管理局"),
                     title=f"{held.year}年嵩县{self._plan_name(code)}应急演练（部门）",
                 )
-        # Evaluations.
-        self.plan_updates: list[tuple[str, date | None, bool]] = []
+
+    def _evaluations(self) -> list[tuple[str, date | None, bool]]:
+        """(plan code, last evaluated on, needs revision) of every plan; an evaluation's plan_revisions row."""
+        rng = self.rng
         revised = dict(self.db.query("SELECT code, revised_on FROM plans"))
         versions = dict(self.db.query("SELECT code, version FROM plans"))
-        problems: dict[str, date] = {}
-        drills = {d["id"]: d for d in self.batch.tables["drills"]}
-        for row in self.batch.tables["drill_plans"]:
-            drill = drills[row["drill_id"]]
-            if drill["plan_problems_found"]:
-                problems[row["plan_code"]] = max(problems.get(row["plan_code"], drill["held_on"]), drill["held_on"])
+        problems = self._last_plan_problems()
+        updates = []
         for code in sorted(self.plan_codes):
             evaluated = None
             roll = rng.random()
@@ -782,7 +786,7 @@ class DemoGenerator:
                     evaluated = random_day(rng, earliest, HISTORY_END)
             clock = max(d for d in (evaluated, revised.get(code)) if d) if (evaluated or revised.get(code)) else None
             flag = code in problems and (clock is None or problems[code] > clock)
-            self.plan_updates.append((code, evaluated, flag))
+            updates.append((code, evaluated, flag))
             if evaluated:
                 self.batch.add(
                     "plan_revisions",
@@ -796,7 +800,21 @@ class DemoGenerator:
                         "recorded_by": "demo",
                     },
                 )
-        # Planned drills carried out.
+        return updates
+
+    def _last_plan_problems(self) -> dict[str, date]:
+        """plan code -> the last day a drill of it found problems with the plan."""
+        problems: dict[str, date] = {}
+        drills = {d["id"]: d for d in self.batch.tables["drills"]}
+        for row in self.batch.tables["drill_plans"]:
+            drill = drills[row["drill_id"]]
+            if drill["plan_problems_found"]:
+                problems[row["plan_code"]] = max(problems.get(row["plan_code"], drill["held_on"]), drill["held_on"])
+        return problems
+
+    def _carry_out_planned_drills(self) -> None:
+        """Planned drills due by HISTORY_END: about 65 % carried out, each with its township drill."""
+        rng = self.rng
         for planned in self.batch.tables.get("planned_drills", []):
             if planned["status"] != "planned" or planned["planned_on"] > HISTORY_END or rng.random() < 0.35:
                 continue
@@ -849,49 +867,18 @@ class DemoGenerator:
         return written
 
     def write(self) -> dict[str, int]:
-        order = [
-            "enterprises",
-            "teams",
-            "team_domains",
-            "members",
-            "certificates",
-            "drills",
-            "drill_plans",
-            "corrective_actions",
-            "planned_drills",
-            "plan_revisions",
-        ]
-        offsets = {
-            t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}")
-            for t in (
-                "enterprises",
-                "teams",
-                "members",
-                "certificates",
-                "drills",
-                "corrective_actions",
-                "planned_drills",
-                "plan_revisions",
-            )
-        }
-        refs = {"team_id": "teams", "member_id": "members", "drill_id": "drills", "enterprise_id": "enterprises"}
+        """Every table of the batch in one transaction, its ids shifted past the rows already there."""
+        offsets = {t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}") for t in ID_TABLES}
 
         def work(cur):
-            for table in order:
+            for table in WRITE_ORDER:
                 rows = self.batch.tables.get(table, [])
-                if not rows:
-                    continue
-                frame = pd.DataFrame(rows)
-                if "id" in frame:
-                    frame["id"] += offsets[table]
-                for col, parent in refs.items():
-                    if col in frame and parent in offsets:
-                        frame[col] = frame[col].map(lambda x, o=offsets[parent]: None if pd.isna(x) else int(x) + o)
-                insert_frame(cur, table, frame)
+                if rows:
+                    insert_frame(cur, table, _shifted(rows, table, offsets))
             # Keep the sequences ahead of the explicit ids written above.
             for table in offsets:
                 advance_sequence(cur, table)
-            for code, evaluated, flag in getattr(self, "plan_updates", []):
+            for code, evaluated, flag in self.plan_updates:
                 cur.execute(
                     "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated, flag, code]
                 )
@@ -902,6 +889,44 @@ class DemoGenerator:
 
         self.db.write(work)
         return {t: len(rows) for t, rows in self.batch.tables.items()}
+
+
+# The batch's tables in the order they are written (parents first), those whose ids the generator
+# assigns, and the columns that refer to them.
+WRITE_ORDER = [
+    "enterprises",
+    "teams",
+    "team_domains",
+    "members",
+    "certificates",
+    "drills",
+    "drill_plans",
+    "corrective_actions",
+    "planned_drills",
+    "plan_revisions",
+]
+ID_TABLES = [
+    "enterprises",
+    "teams",
+    "members",
+    "certificates",
+    "drills",
+    "corrective_actions",
+    "planned_drills",
+    "plan_revisions",
+]
+REFERENCES = {"team_id": "teams", "member_id": "members", "drill_id": "drills", "enterprise_id": "enterprises"}
+
+
+def _shifted(rows: list[dict], table: str, offsets: dict[str, int]) -> pd.DataFrame:
+    """The rows as a frame, their ids and references moved past the ids already in the database."""
+    frame = pd.DataFrame(rows)
+    if "id" in frame:
+        frame["id"] += offsets[table]
+    for col, parent in REFERENCES.items():
+        if col in frame and parent in offsets:
+            frame[col] = frame[col].map(lambda x, o=offsets[parent]: None if pd.isna(x) else int(x) + o)
+    return frame
 
 
 def has_data(db) -> bool:
