@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 import pandas as pd
 
@@ -25,8 +25,18 @@ SEED = 20241231
 REPORT_YEAR = 2024
 HISTORY_END = date(2026, 10, 31)  # the demo's drill records stop here; later ones are planned
 
+
+class Targets(TypedDict):
+    teams: int
+    members: int
+    county_township_drills: int
+    county_township_participants: tuple[int, int]  # the report gives "12,100 and more": a range
+    sector_drills: int
+    sector_participants: int
+
+
 # The figures of the county's 2024 report that the demo must reproduce (per unit of scale).
-TARGETS = {
+TARGETS: Targets = {
     "teams": 388,
     "members": 7349,
     "county_township_drills": 92,

@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from .. import audit
@@ -49,7 +50,7 @@ KINDS = {
 }
 URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged")
 
-DEFAULT_SETTINGS = {
+DEFAULT_SETTINGS: dict[str, Any] = {
     "lead_days": [7, 1],  # planned drill: reminders this many days before
     "expiry_days": 30,  # certificate / insurance: this many days before expiry
     "evaluation_lead_days": 30,  # plan evaluation: this many days before it is due
@@ -130,7 +131,12 @@ class Candidate:
         )
 
 
-def _day(value) -> date | None:
+@overload
+def _day(value: None) -> None: ...
+@overload
+def _day(value: date) -> date: ...
+def _day(value: date | None) -> date | None:
+    """The day of a DATE or TIMESTAMPTZ value (None stays None)."""
     if value is None:
         return None
     return value.date() if isinstance(value, datetime) else value
@@ -405,7 +411,7 @@ def _hhmm(text: str, label: str) -> str:
 
 def validate_settings(values: dict) -> dict:
     """Bring the submitted values into their stored form, or ValueError naming the field."""
-    out = dict(DEFAULT_SETTINGS)
+    out: dict[str, Any] = dict(DEFAULT_SETTINGS)
     out.update({k: v for k, v in values.items() if k in DEFAULT_SETTINGS})
     leads = out["lead_days"]
     if isinstance(leads, str):
