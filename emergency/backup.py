@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from .db import TZ
-from .reminders import get_settings, local
+from .notify.reminders import get_settings, local
 
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})\.duckdb$")
 

@@ -62,7 +62,8 @@ def database_paths(db: Database) -> list[tuple[str, Callable]]:
     from datetime import datetime
     from datetime import time as clock
 
-    from . import auth, deadlines, drills, linkage, reminders, roster, stats, teams
+    from . import auth, deadlines, drills, linkage, roster, stats, teams
+    from .notify import reminders
 
     morning = datetime.combine(TODAY, clock(7, 30), tzinfo=TZ)
     return [
@@ -171,7 +172,7 @@ def _import_timing(db: Database, scale: int, workdir: Path) -> dict:
     import shutil
 
     from . import auth, imports
-    from .import_samples import HEADERS, member_rows, xlsx_bytes
+    from .demo.samples import HEADERS, member_rows, xlsx_bytes
 
     rows = min(7349 * scale, IMPORT_CAP)
     data = xlsx_bytes(HEADERS, member_rows(db, rows, seed=rows))

@@ -16,10 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
@@ -179,6 +182,33 @@ def insert_row(cur, table: str, values: dict) -> int:
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
         [values[c] for c in cols],
     ).fetchone()[0]
+
+
+def insert_frame(cur, table: str, rows: pd.DataFrame | list[dict], *, returning: str = "") -> list[tuple]:
+    """Bulk INSERT: `rows` (a DataFrame, or dicts with the same keys) registered on the cursor and
+    written with one INSERT ... SELECT; the frame's columns name the table's (the caller's own field
+    lists, never user input). `returning` (e.g. "RETURNING id") returns those rows; otherwise []."""
+    if not isinstance(rows, list):
+        frame = rows
+    else:
+        import pandas as pd
+
+        frame = pd.DataFrame(rows)
+    cols = ", ".join(frame.columns)
+    cur.register("bulk_rows", frame)
+    try:
+        result = cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM bulk_rows {returning}")
+        return result.fetchall() if returning else []
+    finally:
+        cur.unregister("bulk_rows")
+
+
+def advance_sequence(cur, table: str) -> None:
+    """Move seq_<table> past the highest id in `table`, after rows were written with explicit ids."""
+    top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    current = cur.execute(f"SELECT nextval('seq_{table}')").fetchone()[0]
+    if current <= top:
+        cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [top - current])
 
 
 def put_setting(cur, key: str, value) -> None:

@@ -153,7 +153,21 @@ def drill_record(db, drill_id: int) -> dict:
 # Validation --------------------------------------------------------------------------------------
 def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = None) -> list[Problem]:
     """Every problem of a drill record, each naming its field in Chinese; [] when acceptable."""
-    today = today or date.today()
+    township = data.get("township_code")
+    return [
+        *_field_problems(data),
+        *_level_problems(data),
+        *place_problems(db, township, data.get("village_code")),
+        *reference_problems(db, data.get("enterprise_id"), township),
+        *_held_on_problems(data.get("held_on"), today or date.today()),
+        *_participants_problems(data.get("participants")),
+        *_time_problems(data),
+        *_plan_code_problems(db, plan_codes),
+    ]
+
+
+def _field_problems(data: dict) -> list[Problem]:
+    """Required texts and the enumerated fields."""
     problems = []
     for field, label in (("title", "演练名称"), ("organiser", "组织单位")):
         if not clean(data.get(field)):
@@ -166,7 +180,13 @@ def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = N
     ):
         if data.get(field) not in options:
             problems.append(Problem(label, f"必须是 {'、'.join(options.values())} 之一"))
+    return problems
+
+
+def _level_problems(data: dict) -> list[Problem]:
+    """What the drill's level asks for: a township below the county, a village or an enterprise."""
     level, township = data.get("level"), data.get("township_code")
+    problems = []
     if level == "county" and township:
         problems.append(Problem("所属乡镇", "县级演练不填写乡镇"))
     if level in ("township", "village", "enterprise") and not township:
@@ -175,29 +195,40 @@ def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = N
         problems.append(Problem("所属村（社区）", "村级演练必须填写村（社区）"))
     if level == "enterprise" and not data.get("enterprise_id"):
         problems.append(Problem("企业（单位）", "企业演练必须选择企业"))
-    problems += place_problems(db, township, data.get("village_code"))
-    problems += reference_problems(db, data.get("enterprise_id"), township)
-    held = data.get("held_on")
+    return problems
+
+
+def _held_on_problems(held, today: date) -> list[Problem]:
     if not isinstance(held, date) or isinstance(held, datetime):
-        problems.append(Problem("演练日期", "必须填写日期"))
-    elif held > today:
-        problems.append(Problem("演练日期", "不能晚于今天（尚未开展的演练请录入演练计划）"))
-    participants = data.get("participants")
+        return [Problem("演练日期", "必须填写日期")]
+    if held > today:
+        return [Problem("演练日期", "不能晚于今天（尚未开展的演练请录入演练计划）")]
+    return []
+
+
+def _participants_problems(participants) -> list[Problem]:
     if not isinstance(participants, int) or isinstance(participants, bool) or participants < 0:
-        problems.append(Problem("参演人次", "必须是不小于0的整数"))
-    started, ended = data.get("started_at"), data.get("ended_at")
+        return [Problem("参演人次", "必须是不小于0的整数")]
+    return []
+
+
+def _time_problems(data: dict) -> list[Problem]:
+    """Start and end on the drill's day, in order."""
+    problems = []
+    held, started, ended = data.get("held_on"), data.get("started_at"), data.get("ended_at")
     if started and ended and ended < started:
         problems.append(Problem("结束时间", "不能早于开始时间"))
     if started and isinstance(held, date) and started.date() != held:
         problems.append(Problem("开始时间", "应在演练日期当天"))
-    if not plan_codes:
-        problems.append(Problem("演练预案", "至少选择一项"))
-    else:
-        known = {c for (c,) in db.query("SELECT code FROM plans")}
-        unknown = [c for c in plan_codes if c not in known]
-        if unknown:
-            problems.append(Problem("演练预案", "不存在 " + "、".join(unknown)))
     return problems
+
+
+def _plan_code_problems(db, plan_codes: list[str]) -> list[Problem]:
+    if not plan_codes:
+        return [Problem("演练预案", "至少选择一项")]
+    known = {c for (c,) in db.query("SELECT code FROM plans")}
+    unknown = [c for c in plan_codes if c not in known]
+    return [Problem("演练预案", "不存在 " + "、".join(unknown))] if unknown else []
 
 
 def _normalise(data: dict) -> dict:

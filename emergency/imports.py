@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import audit, exports, normalise, privacy
 from .auth import PermissionDenied, User
+from .db import insert_frame
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
 from .hygiene import clean
@@ -192,89 +193,125 @@ def _name_key(name) -> str:
     return normalise._loose(name or "")
 
 
-class _Rows:
-    """Collects per-row problems, never more than one per (row, column)."""
+UNIQUE_VALUED = {"name", "id_number", "phone", "duty_phone", "leader_name", "equipment"}
 
-    def __init__(self, result: ImportResult):
-        self.result = result
+
+class _Checker:
+    """Checks the data rows of one file: every problem (never more than one per (row, column)), the
+    warnings, and the records a clean file writes. A subclass knows one kind of row: its columns, its
+    parsers (`parsers`) and its rules (`check_row`)."""
+
+    columns: list[Column]
+
+    def __init__(self, db, actor: User, places: normalise.Places, progress: Progress | None = None):
+        self.db, self.actor, self.places, self.progress = db, actor, places, progress
+        self.rows = 0  # data rows read (blank and example rows skipped)
+        self.records: list[dict] = []
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.seen: set[tuple[int, str]] = set()
+        self.caches: dict[str, dict] = {}
+
+    def parsers(self) -> dict[str, Callable[[Any], Any]]:
+        raise NotImplementedError
+
+    def check_row(self, number: int, values: dict) -> dict:
+        """The record of one row, its problems reported with `bad` (and warnings with `warn`)."""
+        raise NotImplementedError
+
+    def check(self, table_rows: list[tuple[int, list]], header_index: int, positions: dict[str, int]) -> None:
+        parsers = self.parsers()
+        for number, cells in self._data_rows(table_rows, header_index):
+            self.records.append(self.check_row(number, self._parse_cells(number, cells, positions, parsers)))
 
     def bad(self, row: int, column: str, reason: str) -> None:
         if (row, column) not in self.seen:
             self.seen.add((row, column))
-            self.result.problems.append(Problem(column, reason, row))
+            self.problems.append(Problem(column, reason, row))
+
+    def warn(self, row: int, column: str, reason: str) -> None:
+        self.warnings.append(Problem(column, reason, row))
+
+    def check_scope(self, township_code: str | None, number: int) -> None:
+        if not self.actor.may_write(township_code):
+            where = "县级（全县性）队伍" if township_code is None else f"其他乡镇（{township_code}）"
+            self.bad(number, "所属乡镇", f"乡镇填报员只能导入本乡镇的数据，该行属于{where}")
+
+    def _data_rows(self, rows: list[tuple[int, list]], header_index: int) -> Iterator[tuple[int, list]]:
+        """The data rows below the header, blank rows and the template's example row skipped."""
+        data = rows[header_index + 1 :]
+        total = max(1, len(data))
+        for i, (number, cells) in enumerate(data):
+            if self.progress and i % 2000 == 0:
+                self.progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
+            if all(normalise.is_blank(c) for c in cells):
+                continue
+            first = next((c for c in cells if not normalise.is_blank(c)), "")
+            if clean(first).startswith(EXAMPLE_MARKS):
+                continue
+            self.rows += 1
+            yield number, cells
+
+    def _parse_cells(self, number: int, cells: list, positions: dict[str, int], parsers: dict) -> dict:
+        """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
+        是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
+        values = {}
+        for column in self.columns:
+            i = positions.get(column.key)
+            raw = cells[i] if i is not None and i < len(cells) else None
+            cache = self.caches.setdefault(column.key, {}) if column.key not in UNIQUE_VALUED else None
+            key = (type(raw), raw)
+            if cache is not None and key in cache:
+                value, error = cache[key]
+            else:
+                try:
+                    value, error = parsers[column.key](raw), None
+                except ValueError as exc:
+                    value, error = None, str(exc)
+                if cache is not None:
+                    cache[key] = (value, error)
+            if error:
+                self.bad(number, column.header, error)
+            values[column.key] = value
+        return values
+
+    def _township(self, value):
+        return None if clean(value) in COUNTY_WORDS else self.places.township(value)
 
 
-UNIQUE_VALUED = {"name", "id_number", "phone", "duty_phone", "leader_name", "equipment"}
+class _TeamRows(_Checker):
+    columns = TEAM_COLUMNS
 
+    def __init__(self, db, actor: User, places: normalise.Places, progress: Progress | None = None):
+        super().__init__(db, actor, places, progress)
+        self.existing = {
+            (t, _name_key(n)): i
+            for i, n, t in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL")
+        }
+        self.in_file: dict[tuple, int] = {}
 
-def _parse_cells(
-    number: int, cells: list, positions: dict, columns: list[Column], parsers: dict, rows: _Rows, caches: dict
-) -> dict:
-    """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
-    是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
-    values = {}
-    for column in columns:
-        i = positions.get(column.key)
-        raw = cells[i] if i is not None and i < len(cells) else None
-        cache = caches.setdefault(column.key, {}) if column.key not in UNIQUE_VALUED else None
-        key = (type(raw), raw)
-        if cache is not None and key in cache:
-            value, error = cache[key]
-        else:
-            try:
-                value, error = parsers[column.key](raw), None
-            except ValueError as exc:
-                value, error = None, str(exc)
-            if cache is not None:
-                cache[key] = (value, error)
-        if error:
-            rows.bad(number, column.header, error)
-        values[column.key] = value
-    return values
+    def parsers(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "name": lambda v: normalise.required_text(v, max_length=100),
+            "kind": lambda v: normalise.enum(v, TEAM_KINDS),
+            "level": lambda v: normalise.enum(v, TEAM_LEVELS),
+            "township": self._township,
+            "village": lambda v: normalise.text(v),
+            "domains": lambda v: normalise.enum_list(v, HAZARD_DOMAINS),
+            "leader_name": lambda v: normalise.text(v, max_length=50),
+            "duty_phone": normalise.phone,
+            "equipment": lambda v: normalise.text(v, max_length=500),
+            "established_on": normalise.required_date,
+        }
 
-
-def _check_scope(actor: User, township_code: str | None, number: int, rows: _Rows) -> None:
-    if not actor.may_write(township_code):
-        where = "县级（全县性）队伍" if township_code is None else f"其他乡镇（{township_code}）"
-        rows.bad(number, "所属乡镇", f"乡镇填报员只能导入本乡镇的数据，该行属于{where}")
-
-
-def _team_rows(db, actor, table_rows, table, result, rows, places, progress) -> None:
-    parsers = {
-        "name": lambda v: normalise.required_text(v, max_length=100),
-        "kind": lambda v: normalise.enum(v, TEAM_KINDS),
-        "level": lambda v: normalise.enum(v, TEAM_LEVELS),
-        "township": lambda v: None if clean(v) in COUNTY_WORDS else places.township(v),
-        "village": lambda v: normalise.text(v),
-        "domains": lambda v: normalise.enum_list(v, HAZARD_DOMAINS),
-        "leader_name": lambda v: normalise.text(v, max_length=50),
-        "duty_phone": normalise.phone,
-        "equipment": lambda v: normalise.text(v, max_length=500),
-        "established_on": normalise.required_date,
-    }
-    existing = {
-        (t, _name_key(n)): i
-        for i, n, t in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL")
-    }
-    in_file: dict[tuple, int] = {}
-    caches: dict = {}
-    index, positions, header_problems = table
-    for number, cells in _data_rows(table_rows, index, result, progress):
-        values = _parse_cells(number, cells, positions, TEAM_COLUMNS, parsers, rows, caches)
+    def check_row(self, number: int, values: dict) -> dict:
         township = values["township"]
-        village = None
-        if values["village"]:
-            try:
-                village = places.village(values["village"], township)
-            except ValueError as exc:
-                rows.bad(number, "所属村（社区）", str(exc))
         record = {
             "name": values["name"],
             "kind": values["kind"],
             "level": values["level"],
             "township_code": township,
-            "village_code": village,
+            "village_code": self._village(number, values["village"], township),
             "leader_name": values["leader_name"],
             "duty_phone": values["duty_phone"],
             "equipment": values["equipment"],
@@ -282,70 +319,74 @@ def _team_rows(db, actor, table_rows, table, result, rows, places, progress) -> 
             "domains": values["domains"] or [],
         }
         if values["name"] and values["kind"] and values["level"] and values["established_on"]:
-            for problem in team_problems(record, places):
-                rows.bad(number, problem.field, problem.reason)
-        _check_scope(actor, township, number, rows)
+            for problem in team_problems(record, self.places):
+                self.bad(number, problem.field, problem.reason)
+        self.check_scope(township, number)
         if not record["domains"]:
-            rows.bad(number, "覆盖领域", "至少填写一个领域（覆盖分析按领域统计）")
-        key = (township, _name_key(values["name"]))
-        if values["name"] and key in existing:
-            rows.bad(number, "队伍名称", "该乡镇已有同名队伍（未撤销），不能重复导入")
-        elif values["name"] and key in in_file:
-            rows.bad(number, "队伍名称", f"与第{in_file[key]}行重复")
-        in_file.setdefault(key, number)
-        result.records.append(record)
+            self.bad(number, "覆盖领域", "至少填写一个领域（覆盖分析按领域统计）")
+        self._check_unique(number, township, values["name"])
+        return record
+
+    def _village(self, number: int, village: str | None, township: str | None) -> str | None:
+        if not village:
+            return None
+        try:
+            return self.places.village(village, township)
+        except ValueError as exc:
+            self.bad(number, "所属村（社区）", str(exc))
+            return None
+
+    def _check_unique(self, number: int, township: str | None, name: str | None) -> None:
+        """One team of a name per township, among the registry's teams not disbanded and in the file."""
+        key = (township, _name_key(name))
+        if name and key in self.existing:
+            self.bad(number, "队伍名称", "该乡镇已有同名队伍（未撤销），不能重复导入")
+        elif name and key in self.in_file:
+            self.bad(number, "队伍名称", f"与第{self.in_file[key]}行重复")
+        self.in_file.setdefault(key, number)
 
 
-def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -> None:
-    parsers = {
-        "name": lambda v: normalise.required_text(v, max_length=50),
-        "township": lambda v: None if clean(v) in COUNTY_WORDS else places.township(v),
-        "team": lambda v: normalise.required_text(v, max_length=100),
-        "id_number": normalise.id_number,
-        "gender": normalise.gender,
-        "birth_date": normalise.parse_date,
-        "phone": normalise.mobile,
-        "role_in_team": lambda v: normalise.enum(v, MEMBER_ROLES, required=False) or "member",
-        "specialty": lambda v: normalise.text(v, max_length=100),
-        "training_passed": normalise.boolean,
-        "training_on": normalise.parse_date,
-        "insurance_until": normalise.parse_date,
-        "joined_on": normalise.required_date,
-    }
-    teams_by_key: dict[tuple, list[int]] = {}
-    for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
-        teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
-    active = db.query(
-        "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
-        " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL"
-    )
-    in_team = {(h, team_id) for h, team_id, _ in active}
-    elsewhere: dict[str, str] = {}
-    for h, _, team_name in active:
-        elsewhere.setdefault(h, team_name)
-    seen_in_file: dict[tuple, int] = {}
-    file_people: dict[str, int] = {}
-    caches: dict = {}
-    index, positions, header_problems = table
-    for number, cells in _data_rows(table_rows, index, result, progress):
-        v = _parse_cells(number, cells, positions, MEMBER_COLUMNS, parsers, rows, caches)
+class _MemberRows(_Checker):
+    columns = MEMBER_COLUMNS
+
+    def __init__(self, db, actor: User, places: normalise.Places, progress: Progress | None = None):
+        super().__init__(db, actor, places, progress)
+        self.teams_by_key: dict[tuple, list[int]] = {}
+        for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
+            self.teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
+        active = db.query(
+            "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL"
+        )
+        self.in_team = {(h, team_id) for h, team_id, _ in active}  # (person, team) already registered
+        self.elsewhere: dict[str, str] = {}  # person -> the name of a team they are in
+        for h, _, team_name in active:
+            self.elsewhere.setdefault(h, team_name)
+        self.seen_in_file: dict[tuple, int] = {}  # (person, team) -> first row
+        self.file_people: dict[str, int] = {}  # person -> first row
+
+    def parsers(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "name": lambda v: normalise.required_text(v, max_length=50),
+            "township": self._township,
+            "team": lambda v: normalise.required_text(v, max_length=100),
+            "id_number": normalise.id_number,
+            "gender": normalise.gender,
+            "birth_date": normalise.parse_date,
+            "phone": normalise.mobile,
+            "role_in_team": lambda v: normalise.enum(v, MEMBER_ROLES, required=False) or "member",
+            "specialty": lambda v: normalise.text(v, max_length=100),
+            "training_passed": normalise.boolean,
+            "training_on": normalise.parse_date,
+            "insurance_until": normalise.parse_date,
+            "joined_on": normalise.required_date,
+        }
+
+    def check_row(self, number: int, v: dict) -> dict:
         team_id = None
-        if v["team"] is not None and (number, "所属乡镇") not in rows.seen:
-            candidates = teams_by_key.get((v["township"], _name_key(v["team"])), [])
-            if not candidates:
-                place = places.township_names.get(v["township"], "全县") if v["township"] else "全县（县级）"
-                rows.bad(
-                    number, "所属队伍", f"找不到{place}的队伍“{v['team']}”（未撤销的队伍中），请核对名称或先导入队伍"
-                )
-            elif len(candidates) > 1:
-                rows.bad(
-                    number,
-                    "所属队伍",
-                    f"“{v['team']}”在该乡镇有 {len(candidates)} 支同名队伍，无法确定是哪一支（请先在“救援队伍”页面为其改名）",
-                )
-            else:
-                team_id = candidates[0]
-        _check_scope(actor, v["township"], number, rows)
+        if v["team"] is not None and (number, "所属乡镇") not in self.seen:
+            team_id = self._team_id(number, v["township"], v["team"])
+        self.check_scope(v["township"], number)
         record = {
             "team_id": team_id,
             "name": v["name"],
@@ -361,57 +402,59 @@ def _member_rows(db, actor, table_rows, table, result, rows, places, progress) -
             "team_name": v["team"],
             "township_code": v["township"],
         }
-        number_id = v["id_number"]
-        if number_id:
-            born, sex = privacy.birth_date_from_id(number_id), privacy.gender_from_id(number_id)
-            if v["birth_date"] and v["birth_date"] != born:
-                rows.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
-            if v["gender"] and v["gender"] != sex:
-                rows.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
-            record.update(birth_date=born, gender=sex, id_number=number_id)
-            digest = privacy.id_hmac(number_id)
-            record["id_hmac"] = digest
+        if v["id_number"]:
+            record.update(self._identity(number, v))
             if team_id is not None:
-                if (digest, team_id) in in_team:
-                    rows.bad(number, "身份证号", "此人已在该队伍中登记，不能重复导入")
-                elif (digest, team_id) in seen_in_file:
-                    rows.bad(number, "身份证号", f"与第{seen_in_file[(digest, team_id)]}行是同一队伍的同一人")
-                else:
-                    seen_in_file[(digest, team_id)] = number
-                    if digest in elsewhere:
-                        result.warnings.append(
-                            Problem("身份证号", f"此人已在“{elsewhere[digest]}”登记，将被标记为重复人员", number)
-                        )
-                    elif digest in file_people:
-                        result.warnings.append(
-                            Problem(
-                                "身份证号",
-                                f"与第{file_people[digest]}行是同一人（不同队伍），将被标记为重复人员",
-                                number,
-                            )
-                        )
-                    file_people.setdefault(digest, number)
+                self._check_person(number, record["id_hmac"], team_id)
         for problem in validate_member(record):  # the form's rules; a column already reported stays reported once
-            rows.bad(number, problem.field, problem.reason)
+            self.bad(number, problem.field, problem.reason)
         if isinstance(record["joined_on"], date) and record["joined_on"] > date.today():
-            rows.bad(number, "入队日期", "不能晚于今天")
-        result.records.append(record)
+            self.bad(number, "入队日期", "不能晚于今天")
+        return record
 
+    def _team_id(self, number: int, township: str | None, team: str) -> int | None:
+        """The one team not disbanded of that name in that township (None and a problem otherwise)."""
+        candidates = self.teams_by_key.get((township, _name_key(team)), [])
+        if not candidates:
+            place = self.places.township_names.get(township, "全县") if township else "全县（县级）"
+            self.bad(number, "所属队伍", f"找不到{place}的队伍“{team}”（未撤销的队伍中），请核对名称或先导入队伍")
+            return None
+        if len(candidates) > 1:
+            self.bad(
+                number,
+                "所属队伍",
+                f"“{team}”在该乡镇有 {len(candidates)} 支同名队伍，无法确定是哪一支（请先在“救援队伍”页面为其改名）",
+            )
+            return None
+        return candidates[0]
 
-def _data_rows(rows: list, header_index: int, result: ImportResult, progress: Progress | None):
-    """The data rows below the header, blank rows and the template's example row skipped."""
-    data = rows[header_index + 1 :]
-    total = max(1, len(data))
-    for i, (number, cells) in enumerate(data):
-        if progress and i % 2000 == 0:
-            progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
-        if all(normalise.is_blank(c) for c in cells):
-            continue
-        first = next((c for c in cells if not normalise.is_blank(c)), "")
-        if clean(first).startswith(EXAMPLE_MARKS):
-            continue
-        result.rows += 1
-        yield number, cells
+    def _identity(self, number: int, v: dict) -> dict:
+        """Birth date and gender as the ID number has them (a different one in the file is a problem),
+        the number and its HMAC."""
+        number_id = v["id_number"]
+        born, sex = privacy.birth_date_from_id(number_id), privacy.gender_from_id(number_id)
+        if v["birth_date"] and v["birth_date"] != born:
+            self.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
+        if v["gender"] and v["gender"] != sex:
+            self.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
+        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": privacy.id_hmac(number_id)}
+
+    def _check_person(self, number: int, digest: str, team_id: int) -> None:
+        """A person once per team (registry and file); in another team too is a warning (flagged duplicate)."""
+        key = (digest, team_id)
+        if key in self.in_team:
+            self.bad(number, "身份证号", "此人已在该队伍中登记，不能重复导入")
+        elif key in self.seen_in_file:
+            self.bad(number, "身份证号", f"与第{self.seen_in_file[key]}行是同一队伍的同一人")
+        else:
+            self.seen_in_file[key] = number
+            if digest in self.elsewhere:
+                self.warn(number, "身份证号", f"此人已在“{self.elsewhere[digest]}”登记，将被标记为重复人员")
+            elif digest in self.file_people:
+                self.warn(
+                    number, "身份证号", f"与第{self.file_people[digest]}行是同一人（不同队伍），将被标记为重复人员"
+                )
+            self.file_people.setdefault(digest, number)
 
 
 def run_import(
@@ -437,14 +480,14 @@ def run_import(
     result.problems.extend(header_problems)
     if index < 0 or header_problems:
         return result
-    rows = _Rows(result)
-    places = normalise.Places.load(db)
-    (_team_rows if kind == "teams" else _member_rows)(
-        db, actor, table_rows, (index, positions, header_problems), result, rows, places, progress
-    )
+    checker = (_TeamRows if kind == "teams" else _MemberRows)(db, actor, normalise.Places.load(db), progress)
+    checker.check(table_rows, index, positions)
+    result.rows, result.records = checker.rows, checker.records
+    result.problems.extend(checker.problems)
+    result.warnings.extend(checker.warnings)
     result.problems.sort(
         key=lambda p: (
-            p.row,
+            p.row or 0,
             [c.header for c in columns].index(p.column) if p.column in [c.header for c in columns] else 99,
         )
     )
@@ -493,16 +536,6 @@ MEMBER_TABLE_COLUMNS = [
 ]
 
 
-def _insert_frame(cur, table: str, frame: pd.DataFrame, returning: str = "") -> list:
-    cols = ", ".join(frame.columns)
-    cur.register("import_rows", frame)
-    try:
-        result = cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM import_rows {returning}")
-        return result.fetchall() if returning else []
-    finally:
-        cur.unregister("import_rows")
-
-
 def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.DataFrame:
     """Object columns holding date / str / None (never NaN), which DuckDB reads as DATE / VARCHAR."""
     for column in dates + strings:
@@ -519,12 +552,12 @@ def _write_teams(db, actor: User, result: ImportResult) -> int:
             [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
         )[TEAM_TABLE_COLUMNS]
         frame["id"] = frame["id"].astype("int64")
-        _insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
+        insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
         domains = pd.DataFrame(
             [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
         )
         if len(domains):
-            _insert_frame(cur, "team_domains", domains)
+            insert_frame(cur, "team_domains", domains)
         audit.record(
             cur,
             actor,
@@ -558,7 +591,7 @@ def _write_members(db, actor: User, result: ImportResult) -> int:
     flagged = len(result.warnings)
 
     def work(cur):
-        ids = [i for (i,) in _insert_frame(cur, "members", frame, "RETURNING id")]
+        ids = [i for (i,) in insert_frame(cur, "members", frame, returning="RETURNING id")]
         audit.record(
             cur,
             actor,

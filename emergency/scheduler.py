@@ -51,7 +51,8 @@ def _summary(job: str, result) -> str:
 
 def run_job(db, job: str, now: datetime | None = None):
     """Run one job now and record its last run in job_runs (also used by the CLI and the page)."""
-    from . import backup, channels, reminders
+    from . import backup
+    from .notify import channels, reminders
 
     started = datetime.now(TZ)
     work = {

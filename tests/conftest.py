@@ -10,6 +10,10 @@ import pytest
 
 from tests.helpers import ROOT, user_row
 
+# No scheduler in the test process: AppTest runs the pages here, on a demo database that must stay
+# untouched (tests that need it start it themselves; servers started by tests switch it back on).
+os.environ.setdefault("EMERGENCY_SCHEDULER", "off")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_key(tmp_path_factory):

@@ -290,7 +290,7 @@ def go_to(page, title: str) -> None:
 def running_server(db: Path, log_dir: Path):
     """The app started as a user starts it (streamlit run server.py) on `db`, until the block ends."""
     port = free_port()
-    env = dict(os.environ, EMERGENCY_DB=str(db))
+    env = dict(os.environ, EMERGENCY_DB=str(db), EMERGENCY_SCHEDULER="on")
     log = open(log_dir / "server.log", "w+")  # noqa: SIM115 - open for the server's lifetime, read on failure
     started = time.monotonic()
     proc = subprocess.Popen(

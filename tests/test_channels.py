@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from emergency import auth, channels, reminders
+from emergency import auth
 from emergency.db import Database
+from emergency.notify import channels, reminders
 from emergency.setup import initialise
 from tests.helpers import (
     HangingServer,
@@ -335,7 +336,7 @@ def test_dingtalk_signature_matches_the_documented_algorithm():
 KILLED_AFTER_CREATING = """
 import sys, time
 from emergency.db import Database
-from emergency import channels, reminders
+from emergency.notify import channels, reminders
 from tests.helpers import at
 db = Database(sys.argv[1])
 created = reminders.sweep(db, at(sys.argv[2]))

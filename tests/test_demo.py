@@ -5,6 +5,7 @@ import pytest
 
 from emergency import demo, privacy
 from emergency.db import Database
+from emergency.demo.generator import spread_total, village_short_name
 from emergency.setup import initialise
 from emergency.stats import year_stats
 
@@ -118,13 +119,13 @@ def test_spread_total_hits_the_total_within_bounds(seed):
     lows = [rng.randint(0, 20) for _ in range(n)]
     highs = [lo + rng.randint(0, 50) for lo in lows]
     total = rng.randint(sum(lows), sum(highs))
-    values = demo.spread_total(rng, lows, highs, total)
+    values = spread_total(rng, lows, highs, total)
     assert sum(values) == total and all(lo <= v <= hi for v, lo, hi in zip(values, lows, highs))
     with pytest.raises(ValueError):
-        demo.spread_total(rng, lows, highs, sum(highs) + 1)
+        spread_total(rng, lows, highs, sum(highs) + 1)
 
 
 def test_village_short_name():
-    assert demo.village_short_name("西源头村村民委员会") == "西源头村"
-    assert demo.village_short_name("安康社区居民委员会") == "安康社区"
-    assert demo.village_short_name("黄庄村民委员会") == "黄庄村"
+    assert village_short_name("西源头村村民委员会") == "西源头村"
+    assert village_short_name("安康社区居民委员会") == "安康社区"
+    assert village_short_name("黄庄村民委员会") == "黄庄村"

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from emergency import auth, linkage
-from emergency.demo_linkage import DEMO_NOW
+from emergency.demo.linkage import DEMO_NOW
 from emergency.linkage import AMBER, GREEN, RED
 from tests.helpers import user_row
 

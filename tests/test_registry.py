@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 
 from emergency import auth, imports, normalise, privacy, roster, teams
+from emergency.demo.samples import HEADERS, csv_bytes, member_rows, synthetic_id, xlsx_bytes
 from emergency.enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
-from emergency.import_samples import HEADERS, csv_bytes, member_rows, synthetic_id, xlsx_bytes
 from tests.helpers import user_row
 
 ROOT = Path(__file__).resolve().parent.parent

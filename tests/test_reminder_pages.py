@@ -3,7 +3,7 @@ unread count, the settings page (secrets masked) and the scheduler page (failure
 
 from __future__ import annotations
 
-from emergency import channels, reminders
+from emergency.notify import channels, reminders
 from tests.helpers import add_channel, at, user_row
 
 CG = "410325100"
@@ -82,7 +82,7 @@ def test_scheduler_page_shows_jobs_outbox_and_failures(app, scratch_db):
     assert failed == 3
     page = app(SCHEDULER, db=db)
     assert page.title[0].value == "定时任务"
-    assert any("EMERGENCY_SCHEDULER=off" in w.value for w in page.warning)  # off under pytest
+    assert any("EMERGENCY_SCHEDULER=off" in w.value for w in page.warning)  # off in tests (tests/conftest.py)
     jobs = page.dataframe[0].value
     assert list(jobs["任务"]) == ["每日提醒扫描（07:30）", "发送消息（每分钟）", "夜间备份数据库（02:30）"]
     metrics = {m.label: m.value for m in page.metric}

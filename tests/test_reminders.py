@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from emergency import audit, auth, reminders
+from emergency import audit, auth
+from emergency.notify import reminders
 from tests.helpers import (
     add_certificate,
     add_corrective_action,

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from emergency import backup, cli, reminders, scheduler
+from emergency import backup, cli, scheduler
 from emergency.db import Database
+from emergency.notify import reminders
 from emergency.setup import initialise
 from tests.helpers import RobotServer, add_channel, add_planned_drill, add_roll_call, at
 
@@ -66,11 +67,11 @@ def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, 
     assert scheduler.job_table(db, running)[0]["next_run"] is None
 
 
-def test_the_scheduler_is_off_under_pytest_unless_switched_on(monkeypatch):
+def test_the_scheduler_runs_unless_switched_off(monkeypatch):
     from emergency.ui import state
 
     monkeypatch.delenv("EMERGENCY_SCHEDULER", raising=False)
-    assert state.scheduler_enabled() is False
+    assert state.scheduler_enabled() is True
     monkeypatch.setenv("EMERGENCY_SCHEDULER", "on")
     assert state.scheduler_enabled() is True
     monkeypatch.setenv("EMERGENCY_SCHEDULER", "off")

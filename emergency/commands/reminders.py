@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def _now(text: str | None) -> datetime | None:
-    from ..reminders import local
+    from ..notify.reminders import local
 
     if not text:
         return None
@@ -26,7 +26,8 @@ def _now(text: str | None) -> datetime | None:
 
 
 def cmd_remind(db, args) -> int:
-    from .. import channels, reminders, scheduler
+    from .. import scheduler
+    from ..notify import channels, reminders
 
     now = _now(args.now) or datetime.now(reminders.TZ)
     if args.dry_run:

@@ -4,8 +4,8 @@ viewers the county bureau's (and, on request, every township's). Read marks are 
 import pandas as pd
 import streamlit as st
 
-from emergency import channels, reminders
 from emergency.hygiene import escape_markdown as md
+from emergency.notify import channels, reminders
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import show_table, write_feedback

@@ -4,8 +4,9 @@ deliveries that failed for good (with a retry), and the database backups."""
 import pandas as pd
 import streamlit as st
 
-from emergency import backup, channels, scheduler
+from emergency import backup, scheduler
 from emergency.db import TIME_ZONE
+from emergency.notify import channels
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db, get_scheduler
 from emergency.ui.widgets import show_table, write_feedback

@@ -97,7 +97,7 @@ def sidebar(user: auth.User) -> None:
 
 def _reminder_status(db, user: auth.User) -> None:
     """Unread messages of this user's inbox; for admins, deliveries that failed for good."""
-    from emergency import channels, reminders
+    from emergency.notify import channels, reminders
 
     if user.id is not None:
         unread = reminders.unread_count(db, user)

@@ -6,8 +6,8 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from emergency import channels, reminders
 from emergency.hygiene import escape_markdown as md
+from emergency.notify import channels, reminders
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import label_of, show_table, township_options, write_feedback

@@ -1,14 +1,13 @@
 """The process-wide resources a page needs: the database (opened and prepared once per process) and
 the scheduler (started once per process, after the database, and shut down when released).
 
-The scheduler runs unless EMERGENCY_SCHEDULER is "off"; under pytest it is off unless the variable
-says "on" (AppTest runs pages inside the test process, on a demo database that must stay untouched).
+The scheduler runs unless the environment variable EMERGENCY_SCHEDULER says "off" (tests/conftest.py
+sets it: AppTest runs pages inside the test process, on a demo database that must stay untouched).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 import streamlit as st
 
@@ -25,11 +24,7 @@ def _database(path: str) -> Database:
 
 def scheduler_enabled() -> bool:
     setting = os.environ.get("EMERGENCY_SCHEDULER", "").strip().lower()
-    if setting in ("off", "0", "false", "no"):
-        return False
-    if setting in ("on", "1", "true", "yes"):
-        return True
-    return "pytest" not in sys.modules
+    return setting not in ("off", "0", "false", "no")
 
 
 def _stop_scheduler(scheduler) -> None:

@@ -30,7 +30,7 @@ def test_server_start_creates_the_database_and_runs_the_catch_up_sweep(tmp_path,
             "true",
         ],
         cwd=ROOT,
-        env=dict(os.environ, EMERGENCY_DB=str(db_path)),
+        env=dict(os.environ, EMERGENCY_DB=str(db_path), EMERGENCY_SCHEDULER="on"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

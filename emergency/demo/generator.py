@@ -12,19 +12,31 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple, TypedDict
 
 import pandas as pd
 
-from . import enums, privacy
-from .regions import read_townships, read_villages
-from .rules import add_months as add_months_
+from .. import enums, privacy
+from ..db import advance_sequence, insert_frame
+from ..regions import read_townships, read_villages
+from ..rules import add_months as add_months_
 
 SEED = 20241231
 REPORT_YEAR = 2024
 HISTORY_END = date(2026, 10, 31)  # the demo's drill records stop here; later ones are planned
 
+
+class Targets(TypedDict):
+    teams: int
+    members: int
+    county_township_drills: int
+    county_township_participants: tuple[int, int]  # the report gives "12,100 and more": a range
+    sector_drills: int
+    sector_participants: int
+
+
 # The figures of the county's 2024 report that the demo must reproduce (per unit of scale).
-TARGETS = {
+TARGETS: Targets = {
     "teams": 388,
     "members": 7349,
     "county_township_drills": 92,
@@ -35,8 +47,10 @@ TARGETS = {
 
 # Feature modules that add demo rows of their own, run after the core demo in this order. Each has
 # extend(db, scale: int, rng: random.Random) -> dict[table, rows written]; none may change the
-# 2024 figures above (no 2024 county/township/enterprise drills, no teams or members).
-DEMO_EXTENSIONS: list[str] = ["emergency.demo_linkage"]
+# 2024 figures above (no 2024 county/township/enterprise drills, no teams or members). The value
+# names the extension's random stream: the module's name when it was added (emergency/demo_linkage.py),
+# kept when it moved so that the same seed still gives the same rows.
+DEMO_EXTENSIONS: dict[str, str] = {"emergency.demo.linkage": "emergency.demo_linkage"}
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
 DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}
@@ -203,6 +217,13 @@ def random_day(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=rng.randrange((end - start).days + 1))
 
 
+class Person(NamedTuple):
+    id_number: str
+    name: str
+    born: date
+    phone: str
+
+
 @dataclass
 class Batch:
     """Rows collected in memory, written with one INSERT per table."""
@@ -226,6 +247,8 @@ class DemoGenerator:
             self.villages_by_township.setdefault(v["township_code"], []).append(v)
         self.villages = villages
         self._ids: dict[str, int] = {}
+        self._shared_people: list[Person] = []  # people drawn again for a second team
+        self.plan_updates: list[tuple[str, date | None, bool]] = []  # (code, evaluated on, needs revision)
         self.plan_codes = {c for (c,) in db.query("SELECT code FROM plans")}
 
     def next_id(self, table: str) -> int:
@@ -279,84 +302,72 @@ class DemoGenerator:
 
     def make_teams(self) -> list[tuple[dict, int, int]]:
         """All teams active at the end of REPORT_YEAR, with (min, max) member counts, plus history."""
-        rng, active = self.rng, []
+        active: list[tuple[dict, int, int]] = []
         for _ in range(self.scale):
-            for name, kind, domains in COUNTY_TEAMS:
-                active.append((self._team(name, kind, "county", domains), 25, 60))
-            for t in self.townships:
-                short = t["name"]
-                active.append(
-                    (
-                        self._team(
-                            f"{short}应急救援综合队",
-                            "grassroots",
-                            "township",
-                            ["fire", "flood", "forest_fire", "geological"],
-                            township=t["code"],
-                        ),
-                        30,
-                        50,
-                    )
-                )
-                active.append(
-                    (
-                        self._team(
-                            f"{short}防汛抢险队", "grassroots", "township", ["flood", "weather"], township=t["code"]
-                        ),
-                        20,
-                        40,
-                    )
-                )
-                if t["name"] in FOREST_TOWNSHIPS:
-                    active.append(
-                        (
-                            self._team(
-                                f"{short}森林防灭火半专业扑火队",
-                                "professional",
-                                "township",
-                                ["forest_fire"],
-                                township=t["code"],
-                            ),
-                            20,
-                            35,
-                        )
-                    )
-            for name, domains in CIVIL_TEAMS:
-                active.append((self._team(name, "civil", "civil", domains), 12, 40))
+            active += self._county_teams()
+            active += self._township_teams()
+            active += self._civil_teams()
+        active += self._enterprise_teams()
+        active += self._village_teams(TARGETS["teams"] * self.scale - len(active))
+        self._history_teams()
+        return active
+
+    def _county_teams(self) -> list[tuple[dict, int, int]]:
+        return [(self._team(name, kind, "county", domains), 25, 60) for name, kind, domains in COUNTY_TEAMS]
+
+    def _township_teams(self) -> list[tuple[dict, int, int]]:
+        """Every township's comprehensive and flood teams; a forest-fire team where there is forest."""
+        teams = []
+        for t in self.townships:
+            short, code = t["name"], t["code"]
+            domains = ["fire", "flood", "forest_fire", "geological"]
+            teams.append(
+                (self._team(f"{short}应急救援综合队", "grassroots", "township", domains, township=code), 30, 50)
+            )
+            flood = self._team(f"{short}防汛抢险队", "grassroots", "township", ["flood", "weather"], township=code)
+            teams.append((flood, 20, 40))
+            if t["name"] in FOREST_TOWNSHIPS:
+                name = f"{short}森林防灭火半专业扑火队"
+                teams.append((self._team(name, "professional", "township", ["forest_fire"], township=code), 20, 35))
+        return teams
+
+    def _civil_teams(self) -> list[tuple[dict, int, int]]:
+        return [(self._team(name, "civil", "civil", domains), 12, 40) for name, domains in CIVIL_TEAMS]
+
+    def _enterprise_teams(self) -> list[tuple[dict, int, int]]:
+        teams = []
         for ent in self.batch.tables["enterprises"][: 60 * self.scale]:
-            _, word, _, domains = ENTERPRISE_SECTORS[ent["sector"]]
-            active.append(
-                (
-                    self._team(
-                        f"{ent['name']}应急救援队",
-                        "enterprise",
-                        "enterprise",
-                        domains,
-                        township=ent["township_code"],
-                        enterprise=ent["id"],
-                    ),
-                    8,
-                    30,
-                )
+            domains = ENTERPRISE_SECTORS[ent["sector"]][3]
+            team = self._team(
+                f"{ent['name']}应急救援队",
+                "enterprise",
+                "enterprise",
+                domains,
+                township=ent["township_code"],
+                enterprise=ent["id"],
             )
-        village_slots = TARGETS["teams"] * self.scale - len(active)
+            teams.append((team, 8, 30))
+        return teams
+
+    def _village_teams(self, slots: int) -> list[tuple[dict, int, int]]:
+        """`slots` village teams in villages drawn at random (the rest of the report's team count)."""
         pool = [v for _ in range(self.scale) for v in self.villages]
-        for v in sorted(rng.sample(pool, village_slots), key=lambda v: v["code"]):
-            active.append(
-                (
-                    self._team(
-                        f"{village_short_name(v['name'])}应急救援队",
-                        "grassroots",
-                        "village",
-                        ["flood", "forest_fire", "geological"],
-                        township=v["township_code"],
-                        village=v["code"],
-                    ),
-                    10,
-                    22,
-                )
+        teams = []
+        for v in sorted(self.rng.sample(pool, slots), key=lambda v: v["code"]):
+            team = self._team(
+                f"{village_short_name(v['name'])}应急救援队",
+                "grassroots",
+                "village",
+                ["flood", "forest_fire", "geological"],
+                township=v["township_code"],
+                village=v["code"],
             )
-        # History outside the report year: disbanded before it, founded after it.
+            teams.append((team, 10, 22))
+        return teams
+
+    def _history_teams(self) -> None:
+        """History outside the report year: teams disbanded before it, teams founded after it."""
+        rng = self.rng
         for i in range(6 * self.scale):
             t = self.townships[i % len(self.townships)]
             self._team(
@@ -378,74 +389,89 @@ class DemoGenerator:
                 township=t["code"],
                 established=random_day(rng, date(2025, 2, 1), date(2026, 6, 30)),
             )
-        return active
 
     def make_members(self, active_teams: list[tuple[dict, int, int]]) -> None:
+        """The members of the active teams (sizes adding up to TARGETS), people who left in the report
+        year or joined after it, and certificates for about 30 %."""
+        rng = self.rng
+        for team, role, joined, left in self._placements(active_teams):
+            person = self._person()
+            if rng.random() < 0.01:
+                person = person._replace(phone=person.phone[:10])  # a malformed phone, as real rosters have
+            member = self._member(team, role, joined, left, person)
+            self.batch.add("members", member)
+            if rng.random() < 0.3:
+                self.batch.add("certificates", self._certificate(member["id"]))
+
+    def _placements(self, active_teams: list[tuple[dict, int, int]]) -> list[tuple[dict, str, date, date | None]]:
+        """(team, role in team, joined, left) of every member to generate."""
         rng = self.rng
         sizes = spread_total(
             rng, [lo for _, lo, _ in active_teams], [hi for _, _, hi in active_teams], TARGETS["members"] * self.scale
         )
         year_end = date(REPORT_YEAR, 12, 31)
-        people: list[tuple] = []
+        placements: list[tuple[dict, str, date, date | None]] = []
         for (team, _, _), size in zip(active_teams, sizes):
             for k in range(size):
                 joined = random_day(rng, max(team["established_on"], date(2015, 1, 1)), year_end)
-                people.append((team, "leader" if k == 0 else "deputy" if k == 1 else "member", joined, None))
+                placements.append((team, "leader" if k == 0 else "deputy" if k == 1 else "member", joined, None))
         # History: people who left during the report year, and people who joined after it.
         others = [t for t, _, _ in active_teams]
         for _ in range(180 * self.scale):
             team = rng.choice(others)
-            people.append((team, "member", date(2019, 5, 1), random_day(rng, date(2024, 1, 1), year_end)))
+            placements.append((team, "member", date(2019, 5, 1), random_day(rng, date(2024, 1, 1), year_end)))
         for _ in range(120 * self.scale):
-            people.append((rng.choice(others), "member", random_day(rng, date(2025, 1, 1), HISTORY_END), None))
-        shared_ids: list[tuple[str, str, date, str]] = []
-        for team, role, joined, left in people:
-            if shared_ids and rng.random() < 0.006:
-                # The same person in a second team: counted twice in the rosters (a health finding).
-                id_number, name, born, phone = rng.choice(shared_ids)
-            else:
-                male = rng.random() < 0.82
-                born = random_day(rng, date(1966, 1, 1), date(2003, 12, 31))
-                id_number, name, phone = fake_id_number(rng, born, male), fake_name(rng), fake_mobile(rng)
-                if rng.random() < 0.02:
-                    shared_ids.append((id_number, name, born, phone))
-            if rng.random() < 0.01:
-                phone = phone[:10]  # a malformed phone, as real rosters have
-            h, cipher, masked = privacy.protect_id(id_number)
-            trained = rng.random() < 0.9
-            member = {
-                "id": self.next_id("members"),
-                "team_id": team["id"],
-                "name": name,
-                "gender": privacy.gender_from_id(id_number),
-                "birth_date": born,
-                "phone": phone,
-                "id_hmac": h,
-                "id_cipher": cipher,
-                "id_masked": masked,
-                "role_in_team": role,
-                "specialty": rng.choice(SPECIALTIES),
-                "training_passed": trained,
-                "training_on": random_day(rng, date(2020, 1, 1), date(2024, 11, 30)) if trained else None,
-                "insurance_until": random_day(rng, date(2024, 6, 1), date(2027, 12, 31)),
-                "joined_on": joined,
-                "left_on": left,
-                "is_demo": True,
-            }
-            self.batch.add("members", member)
-            if rng.random() < 0.3:
-                issued = random_day(rng, date(2018, 1, 1), date(2024, 6, 30))
-                self.batch.add(
-                    "certificates",
-                    {
-                        "id": self.next_id("certificates"),
-                        "member_id": member["id"],
-                        "name": rng.choice(CERTIFICATES),
-                        "number": f"DEMO-{rng.randrange(10**8):08d}",
-                        "issued_on": issued,
-                        "expires_on": issued + timedelta(days=365 * rng.choice((3, 4, 5, 6))),
-                    },
-                )
+            placements.append((rng.choice(others), "member", random_day(rng, date(2025, 1, 1), HISTORY_END), None))
+        return placements
+
+    def _person(self) -> Person:
+        """A new synthetic person, or now and then one already in another team (counted twice in the
+        rosters: a health finding)."""
+        rng = self.rng
+        if self._shared_people and rng.random() < 0.006:
+            return rng.choice(self._shared_people)
+        male = rng.random() < 0.82
+        born = random_day(rng, date(1966, 1, 1), date(2003, 12, 31))
+        person = Person(fake_id_number(rng, born, male), fake_name(rng), born, fake_mobile(rng))
+        if rng.random() < 0.02:
+            self._shared_people.append(person)
+        return person
+
+    def _member(self, team: dict, role: str, joined: date, left: date | None, person: Person) -> dict:
+        rng = self.rng
+        h, cipher, masked = privacy.protect_id(person.id_number)
+        trained = rng.random() < 0.9
+        return {
+            "id": self.next_id("members"),
+            "team_id": team["id"],
+            "name": person.name,
+            "gender": privacy.gender_from_id(person.id_number),
+            "birth_date": person.born,
+            "phone": person.phone,
+            "id_hmac": h,
+            "id_cipher": cipher,
+            "id_masked": masked,
+            "role_in_team": role,
+            "specialty": rng.choice(SPECIALTIES),
+            "training_passed": trained,
+            "training_on": random_day(rng, date(2020, 1, 1), date(2024, 11, 30)) if trained else None,
+            "insurance_until": random_day(rng, date(2024, 6, 1), date(2027, 12, 31)),
+            "joined_on": joined,
+            "left_on": left,
+            "is_demo": True,
+        }
+
+    def _certificate(self, member_id: int) -> dict:
+        rng = self.rng
+        issued = random_day(rng, date(2018, 1, 1), date(2024, 6, 30))
+        return {
+            "id": self.next_id("certificates"),
+            "member_id": member_id,
+            "name": rng.choice(CERTIFICATES),
+            "number": f"DEMO-{rng.randrange(10**8):08d}",
+            "issued_on": issued,
+            "expires_on": issued + timedelta(days=365 * rng.choice((3, 4, 5, 6))),
+        }
 
     # Enterprises ---------------------------------------------------------------------------
     def make_enterprises(self) -> None:
@@ -540,10 +566,14 @@ class DemoGenerator:
 
     def make_drills_for_year(self, year: int, *, exact: bool) -> None:
         """County/township, enterprise and village drills of one year. exact: hit TARGETS."""
-        rng, s = self.rng, self.scale
         end = min(date(year, 12, 31), HISTORY_END)
-        factor = 1.0 if exact else rng.uniform(0.55, 0.95)
-        # County and township drills.
+        factor = 1.0 if exact else self.rng.uniform(0.55, 0.95)
+        self._county_township_drills(year, end, exact, factor)
+        self._sector_drills(year, end, exact, factor)
+        self._village_drills(year, end, exact)
+
+    def _county_township_drills(self, year: int, end: date, exact: bool, factor: float) -> None:
+        rng, s = self.rng, self.scale
         n_ct = TARGETS["county_township_drills"] * s if exact else int(92 * s * factor)
         n_county = max(1, round(n_ct * 0.13))
         lows = [300] * n_county + [60] * (n_ct - n_county)
@@ -574,15 +604,12 @@ class DemoGenerator:
                     organiser=f"{t['name']}人民政府",
                     title=f"{year}年{t['name']}{self._plan_name(plan)}应急演练",
                 )
-        # Enterprise (sector) drills: half-yearly sectors twice or more, the rest at least once.
-        ents = self.batch.tables["enterprises"]
+
+    def _sector_drills(self, year: int, end: date, exact: bool, factor: float) -> None:
+        """Enterprise (sector) drills: half-yearly sectors twice or more, the rest at least once."""
+        rng, s = self.rng, self.scale
         n_sector = TARGETS["sector_drills"] * s if exact else int(522 * s * factor)
-        owners = [e for e in ents for _ in range(2 if enums.ENTERPRISE_SECTORS[e["sector"]][1] else 1)]
-        lapsed = set(e["id"] for e in rng.sample(ents, max(1, len(ents) // 15)))  # drill only once: overdue
-        owners = [e for e in owners if e["id"] not in lapsed] + [e for e in ents if e["id"] in lapsed]
-        owners = owners[:n_sector] + [
-            rng.choice([e for e in ents if e["id"] not in lapsed]) for _ in range(max(0, n_sector - len(owners)))
-        ]
+        owners = self._drill_owners(n_sector)
         total = TARGETS["sector_participants"] * s if exact else int(6967 * s * factor)
         counts = spread_total(rng, [4] * n_sector, [40] * n_sector, total)
         seen: dict[int, int] = {}
@@ -601,9 +628,23 @@ class DemoGenerator:
                 organiser=ent["name"],
                 title=f"{year}年{ent['name']}·{self._plan_name(plans[0])}演练",
             )
-        # Village drills, counted separately from the report's two figures.
+
+    def _drill_owners(self, n_sector: int) -> list[dict]:
+        """The enterprise of each of the year's `n_sector` drills: half-yearly sectors twice, a few
+        enterprises (drawn at random) only once, so that they are overdue."""
+        rng, ents = self.rng, self.batch.tables["enterprises"]
+        owners = [e for e in ents for _ in range(2 if enums.ENTERPRISE_SECTORS[e["sector"]][1] else 1)]
+        lapsed = set(e["id"] for e in rng.sample(ents, max(1, len(ents) // 15)))  # drill only once: overdue
+        owners = [e for e in owners if e["id"] not in lapsed] + [e for e in ents if e["id"] in lapsed]
+        return owners[:n_sector] + [
+            rng.choice([e for e in ents if e["id"] not in lapsed]) for _ in range(max(0, n_sector - len(owners)))
+        ]
+
+    def _village_drills(self, year: int, end: date, exact: bool) -> None:
+        """Village drills, counted separately from the report's two figures."""
+        rng = self.rng
         share = 0.75 if exact else 0.5
-        for v in rng.sample(self.villages, int(len(self.villages) * share)) * s:
+        for v in rng.sample(self.villages, int(len(self.villages) * share)) * self.scale:
             plan = rng.choice(VILLAGE_DRILL_PLANS)
             self._drill(
                 level="village",
@@ -716,6 +757,11 @@ class DemoGenerator:
         - a plan whose drill found problems after its last revision and evaluation is flagged;
         - planned drills of September-October 2026 mostly carried out (a township drill linked to them).
         """
+        self._departmental_drills()
+        self.plan_updates = self._evaluations()
+        self._carry_out_planned_drills()
+
+    def _departmental_drills(self) -> None:
         rng = self.rng
         drilled = {row["plan_code"] for row in self.batch.tables.get("drill_plans", [])}
         leads = dict(self.db.query("SELECT code, lead_department FROM plans"))
@@ -733,16 +779,14 @@ class DemoGenerator:
                     organiser=leads.get(code, "嵩县应急管理局"),
                     title=f"{held.year}年嵩县{self._plan_name(code)}应急演练（部门）",
                 )
-        # Evaluations.
-        self.plan_updates: list[tuple[str, date | None, bool]] = []
+
+    def _evaluations(self) -> list[tuple[str, date | None, bool]]:
+        """(plan code, last evaluated on, needs revision) of every plan; an evaluation's plan_revisions row."""
+        rng = self.rng
         revised = dict(self.db.query("SELECT code, revised_on FROM plans"))
         versions = dict(self.db.query("SELECT code, version FROM plans"))
-        problems: dict[str, date] = {}
-        drills = {d["id"]: d for d in self.batch.tables["drills"]}
-        for row in self.batch.tables["drill_plans"]:
-            drill = drills[row["drill_id"]]
-            if drill["plan_problems_found"]:
-                problems[row["plan_code"]] = max(problems.get(row["plan_code"], drill["held_on"]), drill["held_on"])
+        problems = self._last_plan_problems()
+        updates = []
         for code in sorted(self.plan_codes):
             evaluated = None
             roll = rng.random()
@@ -752,7 +796,7 @@ class DemoGenerator:
                     evaluated = random_day(rng, earliest, HISTORY_END)
             clock = max(d for d in (evaluated, revised.get(code)) if d) if (evaluated or revised.get(code)) else None
             flag = code in problems and (clock is None or problems[code] > clock)
-            self.plan_updates.append((code, evaluated, flag))
+            updates.append((code, evaluated, flag))
             if evaluated:
                 self.batch.add(
                     "plan_revisions",
@@ -766,7 +810,21 @@ class DemoGenerator:
                         "recorded_by": "demo",
                     },
                 )
-        # Planned drills carried out.
+        return updates
+
+    def _last_plan_problems(self) -> dict[str, date]:
+        """plan code -> the last day a drill of it found problems with the plan."""
+        problems: dict[str, date] = {}
+        drills = {d["id"]: d for d in self.batch.tables["drills"]}
+        for row in self.batch.tables["drill_plans"]:
+            drill = drills[row["drill_id"]]
+            if drill["plan_problems_found"]:
+                problems[row["plan_code"]] = max(problems.get(row["plan_code"], drill["held_on"]), drill["held_on"])
+        return problems
+
+    def _carry_out_planned_drills(self) -> None:
+        """Planned drills due by HISTORY_END: about 65 % carried out, each with its township drill."""
+        rng = self.rng
         for planned in self.batch.tables.get("planned_drills", []):
             if planned["status"] != "planned" or planned["planned_on"] > HISTORY_END or rng.random() < 0.35:
                 continue
@@ -785,7 +843,7 @@ class DemoGenerator:
     # Orchestration -------------------------------------------------------------------------
     def make_users(self) -> int:
         """Demo accounts (passwords in the README, demo only): one per role, one operator per township."""
-        from . import auth
+        from .. import auth
 
         if self.db.scalar("SELECT count(*) FROM users"):
             return 0
@@ -813,61 +871,24 @@ class DemoGenerator:
         written["users"] = self.make_users()
         import importlib
 
-        for name in DEMO_EXTENSIONS:
+        for name, stream in DEMO_EXTENSIONS.items():
             extension = importlib.import_module(name)
-            written.update(extension.extend(self.db, self.scale, random.Random(f"{self.seed}:{self.scale}:{name}")))
+            written.update(extension.extend(self.db, self.scale, random.Random(f"{self.seed}:{self.scale}:{stream}")))
         return written
 
     def write(self) -> dict[str, int]:
-        order = [
-            "enterprises",
-            "teams",
-            "team_domains",
-            "members",
-            "certificates",
-            "drills",
-            "drill_plans",
-            "corrective_actions",
-            "planned_drills",
-            "plan_revisions",
-        ]
-        offsets = {
-            t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}")
-            for t in (
-                "enterprises",
-                "teams",
-                "members",
-                "certificates",
-                "drills",
-                "corrective_actions",
-                "planned_drills",
-                "plan_revisions",
-            )
-        }
-        refs = {"team_id": "teams", "member_id": "members", "drill_id": "drills", "enterprise_id": "enterprises"}
+        """Every table of the batch in one transaction, its ids shifted past the rows already there."""
+        offsets = {t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}") for t in ID_TABLES}
 
         def work(cur):
-            for table in order:
+            for table in WRITE_ORDER:
                 rows = self.batch.tables.get(table, [])
-                if not rows:
-                    continue
-                frame = pd.DataFrame(rows)
-                if "id" in frame:
-                    frame["id"] += offsets[table]
-                for col, parent in refs.items():
-                    if col in frame and parent in offsets:
-                        frame[col] = frame[col].map(lambda x, o=offsets[parent]: None if pd.isna(x) else int(x) + o)
-                cols = ", ".join(frame.columns)
-                cur.register("demo_rows", frame)
-                cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM demo_rows")
-                cur.unregister("demo_rows")
+                if rows:
+                    insert_frame(cur, table, _shifted(rows, table, offsets))
             # Keep the sequences ahead of the explicit ids written above.
             for table in offsets:
-                top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-                current = cur.execute(f"SELECT nextval('seq_{table}')").fetchone()[0]
-                if current <= top:
-                    cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [top - current])
-            for code, evaluated, flag in getattr(self, "plan_updates", []):
+                advance_sequence(cur, table)
+            for code, evaluated, flag in self.plan_updates:
                 cur.execute(
                     "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated, flag, code]
                 )
@@ -878,6 +899,44 @@ class DemoGenerator:
 
         self.db.write(work)
         return {t: len(rows) for t, rows in self.batch.tables.items()}
+
+
+# The batch's tables in the order they are written (parents first), those whose ids the generator
+# assigns, and the columns that refer to them.
+WRITE_ORDER = [
+    "enterprises",
+    "teams",
+    "team_domains",
+    "members",
+    "certificates",
+    "drills",
+    "drill_plans",
+    "corrective_actions",
+    "planned_drills",
+    "plan_revisions",
+]
+ID_TABLES = [
+    "enterprises",
+    "teams",
+    "members",
+    "certificates",
+    "drills",
+    "corrective_actions",
+    "planned_drills",
+    "plan_revisions",
+]
+REFERENCES = {"team_id": "teams", "member_id": "members", "drill_id": "drills", "enterprise_id": "enterprises"}
+
+
+def _shifted(rows: list[dict], table: str, offsets: dict[str, int]) -> pd.DataFrame:
+    """The rows as a frame, their ids and references moved past the ids already in the database."""
+    frame = pd.DataFrame(rows)
+    if "id" in frame:
+        frame["id"] += offsets[table]
+    for col, parent in REFERENCES.items():
+        if col in frame and parent in offsets:
+            frame[col] = frame[col].map(lambda x, o=offsets[parent]: None if pd.isna(x) else int(x) + o)
+    return frame
 
 
 def has_data(db) -> bool:

@@ -11,8 +11,8 @@ import io
 import random
 from datetime import date, timedelta
 
-from emergency import privacy
-from emergency.imports import MEMBER_COLUMNS
+from .. import privacy
+from ..imports import MEMBER_COLUMNS
 
 HEADERS = [c.header for c in MEMBER_COLUMNS]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")

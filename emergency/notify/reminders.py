@@ -27,13 +27,12 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any, overload
 
-from emergency.db import TZ
-
-from . import audit
-from .auth import SYSTEM, PermissionDenied, User, require_admin
-from .db import put_setting
-from .errors import ValidationError
+from .. import audit
+from ..auth import SYSTEM, PermissionDenied, User, require_admin
+from ..db import TZ, put_setting
+from ..errors import ValidationError
 
 KINDS = {
     "drill_coming": "演练临近",
@@ -48,9 +47,8 @@ KINDS = {
     "warning_unacknowledged": "预警未确认",
 }
 URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged")
-URGENT_SQL = "kind IN ('roll_call_unanswered', 'warning_unacknowledged')"  # the same, for queries
 
-DEFAULT_SETTINGS = {
+DEFAULT_SETTINGS: dict[str, Any] = {
     "lead_days": [7, 1],  # planned drill: reminders this many days before
     "expiry_days": 30,  # certificate / insurance: this many days before expiry
     "evaluation_lead_days": 30,  # plan evaluation: this many days before it is due
@@ -131,7 +129,12 @@ class Candidate:
         )
 
 
-def _day(value) -> date | None:
+@overload
+def _day(value: None) -> None: ...
+@overload
+def _day(value: date) -> date: ...
+def _day(value: date | None) -> date | None:
+    """The day of a DATE or TIMESTAMPTZ value (None stays None)."""
     if value is None:
         return None
     return value.date() if isinstance(value, datetime) else value
@@ -406,7 +409,7 @@ def _hhmm(text: str, label: str) -> str:
 
 def validate_settings(values: dict) -> dict:
     """Bring the submitted values into their stored form, or ValueError naming the field."""
-    out = dict(DEFAULT_SETTINGS)
+    out: dict[str, Any] = dict(DEFAULT_SETTINGS)
     out.update({k: v for k, v in values.items() if k in DEFAULT_SETTINGS})
     leads = out["lead_days"]
     if isinstance(leads, str):
@@ -467,7 +470,7 @@ def in_quiet_hours(moment: datetime, start: str, end: str) -> bool:
 # Reading the state --------------------------------------------------------------------------
 def candidates(db, now: datetime, settings: dict | None = None) -> list[Candidate]:
     """Every live candidate reminder, due or not yet due, read from the registry at `now`."""
-    from . import deadlines
+    from .. import deadlines
 
     now = local(now)
     today = now.date()

@@ -47,11 +47,11 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from . import audit
-from .auth import User, require_admin
-from .db import put_setting
-from .errors import ValidationError
-from .hygiene import clean
+from .. import audit
+from ..auth import User, require_admin
+from ..db import put_setting
+from ..hygiene import clean
+from ..errors import ValidationError
 from .reminders import KINDS, TZ, get_settings, in_quiet_hours, local
 
 CHANNEL_KINDS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人"}
@@ -98,13 +98,13 @@ def sign_dingtalk(secret: str, timestamp_ms: int) -> str:
     return urllib.parse.quote_plus(base64.b64encode(digest))
 
 
-class _ConnectTimeout:
+class _ConnectTimeout(http.client.HTTPConnection):
     """Connect within CONNECT_TIMEOUT, then wait for the answer up to the request's timeout: urllib has
     one timeout for both, and a robot that cannot be reached should not cost the full read timeout."""
 
-    def connect(self):
+    def connect(self) -> None:
         wait = self.timeout
-        self.timeout = min(CONNECT_TIMEOUT, wait)
+        self.timeout = CONNECT_TIMEOUT if wait is None else min(CONNECT_TIMEOUT, wait)
         try:
             super().connect()
         finally:
@@ -112,7 +112,7 @@ class _ConnectTimeout:
         self.sock.settimeout(wait)
 
 
-class _HTTPConnection(_ConnectTimeout, http.client.HTTPConnection):
+class _HTTPConnection(_ConnectTimeout):
     pass
 
 
@@ -183,6 +183,7 @@ def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = RE
     message["From"] = formataddr(("应急准备登记与演练调度系统", smtp["sender"]))
     message["To"] = to
     message.set_content(body)
+    server: smtplib.SMTP
     try:
         if smtp.get("ssl"):
             server = smtplib.SMTP_SSL(
