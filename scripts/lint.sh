@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks configured in pyproject.toml: ruff (lint and format) and mypy (emergency/).
 # Runs all three and exits non-zero if any of them finds something. Needs the dev tools:
-# scripts/bootstrap.sh --dev (or ./test.sh) installs them. Not yet part of .ci/run.
+# scripts/bootstrap.sh --dev (or ./test.sh) installs them. .ci/run runs it before the tests.
 # One line per finding; RUFF_OUTPUT_FORMAT=full shows ruff's context and the formatter's diffs.
 # Arguments (files or folders) go to both ruff commands.
 set -uo pipefail

@@ -50,8 +50,8 @@ from email.utils import formataddr
 from .. import audit
 from ..auth import User, require_admin
 from ..db import put_setting
-from ..hygiene import clean
 from ..errors import ValidationError
+from ..hygiene import clean
 from .reminders import KINDS, TZ, get_settings, in_quiet_hours, local
 
 CHANNEL_KINDS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人"}
