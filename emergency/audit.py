@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 ACTION_LABELS = {
     "create": "新增",
@@ -84,7 +88,7 @@ def to_json(values: dict | None) -> str | None:
     return json.dumps({k: _plain(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True)
 
 
-def record(cur, actor, action: str, table: str, record_id, before: dict | None, after: dict | None) -> None:
+def record(cur: Cursor, actor, action: str, table: str, record_id, before: dict | None, after: dict | None) -> None:
     cur.execute(
         "INSERT INTO audit_log (username, action, table_name, record_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
         [
@@ -104,18 +108,18 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def usernames(db) -> list[str]:
+def usernames(db: Database) -> list[str]:
     """Everyone who appears in the audit trail (the audit page's filter)."""
     return [u for (u,) in db.query("SELECT DISTINCT username FROM audit_log ORDER BY 1")]
 
 
-def table_names(db) -> list[str]:
+def table_names(db: Database) -> list[str]:
     """Every table the audit trail has rows for."""
     return [t for (t,) in db.query("SELECT DISTINCT table_name FROM audit_log ORDER BY 1")]
 
 
 def search(
-    db,
+    db: Database,
     *,
     username: str | None = None,
     table: str | None = None,

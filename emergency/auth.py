@@ -19,15 +19,18 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import audit
-from .db import row_dict
+from .db import first_value, row_dict
 from .enums import USER_ROLES
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 LOCK_AFTER_FAILURES = 5
 LOCK_MINUTES = 15
@@ -108,7 +111,7 @@ def _user(row: dict) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
 
 
-def active_user(db, username: str) -> User:
+def active_user(db: Database, username: str) -> User:
     """The enabled account of that name, to act as it from the command line (export --as)."""
     rows = db.query_dicts("SELECT * FROM users WHERE username = ? AND is_active", [(username or "").strip()])
     if not rows:
@@ -116,7 +119,7 @@ def active_user(db, username: str) -> User:
     return _user(rows[0])
 
 
-def _role_township(db, role: str, township_code: str | None) -> str | None:
+def _role_township(db: Database, role: str, township_code: str | None) -> str | None:
     """The township a user of `role` is bound to: a real township for an operator, none otherwise."""
     if role not in USER_ROLES:
         raise ValueError(f"角色必须是 {'、'.join(USER_ROLES)} 之一")
@@ -130,7 +133,7 @@ def _role_township(db, role: str, township_code: str | None) -> str | None:
 
 
 def create_user(
-    db,
+    db: Database,
     actor: User,
     username: str,
     display_name: str,
@@ -154,12 +157,13 @@ def create_user(
     if db.scalar("SELECT count(*) FROM users WHERE username = ?", [username]):
         raise ValueError(f"用户名 {username} 已存在")
 
-    def work(cur):
-        uid = cur.execute(
+    def work(cur: Cursor):
+        uid = first_value(
+            cur,
             "INSERT INTO users (username, display_name, role, township_code, password_hash, is_demo)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [username, display_name or username, role, township_code, password_hash, is_demo],
-        ).fetchone()[0]
+        )
         audit.record(
             cur,
             actor,
@@ -174,14 +178,14 @@ def create_user(
     return User(db.write(work), username, display_name or username, role, township_code)
 
 
-def set_password(db, actor: User, username: str, password: str) -> None:
+def set_password(db: Database, actor: User, username: str, password: str) -> None:
     require_admin(actor, "重置密码")
     problem = password_problem(password)
     if problem:
         raise ValueError(problem)
     digest = hash_password(password)
 
-    def work(cur):
+    def work(cur: Cursor):
         # No UPDATE ... RETURNING: DuckDB runs it as delete + insert, which foreign keys refuse.
         if not cur.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone():
             raise ValueError(f"用户 {username} 不存在")
@@ -195,7 +199,7 @@ def set_password(db, actor: User, username: str, password: str) -> None:
     db.write(work)
 
 
-def set_role(db, actor: User, username: str, role: str, township_code: str | None = None) -> None:
+def set_role(db: Database, actor: User, username: str, role: str, township_code: str | None = None) -> None:
     """Change a user's role (and township); the user's open sessions end, to log in again as the new role."""
     require_admin(actor, "调整用户角色")
     _not_self(actor, username, "修改自己的角色")
@@ -203,7 +207,7 @@ def set_role(db, actor: User, username: str, role: str, township_code: str | Non
     _update_account(db, actor, username, {"role": role, "township_code": township_code})
 
 
-def set_active(db, actor: User, username: str, active: bool) -> None:
+def set_active(db: Database, actor: User, username: str, active: bool) -> None:
     """Disable (every session ends at once) or re-enable a user; a disabled user cannot log in."""
     require_admin(actor, "停用或启用账号")
     if not active:
@@ -217,10 +221,10 @@ def _not_self(actor: User, username: str, what: str) -> None:
         raise ValueError(f"不能{what}，请由另一位管理员操作")
 
 
-def _update_account(db, actor: User, username: str, values: dict) -> None:
+def _update_account(db: Database, actor: User, username: str, values: dict) -> None:
     """Set `values` on the user (columns from our own callers), audit the change and end the user's sessions."""
 
-    def work(cur):
+    def work(cur: Cursor):
         found = row_dict(cur, f"SELECT {', '.join(values)} FROM users WHERE username = ?", [username])
         if not found:
             raise ValueError(f"用户 {username} 不存在")
@@ -236,13 +240,13 @@ def _update_account(db, actor: User, username: str, values: dict) -> None:
     db.write(work)
 
 
-def _end_sessions(cur, username: str) -> None:
+def _end_sessions(cur: Cursor, username: str) -> None:
     """Delete every login session of the user: each open browser tab is logged out at its next rerun
     (ui/session.current_user checks the session on every run)."""
     cur.execute("DELETE FROM login_sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)", [username])
 
 
-def authenticate(db, username: str, password: str, now: datetime | None = None) -> User:
+def authenticate(db: Database, username: str, password: str, now: datetime | None = None) -> User:
     """The user, or LoginError with a message that does not tell which half was wrong.
 
     A wrong password is counted by one UPDATE that also locks at the limit (_count_failure), and the
@@ -307,7 +311,7 @@ _CLEAR_FAILURES = (
 _login_writes = threading.Lock()
 
 
-def _login_write(db, work):
+def _login_write(db: Database, work):
     """db.write for the log-in bookkeeping; a conflict left after the retries (e.g. with an admin
     editing the same account) becomes a busy message, never a raw database error on the page."""
     try:
@@ -318,20 +322,21 @@ def _login_write(db, work):
         raise LoginError("系统繁忙，请稍后再试") from exc
 
 
-def _locked_until(cur, user_id: int) -> datetime | None:
+def _locked_until(cur: Cursor, user_id: int) -> datetime | None:
     found = cur.execute("SELECT locked_until FROM users WHERE id = ?", [user_id]).fetchone()
     return found[0] if found else None
 
 
-def _count_failure(db, row: dict, now: datetime) -> NoReturn:
+def _count_failure(db: Database, row: dict, now: datetime) -> NoReturn:
     """Count one wrong password, or nothing if the account is locked meanwhile; always LoginError."""
     actor = _user(row)
 
-    def fail(cur):
-        counted = cur.execute(
+    def fail(cur: Cursor):
+        counted = first_value(
+            cur,
             _COUNT_FAILURE,
             [LOCK_AFTER_FAILURES, LOCK_AFTER_FAILURES, now + timedelta(minutes=LOCK_MINUTES), row["id"], now],
-        ).fetchone()[0]
+        )
         locked_until = _locked_until(cur, row["id"])
         if counted:
             audit.record(cur, actor, "login_locked" if locked_until else "login_failed", "users", row["id"], None, None)
@@ -345,13 +350,13 @@ def _count_failure(db, row: dict, now: datetime) -> NoReturn:
     raise LoginError("用户名或密码错误")
 
 
-def _record_login(db, row: dict, now: datetime) -> User:
+def _record_login(db: Database, row: dict, now: datetime) -> User:
     """Clear the failure count and audit the log-in, unless the account was locked, disabled or given a
     new password meanwhile."""
     user = _user(row)
 
-    def ok(cur):
-        if cur.execute(_CLEAR_FAILURES, [row["id"], row["password_hash"], now]).fetchone()[0]:
+    def ok(cur: Cursor):
+        if first_value(cur, _CLEAR_FAILURES, [row["id"], row["password_hash"], now]):
             audit.record(cur, user, "login", "users", row["id"], None, None)
             return True, None
         return False, _locked_until(cur, row["id"])
@@ -381,7 +386,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(db, user: User, now: datetime | None = None) -> str:
+def open_session(db: Database, user: User, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     db.write(
@@ -393,7 +398,7 @@ def open_session(db, user: User, now: datetime | None = None) -> str:
     return token
 
 
-def resume_session(db, token: str | None, now: datetime | None = None) -> User | None:
+def resume_session(db: Database, token: str | None, now: datetime | None = None) -> User | None:
     """The user of a live session token, or None (unknown, expired, idle too long, user disabled)."""
     if not token:
         return None
@@ -418,12 +423,12 @@ def resume_session(db, token: str | None, now: datetime | None = None) -> User |
     return User(row["id"], row["username"], row["display_name"], row["role"], row["township_code"])
 
 
-def close_session(db, token: str | None) -> None:
+def close_session(db: Database, token: str | None) -> None:
     if token:
         db.write(lambda cur: cur.execute("DELETE FROM login_sessions WHERE token_hash = ?", [_token_hash(token)]))
 
 
-def list_users(db):
+def list_users(db: Database):
     return db.frame(
         "SELECT u.username AS 用户名, u.display_name AS 姓名, u.role AS 角色, t.name AS 乡镇,"
         " u.is_active AS 启用, u.failed_logins AS 连续失败, u.locked_until AS 锁定至, u.is_demo AS 演示账号"
@@ -431,10 +436,10 @@ def list_users(db):
     )
 
 
-def unlock(db, actor: User, username: str) -> None:
+def unlock(db: Database, actor: User, username: str) -> None:
     require_admin(actor, "解锁账号")
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", [username])
         audit.record(cur, actor, "update", "users", username, None, {"locked_until": None})
 

@@ -23,20 +23,24 @@ import shutil
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from .db import TZ
+from .db import TZ, first_value
 from .notify.reminders import get_settings, local
+
+if TYPE_CHECKING:
+    from .db import Database
 
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})\.duckdb$")
 
 
-def backup_dir(db) -> Path:
+def backup_dir(db: Database) -> Path:
     return Path(db.path).resolve().parent / "backups"
 
 
-def make_backup(db, now: datetime | None = None, directory: Path | None = None) -> Path:
+def make_backup(db: Database, now: datetime | None = None, directory: Path | None = None) -> Path:
     now = local(now or datetime.now(TZ))
     directory = Path(directory or backup_dir(db))
     directory.mkdir(parents=True, exist_ok=True)
@@ -45,7 +49,7 @@ def make_backup(db, now: datetime | None = None, directory: Path | None = None) 
     part.unlink(missing_ok=True)
     alias = f"backup_{uuid.uuid4().hex[:12]}"
     cur = db.cursor()
-    source = cur.execute("SELECT current_database()").fetchone()[0]
+    source = first_value(cur, "SELECT current_database()")
     cur.execute(f"ATTACH '{_sql_path(part)}' AS {alias}")
     try:
         cur.execute(f'COPY FROM DATABASE "{source}" TO {alias}')
@@ -84,7 +88,7 @@ def prune(directory: Path, stem: str, keep_days: int, now: datetime) -> list[Pat
     return removed
 
 
-def nightly(db, now: datetime | None = None) -> dict:
+def nightly(db: Database, now: datetime | None = None) -> dict:
     """The scheduler's job: a backup, then the old ones pruned."""
     now = local(now or datetime.now(TZ))
     path = make_backup(db, now)
@@ -112,7 +116,7 @@ def check_backup(path: Path) -> int:
         con.close()
 
 
-def restore(db, backup_file: Path, now: datetime | None = None) -> dict:
+def restore(db: Database, backup_file: Path, now: datetime | None = None) -> dict:
     """Replace the (open, so not held by anyone else) database `db` with a backup. Closes `db`."""
     from .db import Database
 

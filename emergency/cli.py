@@ -9,10 +9,14 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from .db import DatabaseLockedError, default_db_path, open_database
 from .errors import ValidationError
 from .plans import PlanFileError
+
+if TYPE_CHECKING:
+    from .db import Database
 
 handlers: dict = {}
 
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         db.close()
 
 
-def cmd_init(db, args) -> int:
+def cmd_init(db: Database, args) -> int:
     from .setup import initialise
 
     result = initialise(db)
@@ -109,7 +113,7 @@ def cmd_init(db, args) -> int:
     return 0
 
 
-def cmd_demo(db, args) -> int:
+def cmd_demo(db: Database, args) -> int:
     from . import demo
     from .setup import initialise
 
@@ -127,7 +131,7 @@ def cmd_demo(db, args) -> int:
     return 0
 
 
-def cmd_stats(db, args) -> int:
+def cmd_stats(db: Database, args) -> int:
     from .stats import STAT_LABELS, year_stats
 
     figures = year_stats(db, args.year)
@@ -140,7 +144,7 @@ def cmd_stats(db, args) -> int:
     return 0
 
 
-def cmd_user(db, args) -> int:
+def cmd_user(db: Database, args) -> int:
     from . import auth, regions
     from .setup import initialise
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -34,6 +34,8 @@ TIME_ZONE = "Asia/Shanghai"
 TZ = ZoneInfo(TIME_ZONE)
 
 T = TypeVar("T")
+# This thread's cursor: what Database.cursor() returns and db.write hands to its `work`.
+Cursor = duckdb.DuckDBPyConnection
 
 
 def default_db_path() -> Path:
@@ -175,13 +177,27 @@ def row_dict(cur, sql: str, params: list) -> dict | None:
     return dict(zip(names, row)) if row else None
 
 
+def first_row(cur: Cursor, sql: str, params: list | tuple | None = None) -> tuple:
+    """The one row a statement must give (a count, INSERT ... RETURNING, a read of a known row)."""
+    row = cur.execute(sql, params or []).fetchone()
+    if row is None:
+        raise LookupError(f"no row from: {sql[:80]}")
+    return row
+
+
+def first_value(cur: Cursor, sql: str, params: list | tuple | None = None) -> Any:
+    """The first column of first_row: `SELECT count(*)`, `RETURNING id`."""
+    return first_row(cur, sql, params)[0]
+
+
 def insert_row(cur, table: str, values: dict) -> int:
     """INSERT one row from {column: value} (columns from the caller's own field lists) and return its id."""
     cols = list(values)
-    return cur.execute(
+    return first_value(
+        cur,
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
         [values[c] for c in cols],
-    ).fetchone()[0]
+    )
 
 
 def insert_frame(cur, table: str, rows: pd.DataFrame | list[dict], *, returning: str = "") -> list[tuple]:
@@ -205,8 +221,8 @@ def insert_frame(cur, table: str, rows: pd.DataFrame | list[dict], *, returning:
 
 def advance_sequence(cur, table: str) -> None:
     """Move seq_<table> past the highest id in `table`, after rows were written with explicit ids."""
-    top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-    current = cur.execute(f"SELECT nextval('seq_{table}')").fetchone()[0]
+    top = first_value(cur, f"SELECT coalesce(max(id), 0) FROM {table}")
+    current = first_value(cur, f"SELECT nextval('seq_{table}')")
     if current <= top:
         cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [top - current])
 

@@ -9,14 +9,18 @@ villages take theirs from the deadline_rules table; every row names its legal so
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import enums
 from .rules import NEVER, OVERDUE, STATUS_LABELS, deadline_status, due_date, seasonal_status, worst_status
 
+if TYPE_CHECKING:
+    from .db import Database
+
 WARN_DAYS = 90
 
 
-def _rules(db) -> dict[str, dict]:
+def _rules(db: Database) -> dict[str, dict]:
     return {r["code"]: r for r in db.query_dicts("SELECT * FROM deadline_rules")}
 
 
@@ -26,7 +30,7 @@ def _plan_rule(rules: dict, plan_code: str, applies_to: str) -> dict:
     return (specific or default or [{"label": "", "source": ""}])[0]
 
 
-def plan_deadlines(db, today: date, warn_days: int = WARN_DAYS) -> list[dict]:
+def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> list[dict]:
     """Every active plan: last drill and evaluation, their due dates and statuses, with the rule's source.
 
     The evaluation clock runs from the later of the last evaluation and the last revision.
@@ -66,7 +70,9 @@ def enterprise_interval(rules: dict, sector: str) -> tuple[int, dict]:
     return int(rule["interval_months"]), rule
 
 
-def enterprise_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+def enterprise_deadlines(
+    db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
+) -> list[dict]:
     params: list = [today]
     where = "WHERE e.closed_on IS NULL"
     if township_code:
@@ -92,7 +98,9 @@ def enterprise_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_c
     return rows
 
 
-def village_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+def village_deadlines(
+    db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
+) -> list[dict]:
     params: list = [today]
     where = "WHERE NOT v.is_virtual"
     if township_code:
@@ -119,7 +127,7 @@ def is_late(status: str) -> bool:
     return status in (OVERDUE, NEVER)
 
 
-def season_rules(db) -> list[dict]:
+def season_rules(db: Database) -> list[dict]:
     """The seasonal rules (drill ahead of the flood / forest-fire season), each with its plan and source."""
     return db.query_dicts(
         "SELECT * FROM deadline_rules WHERE applies_to = 'season' AND due_before_month IS NOT NULL"
@@ -127,7 +135,7 @@ def season_rules(db) -> list[dict]:
     )
 
 
-def _township_plan_dates(db, plan_codes: list[str], today: date, township_code: str | None) -> dict:
+def _township_plan_dates(db: Database, plan_codes: list[str], today: date, township_code: str | None) -> dict:
     """{(township_code, plan_code): [held_on, ...]} of township- and village-level drills of those plans."""
     if not plan_codes:
         return {}
@@ -147,7 +155,7 @@ def _township_plan_dates(db, plan_codes: list[str], today: date, township_code: 
     return found
 
 
-def _townships(db, township_code: str | None) -> list[dict]:
+def _townships(db: Database, township_code: str | None) -> list[dict]:
     params, where = [], "WHERE is_township"
     if township_code:
         where += " AND code = ?"
@@ -155,7 +163,9 @@ def _townships(db, township_code: str | None) -> list[dict]:
     return db.query_dicts(f"SELECT code, name FROM townships {where} ORDER BY sort_order", params)
 
 
-def season_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+def season_deadlines(
+    db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
+) -> list[dict]:
     """Per township and seasonal rule: the drill held before this season (or the next), its due date and status.
 
     A township's drill counts when it is a township- or village-level drill in that township of the
@@ -185,7 +195,7 @@ def season_deadlines(db, today: date, warn_days: int = WARN_DAYS, township_code:
 
 
 def township_plan_deadlines(
-    db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
+    db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
 ) -> list[dict]:
     """Per township: the interval rules on a township government's own plan drills (SG-01 every 2 years)."""
     rules = db.query_dicts("SELECT * FROM deadline_rules WHERE applies_to = 'township_plan' ORDER BY code")
@@ -213,7 +223,9 @@ def township_plan_deadlines(
     return rows
 
 
-def township_compliance(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+def township_compliance(
+    db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
+) -> list[dict]:
     """One row per township: how many of its villages and enterprises are late, its seasonal and
     production-safety statuses, open overdue corrective actions, and its overall (worst) status."""
     villages = village_deadlines(db, today, warn_days, township_code)
@@ -256,7 +268,7 @@ def township_compliance(db, today: date, warn_days: int = WARN_DAYS, township_co
     return rows
 
 
-def overdue_list(db, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
+def overdue_list(db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None) -> list[dict]:
     """Everything that is late today, one row each: {kind, subject, township_name, last_on, due_on, status, rule, source}.
 
     Plans (drill or evaluation) are county business and listed only when no township is asked for.
@@ -350,7 +362,7 @@ def overdue_list(db, today: date, warn_days: int = WARN_DAYS, township_code: str
     return out
 
 
-def all_rules(db) -> list[dict]:
+def all_rules(db: Database) -> list[dict]:
     """The deadline_rules table (what the bureau may edit), for the pages that show each rule's source."""
     return db.query_dicts(
         "SELECT code, applies_to, subject, interval_months, due_before_month, label, source"

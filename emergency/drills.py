@@ -14,10 +14,11 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from . import audit, stale
 from .auth import User, require_write
-from .db import insert_row, row_dict
+from .db import first_value, insert_row, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
@@ -25,6 +26,9 @@ from .errors import Problem, ValidationError
 from .hygiene import check_upload, clean
 from .regions import place_problems
 from .rules import action_status, planned_status
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 DRILL_FIELDS = (
     "title",
@@ -125,14 +129,14 @@ ACTION_LABELS = {
 }
 
 
-def _drill(cur, drill_id: int) -> dict:
+def _drill(cur: Cursor, drill_id: int) -> dict:
     row = row_dict(cur, f"SELECT {', '.join(DRILL_FIELDS)} FROM drills WHERE id = ?", [drill_id])
     if not row:
         raise ValueError(f"演练 {drill_id} 不存在")
     return row
 
 
-def _drill_plans(cur, drill_id: int) -> list[str]:
+def _drill_plans(cur: Cursor, drill_id: int) -> list[str]:
     return [
         c
         for (c,) in cur.execute(
@@ -141,17 +145,17 @@ def _drill_plans(cur, drill_id: int) -> list[str]:
     ]
 
 
-def _drill_record(cur, drill_id: int) -> dict:
+def _drill_record(cur: Cursor, drill_id: int) -> dict:
     return {"id": drill_id, **_drill(cur, drill_id), "plans": _drill_plans(cur, drill_id)}
 
 
-def drill_record(db, drill_id: int) -> dict:
+def drill_record(db: Database, drill_id: int) -> dict:
     """A drill with the plans it exercised, as its edit forms draw it; passed back as `expected`."""
     return _drill_record(db.cursor(), drill_id)
 
 
 # Validation --------------------------------------------------------------------------------------
-def validate_drill(db, data: dict, plan_codes: list[str], today: date | None = None) -> list[Problem]:
+def validate_drill(db: Database, data: dict, plan_codes: list[str], today: date | None = None) -> list[Problem]:
     """Every problem of a drill record, each naming its field in Chinese; [] when acceptable."""
     township = data.get("township_code")
     return [
@@ -223,7 +227,7 @@ def _time_problems(data: dict) -> list[Problem]:
     return problems
 
 
-def _plan_code_problems(db, plan_codes: list[str]) -> list[Problem]:
+def _plan_code_problems(db: Database, plan_codes: list[str]) -> list[Problem]:
     if not plan_codes:
         return [Problem("演练预案", "至少选择一项")]
     known = {c for (c,) in db.query("SELECT code FROM plans")}
@@ -243,7 +247,7 @@ def _normalise(data: dict) -> dict:
     return data
 
 
-def _flag_plans(cur, actor: User, drill_id: int, plan_codes) -> None:
+def _flag_plans(cur: Cursor, actor: User, drill_id: int, plan_codes) -> None:
     """A drill found problems with these plans: mark them for revision (audited per plan)."""
     for code in plan_codes:
         was = cur.execute("SELECT needs_revision FROM plans WHERE code = ?", [code]).fetchone()
@@ -262,7 +266,13 @@ def _flag_plans(cur, actor: User, drill_id: int, plan_codes) -> None:
 
 # Drill records -----------------------------------------------------------------------------------
 def create_drill(
-    db, actor: User, data: dict, plan_codes: list[str], *, today: date | None = None, planned_id: int | None = None
+    db: Database,
+    actor: User,
+    data: dict,
+    plan_codes: list[str],
+    *,
+    today: date | None = None,
+    planned_id: int | None = None,
 ) -> int:
     """Record a drill; with planned_id, the planned drill it carries out is marked done and linked."""
     data = _normalise(data)
@@ -272,7 +282,7 @@ def create_drill(
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
+    def work(cur: Cursor):
         planned = None if planned_id is None else _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
         drill_id = insert_row(cur, "drills", {**data, "created_by": actor.username})
         for code in plan_codes:
@@ -297,7 +307,7 @@ def create_drill(
 
 
 def update_drill(
-    db,
+    db: Database,
     actor: User,
     drill_id: int,
     changes: dict,
@@ -308,7 +318,7 @@ def update_drill(
 ) -> dict:
     """Edit a drill (and, when plan_codes is given, the plans it exercised); returns it as saved."""
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _drill(cur, drill_id)
         old_plans = _drill_plans(cur, drill_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
@@ -350,7 +360,7 @@ def update_drill(
 
 
 def drill_list(
-    db,
+    db: Database,
     *,
     year: int | None = None,
     township_code: str | None = None,
@@ -374,15 +384,15 @@ def drill_list(
     )
 
 
-def drill_years(db) -> list[int]:
+def drill_years(db: Database) -> list[int]:
     return [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")]
 
 
-def drill_exists(db, drill_id: int) -> bool:
+def drill_exists(db: Database, drill_id: int) -> bool:
     return bool(db.scalar("SELECT count(*) FROM drills WHERE id = ?", [drill_id]))
 
 
-def monthly_by_level(db, year: int):
+def monthly_by_level(db: Database, year: int):
     """The year's drills per (month, level): a frame of month (1-12), level, drills."""
     return db.frame(
         "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
@@ -391,7 +401,7 @@ def monthly_by_level(db, year: int):
     )
 
 
-def drill_detail(db, drill_id: int) -> dict:
+def drill_detail(db: Database, drill_id: int) -> dict:
     """The whole record: fields, names of its places, plans, attachments, corrective actions, planned drill."""
     rows = db.query_dicts(
         "SELECT d.*, t.name AS township_name, v.name AS village_name, e.name AS enterprise_name"
@@ -418,7 +428,7 @@ def drill_detail(db, drill_id: int) -> dict:
     return detail
 
 
-def by_level_and_sector(db, year: int) -> tuple[list[dict], list[dict]]:
+def by_level_and_sector(db: Database, year: int) -> tuple[list[dict], list[dict]]:
     """The year's drills and person-times by level, and the enterprise drills by sector."""
     levels = db.query_dicts(
         "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills"
@@ -441,12 +451,12 @@ def by_level_and_sector(db, year: int) -> tuple[list[dict], list[dict]]:
 
 
 # Attachments -------------------------------------------------------------------------------------
-def attachments_dir(db) -> Path:
+def attachments_dir(db: Database) -> Path:
     """Attachments live beside the database file (data/attachments/ for the app's default file)."""
     return Path(db.path).resolve().parent / "attachments"
 
 
-def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind: str = "photo") -> int:
+def add_attachment(db: Database, actor: User, drill_id: int, name: str, data: bytes, kind: str = "photo") -> int:
     """Check the file (type by extension and content, size), store it under a generated name, record it."""
     drill = _drill(db.cursor(), drill_id)
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练上传附件")
@@ -461,12 +471,13 @@ def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
 
-    def work(cur):
-        attachment_id = cur.execute(
+    def work(cur: Cursor):
+        attachment_id = first_value(
+            cur,
             "INSERT INTO drill_attachments (drill_id, kind, original_name, stored_path, size_bytes, uploaded_by)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [drill_id, kind, clean(name)[:200], relative.as_posix(), len(data), actor.username],
-        ).fetchone()[0]
+        )
         audit.record(
             cur,
             actor,
@@ -485,7 +496,7 @@ def add_attachment(db, actor: User, drill_id: int, name: str, data: bytes, kind:
         raise
 
 
-def attachment_bytes(db, attachment_id: int) -> tuple[str, bytes]:
+def attachment_bytes(db: Database, attachment_id: int) -> tuple[str, bytes]:
     """(original name, content) of a stored attachment."""
     rows = db.query_dicts("SELECT original_name, stored_path FROM drill_attachments WHERE id = ?", [attachment_id])
     if not rows:
@@ -497,7 +508,7 @@ def attachment_bytes(db, attachment_id: int) -> tuple[str, bytes]:
 
 
 # Corrective actions ------------------------------------------------------------------------------
-def add_action(db, actor: User, drill_id: int, description: str, owner: str, due_on: date) -> int:
+def add_action(db: Database, actor: User, drill_id: int, description: str, owner: str, due_on: date) -> int:
     drill = _drill(db.cursor(), drill_id)
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练登记整改")
     problems = []
@@ -512,12 +523,13 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
-        action_id = cur.execute(
+    def work(cur: Cursor):
+        action_id = first_value(
+            cur,
             "INSERT INTO corrective_actions (drill_id, description, owner, due_on, created_by) VALUES (?, ?, ?, ?, ?)"
             " RETURNING id",
             [drill_id, clean(description), clean(owner), due_on, actor.username],
-        ).fetchone()[0]
+        )
         audit.record(
             cur,
             actor,
@@ -532,7 +544,7 @@ def add_action(db, actor: User, drill_id: int, description: str, owner: str, due
     return db.write(work)
 
 
-def _action(cur, action_id: int) -> dict:
+def _action(cur: Cursor, action_id: int) -> dict:
     row = row_dict(
         cur,
         "SELECT a.*, d.township_code, d.held_on FROM corrective_actions a"
@@ -544,13 +556,13 @@ def _action(cur, action_id: int) -> dict:
     return row
 
 
-def action_record(db, action_id: int) -> dict:
+def action_record(db: Database, action_id: int) -> dict:
     """A corrective action (with its drill's township and date) as the closing form draws it."""
     return _action(db.cursor(), action_id)
 
 
 def close_action(
-    db,
+    db: Database,
     actor: User,
     action_id: int,
     closed_on: date,
@@ -559,7 +571,7 @@ def close_action(
     today: date | None = None,
     expected: dict | None = None,
 ) -> dict:
-    def work(cur):
+    def work(cur: Cursor):
         row = _action(cur, action_id)
         require_write(actor, row["township_code"], "关闭其他乡镇或县级的整改事项")
         stale.check_fresh(
@@ -594,7 +606,7 @@ def close_action(
     return db.write(work)
 
 
-def action_list(db, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
+def action_list(db: Database, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
     """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
     where, params = sql_where(("d.township_code = ?", township_code), ("a.closed_on IS NULL", only_open))
     rows = db.query_dicts(
@@ -612,7 +624,7 @@ def action_list(db, today: date, *, township_code: str | None = None, only_open:
     return rows
 
 
-def action_counts(db, today: date) -> dict:
+def action_counts(db: Database, today: date) -> dict:
     """Open corrective actions, and how many of them are past their due date on `today`."""
     return db.query_dicts(
         "SELECT count(*) AS open, count(*) FILTER (WHERE due_on < ?) AS overdue"
@@ -625,19 +637,19 @@ def action_counts(db, today: date) -> dict:
 PLANNED_FIELDS = ("title", "level", "township_code", "village_code", "enterprise_id", "plan_code", "planned_on", "note")
 
 
-def _planned(cur, planned_id: int) -> dict:
+def _planned(cur: Cursor, planned_id: int) -> dict:
     row = row_dict(cur, "SELECT * FROM planned_drills WHERE id = ?", [planned_id])
     if not row:
         raise ValueError(f"演练计划 {planned_id} 不存在")
     return row
 
 
-def planned_record(db, planned_id: int) -> dict:
+def planned_record(db: Database, planned_id: int) -> dict:
     """A planned drill as the complete / cancel forms draw it; passed back as `expected`."""
     return _planned(db.cursor(), planned_id)
 
 
-def _open_planned(cur, actor: User, planned_id: int, what: str, expected: dict | None = None) -> dict:
+def _open_planned(cur: Cursor, actor: User, planned_id: int, what: str, expected: dict | None = None) -> dict:
     """Inside the write: the planned drill, in scope, unchanged since the form, and still open."""
     planned = _planned(cur, planned_id)
     require_write(actor, planned["township_code"], what)
@@ -657,7 +669,7 @@ def _open_planned(cur, actor: User, planned_id: int, what: str, expected: dict |
     return planned
 
 
-def create_planned(db, actor: User, data: dict) -> int:
+def create_planned(db: Database, actor: User, data: dict) -> int:
     """A drill in the annual plan: title, level, township, the plan it will exercise, planned date."""
     data = {k: data.get(k) for k in PLANNED_FIELDS}
     data["title"], data["note"] = clean(data["title"]), clean(data["note"]) or None
@@ -680,7 +692,7 @@ def create_planned(db, actor: User, data: dict) -> int:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
+    def work(cur: Cursor):
         planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
         audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
         return planned_id
@@ -688,8 +700,8 @@ def create_planned(db, actor: User, data: dict) -> int:
     return db.write(work)
 
 
-def cancel_planned(db, actor: User, planned_id: int, reason: str, *, expected: dict | None = None) -> dict:
-    def work(cur):
+def cancel_planned(db: Database, actor: User, planned_id: int, reason: str, *, expected: dict | None = None) -> dict:
+    def work(cur: Cursor):
         _open_planned(cur, actor, planned_id, "取消其他乡镇或县级的演练计划", expected)
         if not clean(reason):
             raise ValidationError.single("取消原因", "不能为空")
@@ -711,10 +723,10 @@ def cancel_planned(db, actor: User, planned_id: int, reason: str, *, expected: d
     return db.write(work)
 
 
-def link_planned(db, actor: User, planned_id: int, drill_id: int, *, expected: dict | None = None) -> dict:
+def link_planned(db: Database, actor: User, planned_id: int, drill_id: int, *, expected: dict | None = None) -> dict:
     """A planned drill carried out by an already recorded drill of the same township."""
 
-    def work(cur):
+    def work(cur: Cursor):
         planned = _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划", expected)
         if _drill(cur, drill_id)["township_code"] != planned["township_code"]:
             raise ValidationError.single("演练记录", "与演练计划不属于同一乡镇")
@@ -733,7 +745,7 @@ def link_planned(db, actor: User, planned_id: int, drill_id: int, *, expected: d
     return db.write(work)
 
 
-def planned_list(db, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:
+def planned_list(db: Database, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:
     where, params = sql_where(("year(p.planned_on) = ?", year), ("p.township_code = ?", township_code))
     rows = db.query_dicts(
         "SELECT p.*, coalesce(t.name, '全县') AS township_name, pl.name AS plan_name, d.held_on AS done_on"
@@ -747,7 +759,7 @@ def planned_list(db, today: date, *, year: int | None = None, township_code: str
     return rows
 
 
-def planned_years(db) -> list[int]:
+def planned_years(db: Database) -> list[int]:
     """The years with planned drills, earliest first."""
     return [int(y) for (y,) in db.query("SELECT DISTINCT year(planned_on) FROM planned_drills ORDER BY 1")]
 

@@ -10,6 +10,7 @@ transaction and refuse a form drawn from an older state (`expected`, StaleRecord
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import audit, privacy, stale
 from .auth import User, require_write
@@ -18,6 +19,9 @@ from .db import where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 FIELDS = (
     "name",
@@ -47,7 +51,7 @@ def sector_label(code: str) -> str:
     return ENTERPRISE_SECTORS.get(code, (code, False))[0]
 
 
-def _enterprise(cur, enterprise_id: int) -> dict:
+def _enterprise(cur: Cursor, enterprise_id: int) -> dict:
     row = row_dict(
         cur, f"SELECT id, {', '.join(FIELDS)}, closed_on, close_reason FROM enterprises WHERE id = ?", [enterprise_id]
     )
@@ -56,12 +60,12 @@ def _enterprise(cur, enterprise_id: int) -> dict:
     return row
 
 
-def enterprise_record(db, enterprise_id: int) -> dict:
+def enterprise_record(db: Database, enterprise_id: int) -> dict:
     """An enterprise as its edit forms draw it; passed back as `expected` when they save."""
     return _enterprise(db.cursor(), enterprise_id)
 
 
-def _check(cur, actor: User, enterprise_id: int, expected: dict | None, what: str) -> dict:
+def _check(cur: Cursor, actor: User, enterprise_id: int, expected: dict | None, what: str) -> dict:
     """Inside the write: the enterprise as it is now, in the actor's scope and unchanged since the form."""
     before = _enterprise(cur, enterprise_id)
     require_write(actor, before["township_code"], what)
@@ -77,7 +81,7 @@ def _check(cur, actor: User, enterprise_id: int, expected: dict | None, what: st
     return before
 
 
-def reference_problems(db, enterprise_id, township_code: str | None) -> list[Problem]:
+def reference_problems(db: Database, enterprise_id, township_code: str | None) -> list[Problem]:
     """A record (team, drill, planned drill) that names an enterprise: it exists, is open, and lies in
     the record's township, so that no township links its record to another township's enterprise."""
     if enterprise_id is None:
@@ -103,7 +107,7 @@ def _normalise(data: dict) -> dict:
     return data
 
 
-def validate(db, data: dict, enterprise_id: int | None = None) -> list[Problem]:
+def validate(db: Database, data: dict, enterprise_id: int | None = None) -> list[Problem]:
     problems = []
     if not data.get("name"):
         problems.append(Problem("企业名称", "不能为空"))
@@ -131,14 +135,14 @@ def validate(db, data: dict, enterprise_id: int | None = None) -> list[Problem]:
     return problems
 
 
-def create_enterprise(db, actor: User, data: dict) -> int:
+def create_enterprise(db: Database, actor: User, data: dict) -> int:
     data = _normalise(data)
     require_write(actor, data["township_code"], "登记其他乡镇的企业")
     problems = validate(db, data)
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
+    def work(cur: Cursor):
         eid = insert_row(cur, "enterprises", data)
         audit.record(cur, actor, "create", "enterprises", eid, None, data)
         return eid
@@ -146,8 +150,10 @@ def create_enterprise(db, actor: User, data: dict) -> int:
     return db.write(work)
 
 
-def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *, expected: dict | None = None) -> dict:
-    def work(cur):
+def update_enterprise(
+    db: Database, actor: User, enterprise_id: int, changes: dict, *, expected: dict | None = None
+) -> dict:
+    def work(cur: Cursor):
         before = _check(cur, actor, enterprise_id, expected, "修改其他乡镇的企业")
         after = _normalise({**before, **{k: v for k, v in changes.items() if k in FIELDS}})
         require_write(actor, after["township_code"], "把企业转到其他乡镇")
@@ -167,11 +173,11 @@ def update_enterprise(db, actor: User, enterprise_id: int, changes: dict, *, exp
 
 
 def close_enterprise(
-    db, actor: User, enterprise_id: int, on: date, reason: str, *, expected: dict | None = None
+    db: Database, actor: User, enterprise_id: int, on: date, reason: str, *, expected: dict | None = None
 ) -> dict:
     """Closed (关闭/注销): off the compliance list from then on, its drills kept in history."""
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _check(cur, actor, enterprise_id, expected, "关闭其他乡镇的企业")
         if before["closed_on"]:
             raise ValueError(f"企业已于 {before['closed_on']} 关闭")
@@ -196,7 +202,9 @@ def close_enterprise(
     return db.write(work)
 
 
-def enterprise_list(db, *, township_code: str | None = None, sector: str | None = None, include_closed: bool = False):
+def enterprise_list(
+    db: Database, *, township_code: str | None = None, sector: str | None = None, include_closed: bool = False
+):
     where, params = sql_where(
         ("e.township_code = ?", township_code), ("e.sector = ?", sector), ("e.closed_on IS NULL", not include_closed)
     )
@@ -209,7 +217,7 @@ def enterprise_list(db, *, township_code: str | None = None, sector: str | None 
     )
 
 
-def enterprise_options(db, township_code: str | None = None) -> dict[str, int]:
+def enterprise_options(db: Database, township_code: str | None = None) -> dict[str, int]:
     """{label: id} of open enterprises (for drill forms)."""
     params, where = [], "WHERE closed_on IS NULL"
     if township_code:

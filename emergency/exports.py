@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from . import audit
 from .db import TIME_ZONE
 from .hygiene import neutralise_formula
+
+if TYPE_CHECKING:
+    from .db import Database
 
 
 def _local_naive(value):
@@ -47,7 +51,7 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
     return sheets_xlsx({sheet: frame})
 
 
-def export_xlsx(db, actor, frame: pd.DataFrame, what: str) -> bytes:
+def export_xlsx(db: Database, actor, frame: pd.DataFrame, what: str) -> bytes:
     """The workbook, with an audit row saying who exported what and how many rows."""
     data = to_xlsx(frame, what)
     db.write(lambda cur: audit.record(cur, actor, "export", what, None, None, {"rows": len(frame)}))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +32,9 @@ from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
 from .hygiene import clean
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 KINDS = {"teams": "队伍", "members": "队员"}
 EXAMPLE_MARKS = ("（示例）", "(示例)")  # a template's example row starts with （示例） and is never imported
@@ -203,7 +206,7 @@ class _Checker:
 
     columns: list[Column]
 
-    def __init__(self, db, actor: User, places: normalise.Places, progress: Progress | None = None):
+    def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
         self.db, self.actor, self.places, self.progress = db, actor, places, progress
         self.rows = 0  # data rows read (blank and example rows skipped)
         self.records: list[dict] = []
@@ -282,7 +285,7 @@ class _Checker:
 class _TeamRows(_Checker):
     columns = TEAM_COLUMNS
 
-    def __init__(self, db, actor: User, places: normalise.Places, progress: Progress | None = None):
+    def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
         super().__init__(db, actor, places, progress)
         self.existing = {
             (t, _name_key(n)): i
@@ -349,7 +352,7 @@ class _TeamRows(_Checker):
 class _MemberRows(_Checker):
     columns = MEMBER_COLUMNS
 
-    def __init__(self, db, actor: User, places: normalise.Places, progress: Progress | None = None):
+    def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
         super().__init__(db, actor, places, progress)
         self.teams_by_key: dict[tuple, list[int]] = {}
         for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
@@ -458,7 +461,14 @@ class _MemberRows(_Checker):
 
 
 def run_import(
-    db, actor: User, kind: str, file_name: str, data: bytes, *, dry_run: bool = False, progress: Progress | None = None
+    db: Database,
+    actor: User,
+    kind: str,
+    file_name: str,
+    data: bytes,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Validate the whole file; write it (one transaction) only when not dry_run and no row is bad."""
     import time
@@ -543,10 +553,10 @@ def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.Data
     return frame
 
 
-def _write_teams(db, actor: User, result: ImportResult) -> int:
+def _write_teams(db: Database, actor: User, result: ImportResult) -> int:
     records = result.records
 
-    def work(cur):
+    def work(cur: Cursor):
         ids = sorted(i for (i,) in cur.execute("SELECT nextval('seq_teams') FROM range(?)", [len(records)]).fetchall())
         frame = pd.DataFrame(
             [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
@@ -572,7 +582,7 @@ def _write_teams(db, actor: User, result: ImportResult) -> int:
     return db.write(work)
 
 
-def _write_members(db, actor: User, result: ImportResult) -> int:
+def _write_members(db: Database, actor: User, result: ImportResult) -> int:
     rows = []
     for r in result.records:
         row = {k: r.get(k) for k in MEMBER_TABLE_COLUMNS}
@@ -590,7 +600,7 @@ def _write_members(db, actor: User, result: ImportResult) -> int:
     )
     flagged = len(result.warnings)
 
-    def work(cur):
+    def work(cur: Cursor):
         ids = [i for (i,) in insert_frame(cur, "members", frame, returning="RETURNING id")]
         audit.record(
             cur,
@@ -613,7 +623,7 @@ def _write_members(db, actor: User, result: ImportResult) -> int:
 
 
 # Templates --------------------------------------------------------------------------------------
-def template_xlsx(db, kind: str) -> bytes:
+def template_xlsx(db: Database, kind: str) -> bytes:
     """The import template: Chinese headers, dropdowns for enumerations, one example row, notes."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
@@ -669,7 +679,7 @@ def template_xlsx(db, kind: str) -> bytes:
 
 
 # Exports ----------------------------------------------------------------------------------------
-def team_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
+def team_export_frame(db: Database, viewer: User, **filters) -> pd.DataFrame:
     """Teams under the template's headers (an export can be edited and imported again); phones masked."""
     frame = team_list_for(db, viewer, **filters)
     out = pd.DataFrame(
@@ -691,7 +701,7 @@ def team_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
     return out
 
 
-def member_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
+def member_export_frame(db: Database, viewer: User, **filters) -> pd.DataFrame:
     """Members under Chinese headers, as the viewer sees them on the page: phones masked by role, ID
     numbers always masked, and for every role but the administrator the birth year only."""
     frame = member_list(db, viewer, **filters)
@@ -720,7 +730,7 @@ def member_export_frame(db, viewer: User, **filters) -> pd.DataFrame:
     )
 
 
-def export_xlsx(db, actor: User, registry: str, /, **filters) -> bytes:
+def export_xlsx(db: Database, actor: User, registry: str, /, **filters) -> bytes:
     """Any filtered list of teams or members as an audited, masked workbook. (`registry` is
     positional-only: the team filters have a `kind` of their own.)"""
     if registry == "teams":

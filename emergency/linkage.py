@@ -18,15 +18,18 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import TZ, put_setting, row_dict
+from .db import TZ, first_value, put_setting, row_dict
 from .enums import CONTACT_ROLES, WARNING_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .teams import team_active
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 GREEN, AMBER, RED = "green", "amber", "red"
 STATUS_LABELS = {GREEN: "正常", AMBER: "需关注", RED: "异常"}
@@ -221,7 +224,7 @@ def _num(value: float | None) -> str:
 
 
 # Configuration ---------------------------------------------------------------------------------
-def thresholds(db) -> dict:
+def thresholds(db: Database) -> dict:
     stored = db.setting(SETTINGS_KEY, {})
     return {**DEFAULT_THRESHOLDS, **{k: v for k, v in stored.items() if k in DEFAULT_THRESHOLDS}}
 
@@ -250,7 +253,7 @@ def validate_thresholds(values: dict) -> list[Problem]:
     return problems
 
 
-def set_thresholds(db, actor: User, values: dict) -> None:
+def set_thresholds(db: Database, actor: User, values: dict) -> None:
     require_admin(actor, "修改三级联动评价阈值")
     new = {**DEFAULT_THRESHOLDS, **{k: v for k, v in values.items() if k in DEFAULT_THRESHOLDS}}
     new = {k: list(v) if isinstance(v, tuple) else v for k, v in new.items()}
@@ -259,7 +262,7 @@ def set_thresholds(db, actor: User, values: dict) -> None:
         raise ValidationError(problems)
     before = thresholds(db)
 
-    def work(cur):
+    def work(cur: Cursor):
         put_setting(cur, SETTINGS_KEY, new)
         audit.record(cur, actor, "update", "settings", SETTINGS_KEY, *audit.changed(before, new))
 
@@ -271,7 +274,7 @@ def _now() -> datetime:
     return datetime.now(TZ)
 
 
-def township_indicators(db, now: datetime | None = None, th: dict | None = None) -> list[dict]:
+def township_indicators(db: Database, now: datetime | None = None, th: dict | None = None) -> list[dict]:
     """One dict per township: the indicators of the current period, the status and its reasons."""
     now = now or _now()
     today = now.date()
@@ -351,7 +354,9 @@ def township_indicators(db, now: datetime | None = None, th: dict | None = None)
     return result
 
 
-def village_indicators(db, township_code: str, now: datetime | None = None, th: dict | None = None) -> list[dict]:
+def village_indicators(
+    db: Database, township_code: str, now: datetime | None = None, th: dict | None = None
+) -> list[dict]:
     now = now or _now()
     today = now.date()
     th = th or thresholds(db)
@@ -413,7 +418,7 @@ def village_indicators(db, township_code: str, now: datetime | None = None, th: 
     return result
 
 
-def county_summary(db, today: date, indicators: list[dict]) -> dict:
+def county_summary(db: Database, today: date, indicators: list[dict]) -> dict:
     """The county row: statuses counted, and the plans evaluated on time (county plans)."""
     from .deadlines import is_late, plan_deadlines
 
@@ -448,7 +453,7 @@ FROM townships t WHERE t.is_township ORDER BY t.sort_order
 """
 
 
-def connected_detail(db, year: int) -> list[dict]:
+def connected_detail(db: Database, year: int) -> list[dict]:
     rows = db.query_dicts(
         CONNECTED_SQL,
         [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=TZ), datetime(year + 1, 1, 1, tzinfo=TZ)],
@@ -458,17 +463,17 @@ def connected_detail(db, year: int) -> list[dict]:
     return rows
 
 
-def roll_call_years(db) -> list[int]:
+def roll_call_years(db: Database) -> list[int]:
     """The years with roll calls, latest first."""
     return [int(y) for (y,) in db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC")]
 
 
-def connected_townships(db, year: int) -> int:
+def connected_townships(db: Database, year: int) -> int:
     """How many of the county's townships were connected in `year` (CONNECTED_DEFINITION)."""
     return sum(1 for row in connected_detail(db, year) if row["connected"])
 
 
-def pending_acknowledgements(db, township_code: str | None = None, limit: int = 500) -> list[dict]:
+def pending_acknowledgements(db: Database, township_code: str | None = None, limit: int = 500) -> list[dict]:
     where, params = "", []
     if township_code:
         where, params = " AND a.township_code = ?", [township_code]
@@ -483,7 +488,7 @@ def pending_acknowledgements(db, township_code: str | None = None, limit: int = 
     )
 
 
-def recent_roll_calls(db, township_code: str | None = None, limit: int = 200):
+def recent_roll_calls(db: Database, township_code: str | None = None, limit: int = 200):
     where, params = "", []
     if township_code:
         where, params = "WHERE r.township_code = ?", [township_code]
@@ -496,7 +501,7 @@ def recent_roll_calls(db, township_code: str | None = None, limit: int = 200):
     )
 
 
-def contact_list(db, viewer: User, township_code: str | None = None, today: date | None = None):
+def contact_list(db: Database, viewer: User, township_code: str | None = None, today: date | None = None):
     """Current contacts with phones masked unless the viewer may see them."""
     from .teams import mask_personal
 
@@ -525,7 +530,7 @@ def _check_phone(phone: str | None) -> str | None:
     return privacy.validate_mobile(phone)
 
 
-def add_contact(db, actor: User, data: dict) -> int:
+def add_contact(db: Database, actor: User, data: dict) -> int:
     """A township or village contact. A township operator adds its own township's contacts."""
     row: dict[str, Any] = {
         "township_code": data.get("township_code"),
@@ -559,7 +564,7 @@ def add_contact(db, actor: User, data: dict) -> int:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
+    def work(cur: Cursor):
         # A new officer for a post replaces the current holder of that post.
         if row["role"] in VILLAGE_ROLES or row["role"] == "station_head":
             ended = cur.execute(
@@ -583,11 +588,12 @@ def add_contact(db, actor: User, data: dict) -> int:
                     None,
                     {"active_to": row["active_from"] - timedelta(days=1)},
                 )
-        new_id = cur.execute(
+        new_id = first_value(
+            cur,
             "INSERT INTO contacts (township_code, village_code, role, name, phone, active_from)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [row[k] for k in ("township_code", "village_code", "role", "name", "phone", "active_from")],
-        ).fetchone()[0]
+        )
         audit.record(cur, actor, "create", "contacts", new_id, None, row)
         return new_id
 
@@ -605,7 +611,7 @@ CONTACT_LABELS = {
 }
 
 
-def _contact(cur, contact_id: int) -> dict:
+def _contact(cur: Cursor, contact_id: int) -> dict:
     row = row_dict(
         cur,
         "SELECT id, township_code, village_code, role, name, phone, active_from, active_to FROM contacts WHERE id = ?",
@@ -616,13 +622,13 @@ def _contact(cur, contact_id: int) -> dict:
     return row
 
 
-def contact_record(db, contact_id: int) -> dict:
+def contact_record(db: Database, contact_id: int) -> dict:
     """A contact as an edit form draws it; passed back as `expected` when it saves."""
     return _contact(db.cursor(), contact_id)
 
 
-def end_contact(db, actor: User, contact_id: int, on: date, *, expected: dict | None = None) -> dict:
-    def work(cur):
+def end_contact(db: Database, actor: User, contact_id: int, on: date, *, expected: dict | None = None) -> dict:
+    def work(cur: Cursor):
         before = _contact(cur, contact_id)
         require_write(actor, before["township_code"], "修改其他乡镇的联络人")
         stale.check_fresh(
@@ -646,7 +652,7 @@ def end_contact(db, actor: User, contact_id: int, on: date, *, expected: dict | 
 
 
 def log_roll_call(
-    db,
+    db: Database,
     actor: User,
     township_code: str,
     called_at: datetime,
@@ -684,12 +690,13 @@ def log_roll_call(
         "note": note,
     }
 
-    def work(cur):
-        new_id = cur.execute(
+    def work(cur: Cursor):
+        new_id = first_value(
+            cur,
             "INSERT INTO roll_calls (township_code, called_at, answered_at, answered_by, called_by, note)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             list(values.values()),
-        ).fetchone()[0]
+        )
         audit.record(cur, actor, "create", "roll_calls", new_id, None, values)
         return new_id
 
@@ -697,7 +704,7 @@ def log_roll_call(
 
 
 def issue_warning(
-    db,
+    db: Database,
     actor: User,
     level: int,
     title: str,
@@ -731,11 +738,12 @@ def issue_warning(
         else []
     )
 
-    def work(cur):
-        wid = cur.execute(
+    def work(cur: Cursor):
+        wid = first_value(
+            cur,
             "INSERT INTO warnings (level, title, issued_at, issued_by) VALUES (?, ?, ?, ?) RETURNING id",
             [level, title, issued_at, actor.username],
-        ).fetchone()[0]
+        )
         cur.executemany(
             "INSERT INTO warning_acks (warning_id, township_code, village_code) VALUES (?, ?, ?)",
             [[wid, c, None] for c in township_codes] + [[wid, t, v] for t, v in villages],
@@ -761,14 +769,14 @@ def issue_warning(
 
 
 def acknowledge(
-    db, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str, now: datetime | None = None
+    db: Database, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str, now: datetime | None = None
 ) -> None:
     """A township (or one of its villages) acknowledges a warning: the township's operator or an admin.
     Read inside the write, so that two acknowledgements at once cannot both pass the "not yet" check."""
     now = now or _now()
     acknowledged_by = clean(acknowledged_by)
 
-    def work(cur):
+    def work(cur: Cursor):
         row = row_dict(
             cur,
             "SELECT a.township_code, a.village_code, a.acknowledged_at, w.issued_at"
@@ -809,7 +817,7 @@ def acknowledge(
     db.write(work)
 
 
-def escalate_unanswered(db, actor: User, now: datetime | None = None) -> list[int]:
+def escalate_unanswered(db: Database, actor: User, now: datetime | None = None) -> list[int]:
     """Mark every acknowledgement still missing after the threshold as escalated (to the county duty
     office and the township's leader); returns the ids. Idempotent: an escalated row is not again."""
     require_admin(actor, "升级催办未叫应预警")
@@ -823,7 +831,7 @@ def escalate_unanswered(db, actor: User, now: datetime | None = None) -> list[in
     if not ids:
         return []
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.executemany("UPDATE warning_acks SET escalated_at = ? WHERE id = ?", [[now, i] for i in ids])
         audit.record(
             cur,

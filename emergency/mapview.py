@@ -18,6 +18,7 @@ import json
 import math
 import re
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import folium
 from branca.element import MacroElement
@@ -30,6 +31,9 @@ from .db import put_setting
 from .errors import Problem, ValidationError
 from .hygiene import clean, escape_html
 from .teams import member_active, team_active
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 TILES_KEY = "map_tiles"
 BOUNDARIES_KEY = "township_boundaries"
@@ -111,11 +115,11 @@ def _transform_coords(coords, point_fn):
 
 
 # Configuration (settings table), admin only ------------------------------------------------------
-def _setting(db, key: str):
+def _setting(db: Database, key: str):
     return db.setting(key)
 
 
-def tile_config(db) -> dict | None:
+def tile_config(db: Database) -> dict | None:
     """{"url", "datum", "attribution"} or None: no tiles (the offline default)."""
     config = _setting(db, TILES_KEY)
     return config if config and config.get("url") else None
@@ -139,7 +143,7 @@ def validate_tile_config(url: str, datum: str, attribution: str) -> list[Problem
     return problems
 
 
-def set_tile_config(db, actor: User, url: str | None, datum: str = "wgs84", attribution: str = "") -> None:
+def set_tile_config(db: Database, actor: User, url: str | None, datum: str = "wgs84", attribution: str = "") -> None:
     """Configure (or, with an empty url, remove) the optional tile layer. Audited."""
     require_admin(actor, "设置地图底图")
     url, attribution = (url or "").strip(), clean(attribution)
@@ -152,14 +156,14 @@ def set_tile_config(db, actor: User, url: str | None, datum: str = "wgs84", attr
     else:
         after = {}
 
-    def work(cur):
+    def work(cur: Cursor):
         put_setting(cur, TILES_KEY, after or None)
         audit.record(cur, actor, "update", "settings", TILES_KEY, before, after)
 
     db.write(work)
 
 
-def boundaries(db) -> dict | None:
+def boundaries(db: Database) -> dict | None:
     return _setting(db, BOUNDARIES_KEY)
 
 
@@ -225,7 +229,7 @@ def validate_boundaries(
     return {"type": "FeatureCollection", "features": features}, problems
 
 
-def set_boundaries(db, actor: User, data: bytes | None) -> int:
+def set_boundaries(db: Database, actor: User, data: bytes | None) -> int:
     """Store an uploaded township boundary GeoJSON (validated; nothing stored on any problem), or
     remove it with data=None. Returns the number of townships with a boundary."""
     require_admin(actor, "上传乡镇边界")
@@ -244,7 +248,7 @@ def set_boundaries(db, actor: User, data: bytes | None) -> int:
     before = boundaries(db)
     count = len(collection["features"]) if collection else 0
 
-    def work(cur):
+    def work(cur: Cursor):
         put_setting(cur, BOUNDARIES_KEY, collection or None)
         audit.record(
             cur,
@@ -261,7 +265,7 @@ def set_boundaries(db, actor: User, data: bytes | None) -> int:
 
 
 # Data for the map (reads) ----------------------------------------------------------------------
-def township_figures(db, now: datetime | None = None) -> list[dict]:
+def township_figures(db: Database, now: datetime | None = None) -> list[dict]:
     """Per township: seat (WGS-84 or None), teams and members now, enterprises, drills and
     participants in the last 12 months, and the linkage status with its indicators."""
     indicators = {i["code"]: i for i in linkage.township_indicators(db, now)}
@@ -304,7 +308,7 @@ def township_figures(db, now: datetime | None = None) -> list[dict]:
     return rows
 
 
-def map_data(db, now: datetime | None = None) -> dict:
+def map_data(db: Database, now: datetime | None = None) -> dict:
     """Everything build_map needs, as plain data."""
     return {
         "townships": township_figures(db, now),

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from . import privacy
 from .hygiene import clean, clean_code, is_blank
 from .regions import short_name
+
+if TYPE_CHECKING:
+    from .db import Database
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -218,7 +222,7 @@ class Places:
                 self._village.setdefault((township, key), code)
 
     @classmethod
-    def load(cls, db) -> Places:
+    def load(cls, db: Database) -> Places:
         return cls(
             db.query("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order"),
             db.query("SELECT code, name, township_code FROM villages WHERE NOT is_virtual"),

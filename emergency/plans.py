@@ -8,14 +8,22 @@ Every validation problem raises ``PlanFileError`` with a Chinese message naming 
 field, so that the person editing the file can find and fix it.
 """
 
+from __future__ import annotations
+
 import datetime
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from emergency.enums import HAZARD_DOMAINS, PLAN_CATEGORIES
 from emergency.errors import Problem, ValidationError
+
+from .db import first_row, first_value
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
 
@@ -229,7 +237,7 @@ def load_plan_dir(directory=PLANS_DIR):
     return plans
 
 
-def sync_plans(cur, plans):
+def sync_plans(cur: Cursor, plans):
     """Insert or update ``plans`` (from load_plan_dir) in one transaction; return (inserted, updated).
 
     Existing rows keep last_evaluated_on, needs_revision and status, and their version and revision
@@ -263,7 +271,7 @@ def sync_plans(cur, plans):
                         [code, domain],
                     )
                 values = dict(plan)
-                kept = cur.execute("SELECT version, revised_on FROM plans WHERE code = ?", [code]).fetchone()
+                kept = first_row(cur, "SELECT version, revised_on FROM plans WHERE code = ?", [code])
                 if kept[1] is not None and kept[1] > plan["revised_on"]:
                     # A revision recorded in the registry (record_revision) is newer than the file:
                     # keep it, so that a restart does not turn the plan's clock back.
@@ -298,12 +306,12 @@ PLAN_LABELS = {
 }
 
 
-def active_plans(db) -> dict[str, str]:
+def active_plans(db: Database) -> dict[str, str]:
     """{code: name} of the plans in force (not retired), in code order: what a drill can exercise."""
     return dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
 
 
-def _plan_row(cur, code: str) -> dict:
+def _plan_row(cur: Cursor, code: str) -> dict:
     from .db import row_dict
 
     row = row_dict(
@@ -316,12 +324,12 @@ def _plan_row(cur, code: str) -> dict:
     return row
 
 
-def plan_record(db, code: str) -> dict:
+def plan_record(db: Database, code: str) -> dict:
     """A plan's registry state as the revision / evaluation forms draw it; passed back as `expected`."""
     return _plan_row(db.cursor(), code)
 
 
-def _fresh_plan(cur, actor, code: str, expected: dict | None) -> dict:
+def _fresh_plan(cur: Cursor, actor, code: str, expected: dict | None) -> dict:
     """Inside the write: the plan as it is now, unchanged since the form was drawn (stale.py)."""
     from . import stale
 
@@ -331,7 +339,15 @@ def _fresh_plan(cur, actor, code: str, expected: dict | None) -> dict:
 
 
 def record_revision(
-    db, actor, code: str, version: str, revised_on, note: str = "", *, today=None, expected: dict | None = None
+    db: Database,
+    actor,
+    code: str,
+    version: str,
+    revised_on,
+    note: str = "",
+    *,
+    today=None,
+    expected: dict | None = None,
 ) -> int:
     """A new version of a plan (admin): restarts its evaluation clock and clears the revision flag."""
     from . import audit
@@ -342,7 +358,7 @@ def record_revision(
     version = clean(version)
     today = today or datetime.date.today()
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _fresh_plan(cur, actor, code, expected)  # read inside: two revisions at once cannot both pass
         problems = []
         if not version:
@@ -361,11 +377,12 @@ def record_revision(
             "UPDATE plans SET version = ?, revised_on = ?, needs_revision = FALSE WHERE code = ?",
             [version, revised_on, code],
         )
-        rid = cur.execute(
+        rid = first_value(
+            cur,
             "INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
             " VALUES (?, ?, ?, 'revision', ?, ?) RETURNING id",
             [code, version, revised_on, clean(note) or None, actor.username],
-        ).fetchone()[0]
+        )
         audit.record(
             cur,
             actor,
@@ -381,7 +398,7 @@ def record_revision(
 
 
 def record_evaluation(
-    db,
+    db: Database,
     actor,
     code: str,
     evaluated_on,
@@ -403,7 +420,7 @@ def record_evaluation(
     if evaluated_on > today:
         raise ValidationError.single("评估日期", "不能晚于今天")
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _fresh_plan(cur, actor, code, expected)
         if before["last_evaluated_on"] and evaluated_on < before["last_evaluated_on"]:
             raise ValidationError.single("评估日期", f"不能早于上次评估日期 {before['last_evaluated_on']}")
@@ -411,11 +428,12 @@ def record_evaluation(
         cur.execute(
             "UPDATE plans SET last_evaluated_on = ?, needs_revision = ? WHERE code = ?", [evaluated_on, flag, code]
         )
-        rid = cur.execute(
+        rid = first_value(
+            cur,
             "INSERT INTO plan_revisions (plan_code, version, revised_on, kind, note, recorded_by)"
             " VALUES (?, ?, ?, 'evaluation', ?, ?) RETURNING id",
             [code, before["version"] or "", evaluated_on, clean(note) or None, actor.username],
-        ).fetchone()[0]
+        )
         audit.record(
             cur,
             actor,
@@ -430,7 +448,7 @@ def record_evaluation(
     return db.write(work)
 
 
-def plan_history(db, code: str) -> list[dict]:
+def plan_history(db: Database, code: str) -> list[dict]:
     """Revisions and evaluations recorded in the registry, newest first."""
     return db.query_dicts(
         "SELECT id, kind, version, revised_on, note, recorded_by FROM plan_revisions"

@@ -9,9 +9,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .db import DATA_DIR
+from .db import DATA_DIR, first_row
 from .errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 GEO_DIR = DATA_DIR / "geo"
 TOWNSHIPS_CSV = GEO_DIR / "townships.csv"
@@ -61,7 +65,7 @@ def read_villages(path: Path = VILLAGES_CSV) -> list[dict]:
         ]
 
 
-def load_places(db) -> tuple[int, int]:
+def load_places(db: Database) -> tuple[int, int]:
     """Insert the townships and villages that are not yet in the database. Returns the counts added.
 
     Existing rows are left alone, so a coordinate an administrator set is never overwritten.
@@ -72,7 +76,7 @@ def load_places(db) -> tuple[int, int]:
     new_t = [t for t in townships if t["code"] not in known_t]
     new_v = [v for v in villages if v["code"] not in known_v]
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.executemany(
             "INSERT INTO townships (code, name, kind, is_township, mca_code, mca_name, lon, lat,"
             " coord_source, coord_note, sort_order) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -105,16 +109,16 @@ def load_places(db) -> tuple[int, int]:
     return len(new_t), len(new_v)
 
 
-def townships(db, *, include_forest_farms: bool = False) -> list[dict]:
+def townships(db: Database, *, include_forest_farms: bool = False) -> list[dict]:
     where = "" if include_forest_farms else "WHERE is_township"
     return db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order")
 
 
-def township_name(db, code: str) -> str | None:
+def township_name(db: Database, code: str) -> str | None:
     return db.scalar("SELECT name FROM townships WHERE code = ?", [code])
 
 
-def township_code(db, text: str) -> str:
+def township_code(db: Database, text: str) -> str:
     """The NBS code of a township given as 城关镇, 城关 or 410325100 (normalise.Places.township, the
     one lookup the forms, the imports and the CLI share); ValueError names what was not found."""
     from .normalise import Places
@@ -122,7 +126,7 @@ def township_code(db, text: str) -> str:
     return str(Places.load(db).township(text))
 
 
-def township_table(db):
+def township_table(db: Database):
     """Every township and forest farm with its kind, village count and seat (the 区划 page's table)."""
     return db.frame(
         "SELECT t.name AS 名称, t.kind AS 类型, t.code AS 统计区划代码,"
@@ -133,7 +137,7 @@ def township_table(db):
     )
 
 
-def village_table(db, township_name: str):
+def village_table(db: Database, township_name: str):
     """The villages (virtual ones included) of the township with that name."""
     return db.frame(
         "SELECT v.name AS 名称, v.kind AS 类型, v.code AS 统计区划代码 FROM villages v"
@@ -142,7 +146,7 @@ def village_table(db, township_name: str):
     )
 
 
-def village_names(db, township_code: str) -> dict[str, str]:
+def village_names(db: Database, township_code: str) -> dict[str, str]:
     """{code: name} of the township's villages (not virtual ones), in code order."""
     return dict(
         db.query(
@@ -152,11 +156,11 @@ def village_names(db, township_code: str) -> dict[str, str]:
     )
 
 
-def village_count(db) -> int:
+def village_count(db: Database) -> int:
     return int(db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual"))
 
 
-def villages_without_coordinates(db) -> list[dict]:
+def villages_without_coordinates(db: Database) -> list[dict]:
     """Villages (not virtual) with no coordinate yet, with their township's name, in township order."""
     return db.query_dicts(
         "SELECT v.code, v.name, t.name AS township_name FROM villages v JOIN townships t ON t.code = v.township_code"
@@ -164,7 +168,7 @@ def villages_without_coordinates(db) -> list[dict]:
     )
 
 
-def place_problems(db, township_code: str | None, village_code: str | None) -> list[Problem]:
+def place_problems(db: Database, township_code: str | None, village_code: str | None) -> list[Problem]:
     """The township exists, and the village (if any) lies in it: the check every form shares."""
     problems = []
     if township_code and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township_code]):
@@ -176,7 +180,7 @@ def place_problems(db, township_code: str | None, village_code: str | None) -> l
     return problems
 
 
-def missing_coordinates(db) -> list[dict]:
+def missing_coordinates(db: Database) -> list[dict]:
     """Places shown as 'coordinate missing' beside the map, never placed by guess."""
     return db.query_dicts(
         "SELECT code, name, kind, is_township, coord_note FROM townships"
@@ -210,7 +214,7 @@ def county_bounds(margin: float = 0.05) -> tuple[float, float, float, float]:
     return min(lons) - margin, min(lats) - margin, max(lons) + margin, max(lats) + margin
 
 
-def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | None = None) -> None:
+def set_coordinates(db: Database, actor, code: str, lon: float, lat: float, note: str | None = None) -> None:
     """An administrator sets a township's (or village's) seat coordinate, in WGS-84. Audited.
 
     The point must lie within the county outline's bounding box (plus a small margin): a coordinate
@@ -244,8 +248,8 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
         raise ValidationError(problems)
     note = clean(note) or "管理员设置（WGS-84）"
 
-    def work(cur):
-        lon_before, lat_before = cur.execute(f"SELECT lon, lat FROM {table} WHERE code = ?", [code]).fetchone()
+    def work(cur: Cursor):
+        lon_before, lat_before = first_row(cur, f"SELECT lon, lat FROM {table} WHERE code = ?", [code])
         before = {"lon": lon_before, "lat": lat_before}  # read inside: the audit's before is the replaced value
         if table == "townships":
             cur.execute(
@@ -259,7 +263,7 @@ def set_coordinates(db, actor, code: str, lon: float, lat: float, note: str | No
     db.write(work)
 
 
-def villages_with_coordinates(db) -> list[dict]:
+def villages_with_coordinates(db: Database) -> list[dict]:
     return db.query_dicts(
         "SELECT v.code, v.name, v.township_code, v.lon, v.lat FROM villages v"
         " WHERE v.lon IS NOT NULL AND v.lat IS NOT NULL ORDER BY v.code"

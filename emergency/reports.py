@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import audit
 from .enums import DRILL_LEVELS, ENTERPRISE_SECTORS, HAZARD_DOMAINS, PLAN_CATEGORIES
 from .errors import ValidationError
 from .stats import STAT_LABELS, about, year_stats
+
+if TYPE_CHECKING:
+    from .db import Database
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 FORMATS = {
@@ -28,14 +32,14 @@ def _chinese_count(n: int) -> str:
     return CHINESE_DIGITS[n - 1] if 0 < n <= 10 else str(n)
 
 
-def _connected_townships(db, year: int) -> int:
+def _connected_townships(db: Database, year: int) -> int:
     """The one definition of "connected" (linkage.connected_townships)."""
     from . import linkage
 
     return int(linkage.connected_townships(db, year))
 
 
-def top_domains(db, year: int, n: int = 2) -> tuple[list[str], int]:
+def top_domains(db: Database, year: int, n: int = 2) -> tuple[list[str], int]:
     """The hazard domains most covered by teams active at year end, and how many domains are covered."""
     from .teams import domain_counts
 
@@ -44,7 +48,7 @@ def top_domains(db, year: int, n: int = 2) -> tuple[list[str], int]:
     return names[:n], len(rows)
 
 
-def report_figures(db, year: int) -> dict:
+def report_figures(db: Database, year: int) -> dict:
     """year_stats plus what the report text and tables need: linkage, domains, drills by level and sector."""
     from .drills import by_level_and_sector
 
@@ -228,7 +232,7 @@ def as_xlsx(figures: dict) -> bytes:
     return sheets_xlsx(sheets)
 
 
-def render(db, year: int, fmt: str = "text") -> bytes | str:
+def render(db: Database, year: int, fmt: str = "text") -> bytes | str:
     figures = report_figures(db, year)
     if fmt == "text":
         return as_text(figures)
@@ -239,7 +243,7 @@ def render(db, year: int, fmt: str = "text") -> bytes | str:
     raise ValidationError.single("格式", f"必须是 {'、'.join(FORMATS)} 之一")
 
 
-def export(db, actor, year: int, fmt: str) -> bytes:
+def export(db: Database, actor, year: int, fmt: str) -> bytes:
     """The report as a download, with an audit row (who exported which year in which format)."""
     data = render(db, year, fmt)
     data = data.encode("utf-8") if isinstance(data, str) else data

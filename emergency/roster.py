@@ -16,6 +16,7 @@ Roster health limits are configuration, kept in the `settings` table under the k
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,6 +26,9 @@ from .db import put_setting
 from .enums import HAZARD_DOMAINS
 from .errors import Problem, ValidationError
 from .teams import mask_personal, member_active, team_active
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 SETTINGS_KEY = "roster.health"
 DEFAULTS = {"expiry_window_days": 30, "min_age": 18, "max_age": 60, "min_team_size": 5}
@@ -52,13 +56,13 @@ def settings_problems(values: dict) -> list[Problem]:
     return problems
 
 
-def health_settings(db) -> dict:
+def health_settings(db: Database) -> dict:
     """DEFAULTS overlaid with what the bureau saved."""
     saved = db.setting(SETTINGS_KEY, {})
     return {k: int(saved.get(k, v)) for k, v in DEFAULTS.items()}
 
 
-def save_health_settings(db, actor: User, values: dict) -> None:
+def save_health_settings(db: Database, actor: User, values: dict) -> None:
     require_admin(actor, "修改队伍健康检查的参数")
     values = {k: values.get(k, DEFAULTS[k]) for k in DEFAULTS}
     problems = settings_problems(values)
@@ -66,7 +70,7 @@ def save_health_settings(db, actor: User, values: dict) -> None:
         raise ValidationError(problems)
     before = health_settings(db)
 
-    def work(cur):
+    def work(cur: Cursor):
         put_setting(cur, SETTINGS_KEY, values)
         audit.record(cur, actor, "update", "settings", SETTINGS_KEY, before, values)
 
@@ -85,7 +89,7 @@ active_members AS (SELECT m.* FROM members m JOIN active_teams t ON t.id = m.tea
 
 
 # Coverage -------------------------------------------------------------------------------------
-def coverage(db, today: date) -> pd.DataFrame:
+def coverage(db: Database, today: date) -> pd.DataFrame:
     """One row per (township, domain): local and county-wide teams and members serving it."""
     active, active_params = _active(today)
     return db.frame(
@@ -144,7 +148,7 @@ def gaps(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([found, local], ignore_index=True)
 
 
-def teams_serving(db, viewer: User, township_code: str, domain_code: str, today: date) -> pd.DataFrame:
+def teams_serving(db: Database, viewer: User, township_code: str, domain_code: str, today: date) -> pd.DataFrame:
     """The drill-down: the teams counted in one cell (own township's and county-wide), phones masked."""
     active, active_params = _active(today)
     frame = db.frame(
@@ -171,7 +175,7 @@ def _scope(township_code: str | None, alias: str = "t") -> tuple[str, list]:
 
 
 def _member_rows(
-    db,
+    db: Database,
     viewer: User,
     today: date,
     condition: str,
@@ -197,7 +201,7 @@ def _member_rows(
     return mask_personal(frame, viewer, "phone")
 
 
-def duplicate_persons(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+def duplicate_persons(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
     """Every current membership of a person (same ID-number HMAC) who is in more than one."""
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
@@ -219,7 +223,7 @@ def duplicate_persons(db, viewer: User, today: date, township_code: str | None =
 
 
 def expiring_certificates(
-    db, viewer: User, today: date, window_days: int, township_code: str | None = None
+    db: Database, viewer: User, today: date, window_days: int, township_code: str | None = None
 ) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
@@ -240,7 +244,7 @@ def expiring_certificates(
 
 
 def insurance_problems(
-    db, viewer: User, today: date, window_days: int, township_code: str | None = None
+    db: Database, viewer: User, today: date, window_days: int, township_code: str | None = None
 ) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
@@ -259,11 +263,11 @@ def insurance_problems(
     return mask_personal(frame, viewer, "phone")
 
 
-def untrained(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+def untrained(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
     return _member_rows(db, viewer, today, "NOT m.training_passed", [], township_code)
 
 
-def phone_problems(db, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+def phone_problems(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
     return _member_rows(
         db,
         viewer,
@@ -276,7 +280,7 @@ def phone_problems(db, viewer: User, today: date, township_code: str | None = No
 
 
 def age_problems(
-    db, viewer: User, today: date, min_age: int, max_age: int, township_code: str | None = None
+    db: Database, viewer: User, today: date, min_age: int, max_age: int, township_code: str | None = None
 ) -> pd.DataFrame:
     """Members younger than min_age or older than max_age on `today` (from the birth date)."""
     age = (
@@ -295,7 +299,9 @@ def age_problems(
     )
 
 
-def small_teams(db, viewer: User, today: date, min_size: int, township_code: str | None = None) -> pd.DataFrame:
+def small_teams(
+    db: Database, viewer: User, today: date, min_size: int, township_code: str | None = None
+) -> pd.DataFrame:
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
     frame = db.frame(
@@ -324,7 +330,7 @@ HEALTH_CHECKS = {
 
 
 def roster_health(
-    db, viewer: User, today: date, township_code: str | None = None, settings: dict | None = None
+    db: Database, viewer: User, today: date, township_code: str | None = None, settings: dict | None = None
 ) -> dict[str, pd.DataFrame]:
     """Every check's findings (frames keyed as HEALTH_CHECKS), with the settings used."""
     s = settings or health_settings(db)

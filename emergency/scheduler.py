@@ -18,6 +18,7 @@ import contextlib
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -25,6 +26,9 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .db import TZ
+
+if TYPE_CHECKING:
+    from .db import Database
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def _summary(job: str, result) -> str:
     return str(result)
 
 
-def run_job(db, job: str, now: datetime | None = None):
+def run_job(db: Database, job: str, now: datetime | None = None):
     """Run one job now and record its last run in job_runs (also used by the CLI and the page)."""
     from . import backup
     from .notify import channels, reminders
@@ -71,7 +75,7 @@ def run_job(db, job: str, now: datetime | None = None):
     return result
 
 
-def _record(db, job: str, started: datetime, ok: bool, summary: str) -> None:
+def _record(db: Database, job: str, started: datetime, ok: bool, summary: str) -> None:
     name = "sweep" if job == "sweep_startup" else job
     db.write(
         lambda cur: cur.execute(
@@ -84,7 +88,7 @@ def _record(db, job: str, started: datetime, ok: bool, summary: str) -> None:
 
 
 def create(
-    db,
+    db: Database,
     *,
     sweep_trigger=None,
     deliver_trigger=None,
@@ -133,7 +137,7 @@ def create(
     return scheduler
 
 
-def start(db, **kwargs) -> BackgroundScheduler:
+def start(db: Database, **kwargs) -> BackgroundScheduler:
     scheduler = create(db, **kwargs)
     scheduler.start()
     log.info("scheduler started for %s", db.path)
@@ -145,7 +149,7 @@ def stop(scheduler: BackgroundScheduler | None, wait: bool = True) -> None:
         scheduler.shutdown(wait=wait)
 
 
-def job_table(db, scheduler: BackgroundScheduler | None) -> list[dict]:
+def job_table(db: Database, scheduler: BackgroundScheduler | None) -> list[dict]:
     """Each job with its next run (from the running scheduler) and last run (from job_runs)."""
     last = {r["job"]: r for r in db.query_dicts("SELECT * FROM job_runs")}
     jobs = {j.id: j for j in scheduler.get_jobs()} if scheduler is not None and scheduler.running else {}

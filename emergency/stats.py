@@ -15,8 +15,12 @@ Definitions (shown on the overview page too):
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .teams import member_active, team_active
+
+if TYPE_CHECKING:
+    from .db import Database
 
 STATS_SQL = f"""
 WITH params AS (SELECT CAST(? AS DATE) AS year_end, CAST(? AS DATE) AS year_start),
@@ -64,7 +68,7 @@ STAT_LABELS = {
 }
 
 
-def year_stats(db, year: int, as_of: date | None = None) -> dict:
+def year_stats(db: Database, year: int, as_of: date | None = None) -> dict:
     """One dict with the year's figures; the keys of `stats --json` (drills / participants: all levels).
 
     `as_of`, a day of that year, gives the year so far: teams and members on that day, drills held up

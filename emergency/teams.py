@@ -10,16 +10,20 @@ changed since is refused with StaleRecord (see stale.py). They return the record
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import audit, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import insert_row, row_dict
+from .db import first_value, insert_row, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .normalise import Places
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
 
 TEAM_FIELDS = (
     "name",
@@ -110,14 +114,14 @@ def _day(on: date | str, uses: int) -> tuple[str, list]:
     return (on, []) if isinstance(on, str) else ("?", [on] * uses)
 
 
-def _team(cur, team_id: int) -> dict:
+def _team(cur: Cursor, team_id: int) -> dict:
     team = row_dict(cur, f"SELECT id, {', '.join(TEAM_FIELDS)}, disbanded_on FROM teams WHERE id = ?", [team_id])
     if not team:
         raise ValueError(f"队伍 {team_id} 不存在")
     return team
 
 
-def _team_record(cur, team_id: int) -> dict:
+def _team_record(cur: Cursor, team_id: int) -> dict:
     """The team with its hazard domains: what the team forms draw and an edit checks against."""
     team = _team(cur, team_id)
     team["domains"] = [
@@ -129,12 +133,12 @@ def _team_record(cur, team_id: int) -> dict:
     return team
 
 
-def team_record(db, team_id: int) -> dict:
+def team_record(db: Database, team_id: int) -> dict:
     """A team as its edit forms draw it; passed back as `expected` when they save."""
     return _team_record(db.cursor(), team_id)
 
 
-def _check_team(cur, actor: User, team_id: int, expected: dict | None, what: str) -> dict:
+def _check_team(cur: Cursor, actor: User, team_id: int, expected: dict | None, what: str) -> dict:
     """Inside the write: the team as it is now, in the actor's scope and unchanged since the form."""
     before = _team_record(cur, team_id)
     require_write(actor, before["township_code"], what)
@@ -171,13 +175,13 @@ def team_problems(data: dict, places: Places) -> list[Problem]:
     return problems
 
 
-def validate_team(db, data: dict) -> list[Problem]:
+def validate_team(db: Database, data: dict) -> list[Problem]:
     return team_problems(data, Places.load(db)) + reference_problems(
         db, data.get("enterprise_id"), data.get("township_code")
     )
 
 
-def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
+def create_team(db: Database, actor: User, data: dict, domains: list[str]) -> int:
     data = {k: data.get(k) for k in TEAM_FIELDS}
     data["name"] = clean(data["name"])
     data["duty_phone"] = clean_code(data["duty_phone"]) or None
@@ -186,7 +190,7 @@ def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
+    def work(cur: Cursor):
         team_id = insert_row(cur, "teams", data)
         for code in dict.fromkeys(domains):
             cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
@@ -196,8 +200,8 @@ def create_team(db, actor: User, data: dict, domains: list[str]) -> int:
     return db.write(work)
 
 
-def update_team(db, actor: User, team_id: int, changes: dict, *, expected: dict | None = None) -> dict:
-    def work(cur):
+def update_team(db: Database, actor: User, team_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    def work(cur: Cursor):
         before = _check_team(cur, actor, team_id, expected, "修改其他乡镇或县级的队伍")
         after = {**before, **{k: v for k, v in changes.items() if k in TEAM_FIELDS}}
         after["name"] = clean(after["name"])
@@ -217,10 +221,12 @@ def update_team(db, actor: User, team_id: int, changes: dict, *, expected: dict 
     return db.write(work)
 
 
-def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expected: dict | None = None) -> dict:
+def disband_team(
+    db: Database, actor: User, team_id: int, on: date, reason: str, *, expected: dict | None = None
+) -> dict:
     """Kept in history: the team stops counting from the day after `on`."""
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _check_team(cur, actor, team_id, expected, "撤销其他乡镇或县级的队伍")
         if not clean(reason):
             raise ValidationError.single("撤销原因", "不能为空")
@@ -243,7 +249,7 @@ def disband_team(db, actor: User, team_id: int, on: date, reason: str, *, expect
 
 
 # Members -----------------------------------------------------------------------------------
-def _member(cur, member_id: int) -> dict:
+def _member(cur: Cursor, member_id: int) -> dict:
     member = row_dict(
         cur,
         f"SELECT m.id, {', '.join('m.' + f for f in MEMBER_FIELDS)}, m.id_hmac, m.id_masked,"
@@ -255,12 +261,12 @@ def _member(cur, member_id: int) -> dict:
     return member
 
 
-def member_record(db, member_id: int) -> dict:
+def member_record(db: Database, member_id: int) -> dict:
     """A member as the member forms draw it; passed back as `expected` when they save."""
     return _member(db.cursor(), member_id)
 
 
-def _check_member(cur, actor: User, member_id: int, expected: dict | None, what: str) -> dict:
+def _check_member(cur: Cursor, actor: User, member_id: int, expected: dict | None, what: str) -> dict:
     """Inside the write: the member as it is now, in the actor's scope and unchanged since the form."""
     before = _member(cur, member_id)
     require_write(actor, before["township_code"], what)
@@ -294,7 +300,7 @@ def validate_member(data: dict) -> list[Problem]:
     return problems
 
 
-def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tuple[int, list[str]]:
+def add_member(db: Database, actor: User, data: dict, id_number: str | None = None) -> tuple[int, list[str]]:
     """(member id, warnings). A person already in another team is accepted and flagged."""
     cur = db.cursor()
     team = _team(cur, data["team_id"])
@@ -328,7 +334,7 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
+    def work(cur: Cursor):
         stored_id = dict(zip(("id_hmac", "id_cipher", "id_masked"), protected))
         member_id = insert_row(cur, "members", {**data, **stored_id})
         audit.record(cur, actor, "create", "members", member_id, None, {**data, "id_masked": protected[2]})
@@ -337,11 +343,11 @@ def add_member(db, actor: User, data: dict, id_number: str | None = None) -> tup
     return db.write(work), warnings
 
 
-def update_member(db, actor: User, member_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+def update_member(db: Database, actor: User, member_id: int, changes: dict, *, expected: dict | None = None) -> dict:
     """Edit a member. "Before" is read inside the write, so that a retry after DuckDB's write conflict
     reads the other save's result and checks `expected` against it again."""
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _check_member(cur, actor, member_id, expected, "修改其他乡镇或县级队伍的队员")
         after = {**before, **{k: v for k, v in changes.items() if k in MEMBER_FIELDS}}
         if "phone" in changes:
@@ -367,8 +373,8 @@ def update_member(db, actor: User, member_id: int, changes: dict, *, expected: d
     return db.write(work)
 
 
-def member_leaves(db, actor: User, member_id: int, on: date, *, expected: dict | None = None) -> dict:
-    def work(cur):
+def member_leaves(db: Database, actor: User, member_id: int, on: date, *, expected: dict | None = None) -> dict:
+    def work(cur: Cursor):
         before = _check_member(cur, actor, member_id, expected, "办理其他乡镇或县级队伍队员离队")
         cur.execute("UPDATE members SET left_on = ?, updated_at = current_timestamp WHERE id = ?", [on, member_id])
         audit.record(cur, actor, "leave", "members", member_id, {"left_on": before["left_on"]}, {"left_on": on})
@@ -377,7 +383,7 @@ def member_leaves(db, actor: User, member_id: int, on: date, *, expected: dict |
     return db.write(work)
 
 
-def reveal_id_number(db, actor: User, member_id: int) -> str:
+def reveal_id_number(db: Database, actor: User, member_id: int) -> str:
     """The full ID number: an admin action, itself audited."""
     require_admin(actor, "查看完整身份证号")
     cipher = db.scalar("SELECT id_cipher FROM members WHERE id = ?", [member_id])
@@ -387,13 +393,13 @@ def reveal_id_number(db, actor: User, member_id: int) -> str:
     return privacy.decrypt_id(cipher)
 
 
-def move_member(db, actor: User, member_id: int, team_id: int, *, expected: dict | None = None) -> dict:
+def move_member(db: Database, actor: User, member_id: int, team_id: int, *, expected: dict | None = None) -> dict:
     """Move to another team: both the member's current and the target team must be in scope."""
     return update_member(db, actor, member_id, {"team_id": int(team_id)}, expected=expected)
 
 
 def record_training(
-    db, actor: User, member_id: int, passed: bool, on: date | None, *, expected: dict | None = None
+    db: Database, actor: User, member_id: int, passed: bool, on: date | None, *, expected: dict | None = None
 ) -> dict:
     """Training passed (生产安全事故应急条例 Art. 11: only trained members join rescues)."""
     if passed and not isinstance(on, date):
@@ -407,11 +413,13 @@ def record_training(
     )
 
 
-def set_insurance(db, actor: User, member_id: int, until: date | None, *, expected: dict | None = None) -> dict:
+def set_insurance(
+    db: Database, actor: User, member_id: int, until: date | None, *, expected: dict | None = None
+) -> dict:
     return update_member(db, actor, member_id, {"insurance_until": until}, expected=expected)
 
 
-def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
+def renew_team_insurance(db: Database, actor: User, team_id: int, until: date) -> int:
     """A group accident insurance for every current member of one team (one statement, one audit row)."""
     cur = db.cursor()
     team = _team(cur, team_id)
@@ -419,10 +427,10 @@ def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
     if not isinstance(until, date):
         raise ValidationError.single("保险到期", "必须填写日期")
 
-    def work(cur):
+    def work(cur: Cursor):
         # No RETURNING: DuckDB 2.0.1 runs an UPDATE ... RETURNING as delete + insert, which the foreign
         # key from certificates refuses (measured); count first, in the same transaction.
-        n = cur.execute("SELECT count(*) FROM members WHERE team_id = ? AND left_on IS NULL", [team_id]).fetchone()[0]
+        n = first_value(cur, "SELECT count(*) FROM members WHERE team_id = ? AND left_on IS NULL", [team_id])
         cur.execute(
             "UPDATE members SET insurance_until = ?, updated_at = current_timestamp"
             " WHERE team_id = ? AND left_on IS NULL",
@@ -434,10 +442,12 @@ def renew_team_insurance(db, actor: User, team_id: int, until: date) -> int:
     return db.write(work)
 
 
-def set_team_domains(db, actor: User, team_id: int, domains: list[str], *, expected: dict | None = None) -> dict:
+def set_team_domains(
+    db: Database, actor: User, team_id: int, domains: list[str], *, expected: dict | None = None
+) -> dict:
     """The hazard domains a team covers (what the coverage matrix counts)."""
 
-    def work(cur):
+    def work(cur: Cursor):
         before = _check_team(cur, actor, team_id, expected, "修改其他乡镇或县级队伍的覆盖领域")["domains"]
         unknown = [d for d in domains if d not in HAZARD_DOMAINS]
         if unknown:
@@ -483,7 +493,7 @@ def certificate_problems(data: dict) -> list[Problem]:
     return problems
 
 
-def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
+def add_certificate(db: Database, actor: User, member_id: int, data: dict) -> int:
     cur = db.cursor()
     member = _member(cur, member_id)
     require_write(actor, member["township_code"], "为其他乡镇或县级队伍的队员登记证书")
@@ -493,19 +503,20 @@ def add_certificate(db, actor: User, member_id: int, data: dict) -> int:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur):
-        cert_id = cur.execute(
+    def work(cur: Cursor):
+        cert_id = first_value(
+            cur,
             "INSERT INTO certificates (member_id, name, number, issued_on, expires_on)"
             " VALUES (?, ?, ?, ?, ?) RETURNING id",
             [member_id, *(data[k] for k in CERTIFICATE_FIELDS)],
-        ).fetchone()[0]
+        )
         audit.record(cur, actor, "create", "certificates", cert_id, None, {"member_id": member_id, **data})
         return cert_id
 
     return db.write(work)
 
 
-def _certificate(cur, cert_id: int) -> dict:
+def _certificate(cur: Cursor, cert_id: int) -> dict:
     cert = row_dict(
         cur,
         "SELECT c.id, c.member_id, c.name, c.number, c.issued_on, c.expires_on, t.township_code"
@@ -518,13 +529,13 @@ def _certificate(cur, cert_id: int) -> dict:
     return cert
 
 
-def certificate_record(db, cert_id: int) -> dict:
+def certificate_record(db: Database, cert_id: int) -> dict:
     """A certificate as the certificate form draws it; passed back as `expected` when it saves."""
     return _certificate(db.cursor(), cert_id)
 
 
-def update_certificate(db, actor: User, cert_id: int, changes: dict, *, expected: dict | None = None) -> dict:
-    def work(cur):
+def update_certificate(db: Database, actor: User, cert_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    def work(cur: Cursor):
         before = _certificate(cur, cert_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级队伍队员的证书")
         stale.check_fresh(
@@ -546,8 +557,8 @@ def update_certificate(db, actor: User, cert_id: int, changes: dict, *, expected
     return db.write(work)
 
 
-def remove_certificate(db, actor: User, cert_id: int) -> None:
-    def work(cur):
+def remove_certificate(db: Database, actor: User, cert_id: int) -> None:
+    def work(cur: Cursor):
         before = _certificate(cur, cert_id)
         require_write(actor, before["township_code"], "删除其他乡镇或县级队伍队员的证书")
         cur.execute("DELETE FROM certificates WHERE id = ?", [cert_id])
@@ -564,7 +575,7 @@ def remove_certificate(db, actor: User, cert_id: int) -> None:
     db.write(work)
 
 
-def certificates_of(db, member_id: int):
+def certificates_of(db: Database, member_id: int):
     return db.frame(
         "SELECT id, name, number, issued_on, expires_on FROM certificates WHERE member_id = ?"
         " ORDER BY expires_on NULLS LAST, id",
@@ -572,7 +583,7 @@ def certificates_of(db, member_id: int):
     )
 
 
-def domain_counts(db, on: date) -> list[dict]:
+def domain_counts(db: Database, on: date) -> list[dict]:
     """Per hazard domain covered on the day `on`: active teams and the townships they belong to,
     most teams first (the overview's chart and the report's leading domains)."""
     active, params = team_active(on)
@@ -586,7 +597,7 @@ def domain_counts(db, on: date) -> list[dict]:
 
 # Lists ------------------------------------------------------------------------------------
 def team_list(
-    db,
+    db: Database,
     *,
     township_code: str | None = None,
     kind: str | None = None,
@@ -615,7 +626,7 @@ def team_list(
     )
 
 
-def team_list_for(db, viewer: User, **filters):
+def team_list_for(db: Database, viewer: User, **filters):
     """team_list with duty phones masked by the viewer's role."""
     return mask_personal(team_list(db, **filters), viewer, "duty_phone")
 
@@ -636,12 +647,12 @@ def _member_filter(
     )
 
 
-def member_count(db, **filters) -> int:
+def member_count(db: Database, **filters) -> int:
     where, params = _member_filter(**filters)
     return db.scalar(f"SELECT count(*) FROM members m JOIN teams t ON t.id = m.team_id {where}", params)
 
 
-def member_list(db, viewer: User, *, limit: int | None = None, offset: int = 0, **filters):
+def member_list(db: Database, viewer: User, *, limit: int | None = None, offset: int = 0, **filters):
     """Members with phones masked unless the viewer may see them (admin, or the member's own township);
     ID numbers always masked. limit/offset give one page (a county-wide list at 100 times the
     county's size is 735,000 rows: pages fetch a page, exports the whole list)."""

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def register(command):
@@ -12,7 +16,7 @@ def register(command):
     return {"bench": run}
 
 
-def run(db, args) -> int:
+def run(db: Database, args) -> int:
     from .. import bench
 
     print(bench.main([int(s) for s in args.scales.split(",")], args.json))

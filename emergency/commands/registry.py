@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def register(command) -> dict:
@@ -30,7 +34,7 @@ def register(command) -> dict:
     return {"import": cmd_import, "export": cmd_export}
 
 
-def cmd_import(db, args) -> int:
+def cmd_import(db: Database, args) -> int:
     from .. import auth, imports
     from ..setup import initialise
 
@@ -58,7 +62,7 @@ def cmd_import(db, args) -> int:
     return 0
 
 
-def cmd_export(db, args) -> int:
+def cmd_export(db: Database, args) -> int:
     from .. import auth, imports
     from ..normalise import Places
 

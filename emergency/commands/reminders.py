@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def _now(text: str | None) -> datetime | None:
@@ -25,7 +29,7 @@ def _now(text: str | None) -> datetime | None:
         raise ValueError(f"--now：不是 ISO 日期时间：{text}（例如 2024-09-30T07:30）") from None
 
 
-def cmd_remind(db, args) -> int:
+def cmd_remind(db: Database, args) -> int:
     from .. import scheduler
     from ..notify import channels, reminders
 
@@ -56,7 +60,7 @@ def cmd_remind(db, args) -> int:
     return 0
 
 
-def cmd_backup(db, args) -> int:
+def cmd_backup(db: Database, args) -> int:
     from .. import backup
 
     path = backup.make_backup(db, directory=Path(args.dir) if args.dir else None)
@@ -64,7 +68,7 @@ def cmd_backup(db, args) -> int:
     return 0
 
 
-def cmd_restore(db, args) -> int:
+def cmd_restore(db: Database, args) -> int:
     from .. import backup
 
     result = backup.restore(db, Path(args.file))

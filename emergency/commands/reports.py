@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def register(command) -> dict:
@@ -14,7 +18,7 @@ def register(command) -> dict:
     return {"report": cmd_report}
 
 
-def cmd_report(db, args) -> int:
+def cmd_report(db: Database, args) -> int:
     from .. import reports
 
     if args.format != "text" and not args.output:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 import pandas as pd
 
@@ -20,6 +20,9 @@ from .. import enums, privacy
 from ..db import advance_sequence, insert_frame
 from ..regions import read_townships, read_villages
 from ..rules import add_months as add_months_
+
+if TYPE_CHECKING:
+    from ..db import Cursor, Database
 
 SEED = 20241231
 REPORT_YEAR = 2024
@@ -235,7 +238,7 @@ class Batch:
 
 
 class DemoGenerator:
-    def __init__(self, db, scale: int = 1, seed: int = SEED):
+    def __init__(self, db: Database, scale: int = 1, seed: int = SEED):
         if scale < 1:
             raise ValueError("scale 必须是正整数")
         self.db, self.scale, self.seed, self.rng = db, scale, seed, random.Random(f"{seed}:{scale}")
@@ -880,7 +883,7 @@ class DemoGenerator:
         """Every table of the batch in one transaction, its ids shifted past the rows already there."""
         offsets = {t: self.db.scalar(f"SELECT coalesce(max(id), 0) FROM {t}") for t in ID_TABLES}
 
-        def work(cur):
+        def work(cur: Cursor):
             for table in WRITE_ORDER:
                 rows = self.batch.tables.get(table, [])
                 if rows:
@@ -939,11 +942,11 @@ def _shifted(rows: list[dict], table: str, offsets: dict[str, int]) -> pd.DataFr
     return frame
 
 
-def has_data(db) -> bool:
+def has_data(db: Database) -> bool:
     return bool(db.scalar("SELECT count(*) FROM teams") or db.scalar("SELECT count(*) FROM drills"))
 
 
-def generate(db, scale: int = 1, seed: int = SEED) -> dict[str, int]:
+def generate(db: Database, scale: int = 1, seed: int = SEED) -> dict[str, int]:
     """Fill an initialised, empty database with the demo; returns rows written per table."""
     if has_data(db):
         raise RuntimeError("数据库中已有队伍或演练数据，演示数据只能写入空数据库（请用新的 --db 文件）。")

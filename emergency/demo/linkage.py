@@ -15,10 +15,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..db import TZ, advance_sequence, insert_frame
 from ..regions import read_townships, read_villages
 from .generator import fake_mobile, fake_name
+
+if TYPE_CHECKING:
+    from ..db import Cursor, Database
 
 START = datetime(2024, 1, 2, 9, 0, tzinfo=TZ)
 DEMO_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=TZ)
@@ -49,11 +53,11 @@ def _landline(rng: random.Random) -> str:
     return "0379" + f"{rng.randrange(6600000, 6699999):07d}"
 
 
-def _table_offset(db, table: str) -> int:
+def _table_offset(db: Database, table: str) -> int:
     return int(db.scalar(f"SELECT coalesce(max(id), 0) FROM {table}"))
 
 
-def extend(db, scale: int, rng: random.Random) -> dict:
+def extend(db: Database, scale: int, rng: random.Random) -> dict:
     """The linkage demo (see the module's docstring); returns rows written per table.
 
     The steps draw from `rng` in this order (contacts, roll calls, warnings, acknowledgements), so
@@ -310,10 +314,10 @@ def _ensure_yearly_ack(warnings: list[dict], acks: list[dict]) -> None:
             a["escalated_at"] = None
 
 
-def _write(db, contacts, roll_rows, warnings, acks) -> dict:
+def _write(db: Database, contacts, roll_rows, warnings, acks) -> dict:
     tables = [("contacts", contacts), ("roll_calls", roll_rows), ("warnings", warnings), ("warning_acks", acks)]
 
-    def work(cur):
+    def work(cur: Cursor):
         for table, rows in tables:
             if rows:
                 insert_frame(cur, table, rows)

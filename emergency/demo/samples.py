@@ -10,9 +10,13 @@ import csv
 import io
 import random
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from .. import privacy
 from ..imports import MEMBER_COLUMNS
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 HEADERS = [c.header for c in MEMBER_COLUMNS]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -24,7 +28,7 @@ def synthetic_id(i: int) -> str:
     return first17 + privacy.id_check_char(first17)
 
 
-def member_rows(db, n: int, seed: int = 7) -> list[list]:
+def member_rows(db: Database, n: int, seed: int = 7) -> list[list]:
     """n member rows spread over the demo's active teams, in the formats townships really send."""
     rng = random.Random(seed)
     teams = db.query(

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -26,7 +30,7 @@ def migration_files() -> list[tuple[int, Path]]:
     return found
 
 
-def applied_versions(db) -> set[int]:
+def applied_versions(db: Database) -> set[int]:
     db.cursor().execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
@@ -35,7 +39,7 @@ def applied_versions(db) -> set[int]:
     return {row[0] for row in db.query("SELECT version FROM schema_version")}
 
 
-def migrate(db) -> list[int]:
+def migrate(db: Database) -> list[int]:
     """Apply every migration not yet recorded; each in its own transaction. Returns the new ones."""
     done = applied_versions(db)
     new = []
@@ -51,7 +55,7 @@ def migrate(db) -> list[int]:
     return new
 
 
-def _sync_vocabularies(db) -> None:
+def _sync_vocabularies(db: Database) -> None:
     from .. import enums, rules
 
     with db.transaction() as cur:

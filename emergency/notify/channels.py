@@ -46,13 +46,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
+from typing import TYPE_CHECKING
 
 from .. import audit
 from ..auth import User, require_admin
-from ..db import put_setting
+from ..db import first_value, put_setting
 from ..errors import ValidationError
 from ..hygiene import clean
 from .reminders import KINDS, TZ, get_settings, in_quiet_hours, local
+
+if TYPE_CHECKING:
+    from ..db import Cursor, Database
 
 CHANNEL_KINDS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人"}
 DELIVERY_STATUSES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
@@ -226,7 +230,19 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
-def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send, workers: int = WORKERS) -> dict:
+def _fail_disabled(db: Database, delivery_id: int) -> None:
+    """A delivery through a channel the admin has switched off fails at once (shown on the scheduler page)."""
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE deliveries SET status = 'failed', last_error = '渠道已停用' WHERE id = ? AND status = 'pending'",
+            [delivery_id],
+        )
+    )
+
+
+def deliver(
+    db: Database, now: datetime | None = None, *, limit: int = 200, sender=send, workers: int = WORKERS
+) -> dict:
     """Send every pending delivery that is due. Returns {'sent': [...], 'retry': [...], 'failed': [...],
     'quiet': n}; each list holds (delivery id, channel kind, title[, error]), urgent first.
 
@@ -249,12 +265,7 @@ def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send, w
     queues: dict[int, list[dict]] = {}  # channel -> its rows, urgent first; channels with urgent ones first
     for row in rows:
         if not row["is_active"]:
-            db.write(
-                lambda cur, i=row["id"]: cur.execute(
-                    "UPDATE deliveries SET status = 'failed', last_error = '渠道已停用' WHERE id = ? AND status = 'pending'",
-                    [i],
-                )
-            )
+            _fail_disabled(db, row["id"])
             result["failed"].append((row["id"], row["channel_kind"], row["title"], "渠道已停用"))
             continue
         if quiet and not row["urgent"]:
@@ -275,7 +286,7 @@ def deliver(db, now: datetime | None = None, *, limit: int = 200, sender=send, w
     return result
 
 
-def _deliver_channel(db, queue: list[dict], now: datetime, smtp: dict, settings: dict, sender) -> dict:
+def _deliver_channel(db: Database, queue: list[dict], now: datetime, smtp: dict, settings: dict, sender) -> dict:
     """One channel's messages, one after another (a thread of its own, with its own cursor). After a
     timeout the channel is backed off as a whole: its other messages wait with the one that timed
     out, instead of each waiting out its own timeout in this pass."""
@@ -306,7 +317,7 @@ def _deliver_channel(db, queue: list[dict], now: datetime, smtp: dict, settings:
     return out
 
 
-def _defer_channel(db, channel_id: int, until: datetime, reason: str) -> None:
+def _defer_channel(db: Database, channel_id: int, until: datetime, reason: str) -> None:
     """Nothing more of this channel is tried before `until`. No attempt is recorded: nothing was sent.
     (A message another deliverer is sending may be pushed too: its record overwrites the time.)"""
     db.write(
@@ -318,7 +329,7 @@ def _defer_channel(db, channel_id: int, until: datetime, reason: str) -> None:
     )
 
 
-def _claim(db, delivery_id: int, now: datetime) -> bool:
+def _claim(db: Database, delivery_id: int, now: datetime) -> bool:
     import duckdb
 
     try:
@@ -326,20 +337,21 @@ def _claim(db, delivery_id: int, now: datetime) -> bool:
         # delivery_attempts; the statement's row count says whether the claim took)
         return bool(
             db.write(
-                lambda cur: cur.execute(
+                lambda cur: first_value(
+                    cur,
                     "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending'"
                     " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
                     [now + LEASE, delivery_id, now],
-                ).fetchone()[0]
+                )
             )
         )
     except duckdb.TransactionException:  # another deliverer holds it
         return False
 
 
-def _record(db, delivery_id: int, now: datetime, error: str | None, settings: dict) -> str:
-    def work(cur):
-        attempts = cur.execute("SELECT attempts FROM deliveries WHERE id = ?", [delivery_id]).fetchone()[0] + 1
+def _record(db: Database, delivery_id: int, now: datetime, error: str | None, settings: dict) -> str:
+    def work(cur: Cursor):
+        attempts = first_value(cur, "SELECT attempts FROM deliveries WHERE id = ?", [delivery_id]) + 1
         cur.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempted_at, ok, error) VALUES (?, ?, ?, ?)",
             [delivery_id, now, error is None, error],
@@ -367,30 +379,31 @@ def _record(db, delivery_id: int, now: datetime, error: str | None, settings: di
     return db.write(work)
 
 
-def retry_failed(db, actor: User, delivery_id: int) -> None:
+def retry_failed(db: Database, actor: User, delivery_id: int) -> None:
     """Put a failed delivery back in the queue (admin), e.g. after fixing the channel's address."""
     require_admin(actor, "重新发送消息")
 
-    def work(cur):
-        if not cur.execute(
+    def work(cur: Cursor):
+        if not first_value(
+            cur,
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL"
             " WHERE id = ? AND status = 'failed'",
             [delivery_id],
-        ).fetchone()[0]:
+        ):
             raise ValueError(f"发送记录 {delivery_id} 不存在或不是失败状态")
         audit.record(cur, actor, "update", "deliveries", delivery_id, {"status": "failed"}, {"status": "pending"})
 
     db.write(work)
 
 
-def outbox_counts(db) -> list[dict]:
+def outbox_counts(db: Database) -> list[dict]:
     return db.query_dicts(
         "SELECT c.kind, d.status, count(*) AS n FROM deliveries d JOIN channels c ON c.id = d.channel_id"
         " GROUP BY ALL ORDER BY 1, 2"
     )
 
 
-def failures(db, limit: int = 200) -> list[dict]:
+def failures(db: Database, limit: int = 200) -> list[dict]:
     rows = db.query_dicts(
         "SELECT d.id, n.title, c.kind, c.address, coalesce(t.name, '县应急管理局') AS recipient, d.attempts,"
         " d.last_error, (SELECT max(attempted_at) FROM delivery_attempts a WHERE a.delivery_id = d.id) AS last_attempt"
@@ -403,12 +416,12 @@ def failures(db, limit: int = 200) -> list[dict]:
     return rows
 
 
-def failed_count(db) -> int:
+def failed_count(db: Database) -> int:
     return db.scalar("SELECT count(*) FROM deliveries WHERE status = 'failed'")
 
 
 # Channels and the mail server (admin) --------------------------------------------------------
-def list_channels(db) -> list[dict]:
+def list_channels(db: Database) -> list[dict]:
     """Every channel with its address and secret masked (for display)."""
     rows = db.query_dicts(
         "SELECT c.id, c.township_code, coalesce(t.name, '县应急管理局') AS recipient, c.kind, c.address, c.secret,"
@@ -421,7 +434,7 @@ def list_channels(db) -> list[dict]:
     return rows
 
 
-def _validate_channel(db, township_code: str | None, kind: str, address: str, secret: str | None) -> None:
+def _validate_channel(db: Database, township_code: str | None, kind: str, address: str, secret: str | None) -> None:
     if kind not in CHANNEL_KINDS:
         raise ValidationError.single("渠道类型", f"必须是 {'、'.join(CHANNEL_KINDS.values())} 之一")
     if township_code and not db.scalar("SELECT count(*) FROM townships WHERE code = ?", [township_code]):
@@ -437,16 +450,19 @@ def _validate_channel(db, township_code: str | None, kind: str, address: str, se
         raise ValidationError.single("加签密钥", "只有钉钉群机器人需要加签密钥")
 
 
-def add_channel(db, actor: User, township_code: str | None, kind: str, address: str, secret: str | None = None) -> int:
+def add_channel(
+    db: Database, actor: User, township_code: str | None, kind: str, address: str, secret: str | None = None
+) -> int:
     require_admin(actor, "配置提醒渠道")
     address, secret = clean(address), clean(secret) or None
     _validate_channel(db, township_code, kind, address, secret)
 
-    def work(cur):
-        cid = cur.execute(
+    def work(cur: Cursor):
+        cid = first_value(
+            cur,
             "INSERT INTO channels (township_code, kind, address, secret) VALUES (?, ?, ?, ?) RETURNING id",
             [township_code, kind, address, secret],
-        ).fetchone()[0]
+        )
         audit.record(
             cur,
             actor,
@@ -467,7 +483,7 @@ def add_channel(db, actor: User, township_code: str | None, kind: str, address: 
 
 
 def update_channel(
-    db,
+    db: Database,
     actor: User,
     channel_id: int,
     *,
@@ -490,7 +506,7 @@ def update_channel(
         after["is_active"] = bool(is_active)
     _validate_channel(db, after["township_code"], after["kind"], after["address"], after["secret"])
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.execute(
             "UPDATE channels SET address = ?, secret = ?, is_active = ? WHERE id = ?",
             [after["address"], after["secret"], after["is_active"], channel_id],
@@ -509,17 +525,17 @@ def update_channel(
     db.write(work)
 
 
-def smtp_settings(db) -> dict:
+def smtp_settings(db: Database) -> dict:
     return {**SMTP_DEFAULTS, **db.setting("smtp", {})}
 
 
-def smtp_settings_masked(db) -> dict:
+def smtp_settings_masked(db: Database) -> dict:
     values = smtp_settings(db)
     values["password"] = mask_secret(values["password"])
     return values
 
 
-def save_smtp_settings(db, actor: User, values: dict) -> dict:
+def save_smtp_settings(db: Database, actor: User, values: dict) -> dict:
     """Host, port, sender, STARTTLS/SSL, optional login. An empty password keeps the stored one."""
     require_admin(actor, "配置邮件服务器")
     before = smtp_settings(db)
@@ -538,7 +554,7 @@ def save_smtp_settings(db, actor: User, values: dict) -> dict:
         raise ValidationError.single("发件人地址", "电子邮件地址格式不正确")
     new["starttls"], new["ssl"] = bool(new["starttls"]), bool(new["ssl"])
 
-    def work(cur):
+    def work(cur: Cursor):
         put_setting(cur, "smtp", new)
         old, changed = audit.changed(
             {**before, "password": mask_secret(before["password"])}, {**new, "password": mask_secret(new["password"])}
@@ -549,7 +565,7 @@ def save_smtp_settings(db, actor: User, values: dict) -> dict:
     return new
 
 
-def send_test(db, actor: User, channel_id: int) -> None:
+def send_test(db: Database, actor: User, channel_id: int) -> None:
     """Send a test message straight through a channel (not through the outbox); raises SendError."""
     require_admin(actor, "发送测试消息")
     rows = db.query_dicts("SELECT * FROM channels WHERE id = ?", [channel_id])

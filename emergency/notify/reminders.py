@@ -27,12 +27,15 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from .. import audit
 from ..auth import SYSTEM, PermissionDenied, User, require_admin
 from ..db import TZ, put_setting
 from ..errors import ValidationError
+
+if TYPE_CHECKING:
+    from ..db import Cursor, Database
 
 KINDS = {
     "drill_coming": "演练临近",
@@ -395,7 +398,7 @@ def falls_due(c: Candidate, now: datetime) -> bool:
 
 
 # Settings ------------------------------------------------------------------------------------
-def get_settings(db) -> dict:
+def get_settings(db: Database) -> dict:
     return {**DEFAULT_SETTINGS, **db.setting("reminders", {})}
 
 
@@ -444,12 +447,12 @@ def validate_settings(values: dict) -> dict:
     return out
 
 
-def save_settings(db, actor: User, values: dict) -> dict:
+def save_settings(db: Database, actor: User, values: dict) -> dict:
     require_admin(actor, "修改提醒设置")
     new = validate_settings(values)
     before = get_settings(db)
 
-    def work(cur):
+    def work(cur: Cursor):
         put_setting(cur, "reminders", new)
         old, changed = audit.changed(before, new)
         audit.record(cur, actor, "update", "settings", "reminders", old, changed)
@@ -468,7 +471,7 @@ def in_quiet_hours(moment: datetime, start: str, end: str) -> bool:
 
 
 # Reading the state --------------------------------------------------------------------------
-def candidates(db, now: datetime, settings: dict | None = None) -> list[Candidate]:
+def candidates(db: Database, now: datetime, settings: dict | None = None) -> list[Candidate]:
     """Every live candidate reminder, due or not yet due, read from the registry at `now`."""
     from .. import deadlines
 
@@ -552,7 +555,7 @@ def candidates(db, now: datetime, settings: dict | None = None) -> list[Candidat
     return found
 
 
-def due_now(db, now: datetime, settings: dict | None = None) -> list[Candidate]:
+def due_now(db: Database, now: datetime, settings: dict | None = None) -> list[Candidate]:
     """The candidates that fall due at `now` (whether or not they already exist)."""
     now = local(now)
     return [c for c in candidates(db, now, settings) if falls_due(c, now)]
@@ -561,7 +564,7 @@ def due_now(db, now: datetime, settings: dict | None = None) -> list[Candidate]:
 _SWEEP_LOCK = threading.Lock()
 
 
-def sweep(db, now: datetime | None = None, *, dry_run: bool = False) -> list[Candidate]:
+def sweep(db: Database, now: datetime | None = None, *, dry_run: bool = False) -> list[Candidate]:
     """Create every notification that has fallen due and does not exist yet, with one pending delivery
     per active channel of its recipient, all in one transaction. Returns what it created (dry_run:
     what it would create, writing nothing). Idempotent: the dedup_key is UNIQUE and the insert is
@@ -581,7 +584,7 @@ def sweep(db, now: datetime | None = None, *, dry_run: bool = False) -> list[Can
     raise AssertionError("unreachable")
 
 
-def _sweep(db, now: datetime, dry_run: bool) -> list[Candidate]:
+def _sweep(db: Database, now: datetime, dry_run: bool) -> list[Candidate]:
     due = due_now(db, now)
     existing = {k for (k,) in db.query("SELECT dedup_key FROM notifications")}
     new = [c for c in due if c.dedup_key not in existing]
@@ -604,7 +607,7 @@ def _sweep(db, now: datetime, dry_run: bool) -> list[Candidate]:
         dtype=object,
     )
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.register("new_notifications", frame)
         try:
             inserted = cur.execute(
@@ -655,7 +658,13 @@ def _scope(user: User, everything: bool = False) -> tuple[str, list]:
 
 
 def inbox(
-    db, user: User, *, unread_only: bool = False, everything: bool = False, kind: str | None = None, limit: int = 1000
+    db: Database,
+    user: User,
+    *,
+    unread_only: bool = False,
+    everything: bool = False,
+    kind: str | None = None,
+    limit: int = 1000,
 ) -> list[dict]:
     where, params = _scope(user, everything)
     if unread_only:
@@ -675,7 +684,7 @@ def inbox(
     )
 
 
-def unread_count(db, user: User) -> int:
+def unread_count(db: Database, user: User) -> int:
     where, params = _scope(user)
     return db.scalar(
         "SELECT count(*) FROM notifications n WHERE "
@@ -685,7 +694,7 @@ def unread_count(db, user: User) -> int:
     )
 
 
-def mark_read(db, user: User, notification_ids: list[int] | None = None, now: datetime | None = None) -> int:
+def mark_read(db: Database, user: User, notification_ids: list[int] | None = None, now: datetime | None = None) -> int:
     """Mark the user's own messages read (all unread ones when notification_ids is None). A message
     outside the user's inbox is refused. Read marks are personal state, not records: not audited."""
     if user.id is None:
@@ -698,7 +707,7 @@ def mark_read(db, user: User, notification_ids: list[int] | None = None, now: da
         raise PermissionDenied(f"消息 {foreign[0]} 不在您的收件箱中。")
     now = local(now or datetime.now(TZ))
 
-    def work(cur):
+    def work(cur: Cursor):
         count = 0
         for i in ids:
             count += len(

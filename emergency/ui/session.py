@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from emergency import auth, regions
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.state import get_db
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 COOKIE = "emergency_session"
 
@@ -95,7 +99,7 @@ def sidebar(user: auth.User) -> None:
             st.rerun()
 
 
-def _reminder_status(db, user: auth.User) -> None:
+def _reminder_status(db: Database, user: auth.User) -> None:
     """Unread messages of this user's inbox; for admins, deliveries that failed for good."""
     from emergency.notify import channels, reminders
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 import streamlit as st
@@ -11,6 +11,9 @@ import streamlit as st
 from emergency import enums, regions
 from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def show_table(
@@ -53,10 +56,10 @@ def status_colour(value) -> str:
 
 
 @overload
-def township_options(db, include_all: Literal[False]) -> dict[str, str]: ...
+def township_options(db: Database, include_all: Literal[False]) -> dict[str, str]: ...
 @overload
-def township_options(db, include_all: Literal[True] = ...) -> dict[str, str | None]: ...
-def township_options(db, include_all: bool = True) -> dict[str, str] | dict[str, str | None]:
+def township_options(db: Database, include_all: Literal[True] = ...) -> dict[str, str | None]: ...
+def township_options(db: Database, include_all: bool = True) -> dict[str, str] | dict[str, str | None]:
     """{name: code} of the townships in their order, after "全部乡镇": None unless include_all is False."""
     options: dict[str, str | None] = {"全部乡镇": None} if include_all else {}
     options.update({t["name"]: t["code"] for t in regions.townships(db)})
