@@ -33,4 +33,5 @@ st.download_button(
     "导出 Excel",
     data=lambda: exports.export_xlsx(db, user, frame, "审计日志"),
     file_name=f"审计日志_{date.today():%Y%m%d}.xlsx",
+    on_click="ignore",
 )

@@ -183,7 +183,7 @@ if chosen:
         a.markdown(
             f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{md(name)}（{att['size_bytes'] // 1024} KB）"
         )
-        b.download_button("下载", file_bytes, file_name=name, key=f"att{att['id']}")
+        b.download_button("下载", file_bytes, file_name=name, key=f"att{att['id']}", on_click="ignore")
         if att["kind"] == "photo" and not name.lower().endswith(".pdf"):
             st.image(file_bytes, width=320)
     if not d["attachments"]:

@@ -29,6 +29,7 @@ st.download_button(
     file_name=f"{what}导入模板.xlsx",
     key=f"template_{kind}",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    on_click="ignore",
 )
 if kind == "members":
     st.caption(

@@ -36,18 +36,21 @@ cols[0].download_button(
     data=lambda: reports.export(db, user, year, "docx"),
     file_name=f"应急工作报告_{year}.docx",
     mime=reports.FORMATS["docx"][1],
+    on_click="ignore",
 )
 cols[1].download_button(
     "下载 Excel",
     data=lambda: reports.export(db, user, year, "xlsx"),
     file_name=f"应急工作统计_{year}.xlsx",
     mime=reports.FORMATS["xlsx"][1],
+    on_click="ignore",
 )
 cols[2].download_button(
     "下载文本",
     data=lambda: reports.export(db, user, year, "text"),
     file_name=f"应急工作报告_{year}.txt",
     mime="text/plain",
+    on_click="ignore",
 )
 
 st.markdown("**主要数据**")

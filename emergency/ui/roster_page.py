@@ -106,6 +106,7 @@ for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
             file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx",
             key=f"export_{key}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            on_click="ignore",
         )
 
 if user.is_admin:

@@ -63,6 +63,7 @@ st.download_button(
     file_name=f"队伍名单_{date.today():%Y%m%d}.xlsx",
     key="export_teams",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    on_click="ignore",
 )
 
 if len(frame):
