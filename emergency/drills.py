@@ -264,6 +264,20 @@ def _flag_plans(cur: Cursor, actor: User, drill_id: int, plan_codes) -> None:
             )
 
 
+def _mark_planned_done(cur: Cursor, actor: User, planned_id: int, drill_id: int) -> None:
+    """A planned drill carried out by `drill_id` (a new record, or one linked afterwards), audited."""
+    cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
+    audit.record(
+        cur,
+        actor,
+        "update",
+        "planned_drills",
+        planned_id,
+        {"status": "planned"},
+        {"status": "done", "drill_id": drill_id},
+    )
+
+
 # Drill records -----------------------------------------------------------------------------------
 def create_drill(
     db: Database,
@@ -283,24 +297,16 @@ def create_drill(
         raise ValidationError(problems)
 
     def work(cur: Cursor):
-        planned = None if planned_id is None else _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
+        if planned_id is not None:  # still open and in scope, checked inside the write
+            _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
         drill_id = insert_row(cur, "drills", {**data, "created_by": actor.username})
         for code in plan_codes:
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
         audit.record(cur, actor, "create", "drills", drill_id, None, {**data, "plans": plan_codes})
         if data["plan_problems_found"]:
             _flag_plans(cur, actor, drill_id, plan_codes)
-        if planned is not None:
-            cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
-            audit.record(
-                cur,
-                actor,
-                "update",
-                "planned_drills",
-                planned_id,
-                {"status": "planned"},
-                {"status": "done", "drill_id": drill_id},
-            )
+        if planned_id is not None:
+            _mark_planned_done(cur, actor, planned_id, drill_id)
         return drill_id
 
     return db.write(work)
@@ -730,16 +736,7 @@ def link_planned(db: Database, actor: User, planned_id: int, drill_id: int, *, e
         planned = _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划", expected)
         if _drill(cur, drill_id)["township_code"] != planned["township_code"]:
             raise ValidationError.single("演练记录", "与演练计划不属于同一乡镇")
-        cur.execute("UPDATE planned_drills SET status = 'done', drill_id = ? WHERE id = ?", [drill_id, planned_id])
-        audit.record(
-            cur,
-            actor,
-            "update",
-            "planned_drills",
-            planned_id,
-            {"status": "planned"},
-            {"status": "done", "drill_id": drill_id},
-        )
+        _mark_planned_done(cur, actor, planned_id, drill_id)
         return _planned(cur, planned_id)
 
     return db.write(work)
