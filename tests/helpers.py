@@ -35,6 +35,20 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+# The county's 2024 report (DOMAIN.md section 1): what the demo must reproduce.
+REPORT_2024 = {
+    "teams": 388,
+    "members": 7349,
+    "plans": 40,
+    "plan_categories": 4,
+    "townships": 16,
+    "villages": 337,
+    "county_township_drills": 92,
+    "sector_drills": 522,
+    "sector_participants": 6967,
+}
+
+
 def at(text: str) -> datetime:
     """'2024-09-30 07:30' in the county's time zone."""
     return datetime.fromisoformat(text).replace(tzinfo=TZ)

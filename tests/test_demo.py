@@ -8,19 +8,7 @@ from emergency.db import Database
 from emergency.demo.generator import spread_total, village_short_name
 from emergency.setup import initialise
 from emergency.stats import year_stats
-
-# The county's 2024 report (DOMAIN.md section 1): what the demo must reproduce.
-REPORT_2024 = {
-    "teams": 388,
-    "members": 7349,
-    "plans": 40,
-    "plan_categories": 4,
-    "townships": 16,
-    "villages": 337,
-    "county_township_drills": 92,
-    "sector_drills": 522,
-    "sector_participants": 6967,
-}
+from tests.helpers import REPORT_2024
 
 
 def test_demo_reproduces_the_county_report(demo_db):
