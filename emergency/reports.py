@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import audit
+from . import audit, report_template
 from .enums import DRILL_LEVELS, ENTERPRISE_SECTORS, HAZARD_DOMAINS, PLAN_CATEGORIES
 from .errors import ValidationError
 from .stats import STAT_LABELS, about, year_stats
@@ -20,6 +21,8 @@ from .stats import STAT_LABELS, about, year_stats
 if TYPE_CHECKING:
     from .db import Database
 
+DEFAULT_ISSUER = "嵩县应急管理局"
+OWN_TEMPLATE_NAME = "report_template.docx"  # a template the bureau edited, beside the database file
 CHINESE_DIGITS = "一二三四五六七八九十"
 FORMATS = {
     "text": ("txt", "text/plain"),
@@ -39,12 +42,21 @@ def _connected_townships(db: Database, year: int) -> int:
     return int(linkage.connected_townships(db, year))
 
 
+# The county's report names fire first, as the backbone of its rescue forces ("覆盖消防、防汛等多个领域").
+LEAD_DOMAIN = "fire"
+
+
 def top_domains(db: Database, year: int, n: int = 2) -> tuple[list[str], int]:
-    """The hazard domains most covered by teams active at year end, and how many domains are covered."""
+    """The hazard domains the report names (fire first when covered, then the most covered) and how many
+    domains teams active at year end cover."""
     from .teams import domain_counts
 
     rows = domain_counts(db, date(year, 12, 31))
-    names = [HAZARD_DOMAINS.get(r["domain_code"], r["domain_code"]).removesuffix("抗旱") for r in rows]
+    codes = [r["domain_code"] for r in rows]
+    if LEAD_DOMAIN in codes:
+        codes.remove(LEAD_DOMAIN)
+        codes.insert(0, LEAD_DOMAIN)
+    names = [HAZARD_DOMAINS.get(code, code).removesuffix("抗旱") for code in codes]
     return names[:n], len(rows)
 
 
@@ -90,14 +102,14 @@ def report_paragraph(figures: dict) -> str:
         parts.append("扎实推进应急准备工作，")
     parts.append(f"现有应急救援队伍{f['teams']}支、队员{f['members']}人，")
     if domains:
-        parts.append(f"覆盖{domains}等{f['domains_covered']}个领域；")
+        parts.append(f"覆盖{domains}等{'多个' if f['domains_covered'] > len(f['top_domains']) else ''}领域；")
     parts.append(
         f"修订完善{_chinese_count(f['plan_categories'])}类{f['plans']}项专项应急预案，"
         f"开展县乡两级演练{f['county_township_drills']}场次，参演{about(f['county_township_participants'])}人次，"
-        f"非煤矿山等领域演练{f['sector_drills']}场次，参演{f['sector_participants']}人次"
+        f"非煤矿山等领域演练{f['sector_drills']}场次，参演{about(f['sector_participants'])}人次"
     )
     if f.get("village_drills"):
-        parts.append(f"，村（社区）演练{f['village_drills']}场次，参演{f['village_participants']}人次")
+        parts.append(f"，村（社区）演练{f['village_drills']}场次，参演{about(f['village_participants'])}人次")
     if connected is not None and connected > 0:
         if connected >= f["townships"]:
             parts.append(f"；构建应急信息“大中枢”，实现数据整合，全县{connected}个乡镇互联互通")
@@ -160,55 +172,71 @@ def as_text(figures: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _docx_table(document, header: list[str], rows: list[tuple]) -> None:
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header):
-        cell.text = text
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    for row in rows:
-        cells = table.add_row().cells
-        for cell, value in zip(cells, row):
-            cell.text = str(value)
-
-
-def as_docx(figures: dict) -> bytes:
-    from docx import Document
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    document = Document()
-    normal = document.styles["Normal"]
-    normal.font.name, normal.font.size = "SimSun", Pt(12)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    document.core_properties.title = title(figures["year"])
-    document.add_heading(title(figures["year"]), level=0)
-    document.add_heading("一、总体情况", level=1)
-    document.add_paragraph(report_paragraph(figures))
-    note = linkage_note(figures)
-    if note:
-        document.add_paragraph(note)
-    document.add_heading("二、主要数据", level=1)
-    _docx_table(document, ["指标", "数值"], figure_rows(figures))
-    document.add_heading("三、演练情况", level=1)
-    document.add_heading("（一）按演练层级", level=2)
-    _docx_table(document, ["层级", "场次", "参演人次"], level_rows(figures))
-    document.add_heading("（二）非煤矿山等领域（按行业）", level=2)
-    _docx_table(document, ["行业领域", "开展演练的企业数", "场次", "参演人次"], sector_rows(figures))
-    document.add_heading("（三）按乡镇", level=2)
-    _docx_table(
-        document,
-        ["乡镇", "场次", "参演人次"],
-        [(r["township_name"], r["drills"], r["participants"]) for r in figures["by_township"]],
-    )
-    document.add_heading("四、预案与整改", level=1)
+def plans_paragraph(figures: dict) -> str:
     categories = "、".join(f"{c}{figures['plans_by_category'].get(c, 0)}项" for c in PLAN_CATEGORIES)
-    document.add_paragraph(
+    return (
         f"在用专项应急预案{figures['plans']}项（{categories}），本年度有{figures['plans_drilled']}项预案开展了演练。"
         f"本年度演练发现问题形成整改事项{figures['actions']}项，已完成整改{figures['actions_closed']}项。"
     )
-    document.add_paragraph("本报告中的数字均由系统根据登记记录自动计算。")
+
+
+def report_context(figures: dict, issuer: str, issued_on: date) -> dict:
+    """What the Word template is filled with: every figure, as text."""
+    return {
+        "title": title(figures["year"]),
+        "paragraph": report_paragraph(figures),
+        "note": linkage_note(figures) or "",
+        "figure_rows": figure_rows(figures),
+        "level_rows": level_rows(figures),
+        "sector_rows": sector_rows(figures),
+        "township_rows": [(r["township_name"], r["drills"], r["participants"]) for r in figures["by_township"]],
+        "plans_paragraph": plans_paragraph(figures),
+        "issuer": issuer,
+        # GB/T 9704-2012 writes the 成文日期 in Arabic numerals: 2025年2月5日.
+        "issued_on": f"{issued_on.year}年{issued_on.month}月{issued_on.day}日",
+    }
+
+
+def issuer(db: Database) -> str:
+    """The 落款 (issuing body): the setting report_issuer, by default the county bureau."""
+    return str(db.setting("report_issuer", DEFAULT_ISSUER) or DEFAULT_ISSUER)
+
+
+def template_path(db: Database | None = None) -> Path:
+    """The bureau's own template (report_template.docx beside the database) if there is one, else the default."""
+    if db is not None and str(db.path) != ":memory:":
+        own = Path(db.path).parent / OWN_TEMPLATE_NAME
+        if own.is_file():
+            return own
+    return report_template.TEMPLATE_PATH
+
+
+def as_docx(figures: dict, template: Path | None = None, issuer: str = DEFAULT_ISSUER, issued_on=None) -> bytes:
+    """The report as a 公文: docxtpl fills the template; the layout is the template's."""
+    from datetime import UTC, datetime
+
+    from docxtpl import DocxTemplate
+
+    from .db import TZ
+
+    now = datetime.now(UTC)
+    from docx.opc.exceptions import PackageNotFoundError
+    from jinja2 import TemplateError
+
+    path = template or report_template.TEMPLATE_PATH
+    try:
+        document = DocxTemplate(str(path))
+        document.render(report_context(figures, issuer, issued_on or now.astimezone(TZ).date()), autoescape=True)
+    except TemplateError as e:  # a bureau's own template with a broken {{ }} or {% %} tag
+        raise ValidationError.single(
+            "报告模板", f"{path.name} 中的占位符有误（{e.message or e}），请对照默认模板修改"
+        ) from e
+    except (PackageNotFoundError, KeyError, ValueError, OSError) as e:  # not a .docx file at all
+        raise ValidationError.single("报告模板", f"{path.name} 不是可用的 Word（.docx）模板：{e}") from e
+    props = document.docx.core_properties
+    props.title, props.author, props.last_modified_by = title(figures["year"]), issuer, issuer
+    props.created = props.modified = now.replace(tzinfo=None)
+    props.comments = ""
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -232,12 +260,14 @@ def as_xlsx(figures: dict) -> bytes:
     return sheets_xlsx(sheets)
 
 
-def render(db: Database, year: int, fmt: str = "text") -> bytes | str:
+def render(
+    db: Database, year: int, fmt: str = "text", template: Path | None = None, issued_on: date | None = None
+) -> bytes | str:
     figures = report_figures(db, year)
     if fmt == "text":
         return as_text(figures)
     if fmt == "docx":
-        return as_docx(figures)
+        return as_docx(figures, template or template_path(db), issuer(db), issued_on)
     if fmt == "xlsx":
         return as_xlsx(figures)
     raise ValidationError.single("格式", f"必须是 {'、'.join(FORMATS)} 之一")

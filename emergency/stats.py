@@ -80,7 +80,8 @@ def year_stats(db: Database, year: int, as_of: date | None = None) -> dict:
 
 
 def about(n: int) -> str:
-    """12,134 -> '12100余' as the county's report writes a rounded-down figure."""
-    if n >= 1000 and n % 100:
+    """A person-time count as the county's report writes it: from ten thousand up, rounded down to the
+    hundred with "余" (12,134 -> '12100余'); below that, exact (6,967 -> '6967'). One rule for every count."""
+    if n >= 10000 and n % 100:
         return f"{n // 100 * 100}余"
     return str(n)

@@ -67,7 +67,7 @@ def test_docx_is_a_real_document_with_the_same_figures(demo_db, tmp_path):
 
     data = reports.render(demo_db, 2024, "docx")
     document = Document(io.BytesIO(data))
-    headings = [p.text for p in document.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("公文") and "标题" in p.style.name]
     assert headings[0] == "嵩县2024年度应急准备与演练工作统计报告"
     assert "三、演练情况" in headings and "（二）非煤矿山等领域（按行业）" in headings
     body = "\n".join(p.text for p in document.paragraphs)
