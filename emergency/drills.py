@@ -17,6 +17,8 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from . import audit, stale
+from .archive import KIND_LABELS
+from .archive import KINDS as ARCHIVE_KINDS
 from .auth import User, require_write
 from .db import first_value, insert_row, row_dict
 from .db import where as sql_where
@@ -73,13 +75,7 @@ REQUIRED_FIELDS = {
     "form": "演练形式",
     "organiser": "组织单位",
 }
-ATTACHMENT_KINDS = {
-    "photo": "照片",
-    "scheme": "演练方案",
-    "evaluation": "评估报告",
-    "summary": "总结报告",
-    "pdf": "其他文件",
-}
+ATTACHMENT_KINDS = KIND_LABELS  # the archive's kinds (archive.py: AQ/T 9007 §8.2)
 # What a stale-form message calls each field (stale.py).
 DRILL_LABELS = {
     "title": "演练名称",
@@ -462,13 +458,14 @@ def attachments_dir(db: Database) -> Path:
     return Path(db.path).resolve().parent / "attachments"
 
 
-def add_attachment(db: Database, actor: User, drill_id: int, name: str, data: bytes, kind: str = "photo") -> int:
+def add_attachment(db: Database, actor: User, drill_id: int, name: str, data: bytes, kind: str = "pdf") -> int:
     """Check the file (type by extension and content, size), store it under a generated name, record it."""
     drill = _drill(db.cursor(), drill_id)
     require_write(actor, drill["township_code"], "为其他乡镇或县级的演练上传附件")
     if kind not in ATTACHMENT_KINDS:
         raise ValidationError.single("附件类别", f"必须是 {'、'.join(ATTACHMENT_KINDS.values())} 之一")
-    problem = check_upload(name, data, "attachment")
+    _, purpose, max_mb = ARCHIVE_KINDS[kind]
+    problem = check_upload(name, data, purpose, max_mb * 1024 * 1024)
     if problem:
         raise ValidationError.single(f"附件 {clean(name)}", problem)
     suffix = PurePath(name).suffix.lower()
@@ -500,6 +497,11 @@ def add_attachment(db: Database, actor: User, drill_id: int, name: str, data: by
     except BaseException:
         target.unlink(missing_ok=True)  # nothing half-written: no file without its row
         raise
+
+
+def attachment_exists(db: Database, attachment: dict) -> bool:
+    """Whether the stored file of an attachment row is on disk (a copied database may lack its files)."""
+    return (attachments_dir(db).parent / attachment["stored_path"]).is_file()
 
 
 def attachment_bytes(db: Database, attachment_id: int) -> tuple[str, bytes]:

@@ -14,14 +14,17 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 FORMULA_LEADING = " \t\r\n\u3000"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
-# Allowed uploads by purpose: extension -> the file's leading bytes ("magic").
-UPLOAD_TYPES = {
-    "attachment": {
-        ".jpg": [b"\xff\xd8\xff"],
-        ".jpeg": [b"\xff\xd8\xff"],
-        ".png": [b"\x89PNG\r\n\x1a\n"],
-        ".pdf": [b"%PDF-"],
-    },
+MAX_MEDIA_BYTES = 200 * 1024 * 1024  # a drill's video or audio recording (server.maxUploadSize is 200)
+
+_JPEG, _PNG, _PDF, _ZIP = [b"\xff\xd8\xff"], [b"\x89PNG\r\n\x1a\n"], [b"%PDF-"], [b"PK\x03\x04"]
+_ISO_MEDIA = [(4, b"ftyp")]  # MP4 / MOV / M4A: the "ftyp" box after a 4-byte size
+# Allowed uploads by purpose: extension -> the file's leading bytes ("magic"), or (offset, bytes).
+UPLOAD_TYPES: dict[str, dict[str, list]] = {
+    # Documents of a drill's archive: scanned (photos, PDF) or written (Word, an Excel sign-in sheet).
+    "attachment": {".jpg": _JPEG, ".jpeg": _JPEG, ".png": _PNG, ".pdf": _PDF, ".docx": _ZIP, ".xlsx": _ZIP},
+    "photo": {".jpg": _JPEG, ".jpeg": _JPEG, ".png": _PNG},
+    "video": {".mp4": _ISO_MEDIA, ".mov": _ISO_MEDIA},
+    "audio": {".mp3": [b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"], ".m4a": _ISO_MEDIA, ".wav": [b"RIFF"]},
     "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".csv": []},
 }
 
@@ -98,6 +101,11 @@ def neutralise_formula(value):
     return value
 
 
+def _starts_with(data: bytes, magic) -> bool:
+    offset, marker = magic if isinstance(magic, tuple) else (0, magic)
+    return data[offset : offset + len(marker)] == marker
+
+
 def check_upload(name: str, data: bytes, purpose: str = "attachment", max_bytes: int = MAX_UPLOAD_BYTES) -> str | None:
     """None when acceptable, else the reason in Chinese (size, extension, or content not matching it)."""
     allowed = UPLOAD_TYPES[purpose]
@@ -109,6 +117,6 @@ def check_upload(name: str, data: bytes, purpose: str = "attachment", max_bytes:
     if not data:
         return "文件为空"
     magics = allowed[suffix]
-    if magics and not any(data.startswith(m) for m in magics):
+    if magics and not any(_starts_with(data, m) for m in magics):
         return f"文件内容与扩展名 {suffix} 不符"
     return None

@@ -1,4 +1,4 @@
-"""The default Word template of the annual report, laid out as a 公文 (GB/T 9704-2012).
+"""The default Word templates of the annual report and of the drill summary, laid out as a 公文 (GB/T 9704-2012).
 
 The report is rendered by docxtpl from a .docx template: the layout (A4, margins, fonts, page numbers)
 and the fixed wording live in the template, which the bureau can open and edit in Word; the code only
@@ -17,7 +17,9 @@ import io
 import re
 from pathlib import Path
 
-TEMPLATE_PATH = Path(__file__).with_name("templates") / "annual_report.docx"
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+TEMPLATE_PATH = TEMPLATES_DIR / "annual_report.docx"
+SUMMARY_TEMPLATE_PATH = TEMPLATES_DIR / "drill_summary.docx"
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
@@ -63,6 +65,33 @@ CONTENT: list[tuple] = [
     ("heading1", "四、预案与整改"),
     ("body", "{{ plans_paragraph }}"),
     ("body", "本报告中的数字均由系统根据登记记录自动计算。"),
+    ("body", ""),
+    ("signature", "{{ issuer }}"),
+    ("signature", "{{ issued_on }}"),
+]
+
+# The drill summary report (演练总结报告, AQ/T 9007-2019 §8.1): what was drilled, how it went, what
+# was found and what is to be done, written from the drill record.
+SUMMARY_CONTENT: list[tuple] = [
+    ("title", "{{ title }}"),
+    ("body", ""),
+    ("heading1", "一、演练基本情况"),
+    ("body", "{{ basics }}"),
+    ("body", "演练预案：{{ plans }}。"),
+    ("body", "演练科目：{{ scenario }}"),
+    ("heading1", "二、演练评估"),
+    ("heading2", "（一）发现的问题及原因"),
+    ("body", "{{ problems }}"),
+    ("heading2", "（二）评估意见"),
+    ("body", "{{ evaluation }}"),
+    ("heading1", "三、经验教训与改进建议"),
+    ("body", "{{ lessons }}"),
+    ("body", "{{ recommendations }}"),
+    ("heading1", "四、整改事项"),
+    ("body", "{{ actions_summary }}"),
+    ("table", ["整改事项", "责任人", "整改期限", "完成情况"], "action_rows", 4),
+    ("heading1", "五、演练档案"),
+    ("body", "{{ archive_summary }}"),
     ("body", ""),
     ("signature", "{{ issuer }}"),
     ("signature", "{{ issued_on }}"),
@@ -184,8 +213,8 @@ def _font_fallbacks(document) -> None:
         part._blob = re.sub(r"(</w:fonts>)", entries + r"\1", xml).encode("utf-8")
 
 
-def build() -> bytes:
-    """The default template as .docx bytes (deterministic but for the zip's timestamps)."""
+def build(content: list[tuple] | None = None) -> bytes:
+    """A template as .docx bytes (deterministic but for the zip's timestamps); the annual report's by default."""
     from datetime import datetime
 
     from docx import Document
@@ -214,7 +243,7 @@ def build() -> bytes:
     body = document.element.body
     for paragraph in list(document.paragraphs):
         body.remove(paragraph._p)
-    for item in CONTENT:
+    for item in CONTENT if content is None else content:
         if item[0] == "table":
             _table(document, *item[1:])
         else:
@@ -234,7 +263,12 @@ def build() -> bytes:
     return buffer.getvalue()
 
 
-def write(path: Path = TEMPLATE_PATH) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(build())
-    return path
+def write_all() -> list[Path]:
+    """Rewrite the shipped templates (scripts/make_report_template.py)."""
+    TEMPLATES_DIR.mkdir(parents=True, exist_ok=True)
+    for path, content in SHIPPED.items():
+        path.write_bytes(build(content))
+    return list(SHIPPED)
+
+
+SHIPPED = {TEMPLATE_PATH: CONTENT, SUMMARY_TEMPLATE_PATH: SUMMARY_CONTENT}

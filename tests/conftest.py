@@ -66,6 +66,9 @@ def scratch_db(demo_db_path, tmp_path):
 
     path = tmp_path / "scratch.duckdb"
     shutil.copy(demo_db_path, path)
+    attachments = demo_db_path.parent / "attachments"  # the demo archive's sample files
+    if attachments.is_dir():
+        shutil.copytree(attachments, tmp_path / "attachments")
     db = Database(path)
     yield db
     db.close()

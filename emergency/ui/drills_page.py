@@ -7,6 +7,7 @@ import streamlit as st
 
 from emergency import drills, enterprises, enums, plans, regions
 from emergency.hygiene import escape_markdown as md
+from emergency.ui import drill_archive
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -176,31 +177,7 @@ if chosen:
         st.caption("对应演练计划：" + md("、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"])))
     may_write = user.may_write(d["township_code"])
 
-    st.markdown("**附件**")
-    for att in d["attachments"]:
-        name, file_bytes = drills.attachment_bytes(db, att["id"])
-        a, b = st.columns([3, 1])
-        a.markdown(
-            f"{drills.ATTACHMENT_KINDS.get(att['kind'], att['kind'])}：{md(name)}（{att['size_bytes'] // 1024} KB）"
-        )
-        b.download_button("下载", file_bytes, file_name=name, key=f"att{att['id']}", on_click="ignore")
-        if att["kind"] == "photo" and not name.lower().endswith(".pdf"):
-            st.image(file_bytes, width=320)
-    if not d["attachments"]:
-        st.caption("暂无附件")
-    if may_write:
-        with st.form("attach"):
-            kind = st.selectbox(
-                "附件类别", list(drills.ATTACHMENT_KINDS), format_func=label_of(drills.ATTACHMENT_KINDS)
-            )
-            upload = st.file_uploader(
-                "上传照片或 PDF（jpg / png / pdf，20 MB 以内）", type=["jpg", "jpeg", "png", "pdf"]
-            )
-            if st.form_submit_button("上传") and upload is not None:
-                write_feedback(
-                    lambda: drills.add_attachment(db, user, chosen, upload.name, upload.getvalue(), kind),
-                    "已上传附件。",
-                )
+    drill_archive.draw(db, user, d, may_write)
 
     st.markdown("**整改事项**")
     if d["actions"]:

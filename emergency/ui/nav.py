@@ -33,6 +33,7 @@ PAGES: list[PageSpec] = [
     PageSpec("emergency/ui/import_page.py", "导入", "import", "队伍", ("admin", "township")),
     # --- plans and drills ---
     PageSpec("emergency/ui/drills_page.py", "演练记录", "drills", "预案与演练"),
+    PageSpec("emergency/ui/archive_page.py", "档案检查", "drill-archives", "预案与演练"),
     PageSpec("emergency/ui/plans_page.py", "专项应急预案", "plans", "预案与演练"),
     PageSpec("emergency/ui/calendar_page.py", "演练计划", "drill-calendar", "预案与演练"),
     PageSpec("emergency/ui/actions_page.py", "整改跟踪", "corrective-actions", "预案与演练"),

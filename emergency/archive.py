@@ -1,0 +1,181 @@
+"""A drill's archive (演练档案): the documents it holds by kind, whether it is complete for its level,
+the drills whose archive is incomplete, and the summary report (演练总结报告) written from the record.
+
+AQ/T 9007-2019 §8.2 (文件归档与备案) asks that the drill's plan (方案), script (脚本), evaluation report,
+summary report and the sign-in, photo, video and audio records be archived. Which kinds a drill of each
+level must hold is the bureau's rule, kept as data (setting `archive_required`, defaults below).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import TYPE_CHECKING
+
+from .enums import DRILL_FORMS, DRILL_LEVELS
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .db import Database
+
+# kind -> (label, upload purpose in hygiene.UPLOAD_TYPES, size limit in MB), in the order of a drill.
+KINDS: dict[str, tuple[str, str, int]] = {
+    "scheme": ("演练方案", "attachment", 20),
+    "script": ("演练脚本", "attachment", 20),
+    "sign_in": ("签到表", "attachment", 20),
+    "evaluation": ("评估报告", "attachment", 20),
+    "summary": ("总结报告", "attachment", 20),
+    "photo": ("照片", "photo", 20),
+    "video": ("视频", "video", 200),
+    "audio": ("音频", "audio", 200),
+    "pdf": ("其他文件", "attachment", 20),
+}
+KIND_LABELS = {kind: label for kind, (label, _, _) in KINDS.items()}
+
+# [I] The bureau's default rule, after AQ/T 9007-2019 §8.2: a county or enterprise drill keeps the full
+# paper trail; a township drill its scheme, sign-in sheet and summary; a village drill the sign-in
+# sheet and photos. Editable as the setting `archive_required` ({level: [kind, ...]}).
+DEFAULT_REQUIRED: dict[str, list[str]] = {
+    "county": ["scheme", "sign_in", "evaluation", "summary"],
+    "township": ["scheme", "sign_in", "summary"],
+    "village": ["sign_in", "photo"],
+    "enterprise": ["scheme", "sign_in", "evaluation", "summary"],
+}
+SOURCE = "AQ/T 9007-2019《生产安全事故应急演练基本规范》8.2 文件归档与备案；各层级必备材料为本局规定（可在设置中修改）"
+
+
+def required_kinds(db: Database) -> dict[str, list[str]]:
+    """{level: [kind, ...]}: the setting archive_required over the defaults, unknown kinds left out."""
+    stored = db.setting("archive_required", {}) or {}
+    rule = {level: list(kinds) for level, kinds in DEFAULT_REQUIRED.items()}
+    for level, kinds in stored.items():
+        if level in DRILL_LEVELS and isinstance(kinds, list):
+            rule[level] = [k for k in kinds if k in KINDS]
+    return rule
+
+
+def missing_kinds(level: str, present: list[str] | set[str], required: dict[str, list[str]]) -> list[str]:
+    """The kinds a drill of `level` must hold and does not, in the rule's order."""
+    have = set(present)
+    return [kind for kind in required.get(level, []) if kind not in have]
+
+
+def archive_status(db: Database, drill_id: int) -> dict:
+    """{"required": [...], "present": [...], "missing": [...]} for one drill (kinds as codes)."""
+    level = db.scalar("SELECT level FROM drills WHERE id = ?", [drill_id])
+    present = [r[0] for r in db.query("SELECT DISTINCT kind FROM drill_attachments WHERE drill_id = ?", [drill_id])]
+    required = required_kinds(db)
+    return {
+        "required": required.get(level, []),
+        "present": sorted(present, key=list(KINDS).index),
+        "missing": missing_kinds(level, present, required),
+    }
+
+
+def incomplete_archives(db: Database, year: int, township_code: str | None = None) -> list[dict]:
+    """The year's drills missing a required kind: id, held_on, title, level, township_name, present, missing."""
+    required = required_kinds(db)
+    params: list = [year]
+    scope = ""
+    if township_code:
+        scope, params = " AND d.township_code = ?", [year, township_code]
+    rows = db.query_dicts(
+        "SELECT d.id, d.held_on, d.title, d.level, t.name AS township_name,"
+        " list(DISTINCT a.kind) FILTER (WHERE a.kind IS NOT NULL) AS present"
+        " FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
+        " LEFT JOIN drill_attachments a ON a.drill_id = d.id"
+        f" WHERE year(d.held_on) = ?{scope}"
+        " GROUP BY d.id, d.held_on, d.title, d.level, t.name ORDER BY d.held_on DESC, d.id DESC",
+        params,
+    )
+    incomplete = []
+    for row in rows:
+        row["present"] = row["present"] or []
+        row["missing"] = missing_kinds(row["level"], row["present"], required)
+        if row["missing"]:
+            incomplete.append(row)
+    return incomplete
+
+
+def labels(kinds: list[str]) -> str:
+    return "、".join(KIND_LABELS.get(k, k) for k in kinds) or "—"
+
+
+# The summary report ----------------------------------------------------------------------------------
+def _or_blank(value) -> str:
+    text = str(value).strip() if value is not None else ""
+    return text or "（未填写）"
+
+
+def summary_context(detail: dict, status: dict, issuer: str, issued_on: date) -> dict:
+    """What the summary template is filled with, from drills.drill_detail and archive_status."""
+    from .enums import DRILL_CONTENTS
+
+    where = detail.get("enterprise_name") or detail.get("village_name") or detail.get("township_name") or "全县"
+    held = detail["held_on"]
+    span = ""
+    if detail.get("started_at") and detail.get("ended_at"):
+        span = f"{detail['started_at']:%H:%M}至{detail['ended_at']:%H:%M}"
+    basics = (
+        f"{held.year}年{held.month}月{held.day}日{span}，{detail.get('organiser') or where}"
+        f"在{detail.get('place') or where}组织开展{DRILL_LEVELS.get(detail['level'], '')}"
+        f"{DRILL_FORMS.get(detail['form'], '')}（{DRILL_CONTENTS.get(detail['content'], '')}），"
+        f"参演单位：{detail.get('participating_units') or '（未填写）'}，参演{detail['participants']}人次。"
+    )
+    actions = detail.get("actions", [])
+    closed = sum(1 for a in actions if a.get("closed_on"))
+    return {
+        "title": f"{detail['title']}总结报告",
+        "basics": basics,
+        "plans": "、".join(f"{p['code']} {p['name']}" for p in detail.get("plans", [])) or "（未关联预案）",
+        "scenario": _or_blank(detail.get("scenario")),
+        "problems": _or_blank(detail.get("problems")),
+        "evaluation": _or_blank(detail.get("evaluation")),
+        "lessons": "经验教训：" + _or_blank(detail.get("lessons")),
+        "recommendations": "改进建议：" + _or_blank(detail.get("recommendations")),
+        "actions_summary": f"本次演练形成整改事项{len(actions)}项，已完成{closed}项。"
+        if actions
+        else "本次演练未形成整改事项。",
+        "action_rows": [
+            (
+                a["description"],
+                a.get("owner") or "—",
+                f"{a['due_on']}" if a.get("due_on") else "—",
+                f"已于{a['closed_on']}完成" if a.get("closed_on") else "未完成",
+            )
+            for a in actions
+        ],
+        "archive_summary": (
+            f"已归档：{labels(status['present'])}。"
+            + (f"尚缺：{labels(status['missing'])}。" if status["missing"] else "档案齐全。")
+        ),
+        "issuer": detail.get("organiser") or issuer,
+        "issued_on": f"{issued_on.year}年{issued_on.month}月{issued_on.day}日",
+    }
+
+
+def summary_docx(db: Database, drill_id: int, issued_on: date | None = None, template: Path | None = None) -> bytes:
+    """The drill's summary report as a 公文 .docx, filled into the summary template."""
+    from datetime import UTC, datetime
+
+    from docxtpl import DocxTemplate
+
+    from . import report_template, reports
+    from .db import TZ
+    from .drills import drill_detail
+
+    detail = drill_detail(db, drill_id)
+    now = datetime.now(UTC)
+    context = summary_context(
+        detail, archive_status(db, drill_id), reports.issuer(db), issued_on or now.astimezone(TZ).date()
+    )
+    document = DocxTemplate(str(template or report_template.SUMMARY_TEMPLATE_PATH))
+    document.render(context, autoescape=True)
+    props = document.docx.core_properties
+    props.title, props.author = context["title"], context["issuer"]
+    props.created = props.modified = now.replace(tzinfo=None)
+    props.comments = ""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

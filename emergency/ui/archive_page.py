@@ -1,0 +1,64 @@
+"""档案检查: the year's drills whose archive lacks a kind their level requires, and the rule itself."""
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from emergency import archive, drills, enums
+from emergency.hygiene import escape_markdown as md
+from emergency.ui.session import require_login
+from emergency.ui.state import get_db
+from emergency.ui.widgets import show_table, township_options
+
+user = require_login()
+db = get_db()
+st.title("演练档案检查")
+st.caption("按演练层级检查每场演练是否归档了必备材料。依据：" + md(archive.SOURCE))
+
+years = drills.drill_years(db) or [date.today().year]
+year = st.selectbox("年度", years, index=years.index(date.today().year) if date.today().year in years else 0)
+if user.role == "township":
+    township = user.township_code
+else:
+    towns = township_options(db)
+    township = towns[st.selectbox("乡镇", list(towns))]
+
+rule = archive.required_kinds(db)
+st.markdown(
+    "  \n".join(f"**{enums.DRILL_LEVELS[level]}演练**须有：{archive.labels(kinds)}" for level, kinds in rule.items())
+)
+rows = archive.incomplete_archives(db, year, township)
+if not rows:
+    st.success(f"{year}年的演练档案均已齐全。")
+else:
+    st.warning(f"{year}年有 {len(rows)} 场演练档案不完整，请在“演练记录”中打开该演练补传材料。")
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r["id"],
+                "held_on": r["held_on"],
+                "title": r["title"],
+                "level": r["level"],
+                "township_name": r["township_name"] or "县级",
+                "present": archive.labels(r["present"]),
+                "missing": archive.labels(r["missing"]),
+            }
+            for r in rows[:200]
+        ]
+    )
+    show_table(
+        frame,
+        {
+            "id": "编号",
+            "held_on": "演练日期",
+            "title": "演练名称",
+            "level": "层级",
+            "township_name": "乡镇",
+            "present": "已归档",
+            "missing": "尚缺",
+        },
+        {"level": enums.DRILL_LEVELS},
+    )
+    if len(rows) > 200:
+        st.caption(f"仅显示最近 200 场，共 {len(rows)} 场。")
