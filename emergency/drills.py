@@ -122,6 +122,9 @@ ACTION_LABELS = {
     "due_on": "整改期限",
     "closed_on": "完成日期",
     "closure_note": "整改情况",
+    "evidence": "佐证材料",
+    "verified_on": "验收日期",
+    "verification_note": "复查意见",
 }
 
 
@@ -578,7 +581,11 @@ def close_action(
     *,
     today: date | None = None,
     expected: dict | None = None,
+    evidence: str | None = None,
 ) -> dict:
+    """Mark an action done with what was done and the evidence (佐证材料) its verification will check.
+    An action to revise a plan is closed by the plan's recorded revision, not here."""
+
     def work(cur: Cursor):
         row = _action(cur, action_id)
         require_write(actor, row["township_code"], "关闭其他乡镇或县级的整改事项")
@@ -588,6 +595,10 @@ def close_action(
         problems = []
         if row["closed_on"] is not None:
             problems.append(Problem("整改事项", f"已于 {row['closed_on']} 关闭"))
+        if row.get("origin") == "plan":
+            problems.append(
+                Problem("整改事项", f"须在“专项应急预案”页登记预案 {row['plan_code']} 的修订，修订后自动完成")
+            )
         if not clean(note):
             problems.append(Problem("整改情况说明", "不能为空"))
         if not isinstance(closed_on, date):
@@ -597,8 +608,8 @@ def close_action(
         if problems:
             raise ValidationError(problems)
         cur.execute(
-            "UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ? WHERE id = ?",
-            [closed_on, clean(note), actor.username, action_id],
+            "UPDATE corrective_actions SET closed_on = ?, closure_note = ?, closed_by = ?, evidence = ? WHERE id = ?",
+            [closed_on, clean(note), actor.username, clean(evidence) or None, action_id],
         )
         audit.record(
             cur,
@@ -607,7 +618,7 @@ def close_action(
             "corrective_actions",
             action_id,
             {"closed_on": None},
-            {"closed_on": closed_on, "closure_note": clean(note)},
+            {"closed_on": closed_on, "closure_note": clean(note), "evidence": clean(evidence) or None},
         )
         return _action(cur, action_id)
 
@@ -618,15 +629,16 @@ def action_list(db: Database, today: date, *, township_code: str | None = None, 
     """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
     where, params = sql_where(("d.township_code = ?", township_code), ("a.closed_on IS NULL", only_open))
     rows = db.query_dicts(
-        "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, d.title AS drill_title,"
+        "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, a.evidence,"
+        " a.closed_by, a.origin, a.plan_code, a.verified_on, a.verification, a.verification_note, d.title AS drill_title,"
         " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
         " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id LEFT JOIN townships t ON t.code = d.township_code"
         f" {where} ORDER BY a.due_on, a.id",
         params,
     )
-    order = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3}
+    order = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3, "verified": 4}
     for row in rows:
-        row["status"] = action_status(row["due_on"], row["closed_on"], today)
+        row["status"] = action_status(row["due_on"], row["closed_on"], today, verified_on=row["verified_on"])
         row["days_overdue"] = (today - row["due_on"]).days if row["status"] == "overdue" else 0
     rows.sort(key=lambda r: (order[r["status"]], r["due_on"]))
     return rows

@@ -392,6 +392,9 @@ def record_revision(
             {k: before[k] for k in ("version", "revised_on", "needs_revision")},
             {"version": version, "revised_on": revised_on, "needs_revision": False, "revision_id": rid},
         )
+        from .evaluation import close_revision_actions
+
+        close_revision_actions(cur, actor, code, revised_on, version)  # the revision is their evidence
         return rid
 
     return db.write(work)

@@ -152,10 +152,13 @@ def seasonal_status(drill_dates, due_before_month: int, today: date, warn_days: 
     }
 
 
-def action_status(due_on: date, closed_on: date | None, today: date, warn_days: int = 7) -> str:
-    """A corrective action: closed / overdue (open past its deadline) / due_soon (within warn_days) / open."""
+def action_status(
+    due_on: date, closed_on: date | None, today: date, warn_days: int = 7, verified_on: date | None = None
+) -> str:
+    """A corrective action: verified (closed and checked) / closed (awaiting 复查/验收) / overdue (open past
+    its deadline) / due_soon (within warn_days) / open."""
     if closed_on is not None:
-        return "closed"
+        return "verified" if verified_on is not None else "closed"
     if due_on < today:
         return "overdue"
     if (due_on - today).days <= warn_days:
@@ -163,7 +166,13 @@ def action_status(due_on: date, closed_on: date | None, today: date, warn_days: 
     return "open"
 
 
-ACTION_STATUS_LABELS = {"closed": "已整改", "overdue": "逾期未整改", "due_soon": "7天内到期", "open": "整改中"}
+ACTION_STATUS_LABELS = {
+    "verified": "已验收",
+    "closed": "已整改",
+    "overdue": "逾期未整改",
+    "due_soon": "7天内到期",
+    "open": "整改中",
+}
 
 
 def planned_status(planned_on: date, status: str, today: date) -> str:

@@ -1,15 +1,17 @@
-"""整改跟踪: corrective actions from drills, overdue first; close one with a note."""
+"""整改跟踪: corrective actions from drills, overdue first; close one with a note and its evidence, then
+复查 / 验收 by someone other than its owner (a failed check reopens it)."""
 
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
-from emergency import deadlines, drills
+from emergency import deadlines, drills, evaluation
+from emergency.hygiene import escape_markdown as md
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -21,11 +23,11 @@ names = {v: k for k, v in towns.items()}
 cols = st.columns(2)
 default = list(towns).index(names[user.township_code]) if user.township_code in names else 0
 township = towns[cols[0].selectbox("乡镇", list(towns), index=default)]
-only_open = cols[1].checkbox("只看未完成", value=True)
+only_open = cols[1].checkbox("只看未完成", value=False)
 
 rows = drills.action_list(db, today, township_code=township, only_open=only_open)
 counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict() if rows else {}
-metric_cols = st.columns(4)
+metric_cols = st.columns(len(ACTION_STATUS_LABELS))
 for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
     column.metric(label, counts.get(code, 0))
 if rows:
@@ -43,6 +45,9 @@ if rows:
             "held_on": "演练日期",
             "closed_on": "完成日期",
             "closure_note": "整改情况",
+            "evidence": "佐证材料",
+            "verified_on": "验收日期",
+            "verification_note": "复查意见",
         },
         {"status": ACTION_STATUS_LABELS},
     )
@@ -52,7 +57,7 @@ else:
 closable = {
     f"{r['id']} {r['description'][:30]}（{r['owner']}）": r["id"]
     for r in rows
-    if r["closed_on"] is None and user.may_write(r["township_code"])
+    if r["closed_on"] is None and r["origin"] != "plan" and user.may_write(r["township_code"])
 }
 if closable:
     st.markdown("**关闭整改事项**")
@@ -61,11 +66,40 @@ if closable:
     with st.form("close_action"):
         closed_on = st.date_input("完成日期", today, max_value=today)
         note = st.text_input("整改情况说明 *")
+        evidence = st.text_input("佐证材料（文件名、文号或照片说明，验收时核对）*")
         if st.form_submit_button("关闭", type="primary"):
             write_feedback(
-                lambda: drills.close_action(db, user, closable[label], closed_on, note, expected=seen),
-                "已关闭整改事项。",
+                lambda: drills.close_action(
+                    db, user, closable[label], closed_on, note, expected=seen, evidence=evidence
+                ),
+                "已关闭整改事项，待复查或验收。",
                 "action",
+            )
+    st.caption("修订预案的整改事项在“专项应急预案”页登记修订后自动完成。")
+
+verifiable = {
+    f"{r['id']} {r['description'][:30]}（{r['owner']}，{r['closed_on']} 完成）": r["id"]
+    for r in rows
+    if r["status"] == "closed" and user.may_write(r["township_code"])
+}
+if verifiable:
+    st.markdown("**复查 / 验收**")
+    st.caption("由责任人和登记完成者以外的人员核对佐证材料；不通过的整改事项重新打开。")
+    label = st.selectbox("待验收的整改事项", list(verifiable), key="verify_action_pick")
+    record = drills.action_record(db, verifiable[label])
+    seen = drawn("action_verify", record)
+    st.markdown(f"佐证材料：{md(record['evidence'] or '（未提交）')}　整改情况：{md(record['closure_note'] or '—')}")
+    with st.form("verify_action"):
+        a, b, c = st.columns(3)
+        kind = a.selectbox("方式", list(evaluation.VERIFICATIONS), format_func=label_of(evaluation.VERIFICATIONS))
+        on = b.date_input("日期", today, max_value=today)
+        passed = c.radio("结论", ["通过", "不通过"], horizontal=True) == "通过"
+        note = st.text_input("复查意见 *")
+        if st.form_submit_button("保存复查结果"):
+            write_feedback(
+                lambda: evaluation.verify_action(db, user, verifiable[label], kind, passed, note, on=on, expected=seen),
+                "已验收。" if passed else "未通过，整改事项已重新打开。",
+                "action_verify",
             )
 
 st.subheader("逾期事项总表")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from emergency import drills, enterprises, enums, plans, regions
 from emergency.hygiene import escape_markdown as md
-from emergency.ui import drill_archive
+from emergency.ui import drill_archive, drill_evaluation
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -178,6 +178,7 @@ if chosen:
     may_write = user.may_write(d["township_code"])
 
     drill_archive.draw(db, user, d, may_write)
+    drill_evaluation.draw(db, user, d, may_write, today)
 
     st.markdown("**整改事项**")
     if d["actions"]:
@@ -186,7 +187,9 @@ if chosen:
         from emergency.rules import ACTION_STATUS_LABELS, action_status
 
         actions = pd.DataFrame(d["actions"])
-        actions["status"] = [action_status(a["due_on"], a["closed_on"], today) for a in d["actions"]]
+        actions["status"] = [
+            action_status(a["due_on"], a["closed_on"], today, verified_on=a["verified_on"]) for a in d["actions"]
+        ]
         show_table(
             actions,
             {

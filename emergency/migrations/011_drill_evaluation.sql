@@ -1,0 +1,58 @@
+-- Drill objectives, structured evaluation (AQ/T 9009-2015) and corrective actions to closure.
+-- drills is referenced by other tables, so DuckDB cannot ALTER it: what a drill gains lives in side tables.
+CREATE SEQUENCE seq_drill_objectives START 1;
+CREATE SEQUENCE seq_drill_evaluations START 1;
+
+-- 演练目标: what the drill sets out to show, in order.
+CREATE TABLE drill_objectives (
+    id         INTEGER PRIMARY KEY DEFAULT nextval('seq_drill_objectives'),
+    drill_id   INTEGER NOT NULL REFERENCES drills(id),
+    position   INTEGER NOT NULL,
+    objective  VARCHAR NOT NULL,
+    removed    BOOLEAN NOT NULL DEFAULT FALSE   -- an edited list keeps the old rows (evaluations refer to them)
+);
+
+-- One row per evaluation; a re-evaluation adds a row, the latest is the drill's evaluation.
+CREATE TABLE drill_evaluations (
+    id            INTEGER PRIMARY KEY DEFAULT nextval('seq_drill_evaluations'),
+    drill_id      INTEGER NOT NULL REFERENCES drills(id),
+    method        VARCHAR NOT NULL,              -- onsite_review / self_assessment / evaluation_team
+    evaluators    VARCHAR NOT NULL,
+    evaluated_on  DATE NOT NULL,
+    grade         VARCHAR NOT NULL,              -- excellent / good / pass / fail
+    execution     VARCHAR,                       -- the five dimensions of the 2024 办法 Art. 33
+    plan_fitness  VARCHAR,
+    command       VARCHAR,
+    handling      VARCHAR,
+    equipment     VARCHAR,
+    plan_needs_revision BOOLEAN NOT NULL DEFAULT FALSE,
+    evaluated_by  VARCHAR NOT NULL,
+    evaluated_at  TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);
+
+CREATE TABLE drill_evaluation_items (
+    evaluation_id INTEGER NOT NULL REFERENCES drill_evaluations(id),
+    item          VARCHAR NOT NULL,              -- evaluation.ITEMS
+    score         VARCHAR NOT NULL,              -- evaluation.SCORES
+    note          VARCHAR,
+    PRIMARY KEY (evaluation_id, item)
+);
+
+CREATE TABLE drill_objective_results (
+    evaluation_id INTEGER NOT NULL REFERENCES drill_evaluations(id),
+    objective_id  INTEGER NOT NULL REFERENCES drill_objectives(id),
+    achieved      BOOLEAN NOT NULL,
+    note          VARCHAR,
+    PRIMARY KEY (evaluation_id, objective_id)
+);
+
+-- Corrective actions to closure: evidence of completion, verification by someone other than the owner,
+-- and what opened the action (an unmet objective, a poorly scored item, a plan to revise).
+ALTER TABLE corrective_actions ADD COLUMN evidence VARCHAR;
+ALTER TABLE corrective_actions ADD COLUMN origin VARCHAR;          -- NULL (typed in) / objective / item / plan
+ALTER TABLE corrective_actions ADD COLUMN plan_code VARCHAR;       -- origin plan: closed by the plan's revision
+ALTER TABLE corrective_actions ADD COLUMN evaluation_id INTEGER;
+ALTER TABLE corrective_actions ADD COLUMN verified_on DATE;
+ALTER TABLE corrective_actions ADD COLUMN verified_by VARCHAR;
+ALTER TABLE corrective_actions ADD COLUMN verification VARCHAR;    -- review (复查) / acceptance (验收)
+ALTER TABLE corrective_actions ADD COLUMN verification_note VARCHAR;
