@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from .enums import DRILL_FORMS, DRILL_LEVELS
+from .evaluation import ORGANISATION_FIELDS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -123,6 +124,26 @@ def summary_context(detail: dict, status: dict, issuer: str, issued_on: date) ->
         f"{DRILL_FORMS.get(detail['form'], '')}（{DRILL_CONTENTS.get(detail['content'], '')}），"
         f"参演单位：{detail.get('participating_units') or '（未填写）'}，参演{detail['participants']}人次。"
     )
+    org = detail.get("organisation") or {}
+    organisation = "；".join(f"{label}：{org[key]}" for key, label in ORGANISATION_FIELDS.items() if org.get(key))
+    if org.get("teams"):
+        organisation += ("；" if organisation else "") + "参演队伍：" + "、".join(t["name"] for t in org["teams"])
+    assessment = "未进行结构化评估。"
+    latest = detail.get("latest_evaluation")
+    if latest:
+        from .evaluation import GRADES, METHODS, SCORES
+        from .evaluation import ITEMS as EVALUATION_ITEMS
+
+        scores = "、".join(
+            f"{EVALUATION_ITEMS.get(i, i)}{SCORES.get(r['score'], '')}" for i, r in latest["scores"].items()
+        )
+        met = sum(1 for o in latest["objectives"] if o["achieved"])
+        assessment = (
+            f"{latest['evaluated_on'].year}年{latest['evaluated_on'].month}月{latest['evaluated_on'].day}日由"
+            f"{latest['evaluators']}以{METHODS.get(latest['method'], '')}方式评估，总体评价为"
+            f"{GRADES.get(latest['grade'], '')}；评估项目：{scores or '无'}；"
+            f"演练目标{len(latest['objectives'])}项，达成{met}项。"
+        )
     actions = detail.get("actions", [])
     closed = sum(1 for a in actions if a.get("closed_on"))
     return {
@@ -130,6 +151,9 @@ def summary_context(detail: dict, status: dict, issuer: str, issued_on: date) ->
         "basics": basics,
         "plans": "、".join(f"{p['code']} {p['name']}" for p in detail.get("plans", [])) or "（未关联预案）",
         "scenario": _or_blank(detail.get("scenario")),
+        "assessment": assessment,
+        "organisation": (organisation + "。") if organisation else "（未填写组织情况）",
+        "objectives": "；".join(o["objective"] for o in detail.get("objectives", [])) or "（未填写）",
         "problems": _or_blank(detail.get("problems")),
         "evaluation": _or_blank(detail.get("evaluation")),
         "lessons": "经验教训：" + _or_blank(detail.get("lessons")),
@@ -164,8 +188,12 @@ def summary_docx(db: Database, drill_id: int, issued_on: date | None = None, tem
     from . import report_template, reports
     from .db import TZ
     from .drills import drill_detail
+    from .evaluation import latest_evaluation, objectives, organisation
 
     detail = drill_detail(db, drill_id)
+    detail["organisation"] = organisation(db, drill_id)
+    detail["objectives"] = objectives(db, drill_id)
+    detail["latest_evaluation"] = latest_evaluation(db, drill_id)
     now = datetime.now(UTC)
     context = summary_context(
         detail, archive_status(db, drill_id), reports.issuer(db), issued_on or now.astimezone(TZ).date()

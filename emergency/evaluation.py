@@ -389,3 +389,92 @@ def close_revision_actions(cur: Cursor, actor: User, plan_code: str, revised_on:
             {"closed_on": revised_on, "evidence": evidence},
         )
     return ids
+
+
+# Planning and organisation (AQ/T 9007-2019 §5) ---------------------------------------------------
+NOTICES = {"announced": "提前通知", "unannounced": "双盲（不预先通知）", "no_script": "无脚本"}
+ORGANISATION_FIELDS = {
+    "commander": "总指挥",
+    "planning_group": "策划组",
+    "support_group": "保障组",
+    "evaluation_group": "评估组",
+    "observers": "观摩人员",
+    "safety_measures": "安全保障措施",
+    "equipment": "使用的装备物资",
+}
+
+
+def organisation(db: Database, drill_id: int) -> dict:
+    """The drill's organisation (every field, None where not recorded) and its registry teams."""
+    rows = db.query_dicts("SELECT * FROM drill_organisation WHERE drill_id = ?", [drill_id])
+    record = rows[0] if rows else {**dict.fromkeys(ORGANISATION_FIELDS), "notice": "announced"}
+    record["teams"] = db.query_dicts(
+        "SELECT t.id, t.name FROM drill_teams dt JOIN teams t ON t.id = dt.team_id WHERE dt.drill_id = ?"
+        " ORDER BY t.name",
+        [drill_id],
+    )
+    return record
+
+
+def team_choices(db: Database, township_code: str | None) -> dict[int, str]:
+    """Teams a drill of `township_code` may name: the township's own and the county-level ones, active."""
+    return dict(
+        db.query(
+            "SELECT id, name FROM teams WHERE disbanded_on IS NULL AND (township_code IS NULL OR township_code = ?)"
+            " ORDER BY township_code NULLS FIRST, name",
+            [township_code],
+        )
+    )
+
+
+def set_organisation(db: Database, actor: User, drill_id: int, fields: dict, team_ids: list[int]) -> dict:
+    """Record who led the drill, its groups, teams and equipment, observers, safety measures, notice."""
+    values = {k: clean(fields.get(k))[:500] or None for k in ORGANISATION_FIELDS}
+    notice = fields.get("notice", "announced")
+    problems = []
+    if notice not in NOTICES:
+        problems.append(Problem("通知方式", f"必须是 {'、'.join(NOTICES.values())} 之一"))
+
+    def work(cur: Cursor):
+        drill = _drill(cur, drill_id)
+        require_write(actor, drill["township_code"], "修改其他乡镇或县级演练的组织情况")
+        known = {
+            r[0]
+            for r in cur.execute(
+                "SELECT id FROM teams WHERE disbanded_on IS NULL AND (township_code IS NULL OR township_code = ?)",
+                [drill["township_code"]],
+            ).fetchall()
+        }
+        wanted = list(dict.fromkeys(int(t) for t in team_ids))
+        if set(wanted) - known:
+            problems.append(Problem("参演队伍", "只能选择本乡镇或县级的在册队伍"))
+        if problems:
+            raise ValidationError(problems)
+        before = row_dict(cur, "SELECT * FROM drill_organisation WHERE drill_id = ?", [drill_id])
+        before_teams = [
+            r[0] for r in cur.execute("SELECT team_id FROM drill_teams WHERE drill_id = ?", [drill_id]).fetchall()
+        ]
+        columns = [*values, "notice", "updated_by"]
+        params = [*values.values(), notice, actor.username]
+        if before:
+            assignments = ", ".join(f"{c} = ?" for c in columns)
+            cur.execute(
+                f"UPDATE drill_organisation SET {assignments}, updated_at = current_timestamp WHERE drill_id = ?",
+                [*params, drill_id],
+            )
+        else:
+            cur.execute(
+                f"INSERT INTO drill_organisation (drill_id, {', '.join(columns)}) VALUES (?{', ?' * len(columns)})",
+                [drill_id, *params],
+            )
+        cur.execute("DELETE FROM drill_teams WHERE drill_id = ?", [drill_id])
+        for team_id in wanted:
+            cur.execute("INSERT INTO drill_teams (drill_id, team_id) VALUES (?, ?)", [drill_id, team_id])
+        after = {**values, "notice": notice, "teams": wanted}
+        old = {k: before.get(k) for k in [*values, "notice"]} if before else None
+        audit.record(
+            cur, actor, "update", "drill_organisation", drill_id, old and {**old, "teams": before_teams}, after
+        )
+        return after
+
+    return db.write(work)

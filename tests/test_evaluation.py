@@ -175,3 +175,41 @@ def test_the_drill_record_takes_a_structured_evaluation(app, scratch_db):
     descriptions = {a["description"] for a in drills.drill_detail(scratch_db, drill_id)["actions"]}
     assert descriptions == {"演练目标未达成：预警信息到村到户", "评估项目“应急通信”评为差，需整改"}
     assert goal
+
+
+def test_a_drills_organisation_names_registry_teams_of_its_own_township(scratch_db):
+    town = user_row(scratch_db, "town100")
+    drill_id = _township_drill(scratch_db)
+    choices = evaluation.team_choices(scratch_db, "410325100")
+    own = next(i for i in choices if scratch_db.scalar("SELECT township_code FROM teams WHERE id = ?", [i]))
+    county = next(i for i in choices if scratch_db.scalar("SELECT township_code FROM teams WHERE id = ?", [i]) is None)
+    other = scratch_db.scalar("SELECT id FROM teams WHERE township_code = '410325101' AND disbanded_on IS NULL LIMIT 1")
+    fields = {"commander": "张镇长", "safety_measures": "设置警戒区", "equipment": "冲锋舟2艘", "notice": "unannounced"}
+    with pytest.raises(ValidationError, match="本乡镇或县级"):
+        evaluation.set_organisation(scratch_db, town, drill_id, fields, [own, other])
+    evaluation.set_organisation(scratch_db, town, drill_id, fields, [own, county, own])
+    org = evaluation.organisation(scratch_db, drill_id)
+    assert org["commander"] == "张镇长" and org["notice"] == "unannounced" and org["observers"] is None
+    assert sorted(t["id"] for t in org["teams"]) == sorted([own, county])
+    # Saved again: updated in place, the team list replaced.
+    evaluation.set_organisation(scratch_db, town, drill_id, {**fields, "observers": "县领导"}, [county])
+    org = evaluation.organisation(scratch_db, drill_id)
+    assert org["observers"] == "县领导" and [t["id"] for t in org["teams"]] == [county]
+    assert scratch_db.scalar("SELECT count(*) FROM drill_organisation WHERE drill_id = ?", [drill_id]) == 1
+
+
+def test_the_summary_report_carries_objectives_organisation_and_the_evaluation(scratch_db):
+    import io
+
+    from docx import Document
+
+    from emergency import archive
+
+    town = user_row(scratch_db, "town100")
+    drill_id = _township_drill(scratch_db)
+    (goal,) = evaluation.set_objectives(scratch_db, town, drill_id, ["预警信息到村到户"])
+    evaluation.set_organisation(scratch_db, town, drill_id, {"commander": "张镇长"}, [])
+    evaluation.record_evaluation(scratch_db, town, drill_id, _form(objectives={goal: True}), today=TODAY)
+    text = "\n".join(p.text for p in Document(io.BytesIO(archive.summary_docx(scratch_db, drill_id))).paragraphs)
+    assert "演练目标：预警信息到村到户" in text and "总指挥：张镇长" in text
+    assert "以评估组评估方式评估，总体评价为良好" in text and "应急通信差" in text and "达成1项" in text

@@ -56,3 +56,25 @@ ALTER TABLE corrective_actions ADD COLUMN verified_on DATE;
 ALTER TABLE corrective_actions ADD COLUMN verified_by VARCHAR;
 ALTER TABLE corrective_actions ADD COLUMN verification VARCHAR;    -- review (复查) / acceptance (验收)
 ALTER TABLE corrective_actions ADD COLUMN verification_note VARCHAR;
+
+-- Drill planning and organisation (AQ/T 9007-2019 §5): who led it, its groups, the teams and equipment,
+-- observers, safety measures, and whether it was announced. One row per drill, updated in place.
+CREATE TABLE drill_organisation (
+    drill_id          INTEGER NOT NULL REFERENCES drills(id),
+    commander         VARCHAR,           -- 总指挥
+    planning_group    VARCHAR,           -- 策划组
+    support_group     VARCHAR,           -- 保障组
+    evaluation_group  VARCHAR,           -- 评估组
+    observers         VARCHAR,           -- 观摩人员
+    safety_measures   VARCHAR,           -- 安全保障措施
+    equipment         VARCHAR,           -- 使用的装备物资
+    notice            VARCHAR NOT NULL DEFAULT 'announced',  -- announced / unannounced (双盲) / no_script (无脚本)
+    updated_by        VARCHAR,
+    updated_at        TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);
+
+-- The registry's teams that took part (besides the free-text participating units).
+CREATE TABLE drill_teams (
+    drill_id  INTEGER NOT NULL REFERENCES drills(id),
+    team_id   INTEGER NOT NULL   -- teams.id; no FOREIGN KEY, so that teams stays alterable (DuckDB)
+);

@@ -81,3 +81,43 @@ def draw(db, user, detail: dict, may_write: bool, today: date) -> None:
                 write_feedback(
                     lambda: evaluation.record_evaluation(db, user, drill_id, form, today=today), "已保存评估。"
                 )
+
+
+def draw_organisation(db, user, detail: dict, may_write: bool) -> None:
+    """演练组织: 总指挥, the groups, registry teams, equipment, observers, safety measures, notice."""
+    drill_id = detail["id"]
+    org = evaluation.organisation(db, drill_id)
+    with st.expander("演练组织（总指挥、工作组、参演队伍、装备、安全措施）"):
+        lines = [
+            f"**{label}**：{md(org.get(key)) or '未填写'}" for key, label in evaluation.ORGANISATION_FIELDS.items()
+        ]
+        lines.append(f"**通知方式**：{evaluation.NOTICES.get(org['notice'], '—')}")
+        lines.append("**参演队伍**：" + ("、".join(md(t["name"]) for t in org["teams"]) or "未选择"))
+        st.markdown("  \n".join(lines))
+        if not may_write:
+            return
+        choices = evaluation.team_choices(db, detail["township_code"])
+        with st.form("organisation"):
+            values = {
+                key: st.text_input(label, org.get(key) or "", key=f"org_{key}")
+                for key, label in evaluation.ORGANISATION_FIELDS.items()
+            }
+            notice = st.radio(
+                "通知方式",
+                list(evaluation.NOTICES),
+                index=list(evaluation.NOTICES).index(org["notice"]),
+                format_func=label_of(evaluation.NOTICES),
+                horizontal=True,
+            )
+            teams = st.multiselect(
+                "参演队伍（在册队伍）",
+                list(choices),
+                default=[t["id"] for t in org["teams"] if t["id"] in choices],
+                format_func=label_of(choices),
+                placeholder="选择参演的救援队伍",
+            )
+            if st.form_submit_button("保存演练组织"):
+                write_feedback(
+                    lambda: evaluation.set_organisation(db, user, drill_id, {**values, "notice": notice}, teams),
+                    "已保存演练组织情况。",
+                )

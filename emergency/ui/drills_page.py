@@ -178,6 +178,7 @@ if chosen:
     may_write = user.may_write(d["township_code"])
 
     drill_archive.draw(db, user, d, may_write)
+    drill_evaluation.draw_organisation(db, user, d, may_write)
     drill_evaluation.draw(db, user, d, may_write, today)
 
     st.markdown("**整改事项**")
