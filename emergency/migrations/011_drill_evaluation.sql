@@ -78,3 +78,20 @@ CREATE TABLE drill_teams (
     drill_id  INTEGER NOT NULL REFERENCES drills(id),
     team_id   INTEGER NOT NULL   -- teams.id; no FOREIGN KEY, so that teams stays alterable (DuckDB)
 );
+
+-- The multi-year exercise programme (演练规划): per township (NULL: county) and plan, which drill in
+-- which year and month, progressing 桌面 -> 实战 and 单项 -> 综合; the yearly plans are drawn from it.
+CREATE SEQUENCE seq_exercise_programme START 1;
+CREATE TABLE exercise_programme (
+    id                INTEGER PRIMARY KEY DEFAULT nextval('seq_exercise_programme'),
+    township_code     VARCHAR REFERENCES townships(code),
+    plan_code         VARCHAR NOT NULL REFERENCES plans(code),
+    year              INTEGER NOT NULL,
+    month             INTEGER NOT NULL CHECK (month BETWEEN 1 AND 12),
+    form              VARCHAR NOT NULL,     -- tabletop / live
+    content           VARCHAR NOT NULL,     -- single / comprehensive
+    title             VARCHAR NOT NULL,
+    planned_drill_id  INTEGER,              -- the planned drill drawn from it (no FOREIGN KEY: planned_drills stays alterable)
+    created_by        VARCHAR NOT NULL,
+    created_at        TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);

@@ -1,15 +1,18 @@
-"""演练计划: the annual drill plan per township and plan, by month; add, complete (link a record) or cancel."""
+"""演练计划: the annual drill plan per township and plan, by month (a list or a month grid); add, complete
+(link a record) or cancel; and the three-year exercise programme the yearly plans are drawn from."""
 
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
-from emergency import drills, plans
+from emergency import drills, plans, programme
+from emergency.enums import DRILL_CONTENTS, DRILL_FORMS
 from emergency.rules import PLANNED_STATUS_LABELS
+from emergency.ui.month_grid import month_grid_html
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -30,24 +33,96 @@ st.caption(
     f"{year} 年共 {len(rows)} 项："
     + "、".join(f"{label} {counts.get(code, 0)}" for code, label in PLANNED_STATUS_LABELS.items())
 )
-for month, items in drills.by_month(rows).items():
-    st.markdown(f"**{month}**")
-    show_table(
-        pd.DataFrame(items),
-        {
-            "id": "编号",
-            "planned_on": "计划日期",
-            "title": "演练名称",
-            "township_name": "乡镇",
-            "plan_code": "预案",
-            "state": "状态",
-            "done_on": "实际开展",
-            "cancel_reason": "取消原因",
-        },
-        {"state": PLANNED_STATUS_LABELS},
+view = st.radio("查看方式", ["按月列表", "月历", "三年演练规划"], horizontal=True, key="calendar_view")
+if view == "按月列表":
+    for month, items in drills.by_month(rows).items():
+        st.markdown(f"**{month}**")
+        show_table(
+            pd.DataFrame(items),
+            {
+                "id": "编号",
+                "planned_on": "计划日期",
+                "title": "演练名称",
+                "township_name": "乡镇",
+                "plan_code": "预案",
+                "state": "状态",
+                "done_on": "实际开展",
+                "cancel_reason": "取消原因",
+            },
+            {"state": PLANNED_STATUS_LABELS},
+        )
+    if not rows:
+        st.info("该年度没有演练计划。")
+elif view == "月历":
+    default_month = today.month if year == today.year else 1
+    grid_month = st.selectbox("月份", list(range(1, 13)), index=default_month - 1, format_func=lambda m: f"{m}月")
+    events = programme.month_events(db, year, grid_month, today, township)
+    st.html(month_grid_html(programme.month_grid(year, grid_month, events), today))
+    st.caption(
+        "色块为演练计划（绿：已完成，黄：待开展，红：已过计划日期未完成，灰：已取消）；“已开展”为当日登记的演练场次。"
     )
-if not rows:
-    st.info("该年度没有演练计划。")
+else:
+    start = st.number_input("规划起始年度", min_value=2020, max_value=2100, value=year, step=1)
+    start = int(start)
+    entries = programme.programme(db, start, township)
+    st.caption(
+        f"{start}–{start + programme.SPAN_YEARS - 1} 年演练规划：宜先桌面后实战、先单项后综合；每年的演练计划由规划生成。"
+    )
+    for warning in programme.progression_warnings(entries):
+        st.warning(warning)
+    if entries:
+        show_table(
+            pd.DataFrame(entries),
+            {
+                "year": "年度",
+                "month": "月份",
+                "township_name": "乡镇",
+                "plan_code": "预案",
+                "plan_name": "预案名称",
+                "title": "演练名称",
+                "form": "形式",
+                "content": "内容",
+                "planned_on": "已生成计划",
+            },
+            {"form": DRILL_FORMS, "content": DRILL_CONTENTS},
+        )
+    else:
+        st.info("该时段尚无演练规划。")
+    if user.role != "viewer":
+        own_towns: dict[str, str | None] = {
+            k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)
+        }
+        if user.is_admin:
+            own_towns = {"县级（全县）": None, **own_towns}
+        all_plans = plans.active_plans(db)
+        with st.expander("新增规划项目"), st.form("new_programme"):
+            a, b, c = st.columns(3)
+            p_town = a.selectbox("所属乡镇 *", list(own_towns), key="prog_town")
+            p_year = b.selectbox("年度 *", list(range(start, start + programme.SPAN_YEARS)), key="prog_year")
+            p_month = c.selectbox("月份 *", list(range(1, 13)), format_func=lambda m: f"{m}月", key="prog_month")
+            p_plan = st.selectbox("演练预案 *", list(all_plans), format_func=lambda c: f"{c} {all_plans[c]}")
+            d, e = st.columns(2)
+            p_form = d.selectbox("演练形式 *", list(DRILL_FORMS), format_func=label_of(DRILL_FORMS))
+            p_content = e.selectbox("演练内容 *", list(DRILL_CONTENTS), format_func=label_of(DRILL_CONTENTS))
+            p_title = st.text_input("演练名称 *", key="prog_title")
+            if st.form_submit_button("保存规划项目"):
+                entry = {
+                    "township_code": own_towns[p_town],
+                    "plan_code": p_plan,
+                    "year": p_year,
+                    "month": p_month,
+                    "form": p_form,
+                    "content": p_content,
+                    "title": p_title,
+                }
+                write_feedback(lambda: programme.add_entry(db, user, entry, start), "已新增规划项目。")
+        draw_town = st.selectbox("生成哪个单位的年度计划", list(own_towns), key="draw_town")
+        draw_year = st.selectbox("生成年度", list(range(start, start + programme.SPAN_YEARS)), key="draw_year")
+        if st.button("由规划生成年度演练计划"):
+            write_feedback(
+                lambda: programme.draw_year(db, user, draw_year, own_towns[draw_town]),
+                "已生成年度演练计划（已生成过的项目不重复生成）。",
+            )
 
 if user.role != "viewer":
     own: dict[str, str | None] = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
