@@ -199,13 +199,13 @@ def record_evaluation(db: Database, actor: User, drill_id: int, form: dict, *, t
         for item, score in form["scores"].items():
             note = clean((form.get("item_notes") or {}).get(item)) or None
             cur.execute(
-                "INSERT INTO drill_evaluation_items (evaluation_id, item, score, note) VALUES (?, ?, ?, ?)",
-                [evaluation_id, item, score, note],
+                "INSERT INTO drill_evaluation_items (drill_id, evaluation_id, item, score, note) VALUES (?, ?, ?, ?, ?)",
+                [drill_id, evaluation_id, item, score, note],
             )
         for objective_id, achieved in (form.get("objectives") or {}).items():
             cur.execute(
-                "INSERT INTO drill_objective_results (evaluation_id, objective_id, achieved) VALUES (?, ?, ?)",
-                [evaluation_id, objective_id, bool(achieved)],
+                "INSERT INTO drill_objective_results (drill_id, evaluation_id, objective_id, achieved) VALUES (?, ?, ?, ?)",
+                [drill_id, evaluation_id, objective_id, bool(achieved)],
             )
         plans = [
             {"code": r[0], "name": r[1]}

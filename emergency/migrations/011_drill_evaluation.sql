@@ -30,8 +30,11 @@ CREATE TABLE drill_evaluations (
     evaluated_at  TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
 
+-- Items and objective results name their drill too, and reference nothing but it: a drill deleted by
+-- mistake takes all its rows in one transaction (DuckDB refuses a parent deleted with its children).
 CREATE TABLE drill_evaluation_items (
-    evaluation_id INTEGER NOT NULL REFERENCES drill_evaluations(id),
+    drill_id      INTEGER NOT NULL REFERENCES drills(id),
+    evaluation_id INTEGER NOT NULL,              -- drill_evaluations.id
     item          VARCHAR NOT NULL,              -- evaluation.ITEMS
     score         VARCHAR NOT NULL,              -- evaluation.SCORES
     note          VARCHAR,
@@ -39,8 +42,9 @@ CREATE TABLE drill_evaluation_items (
 );
 
 CREATE TABLE drill_objective_results (
-    evaluation_id INTEGER NOT NULL REFERENCES drill_evaluations(id),
-    objective_id  INTEGER NOT NULL REFERENCES drill_objectives(id),
+    drill_id      INTEGER NOT NULL REFERENCES drills(id),
+    evaluation_id INTEGER NOT NULL,              -- drill_evaluations.id
+    objective_id  INTEGER NOT NULL,              -- drill_objectives.id
     achieved      BOOLEAN NOT NULL,
     note          VARCHAR,
     PRIMARY KEY (evaluation_id, objective_id)
