@@ -57,6 +57,7 @@ def test_month_grid_starts_on_monday_and_places_events():
 def test_the_yearly_plan_is_drawn_from_the_programme_once(scratch_db):
     town = user_row(scratch_db, "town100")
     base = {"township_code": "410325100", "plan_code": "ZR-01", "form": "tabletop", "content": "single"}
+    scratch_db.write(lambda cur: cur.execute("DELETE FROM exercise_programme"))  # the demo's own programme
     first = programme.add_entry(
         scratch_db, town, {**base, "year": 2027, "month": 4, "title": "城关镇防汛桌面推演"}, 2027
     )
@@ -111,3 +112,10 @@ def test_calendar_page_month_grid(app):
     assert not at.exception
     html = at.get("html")[0].proto.body
     assert html.count("<tr>") >= 5 and "周一" in html
+
+
+def test_the_demo_programme_progresses_and_is_not_drawn(demo_db):
+    rows = programme.programme(demo_db, 2026)
+    assert len({r["township_code"] for r in rows}) == 16
+    assert programme.progression_warnings(rows) == []
+    assert all(r["planned_drill_id"] is None for r in rows)

@@ -56,6 +56,7 @@ TARGETS: Targets = {
 DEMO_EXTENSIONS: dict[str, str] = {
     "emergency.demo.linkage": "emergency.demo_linkage",
     "emergency.demo.archive": "emergency.demo_archive",
+    "emergency.demo.programme": "emergency.demo_programme",
 }
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
