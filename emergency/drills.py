@@ -24,6 +24,7 @@ from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .errors import Problem, ValidationError
 from .hygiene import check_upload, clean
+from .records import live
 from .regions import place_problems
 from .rules import action_status, planned_status
 
@@ -278,6 +279,42 @@ def _mark_planned_done(cur: Cursor, actor: User, planned_id: int, drill_id: int)
     )
 
 
+# Near-duplicates ---------------------------------------------------------------------------------
+class PossibleDuplicate(ValidationError):
+    """A drill of the same township on the same day with the same title or the same plans exists;
+    nothing was written. `drills` lists them (id, title, held_on); saved only when confirmed."""
+
+    def __init__(self, found: list[dict]):
+        names = "、".join(f"第 {d['id']} 号《{d['title']}》" for d in found)
+        super().__init__([Problem("演练记录", f"可能重复，仍要保存？同一乡镇同一天已有{names}")])
+        self.drills = found
+
+
+def possible_duplicates(
+    db: Database, data: dict, plan_codes: list[str], *, exclude_id: int | None = None
+) -> list[dict]:
+    """Live drills of the same township (or the county) on the same day whose title (ignoring spaces
+    and case) or set of plans equals this one's: what the log form asks about before saving."""
+    return _duplicates(db.cursor(), data, plan_codes, exclude_id)
+
+
+def _duplicates(cur: Cursor, data: dict, plan_codes: list[str], exclude_id: int | None = None) -> list[dict]:
+    title = "".join((clean(data.get("title")) or "").split()).lower()
+    plans = sorted(set(plan_codes or []))
+    rows = cur.execute(
+        "SELECT d.id, d.title, d.held_on,"
+        " (SELECT list(dp.plan_code ORDER BY dp.plan_code) FROM drill_plans dp WHERE dp.drill_id = d.id) AS plans"
+        " FROM drills d WHERE d.held_on = ? AND d.township_code IS NOT DISTINCT FROM ? AND d.id <> ?"
+        f" AND {live('drills', 'd')} ORDER BY d.id",
+        [data.get("held_on"), data.get("township_code"), exclude_id or -1],
+    ).fetchall()
+    return [
+        {"id": i, "title": t, "held_on": h}
+        for i, t, h, p in rows
+        if "".join(t.split()).lower() == title or (plans and sorted(p or []) == plans)
+    ]
+
+
 # Drill records -----------------------------------------------------------------------------------
 def create_drill(
     db: Database,
@@ -287,8 +324,11 @@ def create_drill(
     *,
     today: date | None = None,
     planned_id: int | None = None,
+    duplicate_ok: bool = True,
 ) -> int:
-    """Record a drill; with planned_id, the planned drill it carries out is marked done and linked."""
+    """Record a drill; with planned_id, the planned drill it carries out is marked done and linked.
+    duplicate_ok=False (the log form, until the user confirms) refuses a near-duplicate with
+    PossibleDuplicate (possible_duplicates), checked inside the write."""
     data = _normalise(data)
     plan_codes = list(dict.fromkeys(plan_codes or []))
     require_write(actor, data["township_code"], "为其他乡镇或县级登记演练")
@@ -299,6 +339,8 @@ def create_drill(
     def work(cur: Cursor):
         if planned_id is not None:  # still open and in scope, checked inside the write
             _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
+        if not duplicate_ok and (found := _duplicates(cur, data, plan_codes)):
+            raise PossibleDuplicate(found)
         drill_id = insert_row(cur, "drills", {**data, "created_by": actor.username})
         for code in plan_codes:
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
@@ -378,20 +420,25 @@ def drill_list(
         ("d.township_code = ?", township_code),
         ("d.level = ?", level),
         ("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)", plan_code),
+        (live("drills", "d"), True),
     )
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"
         " d.form, d.participants,"
         " (SELECT string_agg(dp.plan_code, '、' ORDER BY dp.plan_code) FROM drill_plans dp WHERE dp.drill_id = d.id)"
         " AS plans, d.township_code, d.plan_problems_found,"
-        " (SELECT count(*) FROM corrective_actions a WHERE a.drill_id = d.id AND a.closed_on IS NULL) AS open_actions"
+        " (SELECT count(*) FROM corrective_actions a WHERE a.drill_id = d.id AND a.closed_on IS NULL"
+        f" AND {live('corrective_actions', 'a')}) AS open_actions"
         f" FROM drills d LEFT JOIN townships t ON t.code = d.township_code {where} ORDER BY d.held_on DESC, d.id DESC",
         params,
     )
 
 
 def drill_years(db: Database) -> list[int]:
-    return [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")]
+    return [
+        int(y)
+        for (y,) in db.query(f"SELECT DISTINCT year(held_on) FROM drills d WHERE {live('drills', 'd')} ORDER BY 1 DESC")
+    ]
 
 
 def drill_exists(db: Database, drill_id: int) -> bool:
@@ -401,8 +448,8 @@ def drill_exists(db: Database, drill_id: int) -> bool:
 def monthly_by_level(db: Database, year: int):
     """The year's drills per (month, level): a frame of month (1-12), level, drills."""
     return db.frame(
-        "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
-        " GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills d WHERE year(held_on) = ?"
+        f" AND {live('drills', 'd')} GROUP BY 1, 2 ORDER BY 1, 2",
         [year],
     )
 
@@ -426,7 +473,9 @@ def drill_detail(db: Database, drill_id: int) -> dict:
     )
     detail["attachments"] = db.query_dicts("SELECT * FROM drill_attachments WHERE drill_id = ? ORDER BY id", [drill_id])
     detail["actions"] = db.query_dicts(
-        "SELECT * FROM corrective_actions WHERE drill_id = ? ORDER BY due_on, id", [drill_id]
+        f"SELECT * FROM corrective_actions a WHERE drill_id = ? AND {live('corrective_actions', 'a')}"
+        " ORDER BY due_on, id",
+        [drill_id],
     )
     detail["planned"] = db.query_dicts(
         "SELECT id, title, planned_on FROM planned_drills WHERE drill_id = ?", [drill_id]
@@ -437,14 +486,14 @@ def drill_detail(db: Database, drill_id: int) -> dict:
 def by_level_and_sector(db: Database, year: int) -> tuple[list[dict], list[dict]]:
     """The year's drills and person-times by level, and the enterprise drills by sector."""
     levels = db.query_dicts(
-        "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills"
-        " WHERE year(held_on) = ? GROUP BY level",
+        "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills d"
+        f" WHERE year(held_on) = ? AND {live('drills', 'd')} GROUP BY level",
         [year],
     )
     sectors = db.query_dicts(
         "SELECT e.sector, count(*) AS drills, coalesce(sum(d.participants), 0) AS participants,"
         " count(DISTINCT e.id) AS enterprises FROM drills d JOIN enterprises e ON e.id = d.enterprise_id"
-        " WHERE d.level = 'enterprise' AND year(d.held_on) = ? GROUP BY e.sector",
+        f" WHERE d.level = 'enterprise' AND year(d.held_on) = ? AND {live('drills', 'd')} GROUP BY e.sector",
         [year],
     )
     order = list(DRILL_LEVELS)
@@ -614,7 +663,12 @@ def close_action(
 
 def action_list(db: Database, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
     """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
-    where, params = sql_where(("d.township_code = ?", township_code), ("a.closed_on IS NULL", only_open))
+    where, params = sql_where(
+        ("d.township_code = ?", township_code),
+        ("a.closed_on IS NULL", only_open),
+        (live("corrective_actions", "a"), True),
+        (live("drills", "d"), True),
+    )
     rows = db.query_dicts(
         "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, d.title AS drill_title,"
         " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
@@ -634,7 +688,8 @@ def action_counts(db: Database, today: date) -> dict:
     """Open corrective actions, and how many of them are past their due date on `today`."""
     return db.query_dicts(
         "SELECT count(*) AS open, count(*) FILTER (WHERE due_on < ?) AS overdue"
-        " FROM corrective_actions WHERE closed_on IS NULL",
+        f" FROM corrective_actions a WHERE closed_on IS NULL AND {live('corrective_actions', 'a')}"
+        f" AND a.drill_id IN (SELECT d.id FROM drills d WHERE {live('drills', 'd')})",
         [today],
     )[0]
 
@@ -743,7 +798,9 @@ def link_planned(db: Database, actor: User, planned_id: int, drill_id: int, *, e
 
 
 def planned_list(db: Database, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:
-    where, params = sql_where(("year(p.planned_on) = ?", year), ("p.township_code = ?", township_code))
+    where, params = sql_where(
+        ("year(p.planned_on) = ?", year), ("p.township_code = ?", township_code), (live("planned_drills", "p"), True)
+    )
     rows = db.query_dicts(
         "SELECT p.*, coalesce(t.name, '全县') AS township_name, pl.name AS plan_name, d.held_on AS done_on"
         " FROM planned_drills p LEFT JOIN townships t ON t.code = p.township_code"
@@ -758,7 +815,12 @@ def planned_list(db: Database, today: date, *, year: int | None = None, township
 
 def planned_years(db: Database) -> list[int]:
     """The years with planned drills, earliest first."""
-    return [int(y) for (y,) in db.query("SELECT DISTINCT year(planned_on) FROM planned_drills ORDER BY 1")]
+    return [
+        int(y)
+        for (y,) in db.query(
+            f"SELECT DISTINCT year(planned_on) FROM planned_drills p WHERE {live('planned_drills', 'p')} ORDER BY 1"
+        )
+    ]
 
 
 def by_month(rows: list[dict], key: str = "planned_on") -> dict[str, list[dict]]:
