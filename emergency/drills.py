@@ -24,7 +24,7 @@ from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .errors import Problem, ValidationError
 from .hygiene import check_upload, clean
-from .records import live
+from .records import live, refuse_voided
 from .regions import place_problems
 from .rules import action_status, planned_status
 
@@ -370,6 +370,7 @@ def update_drill(
         before = _drill(cur, drill_id)
         old_plans = _drill_plans(cur, drill_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
+        refuse_voided(cur, "drills", drill_id)
         stale.check_fresh(
             {"id": drill_id, **before, "plans": old_plans},
             expected,
@@ -661,6 +662,50 @@ def close_action(
     return db.write(work)
 
 
+ACTION_FIELDS = ("description", "owner", "due_on", "closure_note")
+
+
+def update_action(db: Database, actor: User, action_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct a corrective action (what, who, due date; the closing note once closed)."""
+
+    def work(cur: Cursor):
+        before = _action(cur, action_id)
+        require_write(actor, before["township_code"], "修改其他乡镇或县级的整改事项")
+        refuse_voided(cur, "corrective_actions", action_id)
+        stale.check_fresh(
+            before, expected, table="corrective_actions", record_id=action_id, labels=ACTION_LABELS, viewer=actor
+        )
+        after = {k: before[k] for k in ACTION_FIELDS}
+        after.update({k: v for k, v in changes.items() if k in ACTION_FIELDS})
+        for field in ("description", "owner", "closure_note"):
+            after[field] = clean(after[field]) or None
+        problems = []
+        if not after["description"]:
+            problems.append(Problem("整改事项", "不能为空"))
+        if not after["owner"]:
+            problems.append(Problem("责任人", "不能为空"))
+        if not isinstance(after["due_on"], date):
+            problems.append(Problem("整改期限", "必须填写日期"))
+        elif after["due_on"] < before["held_on"]:
+            problems.append(Problem("整改期限", "不能早于演练日期"))
+        if before["closed_on"] is not None and not after["closure_note"]:
+            problems.append(Problem("整改情况", "已完成的整改事项必须填写整改情况"))
+        if before["closed_on"] is None and after["closure_note"]:
+            problems.append(Problem("整改情况", "整改完成时再填写（请用关闭整改）"))
+        if problems:
+            raise ValidationError(problems)
+        old, new = audit.changed({k: before[k] for k in ACTION_FIELDS}, after)
+        if new:
+            cur.execute(
+                f"UPDATE corrective_actions SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                [*new.values(), action_id],
+            )
+            audit.record(cur, actor, "update", "corrective_actions", action_id, old, new)
+        return _action(cur, action_id)
+
+    return db.write(work)
+
+
 def action_list(db: Database, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
     """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
     where, params = sql_where(
@@ -732,9 +777,31 @@ def _open_planned(cur: Cursor, actor: User, planned_id: int, what: str, expected
 
 def create_planned(db: Database, actor: User, data: dict) -> int:
     """A drill in the annual plan: title, level, township, the plan it will exercise, planned date."""
+    data = _planned_data(data)
+    require_write(actor, data["township_code"], "为其他乡镇或县级制定演练计划")
+    problems = planned_problems(db, data)
+    if problems:
+        raise ValidationError(problems)
+
+    def work(cur: Cursor):
+        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
+        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
+        return planned_id
+
+    return db.write(work)
+
+
+def _planned_data(data: dict) -> dict:
     data = {k: data.get(k) for k in PLANNED_FIELDS}
     data["title"], data["note"] = clean(data["title"]), clean(data["note"]) or None
-    require_write(actor, data["township_code"], "为其他乡镇或县级制定演练计划")
+    data["village_code"] = data["village_code"] or None
+    if data["enterprise_id"] is not None:
+        data["enterprise_id"] = int(data["enterprise_id"])
+    return data
+
+
+def planned_problems(db: Database, data: dict) -> list[Problem]:
+    """Every problem of a planned drill (title, level and its places, plan, date); [] when acceptable."""
     problems = []
     if not data["title"]:
         problems.append(Problem("演练名称", "不能为空"))
@@ -750,13 +817,38 @@ def create_planned(db: Database, actor: User, data: dict) -> int:
         problems.append(Problem("演练预案", f"{data['plan_code']} 不存在"))
     if not isinstance(data["planned_on"], date):
         problems.append(Problem("计划日期", "必须填写日期"))
-    if problems:
-        raise ValidationError(problems)
+    return problems
+
+
+def update_planned(db: Database, actor: User, planned_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct a planned drill (title, level, places, plan, date, note); returns it as saved."""
 
     def work(cur: Cursor):
-        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
-        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
-        return planned_id
+        before = _planned(cur, planned_id)
+        require_write(actor, before["township_code"], "修改其他乡镇或县级的演练计划")
+        refuse_voided(cur, "planned_drills", planned_id)
+        stale.check_fresh(
+            before,
+            expected,
+            table="planned_drills",
+            record_id=planned_id,
+            labels=PLANNED_LABELS,
+            viewer=actor,
+            enums=PLANNED_ENUMS,
+        )
+        after = _planned_data({**before, **{k: v for k, v in changes.items() if k in PLANNED_FIELDS}})
+        require_write(actor, after["township_code"], "把演练计划改到其他乡镇")
+        problems = planned_problems(db, after)
+        if problems:
+            raise ValidationError(problems)
+        old, new = audit.changed({k: before[k] for k in PLANNED_FIELDS}, after)
+        if new:
+            cur.execute(
+                f"UPDATE planned_drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                [*new.values(), planned_id],
+            )
+            audit.record(cur, actor, "update", "planned_drills", planned_id, old, new)
+        return _planned(cur, planned_id)
 
     return db.write(work)
 

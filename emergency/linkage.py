@@ -26,7 +26,7 @@ from .db import TZ, first_value, put_setting, row_dict
 from .enums import CONTACT_ROLES, WARNING_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
-from .records import live
+from .records import live, refuse_voided
 from .teams import team_active
 
 if TYPE_CHECKING:
@@ -628,6 +628,48 @@ def _contact(cur: Cursor, contact_id: int) -> dict:
 def contact_record(db: Database, contact_id: int) -> dict:
     """A contact as an edit form draws it; passed back as `expected` when it saves."""
     return _contact(db.cursor(), contact_id)
+
+
+def update_contact(db: Database, actor: User, contact_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct a contact's name, phone or start date (a new holder of the post is add_contact)."""
+
+    def work(cur: Cursor):
+        before = _contact(cur, contact_id)
+        require_write(actor, before["township_code"], "修改其他乡镇的联络人")
+        refuse_voided(cur, "contacts", contact_id)
+        stale.check_fresh(
+            before,
+            expected,
+            table="contacts",
+            record_id=contact_id,
+            labels=CONTACT_LABELS,
+            viewer=actor,
+            enums={"role": CONTACT_ROLES},
+        )
+        fields = ("name", "phone", "active_from")
+        after = {k: before[k] for k in fields}
+        after.update({k: v for k, v in changes.items() if k in fields})
+        after["name"], after["phone"] = clean(after["name"]), clean_code(after["phone"]) or None
+        problems = []
+        if not after["name"]:
+            problems.append(Problem("姓名", "不能为空"))
+        if phone_problem := _check_phone(after["phone"]):
+            problems.append(Problem("电话", phone_problem))
+        if not isinstance(after["active_from"], date):
+            problems.append(Problem("到岗日期", "必须填写日期"))
+        elif before["active_to"] is not None and after["active_from"] > before["active_to"]:
+            problems.append(Problem("到岗日期", "不能晚于离岗日期"))
+        if problems:
+            raise ValidationError(problems)
+        old, new = audit.changed({k: before[k] for k in fields}, after)
+        if new:
+            cur.execute(
+                f"UPDATE contacts SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), contact_id]
+            )
+            audit.record(cur, actor, "update", "contacts", contact_id, old, new)
+        return _contact(cur, contact_id)
+
+    return db.write(work)
 
 
 def end_contact(db: Database, actor: User, contact_id: int, on: date, *, expected: dict | None = None) -> dict:

@@ -119,6 +119,12 @@ def is_voided(db: Database, table: str, record_id: int) -> bool:
     return _voided(db.cursor(), table, record_id) is not None
 
 
+def refuse_voided(cur: Cursor, table: str, record_id: int) -> None:
+    """Inside an edit's transaction: a voided record is not edited (restore it first)."""
+    if _voided(cur, table, record_id):
+        raise ValidationError.single(_kind(table).label, f"第 {int(record_id)} 号已作废，不能修改（管理员可先恢复）")
+
+
 def _blockers(cur: Cursor, table: str, record_id: int, *, voided_too: bool = False) -> list[str]:
     """'3 条演练记录' for every kind of live record (or any row, voided_too) that still names this one."""
     found = []

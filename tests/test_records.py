@@ -158,3 +158,76 @@ def test_a_record_older_than_a_day_is_voided_not_deleted(scratch_db):
     with pytest.raises(ValidationError, match="24小时"):
         records.delete(db, admin, "drills", fresh, now=later)
     assert db.scalar("SELECT count(*) FROM drills WHERE id IN (?, ?)", [old, fresh]) == 2
+
+
+# Corrections of the other records ------------------------------------------------------------------
+def test_a_planned_drill_is_corrected_in_scope_and_audited(scratch_db):
+    from emergency.stale import StaleRecord
+
+    db = scratch_db
+    town = user_row(db, "town100")
+    planned = db.scalar(
+        "SELECT min(id) FROM planned_drills WHERE township_code = ? AND status = 'planned'", [CHENGGUAN]
+    )
+    seen = drills.planned_record(db, planned)
+    saved = drills.update_planned(
+        db, town, planned, {"title": "城关镇森林防火演练（改期）", "planned_on": date(2027, 3, 1)}, expected=seen
+    )
+    assert (saved["title"], saved["planned_on"]) == ("城关镇森林防火演练（改期）", date(2027, 3, 1))
+    assert _audit(db, "update", "planned_drills", planned)[-1]["username"] == "town100"
+    with pytest.raises(StaleRecord):  # the form drawn before that save
+        drills.update_planned(db, town, planned, {"note": "备注"}, expected=seen)
+    with pytest.raises(PermissionDenied):
+        drills.update_planned(db, user_row(db, "town101"), planned, {"note": "备注"})
+    with pytest.raises(ValidationError, match="计划日期"):
+        drills.update_planned(db, town, planned, {"planned_on": None})
+    records.void(db, town, "planned_drills", planned, "计划取消且录错")
+    assert planned not in [p["id"] for p in drills.planned_list(db, date.today())]
+    with pytest.raises(ValidationError, match="已作废"):
+        drills.update_planned(db, town, planned, {"note": "备注"})
+
+
+def test_a_corrective_action_is_corrected_and_voided_with_its_drill(scratch_db):
+    db = scratch_db
+    town, admin = user_row(db, "town100"), user_row(db, "admin")
+    drill_id = _new_drill(db, town)
+    action = drills.add_action(db, town, drill_id, "补充通信设备", "张三", date.today() + timedelta(days=30))
+    saved = drills.update_action(db, town, action, {"owner": "李四", "due_on": date.today() + timedelta(days=60)})
+    assert saved["owner"] == "李四"
+    with pytest.raises(ValidationError, match="整改期限"):
+        drills.update_action(db, town, action, {"due_on": date(2000, 1, 1)})
+    open_before = drills.action_counts(db, date.today())["open"]
+    records.void(db, town, "drills", drill_id, "录错")
+    assert drills.action_counts(db, date.today())["open"] == open_before - 1  # went along with its drill
+    assert action not in [a["id"] for a in drills.action_list(db, date.today())]
+    records.restore(db, admin, "drills", drill_id)
+    assert drills.action_counts(db, date.today())["open"] == open_before
+
+
+def test_a_contact_is_corrected_and_a_voided_one_leaves_the_list(scratch_db):
+    from emergency import linkage
+
+    db = scratch_db
+    town = user_row(db, "town100")
+    contact = int(linkage.contact_list(db, town, CHENGGUAN)["id"].iloc[0])
+    saved = linkage.update_contact(db, town, contact, {"name": "王更正", "phone": "13812345678"})
+    assert (saved["name"], saved["phone"]) == ("王更正", "13812345678")
+    with pytest.raises(ValidationError, match="电话"):
+        linkage.update_contact(db, town, contact, {"phone": "12345"})
+    records.void(db, town, "contacts", contact, "重复登记")
+    assert contact not in linkage.contact_list(db, town, CHENGGUAN)["id"].tolist()
+
+
+def test_an_admin_retires_a_plan_and_flags_it(scratch_db):
+    from emergency import plans
+
+    db = scratch_db
+    code = "ZR-08"
+    seen = plans.plan_record(db, code)
+    with pytest.raises(PermissionDenied):
+        plans.update_plan(db, user_row(db, "town100"), code, {"status": "retired"})
+    saved = plans.update_plan(db, user_row(db, "admin"), code, {"status": "retired"}, expected=seen)
+    assert saved["status"] == "retired" and code not in plans.active_plans(db)
+    assert stats.year_stats(db, 2024)["plans"] == 39
+    with pytest.raises(ValidationError, match="状态"):
+        plans.update_plan(db, user_row(db, "admin"), code, {"status": "draft"})
