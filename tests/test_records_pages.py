@@ -173,3 +173,88 @@ def test_same_plans_same_day_is_a_possible_duplicate(scratch_db):
     assert [d["id"] for d in caught.value.drills] == [first]
     other = drills.create_drill(db, town, {**data, "title": "乙"}, ["ZR-01"], duplicate_ok=False)  # new title and plans
     assert other != first
+
+
+# The other pages' sections ---------------------------------------------------------------------------
+def _button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def _in_form(items, form_prefix):
+    return [w for w in items if w.form_id.startswith(form_prefix)]
+
+
+def test_a_township_voids_a_team_on_the_teams_page_and_its_members_go_along(app, scratch_db):
+    db = scratch_db
+    at = app("emergency/ui/teams_page.py", as_user="town100", db=db)
+    team_id = at.selectbox(key="team_detail").value
+    members = db.scalar("SELECT count(*) FROM members WHERE team_id = ?", [team_id])  # left ones too
+    assert members > 0
+    at.text_input(key=f"void_reason_teams_{team_id}").input("重复建队")
+    _button(at, "作废").click().run()
+    assert not at.exception and any("已作废第" in s.value for s in at.success)
+    assert not any(f"编号 {team_id}）" in o for o in at.selectbox(key="team_detail").options)
+    assert any(e.label == "已作废的队伍（1）" for e in at.expander)
+    at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    assert any(e.label == f"已作废的队员（{members}）" for e in at.expander)
+
+
+def test_a_township_corrects_a_team_and_a_member(app, scratch_db):
+    db = scratch_db
+    at = app("emergency/ui/teams_page.py", as_user="town100", db=db)
+    team_id = at.selectbox(key="team_detail").value
+    founded = date(2019, 5, 4)
+    _in_form(at.date_input, "team_basics")[0].set_value(founded)
+    _button(at, "保存更正").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT established_on FROM teams WHERE id = ?", [team_id]) == founded
+    at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    member_id = at.selectbox(key="manage_member").value
+    _in_form(at.text_input, "member_basics")[0].input("赵更正")
+    _button(at, "保存更正").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT name FROM members WHERE id = ?", [member_id]) == "赵更正"
+
+
+def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app, scratch_db):
+    db = scratch_db
+    at = app("emergency/ui/calendar_page.py", as_user="town100", db=db)
+    planned = at.selectbox(key="planned_pick").value
+    planned_id = int(planned.split()[0])
+    _in_form(at.text_input, "edit_planned")[0].input("城关镇防汛演练（更名）")
+    next(b for b in at.button if b.label == "保存修改" and b.form_id.startswith("edit_planned")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT title FROM planned_drills WHERE id = ?", [planned_id]) == "城关镇防汛演练（更名）"
+
+    from tests.helpers import add_corrective_action
+
+    action_id = add_corrective_action(db, CHENGGUAN, date.today())
+    at = app("emergency/ui/actions_page.py", as_user="town100", db=db)
+    at.selectbox(key="edit_action_pick").set_value(action_id).run()
+    _in_form(at.text_input, "edit_action")[1].input("王责任")  # 责任人
+    next(b for b in at.button if b.label == "保存修改").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT owner FROM corrective_actions WHERE id = ?", [action_id]) == "王责任"
+
+    at = app("emergency/ui/linkage_page.py", as_user="town100", db=db)
+    contact_id = at.selectbox(key="edit_contact_pick").value
+    _in_form(at.text_input, "edit_contact")[0].input("钱更正")
+    next(b for b in at.button if b.label == "保存修改").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT name FROM contacts WHERE id = ?", [contact_id]) == "钱更正"
+
+    at = app("emergency/ui/plans_page.py", as_user="admin", db=db, plan="ZR-08")
+    _in_form(at.selectbox, "plan_status")[0].set_value("retired")
+    _button(at, "保存状态").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT status FROM plans WHERE code = 'ZR-08'") == "retired"
+
+
+def test_an_enterprise_address_is_corrected_on_its_page(app, scratch_db):
+    db = scratch_db
+    at = app("emergency/ui/enterprises_page.py", as_user="town100", db=db)
+    chosen = int(at.selectbox(key="edit_enterprise_pick").value.split()[0])
+    _in_form(at.text_input, "enterprise_basics")[0].input("城关镇解放路 8 号")
+    _button(at, "保存更正").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert db.scalar("SELECT address FROM enterprises WHERE id = ?", [chosen]) == "城关镇解放路 8 号"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from emergency import drills, plans
 from emergency.rules import PLANNED_STATUS_LABELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
@@ -15,6 +16,7 @@ user = require_login()
 db = get_db()
 today = date.today()
 st.title("演练计划")
+record_actions.voided_note("planned_drills")
 
 years = sorted({*drills.planned_years(db), today.year})
 towns = township_options(db)
@@ -108,3 +110,8 @@ if user.role != "viewer":
                         "已取消。",
                         "planned",
                     )
+            record_actions.edit_planned(db, user, planned["id"], active_plans)
+            record_actions.void_section(
+                db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
+            )
+    record_actions.voided_section(db, user, "planned_drills")

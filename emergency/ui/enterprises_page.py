@@ -7,6 +7,7 @@ import streamlit as st
 
 from emergency import deadlines, enterprises, enums, teams
 from emergency.rules import STATUS_LABELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -15,6 +16,7 @@ user = require_login()
 db = get_db()
 today = date.today()
 st.title("重点企业（单位）")
+record_actions.voided_note("enterprises")
 SECTORS = {code: label for code, (label, _) in enums.ENTERPRISE_SECTORS.items()}
 
 towns = township_options(db)
@@ -135,3 +137,6 @@ if user.role != "viewer":
                         "已关闭。",
                         "enterprise",
                     )
+            record_actions.enterprise_basics(db, user, chosen, seen)
+            record_actions.void_section(db, user, "enterprises", chosen, current["township_code"], str(current["name"]))
+    record_actions.voided_section(db, user, "enterprises")

@@ -9,6 +9,7 @@ import streamlit as st
 from emergency import linkage, regions
 from emergency.db import TZ
 from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
@@ -16,6 +17,7 @@ from emergency.ui.widgets import label_of, show_table, township_options, write_f
 user = require_login()
 db = get_db()
 st.title("三级联动")
+record_actions.voided_note("contacts")
 demo_banner(db)
 st.caption(
     "县级主战、乡镇主防、村（社区）主备：县值班室视频点名乡镇值班室，预警逐级下发并“叫应”，"
@@ -234,6 +236,8 @@ with tabs[3]:
                     lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
                 ):
                     st.rerun()
+        record_actions.contact_tools(db, user)
+    record_actions.voided_section(db, user, "contacts")
 
 with st.expander("指标定义与阈值"):
     st.markdown(

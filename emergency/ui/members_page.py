@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import enums, imports, teams
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -16,6 +17,7 @@ PAGE_SIZE = 500
 user = require_login()
 db = get_db()
 st.title("队员")
+record_actions.voided_note("members")
 st.caption(
     "手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示；出生日期仅对管理员完整显示，其他账号只显示出生年份。"
 )
@@ -163,6 +165,10 @@ if user.role != "viewer" and len(writable):
                 write_feedback(
                     lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。", saved_as
                 )
+        record_actions.member_basics(db, user, member_id, seen)
+        record_actions.void_section(db, user, "members", member_id, member["township_code"], str(member["name"]))
+
+record_actions.voided_section(db, user, "members")
 
 if user.role != "viewer":
     with st.expander("新增队员"):

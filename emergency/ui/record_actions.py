@@ -10,7 +10,9 @@ must not save twice. Pages call one function per section, so they change little:
   within 24 hours of its creation.
 - `voided_section(...)`: the "已作废" list of a page, with 恢复 for an admin.
 - `edit_drill(...)`: the whole drill record as one form (title, date, participants, plans, level,
-  place, ...), checked against the record as drawn (stale.py).
+  place, ...), checked against the record as drawn (stale.py); `team_basics`, `member_basics`,
+  `enterprise_basics`, `edit_planned`, `edit_action`, `edit_contact`, `plan_status`: the fields the
+  pages' own edit forms lacked, each saved against what the page drew (widgets.drawn).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from emergency import drills, enterprises, enums, records, regions
+from emergency import drills, enterprises, enums, linkage, plans, records, regions, teams
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.widgets import drawn, label_of, show_table, write_feedback
 
@@ -95,7 +97,8 @@ def void_section(
         return
     label = records.KINDS[table].label
     key = f"{table}_{record_id}"
-    with st.expander(f"作废或删除此{label}"):
+    with st.container(border=True):  # not an expander: pages call this inside their own
+        st.markdown(f"**作废或删除此{label}**")
         st.caption(
             f"作废后该{label}不再出现在列表和统计中，但保留在审计日志和“已作废”列表里，管理员可以恢复。"
             + ("作废队伍时其队员一并作废；作废演练时其整改事项一并作废。" if table in records.CASCADES else "")
@@ -335,3 +338,166 @@ def save_new_drill(slot: str, save: Callable[[dict, bool], int], values: dict, s
         _refusal(exc, success)
     else:
         after_save(slot, f"{success}（第 {new_id} 号）", new_id)
+
+
+# Correcting the other records ------------------------------------------------------------------------
+def team_basics(db: Database, user: User, team_id: int, seen: dict) -> None:
+    """A team's kind and founding date (the page's own form edits name, leader, equipment, phone)."""
+    record = teams.team_record(db, team_id)
+    kinds = list(enums.TEAM_KINDS)
+    with st.form(f"team_basics_{team_id}"):
+        st.markdown("**更正队伍类别、成立日期**")
+        kind = st.selectbox(
+            "队伍类别",
+            kinds,
+            index=kinds.index(record["kind"]) if record["kind"] in kinds else 0,
+            format_func=label_of(enums.TEAM_KINDS),
+        )
+        founded = st.date_input("成立日期", record["established_on"], max_value=date.today())
+        if st.form_submit_button("保存更正"):
+            write_feedback(
+                lambda: teams.update_team(db, user, team_id, {"kind": kind, "established_on": founded}, expected=seen),
+                "已保存。",
+                "team",
+            )
+
+
+def member_basics(db: Database, user: User, member_id: int, seen: dict) -> None:
+    """A member's name, gender and joining date (the page's own form edits phone, role, specialty)."""
+    record = teams.member_record(db, member_id)
+    genders = ["男", "女"]
+    with st.form(f"member_basics_{member_id}"):
+        st.markdown("**更正姓名、性别、入队日期**")
+        name = st.text_input("姓名", record["name"])
+        gender = st.selectbox(
+            "性别",
+            [None, *genders],
+            index=([None, *genders].index(record["gender"])),
+            format_func=lambda g: g or "未填写",
+        )
+        joined = st.date_input("入队日期", record["joined_on"], max_value=date.today())
+        if st.form_submit_button("保存更正"):
+            changes = {"name": name, "gender": gender, "joined_on": joined}
+            write_feedback(
+                lambda: teams.update_member(db, user, member_id, changes, expected=seen), "已保存。", "member"
+            )
+
+
+def enterprise_basics(db: Database, user: User, enterprise_id: int, seen: dict) -> None:
+    """An enterprise's address and registration date (the page's own form edits name, sector, contact)."""
+    record = enterprises.enterprise_record(db, enterprise_id)
+    with st.form(f"enterprise_basics_{enterprise_id}"):
+        st.markdown("**更正地址、登记日期**")
+        address = st.text_input("地址", record.get("address") or "")
+        registered = st.date_input("登记日期", record.get("registered_on"), max_value=date.today())
+        if st.form_submit_button("保存更正"):
+            changes = {"address": address, "registered_on": registered}
+            write_feedback(
+                lambda: enterprises.update_enterprise(db, user, enterprise_id, changes, expected=seen),
+                "已保存。",
+                "enterprise",
+            )
+
+
+def edit_planned(db: Database, user: User, planned_id: int, active_plans: dict[str, str]) -> None:
+    """A planned drill's title, plan, date and note, saved against the record as drawn."""
+    record = drills.planned_record(db, planned_id)
+    seen = drawn("planned_edit", record)
+    codes = list(dict.fromkeys([*active_plans, *([record["plan_code"]] if record["plan_code"] else [])]))
+    with st.form(f"edit_planned_{planned_id}"):
+        st.markdown("**修改演练计划**")
+        title = st.text_input("演练名称 *", record["title"])
+        plan_code = st.selectbox(
+            "演练预案",
+            [None, *codes],
+            index=[None, *codes].index(record["plan_code"]),
+            format_func=lambda c: "未指定" if c is None else f"{c} {active_plans.get(c, '')}",
+        )
+        planned_on = st.date_input("计划日期 *", record["planned_on"])
+        note = st.text_input("备注", record["note"] or "")
+        if st.form_submit_button("保存修改"):
+            changes = {"title": title, "plan_code": plan_code, "planned_on": planned_on, "note": note}
+            write_feedback(
+                lambda: drills.update_planned(db, user, planned_id, changes, expected=seen),
+                "已保存修改。",
+                "planned_edit",
+            )
+            st.session_state.pop("_drawn_planned", None)  # the complete / cancel forms: drawn afresh
+
+
+def action_tools(db: Database, user: User, rows: list[dict]) -> None:
+    """Correct or void a corrective action of the user's scope (open or closed)."""
+    writable = {int(r["id"]): r for r in rows if user.may_write(r["township_code"])}
+    if not writable:
+        return
+    with st.expander("修改或作废整改事项"):
+        action_id = st.selectbox(
+            "整改事项",
+            list(writable),
+            format_func=lambda i: f"{i} {writable[i]['description'][:30]}（{writable[i]['owner']}）",
+            key="edit_action_pick",
+        )
+        record = drills.action_record(db, action_id)
+        seen = drawn("action_edit", record)
+        with st.form(f"edit_action_{action_id}"):
+            description = st.text_input("整改事项 *", record["description"])
+            owner = st.text_input("责任人 *", record["owner"])
+            due_on = st.date_input("整改期限 *", record["due_on"])
+            closed = record["closed_on"] is not None
+            note = st.text_input("整改情况", record["closure_note"] or "", disabled=not closed)
+            if st.form_submit_button("保存修改"):
+                changes = {"description": description, "owner": owner, "due_on": due_on}
+                if closed:
+                    changes["closure_note"] = note
+                write_feedback(
+                    lambda: drills.update_action(db, user, action_id, changes, expected=seen),
+                    "已保存修改。",
+                    "action_edit",
+                )
+                st.session_state.pop("_drawn_action", None)
+        void_section(db, user, "corrective_actions", action_id, record["township_code"])
+
+
+def contact_tools(db: Database, user: User) -> None:
+    """Correct (name, phone, start date) or void a current contact of the user's scope."""
+    frame = linkage.contact_list(db, user, None if user.is_admin else user.township_code)
+    if frame.empty:
+        return
+    names = {int(i): f"{t} {n}" for i, t, n in zip(frame["id"], frame["township_name"], frame["name"])}
+    with st.expander("修改或作废联络人"):
+        contact_id = st.selectbox("联络人", list(names), format_func=label_of(names), key="edit_contact_pick")
+        record = linkage.contact_record(db, contact_id)
+        seen = drawn("contact", record)
+        full = user.sees_full_phone(record["township_code"])
+        with st.form(f"edit_contact_{contact_id}"):
+            name = st.text_input("姓名", record["name"])
+            phone = st.text_input("电话（留空不修改）", (record["phone"] or "") if full else "")
+            since = st.date_input("到岗日期", record["active_from"])
+            if st.form_submit_button("保存修改"):
+                changes = {"name": name, "active_from": since}
+                if phone.strip():
+                    changes["phone"] = phone
+                write_feedback(
+                    lambda: linkage.update_contact(db, user, contact_id, changes, expected=seen), "已保存。", "contact"
+                )
+        void_section(db, user, "contacts", contact_id, record["township_code"], record["name"])
+
+
+def plan_status(db: Database, user: User, code: str, seen: dict) -> None:
+    """An admin sets a plan in force or retired, and its "needs revision" flag."""
+    if not user.is_admin:
+        return
+    record = plans.plan_record(db, code)
+    statuses = list(plans.PLAN_STATUSES)
+    with st.form(f"plan_status_{code}"):
+        st.markdown("**预案状态**（名称、牵头部门、演练与评估周期请在 plans/ 目录的预案文件中修改）")
+        status = st.selectbox(
+            "状态", statuses, index=statuses.index(record["status"]), format_func=label_of(plans.PLAN_STATUSES)
+        )
+        flag = st.checkbox("需修订", bool(record["needs_revision"]))
+        if st.form_submit_button("保存状态"):
+            write_feedback(
+                lambda: plans.update_plan(db, user, code, {"status": status, "needs_revision": flag}, expected=seen),
+                "已保存。",
+                "plan",
+            )

@@ -8,6 +8,7 @@ import streamlit as st
 
 from emergency import enums, imports, teams
 from emergency.hygiene import escape_markdown as md
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, enum_select, label_of, show_table, township_options, write_feedback
@@ -15,6 +16,7 @@ from emergency.ui.widgets import drawn, enum_select, label_of, show_table, towns
 user = require_login()
 db = get_db()
 st.title("救援队伍")
+record_actions.voided_note("teams")
 
 towns = township_options(db)
 cols = st.columns(4)
@@ -138,6 +140,10 @@ if len(frame):
                         "队伍已撤销。",
                         saved_as,
                     )
+            record_actions.team_basics(db, user, int(team_id), seen)
+            record_actions.void_section(db, user, "teams", int(team_id), team_township, str(chosen["name"]))
+
+record_actions.voided_section(db, user, "teams")
 
 if user.role != "viewer":
     with st.expander("新增队伍"), st.form("new_team"):
