@@ -258,3 +258,17 @@ def test_an_enterprise_address_is_corrected_on_its_page(app, scratch_db):
     _button(at, "保存更正").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert db.scalar("SELECT address FROM enterprises WHERE id = ?", [chosen]) == "城关镇解放路 8 号"
+
+
+def test_the_new_team_form_is_cleared_and_names_the_new_team(app, scratch_db):
+    db = scratch_db
+    at = app("emergency/ui/teams_page.py", as_user="town100", db=db)
+    name_box = lambda: next(w for w in at.text_input if w.label == "队伍名称" and w.form_id.startswith("new_team"))  # noqa: E731
+    name_box().input("城关镇测试突击队")
+    next(b for b in at.button if b.label == "保存" and b.form_id.startswith("new_team")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    new_id = db.scalar("SELECT id FROM teams WHERE name = '城关镇测试突击队'")
+    assert any(f"已新增队伍（编号 {new_id}）" in s.value for s in at.success)
+    assert name_box().value == ""
+    next(b for b in at.button if b.label == "保存" and b.form_id.startswith("new_team")).click().run()
+    assert db.scalar("SELECT count(*) FROM teams WHERE name = '城关镇测试突击队'") == 1

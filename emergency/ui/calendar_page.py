@@ -56,7 +56,8 @@ if user.role != "viewer":
     if user.is_admin:
         own = {"县级（全县）": None, **own}
     active_plans = plans.active_plans(db)
-    with st.expander("新增演练计划"), st.form("new_planned"):
+    record_actions.saved("new_planned")
+    with st.expander("新增演练计划"), st.form(record_actions.form_key("new_planned")):
         title = st.text_input("演练名称 *")
         town_label = st.selectbox("所属乡镇 *", list(own))
         plan_code = st.selectbox("演练预案", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}")
@@ -72,7 +73,9 @@ if user.role != "viewer":
                 "planned_on": planned_on,
                 "note": note,
             }
-            write_feedback(lambda: drills.create_planned(db, user, data), "已新增演练计划。")
+            record_actions.save_and_clear(
+                "new_planned", lambda: drills.create_planned(db, user, data), "已新增演练计划"
+            )
     open_rows = {
         f"{r['id']} {r['planned_on']} {r['title']}": r
         for r in rows

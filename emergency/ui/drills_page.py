@@ -249,14 +249,18 @@ if chosen:
     if may_write:
         seen = drawn("drill", drills.drill_record(db, chosen))  # what the evaluation form is checked against
         left, right = st.columns(2)
-        with left.form("add_action"):
+        record_actions.saved("add_action")
+        with left.form(record_actions.form_key("add_action")):
             st.markdown("新增整改事项")
             description = st.text_input("整改事项")
             owner = st.text_input("责任人")
             due_on = st.date_input("整改期限", today)
             if st.form_submit_button("保存整改事项"):
-                write_feedback(
-                    lambda: drills.add_action(db, user, chosen, description, owner, due_on), "已新增整改事项。"
+                drill_id: int = chosen
+                record_actions.save_and_clear(
+                    "add_action",
+                    lambda: drills.add_action(db, user, drill_id, description, owner, due_on),
+                    "已新增整改事项",
                 )
         with right.form("evaluate"):
             st.markdown("补充评估")

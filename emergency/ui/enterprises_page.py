@@ -80,7 +80,8 @@ show_table(
 
 if user.role != "viewer":
     own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
-    with st.expander("登记企业"), st.form("new_enterprise"):
+    record_actions.saved("new_enterprise")
+    with st.expander("登记企业"), st.form(record_actions.form_key("new_enterprise")):
         name = st.text_input("企业名称 *")
         sector_new = st.selectbox("行业领域 *", list(SECTORS), format_func=label_of(SECTORS))
         town_new = own[st.selectbox("所属乡镇 *", list(own))]
@@ -98,7 +99,9 @@ if user.role != "viewer":
                 "contact_phone": phone,
                 "registered_on": registered,
             }
-            write_feedback(lambda: enterprises.create_enterprise(db, user, data), "已登记企业。")
+            record_actions.save_and_clear(
+                "new_enterprise", lambda: enterprises.create_enterprise(db, user, data), "已登记企业"
+            )
     editable = {
         f"{r['id']} {r['name']}": int(r["id"])
         for r in frame.to_dict("records")

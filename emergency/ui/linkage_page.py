@@ -216,7 +216,8 @@ with tabs[3]:
     else:
         own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
         c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
-        with st.form("contact"):
+        record_actions.saved("contact")
+        with st.form(record_actions.form_key("contact")):
             role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
             village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
             village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
@@ -232,10 +233,9 @@ with tabs[3]:
                     "phone": phone,
                     "active_from": since,
                 }
-                if write_feedback(
-                    lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
-                ):
-                    st.rerun()
+                record_actions.save_and_clear(
+                    "contact", lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
+                )
         record_actions.contact_tools(db, user)
     record_actions.voided_section(db, user, "contacts")
 

@@ -171,10 +171,11 @@ if user.role != "viewer" and len(writable):
 record_actions.voided_section(db, user, "members")
 
 if user.role != "viewer":
+    record_actions.saved("new_member")
     with st.expander("新增队员"):
         team_frame = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
         names = dict(zip(team_frame["id"], team_frame["name"]))
-        with st.form("new_member"):
+        with st.form(record_actions.form_key("new_member")):
             team_id = st.selectbox("所属队伍", list(names), format_func=lambda i: names[i])
             name = st.text_input("姓名")
             phone = st.text_input("手机号")
@@ -197,7 +198,10 @@ if user.role != "viewer":
                     "insurance_until": insured,
                     "joined_on": joined,
                 }
-                result: dict = {}
-                if write_feedback(lambda: result.update(r=teams.add_member(db, user, data, id_number)), "已新增队员。"):
-                    for warning in result["r"][1]:
-                        st.warning(warning)
+                record_actions.save_and_clear(
+                    "new_member",
+                    lambda: teams.add_member(db, user, data, id_number),
+                    "已新增队员",
+                    number=lambda made: made[0],
+                    notes=lambda made: made[1],  # e.g. the same ID number in another team
+                )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -46,6 +46,27 @@ def after_save(slot: str, message: str, record_id: int | None = None) -> None:
     st.session_state[f"_saved_{slot}"] = (message, record_id)
     st.session_state.pop(f"_pending_{slot}", None)
     st.rerun()
+
+
+def form_key(slot: str) -> str:
+    """The key of a create form, new after each save (Streamlit then draws its widgets empty)."""
+    return f"{slot}_{version(slot)}"
+
+
+def save_and_clear(
+    slot: str,
+    create: Callable[[], object],
+    success: str,
+    number: Callable[[Any], int] = int,
+    notes: Callable[[Any], list[str]] = lambda _: [],
+) -> None:
+    """Run a create form's service call: a refusal is shown (write_feedback) and the form keeps its
+    values; a success draws the form afresh and says what was saved, with its number."""
+    result: dict = {}
+    if write_feedback(lambda: result.setdefault("r", create()), success):
+        made = result["r"]
+        extra = "".join(f"  \n{md(n)}" for n in notes(made))
+        after_save(slot, f"{success}（编号 {number(made)}）{extra}", number(made))
 
 
 def saved(slot: str, open_record: Callable[[int], None] | None = None, what: str = "记录") -> None:

@@ -146,7 +146,8 @@ if len(frame):
 record_actions.voided_section(db, user, "teams")
 
 if user.role != "viewer":
-    with st.expander("新增队伍"), st.form("new_team"):
+    record_actions.saved("new_team")
+    with st.expander("新增队伍"), st.form(record_actions.form_key("new_team")):
         name = st.text_input("队伍名称")
         kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=label_of(enums.TEAM_KINDS))
         levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
@@ -167,4 +168,4 @@ if user.role != "viewer":
                 "duty_phone": phone,
                 "established_on": founded,
             }
-            write_feedback(lambda: teams.create_team(db, user, data, domains), "已新增队伍。")
+            record_actions.save_and_clear("new_team", lambda: teams.create_team(db, user, data, domains), "已新增队伍")
