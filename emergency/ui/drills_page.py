@@ -72,7 +72,11 @@ if user.role != "viewer":
             participants = b.number_input("参演人次 *", min_value=0, step=1, key=f"log_participants_{v}")
             form = c.selectbox("演练形式 *", list(enums.DRILL_FORMS), index=1, format_func=label_of(enums.DRILL_FORMS))
             plan_codes = st.multiselect(
-                "演练预案 *", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}", key=f"log_plans_{v}"
+                "演练预案 *",
+                list(active_plans),
+                format_func=lambda c: f"{c} {active_plans[c]}",
+                key=f"log_plans_{v}",
+                placeholder="请选择预案",
             )
             organiser = st.text_input("组织单位 *", default_organiser, key=f"log_organiser_{v}")
             with st.expander("更多信息（可选）"):
