@@ -119,6 +119,11 @@ def is_voided(db: Database, table: str, record_id: int) -> bool:
     return _voided(db.cursor(), table, record_id) is not None
 
 
+def voided_record(db: Database, table: str, record_id: int) -> dict | None:
+    """The voided_records row of a record (reason, who, when), or None when it is live."""
+    return _voided(db.cursor(), table, record_id)
+
+
 def refuse_voided(cur: Cursor, table: str, record_id: int) -> None:
     """Inside an edit's transaction: a voided record is not edited (restore it first)."""
     if _voided(cur, table, record_id):

@@ -100,6 +100,10 @@ def test_a_voided_drill_leaves_the_years_count_and_an_admin_restores_it(app, scr
     at = app("emergency/ui/overview.py", as_user="town100", db=db, year="2024")
     shown = {m.label: m.value for m in at.metric}["县乡两级演练（场次）"]
     assert int(shown.replace(",", "")) == before["county_township_drills"] - 1
+    # opened by its link it says it is voided, and offers no edit
+    at = app("emergency/ui/drills_page.py", as_user="town100", db=db, drill=str(drill["id"]))
+    assert any("已作废" in w.value and "与第二场重复录入" in w.value for w in at.warning)
+    assert not any(b.label in ("保存修改", "作废") for b in at.button)
     # in the 已作废 list, and no 恢复 for the township
     at = app("emergency/ui/drills_page.py", as_user="town100", db=db)
     assert any("已作废的演练记录（1）" in e.label for e in at.expander)

@@ -197,7 +197,8 @@ if chosen:
         st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
     if d["planned"]:
         st.caption("对应演练计划：" + md("、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"])))
-    may_write = user.may_write(d["township_code"])
+    voided = record_actions.voided_banner(db, "drills", chosen)
+    may_write = user.may_write(d["township_code"]) and not voided
     if may_write:
         record_actions.edit_drill(db, user, chosen, active_plans, today)
         record_actions.void_section(db, user, "drills", chosen, d["township_code"], f"《{d['title']}》")

@@ -138,6 +138,18 @@ def void_section(
                     st.rerun()
 
 
+def voided_banner(db: Database, table: str, record_id: int) -> bool:
+    """A voided record opened directly (a link, ?drill=N): say so, with the reason. True if voided."""
+    row = records.voided_record(db, table, record_id)
+    if row is None:
+        return False
+    st.warning(
+        f"该{records.KINDS[table].label}已于 {row['voided_at']:%Y-%m-%d %H:%M} 作废（{md(row['voided_by'])}："
+        f"{md(row['reason'])}），不计入列表和统计；管理员可在“已作废”列表中恢复。"
+    )
+    return True
+
+
 def voided_note(table: str) -> None:
     """What the last void, delete or restore on this page did (shown at the next run)."""
     note = st.session_state.pop(f"_voided_note_{table}", None)
