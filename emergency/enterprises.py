@@ -19,7 +19,7 @@ from .db import where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
-from .records import live
+from .records import live, refuse_voided
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -70,6 +70,7 @@ def _check(cur: Cursor, actor: User, enterprise_id: int, expected: dict | None, 
     """Inside the write: the enterprise as it is now, in the actor's scope and unchanged since the form."""
     before = _enterprise(cur, enterprise_id)
     require_write(actor, before["township_code"], what)
+    refuse_voided(cur, "enterprises", enterprise_id)
     stale.check_fresh(
         before,
         expected,

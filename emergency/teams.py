@@ -21,7 +21,7 @@ from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .normalise import Places
-from .records import live
+from .records import live, refuse_voided
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -148,6 +148,7 @@ def _check_team(cur: Cursor, actor: User, team_id: int, expected: dict | None, w
     """Inside the write: the team as it is now, in the actor's scope and unchanged since the form."""
     before = _team_record(cur, team_id)
     require_write(actor, before["township_code"], what)
+    refuse_voided(cur, "teams", team_id)
     stale.check_fresh(
         before, expected, table="teams", record_id=team_id, labels=TEAM_LABELS, viewer=actor, enums=TEAM_ENUMS
     )
@@ -276,6 +277,7 @@ def _check_member(cur: Cursor, actor: User, member_id: int, expected: dict | Non
     """Inside the write: the member as it is now, in the actor's scope and unchanged since the form."""
     before = _member(cur, member_id)
     require_write(actor, before["township_code"], what)
+    refuse_voided(cur, "members", member_id)
     stale.check_fresh(
         before, expected, table="members", record_id=member_id, labels=MEMBER_LABELS, viewer=actor, enums=MEMBER_ENUMS
     )

@@ -231,3 +231,26 @@ def test_an_admin_retires_a_plan_and_flags_it(scratch_db):
     assert stats.year_stats(db, 2024)["plans"] == 39
     with pytest.raises(ValidationError, match="状态"):
         plans.update_plan(db, user_row(db, "admin"), code, {"status": "draft"})
+
+
+def test_a_voided_team_member_or_enterprise_is_not_edited(scratch_db):
+    from emergency import enterprises
+
+    db = scratch_db
+    admin = user_row(db, "admin")
+    team = db.scalar("SELECT min(id) FROM teams WHERE township_code = ?", [CHENGGUAN])
+    member = db.scalar("SELECT min(id) FROM members WHERE team_id = ?", [team])
+    records.void(db, admin, "teams", team, "录错")
+    with pytest.raises(ValidationError, match="已作废"):
+        teams.update_team(db, admin, team, {"equipment": "无人机"})
+    with pytest.raises(ValidationError, match="已作废"):
+        teams.update_member(db, admin, member, {"specialty": "救护"})
+    from emergency.enums import ENTERPRISE_SECTORS
+
+    free = enterprises.create_enterprise(
+        db, admin, {"name": "城关镇测试企业", "sector": next(iter(ENTERPRISE_SECTORS)), "township_code": CHENGGUAN}
+    )
+    records.void(db, admin, "enterprises", free, "重复登记")
+    assert free not in enterprises.enterprise_list(db)["id"].tolist()
+    with pytest.raises(ValidationError, match="已作废"):
+        enterprises.update_enterprise(db, admin, free, {"address": "新地址"})
