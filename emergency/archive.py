@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .enums import DRILL_FORMS, DRILL_LEVELS
 from .evaluation import ORGANISATION_FIELDS
+from .records import live
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -86,7 +87,7 @@ def incomplete_archives(db: Database, year: int, township_code: str | None = Non
         " list(DISTINCT a.kind) FILTER (WHERE a.kind IS NOT NULL) AS present"
         " FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
         " LEFT JOIN drill_attachments a ON a.drill_id = d.id"
-        f" WHERE year(d.held_on) = ?{scope}"
+        f" WHERE year(d.held_on) = ?{scope} AND {live('drills', 'd')}"
         " GROUP BY d.id, d.held_on, d.title, d.level, t.name ORDER BY d.held_on DESC, d.id DESC",
         params,
     )

@@ -31,6 +31,9 @@ ACTION_LABELS = {
     "revise": "修订",
     "evaluate": "评估",
     "cancel": "取消",
+    "void": "作废",
+    "restore": "恢复",
+    "delete": "彻底删除",
 }
 
 

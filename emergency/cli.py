@@ -42,8 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         )
         return p
 
-    command("init", "建库/升级结构，导入乡镇、村（社区）和 plans/ 下的预案")
-    p = command("demo", "向空数据库写入演示数据（可复现县2024年报告数字）")
+    command("init", "建库/升级结构，导入乡镇、村（社区）和 plans/ 下的预案，并标记为正式数据库（不会写入演示数据）")
+    p = command("demo", "向新的空数据库写入演示数据（可复现县2024年报告数字）；正式数据库拒绝写入")
     p.add_argument("--scale", type=int, default=1, help="规模倍数（基准测试用），默认 1")
     p = command("stats", "输出某年度统计数字")
     p.add_argument("--year", type=int, required=True)
@@ -103,29 +103,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_init(db: Database, args) -> int:
-    from .setup import initialise
+    from .setup import initialise, mark_real
 
     result = initialise(db)
+    real = mark_real(db)
     print(
         f"已初始化 {db.path}：新增乡镇级单位 {result['townships']} 个、村级单位 {result['villages']} 个；"
         f"预案新增 {result['plans_inserted']} 项、更新 {result['plans_updated']} 项。"
     )
+    print("已标记为正式数据库：服务启动时不会写入演示数据。" if real else "注意：该文件是演示数据库，仍为演示数据库。")
     return 0
 
 
 def cmd_demo(db: Database, args) -> int:
     from . import demo
-    from .setup import initialise
+    from .setup import fill_with_demo, initialise, is_real
 
     if args.scale < 1:
         print("错误：--scale 必须是正整数", file=sys.stderr)
         return 1
     initialise(db)
+    if is_real(db):
+        print(
+            "错误：该数据库已标记为正式数据库（执行过 init 或已有正式账号），不能写入演示数据（请用新的 --db 文件）。",
+            file=sys.stderr,
+        )
+        return 1
     if demo.has_data(db):
         print("错误：数据库中已有数据，演示数据只能写入空数据库（请用新的 --db 文件）。", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    written = demo.generate(db, scale=args.scale)
+    written = fill_with_demo(db, scale=args.scale)
     summary = "、".join(f"{table} {count}" for table, count in written.items())
     print(f"已写入演示数据（规模 ×{args.scale}，用时 {time.perf_counter() - started:.1f} 秒）：{summary}")
     return 0

@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from . import enums
+from .records import live
 from .rules import NEVER, OVERDUE, STATUS_LABELS, deadline_status, due_date, seasonal_status, worst_status
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> lis
         "SELECT p.code, p.name, p.category, p.lead_department, p.drill_every_months, p.review_every_months,"
         " p.version, p.revised_on, p.last_evaluated_on, p.needs_revision,"
         " (SELECT max(d.held_on) FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id"
-        "   WHERE dp.plan_code = p.code AND d.held_on <= ?) AS last_drill_on,"
+        f"   WHERE dp.plan_code = p.code AND d.held_on <= ? AND {live('drills', 'd')}) AS last_drill_on,"
         " (SELECT count(*) FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id WHERE dp.plan_code = p.code"
-        "   AND d.held_on <= ?) AS drill_count"
+        f"   AND d.held_on <= ? AND {live('drills', 'd')}) AS drill_count"
         " FROM plans p WHERE p.status = 'active' ORDER BY p.code",
         [today, today],
     )
@@ -74,7 +75,7 @@ def enterprise_deadlines(
     db: Database, today: date, warn_days: int = WARN_DAYS, township_code: str | None = None
 ) -> list[dict]:
     params: list = [today]
-    where = "WHERE e.closed_on IS NULL"
+    where = f"WHERE e.closed_on IS NULL AND {live('enterprises', 'e')}"
     if township_code:
         where += " AND e.township_code = ?"
         params.append(township_code)
@@ -83,7 +84,8 @@ def enterprise_deadlines(
         " FROM enterprises e JOIN townships t ON t.code = e.township_code"
         " LEFT JOIN (SELECT enterprise_id, max(held_on) AS last_drill_on,"
         "   count(*) FILTER (WHERE held_on > CAST(? AS DATE) - INTERVAL 12 MONTH) AS drills_12m"
-        "   FROM drills WHERE enterprise_id IS NOT NULL AND held_on <= CAST(? AS DATE) GROUP BY enterprise_id) d"
+        "   FROM drills dx WHERE enterprise_id IS NOT NULL AND held_on <= CAST(? AS DATE)"
+        f"   AND {live('drills', 'dx')} GROUP BY enterprise_id) d"
         "   ON d.enterprise_id = e.id"
         f" {where} ORDER BY t.sort_order, e.name",
         [today, *params],
@@ -109,8 +111,9 @@ def village_deadlines(
     rows = db.query_dicts(
         "SELECT v.code, v.name, v.township_code, t.name AS township_name, d.last_drill_on"
         " FROM villages v JOIN townships t ON t.code = v.township_code"
-        " LEFT JOIN (SELECT village_code, max(held_on) AS last_drill_on FROM drills"
-        "   WHERE village_code IS NOT NULL AND held_on <= ? GROUP BY village_code) d ON d.village_code = v.code"
+        " LEFT JOIN (SELECT village_code, max(held_on) AS last_drill_on FROM drills dx"
+        f"   WHERE village_code IS NOT NULL AND held_on <= ? AND {live('drills', 'dx')} GROUP BY village_code) d"
+        "   ON d.village_code = v.code"
         f" {where} ORDER BY t.sort_order, v.code",
         params,
     )
@@ -148,7 +151,7 @@ def _township_plan_dates(db: Database, plan_codes: list[str], today: date, towns
     for town, plan, held in db.query(
         "SELECT d.township_code, dp.plan_code, d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
         f" WHERE dp.plan_code IN ({', '.join('?' * len(plan_codes))}) AND d.held_on <= ?"
-        f" AND d.level IN ('township', 'village') AND d.township_code IS NOT NULL{extra}",
+        f" AND d.level IN ('township', 'village') AND d.township_code IS NOT NULL AND {live('drills', 'd')}{extra}",
         params,
     ):
         found.setdefault((town, plan), []).append(held)
@@ -235,7 +238,8 @@ def township_compliance(
     overdue_actions = dict(
         db.query(
             "SELECT d.township_code, count(*) FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-            " WHERE a.closed_on IS NULL AND a.due_on < ? AND d.township_code IS NOT NULL GROUP BY 1",
+            " WHERE a.closed_on IS NULL AND a.due_on < ? AND d.township_code IS NOT NULL"
+            f" AND {live('drills', 'd')} AND {live('corrective_actions', 'a')} GROUP BY 1",
             [today],
         )
     )

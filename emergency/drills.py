@@ -26,6 +26,7 @@ from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
 from .errors import Problem, ValidationError
 from .hygiene import check_upload, clean
+from .records import live, refuse_voided
 from .regions import place_problems
 from .rules import action_status, planned_status
 
@@ -277,6 +278,42 @@ def _mark_planned_done(cur: Cursor, actor: User, planned_id: int, drill_id: int)
     )
 
 
+# Near-duplicates ---------------------------------------------------------------------------------
+class PossibleDuplicate(ValidationError):
+    """A drill of the same township on the same day with the same title or the same plans exists;
+    nothing was written. `drills` lists them (id, title, held_on); saved only when confirmed."""
+
+    def __init__(self, found: list[dict]):
+        names = "、".join(f"第 {d['id']} 号《{d['title']}》" for d in found)
+        super().__init__([Problem("演练记录", f"可能重复，仍要保存？同一乡镇同一天已有{names}")])
+        self.drills = found
+
+
+def possible_duplicates(
+    db: Database, data: dict, plan_codes: list[str], *, exclude_id: int | None = None
+) -> list[dict]:
+    """Live drills of the same township (or the county) on the same day whose title (ignoring spaces
+    and case) or set of plans equals this one's: what the log form asks about before saving."""
+    return _duplicates(db.cursor(), data, plan_codes, exclude_id)
+
+
+def _duplicates(cur: Cursor, data: dict, plan_codes: list[str], exclude_id: int | None = None) -> list[dict]:
+    title = "".join((clean(data.get("title")) or "").split()).lower()
+    plans = sorted(set(plan_codes or []))
+    rows = cur.execute(
+        "SELECT d.id, d.title, d.held_on,"
+        " (SELECT list(dp.plan_code ORDER BY dp.plan_code) FROM drill_plans dp WHERE dp.drill_id = d.id) AS plans"
+        " FROM drills d WHERE d.held_on = ? AND d.township_code IS NOT DISTINCT FROM ? AND d.id <> ?"
+        f" AND {live('drills', 'd')} ORDER BY d.id",
+        [data.get("held_on"), data.get("township_code"), exclude_id or -1],
+    ).fetchall()
+    return [
+        {"id": i, "title": t, "held_on": h}
+        for i, t, h, p in rows
+        if "".join(t.split()).lower() == title or (plans and sorted(p or []) == plans)
+    ]
+
+
 # Drill records -----------------------------------------------------------------------------------
 def create_drill(
     db: Database,
@@ -286,8 +323,11 @@ def create_drill(
     *,
     today: date | None = None,
     planned_id: int | None = None,
+    duplicate_ok: bool = True,
 ) -> int:
-    """Record a drill; with planned_id, the planned drill it carries out is marked done and linked."""
+    """Record a drill; with planned_id, the planned drill it carries out is marked done and linked.
+    duplicate_ok=False (the log form, until the user confirms) refuses a near-duplicate with
+    PossibleDuplicate (possible_duplicates), checked inside the write."""
     data = _normalise(data)
     plan_codes = list(dict.fromkeys(plan_codes or []))
     require_write(actor, data["township_code"], "为其他乡镇或县级登记演练")
@@ -298,6 +338,8 @@ def create_drill(
     def work(cur: Cursor):
         if planned_id is not None:  # still open and in scope, checked inside the write
             _open_planned(cur, actor, planned_id, "完成其他乡镇的演练计划")
+        if not duplicate_ok and (found := _duplicates(cur, data, plan_codes)):
+            raise PossibleDuplicate(found)
         drill_id = insert_row(cur, "drills", {**data, "created_by": actor.username})
         for code in plan_codes:
             cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, code])
@@ -327,6 +369,7 @@ def update_drill(
         before = _drill(cur, drill_id)
         old_plans = _drill_plans(cur, drill_id)
         require_write(actor, before["township_code"], "修改其他乡镇或县级的演练")
+        refuse_voided(cur, "drills", drill_id)
         stale.check_fresh(
             {"id": drill_id, **before, "plans": old_plans},
             expected,
@@ -377,20 +420,25 @@ def drill_list(
         ("d.township_code = ?", township_code),
         ("d.level = ?", level),
         ("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)", plan_code),
+        (live("drills", "d"), True),
     )
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"
         " d.form, d.participants,"
         " (SELECT string_agg(dp.plan_code, '、' ORDER BY dp.plan_code) FROM drill_plans dp WHERE dp.drill_id = d.id)"
         " AS plans, d.township_code, d.plan_problems_found,"
-        " (SELECT count(*) FROM corrective_actions a WHERE a.drill_id = d.id AND a.closed_on IS NULL) AS open_actions"
+        " (SELECT count(*) FROM corrective_actions a WHERE a.drill_id = d.id AND a.closed_on IS NULL"
+        f" AND {live('corrective_actions', 'a')}) AS open_actions"
         f" FROM drills d LEFT JOIN townships t ON t.code = d.township_code {where} ORDER BY d.held_on DESC, d.id DESC",
         params,
     )
 
 
 def drill_years(db: Database) -> list[int]:
-    return [int(y) for (y,) in db.query("SELECT DISTINCT year(held_on) FROM drills ORDER BY 1 DESC")]
+    return [
+        int(y)
+        for (y,) in db.query(f"SELECT DISTINCT year(held_on) FROM drills d WHERE {live('drills', 'd')} ORDER BY 1 DESC")
+    ]
 
 
 def drill_exists(db: Database, drill_id: int) -> bool:
@@ -400,8 +448,8 @@ def drill_exists(db: Database, drill_id: int) -> bool:
 def monthly_by_level(db: Database, year: int):
     """The year's drills per (month, level): a frame of month (1-12), level, drills."""
     return db.frame(
-        "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills WHERE year(held_on) = ?"
-        " GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT month(held_on) AS month, level, count(*) AS drills FROM drills d WHERE year(held_on) = ?"
+        f" AND {live('drills', 'd')} GROUP BY 1, 2 ORDER BY 1, 2",
         [year],
     )
 
@@ -425,7 +473,9 @@ def drill_detail(db: Database, drill_id: int) -> dict:
     )
     detail["attachments"] = db.query_dicts("SELECT * FROM drill_attachments WHERE drill_id = ? ORDER BY id", [drill_id])
     detail["actions"] = db.query_dicts(
-        "SELECT * FROM corrective_actions WHERE drill_id = ? ORDER BY due_on, id", [drill_id]
+        f"SELECT * FROM corrective_actions a WHERE drill_id = ? AND {live('corrective_actions', 'a')}"
+        " ORDER BY due_on, id",
+        [drill_id],
     )
     detail["planned"] = db.query_dicts(
         "SELECT id, title, planned_on FROM planned_drills WHERE drill_id = ?", [drill_id]
@@ -436,14 +486,14 @@ def drill_detail(db: Database, drill_id: int) -> dict:
 def by_level_and_sector(db: Database, year: int) -> tuple[list[dict], list[dict]]:
     """The year's drills and person-times by level, and the enterprise drills by sector."""
     levels = db.query_dicts(
-        "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills"
-        " WHERE year(held_on) = ? GROUP BY level",
+        "SELECT level, count(*) AS drills, coalesce(sum(participants), 0) AS participants FROM drills d"
+        f" WHERE year(held_on) = ? AND {live('drills', 'd')} GROUP BY level",
         [year],
     )
     sectors = db.query_dicts(
         "SELECT e.sector, count(*) AS drills, coalesce(sum(d.participants), 0) AS participants,"
         " count(DISTINCT e.id) AS enterprises FROM drills d JOIN enterprises e ON e.id = d.enterprise_id"
-        " WHERE d.level = 'enterprise' AND year(d.held_on) = ? GROUP BY e.sector",
+        f" WHERE d.level = 'enterprise' AND year(d.held_on) = ? AND {live('drills', 'd')} GROUP BY e.sector",
         [year],
     )
     order = list(DRILL_LEVELS)
@@ -625,9 +675,58 @@ def close_action(
     return db.write(work)
 
 
+ACTION_FIELDS = ("description", "owner", "due_on", "closure_note")
+
+
+def update_action(db: Database, actor: User, action_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct a corrective action (what, who, due date; the closing note once closed)."""
+
+    def work(cur: Cursor):
+        before = _action(cur, action_id)
+        require_write(actor, before["township_code"], "修改其他乡镇或县级的整改事项")
+        refuse_voided(cur, "corrective_actions", action_id)
+        stale.check_fresh(
+            before, expected, table="corrective_actions", record_id=action_id, labels=ACTION_LABELS, viewer=actor
+        )
+        after = {k: before[k] for k in ACTION_FIELDS}
+        after.update({k: v for k, v in changes.items() if k in ACTION_FIELDS})
+        for field in ("description", "owner", "closure_note"):
+            after[field] = clean(after[field]) or None
+        problems = []
+        if not after["description"]:
+            problems.append(Problem("整改事项", "不能为空"))
+        if not after["owner"]:
+            problems.append(Problem("责任人", "不能为空"))
+        if not isinstance(after["due_on"], date):
+            problems.append(Problem("整改期限", "必须填写日期"))
+        elif after["due_on"] < before["held_on"]:
+            problems.append(Problem("整改期限", "不能早于演练日期"))
+        if before["closed_on"] is not None and not after["closure_note"]:
+            problems.append(Problem("整改情况", "已完成的整改事项必须填写整改情况"))
+        if before["closed_on"] is None and after["closure_note"]:
+            problems.append(Problem("整改情况", "整改完成时再填写（请用关闭整改）"))
+        if problems:
+            raise ValidationError(problems)
+        old, new = audit.changed({k: before[k] for k in ACTION_FIELDS}, after)
+        if new:
+            cur.execute(
+                f"UPDATE corrective_actions SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                [*new.values(), action_id],
+            )
+            audit.record(cur, actor, "update", "corrective_actions", action_id, old, new)
+        return _action(cur, action_id)
+
+    return db.write(work)
+
+
 def action_list(db: Database, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
     """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
-    where, params = sql_where(("d.township_code = ?", township_code), ("a.closed_on IS NULL", only_open))
+    where, params = sql_where(
+        ("d.township_code = ?", township_code),
+        ("a.closed_on IS NULL", only_open),
+        (live("corrective_actions", "a"), True),
+        (live("drills", "d"), True),
+    )
     rows = db.query_dicts(
         "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, a.evidence,"
         " a.closed_by, a.origin, a.plan_code, a.verified_on, a.verification, a.verification_note, d.title AS drill_title,"
@@ -648,7 +747,8 @@ def action_counts(db: Database, today: date) -> dict:
     """Open corrective actions, and how many of them are past their due date on `today`."""
     return db.query_dicts(
         "SELECT count(*) AS open, count(*) FILTER (WHERE due_on < ?) AS overdue"
-        " FROM corrective_actions WHERE closed_on IS NULL",
+        f" FROM corrective_actions a WHERE closed_on IS NULL AND {live('corrective_actions', 'a')}"
+        f" AND a.drill_id IN (SELECT d.id FROM drills d WHERE {live('drills', 'd')})",
         [today],
     )[0]
 
@@ -691,9 +791,31 @@ def _open_planned(cur: Cursor, actor: User, planned_id: int, what: str, expected
 
 def create_planned(db: Database, actor: User, data: dict) -> int:
     """A drill in the annual plan: title, level, township, the plan it will exercise, planned date."""
+    data = _planned_data(data)
+    require_write(actor, data["township_code"], "为其他乡镇或县级制定演练计划")
+    problems = planned_problems(db, data)
+    if problems:
+        raise ValidationError(problems)
+
+    def work(cur: Cursor):
+        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
+        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
+        return planned_id
+
+    return db.write(work)
+
+
+def _planned_data(data: dict) -> dict:
     data = {k: data.get(k) for k in PLANNED_FIELDS}
     data["title"], data["note"] = clean(data["title"]), clean(data["note"]) or None
-    require_write(actor, data["township_code"], "为其他乡镇或县级制定演练计划")
+    data["village_code"] = data["village_code"] or None
+    if data["enterprise_id"] is not None:
+        data["enterprise_id"] = int(data["enterprise_id"])
+    return data
+
+
+def planned_problems(db: Database, data: dict) -> list[Problem]:
+    """Every problem of a planned drill (title, level and its places, plan, date); [] when acceptable."""
     problems = []
     if not data["title"]:
         problems.append(Problem("演练名称", "不能为空"))
@@ -709,13 +831,38 @@ def create_planned(db: Database, actor: User, data: dict) -> int:
         problems.append(Problem("演练预案", f"{data['plan_code']} 不存在"))
     if not isinstance(data["planned_on"], date):
         problems.append(Problem("计划日期", "必须填写日期"))
-    if problems:
-        raise ValidationError(problems)
+    return problems
+
+
+def update_planned(db: Database, actor: User, planned_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct a planned drill (title, level, places, plan, date, note); returns it as saved."""
 
     def work(cur: Cursor):
-        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
-        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
-        return planned_id
+        before = _planned(cur, planned_id)
+        require_write(actor, before["township_code"], "修改其他乡镇或县级的演练计划")
+        refuse_voided(cur, "planned_drills", planned_id)
+        stale.check_fresh(
+            before,
+            expected,
+            table="planned_drills",
+            record_id=planned_id,
+            labels=PLANNED_LABELS,
+            viewer=actor,
+            enums=PLANNED_ENUMS,
+        )
+        after = _planned_data({**before, **{k: v for k, v in changes.items() if k in PLANNED_FIELDS}})
+        require_write(actor, after["township_code"], "把演练计划改到其他乡镇")
+        problems = planned_problems(db, after)
+        if problems:
+            raise ValidationError(problems)
+        old, new = audit.changed({k: before[k] for k in PLANNED_FIELDS}, after)
+        if new:
+            cur.execute(
+                f"UPDATE planned_drills SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+                [*new.values(), planned_id],
+            )
+            audit.record(cur, actor, "update", "planned_drills", planned_id, old, new)
+        return _planned(cur, planned_id)
 
     return db.write(work)
 
@@ -757,7 +904,9 @@ def link_planned(db: Database, actor: User, planned_id: int, drill_id: int, *, e
 
 
 def planned_list(db: Database, today: date, *, year: int | None = None, township_code: str | None = None) -> list[dict]:
-    where, params = sql_where(("year(p.planned_on) = ?", year), ("p.township_code = ?", township_code))
+    where, params = sql_where(
+        ("year(p.planned_on) = ?", year), ("p.township_code = ?", township_code), (live("planned_drills", "p"), True)
+    )
     rows = db.query_dicts(
         "SELECT p.*, coalesce(t.name, '全县') AS township_name, pl.name AS plan_name, d.held_on AS done_on"
         " FROM planned_drills p LEFT JOIN townships t ON t.code = p.township_code"
@@ -772,7 +921,12 @@ def planned_list(db: Database, today: date, *, year: int | None = None, township
 
 def planned_years(db: Database) -> list[int]:
     """The years with planned drills, earliest first."""
-    return [int(y) for (y,) in db.query("SELECT DISTINCT year(planned_on) FROM planned_drills ORDER BY 1")]
+    return [
+        int(y)
+        for (y,) in db.query(
+            f"SELECT DISTINCT year(planned_on) FROM planned_drills p WHERE {live('planned_drills', 'p')} ORDER BY 1"
+        )
+    ]
 
 
 def by_month(rows: list[dict], key: str = "planned_on") -> dict[str, list[dict]]:

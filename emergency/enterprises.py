@@ -19,6 +19,7 @@ from .db import where as sql_where
 from .enums import ENTERPRISE_SECTORS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
+from .records import live, refuse_voided
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -69,6 +70,7 @@ def _check(cur: Cursor, actor: User, enterprise_id: int, expected: dict | None, 
     """Inside the write: the enterprise as it is now, in the actor's scope and unchanged since the form."""
     before = _enterprise(cur, enterprise_id)
     require_write(actor, before["township_code"], what)
+    refuse_voided(cur, "enterprises", enterprise_id)
     stale.check_fresh(
         before,
         expected,
@@ -90,9 +92,12 @@ def reference_problems(db: Database, enterprise_id, township_code: str | None) -
         enterprise_id = int(enterprise_id)
     except (TypeError, ValueError):
         return [Problem("企业（单位）", f"编号 {enterprise_id} 无效")]
-    row = db.query("SELECT township_code, closed_on FROM enterprises WHERE id = ?", [enterprise_id])
+    row = db.query(
+        f"SELECT township_code, closed_on FROM enterprises e WHERE id = ? AND {live('enterprises', 'e')}",
+        [enterprise_id],
+    )
     if not row:
-        return [Problem("企业（单位）", f"编号 {enterprise_id} 不存在")]
+        return [Problem("企业（单位）", f"编号 {enterprise_id} 不存在或已作废")]
     if row[0][0] != township_code:
         return [Problem("企业（单位）", f"编号 {enterprise_id} 不在所选乡镇")]
     return []
@@ -206,7 +211,10 @@ def enterprise_list(
     db: Database, *, township_code: str | None = None, sector: str | None = None, include_closed: bool = False
 ):
     where, params = sql_where(
-        ("e.township_code = ?", township_code), ("e.sector = ?", sector), ("e.closed_on IS NULL", not include_closed)
+        ("e.township_code = ?", township_code),
+        ("e.sector = ?", sector),
+        ("e.closed_on IS NULL", not include_closed),
+        (live("enterprises", "e"), True),
     )
     return db.frame(
         "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, v.name AS village_name,"
@@ -219,11 +227,11 @@ def enterprise_list(
 
 def enterprise_options(db: Database, township_code: str | None = None) -> dict[str, int]:
     """{label: id} of open enterprises (for drill forms)."""
-    params, where = [], "WHERE closed_on IS NULL"
+    params, where = [], f"WHERE closed_on IS NULL AND {live('enterprises', 'e')}"
     if township_code:
         where += " AND township_code = ?"
         params.append(township_code)
     return {
         f"{name}（{sector_label(sector)}）": eid
-        for eid, name, sector in db.query(f"SELECT id, name, sector FROM enterprises {where} ORDER BY name", params)
+        for eid, name, sector in db.query(f"SELECT id, name, sector FROM enterprises e {where} ORDER BY name", params)
     }

@@ -18,6 +18,7 @@ from .auth import User, require_write
 from .db import first_value, row_dict
 from .errors import Problem, ValidationError
 from .hygiene import clean
+from .records import live
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -220,7 +221,8 @@ def record_evaluation(db: Database, actor: User, drill_id: int, form: dict, *, t
         for action in actions_from_findings(form, current, plans):
             open_revision = action["plan_code"] and first_value(
                 cur,
-                "SELECT count(*) FROM corrective_actions WHERE plan_code = ? AND origin = 'plan' AND closed_on IS NULL",
+                "SELECT count(*) FROM corrective_actions a WHERE plan_code = ? AND origin = 'plan' AND closed_on IS NULL"
+                f" AND {live('corrective_actions', 'a')}",
                 [action["plan_code"]],
             )
             if open_revision:  # one open revision action per plan, however many drills find it
@@ -369,7 +371,8 @@ def close_revision_actions(cur: Cursor, actor: User, plan_code: str, revised_on:
     ids = [
         r[0]
         for r in cur.execute(
-            "SELECT id FROM corrective_actions WHERE plan_code = ? AND origin = 'plan' AND closed_on IS NULL",
+            "SELECT id FROM corrective_actions a WHERE plan_code = ? AND origin = 'plan' AND closed_on IS NULL"
+            f" AND {live('corrective_actions', 'a')}",
             [plan_code],
         ).fetchall()
     ]

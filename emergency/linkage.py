@@ -26,6 +26,7 @@ from .db import TZ, first_value, put_setting, row_dict
 from .enums import CONTACT_ROLES, WARNING_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
+from .records import live, refuse_voided
 from .teams import team_active
 
 if TYPE_CHECKING:
@@ -295,7 +296,9 @@ def township_indicators(db: Database, now: datetime | None = None, th: dict | No
         [since, now],
     ):
         acks.setdefault(code, []).append((issued, acked))
-    contacts = db.query_dicts("SELECT township_code, village_code, role, active_from, active_to FROM contacts")
+    contacts = db.query_dicts(
+        f"SELECT township_code, village_code, role, active_from, active_to FROM contacts c WHERE {live('contacts', 'c')}"
+    )
     villages: dict[str, list[str]] = {}
     for code, township in db.query("SELECT code, township_code FROM villages WHERE NOT is_virtual"):
         villages.setdefault(township, []).append(code)
@@ -306,9 +309,9 @@ def township_indicators(db: Database, now: datetime | None = None, th: dict | No
             "SELECT t.code,"
             f" (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND {active}),"
             " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'township'"
-            "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?),"
+            f"   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ? AND {live('drills', 'd')}),"
             " (SELECT count(*) FROM drills d WHERE d.township_code = t.code AND d.level = 'village'"
-            "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?)"
+            f"   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ? AND {live('drills', 'd')})"
             " FROM townships t WHERE t.is_township",
             [*active_params, *[today] * 4],
         )
@@ -365,8 +368,8 @@ def village_indicators(
         "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code", [township_code]
     )
     contacts = db.query_dicts(
-        "SELECT village_code, role, name, phone, active_from, active_to FROM contacts"
-        " WHERE township_code = ? AND village_code IS NOT NULL",
+        "SELECT village_code, role, name, phone, active_from, active_to FROM contacts c"
+        f" WHERE township_code = ? AND village_code IS NOT NULL AND {live('contacts', 'c')}",
         [township_code],
     )
     acks: dict[str, list] = {}
@@ -378,8 +381,8 @@ def village_indicators(
         acks.setdefault(code, []).append((issued, acked))
     drills = dict(
         db.query(
-            "SELECT village_code, count(*) FROM drills WHERE township_code = ? AND level = 'village'"
-            " AND held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND held_on <= ? GROUP BY 1",
+            "SELECT village_code, count(*) FROM drills d WHERE township_code = ? AND level = 'village'"
+            f" AND held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND held_on <= ? AND {live('drills', 'd')} GROUP BY 1",
             [township_code, today, today],
         )
     )
@@ -435,13 +438,13 @@ def county_summary(db: Database, today: date, indicators: list[dict]) -> dict:
     }
 
 
-CONNECTED_SQL = """
+CONNECTED_SQL = f"""
 WITH y AS (SELECT CAST(? AS DATE) AS start_on, CAST(? AS DATE) AS end_on,
                   CAST(? AS TIMESTAMPTZ) AS start_at, CAST(? AS TIMESTAMPTZ) AS end_at)
 SELECT t.code, t.name,
   (SELECT count(*) > 0 FROM contacts c, y WHERE c.township_code = t.code AND c.village_code IS NULL
      AND c.role IN ('station_head', 'station_staff') AND c.active_from <= y.end_on
-     AND (c.active_to IS NULL OR c.active_to >= y.start_on)) AS station,
+     AND (c.active_to IS NULL OR c.active_to >= y.start_on) AND {live("contacts", "c")}) AS station,
   (SELECT count(*) FROM roll_calls r, y WHERE r.township_code = t.code AND r.answered_at IS NOT NULL
      AND r.called_at >= y.start_at AND r.called_at < y.end_at) AS answered,
   (SELECT count(*) FROM warning_acks a JOIN warnings w ON w.id = a.warning_id, y WHERE a.township_code = t.code
@@ -514,7 +517,7 @@ def contact_list(db: Database, viewer: User, township_code: str | None = None, t
         "SELECT c.id, t.name AS township_name, v.name AS village_name, c.role, c.name, c.phone, c.active_from,"
         " c.township_code FROM contacts c JOIN townships t ON t.code = c.township_code"
         " LEFT JOIN villages v ON v.code = c.village_code"
-        f" WHERE c.active_from <= ? AND (c.active_to IS NULL OR c.active_to >= ?){where}"
+        f" WHERE c.active_from <= ? AND (c.active_to IS NULL OR c.active_to >= ?) AND {live('contacts', 'c')}{where}"
         " ORDER BY t.sort_order, c.village_code NULLS FIRST, c.role",
         params,
     )
@@ -625,6 +628,48 @@ def _contact(cur: Cursor, contact_id: int) -> dict:
 def contact_record(db: Database, contact_id: int) -> dict:
     """A contact as an edit form draws it; passed back as `expected` when it saves."""
     return _contact(db.cursor(), contact_id)
+
+
+def update_contact(db: Database, actor: User, contact_id: int, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct a contact's name, phone or start date (a new holder of the post is add_contact)."""
+
+    def work(cur: Cursor):
+        before = _contact(cur, contact_id)
+        require_write(actor, before["township_code"], "修改其他乡镇的联络人")
+        refuse_voided(cur, "contacts", contact_id)
+        stale.check_fresh(
+            before,
+            expected,
+            table="contacts",
+            record_id=contact_id,
+            labels=CONTACT_LABELS,
+            viewer=actor,
+            enums={"role": CONTACT_ROLES},
+        )
+        fields = ("name", "phone", "active_from")
+        after = {k: before[k] for k in fields}
+        after.update({k: v for k, v in changes.items() if k in fields})
+        after["name"], after["phone"] = clean(after["name"]), clean_code(after["phone"]) or None
+        problems = []
+        if not after["name"]:
+            problems.append(Problem("姓名", "不能为空"))
+        if phone_problem := _check_phone(after["phone"]):
+            problems.append(Problem("电话", phone_problem))
+        if not isinstance(after["active_from"], date):
+            problems.append(Problem("到岗日期", "必须填写日期"))
+        elif before["active_to"] is not None and after["active_from"] > before["active_to"]:
+            problems.append(Problem("到岗日期", "不能晚于离岗日期"))
+        if problems:
+            raise ValidationError(problems)
+        old, new = audit.changed({k: before[k] for k in fields}, after)
+        if new:
+            cur.execute(
+                f"UPDATE contacts SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), contact_id]
+            )
+            audit.record(cur, actor, "update", "contacts", contact_id, old, new)
+        return _contact(cur, contact_id)
+
+    return db.write(work)
 
 
 def end_contact(db: Database, actor: User, contact_id: int, on: date, *, expected: dict | None = None) -> dict:

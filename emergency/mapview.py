@@ -30,6 +30,7 @@ from .auth import User, require_admin
 from .db import put_setting
 from .errors import Problem, ValidationError
 from .hygiene import clean, escape_html
+from .records import live
 from .teams import member_active, team_active
 
 if TYPE_CHECKING:
@@ -277,11 +278,13 @@ def township_figures(db: Database, now: datetime | None = None) -> list[dict]:
         f" (SELECT count(*) FROM teams x WHERE x.township_code = t.code AND {team}) AS teams,"
         " (SELECT count(*) FROM members m JOIN teams x ON x.id = m.team_id WHERE x.township_code = t.code"
         f"   AND {member}) AS members,"
-        " (SELECT count(*) FROM enterprises e WHERE e.township_code = t.code AND e.closed_on IS NULL) AS enterprises,"
+        " (SELECT count(*) FROM enterprises e WHERE e.township_code = t.code AND e.closed_on IS NULL"
+        f"   AND {live('enterprises', 'e')}) AS enterprises,"
         " (SELECT count(*) FROM drills d WHERE d.township_code = t.code"
-        "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?) AS drills,"
+        f"   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ? AND {live('drills', 'd')}) AS drills,"
         " (SELECT coalesce(sum(participants), 0) FROM drills d WHERE d.township_code = t.code"
-        "   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ?) AS participants"
+        f"   AND d.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH AND d.held_on <= ? AND {live('drills', 'd')})"
+        " AS participants"
         " FROM townships t WHERE t.is_township ORDER BY t.sort_order",
         [*team_params, *member_params, *[today] * 4],
     )

@@ -400,6 +400,34 @@ def record_revision(
     return db.write(work)
 
 
+PLAN_STATUSES = {"active": "现行", "retired": "已废止"}
+
+
+def update_plan(db: Database, actor, code: str, changes: dict, *, expected: dict | None = None) -> dict:
+    """Correct what the registry keeps of a plan (admin): in force or retired (status), and the
+    "needs revision" flag. The catalogue fields (name, department, intervals) come from plans/*.md
+    and are corrected there (sync_plans would overwrite them)."""
+    from . import audit
+    from .auth import require_admin
+
+    require_admin(actor, "修改预案")
+
+    def work(cur: Cursor):
+        before = _fresh_plan(cur, actor, code, expected)
+        after = {"status": before["status"], "needs_revision": before["needs_revision"]}
+        after.update({k: v for k, v in changes.items() if k in after})
+        if after["status"] not in PLAN_STATUSES:
+            raise ValidationError.single("状态", f"必须是 {'、'.join(PLAN_STATUSES.values())} 之一")
+        after["needs_revision"] = bool(after["needs_revision"])
+        old, new = audit.changed({k: before[k] for k in after}, after)
+        if new:
+            cur.execute(f"UPDATE plans SET {', '.join(f'{k} = ?' for k in new)} WHERE code = ?", [*new.values(), code])
+            audit.record(cur, actor, "update", "plans", code, old, new)
+        return _plan_row(cur, code)
+
+    return db.write(work)
+
+
 def record_evaluation(
     db: Database,
     actor,

@@ -179,13 +179,16 @@ def month_events(db: Database, year: int, month: int, today: date, township_code
     last = date(year, month, calendar.monthrange(year, month)[1])
     town = " AND township_code = ?" if township_code else ""
     extra = [township_code] if township_code else []
+    from .records import live
+
     planned = db.query_dicts(
-        "SELECT id, title, planned_on, status FROM planned_drills"
-        f" WHERE planned_on BETWEEN ? AND ?{town} ORDER BY planned_on, id",
+        "SELECT id, title, planned_on, status FROM planned_drills p"
+        f" WHERE planned_on BETWEEN ? AND ?{town} AND {live('planned_drills', 'p')} ORDER BY planned_on, id",
         [first, last, *extra],
     )
     held = db.query(
-        f"SELECT held_on, count(*) FROM drills WHERE held_on BETWEEN ? AND ?{town} GROUP BY 1 ORDER BY 1",
+        f"SELECT held_on, count(*) FROM drills d WHERE held_on BETWEEN ? AND ?{town} AND {live('drills', 'd')}"
+        " GROUP BY 1 ORDER BY 1",
         [first, last, *extra],
     )
     events = [

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from . import audit, report_template
 from .enums import DRILL_LEVELS, ENTERPRISE_SECTORS, HAZARD_DOMAINS, PLAN_CATEGORIES
 from .errors import ValidationError
+from .records import live
 from .stats import STAT_LABELS, about, year_stats
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def report_figures(db: Database, year: int) -> dict:
     figures["by_level"], figures["by_sector"] = by_level_and_sector(db, year)
     figures["by_township"] = db.query_dicts(
         "SELECT t.name AS township_name, count(d.id) AS drills, coalesce(sum(d.participants), 0) AS participants"
-        " FROM townships t LEFT JOIN drills d ON d.township_code = t.code AND year(d.held_on) = ?"
+        f" FROM townships t LEFT JOIN drills d ON d.township_code = t.code AND year(d.held_on) = ? AND {live('drills', 'd')}"
         " WHERE t.is_township GROUP BY t.name, t.sort_order ORDER BY t.sort_order",
         [year],
     )
@@ -79,12 +80,12 @@ def report_figures(db: Database, year: int) -> dict:
     )
     figures["plans_drilled"] = db.scalar(
         "SELECT count(DISTINCT dp.plan_code) FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id"
-        " JOIN plans p ON p.code = dp.plan_code WHERE p.status = 'active' AND year(d.held_on) = ?",
+        f" JOIN plans p ON p.code = dp.plan_code WHERE p.status = 'active' AND year(d.held_on) = ? AND {live('drills', 'd')}",
         [year],
     )
     figures["actions"], figures["actions_closed"] = db.query(
         "SELECT count(*), count(a.closed_on) FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-        " WHERE year(d.held_on) = ?",
+        f" WHERE year(d.held_on) = ? AND {live('drills', 'd')} AND {live('corrective_actions', 'a')}",
         [year],
     )[0]
     return figures

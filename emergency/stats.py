@@ -10,6 +10,8 @@ Definitions (shown on the overview page too):
 - sector_drills / participants: drills held in the year by regulated enterprises (非煤矿山等领域);
 - village_drills / participants: village-level drills, counted apart from both;
 - drills / participants: all drills held in the year, every level.
+
+Voided records (records.py) count nowhere.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from .records import live
 from .teams import member_active, team_active
 
 if TYPE_CHECKING:
@@ -30,7 +33,7 @@ active_teams AS (
 ),
 year_drills AS (
     SELECT d.level, d.participants FROM drills d, params p
-    WHERE d.held_on BETWEEN p.year_start AND p.year_end
+    WHERE d.held_on BETWEEN p.year_start AND p.year_end AND {live("drills", "d")}
 )
 SELECT
     (SELECT count(*) FROM active_teams) AS teams,

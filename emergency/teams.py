@@ -21,6 +21,7 @@ from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .normalise import Places
+from .records import live, refuse_voided
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -91,11 +92,16 @@ def team_active(on: date | str, alias: str = "t") -> tuple[str, list]:
 
     A team is active on a day when it was founded on or before that day and is not disbanded by
     then (no disbanded_on, or a later one): disbanded on the day itself means inactive that day.
+    A voided team (records.py) is never active.
     `on` is a date, bound as parameters, or a string holding an SQL expression (e.g. "p.year_end"),
     written into the condition with no parameters. Plain standard SQL, for any backend.
     """
     day, params = _day(on, 2)
-    return f"{alias}.established_on <= {day} AND ({alias}.disbanded_on IS NULL OR {alias}.disbanded_on > {day})", params
+    return (
+        f"{alias}.established_on <= {day} AND ({alias}.disbanded_on IS NULL OR {alias}.disbanded_on > {day})"
+        f" AND {live('teams', alias)}",
+        params,
+    )
 
 
 def member_active(on: date | str, alias: str = "m", team: str | None = "t") -> tuple[str, list]:
@@ -103,7 +109,7 @@ def member_active(on: date | str, alias: str = "m", team: str | None = "t") -> t
     not left by then (left on the day itself means gone that day), in a team active that day
     (`team` is the alias of the member's team row; None leaves the team's rule to the caller)."""
     day, params = _day(on, 2)
-    sql = f"{alias}.joined_on <= {day} AND ({alias}.left_on IS NULL OR {alias}.left_on > {day})"
+    sql = f"{alias}.joined_on <= {day} AND ({alias}.left_on IS NULL OR {alias}.left_on > {day}) AND {live('members', alias)}"
     if team is None:
         return sql, params
     team_sql, team_params = team_active(on, team)
@@ -142,6 +148,7 @@ def _check_team(cur: Cursor, actor: User, team_id: int, expected: dict | None, w
     """Inside the write: the team as it is now, in the actor's scope and unchanged since the form."""
     before = _team_record(cur, team_id)
     require_write(actor, before["township_code"], what)
+    refuse_voided(cur, "teams", team_id)
     stale.check_fresh(
         before, expected, table="teams", record_id=team_id, labels=TEAM_LABELS, viewer=actor, enums=TEAM_ENUMS
     )
@@ -270,6 +277,7 @@ def _check_member(cur: Cursor, actor: User, member_id: int, expected: dict | Non
     """Inside the write: the member as it is now, in the actor's scope and unchanged since the form."""
     before = _member(cur, member_id)
     require_write(actor, before["township_code"], what)
+    refuse_voided(cur, "members", member_id)
     stale.check_fresh(
         before, expected, table="members", record_id=member_id, labels=MEMBER_LABELS, viewer=actor, enums=MEMBER_ENUMS
     )
@@ -611,12 +619,14 @@ def team_list(
         ("t.level = ?", level),
         ("t.id IN (SELECT team_id FROM team_domains WHERE domain_code = ?)", domain),
         ("t.disbanded_on IS NULL", not include_disbanded),
+        (live("teams", "t"), True),
     )
     return db.frame(
         "SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,"
         " CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,"
         " v.name AS village_name, t.leader_name, t.duty_phone, t.equipment, t.established_on, t.disbanded_on,"
-        " (SELECT count(*) FROM members m WHERE m.team_id = t.id AND m.left_on IS NULL) AS member_count,"
+        f" (SELECT count(*) FROM members m WHERE m.team_id = t.id AND m.left_on IS NULL AND {live('members', 'm')})"
+        " AS member_count,"
         " (SELECT string_agg(h.name, '、' ORDER BY h.code) FROM team_domains d JOIN hazard_domains h"
         "   ON h.code = d.domain_code WHERE d.team_id = t.id) AS domains"
         f" FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code"
@@ -644,6 +654,8 @@ def _member_filter(
         ("m.team_id = ?", team_id),
         ("t.township_code = ?", township_code),
         ("m.left_on IS NULL", not include_left),
+        (live("members", "m"), True),
+        (live("teams", "t"), True),
     )
 
 

@@ -21,7 +21,6 @@ def run(*args, env_db=None):
 
 def test_init_demo_stats_json(tmp_path):
     db = tmp_path / "cli.duckdb"
-    assert run("init", "--db", str(db)).returncode == 0
     result = run("demo", env_db=db)  # EMERGENCY_DB chooses the file when --db is absent
     assert result.returncode == 0, result.stderr
     result = run("stats", "--year", "2024", "--json", "--db", str(db))
@@ -35,6 +34,27 @@ def test_init_demo_stats_json(tmp_path):
     assert again.returncode == 1 and "已有数据" in again.stderr
     text = run("stats", "--year", "2024", "--db", str(db))
     assert "应急救援队伍（支）：388" in text.stdout
+    # init on the demo file upgrades it but keeps it a demo
+    result = run("init", "--db", str(db))
+    assert result.returncode == 0 and "仍为演示数据库" in result.stdout
+
+
+def test_init_marks_a_database_real_and_demo_refuses_it(tmp_path):
+    from emergency.db import Database
+    from emergency.setup import database_kind
+
+    db = tmp_path / "real.duckdb"
+    result = run("init", "--db", str(db))
+    assert result.returncode == 0 and "已标记为正式数据库" in result.stdout
+    refused = run("demo", "--db", str(db))
+    assert refused.returncode == 1 and "正式数据库" in refused.stderr
+    opened = Database(db)
+    try:
+        assert database_kind(opened) == "real"
+        assert opened.scalar("SELECT count(*) FROM teams") == 0
+        assert opened.scalar("SELECT count(*) FROM users") == 0
+    finally:
+        opened.close()
 
 
 def test_malformed_plan_file_is_named(tmp_path, monkeypatch):

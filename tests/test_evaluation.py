@@ -213,3 +213,17 @@ def test_the_summary_report_carries_objectives_organisation_and_the_evaluation(s
     text = "\n".join(p.text for p in Document(io.BytesIO(archive.summary_docx(scratch_db, drill_id))).paragraphs)
     assert "演练目标：预警信息到村到户" in text and "总指挥：张镇长" in text
     assert "以评估组评估方式评估，总体评价为良好" in text and "应急通信差" in text and "达成1项" in text
+
+
+def test_a_drill_logged_by_mistake_is_deleted_with_its_evaluation_and_organisation(scratch_db):
+    from emergency import records
+
+    town, admin = user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
+    drill_id = _township_drill(scratch_db)
+    (goal,) = evaluation.set_objectives(scratch_db, town, drill_id, ["预警信息到村到户"])
+    evaluation.set_organisation(scratch_db, town, drill_id, {"commander": "张镇长"}, [])
+    evaluation.record_evaluation(scratch_db, town, drill_id, _form(objectives={goal: False}), today=TODAY)
+    records.delete(scratch_db, admin, "drills", drill_id)
+    assert scratch_db.scalar("SELECT count(*) FROM drills WHERE id = ?", [drill_id]) == 0
+    for table in ("drill_evaluations", "drill_evaluation_items", "drill_objectives", "drill_organisation"):
+        assert scratch_db.scalar(f"SELECT count(*) FROM {table} WHERE drill_id = ?", [drill_id]) == 0, table

@@ -33,6 +33,7 @@ from .. import audit
 from ..auth import SYSTEM, PermissionDenied, User, require_admin
 from ..db import TZ, put_setting
 from ..errors import ValidationError
+from ..records import live
 
 if TYPE_CHECKING:
     from ..db import Cursor, Database
@@ -482,7 +483,7 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
     planned = db.query_dicts(
         "SELECT p.id, p.title, p.planned_on, p.township_code, t.name AS township_name FROM planned_drills p"
         " LEFT JOIN townships t ON t.code = p.township_code"
-        " WHERE p.status = 'planned' AND p.planned_on >= ? AND p.planned_on <= ?",
+        f" WHERE p.status = 'planned' AND p.planned_on >= ? AND p.planned_on <= ? AND {live('planned_drills', 'p')}",
         [today, today + timedelta(days=max(s["lead_days"]) + 15)],
     )
     found += drill_coming(planned, today, s["lead_days"])
@@ -501,7 +502,8 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         db.query_dicts(
             "SELECT c.id, c.name, c.expires_on, m.name AS member_name, t.name AS team_name, t.township_code"
             " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
-            " WHERE c.expires_on BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL",
+            " WHERE c.expires_on BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
+            f" AND {live('members', 'm')} AND {live('teams', 't')}",
             [today, until],
         ),
         today,
@@ -513,7 +515,7 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
             " count(*) AS members, list(m.name ORDER BY m.id)[1:11] AS names"
             " FROM members m JOIN teams t ON t.id = m.team_id"
             " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
-            " GROUP BY ALL",
+            f" AND {live('members', 'm')} AND {live('teams', 't')} GROUP BY ALL",
             [today, until],
         ),
         today,
@@ -523,7 +525,8 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         db.query_dicts(
             "SELECT a.id, a.description, a.owner, a.due_on, d.title AS drill_title, d.township_code"
             " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-            " WHERE a.closed_on IS NULL AND a.due_on < ?",
+            " WHERE a.closed_on IS NULL AND a.due_on < ?"
+            f" AND {live('corrective_actions', 'a')} AND {live('drills', 'd')}",
             [today],
         ),
         today,

@@ -9,6 +9,7 @@ import streamlit as st
 from emergency import deadlines, drills, evaluation
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import ACTION_STATUS_LABELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -17,6 +18,7 @@ user = require_login()
 db = get_db()
 today = date.today()
 st.title("整改跟踪")
+record_actions.voided_note("corrective_actions")
 
 towns = township_options(db)
 names = {v: k for k, v in towns.items()}
@@ -101,6 +103,9 @@ if verifiable:
                 "已验收。" if passed else "未通过，整改事项已重新打开。",
                 "action_verify",
             )
+
+record_actions.action_tools(db, user, rows)
+record_actions.voided_section(db, user, "corrective_actions")
 
 st.subheader("逾期事项总表")
 st.caption("预案、企业、村（社区）和乡镇的演练或评估期限已过或从未开展的，逐项列出，并注明依据。")

@@ -9,6 +9,7 @@ import streamlit as st
 from emergency import drills, plans, programme
 from emergency.enums import DRILL_CONTENTS, DRILL_FORMS
 from emergency.rules import PLANNED_STATUS_LABELS
+from emergency.ui import record_actions
 from emergency.ui.month_grid import month_grid_html
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -18,6 +19,7 @@ user = require_login()
 db = get_db()
 today = date.today()
 st.title("演练计划")
+record_actions.voided_note("planned_drills")
 
 years = sorted({*drills.planned_years(db), today.year})
 towns = township_options(db)
@@ -129,7 +131,8 @@ if user.role != "viewer":
     if user.is_admin:
         own = {"县级（全县）": None, **own}
     active_plans = plans.active_plans(db)
-    with st.expander("新增演练计划"), st.form("new_planned"):
+    record_actions.saved("new_planned")
+    with st.expander("新增演练计划"), st.form(record_actions.form_key("new_planned")):
         title = st.text_input("演练名称 *")
         town_label = st.selectbox("所属乡镇 *", list(own))
         plan_code = st.selectbox("演练预案", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}")
@@ -145,7 +148,9 @@ if user.role != "viewer":
                 "planned_on": planned_on,
                 "note": note,
             }
-            write_feedback(lambda: drills.create_planned(db, user, data), "已新增演练计划。")
+            record_actions.save_and_clear(
+                "new_planned", lambda: drills.create_planned(db, user, data), "已新增演练计划"
+            )
     open_rows = {
         f"{r['id']} {r['planned_on']} {r['title']}": r
         for r in rows
@@ -183,3 +188,8 @@ if user.role != "viewer":
                         "已取消。",
                         "planned",
                     )
+            record_actions.edit_planned(db, user, planned["id"], active_plans)
+            record_actions.void_section(
+                db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
+            )
+    record_actions.voided_section(db, user, "planned_drills")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from emergency import drills, enterprises, enums, plans, regions
 from emergency.hygiene import escape_markdown as md
-from emergency.ui import drill_archive, drill_evaluation
+from emergency.ui import drill_archive, drill_evaluation, record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -16,12 +16,28 @@ user = require_login()
 db = get_db()
 today = date.today()
 st.title("演练记录")
+record_actions.voided_note("drills")
 
 active_plans = plans.active_plans(db)
 towns = township_options(db, include_all=False)
 town_names: dict[str | None, str] = {v: k for k, v in towns.items()}
 
+
+def _open_drill(drill_id: int) -> None:
+    st.query_params["drill"] = str(drill_id)
+    st.session_state.pop("drill_detail", None)
+
+
+def _save_drill(values: dict, duplicate_ok: bool) -> int:
+    return drills.create_drill(
+        db, user, values["data"], values["plan_codes"], planned_id=values["planned_id"], duplicate_ok=duplicate_ok
+    )
+
+
 if user.role != "viewer":
+    record_actions.saved("log_drill", _open_drill, "演练")
+    record_actions.duplicate_prompt("log_drill", _save_drill, "已登记演练")
+    v = record_actions.version("log_drill")  # a successful save draws the form afresh (empty)
     with st.expander("登记一次演练", expanded=user.role == "township"):
         levels = list(enums.DRILL_LEVELS) if user.is_admin else ["township", "village", "enterprise"]
         c1, c2, c3 = st.columns(3)
@@ -48,17 +64,21 @@ if user.role != "viewer":
             if level == "county"
             else (f"{town_names.get(township, '')}人民政府" if level == "township" else "")
         )
-        with st.form("log_drill", clear_on_submit=False):
+        with st.form(f"log_drill_{v}", clear_on_submit=False):
             st.caption("带 * 为必填；其余可稍后在详情中补充。")
-            title = st.text_input("演练名称 *")
+            title = st.text_input("演练名称 *", key=f"log_title_{v}")
             a, b, c = st.columns(3)
-            held = a.date_input("演练日期 *", today, max_value=today)
-            participants = b.number_input("参演人次 *", min_value=0, step=1)
+            held = a.date_input("演练日期 *", today, max_value=today, key=f"log_held_{v}")
+            participants = b.number_input("参演人次 *", min_value=0, step=1, key=f"log_participants_{v}")
             form = c.selectbox("演练形式 *", list(enums.DRILL_FORMS), index=1, format_func=label_of(enums.DRILL_FORMS))
             plan_codes = st.multiselect(
-                "演练预案 *", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}"
+                "演练预案 *",
+                list(active_plans),
+                format_func=lambda c: f"{c} {active_plans[c]}",
+                key=f"log_plans_{v}",
+                placeholder="请选择预案",
             )
-            organiser = st.text_input("组织单位 *", default_organiser)
+            organiser = st.text_input("组织单位 *", default_organiser, key=f"log_organiser_{v}")
             with st.expander("更多信息（可选）"):
                 planned_label = st.selectbox(
                     "对应的演练计划", [None, *open_plans], format_func=lambda k: "无" if k is None else k
@@ -101,11 +121,11 @@ if user.role != "viewer":
                     "evaluation": evaluation,
                     "plan_problems_found": plan_problems,
                 }
-                write_feedback(
-                    lambda: drills.create_drill(
-                        db, user, data, plan_codes, planned_id=open_plans.get(planned_label or "")
-                    ),
-                    "已登记演练。",
+                record_actions.save_new_drill(
+                    "log_drill",
+                    _save_drill,
+                    {"data": data, "plan_codes": plan_codes, "planned_id": open_plans.get(planned_label or "")},
+                    "已登记演练",
                 )
 
 years = drills.drill_years(db) or [today.year]
@@ -135,6 +155,8 @@ show_table(
     },
     {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS},
 )
+
+record_actions.voided_section(db, user, "drills")
 
 # One drill's full record -----------------------------------------------------------------------------
 st.divider()
@@ -175,7 +197,11 @@ if chosen:
         st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
     if d["planned"]:
         st.caption("对应演练计划：" + md("、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"])))
-    may_write = user.may_write(d["township_code"])
+    voided = record_actions.voided_banner(db, "drills", chosen)
+    may_write = user.may_write(d["township_code"]) and not voided
+    if may_write:
+        record_actions.edit_drill(db, user, chosen, active_plans, today)
+        record_actions.void_section(db, user, "drills", chosen, d["township_code"], f"《{d['title']}》")
 
     drill_archive.draw(db, user, d, may_write)
     drill_evaluation.draw_organisation(db, user, d, may_write)
@@ -208,14 +234,18 @@ if chosen:
     if may_write:
         seen = drawn("drill", drills.drill_record(db, chosen))  # what the evaluation form is checked against
         left, right = st.columns(2)
-        with left.form("add_action"):
+        record_actions.saved("add_action")
+        with left.form(record_actions.form_key("add_action")):
             st.markdown("新增整改事项")
             description = st.text_input("整改事项")
             owner = st.text_input("责任人")
             due_on = st.date_input("整改期限", today)
             if st.form_submit_button("保存整改事项"):
-                write_feedback(
-                    lambda: drills.add_action(db, user, chosen, description, owner, due_on), "已新增整改事项。"
+                drill_id: int = chosen
+                record_actions.save_and_clear(
+                    "add_action",
+                    lambda: drills.add_action(db, user, drill_id, description, owner, due_on),
+                    "已新增整改事项",
                 )
         with right.form("evaluate"):
             st.markdown("补充评估")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from emergency import deadlines, enterprises, enums, teams
 from emergency.rules import STATUS_LABELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -15,6 +16,7 @@ user = require_login()
 db = get_db()
 today = date.today()
 st.title("重点企业（单位）")
+record_actions.voided_note("enterprises")
 SECTORS = {code: label for code, (label, _) in enums.ENTERPRISE_SECTORS.items()}
 
 towns = township_options(db)
@@ -78,7 +80,8 @@ show_table(
 
 if user.role != "viewer":
     own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
-    with st.expander("登记企业"), st.form("new_enterprise"):
+    record_actions.saved("new_enterprise")
+    with st.expander("登记企业"), st.form(record_actions.form_key("new_enterprise")):
         name = st.text_input("企业名称 *")
         sector_new = st.selectbox("行业领域 *", list(SECTORS), format_func=label_of(SECTORS))
         town_new = own[st.selectbox("所属乡镇 *", list(own))]
@@ -96,7 +99,9 @@ if user.role != "viewer":
                 "contact_phone": phone,
                 "registered_on": registered,
             }
-            write_feedback(lambda: enterprises.create_enterprise(db, user, data), "已登记企业。")
+            record_actions.save_and_clear(
+                "new_enterprise", lambda: enterprises.create_enterprise(db, user, data), "已登记企业"
+            )
     editable = {
         f"{r['id']} {r['name']}": int(r["id"])
         for r in frame.to_dict("records")
@@ -135,3 +140,6 @@ if user.role != "viewer":
                         "已关闭。",
                         "enterprise",
                     )
+            record_actions.enterprise_basics(db, user, chosen, seen)
+            record_actions.void_section(db, user, "enterprises", chosen, current["township_code"], str(current["name"]))
+    record_actions.voided_section(db, user, "enterprises")

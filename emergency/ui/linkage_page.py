@@ -9,6 +9,7 @@ import streamlit as st
 from emergency import linkage, regions
 from emergency.db import TZ
 from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
@@ -16,6 +17,7 @@ from emergency.ui.widgets import label_of, show_table, township_options, write_f
 user = require_login()
 db = get_db()
 st.title("三级联动")
+record_actions.voided_note("contacts")
 demo_banner(db)
 st.caption(
     "县级主战、乡镇主防、村（社区）主备：县值班室视频点名乡镇值班室，预警逐级下发并“叫应”，"
@@ -214,7 +216,8 @@ with tabs[3]:
     else:
         own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
         c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
-        with st.form("contact"):
+        record_actions.saved("contact")
+        with st.form(record_actions.form_key("contact")):
             role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
             village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
             village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
@@ -230,10 +233,11 @@ with tabs[3]:
                     "phone": phone,
                     "active_from": since,
                 }
-                if write_feedback(
-                    lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
-                ):
-                    st.rerun()
+                record_actions.save_and_clear(
+                    "contact", lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
+                )
+        record_actions.contact_tools(db, user)
+    record_actions.voided_section(db, user, "contacts")
 
 with st.expander("指标定义与阈值"):
     st.markdown(

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import enums, imports, teams
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
@@ -16,6 +17,7 @@ PAGE_SIZE = 500
 user = require_login()
 db = get_db()
 st.title("队员")
+record_actions.voided_note("members")
 st.caption(
     "手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示；出生日期仅对管理员完整显示，其他账号只显示出生年份。"
 )
@@ -163,12 +165,17 @@ if user.role != "viewer" and len(writable):
                 write_feedback(
                     lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。", saved_as
                 )
+        record_actions.member_basics(db, user, member_id, seen)
+        record_actions.void_section(db, user, "members", member_id, member["township_code"], str(member["name"]))
+
+record_actions.voided_section(db, user, "members")
 
 if user.role != "viewer":
+    record_actions.saved("new_member")
     with st.expander("新增队员"):
         team_frame = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
         names = dict(zip(team_frame["id"], team_frame["name"]))
-        with st.form("new_member"):
+        with st.form(record_actions.form_key("new_member")):
             team_id = st.selectbox("所属队伍", list(names), format_func=lambda i: names[i])
             name = st.text_input("姓名")
             phone = st.text_input("手机号")
@@ -191,7 +198,10 @@ if user.role != "viewer":
                     "insurance_until": insured,
                     "joined_on": joined,
                 }
-                result: dict = {}
-                if write_feedback(lambda: result.update(r=teams.add_member(db, user, data, id_number)), "已新增队员。"):
-                    for warning in result["r"][1]:
-                        st.warning(warning)
+                record_actions.save_and_clear(
+                    "new_member",
+                    lambda: teams.add_member(db, user, data, id_number),
+                    "已新增队员",
+                    number=lambda made: made[0],
+                    notes=lambda made: made[1],  # e.g. the same ID number in another team
+                )

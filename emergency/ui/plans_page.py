@@ -9,6 +9,7 @@ import streamlit as st
 from emergency import deadlines, drills, enums, plans
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import STATUS_LABELS
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, show_table, write_feedback
@@ -134,3 +135,4 @@ if chosen:
                     "已登记评估。",
                     "plan",
                 )
+        record_actions.plan_status(db, user, chosen, seen)

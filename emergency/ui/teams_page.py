@@ -8,6 +8,7 @@ import streamlit as st
 
 from emergency import enums, imports, teams
 from emergency.hygiene import escape_markdown as md
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import drawn, enum_select, label_of, show_table, township_options, write_feedback
@@ -15,6 +16,7 @@ from emergency.ui.widgets import drawn, enum_select, label_of, show_table, towns
 user = require_login()
 db = get_db()
 st.title("救援队伍")
+record_actions.voided_note("teams")
 
 towns = township_options(db)
 cols = st.columns(4)
@@ -138,9 +140,14 @@ if len(frame):
                         "队伍已撤销。",
                         saved_as,
                     )
+            record_actions.team_basics(db, user, int(team_id), seen)
+            record_actions.void_section(db, user, "teams", int(team_id), team_township, str(chosen["name"]))
+
+record_actions.voided_section(db, user, "teams")
 
 if user.role != "viewer":
-    with st.expander("新增队伍"), st.form("new_team"):
+    record_actions.saved("new_team")
+    with st.expander("新增队伍"), st.form(record_actions.form_key("new_team")):
         name = st.text_input("队伍名称")
         kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=label_of(enums.TEAM_KINDS))
         levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
@@ -161,4 +168,4 @@ if user.role != "viewer":
                 "duty_phone": phone,
                 "established_on": founded,
             }
-            write_feedback(lambda: teams.create_team(db, user, data, domains), "已新增队伍。")
+            record_actions.save_and_clear("new_team", lambda: teams.create_team(db, user, data, domains), "已新增队伍")

@@ -1,0 +1,33 @@
+"""The systemd unit in deploy/ starts the project's own start script with settings the code reads."""
+
+from tests.helpers import ROOT
+
+UNIT = ROOT / "deploy" / "emergency.service"
+
+
+def _entries() -> list[tuple[str, str, str]]:
+    section, found = "", []
+    for line in UNIT.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+        else:
+            key, _, value = line.partition("=")
+            found.append((section, key, value))
+    return found
+
+
+def test_the_unit_runs_start_sh_with_variables_the_code_reads():
+    entries = _entries()
+    exec_start = [v for s, k, v in entries if (s, k) == ("Service", "ExecStart")]
+    assert len(exec_start) == 1 and exec_start[0].split()[0].endswith("/start.sh")
+    start = ROOT / "start.sh"
+    assert start.exists() and start.stat().st_mode & 0o111  # the script the unit runs is executable
+    env = dict(v.split("=", 1) for s, k, v in entries if (s, k) == ("Service", "Environment"))
+    assert set(env) == {"EMERGENCY_DB", "EMERGENCY_KEY_FILE", "PORT"}
+    sources = (ROOT / "emergency" / "db.py").read_text() + (ROOT / "emergency" / "privacy.py").read_text()
+    assert 'environ.get("EMERGENCY_DB")' in sources and 'environ.get("EMERGENCY_KEY_FILE")' in sources
+    assert "${PORT:-8501}" in start.read_text()
+    assert ("Install", "WantedBy", "multi-user.target") in entries
