@@ -22,7 +22,7 @@ UPLOAD_TYPES = {
         ".png": [b"\x89PNG\r\n\x1a\n"],
         ".pdf": [b"%PDF-"],
     },
-    "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".csv": []},
+    "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".xls": [b"\xd0\xcf\x11\xe0"], ".csv": []},  # .xls: OLE2
 }
 
 

@@ -116,8 +116,7 @@ def match_headers(
             chosen.setdefault(key, SKIP if clean(wanted) in SKIP_WORDS else clean(wanted))
     ignored = {k for word in IGNORED_HEADERS for k in header_keys(word)}
     exact = {k for t in templates for k in header_keys(t)[:1]}
-    taken: set[str] = set()
-    result = []
+    found_all = []
     for index, cell in enumerate(cells):
         header = shown_header(cell, index)
         keys = header_keys(cell) if not is_blank(cell) else (header, header)
@@ -126,21 +125,24 @@ def match_headers(
         mapped = next((chosen[k] for k in (header, *keys) if k in chosen), None)
         if mapped is not None:
             target, how = mapped, ("不导入" if mapped == SKIP else "映射")
-        elif is_blank(cell):
-            target, how = None, "未知"
-        else:
+        elif not is_blank(cell):
             found = next((table[k] for k in keys if k in table), None)
             if found is not None:
                 target, how = found, ("模板列名" if keys[0] in exact else "同义词")
             elif any(k in ignored for k in keys):
                 target, how = SKIP, "不导入"
-        if target not in (None, SKIP):
-            if target in taken:
-                target, how = None, "重复"
+        found_all.append(FileColumn(index, header, target, how, is_blank(cell)))
+    # The user's mapping claims its targets first; a later or automatic claim of a taken target is 重复.
+    taken: set[str] = set()
+    result: dict[int, FileColumn] = {}
+    for column in sorted(found_all, key=lambda c: (c.how != "映射", c.index)):
+        if column.target not in (None, SKIP):
+            if column.target in taken:
+                column = FileColumn(column.index, column.header, None, "重复", column.blank)
             else:
-                taken.add(target)
-        result.append(FileColumn(index, header, target, how, is_blank(cell)))
-    return result
+                taken.add(column.target)
+        result[column.index] = column
+    return [result[i] for i in range(len(found_all))]
 
 
 def recognised(columns: list[FileColumn]) -> int:

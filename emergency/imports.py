@@ -320,6 +320,8 @@ def display_value(value) -> str:
 
 def display(key: str, value, places: normalise.Places | None = None) -> str:
     """A stored value as the preview shows it: labels for codes, township names, 是/否, "—"."""
+    if key == "township_code" and not value:
+        return "全县"  # a county-level (county-wide) team
     if value is None or value == "" or value == []:
         return "—"
     labels = {"role_in_team": MEMBER_ROLES, "kind": TEAM_KINDS, "level": TEAM_LEVELS}.get(key)
@@ -383,6 +385,13 @@ def _locate(
         if recognised(columns) > best:
             best, sheet.header_index, sheet.columns = recognised(columns), index, columns
     return sheet
+
+
+def layout(kind: str, file_name: str, data: bytes, mapping: dict[str, str] | None = None) -> list[Sheet]:
+    """Every sheet of the file with its header row and what each column becomes (no row is checked):
+    what the preview's mapping step draws. Sheets without a header row have header_index -1."""
+    workbook = PurePath(file_name or "").suffix.lower() != ".csv"
+    return [_locate(kind, name, rows, mapping, workbook) for name, rows in read_sheets(file_name, data)]
 
 
 def _column_problems(kind: str, sheet: Sheet, prefix: str) -> list[Problem]:
@@ -613,6 +622,7 @@ class _MemberRows(_Checker):
     ):
         super().__init__(db, actor, places, progress)
         self.update = update
+        self.masked_ids = 0  # masked ID numbers (from an export) read as empty
         self.teams_by_key: dict[tuple, list[int]] = {}
         self.teams_by_name: dict[str, list[tuple[int, str | None]]] = {}
         self.team_names: dict[int, str] = {}
@@ -655,7 +665,7 @@ class _MemberRows(_Checker):
             "name": lambda v: normalise.required_text(v, max_length=50),
             "township": self._township,
             "team": lambda v: normalise.required_text(v, max_length=100),
-            "id_number": normalise.id_number,
+            "id_number": self._id_number,
             "gender": normalise.gender,
             "birth_date": normalise.birth,
             "phone": normalise.phones,
@@ -667,6 +677,13 @@ class _MemberRows(_Checker):
             "joined_on": normalise.required_date,
             "second_phone": normalise.phone,
         }
+
+    def _id_number(self, value) -> str | None:
+        """An exported roster's masked number (410325**********2X) holds no number: the row has none."""
+        if isinstance(value, str) and "*" in value:
+            self.masked_ids += 1
+            return None
+        return normalise.id_number(value)
 
     def check_row(self, number: int, v: dict) -> dict:
         team_id, township = None, v["township"]
@@ -869,12 +886,10 @@ def run_import(
     result = ImportResult(kind, file_name, update=update)
     progress and progress(0.0, "正在读取文件")
     try:
-        read = read_sheets(file_name, data)
+        sheets = layout(kind, file_name, data, mapping)
     except ValueError as exc:
         result.problems.append(Problem("", str(exc), 0))
         return result
-    workbook = PurePath(file_name or "").suffix.lower() != ".csv"
-    sheets = [_locate(kind, name, rows, mapping, workbook) for name, rows in read]
     result.sheets = [s for s in sheets if s.header_index >= 0]
     for sheet in sheets:
         if sheet.header_index < 0 and any(not normalise.is_blank(c) for _, cells in sheet.rows for c in cells):
@@ -902,6 +917,10 @@ def run_import(
     result.rows, result.records = checker.rows, checker.records
     result.problems.extend(checker.sorted_problems())
     result.warnings.extend(checker.warnings)
+    if isinstance(checker, _MemberRows) and checker.masked_ids:
+        result.notes.append(
+            f"{checker.masked_ids} 行的身份证号是脱敏号码（如导出文件中的 410325**********2X），按未填写处理"
+        )
     if checker.footers:
         result.notes.append(f"已忽略 {checker.footers} 行合计、小计或签名行")
     if isinstance(checker, _MemberRows) and update:
