@@ -136,11 +136,12 @@ def match_headers(
     taken: set[str] = set()
     result: dict[int, FileColumn] = {}
     for column in sorted(found_all, key=lambda c: (c.how != "映射", c.index)):
-        if column.target not in (None, SKIP):
-            if column.target in taken:
+        target = column.target
+        if target is not None and target != SKIP:
+            if target in taken:
                 column = FileColumn(column.index, column.header, None, "重复", column.blank)
             else:
-                taken.add(column.target)
+                taken.add(target)
         result[column.index] = column
     return [result[i] for i in range(len(found_all))]
 
