@@ -528,3 +528,15 @@ def test_a_second_phone_is_masked_in_the_audit_log():
     from emergency import audit
 
     assert audit.masked({"second_phone": "03796123456"}) == {"second_phone": "037****3456"}
+
+
+@pytest.mark.parametrize("kind", ["members", "teams"])
+def test_every_synonym_means_its_own_column(kind):
+    from emergency.import_headers import SYNONYMS
+
+    templates = [c.header for c in imports.COLUMNS[kind]]
+    for target, words in SYNONYMS[kind].items():
+        assert target in templates, target
+        for word in words:
+            (column,) = match_headers(kind, templates, [word])
+            assert column.target == target, (word, column.target)
