@@ -1284,6 +1284,11 @@ def member_export_frame(db: Database, viewer: User, **filters) -> pd.DataFrame:
         return pd.to_datetime(frame[column]).dt.date
 
     birth = day("birth_date") if viewer.is_admin else frame["birth_date"]  # the year only (teams.mask_personal)
+    seconds = dict(db.query("SELECT member_id, second_phone FROM member_phones"))
+    second = [
+        None if s is None else (s if viewer.sees_full_phone(t) else privacy.mask_phone(s))
+        for s, t in zip(frame["id"].map(seconds.get), frame["township_code"])
+    ]
     return pd.DataFrame(
         {
             "姓名": frame["name"],
@@ -1299,6 +1304,7 @@ def member_export_frame(db: Database, viewer: User, **filters) -> pd.DataFrame:
             "培训日期": day("training_on"),
             "保险到期": day("insurance_until"),
             "入队日期": day("joined_on"),
+            "其他电话": pd.Series(second, index=frame.index, dtype=object),
             "离队日期": day("left_on"),
         }
     )

@@ -479,6 +479,9 @@ def test_members_with_two_numbers_in_one_cell_and_teams_with_landlines(scratch_d
         [rows[0][0], rows[1][0]],
     )
     assert stored == [("13812345678", "03796123456"), ("13812349999", None)]
+    for username, shown in (("admin", "03796123456"), ("leader", "037****3456")):
+        frame = imports.member_export_frame(db, user_row(db, username), search=rows[0][0])
+        assert frame.loc[frame["姓名"] == rows[0][0], "其他电话"].tolist() == [shown]
     headers = ["队伍名称", "类别", "级别", "乡镇（街道）", "领域", "队长", "联系电话", "成立时间"]
     teams = [
         ["城关镇河道巡查队", "基层应急救援队伍", "乡镇级", "城关", "防汛抗旱", "王五", "(0379)6123456", "2024.3.5"],
