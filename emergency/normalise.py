@@ -198,11 +198,11 @@ def phone(value) -> str | None:
     if is_blank(value):
         return None
     try:
-        return landline(value)
+        return mobile(value)  # the common case first: a mobile starts with 1, a landline never does
     except ValueError:
         pass
     try:
-        return mobile(value)
+        return landline(value)
     except ValueError:
         raise ValueError(f"“{clean(value)}”应为11位手机号或 0379 开头的固定电话") from None
 
@@ -213,6 +213,10 @@ def phones(value) -> tuple[str | None, str | None]:
     landline alone is the second phone."""
     if is_blank(value):
         return None, None
+    try:
+        return mobile(value), None  # one mobile, by far the most common cell
+    except ValueError:
+        pass
     parts = [p for p in PHONE_SEPARATORS.split(clean(_plain_number(value))) if p]
     if len(parts) > 2:
         raise ValueError(f"“{clean(value)}”中有 {len(parts)} 个号码，最多两个（一个手机号和一个其他电话）")
