@@ -543,3 +543,41 @@ def test_every_synonym_means_its_own_column(kind):
         for word in words:
             (column,) = match_headers(kind, templates, [word])
             assert column.target == target, (word, column.target)
+
+
+def test_title_and_merged_group_headers_above_the_real_header_are_skipped(scratch_db):
+    db, admin = scratch_db, user_row(scratch_db, "admin")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "花名册"
+    headers = [{"身份证号": "身份证号码", "手机号": "联系电话"}.get(h, h) for h in HEADERS[:13]]
+    sheet.append(["城关镇应急救援队伍花名册（2024年）"])
+    sheet.merge_cells("A1:M1")
+    sheet.append(["填报单位：城关镇人民政府", None, None, None, None, None, "填报日期：2024年12月"])
+    sheet.append(["基本信息", None, None, None, None, None, "联系方式", "队伍信息"])
+    sheet.merge_cells("A3:F3")
+    sheet.merge_cells("H3:M3")
+    sheet.append(headers)
+    rows = member_rows(db, 3, seed=31)
+    for row in rows:
+        sheet.append(row)
+    sheet.append(["合计", "3人"])
+    sheet.append(["填表人：张三", None, None, None, None, None, "审核人：李四"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = imports.run_import(db, admin, "members", "花名册.xlsx", buffer.getvalue())
+    assert result.committed and result.written == 3, [str(p) for p in result.problems]
+    assert result.sheets[0].header_row == 4
+    assert "已忽略 2 行合计、小计或签名行" in result.notes
+
+
+def test_the_templates_notes_sheet_is_reported_not_imported(scratch_db):
+    book = openpyxl.load_workbook(io.BytesIO(imports.template_xlsx(scratch_db, "members")))
+    sheet = book.active
+    for row in member_rows(scratch_db, 2, seed=32):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = imports.run_import(scratch_db, auth.SYSTEM, "members", "t.xlsx", buffer.getvalue(), dry_run=True)
+    assert result.ok and result.rows == 2 and [s.name for s in result.sheets] == ["队员"]
+    assert any("填写说明" in n and "未导入" in n for n in result.notes)
