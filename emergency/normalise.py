@@ -237,10 +237,18 @@ def birth(value) -> date | tuple[int, int] | None:
         return None
     if isinstance(value, float) and 1900 < value < 2100 and not value.is_integer():
         value = f"{value:.2f}"  # a number cell: 1985.03 (1985.1 is read as 1985.10, as typed in such a cell)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 190001 <= value <= 210012:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (190001 <= value <= 210012 or 19000101 <= value <= 21001231)
+    ):
         value = str(int(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1900 <= value <= 2100:
+        value = str(int(value))  # a year alone, not an Excel serial number (1985 would be 1905-06-07)
     if isinstance(value, str):
         raw = clean(value).replace(" ", "")
+        if re.fullmatch(r"\d{4}年?", raw):
+            raise ValueError(f"只有年份“{raw}”：请至少写到月份（如 1985.03），或填写身份证号")
         match = _YEAR_MONTH_RE.match(raw)
         if match:
             year, month = int(match.group(1)), int(match.group(2) or match.group(3))

@@ -146,6 +146,7 @@ def test_phone_cells_refused_with_a_reason(raw, reason):
         (1985.03, (1985, 3)),
         (1985.12, (1985, 12)),
         (198503, (1985, 3)),
+        (19850305, date(1985, 3, 5)),
         ("1985-03-05", date(1985, 3, 5)),
         ("19850305", date(1985, 3, 5)),
         ("", None),
@@ -155,9 +156,12 @@ def test_birth_as_year_and_month(raw, expected):
     assert normalise.birth(raw) == expected
 
 
-def test_birth_month_must_exist():
-    with pytest.raises(ValueError, match="月份不存在"):
-        normalise.birth("1985.13")
+@pytest.mark.parametrize(
+    "raw, reason", [("1985.13", "月份不存在"), ("1985", "只有年份"), (1985.0, "只有年份"), ("1985年", "只有年份")]
+)
+def test_birth_refused_with_a_reason(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalise.birth(raw)
 
 
 # Synonyms, unknown columns, mapping ---------------------------------------------------------------------
