@@ -19,7 +19,7 @@ or, where the row has none, by name + birth date + team (a weaker match, shown a
 member field by field (an empty cell keeps the stored value); other rows are added; the members of the
 file's teams that the file does not list are reported, and marked as left (离队) only with
 `mark_left=True`. Still all or nothing, and audited per member (create / update / leave) besides the
-import's own row.
+import's own row. Teams re-sync alike, matched by (township, name).
 
 Members are matched to teams by (township, team name) among teams not disbanded; a member row
 with an empty township (or 全县) belongs to a county-wide team. ID numbers are protected as the
@@ -164,6 +164,18 @@ SYNC_FIELDS = (
     "joined_on",
 )
 STRONG, WEAK = "身份证号", "姓名+出生日期+队伍（弱匹配）"
+TEAM_MATCH = "乡镇+队伍名称"
+# Team fields a re-sync compares and updates (domains: the set, when the cell is filled).
+TEAM_SYNC_FIELDS = (
+    "kind",
+    "level",
+    "village_code",
+    "leader_name",
+    "duty_phone",
+    "equipment",
+    "established_on",
+    "domains",
+)
 
 
 def header_of(kind: str, key: str) -> str:
@@ -211,15 +223,15 @@ class Sheet:
 
 
 @dataclass
-class MemberChange:
-    """A member a re-sync updates: field header -> (before, after), as the preview shows them."""
+class Change:
+    """A member (or team) a re-sync updates: field header -> (before, after), as the preview shows them."""
 
     row: int
     sheet: str
-    member_id: int
+    record_id: int
     name: str
-    team_name: str
-    match: str  # STRONG or WEAK
+    team_name: str  # a team's township for a team
+    match: str  # STRONG or WEAK (TEAM_MATCH for a team)
     fields: dict[str, tuple[Any, Any]]
 
 
@@ -237,7 +249,7 @@ class ImportResult:
     sheets: list[Sheet] = field(default_factory=list)  # the sheets imported
     notes: list[str] = field(default_factory=list)  # what was skipped and why (title rows, totals, sheets)
     update: bool = False
-    changes: list[MemberChange] = field(default_factory=list)  # update: matched members that change
+    changes: list[Change] = field(default_factory=list)  # update: matched members (teams) that change
     unchanged: list[dict] = field(default_factory=list)  # update: matched members left as they are
     missing: list[dict] = field(default_factory=list)  # update: members of the file's teams not in it
     marked_left: int = 0
@@ -252,7 +264,7 @@ class ImportResult:
 
     @property
     def added(self) -> list[dict]:
-        return [r for r in self.records if not r.get("member_id")]
+        return [r for r in self.records if not r.get("match_id")]
 
     @property
     def unknown_columns(self) -> list[str]:
@@ -301,7 +313,8 @@ class ImportResult:
             for c in self.changes
             for header, (before, after) in c.fields.items()
         ]
-        return pd.DataFrame(rows, columns=["行号", "姓名", "所属队伍", "匹配方式", "字段", "原值", "新值"])
+        who = ["姓名", "所属队伍"] if self.kind == "members" else ["队伍名称", "所属乡镇"]
+        return pd.DataFrame(rows, columns=["行号", *who, "匹配方式", "字段", "原值", "新值"])
 
     def missing_frame(self) -> pd.DataFrame:
         rows = [(m["name"], m["team_name"], m["id_masked"] or "—", display_value(m["joined_on"])) for m in self.missing]
@@ -545,13 +558,31 @@ class _Checker:
 class _TeamRows(_Checker):
     columns = TEAM_COLUMNS
 
-    def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
+    def __init__(
+        self,
+        db: Database,
+        actor: User,
+        places: normalise.Places,
+        progress: Progress | None = None,
+        update: bool = False,
+    ):
         super().__init__(db, actor, places, progress)
+        self.update = update
         self.existing = {
             (t, _name_key(n)): i
             for i, n, t in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL")
         }
         self.in_file: dict[tuple, str] = {}
+        self.current: dict[int, dict] = {}
+        if update:
+            scalar = [f for f in TEAM_SYNC_FIELDS if f != "domains"]
+            for team in db.query_dicts(
+                f"SELECT t.id, t.name, t.township_code, {', '.join('t.' + f for f in scalar)},"
+                " coalesce(list(d.domain_code ORDER BY d.domain_code) FILTER (WHERE d.domain_code IS NOT NULL), [])"
+                " AS domains FROM teams t LEFT JOIN team_domains d ON d.team_id = t.id"
+                " WHERE t.disbanded_on IS NULL GROUP BY ALL"
+            ):
+                self.current[team["id"]] = team
 
     def parsers(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -588,7 +619,18 @@ class _TeamRows(_Checker):
         if not record["domains"]:
             self.bad(number, "覆盖领域", "至少填写一个领域（覆盖分析按领域统计）")
         self._check_unique(number, township, values["name"])
+        if self.update and values["name"] and (township, _name_key(values["name"])) in self.existing:
+            self._match(record, values)
         return record
+
+    def _match(self, record: dict, values: dict) -> None:
+        """Update: the registered team of that township and name, and the fields that change. An empty
+        cell keeps the stored value."""
+        team_id = self.existing[(record["township_code"], _name_key(values["name"]))]
+        before = self.current[team_id]
+        given = {**{k: record[k] for k in TEAM_SYNC_FIELDS}, "domains": sorted(record["domains"]) or None}
+        fields = {k: (before[k], given[k]) for k in TEAM_SYNC_FIELDS if given[k] is not None and given[k] != before[k]}
+        record["match_id"], record["match"], record["sync"], record["before"] = team_id, TEAM_MATCH, fields, before
 
     def _village(self, number: int, village: str | None, township: str | None) -> str | None:
         if not village:
@@ -602,8 +644,12 @@ class _TeamRows(_Checker):
     def _check_unique(self, number: int, township: str | None, name: str | None) -> None:
         """One team of a name per township, among the registry's teams not disbanded and in the file."""
         key = (township, _name_key(name))
-        if name and key in self.existing:
-            self.bad(number, "队伍名称", "该乡镇已有同名队伍（未撤销），不能重复导入")
+        if name and key in self.existing and not self.update:
+            self.bad(
+                number,
+                "队伍名称",
+                "该乡镇已有同名队伍（未撤销），不能重复导入（更新已登记队伍请选择“更新”或 --update）",
+            )
         elif name and key in self.in_file:
             self.bad(number, "队伍名称", f"与{self.in_file[key]}重复")
         self.in_file.setdefault(key, f"{self.prefix}第{number}行")
@@ -727,7 +773,7 @@ class _MemberRows(_Checker):
             self.team_ids.add(team_id)
             if self.update:
                 self._match(number, record, given, v)
-            if record.get("id_hmac") and not record.get("member_id"):
+            if record.get("id_hmac") and not record.get("match_id"):
                 self._check_person(number, record["id_hmac"], team_id)
         for problem in validate_member(record):  # the form's rules; a column already reported stays reported once
             self.bad(number, problem.field, problem.reason)
@@ -817,7 +863,7 @@ class _MemberRows(_Checker):
                 fields[key] = (before[key], after)
         if record.get("id_hmac") and not before["id_hmac"]:
             fields["id_number"] = (None, record["id_number"])
-        record["member_id"], record["match"], record["sync"] = member_id, match, fields
+        record["match_id"], record["match"], record["sync"] = member_id, match, fields
         record["before"] = before
 
     def _check_person(self, number: int, digest: str, team_id: int) -> None:
@@ -880,8 +926,6 @@ def run_import(
         raise ValueError(f"导入类型必须是 {'、'.join(KINDS)} 之一")
     if actor.role == "viewer":
         raise PermissionDenied("只读账号不能导入数据。")
-    if update and kind != "members":
-        raise ValueError("更新已登记记录目前只支持队员名单")
     started = time.perf_counter()
     result = ImportResult(kind, file_name, update=update)
     progress and progress(0.0, "正在读取文件")
@@ -911,7 +955,9 @@ def run_import(
         return result
     places = normalise.Places.load(db)
     checker: _Checker = (
-        _TeamRows(db, actor, places, progress) if kind == "teams" else _MemberRows(db, actor, places, progress, update)
+        _TeamRows(db, actor, places, progress, update)
+        if kind == "teams"
+        else _MemberRows(db, actor, places, progress, update)
     )
     checker.check(result.sheets)
     result.rows, result.records = checker.rows, checker.records
@@ -923,8 +969,8 @@ def run_import(
         )
     if checker.footers:
         result.notes.append(f"已忽略 {checker.footers} 行合计、小计或签名行")
-    if isinstance(checker, _MemberRows) and update:
-        _sync_summary(result, checker)
+    if update:
+        _sync_summary(result, checker, places)
     if not result.rows and not result.problems:
         result.problems.append(Problem("", "文件中没有数据行", 0))
     if result.problems or dry_run:
@@ -932,7 +978,9 @@ def run_import(
         progress and progress(1.0, "校验完成")
         return result
     progress and progress(0.7, "正在加密身份证号并写入")
-    if kind == "teams":
+    if kind == "teams" and update:
+        result.written = _write_team_sync(db, actor, result)
+    elif kind == "teams":
         result.written = _write_teams(db, actor, result)
     elif update:
         result.written = _write_member_sync(db, actor, result, mark_left)
@@ -944,42 +992,39 @@ def run_import(
     return result
 
 
-def _sync_summary(result: ImportResult, checker: _MemberRows) -> None:
+def _sync_summary(result: ImportResult, checker: _Checker, places: normalise.Places) -> None:
     for record in result.records:
-        if not record.get("member_id"):
+        if not record.get("match_id"):
             continue
         if record["sync"]:
             fields = {
-                header_of("members", "id_number" if k == "id_number" else k): (
-                    _shown_sync(k, before),
-                    _shown_sync(k, after),
-                )
+                header_of(result.kind, k): (_shown_sync(k, before, places), _shown_sync(k, after, places))
                 for k, (before, after) in record["sync"].items()
             }
+            where = (
+                record["team_name"]
+                if result.kind == "members"
+                else display("township_code", record["township_code"], places)
+            )
             result.changes.append(
-                MemberChange(
-                    record["_row"],
-                    record["_sheet"],
-                    record["member_id"],
-                    record["name"],
-                    record["team_name"],
-                    record["match"],
-                    fields,
+                Change(
+                    record["_row"], record["_sheet"], record["match_id"], record["name"], where, record["match"], fields
                 )
             )
         else:
             result.unchanged.append(record)
-    result.missing = checker.missing()
+    if isinstance(checker, _MemberRows):
+        result.missing = checker.missing()
 
 
-def _shown_sync(key: str, value) -> str:
+def _shown_sync(key: str, value, places: normalise.Places | None = None) -> str:
     """A before/after value of a re-sync as the preview shows it (ID numbers masked; phones in full: the
     importer may write, so may see, every member the file touches)."""
     if value is None:
         return "—"
     if key == "id_number":
         return privacy.mask_id(value)
-    return display(key, value)
+    return display(key, value, places)
 
 
 # Writing ----------------------------------------------------------------------------------------
@@ -1025,21 +1070,87 @@ def _new_ids(cur: Cursor, table: str, n: int) -> list[int]:
     return sorted(i for (i,) in cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [n]).fetchall())
 
 
+def _insert_teams(cur: Cursor, records: list[dict]) -> list[int]:
+    ids = _new_ids(cur, "teams", len(records))
+    if not records:
+        return ids
+    frame = pd.DataFrame(
+        [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
+    )[TEAM_TABLE_COLUMNS]
+    frame["id"] = frame["id"].astype("int64")
+    insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
+    domains = pd.DataFrame(
+        [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
+    )
+    if len(domains):
+        insert_frame(cur, "team_domains", domains)
+    return ids
+
+
+def _write_team_sync(db: Database, actor: User, result: ImportResult) -> int:
+    """Teams re-sync in one transaction: new teams, and the changed fields (and domains) of the
+    matched ones, checked against the state the import read; one audit row per team and one for the import."""
+    added = result.added
+    changed = [r for r in result.records if r.get("match_id") and r["sync"]]
+
+    def work(cur: Cursor):
+        ids = _insert_teams(cur, added)
+        for record, team_id in zip(added, ids):
+            audit.record(cur, actor, "create", "teams", team_id, None, {k: record[k] for k in TEAM_SYNC_FIELDS})
+        for record in changed:
+            _update_team(cur, actor, record)
+        audit.record(
+            cur,
+            actor,
+            "import",
+            "teams",
+            None,
+            None,
+            {
+                "file": result.file_name,
+                "update": True,
+                "added": len(ids),
+                "changed": len(changed),
+                "unchanged": len(result.unchanged),
+            },
+        )
+        return len(ids) + len(changed)
+
+    return db.write(work)
+
+
+def _update_team(cur: Cursor, actor: User, record: dict) -> None:
+    """One matched team's changed fields and domains, checked against the state the import read."""
+    team_id, fields, before = record["match_id"], record["sync"], record["before"]
+    scalar = [f for f in TEAM_SYNC_FIELDS if f != "domains"]
+    now = row_dict(cur, f"SELECT {', '.join(scalar)}, disbanded_on FROM teams WHERE id = ?", [team_id])
+    domains = sorted(
+        d for (d,) in cur.execute("SELECT domain_code FROM team_domains WHERE team_id = ?", [team_id]).fetchall()
+    )
+    if not now or now["disbanded_on"] or domains != before["domains"] or any(now[k] != before[k] for k in scalar):
+        raise ValueError(f"队伍“{record['name']}”在预览后已被修改，未写入任何数据，请重新导入")
+    columns = {k: after for k, (_, after) in fields.items() if k != "domains"}
+    if columns:
+        cur.execute(
+            f"UPDATE teams SET {', '.join(f'{k} = ?' for k in columns)}, updated_at = current_timestamp WHERE id = ?",
+            [*columns.values(), team_id],
+        )
+    if "domains" in fields:
+        old, new = fields["domains"]
+        for code in set(old) - set(new):
+            cur.execute("DELETE FROM team_domains WHERE team_id = ? AND domain_code = ?", [team_id, code])
+        for code in set(new) - set(old):
+            cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
+    old_values = {k: b for k, (b, _) in fields.items()}
+    new_values = {k: a for k, (_, a) in fields.items()}
+    audit.record(cur, actor, "update", "teams", team_id, old_values, new_values)
+
+
 def _write_teams(db: Database, actor: User, result: ImportResult) -> int:
     records = result.records
 
     def work(cur: Cursor):
-        ids = _new_ids(cur, "teams", len(records))
-        frame = pd.DataFrame(
-            [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
-        )[TEAM_TABLE_COLUMNS]
-        frame["id"] = frame["id"].astype("int64")
-        insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
-        domains = pd.DataFrame(
-            [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
-        )
-        if len(domains):
-            insert_frame(cur, "team_domains", domains)
+        ids = _insert_teams(cur, records)
         audit.record(
             cur,
             actor,
@@ -1118,7 +1229,7 @@ def _write_member_sync(db: Database, actor: User, result: ImportResult, mark_lef
     and (mark_left) the missing ones as left today; one audit row per member and one for the import.
     A matched member changed since the check refuses the whole write (nothing is written)."""
     added = result.added
-    changed = [r for r in result.records if r.get("member_id") and r["sync"]]
+    changed = [r for r in result.records if r.get("match_id") and r["sync"]]
     today = date.today()
 
     def work(cur: Cursor):
@@ -1164,7 +1275,7 @@ def _write_member_sync(db: Database, actor: User, result: ImportResult, mark_lef
 
 def _update_member(cur: Cursor, actor: User, record: dict) -> None:
     """One matched member's changed fields, checked against the state the import read."""
-    member_id, fields, before = record["member_id"], record["sync"], record["before"]
+    member_id, fields, before = record["match_id"], record["sync"], record["before"]
     stored = [k for k in SYNC_FIELDS if k != "second_phone"]
     now = row_dict(
         cur,

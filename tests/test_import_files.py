@@ -585,3 +585,53 @@ def test_the_templates_notes_sheet_is_reported_not_imported(scratch_db):
     result = imports.run_import(scratch_db, auth.SYSTEM, "members", "t.xlsx", buffer.getvalue(), dry_run=True)
     assert result.ok and result.rows == 2 and [s.name for s in result.sheets] == ["队员"]
     assert any("填写说明" in n and "未导入" in n for n in result.notes)
+
+
+def test_teams_update_changes_exactly_one_field_and_adds_one_team(scratch_db):
+    db, admin = scratch_db, user_row(scratch_db, "admin")
+    frame = imports.team_export_frame(db, admin, township_code="410325100")
+    frame = frame[frame["成立日期"].notna() & frame["撤销日期"].isna()]
+    rows = [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+    headers = list(frame.columns)
+    names = [r[0] for r in rows]
+    rows = [r for r in rows if names.count(r[0]) == 1]
+    before = {
+        r["id"]: r for r in db.query_dicts("SELECT * EXCLUDE (updated_at) FROM teams WHERE township_code = '410325100'")
+    }
+    rows[0][headers.index("负责人")] = "新负责人"
+    new = list(rows[0])
+    new[0] = "城关镇新组建救援队"
+    rows.append(new)
+    data = xlsx_bytes(headers, rows)
+    mapping = {"撤销日期": "不导入", "在册队员": "不导入"}
+    refused = imports.run_import(db, admin, "teams", "t.xlsx", data, dry_run=True, mapping=mapping)
+    assert not refused.ok and all("同名队伍" in p.reason for p in refused.problems if p.row != len(rows) + 1)
+    preview = imports.run_import(db, admin, "teams", "t.xlsx", data, dry_run=True, mapping=mapping, update=True)
+    assert preview.ok, [str(p) for p in preview.problems[:5]]
+    assert [(c.name, c.fields) for c in preview.changes] == [
+        (rows[0][0], {"负责人": (before_leader(db, rows[0][0]), "新负责人")})
+    ]
+    assert [r["name"] for r in preview.added] == ["城关镇新组建救援队"]
+    assert list(preview.changes_frame().columns)[:3] == ["行号", "队伍名称", "所属乡镇"]
+    result = imports.run_import(db, admin, "teams", "t.xlsx", data, mapping=mapping, update=True)
+    assert result.committed
+    after = {
+        r["id"]: r for r in db.query_dicts("SELECT * EXCLUDE (updated_at) FROM teams WHERE township_code = '410325100'")
+    }
+    differences = {(i, k) for i, row in before.items() for k, v in row.items() if after[i][k] != v}
+    changed = next(i for i, r in before.items() if r["name"] == rows[0][0] and r["disbanded_on"] is None)
+    assert differences == {(changed, "leader_name")} and len(after) == len(before) + 1
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM audit_log WHERE table_name = 'teams' AND action = 'update' AND record_id = ?",
+            [str(changed)],
+        )
+        == 1
+    )
+
+
+def before_leader(db, name):
+    value = db.scalar(
+        "SELECT leader_name FROM teams WHERE name = ? AND township_code = '410325100' AND disbanded_on IS NULL", [name]
+    )
+    return value or "—"

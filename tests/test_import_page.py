@@ -10,7 +10,7 @@ INTERNAL = ("name", "gender", "birth_date", "role_in_team", "member", "team_id",
 def page(app, db, data: bytes, name: str = "roster.xlsx", mode: str = "add"):
     at = app("emergency/ui/import_page.py", db=db)
     at.radio[0].set_value("members").run()
-    at.radio(key="import_mode").set_value(mode).run()
+    at.radio(key="import_mode_members").set_value(mode).run()
     at.file_uploader[0].set_value((name, data, XLSX)).run()
     assert not at.exception, at.exception
     return at
@@ -67,8 +67,8 @@ def test_roster_resync_preview_and_the_left_tick(app, scratch_db):
     assert missing["姓名"].tolist() == [gone[0]]
     before = snapshot(db, team)
     at.checkbox(key="mark_left").check().run()
-    next(b for b in at.button if b.label.startswith("确认更新名单")).click().run()
-    assert any("已更新名单：新增 1 人，修改 1 人，1 人标记为离队" in s.value for s in at.success), [
+    next(b for b in at.button if b.label.startswith("确认更新")).click().run()
+    assert any("已更新队员：新增 1 人，修改 1 人，1 人标记为离队" in s.value for s in at.success), [
         s.value for s in at.success
     ]
     after = snapshot(db, team)

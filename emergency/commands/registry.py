@@ -36,7 +36,7 @@ def register(command) -> dict:
     p.add_argument(
         "--update",
         action="store_true",
-        help="更新名单（队员）：按身份证号（或姓名+出生日期+队伍）匹配已登记队员并更新，其余新增",
+        help="更新已登记的记录：队员按身份证号（或姓名+出生日期+队伍）、队伍按乡镇+队伍名称匹配并更新，其余新增",
     )
     p.add_argument("--mark-left", action="store_true", help="与 --update 一起：文件中没有的本队队员标记为离队")
     p = command("export", "把队伍或队员名单导出为 Excel")
@@ -93,8 +93,8 @@ def cmd_import(db: Database, args) -> int:
     if bad_targets:
         print("错误：" + "；".join(bad_targets), file=sys.stderr)
         return 1
-    if args.mark_left and not args.update:
-        print("错误：--mark-left 只能与 --update 一起使用", file=sys.stderr)
+    if args.mark_left and (not args.update or args.kind != "members"):
+        print("错误：--mark-left 只能在导入队员时与 --update 一起使用", file=sys.stderr)
         return 1
     try:
         result = imports.run_import(
@@ -140,6 +140,7 @@ def cmd_import(db: Database, args) -> int:
 
 def print_sync(result, args) -> None:
     """A re-sync: what is added, what changes field by field, what is unchanged, who is missing."""
+    unit = "人" if args.kind == "members" else "支"
     for change in result.changes:
         for header, (before, after) in change.fields.items():
             print(
@@ -148,15 +149,14 @@ def print_sync(result, args) -> None:
     for member in result.missing:
         state = "标记为离队" if args.mark_left else "文件中没有（未处理；加 --mark-left 标记为离队）"
         print(f"缺少：{member['name']}（{member['team_name']}）{state}")
-    summary = (
-        f"新增 {len(result.added)} 人，修改 {len(result.changes)} 人，未变 {len(result.unchanged)} 人，"
-        f"文件中没有的在册队员 {len(result.missing)} 人"
-    )
+    summary = f"新增 {len(result.added)} {unit}，修改 {len(result.changes)} {unit}，未变 {len(result.unchanged)} {unit}"
+    if args.kind == "members":
+        summary += f"，文件中没有的在册队员 {len(result.missing)} 人"
     if args.dry_run:
         print(f"校验通过（--dry-run，未写入）：{summary}。")
     else:
         left = f"，其中 {result.marked_left} 人已标记为离队" if args.mark_left else ""
-        print(f"已更新名单：{summary}{left}。")
+        print(f"已更新{'名单' if args.kind == 'members' else '队伍'}：{summary}{left}。")
 
 
 def cmd_export(db: Database, args) -> int:

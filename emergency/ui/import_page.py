@@ -35,24 +35,16 @@ st.download_button(
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     on_click="ignore",
 )
-update = False
 if kind == "members":
     st.caption(
         "队员按“所属乡镇 + 所属队伍”匹配到已登记的队伍（没有“所属队伍”列时以工作表名称为队伍）；新队伍请先导入队伍。"
         "身份证号加密保存，页面只显示脱敏号码。"
     )
-    update = (
-        st.radio(
-            "导入方式",
-            ["add", "update"],
-            format_func=lambda m: {
-                "add": "只新增队员",
-                "update": "更新名单（已登记的队员按身份证号或姓名+出生日期匹配并更新）",
-            }[m],
-            key="import_mode",
-        )
-        == "update"
-    )
+MODES = {
+    "members": {"add": "只新增队员", "update": "更新名单（已登记的队员按身份证号或姓名+出生日期匹配并更新）"},
+    "teams": {"add": "只新增队伍", "update": "更新队伍（已登记的队伍按乡镇+队伍名称匹配并更新）"},
+}[kind]
+update = st.radio("导入方式", list(MODES), format_func=MODES.get, key=f"import_mode_{kind}") == "update"
 
 upload = st.file_uploader("选择文件", type=["xlsx", "xls", "csv"], key=f"upload_{kind}")
 if upload is None:
@@ -132,12 +124,13 @@ if update:
     sync[0].metric("新增", f"{len(preview.added)}")
     sync[1].metric("修改", f"{len(preview.changes)}")
     sync[2].metric("未变", f"{len(preview.unchanged)}")
-    sync[3].metric("文件中没有", f"{len(preview.missing)}")
+    if kind == "members":
+        sync[3].metric("文件中没有", f"{len(preview.missing)}")
     if preview.changes:
-        st.markdown("**将修改的字段（修改前 → 修改后）**")
+        st.markdown("**将修改的字段（原值 → 新值）**")
         frame = preview.changes_frame()
         show_table(frame, {c: c for c in frame.columns})
-    if preview.missing:
+    if kind == "members" and preview.missing:
         st.markdown("**在册但文件中没有的队员**（默认不处理）")
         frame = preview.missing_frame()
         show_table(frame, {c: c for c in frame.columns})
@@ -148,11 +141,12 @@ places = normalise.Places.load(db)
 sample = preview.preview_frame(200, places)
 if update:
     sample = imports.ImportResult(kind, upload.name, records=preview.added).preview_frame(200, places)
-st.caption(f"{'新增队员' if update else '前'} {min(200, len(sample))} 行预览（身份证号已脱敏）：")
+st.caption(f"{'新增' + what if update else '前'} {min(200, len(sample))} 行预览（身份证号已脱敏）：")
 st.dataframe(sample, hide_index=True, width="stretch")
 
+unit = "人" if kind == "members" else "支"
 label = (
-    f"确认更新名单（新增 {len(preview.added)} 人，修改 {len(preview.changes)} 人）"
+    f"确认更新（新增 {len(preview.added)} {unit}，修改 {len(preview.changes)} {unit}）"
     if update
     else f"确认导入 {preview.rows} 行"
 )
@@ -167,7 +161,7 @@ if st.button(label, type="primary", key="commit"):
     if result.committed and update:
         left = f"，{result.marked_left} 人标记为离队" if mark_left else ""
         st.success(
-            f"已更新名单：新增 {len(result.added)} 人，修改 {len(result.changes)} 人{left}，每名队员的变更已记入审计日志。"
+            f"已更新{what}：新增 {len(result.added)} {unit}，修改 {len(result.changes)} {unit}{left}，每条变更已记入审计日志。"
         )
     elif result.committed:
         st.success(f"已导入 {result.written} 行{what}数据（用时 {result.seconds:.1f} 秒），已记入审计日志。")
