@@ -65,6 +65,7 @@ def _hidden(value):
 SENSITIVE_FIELDS = {
     "phone": _mask_phone,
     "duty_phone": _mask_phone,
+    "second_phone": _mask_phone,
     "contact_phone": _mask_phone,
     "mobile": _mask_phone,
     "id_number": _mask_id,

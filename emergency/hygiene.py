@@ -25,7 +25,7 @@ UPLOAD_TYPES: dict[str, dict[str, list]] = {
     "photo": {".jpg": _JPEG, ".jpeg": _JPEG, ".png": _PNG},
     "video": {".mp4": _ISO_MEDIA, ".mov": _ISO_MEDIA},
     "audio": {".mp3": [b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"], ".m4a": _ISO_MEDIA, ".wav": [b"RIFF"]},
-    "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".csv": []},
+    "spreadsheet": {".xlsx": [b"PK\x03\x04"], ".xls": [b"\xd0\xcf\x11\xe0"], ".csv": []},  # .xls: OLE2
 }
 
 

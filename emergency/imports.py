@@ -1,12 +1,25 @@
-"""Excel (.xlsx) and CSV import of teams and members, the templates, and the role-masked exports.
+"""Excel (.xlsx, .xls) and CSV import of teams and members, the templates, and the role-masked exports.
 
-An import is all or nothing. The file is read (python-calamine for .xlsx; CSV in UTF-8, UTF-8 with
-BOM or GB18030), every cell parsed with emergency.normalise, every row checked with the same
-validators the forms use (teams.team_problems, teams.validate_member) plus the import's own rules
-(scope, team matching, duplicates), and every bad row reported as (row number as Excel shows it,
-column header, reason in Chinese). Only a file without a single problem is written, in one
-transaction: one bulk INSERT per table through a pandas DataFrame registered on the cursor, and ONE
-audit row for the whole import (file name, row count, id range), not one per row.
+An import is all or nothing. The file is read (python-calamine for .xlsx and .xls, every sheet; CSV in
+UTF-8, UTF-8 with BOM or GB18030/GBK), its header row found below any title rows, each column matched
+to a template column by its header, a synonym or the user's mapping (import_headers.py: a column
+matched by none of them stops the import, naming it: nothing is dropped silently), every cell parsed
+with emergency.normalise, every row checked with the same validators the forms use
+(teams.team_problems, teams.validate_member) plus the import's own rules (scope, team matching,
+duplicates), and every bad row reported as (row number as Excel shows it, column header, reason in
+Chinese). Totals rows (合计) and signature lines at the bottom are ignored. Only a file without a
+single problem is written, in one transaction: one bulk INSERT per table through a pandas DataFrame
+registered on the cursor, and ONE audit row for the whole import (file name, row count, id range).
+
+A workbook's sheets are imported together (one per team or per village is common); a members sheet
+without a 所属队伍 column takes the sheet's name as its team.
+
+Roster re-sync (`update=True`, members): a row matched to a member already in that team, by ID number
+or, where the row has none, by name + birth date + team (a weaker match, shown as such), updates that
+member field by field (an empty cell keeps the stored value); other rows are added; the members of the
+file's teams that the file does not list are reported, and marked as left (离队) only with
+`mark_left=True`. Still all or nothing, and audited per member (create / update / leave) besides the
+import's own row. Teams re-sync alike, matched by (township, name).
 
 Members are matched to teams by (township, team name) among teams not disbanded; a member row
 with an empty township (or 全县) belongs to a county-wide team. ID numbers are protected as the
@@ -27,10 +40,11 @@ import pandas as pd
 
 from . import audit, exports, normalise, privacy
 from .auth import PermissionDenied, User
-from .db import insert_frame
+from .db import first_row, insert_frame, row_dict
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
 from .hygiene import clean
+from .import_headers import FileColumn, match_headers, recognised
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
 
 if TYPE_CHECKING:
@@ -38,7 +52,22 @@ if TYPE_CHECKING:
 
 KINDS = {"teams": "队伍", "members": "队员"}
 EXAMPLE_MARKS = ("（示例）", "(示例)")  # a template's example row starts with （示例） and is never imported
+# A row whose first cell starts with one of these is a total or a signature line, not data.
+FOOTER_MARKS = (
+    "合计",
+    "总计",
+    "小计",
+    "共计",
+    "填表人",
+    "填报人",
+    "制表人",
+    "审核人",
+    "填表日期",
+    "填报日期",
+    "制表日期",
+)
 COUNTY_WORDS = {"", "全县", "县级", "县", "全县各乡镇"}
+HEADER_ROWS_SEARCHED = 15  # title rows and merged group headers above the real header
 Progress = Callable[[float, str], None]
 
 
@@ -70,7 +99,12 @@ TEAM_COLUMNS = [
         note="可填多个，用顿号或逗号分隔：" + "、".join(HAZARD_DOMAINS.values()),
     ),
     Column("负责人", "leader_name", example="张三"),
-    Column("值班电话", "duty_phone", example="13800000000", note="11位手机号或 0379 开头的固话"),
+    Column(
+        "值班电话",
+        "duty_phone",
+        example="13800000000",
+        note="11位手机号或 0379 开头的固话（(0379)6123456、0379-6123456 或不带区号的7—8位均可）",
+    ),
     Column("装备", "equipment", example="冲锋舟2艘、救生衣50件"),
     Column(
         "成立日期",
@@ -83,32 +117,142 @@ TEAM_COLUMNS = [
 MEMBER_COLUMNS = [
     Column("姓名", "name", True, example="李四"),
     Column("所属乡镇", "township", False, None, "城关镇", "所属队伍的乡镇；县级或全县性队伍不填"),
-    Column("所属队伍", "team", True, example="城关镇应急救援综合队", note="须与已登记的队伍名称一致"),
+    Column(
+        "所属队伍",
+        "team",
+        True,
+        example="城关镇应急救援综合队",
+        note="须与已登记的队伍名称一致；没有此列时以工作表名称为队伍",
+    ),
     Column("身份证号", "id_number", example="", note="18位；请把本列设为文本格式"),
     Column("性别", "gender", False, ("男", "女"), "男", "填写身份证号时可不填"),
-    Column("出生日期", "birth_date", example="", note="填写身份证号时可不填"),
-    Column("手机号", "phone", example="13900000000"),
+    Column(
+        "出生日期",
+        "birth_date",
+        example="",
+        note="填写身份证号时可不填；可只写年月（1985.03、1985年3月、198503），按身份证号补全",
+    ),
+    Column("手机号", "phone", example="13900000000", note="可写两个号码（用 / 、 ； 分隔）：第二个记为其他电话"),
     Column("队内职务", "role_in_team", False, _labels(MEMBER_ROLES), "队员", "不填为队员"),
     Column("专长", "specialty", example="抢险救援"),
     Column("已通过培训", "training_passed", False, ("是", "否"), "是"),
     Column("培训日期", "training_on", example="2024-05-20"),
     Column("保险到期", "insurance_until", example="2025-12-31"),
     Column("入队日期", "joined_on", True, example="2024-03-05"),
+    Column("其他电话", "second_phone", example="", note="固定电话或第二个手机号"),
 ]
 COLUMNS = {"teams": TEAM_COLUMNS, "members": MEMBER_COLUMNS}
+# What the preview calls the fields that are not a template column of their own.
+EXTRA_LABELS = {
+    "team_name": "所属队伍",
+    "township_code": "所属乡镇",
+    "id_masked": "身份证号",
+    "village_code": "所属村（社区）",
+}
+# Member fields a re-sync compares and updates (the file's empty cells keep the stored value).
+SYNC_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "second_phone",
+    "role_in_team",
+    "specialty",
+    "training_passed",
+    "training_on",
+    "insurance_until",
+    "joined_on",
+)
+STRONG, WEAK = "身份证号", "姓名+出生日期+队伍（弱匹配）"
+TEAM_MATCH = "乡镇+队伍名称"
+# Team fields a re-sync compares and updates (domains: the set, when the cell is filled).
+TEAM_SYNC_FIELDS = (
+    "kind",
+    "level",
+    "village_code",
+    "leader_name",
+    "duty_phone",
+    "equipment",
+    "established_on",
+    "domains",
+)
+
+
+def header_of(kind: str, key: str) -> str:
+    """The Chinese header of a field of that kind of row (a template column, or EXTRA_LABELS)."""
+    for column in COLUMNS[kind]:
+        if column.key == key:
+            return column.header
+    return EXTRA_LABELS.get(key, key)
+
+
+@dataclass
+class Sheet:
+    """One sheet of a file as the import reads it: its header row and what each column becomes."""
+
+    name: str
+    rows: list[tuple[int, list]]
+    workbook: bool = True  # a workbook's sheet (its name may stand for the team), not a CSV file
+    header_index: int = -1
+    columns: list[FileColumn] = field(default_factory=list)
+
+    @property
+    def header_row(self) -> int:
+        return self.rows[self.header_index][0] if self.header_index >= 0 else 1
+
+    def positions(self, columns: list[Column]) -> dict[str, int]:
+        keys = {c.header: c.key for c in columns}
+        return {keys[c.target]: c.index for c in self.columns if c.target in keys}
+
+    def samples(self, index: int, count: int = 3) -> list[str]:
+        """The first non-empty values of a column, as text (the mapping step shows them)."""
+        found = []
+        for _, cells in self.rows[self.header_index + 1 :]:
+            if index < len(cells) and not normalise.is_blank(cells[index]):
+                found.append(clean(normalise.text(cells[index], max_length=10_000)))
+                if len(found) == count:
+                    break
+        return found
+
+    def has_data(self, index: int) -> bool:
+        return bool(self.samples(index, 1))
+
+    def counts(self, column: FileColumn) -> bool:
+        """A column counts when it has a header of its own, or data below an empty header cell."""
+        return not column.blank or self.has_data(column.index)
+
+
+@dataclass
+class Change:
+    """A member (or team) a re-sync updates: field header -> (before, after), as the preview shows them."""
+
+    row: int
+    sheet: str
+    record_id: int
+    name: str
+    team_name: str  # a team's township for a team
+    match: str  # STRONG or WEAK (TEAM_MATCH for a team)
+    fields: dict[str, tuple[Any, Any]]
 
 
 @dataclass
 class ImportResult:
     kind: str
     file_name: str
-    rows: int = 0  # data rows read (blank and example rows skipped)
+    rows: int = 0  # data rows read (blank, example and totals rows skipped)
     records: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     committed: bool = False
     written: int = 0
     seconds: float = 0.0
+    sheets: list[Sheet] = field(default_factory=list)  # the sheets imported
+    notes: list[str] = field(default_factory=list)  # what was skipped and why (title rows, totals, sheets)
+    update: bool = False
+    changes: list[Change] = field(default_factory=list)  # update: matched members (teams) that change
+    unchanged: list[dict] = field(default_factory=list)  # update: matched members left as they are
+    missing: list[dict] = field(default_factory=list)  # update: members of the file's teams not in it
+    marked_left: int = 0
 
     @property
     def ok(self) -> bool:
@@ -118,38 +262,110 @@ class ImportResult:
     def bad_rows(self) -> list[int]:
         return sorted({p.row or 0 for p in self.problems})  # an import's problems always have a row
 
+    @property
+    def added(self) -> list[dict]:
+        return [r for r in self.records if not r.get("match_id")]
+
+    @property
+    def unknown_columns(self) -> list[str]:
+        return [c.header for s in self.sheets for c in s.columns if c.target is None and s.counts(c)]
+
     def problems_frame(self) -> pd.DataFrame:
         return pd.DataFrame([(p.row, p.column, p.reason) for p in self.problems], columns=["行号", "列", "问题"])
 
     def warnings_frame(self) -> pd.DataFrame:
         return pd.DataFrame([(p.row, p.column, p.reason) for p in self.warnings], columns=["行号", "列", "提示"])
 
-    def preview_frame(self, limit: int = 200) -> pd.DataFrame:
-        """The first rows as they will be stored (ID numbers masked, never in clear)."""
+    def column_frame(self) -> pd.DataFrame:
+        """The mapping step: each file column, its first values and what it becomes."""
+        rows, seen = [], set()
+        for sheet in self.sheets:
+            for c in sheet.columns:
+                if c.header in seen or (c.target is None and not sheet.counts(c)):
+                    continue
+                seen.add(c.header)
+                target = c.target or "（未识别，请选择）"
+                rows.append((c.header, "、".join(sheet.samples(c.index)) or "—", target, c.how))
+        return pd.DataFrame(rows, columns=["文件中的列", "前几个值", "导入为", "识别方式"])
+
+    def preview_frame(self, limit: int = 200, places: normalise.Places | None = None) -> pd.DataFrame:
+        """The first rows as they will be stored, under Chinese headers with Chinese values (ID numbers
+        masked, never in clear; "—" for an empty cell)."""
+        columns = COLUMNS[self.kind]
         shown = []
         for record in self.records[:limit]:
-            row = {k: v for k, v in record.items() if k not in ("id_number", "domains", "team_id")}
-            if "id_number" in record:
-                row["id_masked"] = privacy.mask_id(record["id_number"])
-            if "domains" in record:
-                row["domains"] = "、".join(HAZARD_DOMAINS[d] for d in record["domains"])
+            row: dict[str, str] = {}
+            for column in columns:
+                key = {"township": "township_code", "team": "team_name", "village": "village_code"}.get(
+                    column.key, column.key
+                )
+                if key == "id_number":
+                    value = privacy.mask_id(record["id_number"]) if record.get("id_number") else None
+                else:
+                    value = record.get(key)
+                row[column.header] = display(key, value, places)
             shown.append(row)
-        return pd.DataFrame(shown)
+        return pd.DataFrame(shown, columns=[c.header for c in columns])
+
+    def changes_frame(self) -> pd.DataFrame:
+        rows = [
+            (c.row, c.name, c.team_name, c.match, header, display_value(before), display_value(after))
+            for c in self.changes
+            for header, (before, after) in c.fields.items()
+        ]
+        who = ["姓名", "所属队伍"] if self.kind == "members" else ["队伍名称", "所属乡镇"]
+        return pd.DataFrame(rows, columns=["行号", *who, "匹配方式", "字段", "原值", "新值"])
+
+    def missing_frame(self) -> pd.DataFrame:
+        rows = [(m["name"], m["team_name"], m["id_masked"] or "—", display_value(m["joined_on"])) for m in self.missing]
+        return pd.DataFrame(rows, columns=["姓名", "所属队伍", "身份证号", "入队日期"])
+
+
+def display_value(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def display(key: str, value, places: normalise.Places | None = None) -> str:
+    """A stored value as the preview shows it: labels for codes, township names, 是/否, "—"."""
+    if key == "township_code" and not value:
+        return "全县"  # a county-level (county-wide) team
+    if value is None or value == "" or value == []:
+        return "—"
+    labels = {"role_in_team": MEMBER_ROLES, "kind": TEAM_KINDS, "level": TEAM_LEVELS}.get(key)
+    if labels is not None:
+        label = labels.get(value, value)
+        return label[0] if isinstance(label, tuple) else str(label)
+    if key == "domains":
+        return "、".join(HAZARD_DOMAINS.get(d, d) for d in value)
+    if places is not None and key == "township_code":
+        return places.township_names.get(value, value)
+    if places is not None and key == "village_code":
+        return places.village_names.get(value, value)
+    return display_value(value)
 
 
 # Reading ----------------------------------------------------------------------------------------
-def read_rows(file_name: str, data: bytes) -> list[tuple[int, list]]:
-    """(Excel row number, cells) of the first sheet, or of the CSV file."""
+def read_sheets(file_name: str, data: bytes) -> list[tuple[str, list[tuple[int, list]]]]:
+    """(sheet name, [(Excel row number, cells)]) of every sheet of a workbook (.xlsx, .xls), or of the
+    CSV file (one sheet named after the file)."""
     suffix = PurePath(file_name or "").suffix.lower()
-    if suffix == ".xlsx":
+    if suffix in (".xlsx", ".xls", ".xlsm"):
         from python_calamine import CalamineWorkbook
 
         try:
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            sheet = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            sheets = [
+                (name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in book.sheet_names
+            ]
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
             raise ValueError(f"无法读取 Excel 文件：{exc}") from None
-        return [(i + 1, list(r)) for i, r in enumerate(sheet)]
+        return [(clean(name), [(i + 1, list(r)) for i, r in enumerate(rows)]) for name, rows in sheets]
     if suffix == ".csv":
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -159,35 +375,60 @@ def read_rows(file_name: str, data: bytes) -> list[tuple[int, list]]:
                 continue
         else:
             raise ValueError("无法识别 CSV 文件的编码（支持 UTF-8 和 GB18030/GBK）")
-        return [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")))]
-    raise ValueError(f"不支持的文件类型 {suffix or '（无扩展名）'}，仅支持 .xlsx 和 .csv")
+        rows = [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")))]
+        return [(PurePath(file_name).stem, rows)]
+    raise ValueError(f"不支持的文件类型 {suffix or '（无扩展名）'}，仅支持 .xlsx、.xls 和 .csv")
 
 
-def _header_name(cell) -> str:
-    name = clean(cell).replace(" ", "")
-    for mark in ("*", "(必填)", "(选填)"):
-        name = name.replace(mark, "")
-    return normalise._loose(name)
+def read_rows(file_name: str, data: bytes) -> list[tuple[int, list]]:
+    """(Excel row number, cells) of the first sheet, or of the CSV file."""
+    return read_sheets(file_name, data)[0][1]
 
 
-def _locate_columns(rows: list[tuple[int, list]], columns: list[Column]) -> tuple[int, dict[str, int], list[Problem]]:
-    """The header row (among the first 10) and the position of each known column."""
-    wanted = {normalise._loose(c.header): c for c in columns}
-    first_required = normalise._loose(next(c.header for c in columns if c.required))
-    for index, (number, cells) in enumerate(rows[:10]):
-        names = [_header_name(c) for c in cells]
-        if first_required in names:
-            positions = {}
-            for i, name in enumerate(names):
-                if name in wanted and wanted[name].key not in positions:
-                    positions[wanted[name].key] = i
-            missing = [c for c in columns if c.required and c.key not in positions]
-            return index, positions, [Problem(c.header, "缺少此列（请使用下载的模板）", number) for c in missing]
-    return (
-        -1,
-        {},
-        [Problem("", f"找不到表头行：第一行应为模板中的列名（如“{columns[0].header}”），请使用下载的模板", 1)],
-    )
+def _locate(
+    kind: str, name: str, rows: list[tuple[int, list]], mapping: dict[str, str] | None, workbook: bool
+) -> Sheet:
+    """The sheet with its header row: among the first rows, the one most of whose cells are known
+    headers (at least two); title rows and merged group headers above it are skipped."""
+    templates = [c.header for c in COLUMNS[kind]]
+    sheet = Sheet(name, rows, workbook)
+    best = 1
+    for index, (_, cells) in enumerate(rows[:HEADER_ROWS_SEARCHED]):
+        columns = match_headers(kind, templates, cells, mapping)
+        if recognised(columns) > best:
+            best, sheet.header_index, sheet.columns = recognised(columns), index, columns
+    return sheet
+
+
+def layout(kind: str, file_name: str, data: bytes, mapping: dict[str, str] | None = None) -> list[Sheet]:
+    """Every sheet of the file with its header row and what each column becomes (no row is checked):
+    what the preview's mapping step draws. Sheets without a header row have header_index -1."""
+    workbook = PurePath(file_name or "").suffix.lower() != ".csv"
+    return [_locate(kind, name, rows, mapping, workbook) for name, rows in read_sheets(file_name, data)]
+
+
+def _column_problems(kind: str, sheet: Sheet, prefix: str) -> list[Problem]:
+    """Unknown columns (unless mapped or skipped) and missing required ones, for one sheet."""
+    problems = []
+    for c in sheet.columns:
+        if c.target is None and sheet.counts(c):
+            reason = (
+                "与前面的列对应同一目标列，请为它选择另一列或“不导入”"
+                if c.how == "重复"
+                else "无法识别的列：请在预览的列对应中选择目标列或“不导入”（命令行：--map 源列名=目标列名 或 --map 源列名=不导入）"
+            )
+            problems.append(Problem(prefix + c.header, reason, sheet.header_row))
+    positions = sheet.positions(COLUMNS[kind])
+    for column in COLUMNS[kind]:
+        if (
+            column.required
+            and column.key not in positions
+            and not (kind == "members" and column.key == "team" and sheet.workbook)
+        ):
+            problems.append(
+                Problem(prefix + column.header, "缺少此列（可在列对应中把文件的某一列指定为此列）", sheet.header_row)
+            )
+    return problems
 
 
 # Validation -------------------------------------------------------------------------------------
@@ -196,24 +437,30 @@ def _name_key(name) -> str:
     return normalise._loose(name or "")
 
 
-UNIQUE_VALUED = {"name", "id_number", "phone", "duty_phone", "leader_name", "equipment"}
+UNIQUE_VALUED = {"name", "id_number", "phone", "second_phone", "duty_phone", "leader_name", "equipment"}
 
 
 class _Checker:
-    """Checks the data rows of one file: every problem (never more than one per (row, column)), the
-    warnings, and the records a clean file writes. A subclass knows one kind of row: its columns, its
-    parsers (`parsers`) and its rules (`check_row`)."""
+    """Checks the data rows of one file: every problem (never more than one per (sheet, row, column)),
+    the warnings, and the records a clean file writes. A subclass knows one kind of row: its columns,
+    its parsers (`parsers`) and its rules (`check_row`)."""
 
     columns: list[Column]
 
     def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
         self.db, self.actor, self.places, self.progress = db, actor, places, progress
-        self.rows = 0  # data rows read (blank and example rows skipped)
+        self.rows = 0  # data rows read (blank, example and totals rows skipped)
+        self.footers = 0  # totals and signature rows ignored
         self.records: list[dict] = []
         self.problems: list[Problem] = []
+        self.order: list[tuple[int, int, int]] = []  # (sheet, row, column) of each problem, to sort them
         self.warnings: list[Problem] = []
-        self.seen: set[tuple[int, str]] = set()
+        self.seen: set[tuple[int, int, str]] = set()
         self.caches: dict[str, dict] = {}
+        self.sheet: Sheet | None = None
+        self.sheet_index = 0
+        self.prefix = ""  # "工作表名 · " when the file has several sheets
+        self.positions: dict[str, int] = {}
 
     def parsers(self) -> dict[str, Callable[[Any], Any]]:
         raise NotImplementedError
@@ -222,46 +469,72 @@ class _Checker:
         """The record of one row, its problems reported with `bad` (and warnings with `warn`)."""
         raise NotImplementedError
 
-    def check(self, table_rows: list[tuple[int, list]], header_index: int, positions: dict[str, int]) -> None:
+    def check(self, sheets: list[Sheet]) -> None:
         parsers = self.parsers()
-        for number, cells in self._data_rows(table_rows, header_index):
-            self.records.append(self.check_row(number, self._parse_cells(number, cells, positions, parsers)))
+        headers = [c.header for c in self.columns]
+        for index, sheet in enumerate(sheets):
+            self.sheet, self.sheet_index = sheet, index
+            self.prefix = f"{sheet.name} · " if len(sheets) > 1 else ""
+            self.positions = sheet.positions(self.columns)
+            self.headers = headers
+            for number, cells in self._data_rows(sheet):
+                record = self.check_row(number, self._parse_cells(number, cells, parsers))
+                record["_row"], record["_sheet"] = number, sheet.name
+                self.records.append(record)
 
     def bad(self, row: int, column: str, reason: str) -> None:
-        if (row, column) not in self.seen:
-            self.seen.add((row, column))
-            self.problems.append(Problem(column, reason, row))
+        if (self.sheet_index, row, column) not in self.seen:
+            self.seen.add((self.sheet_index, row, column))
+            self.problems.append(Problem(self.prefix + column, reason, row))
+            position = self.headers.index(column) if column in getattr(self, "headers", []) else 99
+            self.order.append((self.sheet_index, row, position))
+
+    def reported(self, row: int, column: str) -> bool:
+        return (self.sheet_index, row, column) in self.seen
 
     def warn(self, row: int, column: str, reason: str) -> None:
-        self.warnings.append(Problem(column, reason, row))
+        self.warnings.append(Problem(self.prefix + column, reason, row))
+
+    def sorted_problems(self) -> list[Problem]:
+        return [p for _, p in sorted(zip(self.order, self.problems), key=lambda pair: pair[0])]
 
     def check_scope(self, township_code: str | None, number: int) -> None:
         if not self.actor.may_write(township_code):
             where = "县级（全县性）队伍" if township_code is None else f"其他乡镇（{township_code}）"
             self.bad(number, "所属乡镇", f"乡镇填报员只能导入本乡镇的数据，该行属于{where}")
 
-    def _data_rows(self, rows: list[tuple[int, list]], header_index: int) -> Iterator[tuple[int, list]]:
-        """The data rows below the header, blank rows and the template's example row skipped."""
-        data = rows[header_index + 1 :]
+    def _data_rows(self, sheet: Sheet) -> Iterator[tuple[int, list]]:
+        """The data rows below the header: blank rows (a 序号 alone is blank), the template's example
+        row and totals or signature lines (合计, 填表人) skipped."""
+        data = sheet.rows[sheet.header_index + 1 :]
+        used = sorted(self.positions.values())
         total = max(1, len(data))
         for i, (number, cells) in enumerate(data):
             if self.progress and i % 2000 == 0:
                 self.progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
-            if all(normalise.is_blank(c) for c in cells):
+            if all(normalise.is_blank(cells[j]) for j in used if j < len(cells)):
                 continue
-            first = next((c for c in cells if not normalise.is_blank(c)), "")
-            if clean(first).startswith(EXAMPLE_MARKS):
+            first = clean(next((c for c in cells if not normalise.is_blank(c)), "")).replace(" ", "")
+            if first.startswith(EXAMPLE_MARKS):
+                continue
+            if first.startswith(FOOTER_MARKS):
+                self.footers += 1
                 continue
             self.rows += 1
             yield number, cells
 
-    def _parse_cells(self, number: int, cells: list, positions: dict[str, int], parsers: dict) -> dict:
+    def raw(self, key: str, cells: list):
+        i = self.positions.get(key)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    def _parse_cells(self, number: int, cells: list, parsers: dict) -> dict:
         """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
         是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
         values = {}
         for column in self.columns:
-            i = positions.get(column.key)
-            raw = cells[i] if i is not None and i < len(cells) else None
+            raw = self.raw(column.key, cells)
+            if raw is None and column.key == "team" and "team" not in self.positions and self.sheet:
+                raw = self.sheet.name  # a members sheet without a team column: the sheet's name is the team
             cache = self.caches.setdefault(column.key, {}) if column.key not in UNIQUE_VALUED else None
             key = (type(raw), raw)
             if cache is not None and key in cache:
@@ -285,13 +558,31 @@ class _Checker:
 class _TeamRows(_Checker):
     columns = TEAM_COLUMNS
 
-    def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
+    def __init__(
+        self,
+        db: Database,
+        actor: User,
+        places: normalise.Places,
+        progress: Progress | None = None,
+        update: bool = False,
+    ):
         super().__init__(db, actor, places, progress)
+        self.update = update
         self.existing = {
             (t, _name_key(n)): i
             for i, n, t in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL")
         }
-        self.in_file: dict[tuple, int] = {}
+        self.in_file: dict[tuple, str] = {}
+        self.current: dict[int, dict] = {}
+        if update:
+            scalar = [f for f in TEAM_SYNC_FIELDS if f != "domains"]
+            for team in db.query_dicts(
+                f"SELECT t.id, t.name, t.township_code, {', '.join('t.' + f for f in scalar)},"
+                " coalesce(list(d.domain_code ORDER BY d.domain_code) FILTER (WHERE d.domain_code IS NOT NULL), [])"
+                " AS domains FROM teams t LEFT JOIN team_domains d ON d.team_id = t.id"
+                " WHERE t.disbanded_on IS NULL GROUP BY ALL"
+            ):
+                self.current[team["id"]] = team
 
     def parsers(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -328,7 +619,18 @@ class _TeamRows(_Checker):
         if not record["domains"]:
             self.bad(number, "覆盖领域", "至少填写一个领域（覆盖分析按领域统计）")
         self._check_unique(number, township, values["name"])
+        if self.update and values["name"] and (township, _name_key(values["name"])) in self.existing:
+            self._match(record, values)
         return record
+
+    def _match(self, record: dict, values: dict) -> None:
+        """Update: the registered team of that township and name, and the fields that change. An empty
+        cell keeps the stored value."""
+        team_id = self.existing[(record["township_code"], _name_key(values["name"]))]
+        before = self.current[team_id]
+        given = {**{k: record[k] for k in TEAM_SYNC_FIELDS}, "domains": sorted(record["domains"]) or None}
+        fields = {k: (before[k], given[k]) for k in TEAM_SYNC_FIELDS if given[k] is not None and given[k] != before[k]}
+        record["match_id"], record["match"], record["sync"], record["before"] = team_id, TEAM_MATCH, fields, before
 
     def _village(self, number: int, village: str | None, township: str | None) -> str | None:
         if not village:
@@ -342,21 +644,38 @@ class _TeamRows(_Checker):
     def _check_unique(self, number: int, township: str | None, name: str | None) -> None:
         """One team of a name per township, among the registry's teams not disbanded and in the file."""
         key = (township, _name_key(name))
-        if name and key in self.existing:
-            self.bad(number, "队伍名称", "该乡镇已有同名队伍（未撤销），不能重复导入")
+        if name and key in self.existing and not self.update:
+            self.bad(
+                number,
+                "队伍名称",
+                "该乡镇已有同名队伍（未撤销），不能重复导入（更新已登记队伍请选择“更新”或 --update）",
+            )
         elif name and key in self.in_file:
-            self.bad(number, "队伍名称", f"与第{self.in_file[key]}行重复")
-        self.in_file.setdefault(key, number)
+            self.bad(number, "队伍名称", f"与{self.in_file[key]}重复")
+        self.in_file.setdefault(key, f"{self.prefix}第{number}行")
 
 
 class _MemberRows(_Checker):
     columns = MEMBER_COLUMNS
 
-    def __init__(self, db: Database, actor: User, places: normalise.Places, progress: Progress | None = None):
+    def __init__(
+        self,
+        db: Database,
+        actor: User,
+        places: normalise.Places,
+        progress: Progress | None = None,
+        update: bool = False,
+    ):
         super().__init__(db, actor, places, progress)
+        self.update = update
+        self.masked_ids = 0  # masked ID numbers (from an export) read as empty
         self.teams_by_key: dict[tuple, list[int]] = {}
+        self.teams_by_name: dict[str, list[tuple[int, str | None]]] = {}
+        self.team_names: dict[int, str] = {}
         for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
             self.teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
+            self.teams_by_name.setdefault(_name_key(name), []).append((team_id, township))
+            self.team_names[team_id] = name
         active = db.query(
             "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
             " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL"
@@ -365,49 +684,96 @@ class _MemberRows(_Checker):
         self.elsewhere: dict[str, str] = {}  # person -> the name of a team they are in
         for h, _, team_name in active:
             self.elsewhere.setdefault(h, team_name)
-        self.seen_in_file: dict[tuple, int] = {}  # (person, team) -> first row
-        self.file_people: dict[str, int] = {}  # person -> first row
+        self.seen_in_file: dict[tuple, str] = {}  # (person, team) -> first row
+        self.file_people: dict[str, str] = {}  # person -> first row
+        self.matched: dict[int, str] = {}  # member id -> the row that matched it (update)
+        self.team_ids: set[int] = set()  # the teams the file's rows belong to
+        self.current: dict[int, dict] = {}
+        self.by_id: dict[tuple[str, int], int] = {}
+        self.by_name: dict[tuple[int, str], list[int]] = {}
+        if update:
+            self._load_current()
+
+    def _load_current(self) -> None:
+        """The members on the roster now, to match a re-sent roster's rows against."""
+        fields = ", ".join(f"m.{f}" for f in SYNC_FIELDS if f != "second_phone")
+        for member in self.db.query_dicts(
+            f"SELECT m.id, m.team_id, m.id_hmac, m.id_masked, {fields}, p.second_phone"
+            " FROM members m LEFT JOIN member_phones p ON p.member_id = m.id WHERE m.left_on IS NULL"
+        ):
+            self.current[member["id"]] = member
+            if member["id_hmac"]:
+                self.by_id[(member["id_hmac"], member["team_id"])] = member["id"]
+            self.by_name.setdefault((member["team_id"], clean(member["name"])), []).append(member["id"])
 
     def parsers(self) -> dict[str, Callable[[Any], Any]]:
         return {
             "name": lambda v: normalise.required_text(v, max_length=50),
             "township": self._township,
             "team": lambda v: normalise.required_text(v, max_length=100),
-            "id_number": normalise.id_number,
+            "id_number": self._id_number,
             "gender": normalise.gender,
-            "birth_date": normalise.parse_date,
-            "phone": normalise.mobile,
-            "role_in_team": lambda v: normalise.enum(v, MEMBER_ROLES, required=False) or "member",
+            "birth_date": normalise.birth,
+            "phone": normalise.phones,
+            "role_in_team": lambda v: normalise.enum(v, MEMBER_ROLES, required=False),
             "specialty": lambda v: normalise.text(v, max_length=100),
-            "training_passed": normalise.boolean,
+            "training_passed": lambda v: normalise.boolean(v, default=None),
             "training_on": normalise.parse_date,
             "insurance_until": normalise.parse_date,
             "joined_on": normalise.required_date,
+            "second_phone": normalise.phone,
         }
 
+    def _id_number(self, value) -> str | None:
+        """An exported roster's masked number (410325**********2X) holds no number: the row has none."""
+        if isinstance(value, str) and "*" in value:
+            self.masked_ids += 1
+            return None
+        return normalise.id_number(value)
+
     def check_row(self, number: int, v: dict) -> dict:
-        team_id = None
-        if v["team"] is not None and (number, "所属乡镇") not in self.seen:
-            team_id = self._team_id(number, v["township"], v["team"])
-        self.check_scope(v["township"], number)
-        record = {
-            "team_id": team_id,
+        team_id, township = None, v["township"]
+        if v["team"] is not None and not self.reported(number, "所属乡镇"):
+            team_id, township = self._team_id(number, v["township"], v["team"])
+        self.check_scope(township, number)
+        mobile, second = v["phone"] or (None, None)
+        if v["second_phone"]:
+            if second and second != v["second_phone"]:
+                self.bad(number, "手机号", f"已在“其他电话”列填写 {v['second_phone']}，本格只能再写一个手机号")
+            second = v["second_phone"]
+        given = {  # what the row says (None: the cell is empty)
             "name": v["name"],
             "gender": v["gender"],
             "birth_date": v["birth_date"],
-            "phone": v["phone"],
+            "phone": mobile,
+            "second_phone": second,
             "role_in_team": v["role_in_team"],
             "specialty": v["specialty"],
-            "training_passed": bool(v["training_passed"]),
+            "training_passed": v["training_passed"],
             "training_on": v["training_on"],
             "insurance_until": v["insurance_until"],
             "joined_on": v["joined_on"],
-            "team_name": v["team"],
-            "township_code": v["township"],
+        }
+        record = {
+            **given,
+            "team_id": team_id,
+            "role_in_team": v["role_in_team"] or "member",
+            "training_passed": bool(v["training_passed"]),
+            "team_name": self.team_names.get(team_id, v["team"]) if team_id else v["team"],
+            "township_code": township,
         }
         if v["id_number"]:
             record.update(self._identity(number, v))
-            if team_id is not None:
+            given["birth_date"], given["gender"] = record["birth_date"], record["gender"]
+        elif isinstance(v["birth_date"], tuple):
+            year, month = v["birth_date"]
+            record["birth_date"] = given["birth_date"] = date(year, month, 1)
+            self.warn(number, "出生日期", f"只有出生年月且没有身份证号，出生日期按 {year}年{month}月1日 记录")
+        if team_id is not None:
+            self.team_ids.add(team_id)
+            if self.update:
+                self._match(number, record, given, v)
+            if record.get("id_hmac") and not record.get("match_id"):
                 self._check_person(number, record["id_hmac"], team_id)
         for problem in validate_member(record):  # the form's rules; a column already reported stays reported once
             self.bad(number, problem.field, problem.reason)
@@ -415,49 +781,125 @@ class _MemberRows(_Checker):
             self.bad(number, "入队日期", "不能晚于今天")
         return record
 
-    def _team_id(self, number: int, township: str | None, team: str) -> int | None:
-        """The one team not disbanded of that name in that township (None and a problem otherwise)."""
-        candidates = self.teams_by_key.get((township, _name_key(team)), [])
+    def _team_id(self, number: int, township: str | None, team: str) -> tuple[int | None, str | None]:
+        """The one team not disbanded of that name in that township (None and a problem otherwise).
+        Without a township column, the team's name alone (an operator's own township first)."""
+        if "township" in self.positions:
+            candidates = self.teams_by_key.get((township, _name_key(team)), [])
+        else:
+            found = self.teams_by_name.get(_name_key(team), [])
+            own = [t for t in found if self.actor.township_code and t[1] == self.actor.township_code]
+            pairs = own or found
+            candidates = [t for t, _ in pairs]
+            township = pairs[0][1] if len(pairs) == 1 else None
+        column = "所属队伍"
         if not candidates:
-            place = self.places.township_names.get(township, "全县") if township else "全县（县级）"
-            self.bad(number, "所属队伍", f"找不到{place}的队伍“{team}”（未撤销的队伍中），请核对名称或先导入队伍")
-            return None
+            if "team" not in self.positions:
+                self.bad(
+                    number,
+                    column,
+                    f"文件没有“所属队伍”列，以工作表名“{team}”为队伍，但找不到这支队伍（未撤销的队伍中）；"
+                    "请把工作表改名为队伍名称，或增加“所属队伍”列",
+                )
+            else:
+                place = self.places.township_names.get(township, "全县") if township else "全县（县级）"
+                self.bad(number, column, f"找不到{place}的队伍“{team}”（未撤销的队伍中），请核对名称或先导入队伍")
+            return None, township
         if len(candidates) > 1:
             self.bad(
                 number,
-                "所属队伍",
-                f"“{team}”在该乡镇有 {len(candidates)} 支同名队伍，无法确定是哪一支（请先在“救援队伍”页面为其改名）",
+                column,
+                f"“{team}”有 {len(candidates)} 支同名队伍，无法确定是哪一支（请填写所属乡镇，或先在“救援队伍”页面为其改名）",
             )
-            return None
-        return candidates[0]
+            return None, township
+        return candidates[0], township
 
     def _identity(self, number: int, v: dict) -> dict:
-        """Birth date and gender as the ID number has them (a different one in the file is a problem),
-        the number and its HMAC."""
+        """Birth date and gender as the ID number has them (a different one in the file is a problem;
+        a year and month alone are checked and completed), the number and its HMAC."""
         number_id = v["id_number"]
         born, sex = privacy.birth_date_from_id(number_id), privacy.gender_from_id(number_id)
-        if v["birth_date"] and v["birth_date"] != born:
+        given = v["birth_date"]
+        if isinstance(given, tuple):
+            if given != (born.year, born.month):
+                self.bad(number, "出生日期", f"出生年月 {given[0]}年{given[1]}月 与身份证号中的出生日期（{born}）不符")
+        elif given and given != born:
             self.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
         if v["gender"] and v["gender"] != sex:
             self.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
         return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": privacy.id_hmac(number_id)}
 
+    def _match(self, number: int, record: dict, given: dict, v: dict) -> None:
+        """Update: the member on the roster this row is (by ID number, or by name + birth date + team),
+        and the fields that change (header -> (before, after))."""
+        team_id, match, member_id = record["team_id"], None, 0
+        if record.get("id_hmac"):
+            member_id = self.by_id.get((record["id_hmac"], team_id), 0)
+            match = STRONG if member_id else None
+        born = v["birth_date"] if isinstance(v["birth_date"], tuple) else given["birth_date"]
+        if match is None and record.get("name"):
+            candidates = [
+                m
+                for m in self.by_name.get((team_id, clean(record["name"])), [])
+                if _same_birth(self.current[m]["birth_date"], born)
+            ]
+            candidates = [m for m in candidates if not (record.get("id_hmac") and self.current[m]["id_hmac"])]
+            if len(candidates) == 1:
+                member_id, match = candidates[0], WEAK
+        if match is None:
+            return
+        where = f"{self.prefix}第{number}行"
+        if member_id in self.matched:
+            self.bad(number, "姓名", f"与{self.matched[member_id]}对应同一名已登记队员")
+            return
+        self.matched[member_id] = where
+        before = self.current[member_id]
+        fields = {}
+        for key in SYNC_FIELDS:
+            after = given[key]
+            if key == "birth_date" and isinstance(born, tuple) and _same_birth(before[key], born):
+                continue  # a year and month that agree with the stored date change nothing
+            if after is not None and after != before[key]:
+                fields[key] = (before[key], after)
+        if record.get("id_hmac") and not before["id_hmac"]:
+            fields["id_number"] = (None, record["id_number"])
+        record["match_id"], record["match"], record["sync"] = member_id, match, fields
+        record["before"] = before
+
     def _check_person(self, number: int, digest: str, team_id: int) -> None:
         """A person once per team (registry and file); in another team too is a warning (flagged duplicate)."""
         key = (digest, team_id)
+        where = f"{self.prefix}第{number}行"
         if key in self.in_team:
-            self.bad(number, "身份证号", "此人已在该队伍中登记，不能重复导入")
+            self.bad(
+                number, "身份证号", "此人已在该队伍中登记，不能重复导入（更新名单请选择“更新已登记队员”或 --update）"
+            )
         elif key in self.seen_in_file:
-            self.bad(number, "身份证号", f"与第{self.seen_in_file[key]}行是同一队伍的同一人")
+            self.bad(number, "身份证号", f"与{self.seen_in_file[key]}是同一队伍的同一人")
         else:
-            self.seen_in_file[key] = number
+            self.seen_in_file[key] = where
             if digest in self.elsewhere:
                 self.warn(number, "身份证号", f"此人已在“{self.elsewhere[digest]}”登记，将被标记为重复人员")
             elif digest in self.file_people:
-                self.warn(
-                    number, "身份证号", f"与第{self.file_people[digest]}行是同一人（不同队伍），将被标记为重复人员"
-                )
-            self.file_people.setdefault(digest, number)
+                self.warn(number, "身份证号", f"与{self.file_people[digest]}是同一人（不同队伍），将被标记为重复人员")
+            self.file_people.setdefault(digest, where)
+
+    def missing(self) -> list[dict]:
+        """Update: the members of the file's teams that no row matched."""
+        return [
+            {**m, "team_name": self.team_names.get(m["team_id"], "")}
+            for member_id, m in self.current.items()
+            if m["team_id"] in self.team_ids and member_id not in self.matched
+        ]
+
+
+def _same_birth(stored: date | None, given: date | tuple[int, int] | None) -> bool:
+    """A row's birth date (or year and month) agrees with the stored one (or one of them is empty)."""
+    if stored is None or given is None:
+        return True
+    if isinstance(given, tuple):
+        return (stored.year, stored.month) == given
+    return stored == given
 
 
 def run_import(
@@ -469,8 +911,15 @@ def run_import(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    mapping: dict[str, str] | None = None,
+    update: bool = False,
+    mark_left: bool = False,
 ) -> ImportResult:
-    """Validate the whole file; write it (one transaction) only when not dry_run and no row is bad."""
+    """Validate the whole file; write it (one transaction) only when not dry_run and no row is bad.
+
+    `mapping`: file header -> template header or "不导入" (import_headers.SKIP), before the synonyms.
+    `update` (members): re-sync a roster (see the module's docstring); `mark_left` marks the members
+    of the file's teams that the file does not list as left today."""
     import time
 
     if kind not in KINDS:
@@ -478,29 +927,50 @@ def run_import(
     if actor.role == "viewer":
         raise PermissionDenied("只读账号不能导入数据。")
     started = time.perf_counter()
-    result = ImportResult(kind, file_name)
+    result = ImportResult(kind, file_name, update=update)
     progress and progress(0.0, "正在读取文件")
     try:
-        table_rows = read_rows(file_name, data)
+        sheets = layout(kind, file_name, data, mapping)
     except ValueError as exc:
         result.problems.append(Problem("", str(exc), 0))
         return result
-    columns = COLUMNS[kind]
-    index, positions, header_problems = _locate_columns(table_rows, columns)
-    result.problems.extend(header_problems)
-    if index < 0 or header_problems:
-        return result
-    checker = (_TeamRows if kind == "teams" else _MemberRows)(db, actor, normalise.Places.load(db), progress)
-    checker.check(table_rows, index, positions)
-    result.rows, result.records = checker.rows, checker.records
-    result.problems.extend(checker.problems)
-    result.warnings.extend(checker.warnings)
-    result.problems.sort(
-        key=lambda p: (
-            p.row or 0,
-            [c.header for c in columns].index(p.column) if p.column in [c.header for c in columns] else 99,
+    result.sheets = [s for s in sheets if s.header_index >= 0]
+    for sheet in sheets:
+        if sheet.header_index < 0 and any(not normalise.is_blank(c) for _, cells in sheet.rows for c in cells):
+            result.notes.append(f"工作表“{sheet.name}”中没有可识别的表头行，未导入")
+        elif sheet.header_index > 0:
+            result.notes.append(f"工作表“{sheet.name}”：表头在第 {sheet.header_row} 行，上方的标题行已跳过")
+    if not result.sheets:
+        result.problems.append(
+            Problem(
+                "",
+                f"找不到表头行：应有一行列名（如“{COLUMNS[kind][0].header}”），可使用下载的模板，或在列对应中指定",
+                1,
+            )
         )
+        return result
+    for sheet in result.sheets:
+        result.problems.extend(_column_problems(kind, sheet, f"{sheet.name} · " if len(result.sheets) > 1 else ""))
+    if result.problems:
+        return result
+    places = normalise.Places.load(db)
+    checker: _Checker = (
+        _TeamRows(db, actor, places, progress, update)
+        if kind == "teams"
+        else _MemberRows(db, actor, places, progress, update)
     )
+    checker.check(result.sheets)
+    result.rows, result.records = checker.rows, checker.records
+    result.problems.extend(checker.sorted_problems())
+    result.warnings.extend(checker.warnings)
+    if isinstance(checker, _MemberRows) and checker.masked_ids:
+        result.notes.append(
+            f"{checker.masked_ids} 行的身份证号是脱敏号码（如导出文件中的 410325**********2X），按未填写处理"
+        )
+    if checker.footers:
+        result.notes.append(f"已忽略 {checker.footers} 行合计、小计或签名行")
+    if update:
+        _sync_summary(result, checker, places)
     if not result.rows and not result.problems:
         result.problems.append(Problem("", "文件中没有数据行", 0))
     if result.problems or dry_run:
@@ -508,11 +978,53 @@ def run_import(
         progress and progress(1.0, "校验完成")
         return result
     progress and progress(0.7, "正在加密身份证号并写入")
-    result.written = (_write_teams if kind == "teams" else _write_members)(db, actor, result)
+    if kind == "teams" and update:
+        result.written = _write_team_sync(db, actor, result)
+    elif kind == "teams":
+        result.written = _write_teams(db, actor, result)
+    elif update:
+        result.written = _write_member_sync(db, actor, result, mark_left)
+    else:
+        result.written = _write_members(db, actor, result)
     result.committed = True
     result.seconds = time.perf_counter() - started
     progress and progress(1.0, f"已导入 {result.written} 行")
     return result
+
+
+def _sync_summary(result: ImportResult, checker: _Checker, places: normalise.Places) -> None:
+    for record in result.records:
+        if not record.get("match_id"):
+            continue
+        if record["sync"]:
+            fields = {
+                header_of(result.kind, k): (_shown_sync(k, before, places), _shown_sync(k, after, places))
+                for k, (before, after) in record["sync"].items()
+            }
+            where = (
+                record["team_name"]
+                if result.kind == "members"
+                else display("township_code", record["township_code"], places)
+            )
+            result.changes.append(
+                Change(
+                    record["_row"], record["_sheet"], record["match_id"], record["name"], where, record["match"], fields
+                )
+            )
+        else:
+            result.unchanged.append(record)
+    if isinstance(checker, _MemberRows):
+        result.missing = checker.missing()
+
+
+def _shown_sync(key: str, value, places: normalise.Places | None = None) -> str:
+    """A before/after value of a re-sync as the preview shows it (ID numbers masked; phones in full: the
+    importer may write, so may see, every member the file touches)."""
+    if value is None:
+        return "—"
+    if key == "id_number":
+        return privacy.mask_id(value)
+    return display(key, value, places)
 
 
 # Writing ----------------------------------------------------------------------------------------
@@ -529,6 +1041,7 @@ TEAM_TABLE_COLUMNS = [
     "established_on",
 ]
 MEMBER_TABLE_COLUMNS = [
+    "id",
     "team_id",
     "name",
     "gender",
@@ -553,21 +1066,91 @@ def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.Data
     return frame
 
 
+def _new_ids(cur: Cursor, table: str, n: int) -> list[int]:
+    return sorted(i for (i,) in cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [n]).fetchall())
+
+
+def _insert_teams(cur: Cursor, records: list[dict]) -> list[int]:
+    ids = _new_ids(cur, "teams", len(records))
+    if not records:
+        return ids
+    frame = pd.DataFrame(
+        [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
+    )[TEAM_TABLE_COLUMNS]
+    frame["id"] = frame["id"].astype("int64")
+    insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
+    domains = pd.DataFrame(
+        [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
+    )
+    if len(domains):
+        insert_frame(cur, "team_domains", domains)
+    return ids
+
+
+def _write_team_sync(db: Database, actor: User, result: ImportResult) -> int:
+    """Teams re-sync in one transaction: new teams, and the changed fields (and domains) of the
+    matched ones, checked against the state the import read; one audit row per team and one for the import."""
+    added = result.added
+    changed = [r for r in result.records if r.get("match_id") and r["sync"]]
+
+    def work(cur: Cursor):
+        ids = _insert_teams(cur, added)
+        for record, team_id in zip(added, ids):
+            audit.record(cur, actor, "create", "teams", team_id, None, {k: record[k] for k in TEAM_SYNC_FIELDS})
+        for record in changed:
+            _update_team(cur, actor, record)
+        audit.record(
+            cur,
+            actor,
+            "import",
+            "teams",
+            None,
+            None,
+            {
+                "file": result.file_name,
+                "update": True,
+                "added": len(ids),
+                "changed": len(changed),
+                "unchanged": len(result.unchanged),
+            },
+        )
+        return len(ids) + len(changed)
+
+    return db.write(work)
+
+
+def _update_team(cur: Cursor, actor: User, record: dict) -> None:
+    """One matched team's changed fields and domains, checked against the state the import read."""
+    team_id, fields, before = record["match_id"], record["sync"], record["before"]
+    scalar = [f for f in TEAM_SYNC_FIELDS if f != "domains"]
+    now = row_dict(cur, f"SELECT {', '.join(scalar)}, disbanded_on FROM teams WHERE id = ?", [team_id])
+    domains = sorted(
+        d for (d,) in cur.execute("SELECT domain_code FROM team_domains WHERE team_id = ?", [team_id]).fetchall()
+    )
+    if not now or now["disbanded_on"] or domains != before["domains"] or any(now[k] != before[k] for k in scalar):
+        raise ValueError(f"队伍“{record['name']}”在预览后已被修改，未写入任何数据，请重新导入")
+    columns = {k: after for k, (_, after) in fields.items() if k != "domains"}
+    if columns:
+        cur.execute(
+            f"UPDATE teams SET {', '.join(f'{k} = ?' for k in columns)}, updated_at = current_timestamp WHERE id = ?",
+            [*columns.values(), team_id],
+        )
+    if "domains" in fields:
+        old, new = fields["domains"]
+        for code in set(old) - set(new):
+            cur.execute("DELETE FROM team_domains WHERE team_id = ? AND domain_code = ?", [team_id, code])
+        for code in set(new) - set(old):
+            cur.execute("INSERT INTO team_domains VALUES (?, ?)", [team_id, code])
+    old_values = {k: b for k, (b, _) in fields.items()}
+    new_values = {k: a for k, (_, a) in fields.items()}
+    audit.record(cur, actor, "update", "teams", team_id, old_values, new_values)
+
+
 def _write_teams(db: Database, actor: User, result: ImportResult) -> int:
     records = result.records
 
     def work(cur: Cursor):
-        ids = sorted(i for (i,) in cur.execute("SELECT nextval('seq_teams') FROM range(?)", [len(records)]).fetchall())
-        frame = pd.DataFrame(
-            [{**{k: r[k] for k in TEAM_TABLE_COLUMNS if k != "id"}, "id": i} for r, i in zip(records, ids)]
-        )[TEAM_TABLE_COLUMNS]
-        frame["id"] = frame["id"].astype("int64")
-        insert_frame(cur, "teams", _typed(frame, ["established_on"], ["township_code", "village_code"]))
-        domains = pd.DataFrame(
-            [(i, d) for r, i in zip(records, ids) for d in r["domains"]], columns=["team_id", "domain_code"]
-        )
-        if len(domains):
-            insert_frame(cur, "team_domains", domains)
+        ids = _insert_teams(cur, records)
         audit.record(
             cur,
             actor,
@@ -582,26 +1165,45 @@ def _write_teams(db: Database, actor: User, result: ImportResult) -> int:
     return db.write(work)
 
 
-def _write_members(db: Database, actor: User, result: ImportResult) -> int:
+def _member_frame(records: list[dict], ids: list[int]) -> pd.DataFrame:
     rows = []
-    for r in result.records:
+    for r, member_id in zip(records, ids):
         row = {k: r.get(k) for k in MEMBER_TABLE_COLUMNS}
+        row["id"] = member_id
         number = r.get("id_number")
         if number:
             row["id_cipher"], row["id_masked"] = privacy.encrypt_id(number), privacy.mask_id(number)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=MEMBER_TABLE_COLUMNS)
+    frame["id"] = frame["id"].astype("int64")
     frame["team_id"] = frame["team_id"].astype("int64")
     frame["training_passed"] = frame["training_passed"].astype(bool)
-    frame = _typed(
+    return _typed(
         frame,
         ["birth_date", "training_on", "insurance_until", "joined_on"],
         ["gender", "phone", "id_hmac", "id_cipher", "id_masked", "specialty"],
     )
+
+
+def _insert_members(cur: Cursor, records: list[dict]) -> list[int]:
+    """The new members (ids assigned here, so that each row's second phone finds its member)."""
+    ids = _new_ids(cur, "members", len(records))
+    if not records:
+        return ids
+    insert_frame(cur, "members", _member_frame(records, ids))
+    phones = [
+        {"member_id": i, "second_phone": r["second_phone"]} for r, i in zip(records, ids) if r.get("second_phone")
+    ]
+    if phones:
+        insert_frame(cur, "member_phones", phones)
+    return ids
+
+
+def _write_members(db: Database, actor: User, result: ImportResult) -> int:
     flagged = len(result.warnings)
 
     def work(cur: Cursor):
-        ids = [i for (i,) in insert_frame(cur, "members", frame, returning="RETURNING id")]
+        ids = _insert_members(cur, result.records)
         audit.record(
             cur,
             actor,
@@ -620,6 +1222,89 @@ def _write_members(db: Database, actor: User, result: ImportResult) -> int:
         return len(ids)
 
     return db.write(work)
+
+
+def _write_member_sync(db: Database, actor: User, result: ImportResult, mark_left: bool) -> int:
+    """A roster re-sync in one transaction: the new members, the changed fields of the matched ones,
+    and (mark_left) the missing ones as left today; one audit row per member and one for the import.
+    A matched member changed since the check refuses the whole write (nothing is written)."""
+    added = result.added
+    changed = [r for r in result.records if r.get("match_id") and r["sync"]]
+    today = date.today()
+
+    def work(cur: Cursor):
+        ids = _insert_members(cur, added)
+        for record, member_id in zip(added, ids):
+            after = {k: record.get(k) for k in SYNC_FIELDS} | {"team_id": record["team_id"]}
+            after["id_masked"] = privacy.mask_id(record["id_number"]) if record.get("id_number") else None
+            audit.record(cur, actor, "create", "members", member_id, None, after)
+        for record in changed:
+            _update_member(cur, actor, record)
+        left = 0
+        if mark_left:
+            for member in result.missing:
+                now = first_row(cur, "SELECT left_on FROM members WHERE id = ?", [member["id"]])
+                if now is None or now[0] is not None:
+                    raise ValueError(f"队员“{member['name']}”在预览后已发生变化，未写入任何数据，请重新导入")
+                cur.execute(
+                    "UPDATE members SET left_on = ?, updated_at = current_timestamp WHERE id = ?", [today, member["id"]]
+                )
+                audit.record(cur, actor, "leave", "members", member["id"], {"left_on": None}, {"left_on": today})
+                left += 1
+        audit.record(
+            cur,
+            actor,
+            "import",
+            "members",
+            None,
+            None,
+            {
+                "file": result.file_name,
+                "update": True,
+                "added": len(ids),
+                "changed": len(changed),
+                "unchanged": len(result.unchanged),
+                "marked_left": left,
+            },
+        )
+        return left
+
+    result.marked_left = db.write(work)
+    return len(added) + len(changed)
+
+
+def _update_member(cur: Cursor, actor: User, record: dict) -> None:
+    """One matched member's changed fields, checked against the state the import read."""
+    member_id, fields, before = record["match_id"], record["sync"], record["before"]
+    stored = [k for k in SYNC_FIELDS if k != "second_phone"]
+    now = row_dict(
+        cur,
+        f"SELECT {', '.join('m.' + k for k in stored)}, m.id_hmac, m.left_on, p.second_phone FROM members m"
+        " LEFT JOIN member_phones p ON p.member_id = m.id WHERE m.id = ?",
+        [member_id],
+    )
+    if not now or now["left_on"] is not None or any(now[k] != before[k] for k in SYNC_FIELDS):
+        raise ValueError(f"队员“{before['name']}”在预览后已被修改，未写入任何数据，请重新导入")
+    columns = {k: after for k, (_, after) in fields.items() if k in stored}
+    if "id_number" in fields:
+        number = fields["id_number"][1]
+        columns["id_hmac"], columns["id_cipher"], columns["id_masked"] = privacy.protect_id(number)
+    if columns:
+        cur.execute(
+            f"UPDATE members SET {', '.join(f'{k} = ?' for k in columns)}, updated_at = current_timestamp WHERE id = ?",
+            [*columns.values(), member_id],
+        )
+    if "second_phone" in fields:
+        cur.execute(
+            "INSERT INTO member_phones (member_id, second_phone) VALUES (?, ?) ON CONFLICT (member_id)"
+            " DO UPDATE SET second_phone = excluded.second_phone, updated_at = current_timestamp",
+            [member_id, fields["second_phone"][1]],
+        )
+    old = {k: b for k, (b, _) in fields.items() if k != "id_number"}
+    new = {k: a for k, (_, a) in fields.items() if k != "id_number"}
+    if "id_number" in fields:
+        old["id_masked"], new["id_masked"] = None, columns["id_masked"]
+    audit.record(cur, actor, "update", "members", member_id, old, new)
 
 
 # Templates --------------------------------------------------------------------------------------
@@ -710,6 +1395,11 @@ def member_export_frame(db: Database, viewer: User, **filters) -> pd.DataFrame:
         return pd.to_datetime(frame[column]).dt.date
 
     birth = day("birth_date") if viewer.is_admin else frame["birth_date"]  # the year only (teams.mask_personal)
+    seconds = dict(db.query("SELECT member_id, second_phone FROM member_phones"))
+    second = [
+        None if s is None else (s if viewer.sees_full_phone(t) else privacy.mask_phone(s))
+        for s, t in zip(frame["id"].map(seconds.get), frame["township_code"])
+    ]
     return pd.DataFrame(
         {
             "姓名": frame["name"],
@@ -725,6 +1415,7 @@ def member_export_frame(db: Database, viewer: User, **filters) -> pd.DataFrame:
             "培训日期": day("training_on"),
             "保险到期": day("insurance_until"),
             "入队日期": day("joined_on"),
+            "其他电话": pd.Series(second, index=frame.index, dtype=object),
             "离队日期": day("left_on"),
         }
     )

@@ -9,6 +9,11 @@ Accepted input (DOMAIN.md section 6): full-width digits and letters (１３８�
 township names with or without 镇/乡 or by NBS code, dates as 2024-03-05, 2024/3/5, 2024.3.5,
 2024年3月5日, 20240305 or Excel serial numbers, booleans as 是/否, enumerations by Chinese label
 (or by code), mobile numbers and 0379 landlines with dashes or spaces, 18-character ID numbers.
+
+And what township rosters hold beyond that (issue 16): birth dates as year and month (1985.03,
+1985年3月, 198503), completed from the ID number where there is one; landlines as (0379)6123456,
+0379-6123456 or seven or eight digits without the area code; mobiles behind 86, +86 or 0086; and two
+numbers in one cell (13812345678 / 0379-6123456, with 、 or ；) kept as a mobile and a second phone.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s
 _TIME_SUFFIX = re.compile(r"(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _LANDLINE_RE = re.compile(r"^0379\d{7,8}$")
+_LOCAL_RE = re.compile(r"^[2-9]\d{6,7}$")  # a county number without its area code
+_YEAR_MONTH_RE = re.compile(r"^(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))$")
+PHONE_SEPARATORS = re.compile(r"\s*[/／、；;,，]\s*")
 TRUE_WORDS = {"是", "有", "已", "已培训", "已通过", "通过", "合格", "y", "yes", "true", "1", "√", "✓"}
 FALSE_WORDS = {"否", "无", "未", "未培训", "未通过", "不合格", "n", "no", "false", "0", "×", "✗"}
 LIST_SEPARATORS = re.compile(r"[、,，;；/|\s]+")
@@ -154,30 +162,100 @@ def enum_list(value, mapping: dict) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def _country(number: str) -> str:
+    """13812345678 behind +86, 0086 or 86 (written 86 138...) without it."""
+    for prefix in ("+86", "0086", "86"):
+        if number.startswith(prefix) and len(number) == len(prefix) + 11:
+            return number[len(prefix) :]
+    return number
+
+
 def mobile(value) -> str | None:
-    """An 11-digit mobile number (full-width, spaces and dashes tolerated); None when empty."""
+    """An 11-digit mobile number (full-width, spaces and dashes tolerated, +86 / 86 before it); None when empty."""
     if is_blank(value):
         return None
-    number = clean_code(_plain_number(value))
-    if number.startswith("+86"):
-        number = number[3:]
+    number = _country(clean_code(_plain_number(value)))
     reason = privacy.validate_mobile(number)
     if reason:
         raise ValueError(f"“{clean(value)}”：{reason}")
     return number
 
 
+def landline(value) -> str | None:
+    """A county landline kept as 0379 and its digits: 0379-6123456, (0379)6123456, or 6123456 alone."""
+    if is_blank(value):
+        return None
+    number = re.sub(r"[()（）]", "", clean_code(_plain_number(value)))
+    if _LOCAL_RE.match(number):
+        number = "0379" + number
+    if _LANDLINE_RE.match(number):
+        return number
+    raise ValueError(f"“{clean(value)}”不是 0379 开头的固定电话")
+
+
 def phone(value) -> str | None:
     """A mobile number or a county landline (0379-xxxxxxx, kept without the dash)."""
     if is_blank(value):
         return None
-    number = clean_code(_plain_number(value))
-    if _LANDLINE_RE.match(number):
-        return number
     try:
-        return mobile(number)
+        return mobile(value)  # the common case first: a mobile starts with 1, a landline never does
+    except ValueError:
+        pass
+    try:
+        return landline(value)
     except ValueError:
         raise ValueError(f"“{clean(value)}”应为11位手机号或 0379 开头的固定电话") from None
+
+
+def phones(value) -> tuple[str | None, str | None]:
+    """(mobile, second phone) from one cell: one number, or two with / 、 ； or , between them. The
+    first mobile is the mobile; the other number (a landline or another mobile) the second phone; a
+    landline alone is the second phone."""
+    if is_blank(value):
+        return None, None
+    try:
+        return mobile(value), None  # one mobile, by far the most common cell
+    except ValueError:
+        pass
+    parts = [p for p in PHONE_SEPARATORS.split(clean(_plain_number(value))) if p]
+    if len(parts) > 2:
+        raise ValueError(f"“{clean(value)}”中有 {len(parts)} 个号码，最多两个（一个手机号和一个其他电话）")
+    numbers = [phone(p) for p in parts]
+    mobiles = [n for n in numbers if n and not n.startswith("0")]
+    if not mobiles:
+        if len(numbers) > 1:
+            raise ValueError(f"“{clean(value)}”中的两个号码都是固定电话，请至少填写一个手机号")
+        return None, numbers[0]
+    first = mobiles[0]
+    others = [n for n in numbers if n != first] or numbers[1:]
+    return first, (others[0] if others else None)
+
+
+def birth(value) -> date | tuple[int, int] | None:
+    """A birth date, or (year, month) when the cell gives only those: 1985.03, 1985年3月, 198503, 1985-3."""
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and 1900 < value < 2100 and not value.is_integer():
+        value = f"{value:.2f}"  # a number cell: 1985.03 (1985.1 is read as 1985.10, as typed in such a cell)
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (190001 <= value <= 210012 or 19000101 <= value <= 21001231)
+    ):
+        value = str(int(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1900 <= value <= 2100:
+        value = str(int(value))  # a year alone, not an Excel serial number (1985 would be 1905-06-07)
+    if isinstance(value, str):
+        raw = clean(value).replace(" ", "")
+        if re.fullmatch(r"\d{4}年?", raw):
+            raise ValueError(f"只有年份“{raw}”：请至少写到月份（如 1985.03），或填写身份证号")
+        match = _YEAR_MONTH_RE.match(raw)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2) or match.group(3))
+            if not 1 <= month <= 12:
+                raise ValueError(f"出生年月“{raw}”的月份不存在")
+            return year, month
+    return parse_date(value)
 
 
 def id_number(value) -> str | None:

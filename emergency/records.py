@@ -73,7 +73,7 @@ KINDS: dict[str, Kind] = {
         "队员",
         "SELECT t.township_code, m.name || '（' || t.name || '）' AS name, m.joined_on AS day"
         " FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
-        owned=(("certificates", "member_id"),),
+        owned=(("certificates", "member_id"), ("member_phones", "member_id")),
     ),
     "enterprises": Kind(
         "企业（单位）",

@@ -357,3 +357,25 @@ def change_account(db, change: str) -> None:
         auth.set_role(db, admin, "town100", "viewer")
     else:
         auth.set_active(db, admin, "town100", False)
+
+
+def xls_bytes(sheets: dict[str, tuple[list[str], list[list]]], *, title: str | None = None) -> bytes:
+    """An old-Excel (.xls, BIFF8) workbook written by xlwt (a dev dependency), for the import tests."""
+    import io
+
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    for name, (headers, rows) in sheets.items():
+        sheet = book.add_sheet(name)
+        offset = 0
+        if title:
+            sheet.write_merge(0, 0, 0, len(headers) - 1, title)
+            offset = 1
+        for r, row in enumerate([headers, *rows]):
+            for c, value in enumerate(row):
+                if value not in (None, ""):
+                    sheet.write(r + offset, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

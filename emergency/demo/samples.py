@@ -89,3 +89,27 @@ def csv_bytes(headers: list[str], rows: list[list], encoding: str = "utf-8-sig")
     writer.writerow(headers)
     writer.writerows(rows)
     return buffer.getvalue().encode(encoding)
+
+
+def workbook_bytes(
+    sheets: dict[str, tuple[list[str], list[list]]], *, title: str | None = None, totals: bool = False
+) -> bytes:
+    """A workbook as townships keep them: one sheet per team or village, each with an optional merged
+    title row above the header (城关镇应急救援队伍花名册（2024年）) and a 合计 row below the data."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, (headers, rows) in sheets.items():
+        sheet = book.create_sheet(name)
+        if title:
+            sheet.append([title])
+            sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+        sheet.append(headers)
+        for row in rows:
+            sheet.append(row)
+        if totals:
+            sheet.append(["合计", f"{len(rows)}人"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
