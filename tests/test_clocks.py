@@ -221,6 +221,24 @@ def test_changing_the_default_plan_rule_moves_exactly_the_plans_under_it(fresh_d
     assert fresh_db.scalar("SELECT interval_months FROM deadline_rules WHERE code = 'plan_drill_default'") == 12
 
 
+def test_an_upgraded_database_cites_the_2024_measures_and_keeps_its_edits(fresh_db):
+    """A database whose rules came from the 2013 texts: the next start replaces every text, keeps an edit."""
+    from emergency.migrations import migrate
+
+    fresh_db.write(
+        lambda cur: cur.execute(
+            "UPDATE deadline_rules SET source = '突发事件应急预案管理办法（2013）第22条', season_start = NULL,"
+            " interval_months = CASE WHEN code = 'village_yearly' THEN 18 ELSE interval_months END"
+        )
+    )
+    migrate(fresh_db)
+    listed = {r["code"]: r for r in deadlines.all_rules(fresh_db)}
+    assert not any("2013" in r["source"] for r in listed.values())
+    assert listed["village_yearly"]["interval_months"] == 18  # the bureau's edit stands
+    assert listed["flood_season"]["season_start"] == "06-01"  # an empty value is filled again
+    assert set(listed) == {r["code"] for r in rules.DEFAULT_RULES}
+
+
 def test_set_rule_is_admin_only_and_validated(fresh_db):
     township = auth.User(id=0, username="op", display_name="op", role="township", township_code="410325100")
     with pytest.raises(PermissionDenied):
@@ -370,6 +388,12 @@ def test_the_sweep_reminds_of_filings_and_township_plans_from_the_same_clocks(sc
     overdue = {c.subject_id for c in found if c.kind == "plan_drill_overdue"}
     assert overdue == {p["code"] for p in deadlines.plan_deadlines(scratch_db, TODAY) if p["drill_status"] == OVERDUE}
     assert "SG-09" not in overdue
+    local = {c.subject_id for c in found if c.kind == "plan_filing_due" and c.subject_type == "local_plan"}
+    unfiled_local = {str(p["id"]) for p in deadlines.township_plan_deadlines(scratch_db, TODAY) if not p["filed_on"]}
+    unfiled_local |= {
+        str(v["plan_id"]) for v in deadlines.village_deadlines(scratch_db, TODAY) if v["plan_id"] and not v["filed_on"]
+    }
+    assert local == unfiled_local and unfiled_local
     own = {c.subject_id for c in found if c.kind == "township_plan_drill_overdue"}
     assert own == {str(p["id"]) for p in deadlines.township_plan_deadlines(scratch_db, TODAY) if p["status"] == OVERDUE}
 

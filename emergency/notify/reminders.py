@@ -279,8 +279,9 @@ def village_overdue(rows: list[dict], today: date) -> list[Candidate]:
 
 def plan_filing(rows: list[dict], today: date, lead_days: int = 5) -> list[Candidate]:
     """Plan versions not yet filed (备案) whose 20-working-day deadline is near or past: county plans
-    (rows of deadlines.plan_deadlines, no township_code) to the bureau, township plans (rows of
-    deadlines.township_plan_deadlines) to their township. Reminded lead_days before the deadline."""
+    (rows of deadlines.plan_deadlines, no township_code) to the bureau, township and village plans
+    (rows of deadlines.township_plan_deadlines / village_deadlines with id = the plan's) to their
+    township. Reminded lead_days before the deadline."""
     out = []
     for r in rows:
         due = r.get("filing_due_on")
@@ -544,10 +545,14 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         s["evaluation_lead_days"],
     )
     own_plans = deadlines.township_plan_deadlines(db, today)
-    found += plan_filing([p for p in plans + own_plans if p["filing_status"] != "on_time"], today)
+    villages = deadlines.village_deadlines(db, today)
+    village_plans = [
+        {**v, "id": v["plan_id"], "name": f"{v['name']}{v['plan_name']}"} for v in villages if v["plan_id"] is not None
+    ]
+    found += plan_filing([p for p in plans + own_plans + village_plans if p["filing_status"] != "on_time"], today)
     found += township_plan_overdue(own_plans, today)
     found += enterprise_overdue(deadlines.enterprise_deadlines(db, today), today)
-    found += village_overdue(deadlines.village_deadlines(db, today), today)
+    found += village_overdue(villages, today)
     until = today + timedelta(days=s["expiry_days"] + 15)
     found += certificates_expiring(
         db.query_dicts(
