@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 WARN_DAYS = 90
 FILING_WARN_DAYS = 10
 KINDS = ("plan", "enterprise", "village", "filing", "evaluation")
-ENTERPRISE_PLAN_TYPES = {"comprehensive": "综合应急预案", "special": "专项应急预案", "onsite": "现场处置方案"}
 
 
 def csv(text: str | None) -> list[str]:

@@ -312,6 +312,63 @@ def test_an_enterprise_clock_starts_at_its_registration(fresh_db):
     assert later["新登记公司"]["status"] == OVERDUE and later["新矿"]["status"] == OVERDUE
 
 
+def test_enterprise_plans_their_clocks_and_the_report_to_the_regulator(fresh_db):
+    from emergency import enterprises
+
+    admin = auth.SYSTEM
+    eid = enterprises.create_enterprise(
+        fresh_db,
+        admin,
+        {
+            "name": "测试矿业",
+            "sector": "non_coal_mine",
+            "township_code": "410325100",
+            "registered_on": date(2020, 1, 1),
+        },
+    )
+    pid = enterprises.add_enterprise_plan(
+        fresh_db, admin, eid, "onsite", "井下透水现场处置方案", date(2025, 9, 30), today=TODAY
+    )
+    cid = enterprises.add_enterprise_plan(
+        fresh_db, admin, eid, "comprehensive", "综合应急预案", date(2025, 1, 6), today=TODAY
+    )
+    with pytest.raises(ValidationError) as caught:
+        enterprises.add_enterprise_plan(fresh_db, admin, eid, "total", "", date(2027, 1, 1), today=TODAY)
+    assert [p.field for p in caught.value.problems] == ["预案类型", "预案名称", "公布日期"]
+    rows = {r["id"]: r for r in deadlines.enterprise_plan_deadlines(fresh_db, TODAY)}
+    onsite, comprehensive = rows[pid], rows[cid]
+    assert onsite["filing_due_on"] == date(2025, 11, 4)  # 20 working days across National Day 2025
+    assert onsite["filing_status"] == OVERDUE and "第26条" in onsite["filing_source"]
+    assert onsite["drill_due_on"] == date(2026, 3, 30) and onsite["drill_status"] == OVERDUE  # half-yearly
+    assert comprehensive["drill_status"] is None and comprehensive["evaluation_due_on"] == date(2028, 1, 6)
+    assert "第35条" in comprehensive["evaluation_source"]
+    fresh_db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO drills (id, title, level, organiser, township_code, enterprise_id, held_on, form, content,"
+            " participants) VALUES (900, '透水演练', 'enterprise', '测试矿业', '410325100', ?, DATE '2026-10-10', 'live',"
+            " 'single', 20)",
+            [eid],
+        )
+    )
+    enterprises.record_drill_report(fresh_db, admin, 900, "onsite", "嵩县应急管理局", date(2026, 10, 12), today=TODAY)
+    with pytest.raises(ValidationError):
+        enterprises.record_drill_report(
+            fresh_db, admin, 900, "onsite", "嵩县应急管理局", date(2026, 10, 1), today=TODAY
+        )
+    onsite = {r["id"]: r for r in deadlines.enterprise_plan_deadlines(fresh_db, TODAY)}[pid]
+    assert onsite["drill_last_drill_on"] == date(2026, 10, 10) and onsite["drill_status"] == ON_TIME
+    row = next(r for r in deadlines.enterprise_deadlines(fresh_db, TODAY) if r["id"] == eid)
+    assert row["last_reported_on"] == date(2026, 10, 12) and row["must_report"]
+    enterprises.record_drill_report(fresh_db, admin, 900, "special", "嵩县应急管理局", date(2026, 10, 12), today=TODAY)
+    assert fresh_db.scalar("SELECT plan_type FROM drill_reports WHERE drill_id = 900") == "special"
+    assert (
+        fresh_db.scalar("SELECT count(*) FROM audit_log WHERE table_name IN ('enterprise_plans', 'drill_reports')") == 4
+    )
+    township = auth.User(id=0, username="op", display_name="op", role="township", township_code="410325101")
+    with pytest.raises(PermissionDenied):
+        enterprises.record_drill_report(fresh_db, township, 900, None, "", None, today=TODAY)
+
+
 def test_a_village_clock_starts_at_its_entry_in_the_system(fresh_db):
     entered = fresh_db.scalar("SELECT min(entered_on) FROM village_entries")
     assert entered == date.today()
