@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from . import audit, privacy, stale
 from .auth import User, require_write
-from .db import insert_row, row_dict
+from .db import first_value, insert_row, row_dict
 from .db import where as sql_where
-from .enums import ENTERPRISE_SECTORS
+from .enums import ENTERPRISE_PLAN_TYPES, ENTERPRISE_SECTORS
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .records import live, refuse_voided
@@ -235,3 +235,79 @@ def enterprise_options(db: Database, township_code: str | None = None) -> dict[s
         f"{name}（{sector_label(sector)}）": eid
         for eid, name, sector in db.query(f"SELECT id, name, sector FROM enterprises e {where} ORDER BY name", params)
     }
+
+
+# Enterprise plans by type and the drill's report to the regulator (the law's clocks) ---------------
+
+
+def add_enterprise_plan(
+    db: Database, actor: User, enterprise_id: int, plan_type: str, name: str, issued_on, *, today=None
+) -> int:
+    """Register one of an enterprise's plans (综合 / 专项 / 现场处置方案) with its publication date, from
+    which its 20-working-day filing clock (and for a 现场处置方案 its half-yearly drill) runs. Scoped
+    to the enterprise's township; audited."""
+    name, today = clean(name), today or date.today()
+
+    def work(cur: Cursor) -> int:
+        _check(cur, actor, enterprise_id, None, "登记企业预案")
+        problems = []
+        if plan_type not in ENTERPRISE_PLAN_TYPES:
+            problems.append(Problem("预案类型", f"必须是 {'、'.join(ENTERPRISE_PLAN_TYPES.values())} 之一"))
+        if not name:
+            problems.append(Problem("预案名称", "不能为空"))
+        if not isinstance(issued_on, date) or issued_on > today:
+            problems.append(Problem("公布日期", "必须填写，且不能晚于今天"))
+        if problems:
+            raise ValidationError(problems)
+        values = {"enterprise_id": enterprise_id, "plan_type": plan_type, "name": name, "issued_on": issued_on}
+        pid = first_value(
+            cur,
+            "INSERT INTO enterprise_plans (enterprise_id, plan_type, name, issued_on) VALUES (?, ?, ?, ?) RETURNING id",
+            list(values.values()),
+        )
+        audit.record(cur, actor, "insert", "enterprise_plans", pid, None, values)
+        return pid
+
+    return db.write(work)
+
+
+def record_drill_report(
+    db: Database, actor: User, drill_id: int, plan_type: str | None, reported_to: str, reported_on, *, today=None
+) -> None:
+    """An enterprise drill: which type of its plans it exercised, and its report to the regulator
+    (报送负有安全生产监督管理职责的部门, 条例 Art. 8). Scoped to the drill's township; audited."""
+    reported_to, today = clean(reported_to), today or date.today()
+
+    def work(cur: Cursor) -> None:
+        drill = row_dict(cur, "SELECT township_code, enterprise_id, held_on FROM drills WHERE id = ?", [drill_id])
+        if not drill or drill["enterprise_id"] is None:
+            raise ValidationError.single("演练", f"企业演练 {drill_id} 不存在")
+        require_write(actor, drill["township_code"], "登记演练报送")
+        problems = []
+        if plan_type is not None and plan_type not in ENTERPRISE_PLAN_TYPES:
+            problems.append(Problem("预案类型", f"必须是 {'、'.join(ENTERPRISE_PLAN_TYPES.values())} 之一"))
+        if reported_on is not None and (
+            not isinstance(reported_on, date) or reported_on > today or reported_on < drill["held_on"]
+        ):
+            problems.append(Problem("报送日期", "不能早于演练日期，也不能晚于今天"))
+        if reported_on is not None and not reported_to:
+            problems.append(Problem("报送单位", "不能为空"))
+        if problems:
+            raise ValidationError(problems)
+        before = row_dict(
+            cur, "SELECT plan_type, reported_to, reported_on FROM drill_reports WHERE drill_id = ?", [drill_id]
+        )
+        after = {"plan_type": plan_type, "reported_to": reported_to or None, "reported_on": reported_on}
+        if before:  # a leaf table, its key not updated: an UPDATE in place
+            cur.execute(
+                "UPDATE drill_reports SET plan_type = ?, reported_to = ?, reported_on = ? WHERE drill_id = ?",
+                [*after.values(), drill_id],
+            )
+        else:
+            cur.execute(
+                "INSERT INTO drill_reports (drill_id, plan_type, reported_to, reported_on) VALUES (?, ?, ?, ?)",
+                [drill_id, *after.values()],
+            )
+        audit.record(cur, actor, "update" if before else "insert", "drill_reports", drill_id, before or None, after)
+
+    db.write(work)

@@ -88,3 +88,7 @@ def label(mapping, code):
     """Chinese label of a code, or the code itself when unknown (never raises in a page)."""
     value = mapping.get(code, code)
     return value[0] if isinstance(value, tuple) else value
+
+
+# Enterprise plan types (生产安全事故应急预案管理办法): their drill and filing clocks in deadlines.py.
+ENTERPRISE_PLAN_TYPES = {"comprehensive": "综合应急预案", "special": "专项应急预案", "onsite": "现场处置方案"}

@@ -35,11 +35,24 @@ REQUIRED_FIELDS = (
     "category",
     "lead_department",
     "response_levels",
-    "drill_every_months",
-    "review_every_months",
+    "drill_rule",
     "version",
     "revised_on",
     "hazard_domains",
+)
+
+# Plan types: a special plan (专项), a support plan (保障, e.g. 通信保障), a departmental plan (部门).
+PLAN_TYPES = ("专项", "保障", "部门")
+
+# Columns of plan_meta that a sync writes (what a file says beyond the plans table).
+META_COLUMNS = (
+    "plan_type",
+    "drill_rule",
+    "evaluation_rule",
+    "drill_months_override",
+    "evaluation_months_override",
+    "issued_on",
+    "doc_number",
 )
 
 # Columns of the plans table that a sync writes (the order of the INSERT).
@@ -201,20 +214,72 @@ def parse_plan_file(path):
         raise _field_error(path, "category", f"必须是 {'、'.join(PLAN_CATEGORIES)} 之一", category)
 
     body = body.strip("\n").rstrip() + "\n" if body.strip() else ""
+    meta = _meta(path, data)
     return {
+        **meta,
         "code": code,
         "name": _non_empty_text(path, data, "name"),
         "category": category,
         "lead_department": _non_empty_text(path, data, "lead_department"),
         "response_levels": _positive_int(path, data, "response_levels", maximum=4),
-        "drill_every_months": _positive_int(path, data, "drill_every_months"),
-        "review_every_months": _positive_int(path, data, "review_every_months"),
+        # The plans table's interval columns keep the interval in force at sync time (for reading
+        # only): the clocks read the rule (deadline_rules) or the file's explicit override.
+        "drill_every_months": meta["drill_months_override"] or _default_interval(meta["drill_rule"]),
+        "review_every_months": meta["evaluation_months_override"] or _default_interval(meta["evaluation_rule"]),
         "version": _non_empty_text(path, data, "version"),
         "revised_on": _date(path, data, "revised_on"),
         "body": body,
         "source_file": path.name,
         "is_template": TEMPLATE_MARKER in body,
         "hazard_domains": _hazard_domains(path, data, "hazard_domains"),
+    }
+
+
+def _rule_codes(applies_to: str) -> list[str]:
+    from .rules import DEFAULT_RULES
+
+    return [r["code"] for r in DEFAULT_RULES if r["applies_to"] == applies_to]
+
+
+def _default_interval(rule_code: str) -> int:
+    from .rules import DEFAULT_RULES
+
+    return next(int(r["interval_months"]) for r in DEFAULT_RULES if r["code"] == rule_code)
+
+
+def _rule(path, data, field, applies_to, default=None):
+    value = data.get(field, default)
+    known = _rule_codes(applies_to)
+    if value not in known:
+        raise _field_error(path, field, f"必须是期限规则 {'、'.join(known)} 之一", value)
+    return value
+
+
+def _optional_int(path, data, field, maximum=None):
+    return _positive_int(path, data, field, maximum) if data.get(field) is not None else None
+
+
+def _optional_text(path, data, field):
+    return _non_empty_text(path, data, field) if data.get(field) is not None else None
+
+
+def _meta(path, data) -> dict:
+    """The plan_meta fields of a file: its rules (drill_rule required, evaluation_rule by default
+    plan_evaluation), an explicit interval override (drill_every_months / review_every_months, shown
+    as such on the page), its type, and its issue (issued_on, by default revised_on; doc_number)."""
+    plan_type = data.get("plan_type", "专项")
+    if plan_type not in PLAN_TYPES:
+        raise _field_error(path, "plan_type", f"必须是 {'、'.join(PLAN_TYPES)} 之一", plan_type)
+    return {
+        "plan_type": plan_type,
+        "drill_rule": _rule(path, data, "drill_rule", "plan"),
+        "evaluation_rule": _rule(path, data, "evaluation_rule", "plan_evaluation", "plan_evaluation"),
+        "drill_months_override": _optional_int(path, data, "drill_every_months"),
+        "evaluation_months_override": _optional_int(path, data, "review_every_months"),
+        "issued_on": _date(path, data, "issued_on")
+        if data.get("issued_on") is not None
+        else _date(path, data, "revised_on"),
+        "doc_number": _optional_text(path, data, "doc_number"),
     }
 
 
@@ -288,11 +353,27 @@ def sync_plans(cur: Cursor, plans):
                     "INSERT INTO plan_domains (plan_code, domain_code) VALUES (?, ?)",
                     [code, domain],
                 )
+            _sync_meta(cur, plan)
         cur.commit()
     except BaseException:
         cur.rollback()
         raise
     return inserted, updated
+
+
+def _sync_meta(cur: Cursor, plan: dict) -> None:
+    """plan_meta follows the file (a leaf table: updated in place)."""
+    values = [plan[c] for c in META_COLUMNS]
+    if cur.execute("SELECT 1 FROM plan_meta WHERE plan_code = ?", [plan["code"]]).fetchone():
+        cur.execute(
+            f"UPDATE plan_meta SET {', '.join(f'{c} = ?' for c in META_COLUMNS)} WHERE plan_code = ?",
+            [*values, plan["code"]],
+        )
+    else:
+        cur.execute(
+            f"INSERT INTO plan_meta (plan_code, {', '.join(META_COLUMNS)}) VALUES (?{', ?' * len(META_COLUMNS)})",
+            [plan["code"], *values],
+        )
 
 
 # The plan lifecycle kept in the registry: revisions and evaluations ------------------------------
@@ -486,3 +567,76 @@ def plan_history(db: Database, code: str) -> list[dict]:
         " WHERE plan_code = ? ORDER BY revised_on DESC, id DESC",
         [code],
     )
+
+
+FILING_SUBJECTS = {"plan": "县级预案", "local_plan": "乡镇/村（社区）预案", "enterprise_plan": "企业预案"}
+
+
+def record_filing(
+    db: Database,
+    actor,
+    subject_type: str,
+    subject_id: str,
+    filed_with: str,
+    filed_on,
+    receipt_no: str = "",
+    *,
+    today=None,
+) -> int:
+    """A plan version's 备案 (to whom, when, receipt number): admin for county and enterprise plans, the
+    township's own operator (or the admin) for a township or village plan; audited. Restarts nothing:
+    it satisfies the filing clock of the version issued on or before `filed_on`."""
+    from . import audit
+    from .auth import require_admin, require_write
+    from .hygiene import clean
+
+    if subject_type not in FILING_SUBJECTS:
+        raise ValidationError.single("备案对象", f"未知的类型 {subject_type}")
+    today = today or datetime.date.today()
+    filed_with, receipt_no = clean(filed_with), clean(receipt_no)
+
+    def work(cur: Cursor) -> int:
+        if subject_type == "plan":
+            require_admin(actor, "登记预案备案")
+            version: tuple | None = cur.execute("SELECT version FROM plans WHERE code = ?", [subject_id]).fetchone()
+        elif subject_type == "local_plan":
+            row = cur.execute(
+                "SELECT version, township_code FROM local_plans WHERE id = ?", [int(subject_id)]
+            ).fetchone()
+            if row is None:
+                raise ValidationError.single("预案", f"乡镇/村（社区）预案 {subject_id} 不存在")
+            require_write(actor, row[1], "登记预案备案")
+            version = (row[0],)
+        else:
+            require_admin(actor, "登记企业预案备案")
+            found = cur.execute("SELECT name FROM enterprise_plans WHERE id = ?", [int(subject_id)]).fetchone()
+            version = (None,) if found else None
+        if version is None:
+            raise ValidationError.single("预案", f"{FILING_SUBJECTS[subject_type]} {subject_id} 不存在")
+        problems = []
+        if not filed_with:
+            problems.append(Problem("备案单位", "不能为空"))
+        if not isinstance(filed_on, datetime.date):
+            problems.append(Problem("备案日期", "必须填写日期"))
+        elif filed_on > today:
+            problems.append(Problem("备案日期", "不能晚于今天"))
+        if problems:
+            raise ValidationError(problems)
+        values = {
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "version": version[0],
+            "filed_with": filed_with,
+            "filed_on": filed_on,
+            "receipt_no": receipt_no or None,
+            "recorded_by": actor.username,
+        }
+        fid = first_value(
+            cur,
+            f"INSERT INTO filings ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) RETURNING id",
+            list(values.values()),
+        )
+        audit.record(cur, actor, "insert", "filings", fid, None, values)
+        return fid
+
+    return db.write(work)

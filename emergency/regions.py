@@ -104,6 +104,11 @@ def load_places(db: Database) -> tuple[int, int]:
             "INSERT INTO villages (code, name, township_code, kind, is_virtual) VALUES (?, ?, ?, ?, ?)",
             [[v["code"], v["name"], v["township_code"], v["kind"], v["is_virtual"]] for v in new_v],
         ) if new_v else None
+        # A village's drill clock starts when it enters the system (deadlines.village_deadlines).
+        cur.execute(
+            "INSERT INTO village_entries SELECT code, current_date FROM villages"
+            " WHERE code NOT IN (SELECT village_code FROM village_entries)"
+        )
 
     db.write(work)
     return len(new_t), len(new_v)

@@ -1,90 +1,163 @@
-"""Deadline rules as data, and the pure functions that turn a last date and a rule into a status.
+"""Deadline rules as data, and the pure functions that turn a clock start, a last date and a rule
+into a due date and a status.
 
-The rule rows below seed the deadline_rules table (DOMAIN.md section 4); the bureau may edit them
-there. Nothing here touches the database.
+The rule rows below seed the deadline_rules table (DOMAIN.md section 4); the bureau edits them there
+(`rules set`, the plans page), and every interval of the system is read from that table. Each rule
+names its source and how sure we are of it (R: read in the published text, M: from a secondary
+summary, I: our own design choice). Nothing here touches the database.
+
+A clock starts at the subject's start (a plan's issue or revision, an enterprise's registration, a
+village's entry in the system); it runs from the last completion on or after that start; a subject
+never done is late only once its first interval has passed.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 
-ON_TIME, DUE_SOON, OVERDUE, NEVER = "on_time", "due_soon", "overdue", "never"
-STATUS_LABELS = {ON_TIME: "按期", DUE_SOON: "90天内到期", OVERDUE: "已逾期", NEVER: "从未开展"}
+ON_TIME, DUE_SOON, OVERDUE = "on_time", "due_soon", "overdue"
+STATUS_LABELS = {ON_TIME: "按期", DUE_SOON: "即将到期", OVERDUE: "已逾期"}
+CERTAINTY_LABELS = {"R": "已核对原文", "M": "据二手资料，条款号待核", "I": "本系统设计取值"}
 
-DEFAULT_RULES = [
+ORDINANCE = "生产安全事故应急条例（国务院令第708号，2019）"
+MEASURES_2024 = "突发事件应急预案管理办法（国办发〔2024〕5号）"
+ENTERPRISE_MEASURES = "生产安全事故应急预案管理办法（应急管理部令第2号，2019修正）"
+HIGH_RISK_EVALUATION = "non_coal_mine,tailings_pond,hazchem,metal_smelting,construction"
+
+DEFAULT_RULES: list[dict] = [
     {
         "code": "plan_drill_default",
         "applies_to": "plan",
         "interval_months": 36,
-        "label": "专项应急预案至少每3年演练一次",
-        "source": "突发事件应急预案管理办法（2013）第22条；2024年版第31条",
+        "label": "专项应急预案、部门应急预案至少每3年演练一次",
+        "source": f"{MEASURES_2024}第31条",
+        "certainty": "R",
     },
     {
         "code": "plan_drill_production_safety",
         "applies_to": "plan",
-        "subject": "SG-01",
         "interval_months": 24,
-        "label": "县乡政府生产安全事故应急救援预案至少每2年演练一次",
-        "source": "生产安全事故应急条例（2019）第8条",
+        "label": "县级政府及其负有安全生产监督管理职责的部门的生产安全事故应急救援预案至少每2年演练一次",
+        "source": f"{ORDINANCE}第8条",
+        "certainty": "R",
     },
     {
         "code": "plan_evaluation",
         "applies_to": "plan_evaluation",
         "interval_months": 36,
-        "label": "县级以上政府预案原则上每3年评估一次",
-        "source": "突发事件应急预案管理办法（2024）第33—34条；2013年版第24—25条",
+        "label": "政府应急预案原则上每3年评估一次，演练或事件暴露问题时及时修订",
+        "source": f"{MEASURES_2024}第33—34条",
+        "certainty": "M",
     },
     {
-        "code": "enterprise_half_yearly",
-        "applies_to": "enterprise_sector",
-        "interval_months": 6,
-        "label": "矿山、危化品、金属冶炼、建筑施工、人员密集场所、旅游景区等单位至少每半年演练一次",
-        "source": "生产安全事故应急条例（2019）第8条",
+        "code": "plan_filing",
+        "applies_to": "plan_filing",
+        "working_days": 20,
+        "label": "政府应急预案印发后20个工作日内备案（乡镇预案报县政府，村（社区）预案报乡镇）",
+        "source": f"{MEASURES_2024}第26条",
+        "certainty": "R",
     },
     {
-        "code": "enterprise_yearly",
-        "applies_to": "enterprise_sector",
-        "subject": "other",
-        "interval_months": 12,
-        "label": "其他生产经营单位每年至少一次综合或专项演练",
-        "source": "生产安全事故应急预案管理办法 第33条",
+        "code": "township_plan_default",
+        "applies_to": "township_plan",
+        "interval_months": 36,
+        "label": "乡镇总体及专项应急预案至少每3年演练一次（参照专项预案的演练周期）",
+        "source": f"{MEASURES_2024}第31条（乡镇参照执行，本系统默认值）",
+        "certainty": "I",
     },
     {
         "code": "township_production_safety",
         "applies_to": "township_plan",
-        "subject": "SG-01",
         "interval_months": 24,
         "label": "乡镇人民政府生产安全事故应急救援预案至少每2年演练一次",
-        "source": "生产安全事故应急条例（2019）第8条",
+        "source": f"{ORDINANCE}第8条",
+        "certainty": "R",
     },
     {
         "code": "village_yearly",
         "applies_to": "village",
         "interval_months": 12,
         "label": "村（社区）每年至少开展一次演练（参照地方标准的默认值）",
-        "source": "广西地方标准（参照）；本系统默认值",
+        "source": "广西地方标准（参照，非河南法规）；本系统默认值",
+        "certainty": "I",
+    },
+    {
+        "code": "enterprise_half_yearly",
+        "applies_to": "enterprise_sector",
+        "subject": "non_coal_mine,tailings_pond,hazchem,metal_smelting,construction,crowded_place,scenic_area",
+        "interval_months": 6,
+        "label": "矿山、危化品、金属冶炼、建筑施工、人员密集场所、旅游景区等单位至少每半年演练一次，"
+        "并将演练情况报送负有安全生产监督管理职责的部门",
+        "source": f"{ORDINANCE}第8条",
+        "certainty": "R",
+    },
+    {
+        "code": "enterprise_yearly",
+        "applies_to": "enterprise_sector",
+        "subject": "other",
+        "interval_months": 12,
+        "label": "生产经营单位每年至少组织一次综合应急预案或专项应急预案演练",
+        "source": f"{ENTERPRISE_MEASURES}第33条",
+        "certainty": "R",
+    },
+    {
+        "code": "enterprise_onsite",
+        "applies_to": "enterprise_plan",
+        "subject": "onsite",
+        "interval_months": 6,
+        "label": "生产经营单位每半年至少组织一次现场处置方案演练",
+        "source": f"{ENTERPRISE_MEASURES}第33条",
+        "certainty": "R",
+    },
+    {
+        "code": "enterprise_filing",
+        "applies_to": "enterprise_filing",
+        "working_days": 20,
+        "label": "生产经营单位应急预案公布之日起20个工作日内向应急管理等部门备案",
+        "source": f"{ENTERPRISE_MEASURES}第26条",
+        "certainty": "R",
+    },
+    {
+        "code": "enterprise_evaluation",
+        "applies_to": "enterprise_evaluation",
+        "subject": HIGH_RISK_EVALUATION,
+        "interval_months": 36,
+        "label": "矿山、金属冶炼、建筑施工、危险化学品等单位每3年进行一次应急预案评估",
+        "source": f"{ENTERPRISE_MEASURES}第35条",
+        "certainty": "M",
     },
     {
         "code": "flood_season",
         "applies_to": "season",
-        "subject": "ZR-01",
-        "due_before_month": 6,
-        "label": "汛前（6月前）开展防汛演练",
-        "source": "突发事件应急预案管理办法（2013）第22条",
+        "subject": "ZR-01,ZR-05,ZR-09",
+        "domains": "geological",
+        "season_start": "06-01",
+        "season_end": "09-30",
+        "due_at": "start",
+        "label": "汛期（6月1日至9月30日）开始前完成防汛、山洪、地质灾害演练",
+        "source": "河南省汛期起止日期以省防汛抗旱指挥部当年通知为准（约6月1日至9月30日）；"
+        f"汛前演练：{MEASURES_2024}第31条",
+        "certainty": "M",
     },
     {
         "code": "forest_fire_season",
         "applies_to": "season",
         "subject": "ZR-03",
-        "due_before_month": 10,
-        "label": "森林防火期（10月起）前开展森林火灾演练",
-        "source": "突发事件应急预案管理办法（2013）第22条",
+        "domains": "forest_fire",
+        "season_start": "11-01",
+        "season_end": "04-30",
+        "due_at": "end",
+        "label": "森林防火期（11月1日至次年4月30日）结束前完成森林火灾演练（防火期前或期内均可）",
+        "source": "河南省森林防火期每年11月1日至次年4月30日（河南日报2024-02-24）",
+        "certainty": "R",
     },
 ]
 
 # Severity order of the statuses: the worst of several is the one shown for a plan or township.
-SEVERITY = (ON_TIME, DUE_SOON, OVERDUE, NEVER)
+SEVERITY = (ON_TIME, DUE_SOON, OVERDUE)
 
 
 def add_months(day: date, months: int) -> date:
@@ -95,15 +168,27 @@ def add_months(day: date, months: int) -> date:
 
 
 def due_date(last: date | None, interval_months: int) -> date | None:
-    """When the next drill or evaluation is due; None when it never happened (due at once)."""
+    """`last` + the interval; None when there is no date to count from."""
     return None if last is None else add_months(last, interval_months)
 
 
+def last_done(dates: Iterable[date | None], clock_start: date | None, today: date) -> date | None:
+    """The latest completion that counts: on or after the clock's start, not after today."""
+    counted = [d for d in dates if d is not None and d <= today and (clock_start is None or d >= clock_start)]
+    return max(counted, default=None)
+
+
+def clock_due(done: date | None, clock_start: date | None, interval_months: int) -> date | None:
+    """Due `interval_months` after the last completion, or after the clock's start when never done."""
+    return due_date(done or clock_start, interval_months)
+
+
 def deadline_status(due: date | None, today: date, warn_days: int = 90) -> str:
-    """on_time / due_soon (due within warn_days, inclusive) / overdue (due before today) / never."""
-    if due is None:
-        return NEVER
-    if due < today:
+    """on_time / due_soon (due within warn_days, inclusive) / overdue (due before today).
+
+    A subject with no date at all to count from (neither a completion nor a clock start) is due at
+    once: overdue."""
+    if due is None or due < today:
         return OVERDUE
     if (due - today).days <= warn_days:
         return DUE_SOON
@@ -111,45 +196,127 @@ def deadline_status(due: date | None, today: date, warn_days: int = 90) -> str:
 
 
 def worst_status(*statuses: str | None) -> str:
-    """The most severe of the given statuses (never > overdue > due_soon > on_time); None ignored."""
+    """The most severe of the given statuses (overdue > due_soon > on_time); None ignored."""
     present = [s for s in statuses if s]
     return max(present, key=SEVERITY.index) if present else ON_TIME
 
 
-def season_start(year: int, due_before_month: int) -> date:
-    return date(year, due_before_month, 1)
+# Working days (备案 within 20 working days) ------------------------------------------------------
+@lru_cache(maxsize=8192)
+def is_workday(day: date) -> bool:
+    """China's working days (holidays and make-up Saturdays/Sundays) from chinese_calendar; for a year
+    it does not know yet (it covers 2004 to its release year) Monday to Friday. Cached: the library
+    validates every date against its whole table, and the sweeps ask about the same days often."""
+    import chinese_calendar
+
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
 
 
-def seasonal_status(drill_dates, due_before_month: int, today: date, warn_days: int = 90) -> dict:
-    """A seasonal rule ("drill before the season starts") for one subject, e.g. one township.
+def add_working_days(day: date, count: int, workday: Callable[[date], bool] = is_workday) -> date:
+    """The `count`-th working day after `day` (the day itself not counted): "within 20 working days
+    of issue" ends on add_working_days(issued_on, 20)."""
+    current = day
+    while count > 0:
+        current += timedelta(days=1)
+        if workday(current):
+            count -= 1
+    return current
 
-    The window of a season is 1 January to the day before the season's first month (flood: Jan-May,
-    forest fire: Jan-Sep). Before the season starts: done in the window -> on_time, else the status of
-    the deadline (due_soon within warn_days). Once the season has started: done -> the next year's
-    deadline counts; not done -> overdue (never when no drill of the kind was ever held).
-    Returns {season_year, window_start, due_on, done_on, status}.
+
+def filing_clock(
+    issued_on: date | None,
+    filed_on: date | None,
+    today: date,
+    working_days: int = 20,
+    warn_days: int = 10,
+    workday: Callable[[date], bool] = is_workday,
+) -> dict:
+    """备案 of one issued version: {due_on, filed_on, status, filed_late}.
+
+    Filed on or after the issue: done (on_time; filed_late when after the due day). Not filed:
+    the status of the deadline (due_soon within warn_days). A filing before this issue belongs to
+    an earlier version and does not count."""
+    due = add_working_days(issued_on, working_days, workday) if issued_on else None
+    filed = filed_on if filed_on and (issued_on is None or filed_on >= issued_on) else None
+    if filed:
+        return {"due_on": due, "filed_on": filed, "status": ON_TIME, "filed_late": bool(due and filed > due)}
+    return {"due_on": due, "filed_on": None, "status": deadline_status(due, today, warn_days), "filed_late": False}
+
+
+# Seasons (rule data: start and end as MM-DD; the end may fall in the next year) --------------------
+def month_day(year: int, text: str) -> date:
+    """'MM-DD' in `year` (02-29 falls on 02-28 in a common year)."""
+    month, day = (int(part) for part in text.split("-"))
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def parse_month_day(text: str) -> str:
+    """Validate 'MM-DD' (any year's day, 02-29 allowed); returns it normalised, raises ValueError."""
+    parts = text.strip().split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"日期应为 MM-DD 格式（当前：{text}）")
+    month, day = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(2024, month)[1]:
+        raise ValueError(f"不是有效的月-日：{text}")
+    return f"{month:02d}-{day:02d}"
+
+
+def season_dates(year: int, start: str, end: str) -> tuple[date, date]:
+    """The season that starts in `year`: (first day, last day); an end before the start is next year's."""
+    first = month_day(year, start)
+    last = month_day(year, end)
+    if last < first:
+        last = month_day(year + 1, end)
+    return first, last
+
+
+def season_window(year: int, start: str, end: str, due_at: str) -> tuple[date, date]:
+    """(window start, due day) of the season starting in `year`: a drill in the window counts for it.
+
+    The window opens the day after the previous season ends; it closes the day before the season
+    starts (due_at 'start': drill before the season) or on its last day (due_at 'end': before or in it).
     """
-    past = sorted(d for d in drill_dates if d is not None and d <= today)
-    start = season_start(today.year, due_before_month)
-    window_start, due = date(today.year, 1, 1), start - timedelta(days=1)
-    done = [d for d in past if window_start <= d <= due]
-    done_on = done[-1] if done else None
-    if today < start:
-        status = ON_TIME if done_on else deadline_status(due, today, warn_days)
-        season_year = today.year
-    elif done_on:
-        season_year = today.year + 1
-        window_start, due = date(season_year, 1, 1), season_start(season_year, due_before_month) - timedelta(days=1)
-        status = deadline_status(due, today, warn_days)
-    else:
-        season_year, status = today.year, (OVERDUE if past else NEVER)
-    return {
-        "season_year": season_year,
-        "window_start": window_start,
-        "due_on": due,
-        "done_on": done_on,
-        "status": status,
-    }
+    first, last = season_dates(year, start, end)
+    due = first - timedelta(days=1) if due_at == "start" else last
+    return season_dates(year - 1, start, end)[1] + timedelta(days=1), due
+
+
+def seasonal_status(
+    drill_dates: Iterable[date | None],
+    start: str,
+    end: str,
+    due_at: str,
+    today: date,
+    warn_days: int = 90,
+    clock_start: date | None = None,
+) -> dict:
+    """A seasonal rule for one subject: {season_year, window_start, due_on, done_on, status}.
+
+    The current season is the first whose due day is today or later. Done in its window: on time.
+    Else, if the previous season's window passed without a drill (and the subject's clock had
+    started by that window's opening): overdue, due_on being that season's due day. Else the status
+    of the current due day. Drills after today do not count.
+    """
+    dates = [d for d in drill_dates if d is not None and d <= today]
+    year = today.year - 1
+    while season_window(year, start, end, due_at)[1] < today:
+        year += 1
+    window_start, due = season_window(year, start, end, due_at)
+    done = [d for d in dates if window_start <= d <= due]
+    if done:
+        return _season(year, window_start, due, max(done), ON_TIME)
+    prev_start, prev_due = season_window(year - 1, start, end, due_at)
+    bound = clock_start is None or clock_start <= prev_start
+    if bound and not any(prev_start <= d <= prev_due for d in dates):
+        return _season(year - 1, prev_start, prev_due, None, OVERDUE)
+    return _season(year, window_start, due, None, deadline_status(due, today, warn_days))
+
+
+def _season(year: int, window_start: date, due: date, done: date | None, status: str) -> dict:
+    return {"season_year": year, "window_start": window_start, "due_on": due, "done_on": done, "status": status}
 
 
 def action_status(

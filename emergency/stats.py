@@ -4,7 +4,8 @@ Definitions (shown on the overview page too):
 - teams: teams founded on or before 31 December and not disbanded by then;
 - members: memberships of those teams on 31 December (a person in two teams counts twice,
   as the county's rosters do; duplicates are reported separately by roster health);
-- plans / plan_categories: active (not retired) plans and their distinct categories;
+- plans / plan_categories: active plans revised in the year (修订完善: a revision in plan_revisions, or
+  the version in force dated that year) and their distinct categories;
 - county_township_drills / participants: drills held in the year at county or township level,
   participants in person-times (人次);
 - sector_drills / participants: drills held in the year by regulated enterprises (非煤矿山等领域);
@@ -31,6 +32,12 @@ active_teams AS (
     SELECT t.id FROM teams t, params p
     WHERE {team_active("p.year_end")[0]}
 ),
+revised_plans AS (
+    SELECT p.code, p.category FROM plans p, params pr
+    WHERE p.status = 'active' AND (p.revised_on BETWEEN pr.year_start AND pr.year_end OR EXISTS (
+        SELECT 1 FROM plan_revisions r WHERE r.plan_code = p.code AND r.kind = 'revision'
+        AND r.revised_on BETWEEN pr.year_start AND pr.year_end))
+),
 year_drills AS (
     SELECT d.level, d.participants FROM drills d, params p
     WHERE d.held_on BETWEEN p.year_start AND p.year_end AND {live("drills", "d")}
@@ -40,8 +47,8 @@ SELECT
     (SELECT count(*) FROM members m, params p
       WHERE m.team_id IN (SELECT id FROM active_teams)
         AND {member_active("p.year_end", team=None)[0]}) AS members,
-    (SELECT count(*) FROM plans WHERE status = 'active') AS plans,
-    (SELECT count(DISTINCT category) FROM plans WHERE status = 'active') AS plan_categories,
+    (SELECT count(*) FROM revised_plans) AS plans,
+    (SELECT count(DISTINCT category) FROM revised_plans) AS plan_categories,
     (SELECT count(*) FROM townships WHERE is_township) AS townships,
     (SELECT count(*) FROM villages WHERE NOT is_virtual) AS villages,
     (SELECT count(*) FROM year_drills WHERE level IN ('county', 'township')) AS county_township_drills,
@@ -58,7 +65,7 @@ SELECT
 STAT_LABELS = {
     "teams": "应急救援队伍（支）",
     "members": "队员（人）",
-    "plans": "专项应急预案（项）",
+    "plans": "修订完善专项应急预案（项）",
     "plan_categories": "预案类别（类）",
     "townships": "乡镇（个）",
     "villages": "村（社区）（个）",

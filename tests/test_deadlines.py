@@ -6,20 +6,28 @@ from datetime import date, timedelta
 import pytest
 
 from emergency import deadlines, rules
-from emergency.rules import DUE_SOON, NEVER, ON_TIME, OVERDUE
+from emergency.rules import DUE_SOON, ON_TIME, OVERDUE
 
 TODAY = date(2026, 11, 25)
 INTERVAL_RULES = [r for r in rules.DEFAULT_RULES if r.get("interval_months")]
-SEASON_RULES = [r for r in rules.DEFAULT_RULES if r.get("due_before_month")]
+SEASON_RULES = [r for r in rules.DEFAULT_RULES if r.get("season_start")]
+FILING_RULES = [r for r in rules.DEFAULT_RULES if r.get("working_days")]
 
 
-def test_every_rule_is_an_interval_or_a_season_and_names_its_source():
-    assert {r["code"] for r in INTERVAL_RULES} | {r["code"] for r in SEASON_RULES} == {
-        r["code"] for r in rules.DEFAULT_RULES
-    }
+def test_every_rule_is_an_interval_a_season_or_a_filing_and_names_its_source():
+    assert {r["code"] for r in INTERVAL_RULES + SEASON_RULES + FILING_RULES} == {r["code"] for r in rules.DEFAULT_RULES}
     for rule in rules.DEFAULT_RULES:
         assert rule["source"] and rule["label"], rule["code"]
-        assert any(word in rule["source"] for word in ("条", "标准", "默认")), rule["code"]
+        assert any(word in rule["source"] for word in ("条", "标准", "默认", "河南")), rule["code"]
+        assert rule["certainty"] in rules.CERTAINTY_LABELS, rule["code"]
+
+
+def test_no_rule_cites_the_repealed_2013_measures():
+    for rule in rules.DEFAULT_RULES:
+        assert "2013" not in rule["source"] and "2013" not in rule["label"], rule["code"]
+    drills = [r for r in rules.DEFAULT_RULES if r["code"] in ("plan_drill_default", "plan_evaluation", "plan_filing")]
+    assert all("国办发〔2024〕5号" in r["source"] for r in drills)
+    assert [r["source"].split("）")[-1] for r in drills] == ["第31条", "第33—34条", "第26条"]
 
 
 def _last_for_due(due: date, months: int) -> date:
@@ -51,8 +59,14 @@ def test_interval_rule_boundaries(rule, due_offset, expected):
 
 
 @pytest.mark.parametrize("rule", INTERVAL_RULES, ids=lambda r: r["code"])
-def test_interval_rule_never_done(rule):
-    assert rules.deadline_status(rules.due_date(None, rule["interval_months"]), TODAY) == NEVER
+@pytest.mark.parametrize("offset, expected", [(-1, OVERDUE), (0, DUE_SOON), (91, ON_TIME)])
+def test_interval_rule_never_done_is_late_only_after_its_first_interval(rule, offset, expected):
+    """Never done: due one interval after the clock's start (issue, registration, entry)."""
+    months = rule["interval_months"]
+    due = TODAY + timedelta(days=offset)
+    start = _last_for_due(due, months)
+    assert rules.clock_due(None, start, months) == due
+    assert rules.deadline_status(rules.clock_due(None, start, months), TODAY) == expected
 
 
 @pytest.mark.parametrize(
@@ -72,44 +86,13 @@ def test_each_interval_rule_gives_its_due_date(code, last, today, due):
     assert rules.due_date(last, rule["interval_months"]) == due
 
 
-# Seasonal rules: flood (before June), forest fire (before October).
-FLOOD, FIRE = 6, 10
-
-
-@pytest.mark.parametrize(
-    "month, drills, today, status, due, done",
-    [
-        # Before the season, drilled in the window: on time.
-        (FLOOD, [date(2026, 4, 10)], date(2026, 5, 1), ON_TIME, date(2026, 5, 31), date(2026, 4, 10)),
-        # Before the season, not yet drilled, more than 90 days ahead: still on time.
-        (FLOOD, [date(2025, 4, 10)], date(2026, 1, 10), ON_TIME, date(2026, 5, 31), None),
-        # ... within 90 days: due soon (boundary: exactly 90 days before 31 May is 2 March).
-        (FLOOD, [date(2025, 4, 10)], date(2026, 3, 2), DUE_SOON, date(2026, 5, 31), None),
-        (FLOOD, [date(2025, 4, 10)], date(2026, 3, 1), ON_TIME, date(2026, 5, 31), None),
-        (FLOOD, [date(2025, 4, 10)], date(2026, 5, 31), DUE_SOON, date(2026, 5, 31), None),
-        # The season started without a drill this year: overdue; never when there was never one.
-        (FLOOD, [date(2025, 4, 10)], date(2026, 6, 1), OVERDUE, date(2026, 5, 31), None),
-        (FLOOD, [], date(2026, 6, 1), NEVER, date(2026, 5, 31), None),
-        # A drill during last year's season does not count for this year's window.
-        (FLOOD, [date(2025, 7, 20)], date(2026, 7, 1), OVERDUE, date(2026, 5, 31), None),
-        # Drilled before this season: next year's deadline counts.
-        (FLOOD, [date(2026, 5, 31)], date(2026, 11, 25), ON_TIME, date(2027, 5, 31), date(2026, 5, 31)),
-        (FLOOD, [date(2026, 3, 1)], date(2027, 3, 2), DUE_SOON, date(2027, 5, 31), None),
-        # Forest fire: window January-September.
-        (FIRE, [date(2026, 9, 30)], date(2026, 11, 25), ON_TIME, date(2027, 9, 30), date(2026, 9, 30)),
-        (FIRE, [date(2026, 10, 1)], date(2026, 11, 25), OVERDUE, date(2026, 9, 30), None),
-        (FIRE, [date(2025, 8, 1)], date(2026, 7, 2), DUE_SOON, date(2026, 9, 30), None),
-        # A future date (data entry ahead of time) does not count.
-        (FIRE, [date(2026, 9, 1)], date(2026, 8, 1), DUE_SOON, date(2026, 9, 30), None),
-    ],
-)
-def test_seasonal_status(month, drills, today, status, due, done):
-    result = rules.seasonal_status(drills, month, today)
-    assert (result["status"], result["due_on"], result["done_on"]) == (status, due, done)
-
-
-def test_default_season_rules_are_flood_and_forest_fire():
-    assert {(r["subject"], r["due_before_month"]) for r in SEASON_RULES} == {("ZR-01", 6), ("ZR-03", 10)}
+def test_default_season_rules_are_henan_flood_and_forest_fire():
+    seasons = {r["code"]: r for r in SEASON_RULES}
+    assert (seasons["flood_season"]["season_start"], seasons["flood_season"]["season_end"]) == ("06-01", "09-30")
+    assert seasons["flood_season"]["due_at"] == "start"
+    assert {"ZR-01", "ZR-05", "ZR-09"} <= set(seasons["flood_season"]["subject"].split(","))
+    fire = seasons["forest_fire_season"]
+    assert (fire["season_start"], fire["season_end"], fire["due_at"]) == ("11-01", "04-30", "end")
 
 
 @pytest.mark.parametrize(
@@ -117,7 +100,7 @@ def test_default_season_rules_are_flood_and_forest_fire():
     [
         ((ON_TIME, DUE_SOON), DUE_SOON),
         ((DUE_SOON, OVERDUE), OVERDUE),
-        ((OVERDUE, NEVER), NEVER),
+        ((OVERDUE, DUE_SOON), OVERDUE),
         ((ON_TIME,), ON_TIME),
         ((None, ON_TIME), ON_TIME),
         ((), ON_TIME),
@@ -155,21 +138,32 @@ def test_planned_status(planned_on, status, state):
 
 
 def test_is_late():
-    assert deadlines.is_late(OVERDUE) and deadlines.is_late(NEVER)
+    assert deadlines.is_late(OVERDUE)
     assert not deadlines.is_late(DUE_SOON) and not deadlines.is_late(ON_TIME)
 
 
 # On the demo data -------------------------------------------------------------------------------------
-def test_plan_statuses_on_the_demo_are_a_mix(demo_db):
+def test_plan_clocks_on_the_demo_start_at_the_2024_versions(demo_db):
     plans = deadlines.plan_deadlines(demo_db, TODAY)
     assert len(plans) == 40
-    drill = [p["drill_status"] for p in plans]
-    assert 1 <= drill.count(NEVER) <= 5 and drill.count(OVERDUE) >= 2 and drill.count(DUE_SOON) >= 1
-    assert drill.count(ON_TIME) >= 20
+    assert all(p["clock_start"].year == 2024 for p in plans)  # every plan revised in 2024 (四类40项)
+    for p in plans:  # due = (last drill since the version, or the version's issue) + the rule's interval
+        assert p["drill_due_on"] == rules.add_months(p["last_drill_on"] or p["clock_start"], p["drill_interval_months"])
+        assert p["last_drill_on"] is None or p["last_drill_on"] >= p["clock_start"]
+    by_code = {p["code"]: p for p in plans}
+    assert by_code["SG-01"]["drill_interval_months"] == 24 and by_code["ZR-01"]["drill_interval_months"] == 36
+    # A plan not drilled since its 2024 version is on time inside its first interval, overdue after it.
+    waiting = [p for p in plans if p["last_drill_on"] is None]
+    assert waiting and all((p["drill_status"] == OVERDUE) == (p["drill_due_on"] < TODAY) for p in waiting)
+    assert any(p["drill_status"] == OVERDUE for p in waiting)  # a 2-yearly production-safety plan
+    assert any(p["drill_status"] == ON_TIME for p in waiting)
+    assert by_code["SG-09"]["drill_status"] == ON_TIME
     assert sum(p["last_evaluated_on"] is not None for p in plans) >= 25
-    assert any(p["evaluation_status"] == OVERDUE for p in plans)
-    assert all(p["status"] == rules.worst_status(p["drill_status"], p["evaluation_status"]) for p in plans)
-    assert all(p["drill_source"] and p["evaluation_source"] for p in plans)
+    assert {p["filing_status"] for p in plans} == {ON_TIME, OVERDUE}  # two demo plans never filed
+    assert all(
+        p["status"] == rules.worst_status(p["drill_status"], p["evaluation_status"], p["filing_status"]) for p in plans
+    )
+    assert all(p["drill_source"] and p["evaluation_source"] and p["filing_source"] for p in plans)
 
 
 def test_overdue_list_on_the_demo_is_not_empty_and_one_case_is_right_by_hand(demo_db):
@@ -189,10 +183,18 @@ def test_overdue_list_on_the_demo_is_not_empty_and_one_case_is_right_by_hand(dem
     # And a plan: the plan drill rows agree with the plan's own drills.
     plan_case = next(o for o in overdue if o["kind"] == "预案演练" and o["status"] == OVERDUE)
     code = plan_case["subject"].split()[0]
-    last = demo_db.scalar(
-        "SELECT max(d.held_on) FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id WHERE dp.plan_code = ?", [code]
+    revised = demo_db.scalar(  # the version's issue: the file's 印发日期 or a later revision
+        "SELECT greatest(m.issued_on, p.revised_on) FROM plans p JOIN plan_meta m ON m.plan_code = p.code"
+        " WHERE p.code = ?",
+        [code],
     )
-    assert plan_case["last_on"] == last and last < date(2023, 11, 25)  # more than 3 years ago
+    last = demo_db.scalar(
+        "SELECT max(d.held_on) FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id WHERE dp.plan_code = ?"
+        " AND d.held_on >= ?",
+        [code, revised],
+    )
+    assert plan_case["last_on"] == last and plan_case["due_on"] < TODAY
+    assert plan_case["due_on"] == rules.add_months(last or revised, 24)  # a production-safety plan
 
 
 def test_township_compliance_and_seasons_cover_every_township(demo_db):
@@ -201,4 +203,9 @@ def test_township_compliance_and_seasons_cover_every_township(demo_db):
     assert all("flood_season_status" in r and "forest_fire_season_status" in r for r in rows)
     assert sum(r["villages"] for r in rows) == 337
     seasons = deadlines.season_deadlines(demo_db, TODAY, township_code="410325100")
-    assert {s["plan_code"] for s in seasons} == {"ZR-01", "ZR-03"} and all(s["source"] for s in seasons)
+    assert {s["rule_code"] for s in seasons} == {"flood_season", "forest_fire_season"}
+    assert all(s["source"] for s in seasons)
+    flood = next(s for s in seasons if s["rule_code"] == "flood_season")
+    assert {"ZR-01", "ZR-05", "ZR-09"} <= set(flood["plan_code"].split(","))
+    county = deadlines.season_deadlines(demo_db, TODAY)
+    assert {s["township_name"] for s in county} == {"全县"} | {r["township_name"] for r in rows}

@@ -59,29 +59,75 @@ def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_d
     at = app("emergency/ui/plans_page.py", as_user="town100", db=scratch_db, plan="ZR-08")
     frame = next(d.value for d in at.dataframe if "ZR-08" in d.value["编号"].tolist())
     plan_row = frame[frame["编号"] == "ZR-08"].iloc[0]
-    assert plan_row["最近演练"] == today and plan_row["状态"] in ("按期", "90天内到期", "已逾期")
+    assert plan_row["最近演练"] == today and plan_row["状态"] in ("按期", "即将到期", "已逾期")
     assert "城关镇低温雨雪冰冻灾害应急演练" in cells(at)
 
 
 def test_plans_page_shows_the_clocks_and_sources(app):
     at = app("emergency/ui/plans_page.py", as_user="leader")
     assert [s.value for s in at.subheader] == ["自然灾害", "事故灾难", "公共卫生事件", "社会安全事件"]
-    assert sum(len(d.value) for d in at.dataframe) == 40
-    columns = at.dataframe[0].value.columns.tolist()
-    for column in ("牵头单位", "版本", "修订日期", "最近演练", "下次演练截止", "最近评估", "下次评估截止", "状态"):
+    tables = [d.value for d in at.dataframe]
+    assert sum(len(t) for t in tables[:4]) == 40
+    columns = tables[0].columns.tolist()
+    for column in (
+        "牵头单位",
+        "版本",
+        "印发日期",
+        "文号",
+        "备案",
+        "备案截止",
+        "演练周期",
+        "最近演练",
+        "下次演练截止",
+        "最近评估",
+        "下次评估截止",
+        "状态",
+    ):
         assert column in columns
-    statuses = set().union(*(set(d.value["状态"]) for d in at.dataframe))
-    assert {"按期", "已逾期", "从未开展"} <= statuses
-    assert any("突发事件应急预案管理办法" in m.value for m in at.markdown)
+    statuses = set().union(*(set(t["状态"]) for t in tables[:4]))
+    assert {"按期", "已逾期"} <= statuses
+    accidents = tables[1].set_index("编号")
+    assert accidents.loc["SG-01", "演练周期"] == "每24个月" and accidents.loc["SG-09", "演练周期"] == "每36个月"
+    assert "重污染天气应急预案" in accidents.loc["WS-06", "名称"] and "保障预案" in accidents.loc["SG-14", "名称"]
+    assert (tables[0]["备案"] != "未备案").sum() >= 9  # filed: 'YYYY-MM-DD 报…'
+    assert any(str(v).startswith("2024-") and "报嵩县人民政府" in str(v) for v in tables[0]["备案"])
+    text = "\n".join(m.value for m in at.markdown)
+    assert "国办发〔2024〕5号）第31条" in text and "第26条" in text and "生产安全事故应急条例" in text
+    assert "河南省森林防火期" in text and "2013" not in text
+    # Every rule on the page with its source and how sure it is.
+    from emergency.rules import DEFAULT_RULES
+
+    for rule in DEFAULT_RULES:
+        assert f"规则 `{rule['code']}`" in text.replace("\\_", "_"), rule["code"]
+    # The township plans and the village plans with their own clocks and filings.
+    township = next(t for t in tables if "备案截止（报县政府）" in t.columns)
+    assert len(township) == 48 and set(township["演练周期"]) == {"每24个月", "每36个月"}
+    villages = next(t for t in tables if "备案截止（报乡镇）" in t.columns)
+    assert len(villages) == 337
 
 
 def test_admin_records_a_revision_on_the_plans_page(app, scratch_db):
     at = app("emergency/ui/plans_page.py", as_user="admin", db=scratch_db, plan="ZR-02")
+    before = scratch_db.scalar("SELECT count(*) FROM plan_revisions WHERE plan_code = 'ZR-02' AND kind = 'revision'")
     widget(at.text_input, "新版本号").input("2026修订版")
     widget(at.button, "保存修订").click().run()
     assert at.success and "评估期限重新起算" in at.success[0].value
     assert scratch_db.scalar("SELECT version FROM plans WHERE code = 'ZR-02'") == "2026修订版"
-    assert scratch_db.scalar("SELECT count(*) FROM plan_revisions WHERE plan_code = 'ZR-02' AND kind = 'revision'") == 1
+    after = scratch_db.scalar("SELECT count(*) FROM plan_revisions WHERE plan_code = 'ZR-02' AND kind = 'revision'")
+    assert after == before + 1
+
+
+def test_admin_records_a_filing_and_edits_a_rule_on_the_plans_page(app, scratch_db):
+    at = app("emergency/ui/plans_page.py", as_user="admin", db=scratch_db, plan="ZR-08")  # never filed in the demo
+    assert any("未备案" in m.value and "截止" in m.value for m in at.markdown)
+    widget(at.text_input, "备案回执编号").input("备2026-001")
+    widget(at.button, "保存备案").click().run()
+    assert at.success and "已登记备案" in at.success[0].value
+    assert scratch_db.scalar("SELECT receipt_no FROM filings WHERE subject_id = 'ZR-08'") == "备2026-001"
+    widget(at.number_input, "间隔（月，季节性规则不填）").set_value(30)
+    widget(at.button, "保存规则").click().run()
+    assert scratch_db.scalar("SELECT interval_months FROM deadline_rules WHERE code = 'enterprise_evaluation'") == 30
+    assert scratch_db.scalar("SELECT count(*) FROM audit_log WHERE table_name = 'deadline_rules'") == 1
 
 
 def test_report_page_shows_the_paragraph(app):

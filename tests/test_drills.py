@@ -110,7 +110,8 @@ def test_evaluation_restarts_the_evaluation_clock(scratch_db):
         )
     )
     row = {p["code"]: p for p in deadlines.plan_deadlines(scratch_db, TODAY)}["ZR-10"]
-    assert row["evaluation_status"] == "overdue" and row["evaluation_due_on"] == date(2025, 3, 1)
+    # The clock starts at the version's issue: the file's 印发日期 (2022-03-24), later than that revision.
+    assert row["evaluation_status"] == "overdue" and row["evaluation_due_on"] == date(2025, 3, 24)
     plans.record_evaluation(scratch_db, admin, "ZR-10", date(2026, 10, 1), "评估结论：基本适用", today=TODAY)
     row = {p["code"]: p for p in deadlines.plan_deadlines(scratch_db, TODAY)}["ZR-10"]
     assert row["evaluation_status"] == "on_time" and row["evaluation_due_on"] == date(2029, 10, 1)
@@ -239,7 +240,9 @@ def test_enterprise_registry_scope_edit_close(scratch_db):
         },
     )
     row = next(r for r in deadlines.enterprise_deadlines(scratch_db, TODAY) if r["id"] == eid)
-    assert row["status"] == "never" and row["interval_months"] == 6 and "第8条" in row["source"]
+    # No registration date: nothing to count from, due at once.
+    assert row["status"] == "overdue" and row["due_on"] is None
+    assert row["interval_months"] == 6 and "第8条" in row["source"]
     drills.create_drill(
         scratch_db,
         town,

@@ -20,7 +20,7 @@ from emergency.plans import (
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "data" / "plan-catalogue.csv"
-MIGRATION = ROOT / "emergency" / "migrations" / "001_init.sql"
+MIGRATIONS = sorted((ROOT / "emergency" / "migrations").glob("*.sql"))
 
 VALID = """\
 ---
@@ -29,6 +29,7 @@ name: 防汛应急预案
 category: 自然灾害
 lead_department: 县应急管理局
 response_levels: 4
+drill_rule: plan_drill_default
 drill_every_months: 36
 review_every_months: 36
 version: 2024版
@@ -64,7 +65,8 @@ def write(directory, name, text):
 
 def fresh_db():
     con = duckdb.connect(":memory:")
-    con.execute(MIGRATION.read_text(encoding="utf-8"))
+    for migration in MIGRATIONS:
+        con.execute(migration.read_text(encoding="utf-8"))
     con.executemany("INSERT INTO hazard_domains (code, name) VALUES (?, ?)", list(HAZARD_DOMAINS.items()))
     return con
 
@@ -80,7 +82,7 @@ def test_real_directory_loads_40_plans_in_4_categories(real_plans):
     assert len(real_plans) == 40
     counts = Counter(p["category"] for p in real_plans)
     assert set(counts) == set(PLAN_CATEGORIES)
-    assert counts == {"自然灾害": 10, "事故灾难": 15, "公共卫生事件": 6, "社会安全事件": 9}
+    assert counts == {"自然灾害": 10, "事故灾难": 16, "公共卫生事件": 5, "社会安全事件": 9}  # WS-06 is 事故灾难
     assert counts == Counter(row["category"] for row in catalogue_rows())
 
 
@@ -173,7 +175,9 @@ def _replace(old, new):
 
 
 BAD_FILES = [
-    ("missing_field", _remove_line("drill_every_months:"), "ZR-01.md", "drill_every_months"),
+    ("missing_field", _remove_line("drill_rule:"), "ZR-01.md", "drill_rule"),
+    ("unknown_rule", _replace("drill_rule: plan_drill_default", "drill_rule: yearly"), "ZR-01.md", "drill_rule"),
+    ("bad_plan_type", _replace("response_levels: 4", "response_levels: 4\nplan_type: 总体"), "ZR-01.md", "plan_type"),
     ("missing_name", _remove_line("name:"), "ZR-01.md", "name"),
     ("bad_category", _replace("category: 自然灾害", "category: 天灾"), "ZR-01.md", "category"),
     ("months_not_int", _replace("drill_every_months: 36", "drill_every_months: abc"), "ZR-01.md", "drill_every_months"),
@@ -295,7 +299,7 @@ def test_sync_into_fresh_database_is_idempotent(real_plans):
     after_first = counts(con)
     assert after_first == (40, sum(len(p["hazard_domains"]) for p in real_plans))
     assert con.execute("SELECT category, count(*) FROM plans GROUP BY category ORDER BY category").fetchall() == sorted(
-        {"自然灾害": 10, "事故灾难": 15, "公共卫生事件": 6, "社会安全事件": 9}.items()
+        {"自然灾害": 10, "事故灾难": 16, "公共卫生事件": 5, "社会安全事件": 9}.items()
     )
 
     row = con.execute(
@@ -326,7 +330,7 @@ def test_sync_updates_changed_file_and_keeps_registry_fields(tmp_path):
     path = directory / "ZR-03.md"
     text = path.read_text(encoding="utf-8")
     text = text.replace("name: 森林火灾应急预案", "name: 森林火灾应急预案（修订）")
-    text = text.replace("drill_every_months: 36", "drill_every_months: 12")
+    text = text.replace("drill_rule: plan_drill_default", "drill_rule: plan_drill_default\ndrill_every_months: 12")
     text = text.replace("revised_on: 2024-09-26", "revised_on: 2024-11-20")
     text = text.replace("  - forest_fire", "  - forest_fire\n  - weather")
     text = text.replace("> 模板：本文件为示范模板，请替换为本县正式印发的预案文本。", "嵩政办〔2024〕1号")

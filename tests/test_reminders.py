@@ -119,6 +119,8 @@ def test_on_a_holiday_the_sweep_creates_only_urgent_reminders(fresh_db):
 
 # Idempotence ------------------------------------------------------------------------------------
 def _seed(db):
+    # The villages entered the system two years before (their yearly drill clock starts there).
+    db.write(lambda cur: cur.execute("UPDATE village_entries SET entered_on = DATE '2023-01-01'"))
     drill = add_planned_drill(db, CG, date(2025, 3, 20))
     team, member = add_team_member(db, FP, insurance_until=date(2025, 4, 1))
     cert = add_certificate(db, member, date(2025, 4, 11))
@@ -143,6 +145,7 @@ def test_a_sweep_run_twice_creates_each_notification_once(fresh_db):
         "roll_call_unanswered",
         "plan_drill_overdue",
         "village_drill_overdue",
+        "plan_filing_due",
     } <= {c.kind for c in first}
     assert reminders.sweep(db, now) == []
     assert reminders.sweep(db, now + timedelta(hours=5)) == []  # late: nothing new either

@@ -23,7 +23,7 @@ def test_add_months(day, months, expected):
 @pytest.mark.parametrize(
     "due, today, expected",
     [
-        (None, date(2024, 1, 1), rules.NEVER),
+        (None, date(2024, 1, 1), rules.OVERDUE),  # nothing to count from: due at once
         (date(2024, 1, 1), date(2024, 1, 2), rules.OVERDUE),
         (date(2024, 1, 1), date(2024, 1, 1), rules.DUE_SOON),
         (date(2024, 3, 31), date(2024, 1, 1), rules.DUE_SOON),  # exactly 90 days ahead

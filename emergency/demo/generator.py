@@ -57,6 +57,7 @@ DEMO_EXTENSIONS: dict[str, str] = {
     "emergency.demo.linkage": "emergency.demo_linkage",
     "emergency.demo.archive": "emergency.demo_archive",
     "emergency.demo.programme": "emergency.demo_programme",
+    "emergency.demo.clocks": "emergency.demo_clocks",
 }
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.

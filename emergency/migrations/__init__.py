@@ -66,19 +66,30 @@ def _sync_vocabularies(db: Database) -> None:
                     cur.execute(f"UPDATE {table} SET name = ? WHERE code = ? AND name <> ?", [name, code, name])
                 else:
                     cur.execute(f"INSERT INTO {table} (code, name) VALUES (?, ?)", [code, name])
-        existing = {code for (code,) in cur.execute("SELECT code FROM deadline_rules").fetchall()}
-        for rule in rules.DEFAULT_RULES:
-            if rule["code"] not in existing:  # rules are configurable data: never overwrite an edit
-                cur.execute(
-                    "INSERT INTO deadline_rules (code, applies_to, subject, interval_months, due_before_month, label, source)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        rule["code"],
-                        rule["applies_to"],
-                        rule.get("subject"),
-                        rule.get("interval_months"),
-                        rule.get("due_before_month"),
-                        rule["label"],
-                        rule["source"],
-                    ],
-                )
+        _sync_rules(cur, rules.DEFAULT_RULES)
+
+
+# What the bureau may edit in a rule; everything else in a rule row follows the code.
+EDITABLE_RULE_COLUMNS = ("interval_months", "season_start", "season_end", "working_days")
+RULE_TEXT_COLUMNS = ("applies_to", "subject", "domains", "due_at", "label", "source", "certainty")
+
+
+def _sync_rules(cur, defaults: list[dict]) -> None:
+    """Insert missing rules; bring each rule's texts (label, source, certainty, ...) in line with the
+    code; fill an editable value only where it is empty, so an edit by the bureau is never overwritten."""
+    existing = {code for (code,) in cur.execute("SELECT code FROM deadline_rules").fetchall()}
+    for rule in defaults:
+        texts = [rule.get(c) for c in RULE_TEXT_COLUMNS]
+        values = [rule.get(c) for c in EDITABLE_RULE_COLUMNS]
+        if rule["code"] not in existing:
+            columns = ("code", *RULE_TEXT_COLUMNS, *EDITABLE_RULE_COLUMNS)
+            cur.execute(
+                f"INSERT INTO deadline_rules ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                [rule["code"], *texts, *values],
+            )
+            continue
+        cur.execute(
+            f"UPDATE deadline_rules SET {', '.join(f'{c} = ?' for c in RULE_TEXT_COLUMNS)},"
+            f" {', '.join(f'{c} = coalesce({c}, ?)' for c in EDITABLE_RULE_COLUMNS)} WHERE code = ?",
+            [*texts, *values, rule["code"]],
+        )

@@ -44,6 +44,8 @@ KINDS = {
     "enterprise_drill_overdue": "企业演练逾期",
     "village_drill_overdue": "村（社区）演练逾期",
     "plan_evaluation_due": "预案评估到期",
+    "plan_filing_due": "预案备案到期",
+    "township_plan_drill_overdue": "乡镇预案演练逾期",
     "certificate_expiring": "证书即将到期",
     "insurance_expiring": "保险即将到期",
     "action_overdue": "整改逾期",
@@ -192,10 +194,11 @@ def _last(value) -> str:
 
 
 def plan_overdue(plans: list[dict], today: date) -> list[Candidate]:
-    """Plans whose drill is overdue or never held (rows of deadlines.plan_deadlines): to the bureau."""
+    """Plans whose drill is overdue (rows of deadlines.plan_deadlines; a plan never drilled is late only
+    once its first interval from its issue has passed): to the bureau."""
     out = []
     for p in plans:
-        if p["drill_status"] not in ("overdue", "never"):
+        if p["drill_status"] != "overdue":
             continue
         due = p["drill_due_on"]
         out.append(
@@ -238,7 +241,7 @@ def plan_evaluation(plans: list[dict], today: date, lead_days: int) -> list[Cand
 
 
 def enterprise_overdue(rows: list[dict], today: date) -> list[Candidate]:
-    """Enterprises overdue or never drilled (rows of deadlines.enterprise_deadlines): to their township."""
+    """Enterprises overdue (rows of deadlines.enterprise_deadlines, clocks from registration): to their township."""
     return [
         _overdue(
             "enterprise_drill_overdue",
@@ -252,12 +255,12 @@ def enterprise_overdue(rows: list[dict], today: date) -> list[Candidate]:
             today,
         )
         for r in rows
-        if r["status"] in ("overdue", "never")
+        if r["status"] == "overdue"
     ]
 
 
 def village_overdue(rows: list[dict], today: date) -> list[Candidate]:
-    """Villages overdue or never drilled (rows of deadlines.village_deadlines): to their township."""
+    """Villages overdue (rows of deadlines.village_deadlines, clocks from entry in the system): to their township."""
     return [
         _overdue(
             "village_drill_overdue",
@@ -271,7 +274,54 @@ def village_overdue(rows: list[dict], today: date) -> list[Candidate]:
             today,
         )
         for r in rows
-        if r["status"] in ("overdue", "never")
+        if r["status"] == "overdue"
+    ]
+
+
+def plan_filing(rows: list[dict], today: date, lead_days: int = 5) -> list[Candidate]:
+    """Plan versions not yet filed (备案) whose 20-working-day deadline is near or past: county plans
+    (rows of deadlines.plan_deadlines, no township_code) to the bureau, township and village plans
+    (rows of deadlines.township_plan_deadlines / village_deadlines with id = the plan's) to their
+    township. Reminded lead_days before the deadline."""
+    out = []
+    for r in rows:
+        due = r.get("filing_due_on")
+        if r.get("filed_on") or due is None:
+            continue
+        town = r.get("township_code")
+        subject, code = ("local_plan", str(r["id"])) if town else ("plan", r["code"])
+        name = f"{r.get('township_name') or ''}{r['name']}" if town else f"{r['name']}（{r['code']}）"
+        out.append(
+            Candidate(
+                "plan_filing_due",
+                subject,
+                code,
+                due,
+                town,
+                f"预案备案到期：{name}",
+                f"应于 {due:%Y-%m-%d} 前完成备案（印发后20个工作日内）。{r.get('filing_source') or ''}",
+                start_of(previous_workday(due - timedelta(days=lead_days))),
+            )
+        )
+    return out
+
+
+def township_plan_overdue(rows: list[dict], today: date) -> list[Candidate]:
+    """Township plans whose drill is overdue (rows of deadlines.township_plan_deadlines): to the township."""
+    return [
+        _overdue(
+            "township_plan_drill_overdue",
+            "local_plan",
+            str(r["id"]),
+            r["due_on"],
+            r["township_code"],
+            f"乡镇预案演练逾期：{r['township_name']}{r['name']}",
+            f"应于 {r['due_on']:%Y-%m-%d} 前演练，上次演练：{_last(r['last_drill_on'])}。"
+            f"{r.get('rule') or ''}（{r.get('source') or ''}）",
+            today,
+        )
+        for r in rows
+        if r["status"] == "overdue" and r["due_on"]
     ]
 
 
@@ -495,8 +545,15 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         today,
         s["evaluation_lead_days"],
     )
+    own_plans = deadlines.township_plan_deadlines(db, today)
+    villages = deadlines.village_deadlines(db, today)
+    village_plans = [
+        {**v, "id": v["plan_id"], "name": f"{v['name']}{v['plan_name']}"} for v in villages if v["plan_id"] is not None
+    ]
+    found += plan_filing([p for p in plans + own_plans + village_plans if p["filing_status"] != "on_time"], today)
+    found += township_plan_overdue(own_plans, today)
     found += enterprise_overdue(deadlines.enterprise_deadlines(db, today), today)
-    found += village_overdue(deadlines.village_deadlines(db, today), today)
+    found += village_overdue(villages, today)
     until = today + timedelta(days=s["expiry_days"] + 15)
     found += certificates_expiring(
         db.query_dicts(

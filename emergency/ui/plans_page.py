@@ -1,5 +1,6 @@
-"""专项应急预案: the plans by category with their two clocks (drill, evaluation), the drills that
-exercised each, and (admin) recording a revision or an evaluation."""
+"""专项应急预案: the plans by category with their clocks (drill, evaluation, 备案), every rule with
+its source (admin: edit a rule), the township and village plans, the drills that exercised each
+plan, and (admin) recording a revision, an evaluation or a filing."""
 
 from datetime import date
 
@@ -8,7 +9,7 @@ import streamlit as st
 
 from emergency import deadlines, drills, enums, plans
 from emergency.hygiene import escape_markdown as md
-from emergency.rules import STATUS_LABELS
+from emergency.rules import CERTAINTY_LABELS, STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -24,43 +25,147 @@ frame = pd.DataFrame(rows)
 counts = frame["category"].value_counts().to_dict() if len(frame) else {}
 st.caption(
     "、".join(f"{c} {counts.get(c, 0)} 项" for c in enums.PLAN_CATEGORIES)
-    + f"；共 {len(frame)} 项。状态取演练与评估两个期限中较紧的一个，90天内到期即提示。"
+    + f"；共 {len(frame)} 项。状态取演练、评估、备案三个期限中最紧的一个；演练、评估90天内到期、"
+    "备案10天内到期即提示。各期限自现行版本印发（或修订）之日起算，从未演练的预案在首个周期届满后才算逾期。"
 )
 if len(frame):
     by_status = frame["status"].value_counts().to_dict()
     cols = st.columns(5)
     for column, (code, label) in zip(cols, STATUS_LABELS.items()):
         column.metric(label, by_status.get(code, 0))
+    cols[3].metric("未备案", int(frame["filed_on"].isna().sum()))
     cols[4].metric("需修订", int(frame["needs_revision"].sum()))
 
 COLUMNS = {
     "code": "编号",
     "name": "名称",
     "status_label": "状态",
+    "drill_every": "演练周期",
     "last_drill_on": "最近演练",
     "drill_due_on": "下次演练截止",
     "last_evaluated_on": "最近评估",
     "evaluation_due_on": "下次评估截止",
+    "clock_start": "印发日期",
+    "doc_number": "文号",
+    "filing_due_on": "备案截止",
+    "filing": "备案",
     "revision_flag": "修订",
     "version": "版本",
-    "revised_on": "修订日期",
     "lead_department": "牵头单位",
     "drill_count": "演练次数",
 }
+
+
+def every(months, override: bool = False) -> str:
+    return f"每{months}个月" + ("（预案文件另定）" if override else "") if months else "—"
+
+
+def filing_text(row) -> str:
+    if row.get("filed_on") is None or pd.isna(row.get("filed_on")):
+        return "未备案"
+    return f"{row['filed_on']:%Y-%m-%d} 报{row['filed_with'] or ''}" + ("（逾期备案）" if row.get("filed_late") else "")
+
+
 if len(frame):
     frame["revision_flag"] = frame["needs_revision"].map(lambda v: "需修订" if v else "")
+    frame["drill_every"] = [every(m, o) for m, o in zip(frame["drill_interval_months"], frame["drill_override"])]
+    frame["filing"] = [filing_text(r) for r in rows]
+    frame["name"] = [n if t in (None, "专项") else f"{n}（{t}预案）" for n, t in zip(frame["name"], frame["plan_type"])]
     for category in enums.PLAN_CATEGORIES:
         st.subheader(category)
         show_table(frame[frame["category"] == category], COLUMNS)
 
-with st.expander("期限规则及法律依据"):
-    for rule in deadlines.all_rules(db):
-        every = f"每{rule['interval_months']}个月" if rule["interval_months"] else f"{rule['due_before_month']}月前"
-        st.markdown(f"- **{md(rule['label'])}**（{every}）——依据：{md(rule['source'])}")
+with st.expander("期限规则及法律依据", expanded=False):
+    rule_rows = deadlines.all_rules(db)
+    for rule in rule_rows:
+        if rule["season_start"]:
+            when = f"{rule['season_start']}至{rule['season_end']}"
+        elif rule["working_days"]:
+            when = f"{rule['working_days']}个工作日内"
+        else:
+            when = every(rule["interval_months"])
+        sure = CERTAINTY_LABELS.get(rule["certainty"] or "", "")
+        st.markdown(
+            f"- **{md(rule['label'])}**（{md(when)}；规则 `{md(rule['code'])}`）——依据：{md(rule['source'])}"
+            f"（{md(sure)}）"
+        )
     st.markdown(
-        "- 演练期限自该预案最近一次演练起算；评估期限自最近一次评估或修订（取较晚者）起算；"
-        "演练发现预案问题时，该预案标记为“需修订”，登记修订后清除。"
+        "- 演练、评估、备案期限均自现行版本印发（或登记修订）之日起算，演练期限此后自最近一次演练起算；"
+        "演练发现预案问题时，该预案标记为“需修订”，登记修订后清除。备案按中国法定节假日和调休计算工作日。"
     )
+    if user.is_admin:
+        with st.form("rule_edit"):
+            st.markdown("**修改期限规则**（记入审计日志，规则下的所有对象随即重新计算）")
+            codes_ = [r["code"] for r in rule_rows]
+            labels = {r["code"]: r["label"] for r in rule_rows}
+            code = st.selectbox("规则", codes_, format_func=lambda c: f"{c} {labels[c]}")
+            months = st.number_input("间隔（月，季节性规则不填）", min_value=0, max_value=120, value=0, step=1)
+            season = st.text_input("季节起止（MM-DD至MM-DD，仅季节性规则）", "")
+            if st.form_submit_button("保存规则"):
+                start, _, end = season.partition("至")
+
+                def save_rule():
+                    return deadlines.set_rule(
+                        db,
+                        user,
+                        code,
+                        months=int(months) or None,
+                        season_start=start.strip() or None,
+                        season_end=end.strip() or None,
+                    )
+
+                write_feedback(save_rule, "已修改规则。")
+
+own = deadlines.township_plan_deadlines(db, today)
+with st.expander(f"乡镇应急预案（{len(own)} 项）"):
+    if own:
+        own_frame = pd.DataFrame(own)
+        own_frame["status_label"] = own_frame["status"].map(STATUS_LABELS)
+        own_frame["filing_label"] = own_frame["filing_status"].map(STATUS_LABELS)
+        own_frame["every"] = own_frame["interval_months"].map(every)
+        own_frame["filing"] = [filing_text(r) for r in own]
+        show_table(
+            own_frame,
+            {
+                "township_name": "乡镇",
+                "name": "预案",
+                "status_label": "演练状态",
+                "every": "演练周期",
+                "last_drill_on": "最近演练",
+                "due_on": "下次演练截止",
+                "issued_on": "印发日期",
+                "doc_number": "文号",
+                "filing_due_on": "备案截止（报县政府）",
+                "filing": "备案",
+                "filing_label": "备案状态",
+            },
+        )
+        st.caption(f"演练依据：{md(own[0]['source'])}；备案依据：{md(own[0]['filing_source'])}")
+    else:
+        st.info("尚未登记乡镇应急预案。")
+villages = deadlines.village_deadlines(db, today)
+with st.expander(f"村（社区）应急预案（{len(villages)} 个村（社区））"):
+    village_frame = pd.DataFrame(villages)
+    if len(village_frame):
+        village_frame["status_label"] = village_frame["status"].map(STATUS_LABELS)
+        village_frame["filing_label"] = village_frame.get("filing_status", pd.Series(dtype=str)).map(STATUS_LABELS)
+        village_frame["filing"] = [filing_text(r) if r.get("plan_id") is not None else "无预案" for r in villages]
+        show_table(
+            village_frame,
+            {
+                "township_name": "乡镇",
+                "name": "村（社区）",
+                "plan_name": "预案",
+                "status_label": "演练状态",
+                "last_drill_on": "最近演练",
+                "due_on": "下次演练截止",
+                "issued_on": "印发日期",
+                "filing_due_on": "备案截止（报乡镇）",
+                "filing": "备案",
+                "filing_label": "备案状态",
+            },
+        )
+        st.caption(f"演练依据：{md(villages[0]['source'])}")
 
 st.divider()
 codes = [r["code"] for r in rows]
@@ -76,12 +181,19 @@ chosen = st.selectbox(
 if chosen:
     plan = next(r for r in rows if r["code"] == chosen)
     st.markdown(f"#### {md(plan['code'])} {md(plan['name'])}")
+    ever = plan["last_drill_ever"]
+    before = f"（{ever} 的演练早于现行版本，不计入）" if ever and not plan["last_drill_on"] else ""
     st.markdown(
-        f"牵头单位：{md(plan['lead_department'])}　现行版本：{md(plan['version'])}（{plan['revised_on']}）  \n"
-        f"演练：最近 {plan['last_drill_on'] or '无'}，截止 {plan['drill_due_on'] or '应尽快开展'}，"
+        f"牵头单位：{md(plan['lead_department'])}　现行版本：{md(plan['version'])}（修订 {plan['revised_on']}）　"
+        f"印发：{plan['clock_start'] or '—'}　文号：{md(plan['doc_number'] or '—')}　"
+        f"响应分级：{plan['response_levels']}级　类型：{md(plan['plan_type'] or '专项')}预案  \n"
+        f"演练（{every(plan['drill_interval_months'], plan['drill_override'])}）：最近 {plan['last_drill_on'] or '无'}"
+        f"{before}，截止 {plan['drill_due_on'] or '—'}，"
         f"{STATUS_LABELS[plan['drill_status']]}（{md(plan['drill_rule'])}；{md(plan['drill_source'])}）  \n"
-        f"评估：最近 {plan['last_evaluated_on'] or '无'}，截止 {plan['evaluation_due_on'] or '应尽快开展'}，"
-        f"{STATUS_LABELS[plan['evaluation_status']]}（{md(plan['evaluation_source'])}）"
+        f"评估：最近 {plan['last_evaluated_on'] or '无'}，截止 {plan['evaluation_due_on'] or '—'}，"
+        f"{STATUS_LABELS[plan['evaluation_status']]}（{md(plan['evaluation_source'])}）  \n"
+        f"备案：{md(filing_text(plan))}{'，回执 ' + md(plan['receipt_no']) if plan['receipt_no'] else ''}，"
+        f"截止 {plan['filing_due_on'] or '—'}，{STATUS_LABELS[plan['filing_status']]}（{md(plan['filing_source'])}）"
     )
     if plan["needs_revision"]:
         st.warning("演练或评估发现该预案存在问题，需修订。")
@@ -121,6 +233,16 @@ if chosen:
                     lambda: plans.record_revision(db, user, chosen, version, revised_on, note, expected=seen),
                     "已登记修订，评估期限重新起算。",
                     "plan",
+                )
+        with st.form("filing"):
+            st.markdown("**登记备案**（现行版本印发后20个工作日内）")
+            filed_with = st.text_input("备案单位", "嵩县人民政府")
+            filed_on = st.date_input("备案日期", today, max_value=today)
+            receipt = st.text_input("备案回执编号")
+            if st.form_submit_button("保存备案"):
+                write_feedback(
+                    lambda: plans.record_filing(db, user, "plan", chosen, filed_with, filed_on, receipt),
+                    "已登记备案。",
                 )
         with right.form("evaluation"):
             st.markdown("**登记评估**")

@@ -44,7 +44,7 @@ def show_table(
 # Status labels coloured as on the map: red for late or broken, amber for soon, green for fine.
 STATUS_COLOURS = {
     **dict.fromkeys(("已逾期", "从未开展", "异常", "逾期未整改", "已过计划日期未完成"), "#fde2e1"),
-    **dict.fromkeys(("90天内到期", "需关注", "7天内到期"), "#fff1d6"),
+    **dict.fromkeys(("90天内到期", "即将到期", "需关注", "7天内到期"), "#fff1d6"),
     **dict.fromkeys(("按期", "正常", "已完成", "已整改", "已验收"), "#e3f4e6"),
 }
 STYLE_MAX_ROWS = 2000  # styling is per cell: long lists stay plain

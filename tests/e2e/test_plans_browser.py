@@ -10,7 +10,7 @@ def test_plans_page_in_a_real_browser(server, page):
     page.get_by_role("heading", name="社会安全事件").wait_for(timeout=60_000)
     page.wait_for_timeout(2000)
     body = page.inner_text("body")
-    for text in ("自然灾害", "事故灾难", "公共卫生事件", "按期", "已逾期", "从未开展", "需修订"):
+    for text in ("自然灾害", "事故灾难", "公共卫生事件", "按期", "已逾期", "未备案", "需修订", "期限规则及法律依据"):
         assert text in body, text
     path = screenshot(page, "plans")
     assert path.stat().st_size > 20_000
