@@ -40,7 +40,7 @@ st.markdown(
     + (f"  \n请在叫应后 {call['limit_minutes']} 分钟内确认。" if call["limit_minutes"] else "")
 )
 with st.form("ack"):
-    actions = st.multiselect("已采取的措施（可不选）", list(WARNING_ACTIONS))
+    actions = st.multiselect("已采取的措施（可不选）", list(WARNING_ACTIONS), placeholder="请选择")
     other = st.text_input("其他措施（可不填）")
     if st.form_submit_button("已收到", type="primary"):
         action = "、".join([*actions, *([other.strip()] if other.strip() else [])])

@@ -201,7 +201,7 @@ with tabs[2]:
             level = st.selectbox("预警级别", list(WARNING_LEVELS), format_func=lambda v: f"{WARNING_LEVELS[v]}预警")
             hazard = st.selectbox("预警类型", list(WARNING_HAZARDS))
             title = st.text_input("预警标题")
-            towns = st.multiselect("接收乡镇", list(options))
+            towns = st.multiselect("接收乡镇", list(options), placeholder="请选择乡镇")
             st.caption("红色、橙色预警同时叫应所选乡镇的全部村（社区）；黄色、蓝色预警只叫应乡镇。发布后立即推送。")
             if st.form_submit_button("发布并叫应", type="primary"):
                 issued: dict = {}
@@ -279,6 +279,7 @@ with tabs[4]:
                     list(allowed),
                     default=[r for r in (existing.roles if existing else ()) if r in allowed],
                     format_func=label_of(CONTACT_ROLES),
+                    placeholder="请选择岗位",
                 )
                 minutes = c2.number_input(
                     f"第{number}步限时（分钟）",
