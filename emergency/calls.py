@@ -344,6 +344,7 @@ class Batch:
     recipients: list[dict]
     notification_ids: list[int]
     call_ids: list[int]
+    base_url: str = ""
 
 
 def _gateway_kinds(db: Database) -> list[str]:
@@ -374,7 +375,7 @@ def _insert_call(
 ) -> dict:
     """One call (a person, or the county duty office with step None) and its personal messages."""
     token = new_token() if step else None
-    url = ack_url(db, token) if token else None
+    url = f"{batch.base_url}/ack?token={token}" if token else None
     call_id = first_value(
         cur,
         "INSERT INTO warning_calls (warning_id, ack_id, township_code, village_code, contact_id, name, role, step,"
@@ -595,7 +596,7 @@ def issue(
     people = _people(db, [(0, p["township_code"], p["village_code"]) for p in places], now.date())
     gateways = _gateway_kinds(db)
     link_hours = int(settings(db)["ack_link_hours"])
-    batch = Batch(now, [], [], [])
+    batch = Batch(now, [], [], [], public_url(db))
 
     def work(cur: Cursor):
         batch.recipients.clear()
@@ -697,7 +698,7 @@ def escalate(db: Database, now: datetime | None = None, *, deliver: bool = True,
     people = _people(db, [(0, p["township_code"], p["village_code"]) for p in places.values()], now.date())
     gateways = _gateway_kinds(db)
     link_hours = int(settings(db)["ack_link_hours"])
-    batch = Batch(now, [], [], [])
+    batch = Batch(now, [], [], [], public_url(db))
     contacts = {
         r["id"]: r
         for r in db.query_dicts(

@@ -72,22 +72,25 @@ def send_gateway(url: str, kind: str, phone: str, text: str, timeout: float = RE
             raise SendError(f"网关拒绝：{code} {answer.get('errmsg') or answer.get('message') or ''}".strip())
 
 
-def _claim(db: Database, message_id: int, now: datetime) -> bool:
+def _claim(db: Database, message_ids: list[int], now: datetime) -> set[int]:
+    """Claim the messages still pending and due, in one committed transaction (a lease, as the
+    outbox does): two deliverers never send one message twice. (call_messages is referenced by
+    nothing, so UPDATE ... RETURNING is safe here.)"""
     import duckdb
 
     try:
-        return bool(
-            db.write(
-                lambda cur: first_value(
-                    cur,
-                    "UPDATE call_messages SET next_attempt_at = ? WHERE id = ? AND status = 'pending'"
-                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-                    [now + LEASE, message_id, now],
-                )
+        return {
+            i
+            for (i,) in db.write(
+                lambda cur: cur.execute(
+                    "UPDATE call_messages SET next_attempt_at = ? WHERE list_contains(?, id) AND status = 'pending'"
+                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) RETURNING id",
+                    [now + LEASE, message_ids, now],
+                ).fetchall()
             )
-        )
+        }
     except duckdb.TransactionException:
-        return False
+        return set()
 
 
 def _record(db: Database, message_id: int, now: datetime, error: str | None, max_attempts: int, base: int) -> str:
@@ -137,8 +140,14 @@ def deliver(
     )
 
     def one(row: dict) -> dict:
-        if not _claim(db, row["id"], now):
-            return {**row, "status": "skipped", "error": None}
+        if row["id"] not in claimed:
+            return {
+                "id": row["id"],
+                "call_id": row["call_id"],
+                "channel": row["channel"],
+                "status": "skipped",
+                "error": None,
+            }
         error = None
         try:
             text = privacy.decrypt_id(row["body_cipher"]) if row["body_cipher"] else ""
@@ -158,6 +167,7 @@ def deliver(
 
     if not rows:
         return []
+    claimed = _claim(db, [r["id"] for r in rows], now)
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(rows)), thread_name_prefix="call") as pool:
         return list(pool.map(one, rows))
 
