@@ -756,6 +756,10 @@ def escalate(db: Database, now: datetime | None = None, *, deliver: bool = True,
                 ):
                     continue
                 _push_place(cur, db, batch, warning, place, action.step, steps, people, gateways, link_hours)
+                cur.execute(  # the place was escalated (shown on the page, read by the indicators)
+                    "UPDATE warning_acks SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL",
+                    [now, action.ack_id],
+                )
                 done.append("push")
         by_warning: dict[int, list[dict]] = {}
         for r in batch.recipients:

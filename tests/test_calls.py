@@ -256,6 +256,7 @@ def test_escalate_before_the_limit_does_nothing_after_it_calls_again_and_pushes_
     texts = [r["json"]["text"] for r in robot.requests if r["path"] == "/sms"]
     assert sum(t.startswith("【再次叫应】") for t in texts) == 4 and len(texts) == 6  # delivered at once too
     assert calls.escalate(db, T + timedelta(minutes=15)) == []  # called again once only
+    assert db.scalar("SELECT count(*) FROM warning_acks WHERE escalated_at = ?", [T + timedelta(minutes=10)]) == 2
     last = calls.escalate(db, T + timedelta(minutes=20))
     assert sorted((d["action"], d["step"], d["name"]) for d in last) == [
         ("push", 3, "县应急值班室"),

@@ -39,7 +39,7 @@ def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, 
     running = scheduler.start(db, startup_delay_seconds=0.1, deliver_trigger=IntervalTrigger(seconds=1))
     try:
         assert str(running.timezone) == "Asia/Shanghai"
-        assert {j.id for j in running.get_jobs()} >= {"sweep", "deliver", "backup"}
+        assert {j.id for j in running.get_jobs()} >= {"sweep", "deliver", "escalate", "backup"}
         deadline = time.monotonic() + 20
         while not robot.accepted and time.monotonic() < deadline:
             time.sleep(0.1)
