@@ -79,9 +79,17 @@ CONTACT_ROLES = {
     "duty_room": "乡镇值班室",
     "info_officer_a": "村灾害信息员（A岗）",
     "info_officer_b": "村灾害信息员（B岗）",
+    # 叫应 targets (emergency/calls.py): the township's party and government heads, the township cadre
+    # responsible for a village (包村干部) and the village's flood-control responsible person.
+    "party_head": "乡镇党政主要负责人",
+    "village_cadre": "包村干部",
+    "village_head": "村（社区）防汛责任人/村支书",
 }
 
 WARNING_LEVELS = {1: "红色", 2: "橙色", 3: "黄色", 4: "蓝色"}
+WARNING_LEVEL_CODES = {"red": 1, "orange": 2, "yellow": 3, "blue": 4}  # `warn --level red`
+WARNING_HAZARDS = ("暴雨", "山洪", "地质灾害", "森林火险", "大风", "高温", "寒潮", "冰雹", "雷电", "道路结冰", "干旱")
+WARNING_ACTIONS = ("到岗值守", "转移群众", "巡查隐患点", "启动应急响应", "已通知村组")  # optional on the ack page
 
 
 def label(mapping, code):

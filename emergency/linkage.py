@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import audit, privacy, stale
+from . import audit, calls, privacy, stale
 from .auth import User, require_admin, require_write
 from .db import TZ, first_value, put_setting, row_dict
-from .enums import CONTACT_ROLES, WARNING_LEVELS
+from .enums import CONTACT_ROLES
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
 from .records import live, refuse_voided
@@ -39,6 +39,8 @@ _RANK = {GREEN: 0, AMBER: 1, RED: 2}
 
 TOWNSHIP_ROLES = ("station_head", "station_staff", "duty_room")
 VILLAGE_ROLES = ("info_officer_a", "info_officer_b")
+VILLAGE_BOUND_ROLES = (*VILLAGE_ROLES, "village_cadre", "village_head")  # registered for one village
+SINGLE_HOLDER_ROLES = (*VILLAGE_ROLES, "station_head", "village_head")  # a new holder replaces the current one
 STATION_ROLES = ("station_head", "station_staff")
 
 SETTINGS_KEY = "linkage_thresholds"
@@ -51,8 +53,8 @@ DEFAULT_THRESHOLDS = {
     "ack_rate": [0.95, 0.80],
     "ack_median_minutes": [30, 60],
     "officer_coverage": [1.0, 0.90],  # share of villages with a current information officer
-    "escalate_after_minutes": 30,  # an unacknowledged warning is escalated after this
 }
+# (No time limit here: a warning's limits are the call chains' steps, calls.py, `limit_minutes`.)
 THRESHOLD_LABELS = {
     "period_days": "统计周期（天）",
     "roll_call_answer_rate": "视频点名应答率",
@@ -60,13 +62,42 @@ THRESHOLD_LABELS = {
     "ack_rate": "预警叫应率",
     "ack_median_minutes": "叫应用时中位数（分钟）",
     "officer_coverage": "村（社区）灾害信息员在岗率",
-    "escalate_after_minutes": "预警未叫应升级时限（分钟）",
 }
 
-CONNECTED_DEFINITION = (
-    "某乡镇在某年度计为“互联互通”，须同时满足：① 该年度内有在岗的乡镇应急站人员（负责人或工作人员）登记；"
-    "② 该年度县值班室对其视频点名至少一次得到应答；③ 该年度向其发布的预警（如有）至少一次得到乡镇叫应。"
-)
+# "Township connected" in a year (item 6 of issue 14): sustained performance over the year, not a single
+# answered call. Every value is configurable (settings key CONNECTED_KEY, admin, audited).
+CONNECTED_KEY = "connected_rules"
+DEFAULT_CONNECTED_RULES = {
+    "roll_call_months_share": 1.0,  # share of the year's months with at least one roll call (1.0: every month)
+    "roll_call_answer_rate": 0.9,  # roll calls answered / held
+    "ack_within_limit_rate": 0.8,  # township acknowledgements within the step-1 limit / warnings sent (none sent: met)
+    "station_staffed_share": 1.0,  # share of the year's days with a station head or staff registered
+    "min_drill_records": 1,  # drill records the township reported for the year (its data reported)
+}
+CONNECTED_RULE_LABELS = {
+    "roll_call_months_share": "有视频点名的月份占比",
+    "roll_call_answer_rate": "视频点名应答率",
+    "ack_within_limit_rate": "预警限时叫应率",
+    "station_staffed_share": "应急站有人在岗天数占比",
+    "min_drill_records": "本年度报送演练记录（条）",
+}
+
+
+def connected_definition(rules: dict | None = None) -> str:
+    """The definition as the page and the report show it, with the configured values."""
+    r = {**DEFAULT_CONNECTED_RULES, **(rules or {})}
+    months = "每月" if r["roll_call_months_share"] >= 1 else f"{r['roll_call_months_share']:.0%}的月份"
+    staffed = "全年" if r["station_staffed_share"] >= 1 else f"{r['station_staffed_share']:.0%}的天数"
+    return (
+        "某乡镇在某年度（当年为截至今日）计为“互联互通”，须同时满足："
+        f"① 县值班室{months}至少对其视频点名一次，且点名应答率不低于 {r['roll_call_answer_rate']:.0%}；"
+        f"② 向其发布的预警在叫应链第一步限时内得到乡镇叫应的比例不低于 {r['ack_within_limit_rate']:.0%}（当年无预警视为满足）；"
+        f"③ 乡镇应急站{staffed}有在岗人员（负责人或工作人员）登记；"
+        f"④ 乡镇报送了本年度的演练记录（至少 {r['min_drill_records']} 条）。"
+    )
+
+
+CONNECTED_DEFINITION = connected_definition()
 
 
 # Pure rules -------------------------------------------------------------------------------------
@@ -198,22 +229,49 @@ def village_status(ind: dict, thresholds: dict = DEFAULT_THRESHOLDS) -> tuple[st
     return worst(grades), reasons
 
 
-def is_connected(
-    station_staff_in_year: bool, roll_calls_answered: int, warnings_sent: int, warnings_acknowledged: int
-) -> bool:
-    """The definition of CONNECTED_DEFINITION as a rule."""
-    return station_staff_in_year and roll_calls_answered > 0 and (warnings_sent == 0 or warnings_acknowledged > 0)
+def is_connected(facts: dict, rules: dict | None = None) -> tuple[bool, list[str]]:
+    """Whether a township was connected in a year, and the reasons it was not (connected_definition).
+
+    facts: months (of the year, so far), roll_call_months (months with a roll call), roll_calls,
+    roll_calls_answered, warnings, acks_within_limit, staffed_days, days, drill_records."""
+    r = {**DEFAULT_CONNECTED_RULES, **(rules or {})}
+    reasons = []
+    months = facts.get("months") or 12
+    if facts.get("roll_call_months", 0) / months < r["roll_call_months_share"]:
+        reasons.append(f"有视频点名的月份 {min(facts.get('roll_call_months', 0), months)}/{months}")
+    calls = facts.get("roll_calls", 0)
+    rate = facts.get("roll_calls_answered", 0) / calls if calls else 0.0
+    if not calls or rate < r["roll_call_answer_rate"]:
+        reasons.append(f"点名应答率 {_pct(rate if calls else None)}")
+    warnings = facts.get("warnings", 0)
+    if warnings:
+        within = facts.get("acks_within_limit", 0) / warnings
+        if within < r["ack_within_limit_rate"]:
+            reasons.append(f"预警限时叫应率 {_pct(within)}")
+    days = facts.get("days") or 365
+    if facts.get("staffed_days", 0) / days < r["station_staffed_share"]:
+        reasons.append(f"应急站有人在岗 {facts.get('staffed_days', 0)}/{days} 天")
+    if facts.get("drill_records", 0) < r["min_drill_records"]:
+        reasons.append("未报送本年度演练记录")
+    return not reasons, reasons
 
 
-def needs_escalation(
-    issued_at: datetime,
-    acknowledged_at: datetime | None,
-    escalated_at: datetime | None,
-    now: datetime,
-    after_minutes: int,
-) -> bool:
-    """An acknowledgement still missing `after_minutes` after the warning, not yet escalated."""
-    return acknowledged_at is None and escalated_at is None and now - issued_at >= timedelta(minutes=after_minutes)
+def staffed_days(intervals: list[tuple[date, date | None]], start: date, end: date) -> int:
+    """Days from start to end (inclusive) covered by at least one (active_from, active_to or None)."""
+    covered = 0
+    spans = sorted((max(a, start), min(b or end, end)) for a, b in intervals if a <= end and (b is None or b >= start))
+    current_start: date | None = None
+    current_end: date | None = None
+    for a, b in spans:
+        if current_end is None or a > current_end + timedelta(days=1):
+            if current_end is not None and current_start is not None:
+                covered += (current_end - current_start).days + 1
+            current_start, current_end = a, b
+        elif b > current_end:
+            current_end = b
+    if current_end is not None and current_start is not None:
+        covered += (current_end - current_start).days + 1
+    return covered
 
 
 def _pct(value: float | None) -> str:
@@ -438,31 +496,96 @@ def county_summary(db: Database, today: date, indicators: list[dict]) -> dict:
     }
 
 
-CONNECTED_SQL = f"""
-WITH y AS (SELECT CAST(? AS DATE) AS start_on, CAST(? AS DATE) AS end_on,
-                  CAST(? AS TIMESTAMPTZ) AS start_at, CAST(? AS TIMESTAMPTZ) AS end_at)
-SELECT t.code, t.name,
-  (SELECT count(*) > 0 FROM contacts c, y WHERE c.township_code = t.code AND c.village_code IS NULL
-     AND c.role IN ('station_head', 'station_staff') AND c.active_from <= y.end_on
-     AND (c.active_to IS NULL OR c.active_to >= y.start_on) AND {live("contacts", "c")}) AS station,
-  (SELECT count(*) FROM roll_calls r, y WHERE r.township_code = t.code AND r.answered_at IS NOT NULL
-     AND r.called_at >= y.start_at AND r.called_at < y.end_at) AS answered,
-  (SELECT count(*) FROM warning_acks a JOIN warnings w ON w.id = a.warning_id, y WHERE a.township_code = t.code
-     AND a.village_code IS NULL AND w.issued_at >= y.start_at AND w.issued_at < y.end_at) AS sent,
-  (SELECT count(*) FROM warning_acks a JOIN warnings w ON w.id = a.warning_id, y WHERE a.township_code = t.code
-     AND a.village_code IS NULL AND a.acknowledged_at IS NOT NULL
-     AND w.issued_at >= y.start_at AND w.issued_at < y.end_at) AS acknowledged
-FROM townships t WHERE t.is_township ORDER BY t.sort_order
-"""
+def connected_rules(db: Database) -> dict:
+    stored = db.setting(CONNECTED_KEY, {})
+    return {**DEFAULT_CONNECTED_RULES, **{k: v for k, v in stored.items() if k in DEFAULT_CONNECTED_RULES}}
 
 
-def connected_detail(db: Database, year: int) -> list[dict]:
-    rows = db.query_dicts(
-        CONNECTED_SQL,
-        [date(year, 1, 1), date(year, 12, 31), datetime(year, 1, 1, tzinfo=TZ), datetime(year + 1, 1, 1, tzinfo=TZ)],
+def set_connected_rules(db: Database, actor: User, values: dict) -> dict:
+    require_admin(actor, "修改互联互通口径")
+    new = {**connected_rules(db), **{k: v for k, v in values.items() if k in DEFAULT_CONNECTED_RULES}}
+    problems = []
+    for key, value in new.items():
+        label = CONNECTED_RULE_LABELS[key]
+        if key == "min_drill_records":
+            if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100):
+                problems.append(Problem(label, "必须是 0 到 100 之间的整数"))
+        elif not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            problems.append(Problem(label, "必须在 0 到 1 之间（如 0.9 表示 90%）"))
+    if problems:
+        raise ValidationError(problems)
+    before = connected_rules(db)
+
+    def work(cur: Cursor):
+        put_setting(cur, CONNECTED_KEY, new)
+        audit.record(cur, actor, "update", "settings", CONNECTED_KEY, *audit.changed(before, new))
+
+    db.write(work)
+    return new
+
+
+def connected_detail(db: Database, year: int, today: date | None = None, rules: dict | None = None) -> list[dict]:
+    """Per township, the year's facts (up to `today` in the current year) and whether it was connected."""
+    today = today or _now().date()
+    rules = rules or connected_rules(db)
+    start = date(year, 1, 1)
+    end = min(date(year, 12, 31), max(today, start))
+    start_at, end_at = (
+        datetime(year, 1, 1, tzinfo=TZ),
+        datetime.combine(end + timedelta(days=1), datetime.min.time(), TZ),
     )
-    for row in rows:
-        row["connected"] = is_connected(bool(row["station"]), row["answered"], row["sent"], row["acknowledged"])
+    towns = db.query_dicts("SELECT code, name FROM townships WHERE is_township ORDER BY sort_order")
+    roll = {
+        code: (int(months), int(held), int(answered))
+        for code, months, held, answered in db.query(
+            "SELECT township_code, count(DISTINCT month(called_at)), count(*), count(answered_at) FROM roll_calls"
+            " WHERE called_at >= ? AND called_at < ? GROUP BY 1",
+            [start_at, end_at],
+        )
+    }
+    acks = {
+        code: (int(sent), int(within))
+        for code, sent, within in db.query(
+            "SELECT a.township_code, count(*), count(*) FILTER (WHERE a.acknowledged_at <= w.issued_at"
+            "   + to_minutes(coalesce((SELECT min(c.limit_minutes) FROM warning_calls c WHERE c.ack_id = a.id"
+            "   AND c.step = 1), ?)))"
+            " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id"
+            " WHERE a.village_code IS NULL AND w.issued_at >= ? AND w.issued_at < ? GROUP BY 1",
+            [calls.DEFAULT_STEP_MINUTES, start_at, end_at],
+        )
+    }
+    stations: dict[str, list] = {}
+    for code, active_from, active_to in db.query(
+        "SELECT township_code, active_from, active_to FROM contacts c WHERE village_code IS NULL"
+        f" AND role IN ('station_head', 'station_staff') AND {live('contacts', 'c')}"
+    ):
+        stations.setdefault(code, []).append((active_from, active_to))
+    drills = dict(
+        db.query(
+            "SELECT township_code, count(*) FROM drills WHERE township_code IS NOT NULL AND held_on BETWEEN ? AND ?"
+            " GROUP BY 1",
+            [start, end],
+        )
+    )
+    rows = []
+    for t in towns:
+        code = t["code"]
+        months, held, answered = roll.get(code, (0, 0, 0))
+        sent, within = acks.get(code, (0, 0))
+        facts = {
+            # the current year: the months completed so far (a month just begun is not yet owed a roll call)
+            "months": 12 if end == date(year, 12, 31) else max(1, end.month - 1),
+            "roll_call_months": months,
+            "roll_calls": held,
+            "roll_calls_answered": answered,
+            "warnings": sent,
+            "acks_within_limit": within,
+            "staffed_days": staffed_days(stations.get(code, []), start, end),
+            "days": (end - start).days + 1,
+            "drill_records": int(drills.get(code, 0)),
+        }
+        connected, reasons = is_connected(facts, rules)
+        rows.append({"code": code, "name": t["name"], **facts, "connected": connected, "reasons": reasons})
     return rows
 
 
@@ -541,6 +664,7 @@ def add_contact(db: Database, actor: User, data: dict) -> int:
         "role": data.get("role"),
         "name": clean(data.get("name")),
         "phone": clean_code(data.get("phone")) or None,
+        "email": clean(data.get("email")) or None,
         "active_from": data.get("active_from"),
     }
     require_write(actor, row["township_code"], "登记其他乡镇的联络人")
@@ -549,19 +673,21 @@ def add_contact(db: Database, actor: User, data: dict) -> int:
         problems.append(Problem("乡镇", f"{row['township_code']} 不存在"))
     if row["role"] not in CONTACT_ROLES:
         problems.append(Problem("岗位", f"必须是 {'、'.join(CONTACT_ROLES.values())} 之一"))
-    elif row["role"] in VILLAGE_ROLES:
+    elif row["role"] in VILLAGE_BOUND_ROLES:
         if not row["village_code"] or not db.scalar(
             "SELECT count(*) FROM villages WHERE code = ? AND township_code = ?",
             [row["village_code"], row["township_code"]],
         ):
-            problems.append(Problem("村（社区）", "灾害信息员必须属于所选乡镇的一个村（社区）"))
+            problems.append(Problem("村（社区）", f"{CONTACT_ROLES[row['role']]}必须属于所选乡镇的一个村（社区）"))
     elif row["village_code"]:
-        problems.append(Problem("村（社区）", "乡镇应急站人员和值班室不填写村（社区）"))
+        problems.append(Problem("村（社区）", "乡镇级岗位（应急站、值班室、党政主要负责人）不填写村（社区）"))
     if not row["name"]:
         problems.append(Problem("姓名", "不能为空"))
     phone_problem = _check_phone(row["phone"])
     if phone_problem:
         problems.append(Problem("电话", phone_problem))
+    if row["email"] and ("@" not in row["email"] or " " in row["email"] or row["email"].startswith("@")):
+        problems.append(Problem("电子邮箱", "电子邮件地址格式不正确"))
     if not isinstance(row["active_from"], date):
         problems.append(Problem("到岗日期", "必须填写日期"))
     if problems:
@@ -569,7 +695,7 @@ def add_contact(db: Database, actor: User, data: dict) -> int:
 
     def work(cur: Cursor):
         # A new officer for a post replaces the current holder of that post.
-        if row["role"] in VILLAGE_ROLES or row["role"] == "station_head":
+        if row["role"] in SINGLE_HOLDER_ROLES:
             ended = cur.execute(
                 "UPDATE contacts SET active_to = ? WHERE township_code = ? AND village_code IS NOT DISTINCT FROM ?"
                 " AND role = ? AND active_to IS NULL AND active_from < ? RETURNING id",
@@ -593,9 +719,9 @@ def add_contact(db: Database, actor: User, data: dict) -> int:
                 )
         new_id = first_value(
             cur,
-            "INSERT INTO contacts (township_code, village_code, role, name, phone, active_from)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            [row[k] for k in ("township_code", "village_code", "role", "name", "phone", "active_from")],
+            "INSERT INTO contacts (township_code, village_code, role, name, phone, email, active_from)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [row[k] for k in ("township_code", "village_code", "role", "name", "phone", "email", "active_from")],
         )
         audit.record(cur, actor, "create", "contacts", new_id, None, row)
         return new_id
@@ -748,71 +874,6 @@ def log_roll_call(
     return db.write(work)
 
 
-def issue_warning(
-    db: Database,
-    actor: User,
-    level: int,
-    title: str,
-    issued_at: datetime,
-    township_codes: list[str],
-    include_villages: bool = False,
-) -> int:
-    """A warning sent down from the county: one acknowledgement row per township (and village)."""
-    require_admin(actor, "发布预警")
-    title = clean(title)
-    problems = []
-    if level not in WARNING_LEVELS:
-        problems.append(Problem("预警级别", "必须是 1（红色）至 4（蓝色）"))
-    if not title:
-        problems.append(Problem("预警标题", "不能为空"))
-    if not isinstance(issued_at, datetime) or issued_at.tzinfo is None:
-        problems.append(Problem("发布时间", "必须填写（含时区）"))
-    known = {c for (c,) in db.query("SELECT code FROM townships WHERE is_township")}
-    if not township_codes or any(c not in known for c in township_codes):
-        problems.append(Problem("接收乡镇", "至少选择一个，且须为本县乡镇"))
-    if problems:
-        raise ValidationError(problems)
-    villages = (
-        db.query(
-            "SELECT township_code, code FROM villages WHERE NOT is_virtual AND township_code IN ("
-            + ", ".join("?" * len(township_codes))
-            + ")",
-            list(township_codes),
-        )
-        if include_villages
-        else []
-    )
-
-    def work(cur: Cursor):
-        wid = first_value(
-            cur,
-            "INSERT INTO warnings (level, title, issued_at, issued_by) VALUES (?, ?, ?, ?) RETURNING id",
-            [level, title, issued_at, actor.username],
-        )
-        cur.executemany(
-            "INSERT INTO warning_acks (warning_id, township_code, village_code) VALUES (?, ?, ?)",
-            [[wid, c, None] for c in township_codes] + [[wid, t, v] for t, v in villages],
-        )
-        audit.record(
-            cur,
-            actor,
-            "create",
-            "warnings",
-            wid,
-            None,
-            {
-                "level": level,
-                "title": title,
-                "issued_at": issued_at,
-                "townships": list(township_codes),
-                "villages": len(villages),
-            },
-        )
-        return wid
-
-    return db.write(work)
-
-
 def acknowledge(
     db: Database, actor: User, ack_id: int, acknowledged_at: datetime, acknowledged_by: str, now: datetime | None = None
 ) -> None:
@@ -849,6 +910,8 @@ def acknowledge(
             "UPDATE warning_acks SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
             [acknowledged_at, acknowledged_by, ack_id],
         )
+        # the place answered by phone: its calls stop escalating (emergency/calls.py)
+        calls.record_phone_answer(cur, ack_id, acknowledged_at, f"{acknowledged_by}（电话，{actor.username}登记）")
         audit.record(
             cur,
             actor,
@@ -860,33 +923,3 @@ def acknowledge(
         )
 
     db.write(work)
-
-
-def escalate_unanswered(db: Database, actor: User, now: datetime | None = None) -> list[int]:
-    """Mark every acknowledgement still missing after the threshold as escalated (to the county duty
-    office and the township's leader); returns the ids. Idempotent: an escalated row is not again."""
-    require_admin(actor, "升级催办未叫应预警")
-    now = now or _now()
-    after = int(thresholds(db)["escalate_after_minutes"])
-    rows = db.query(
-        "SELECT a.id, w.issued_at, a.acknowledged_at, a.escalated_at FROM warning_acks a"
-        " JOIN warnings w ON w.id = a.warning_id WHERE a.acknowledged_at IS NULL AND a.escalated_at IS NULL"
-    )
-    ids = [i for i, issued, acked, escalated in rows if needs_escalation(issued, acked, escalated, now, after)]
-    if not ids:
-        return []
-
-    def work(cur: Cursor):
-        cur.executemany("UPDATE warning_acks SET escalated_at = ? WHERE id = ?", [[now, i] for i in ids])
-        audit.record(
-            cur,
-            actor,
-            "update",
-            "warning_acks",
-            ",".join(map(str, ids[:50])) + ("…" if len(ids) > 50 else ""),
-            None,
-            {"escalated_at": now, "count": len(ids)},
-        )
-
-    db.write(work)
-    return ids

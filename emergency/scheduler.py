@@ -7,6 +7,8 @@ restart, a missed run or a double run loses nothing and sends nothing twice.
 Jobs (time zone Asia/Shanghai; coalesce, one instance at a time, a misfire grace of hours):
 - sweep      every day at 07:30, and once right after start-up (to catch up after downtime);
 - deliver    every minute;
+- escalate   every minute: 叫应 not answered within a step's limit is called again and pushed on
+             (emergency/calls.py), pending personal messages retried;
 - backup     every night at 02:30.
 
 The server starts it once per process (emergency/ui/state.py); tests switch it on explicitly.
@@ -36,6 +38,7 @@ JOB_LABELS = {
     "sweep_startup": "启动时补扫提醒",
     "sweep": "每日提醒扫描（07:30）",
     "deliver": "发送消息（每分钟）",
+    "escalate": "叫应升级（每分钟）",
     "backup": "夜间备份数据库（02:30）",
 }
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
@@ -48,6 +51,8 @@ def _summary(job: str, result) -> str:
         return f"发送成功 {len(result['sent'])}，待重试 {len(result['retry'])}，失败 {len(result['failed'])}" + (
             f"，免打扰暂缓 {result['quiet']}" if result["quiet"] else ""
         )
+    if job == "escalate":
+        return f"再次叫应或推送 {len(result['escalated'])} 人次，重发个人消息 {len(result['retried'])} 条"
     if job == "backup":
         return f"备份 {result['path'].name}，清理旧备份 {len(result['removed'])} 个"
     return str(result)
@@ -55,7 +60,7 @@ def _summary(job: str, result) -> str:
 
 def run_job(db: Database, job: str, now: datetime | None = None):
     """Run one job now and record its last run in job_runs (also used by the CLI and the page)."""
-    from . import backup
+    from . import backup, calls
     from .notify import channels, reminders
 
     started = datetime.now(TZ)
@@ -63,6 +68,7 @@ def run_job(db: Database, job: str, now: datetime | None = None):
         "sweep": lambda: reminders.sweep(db, now),
         "sweep_startup": lambda: reminders.sweep(db, now),
         "deliver": lambda: channels.deliver(db, now),
+        "escalate": lambda: calls.escalation_job(db, now),
         "backup": lambda: backup.nightly(db, now),
     }[job]
     try:
@@ -93,16 +99,22 @@ def create(
     sweep_trigger=None,
     deliver_trigger=None,
     backup_trigger=None,
+    escalate_trigger=None,
     startup_sweep: bool = True,
     startup_delay_seconds: float = 2.0,
 ) -> BackgroundScheduler:
     """A scheduler with the jobs added, not yet started. Triggers may be replaced (tests)."""
     scheduler = BackgroundScheduler(timezone=TZ, job_defaults=JOB_DEFAULTS, daemon=True)
     lock = threading.Lock()  # sweep and delivery never overlap inside one scheduler
+    # escalation has its own: a long sweep or delivery pass must not hold back a red warning's 叫应
+    locks = {"escalate": threading.Lock()}
 
     def job(name):
         def run():
-            with lock, contextlib.suppress(Exception):  # recorded in job_runs; the scheduler keeps going
+            with (
+                locks.get(name, lock),
+                contextlib.suppress(Exception),
+            ):  # recorded in job_runs; the scheduler keeps going
                 run_job(db, name)
 
         return run
@@ -115,6 +127,12 @@ def create(
         deliver_trigger or IntervalTrigger(minutes=1, timezone=TZ),
         id="deliver",
         name=JOB_LABELS["deliver"],
+    )
+    scheduler.add_job(
+        job("escalate"),
+        escalate_trigger or IntervalTrigger(minutes=1, timezone=TZ),
+        id="escalate",
+        name=JOB_LABELS["escalate"],
     )
     scheduler.add_job(
         job("backup"),
@@ -154,7 +172,7 @@ def job_table(db: Database, scheduler: BackgroundScheduler | None) -> list[dict]
     last = {r["job"]: r for r in db.query_dicts("SELECT * FROM job_runs")}
     jobs = {j.id: j for j in scheduler.get_jobs()} if scheduler is not None and scheduler.running else {}
     rows = []
-    for job_id in ("sweep", "deliver", "backup"):
+    for job_id in ("sweep", "deliver", "escalate", "backup"):
         run = last.get(job_id, {})
         job = jobs.get(job_id)
         rows.append(

@@ -72,13 +72,16 @@ def user_row(db, username: str):
 
 class RobotServer:
     """An HTTP server on 127.0.0.1: records every POST (with its arrival, time.monotonic()); `fail_next`
-    answers HTTP 500 that many times; `delay` seconds before each answer; paths under /dingtalk must
-    carry a valid timestamp+sign for `dingtalk_secret`."""
+    answers HTTP 500 that many times; `throttle_next` answers that many times as a throttled robot
+    does (`throttle_answer`, DingTalk's errcode 130101 "send too fast" by default); `delay` seconds
+    before each answer; paths under /dingtalk must carry a valid timestamp+sign for `dingtalk_secret`."""
 
     def __init__(self, dingtalk_secret: str = "SECtest-secret-0123456789"):
         self.requests: list[dict] = []
         self.accepted: list[dict] = []
         self.fail_next = 0
+        self.throttle_next = 0
+        self.throttle_answer = {"errcode": 130101, "errmsg": "send too fast"}
         self.delay = 0.0
         self.dingtalk_secret = dingtalk_secret
         robot = self
@@ -96,6 +99,9 @@ class RobotServer:
                 if robot.fail_next > 0:
                     robot.fail_next -= 1
                     return self._answer(500, {"errcode": -1, "errmsg": "server busy"})
+                if robot.throttle_next > 0:
+                    robot.throttle_next -= 1
+                    return self._answer(200, robot.throttle_answer)
                 if parts.path.startswith("/dingtalk") and not robot.signature_ok(query):
                     return self._answer(200, {"errcode": 310000, "errmsg": "sign not match"})
                 robot.accepted.append(request)

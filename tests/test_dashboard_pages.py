@@ -142,3 +142,29 @@ def test_rerun_times(app):
         assert not at.exception
     print("rerun seconds:", {k: round(v, 3) for k, v in timings.items()})
     assert all(v < 5 for v in timings.values()), timings
+
+
+def test_admin_issues_a_warning_from_the_page_and_sees_its_timeline(app, scratch_db):
+    from emergency import calls
+
+    before = scratch_db.scalar("SELECT count(*) FROM warning_calls")
+    at = app(LINKAGE, db=scratch_db)
+    next(s for s in at.selectbox if s.label == "预警级别").select(1)
+    next(s for s in at.selectbox if s.label == "预警类型").select("山洪")
+    next(t for t in at.text_input if t.label == "预警标题").input("山洪红色预警（页面测试）")
+    next(m for m in at.multiselect if m.label == "接收乡镇").select("城关镇")
+    next(b for b in at.button if b.label == "发布并叫应").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    wid = scratch_db.scalar("SELECT max(id) FROM warnings")
+    assert scratch_db.scalar("SELECT title FROM warnings WHERE id = ?", [wid]) == "山洪红色预警（页面测试）"
+    called = scratch_db.scalar("SELECT count(*) FROM warning_calls WHERE warning_id = ?", [wid])
+    assert called > 1 and scratch_db.scalar("SELECT count(*) FROM warning_calls") == before + called
+    assert any("已叫应" in i.value for i in at.info)
+    # its timeline: the latest warning is the first choice of the record tab
+    at = app(LINKAGE, db=scratch_db)
+    frames = [d.value for d in at.dataframe]
+    timeline = next(f for f in frames if "确认方式" in f.columns)
+    assert set(timeline["步骤"]) == {1} and "乡镇消息" in set(timeline["渠道"])
+    chain = [m.value for m in at.markdown if m.value.startswith("**当前叫应链**")]
+    assert chain and calls.chain_text(calls.DEFAULT_TOWNSHIP_CHAIN) in chain[0]
+    assert any("口径" in c.value and "每月" in c.value for c in at.caption)  # the definition on the page

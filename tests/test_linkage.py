@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from emergency import auth, linkage
+from emergency import auth, calls, linkage
 from emergency.demo.linkage import DEMO_NOW
 from emergency.linkage import AMBER, GREEN, RED
 from tests.helpers import user_row
@@ -154,32 +154,65 @@ def test_village_status(ind, status):
     assert linkage.village_status(ind)[0] == status
 
 
-@pytest.mark.parametrize(
-    "station, answered, sent, acked, expected",
-    [
-        (True, 1, 0, 0, True),
-        (True, 5, 3, 1, True),
-        (True, 5, 3, 0, False),
-        (True, 0, 0, 0, False),
-        (False, 5, 3, 3, False),
-    ],
-)
-def test_is_connected(station, answered, sent, acked, expected):
-    assert linkage.is_connected(station, answered, sent, acked) is expected
+# A township with everything of the definition (CONNECTED_DEFINITION) for a whole year.
+GOOD_YEAR = {
+    "months": 12,
+    "roll_call_months": 12,
+    "roll_calls": 52,
+    "roll_calls_answered": 50,
+    "warnings": 20,
+    "acks_within_limit": 18,
+    "staffed_days": 366,
+    "days": 366,
+    "drill_records": 4,
+}
 
 
 @pytest.mark.parametrize(
-    "acked, escalated, minutes_later, expected",
+    "change, connected, reason",
     [
-        (None, None, 29, False),
-        (None, None, 30, True),
-        (None, None, 300, True),
-        (at(5), None, 300, False),
-        (None, at(31), 300, False),
+        ({}, True, None),
+        # missed 11 of 12 monthly roll calls: one answered call is not "connected"
+        ({"roll_call_months": 1, "roll_calls": 1, "roll_calls_answered": 1}, False, "有视频点名的月份 1/12"),
+        ({"roll_call_months": 11}, False, "有视频点名的月份 11/12"),
+        ({"roll_calls_answered": 40}, False, "点名应答率"),  # 77 % < 90 %
+        ({"roll_calls": 0, "roll_calls_answered": 0, "roll_call_months": 0}, False, "点名应答率 —"),
+        ({"acks_within_limit": 15}, False, "预警限时叫应率 75%"),
+        ({"acks_within_limit": 16}, True, None),  # 80 %: at the threshold
+        ({"warnings": 0, "acks_within_limit": 0}, True, None),  # no warning that year
+        ({"staffed_days": 300}, False, "应急站有人在岗 300/366 天"),
+        ({"drill_records": 0}, False, "未报送本年度演练记录"),
+        ({"months": 3, "roll_call_months": 3}, True, None),  # the current year so far
     ],
 )
-def test_needs_escalation(acked, escalated, minutes_later, expected):
-    assert linkage.needs_escalation(T0, acked, escalated, at(minutes_later), 30) is expected
+def test_is_connected(change, connected, reason):
+    ok, reasons = linkage.is_connected({**GOOD_YEAR, **change})
+    assert ok is connected
+    assert (any(r.startswith(reason) for r in reasons)) if reason else reasons == []
+
+
+def test_connected_follows_the_configured_rules():
+    facts = {**GOOD_YEAR, "roll_call_months": 6}
+    assert not linkage.is_connected(facts)[0]
+    assert linkage.is_connected(facts, {"roll_call_months_share": 0.5})[0]
+    assert "每月" in linkage.connected_definition() and "50%的月份" in linkage.connected_definition(
+        {"roll_call_months_share": 0.5}
+    )
+
+
+@pytest.mark.parametrize(
+    "spans, days",
+    [
+        ([(date(2024, 1, 1), None)], 366),
+        ([(date(2024, 7, 1), None)], 184),
+        ([(date(2020, 1, 1), date(2024, 3, 31)), (date(2024, 4, 1), None)], 366),  # a handover, no gap
+        ([(date(2020, 1, 1), date(2024, 3, 31)), (date(2024, 5, 1), None)], 336),  # a month without anybody
+        ([(date(2020, 1, 1), None), (date(2024, 2, 1), date(2024, 2, 10))], 366),  # overlapping
+        ([], 0),
+    ],
+)
+def test_staffed_days(spans, days):
+    assert linkage.staffed_days(spans, date(2024, 1, 1), date(2024, 12, 31)) == days
 
 
 @pytest.mark.parametrize(
@@ -202,7 +235,25 @@ def test_validate_thresholds(change, problem):
 def test_demo_all_16_townships_connected_in_2024(demo_db):
     assert linkage.connected_townships(demo_db, 2024) == 16
     detail = linkage.connected_detail(demo_db, 2024)
-    assert len(detail) == 16 and all(r["station"] and r["answered"] > 0 for r in detail)
+    assert len(detail) == 16
+    assert all(r["roll_call_months"] == 12 and r["staffed_days"] == 366 and r["warnings"] > 0 for r in detail)
+
+
+def test_demo_warnings_follow_the_flood_season_and_the_current_year_shows_a_mix(demo_db):
+    by_month = dict(
+        demo_db.query(
+            "SELECT month(w.issued_at), count(*) FROM warnings w JOIN warning_details d ON d.warning_id = w.id"
+            " WHERE d.hazard IN ('暴雨', '山洪', '地质灾害') GROUP BY 1"
+        )
+    )
+    assert set(by_month) <= {6, 7, 8, 9} and by_month[7] + by_month[8] > by_month.get(6, 0) + by_month.get(9, 0)
+    late = demo_db.scalar(
+        "SELECT count(*) FROM warning_acks a JOIN warnings w ON w.id = a.warning_id"
+        " WHERE a.acknowledged_at > w.issued_at + INTERVAL 10 MINUTE"
+    )
+    assert late > 0  # some late
+    connected = linkage.connected_townships(demo_db, DEMO_NOW.year)
+    assert 0 < connected < 16  # the current period: a mix
 
 
 def test_demo_shows_green_amber_and_red_now(demo_db):
@@ -257,16 +308,25 @@ def test_roll_call_is_logged_by_the_county_duty_office_only(scratch_db):
     assert audit_count(db, "roll_calls") == audits + 1
 
 
-def test_warning_acknowledged_by_its_own_township_then_escalation(scratch_db):
+def test_warning_acknowledged_by_its_own_township_by_phone(scratch_db):
     db = scratch_db
     admin, own, other = (user_row(db, u) for u in ("admin", "town100", "town101"))
     issued = datetime.now(TZ) - timedelta(hours=2)
-    wid = linkage.issue_warning(db, admin, 2, "暴雨橙色预警（测试）", issued, ["410325100", "410325101"], True)
+    wid = calls.issue(
+        db,
+        admin,
+        level=2,
+        hazard="暴雨",
+        title="暴雨橙色预警（测试）",
+        township_codes=["410325100", "410325101"],
+        now=issued,
+        deliver=False,
+    )["warning_id"]
     acks = db.query_dicts("SELECT id, township_code, village_code FROM warning_acks WHERE warning_id = ?", [wid])
     villages = db.scalar(
         "SELECT count(*) FROM villages WHERE township_code IN ('410325100', '410325101') AND NOT is_virtual"
     )
-    assert len(acks) == 2 + villages
+    assert len(acks) == 2 + villages  # orange: every village of the townships too
     mine = next(a["id"] for a in acks if a["township_code"] == "410325100" and a["village_code"] is None)
     with pytest.raises(auth.PermissionDenied):
         linkage.acknowledge(db, other, mine, issued + timedelta(minutes=5), "他人")
@@ -276,14 +336,11 @@ def test_warning_acknowledged_by_its_own_township_then_escalation(scratch_db):
     assert db.scalar("SELECT acknowledged_by FROM warning_acks WHERE id = ?", [mine]) == "张三"
     with pytest.raises(ValueError, match="已叫应"):
         linkage.acknowledge(db, own, mine, issued + timedelta(minutes=6), "张三")
-    with pytest.raises(auth.PermissionDenied):
-        linkage.escalate_unanswered(db, own)
-    escalated = linkage.escalate_unanswered(db, admin)
-    ours = {a["id"] for a in acks} - {mine}
-    assert ours <= set(escalated)
-    assert mine not in escalated
-    assert not set(linkage.escalate_unanswered(db, admin)) & ours  # idempotent
-    assert audit_count(db, "warning_acks") >= 2
+    # the phone answer answers the place's calls: its chain stops, the others' goes on
+    assert db.scalar("SELECT count(*) FROM warning_calls WHERE ack_id = ? AND answered_via = 'phone'", [mine]) >= 1
+    escalated = calls.escalate(db, issued + timedelta(minutes=11), deliver=False)
+    assert escalated and all(e["township_code"] != "410325100" or e["village_code"] for e in escalated)
+    assert audit_count(db, "warning_acks") >= 1
 
 
 def test_a_new_officer_replaces_the_current_one(scratch_db):
@@ -313,10 +370,8 @@ def test_a_new_officer_replaces_the_current_one(scratch_db):
     assert row["code"] == village and row["officer_a"] == "李信息"
 
 
-def test_connected_requires_an_answered_roll_call(fresh_db):
+def test_connected_in_the_database_follows_the_definition(fresh_db):
     db = fresh_db
-    from emergency.setup import ensure_ready_with_demo  # noqa: F401  (fresh_db has places, no demo)
-
     admin = auth.SYSTEM
     assert linkage.connected_townships(db, 2025) == 0
     linkage.add_contact(
@@ -330,16 +385,31 @@ def test_connected_requires_an_answered_roll_call(fresh_db):
             "active_from": date(2024, 1, 1),
         },
     )
-    called = datetime(2025, 3, 1, 9, tzinfo=TZ)
-    linkage.log_roll_call(db, admin, "410325100", called)  # unanswered: not connected
-    assert linkage.connected_townships(db, 2025) == 0
-    linkage.log_roll_call(
-        db, admin, "410325100", called + timedelta(days=7), called + timedelta(days=7, minutes=2), "值班员"
+    db.scalar(
+        "INSERT INTO drills (title, level, organiser, township_code, held_on, form, content, participants)"
+        " VALUES ('防汛演练', 'township', '城关镇', '410325100', DATE '2025-06-10', 'tabletop', 'single', 20)"
+        " RETURNING id"
     )
+    called = datetime(2025, 1, 6, 9, tzinfo=TZ)
+    linkage.log_roll_call(db, admin, "410325100", called, called + timedelta(minutes=2), "值班员")
+    assert linkage.connected_townships(db, 2025) == 0  # one answered roll call, 11 months without
+    for month in range(2, 13):
+        called = datetime(2025, month, 6, 9, tzinfo=TZ)
+        linkage.log_roll_call(db, admin, "410325100", called, called + timedelta(minutes=3), "值班员")
     assert linkage.connected_townships(db, 2025) == 1
     assert linkage.connected_townships(db, 2024) == 0
-    linkage.issue_warning(db, admin, 3, "大风黄色预警", datetime(2025, 4, 1, 8, tzinfo=TZ), ["410325100"])
-    assert linkage.connected_townships(db, 2025) == 0  # a warning sent and never acknowledged
+    calls.issue(
+        db,
+        admin,
+        level=3,
+        hazard="大风",
+        title="大风黄色预警",
+        township_codes=["410325100"],
+        now=datetime(2025, 4, 1, 8, tzinfo=TZ),
+        deliver=False,
+    )
+    row = next(r for r in linkage.connected_detail(db, 2025) if r["code"] == "410325100")
+    assert not row["connected"] and row["reasons"] == ["预警限时叫应率 0%"]  # sent, never acknowledged
 
 
 def test_thresholds_are_configurable_and_audited(scratch_db):

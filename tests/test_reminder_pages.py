@@ -84,7 +84,12 @@ def test_scheduler_page_shows_jobs_outbox_and_failures(app, scratch_db):
     assert page.title[0].value == "定时任务"
     assert any("EMERGENCY_SCHEDULER=off" in w.value for w in page.warning)  # off in tests (tests/conftest.py)
     jobs = page.dataframe[0].value
-    assert list(jobs["任务"]) == ["每日提醒扫描（07:30）", "发送消息（每分钟）", "夜间备份数据库（02:30）"]
+    assert list(jobs["任务"]) == [
+        "每日提醒扫描（07:30）",
+        "发送消息（每分钟）",
+        "叫应升级（每分钟）",
+        "夜间备份数据库（02:30）",
+    ]
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["发送失败"] == "3"
     assert any("3 条消息多次重试后仍发送失败" in e.value for e in page.error)

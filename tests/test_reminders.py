@@ -224,18 +224,16 @@ def test_answered_or_closed_subjects_stop_reminding(fresh_db):
     assert "certificate_expiring" in kinds
 
 
-def test_unacknowledged_warning_is_escalated_once(fresh_db):
+def test_the_sweep_leaves_unacknowledged_warnings_to_the_escalation(fresh_db):
+    """One time limit for a warning: the call chain's (calls.escalate, every minute), not the sweep's."""
     db = fresh_db
     warning = db.scalar(
         "INSERT INTO warnings (level, title, issued_at) VALUES (2, '暴雨橙色预警', ?) RETURNING id",
         [at("2025-07-20 08:00")],
     )
-    ack = db.scalar("INSERT INTO warning_acks (warning_id, township_code) VALUES (?, ?) RETURNING id", [warning, FP])
-    assert not reminders.sweep(db, at("2025-07-20 08:30"))  # within the hour: not yet
-    created = reminders.sweep(db, at("2025-07-20 09:10"))  # a Sunday: urgent ones still go
-    assert [c.kind for c in created] == ["warning_unacknowledged"] and created[0].township_code is None
-    assert db.scalar("SELECT escalated_at FROM warning_acks WHERE id = ?", [ack]) is not None
-    assert reminders.sweep(db, at("2025-07-20 12:00")) == []
+    db.scalar("INSERT INTO warning_acks (warning_id, township_code) VALUES (?, ?) RETURNING id", [warning, FP])
+    assert not [c for c in reminders.sweep(db, at("2025-07-20 12:00")) if c.subject_type == "warning_ack"]
+    assert "ack_minutes" not in reminders.DEFAULT_SETTINGS
 
 
 # Settings --------------------------------------------------------------------------------------

@@ -40,12 +40,13 @@ class Profile:
 
 
 PROFILES = {
-    "green": Profile(miss=0.0, minutes=(1, 4), ack_minutes=(5, 25), no_officer=0),
-    "amber": Profile(miss=0.15, minutes=(3, 9), ack_minutes=(10, 40), no_officer=1),
-    "red": Profile(miss=0.4, minutes=(10, 30), ack_minutes=(40, 120), no_officer=2),
+    "green": Profile(miss=0.0, minutes=(1, 4), ack_minutes=(1.5, 8), no_officer=0),
+    "amber": Profile(miss=0.15, minutes=(3, 9), ack_minutes=(4, 18), no_officer=1),
+    "red": Profile(miss=0.4, minutes=(10, 30), ack_minutes=(12, 60), no_officer=2),
 }
 PROFILE_COUNTS = {"green": 9, "amber": 5, "red": 2}
-WARNING_TITLES = {1: "暴雨红色预警", 2: "暴雨橙色预警", 3: "大风黄色预警", 4: "森林火险蓝色预警"}
+LEVEL_NAMES = {1: "红色", 2: "橙色", 3: "黄色", 4: "蓝色"}
+LATE_SHARE = 0.06  # before the current period: acknowledgements after the step-1 limit (10 minutes)
 VILLAGE_ACK_SHARE = {"green": 0.98, "amber": 0.9, "red": 0.8}  # villages acknowledging in the current period
 
 
@@ -114,7 +115,24 @@ def _contacts(townships: list[dict], villages: dict, profile: dict[str, str], rn
         code = t["code"]
         contacts += _station_contacts(code, rng)
         contacts += _village_officers(code, villages[code], PROFILES[profile[code]].no_officer, rng)
+        contacts += _call_targets(code, villages[code], rng)
     return contacts
+
+
+def _call_targets(code: str, villages: list[dict], rng: random.Random) -> list[dict]:
+    """The other 叫应 targets (emergency/calls.py): the township's party secretary and head, and for each
+    village its flood-control responsible person (村支书) and the township cadre responsible for it."""
+    rows = [
+        _contact(rng, code, None, "party_head", date(rng.randint(2019, 2023), rng.randint(1, 12), 1)) for _ in range(2)
+    ]
+    for v in villages:
+        rows.append(
+            _contact(rng, code, v["code"], "village_head", date(rng.randint(2018, 2023), rng.randint(1, 12), 1))
+        )
+        rows.append(
+            _contact(rng, code, v["code"], "village_cadre", date(rng.randint(2019, 2023), rng.randint(1, 12), 1))
+        )
+    return rows
 
 
 def _station_contacts(code: str, rng: random.Random) -> list[dict]:
@@ -217,24 +235,42 @@ def _answers(calls: list[dict], indexes: list[int], prof: Profile, rng: random.R
     return answers
 
 
-# Warnings: about two a month; orange and red ones go down to every village ------------------------------
+# Warnings: a realistic season. 暴雨 / 山洪 / 地质灾害 every few days in the flood season (late June to early
+# September, most in July and August); outside it 森林火险, 大风, 寒潮 or 高温 every two to four weeks.
+def _in_flood_season(day: datetime) -> bool:
+    return (day.month, day.day) >= (6, 20) and (day.month, day.day) <= (9, 5)
+
+
+def _hazard(day: datetime, rng: random.Random) -> str:
+    if _in_flood_season(day):
+        return rng.choices(("暴雨", "山洪", "地质灾害"), weights=(6, 2, 2))[0]
+    if day.month in (12, 1, 2):
+        return rng.choice(("寒潮", "大风", "森林火险"))
+    if day.month in (5, 6):
+        return rng.choice(("高温", "大风"))
+    return rng.choice(("森林火险", "大风"))
+
+
 def _warnings(id_offset: int, rng: random.Random) -> list[dict]:
     warnings: list[dict] = []
     day = START + timedelta(days=3)
     while day < DEMO_NOW - timedelta(days=1):
-        level = rng.choices((1, 2, 3, 4), weights=(1, 3, 6, 6))[0]
-        issued = day.replace(hour=rng.randint(6, 21), minute=rng.randrange(60))
+        season = _in_flood_season(day)
+        level = rng.choices((1, 2, 3, 4), weights=(2, 4, 4, 2) if season else (0, 1, 5, 6))[0]
+        issued = day.replace(hour=rng.randint(0, 23) if season else rng.randint(6, 21), minute=rng.randrange(60))
+        hazard = _hazard(day, rng)
         warnings.append(
             {
                 "id": id_offset + len(warnings) + 1,
                 "level": level,
-                "title": f"嵩县气象台发布{WARNING_TITLES[level]}（演示）",
+                "hazard": hazard,
+                "title": f"嵩县气象台发布{hazard}{LEVEL_NAMES[level]}预警（演示）",
                 "issued_at": issued,
                 "issued_by": "县应急值班室（演示）",
                 "is_demo": True,
             }
         )
-        day += timedelta(days=rng.randint(8, 20))
+        day += timedelta(days=rng.randint(2, 6) if season else rng.randint(12, 26))
     return warnings
 
 
@@ -259,7 +295,8 @@ def _acks(
             if current:
                 acked, minutes = w["id"] not in missed, rng.uniform(*prof.ack_minutes)
             else:
-                acked, minutes = rng.random() < 0.97, rng.uniform(3, 25)
+                late = rng.random() < LATE_SHARE
+                acked, minutes = rng.random() < 0.98, rng.uniform(11, 40) if late else rng.uniform(1.5, 9)
             acks.append(_ack(rng, w["id"], code, None, issued, acked, minutes))
             if w["level"] <= 2:
                 share = VILLAGE_ACK_SHARE[profile[code]] if current else 0.95
@@ -297,7 +334,7 @@ def _ack(rng, wid, township, village, issued, acked, minutes) -> dict:
         "village_code": village,
         "acknowledged_at": issued + timedelta(minutes=round(minutes, 1)) if acked else None,
         "acknowledged_by": fake_name(rng) if acked else None,
-        "escalated_at": None if acked else issued + timedelta(minutes=30),
+        "escalated_at": None if acked else issued + timedelta(minutes=10),
     }
 
 
@@ -309,13 +346,21 @@ def _ensure_yearly_ack(warnings: list[dict], acks: list[dict]) -> None:
     issued = {w["id"]: w["issued_at"] for w in warnings}
     for a in acks:
         if a["warning_id"] in ids and a["village_code"] is None and a["acknowledged_at"] is None:
-            a["acknowledged_at"] = issued[a["warning_id"]] + timedelta(minutes=12)
+            a["acknowledged_at"] = issued[a["warning_id"]] + timedelta(minutes=6)
             a["acknowledged_by"] = "值班员（演示）"
             a["escalated_at"] = None
 
 
-def _write(db: Database, contacts, roll_rows, warnings, acks) -> dict:
-    tables = [("contacts", contacts), ("roll_calls", roll_rows), ("warnings", warnings), ("warning_acks", acks)]
+def _write(db: Database, contacts, roll_rows, warnings: list[dict], acks) -> dict:
+    details = [{"warning_id": w["id"], "hazard": w["hazard"]} for w in warnings]
+    warnings = [{k: v for k, v in w.items() if k != "hazard"} for w in warnings]
+    tables = [
+        ("contacts", contacts),
+        ("roll_calls", roll_rows),
+        ("warnings", warnings),
+        ("warning_details", details),
+        ("warning_acks", acks),
+    ]
 
     def work(cur: Cursor):
         for table, rows in tables:

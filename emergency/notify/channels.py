@@ -27,6 +27,18 @@ message waiting 191 s in tests/test_channels.py (80-182 s reported), and a pass 
 other pending messages wait with the one that timed out (their next_attempt_at moved, no attempt
 recorded) instead of each waiting out a timeout in turn. The claim is what keeps two threads, or
 two deliverers, from sending one message twice.
+
+Group robots have limits (DingTalk custom robots: 20 messages a minute, then throttled for 10
+minutes; WeCom group robots: 20 a minute). So, for the robots only:
+- routine (non-urgent) reminders of one sweep (one `created_at`) go to a robot as one Markdown
+  digest (chunks of at most DIGEST_ITEMS lines); the in-app inbox keeps them one by one;
+- each robot gets at most ROBOT_PER_MINUTE posts in any 60 s (headroom under 20, since two
+  deliverers may run at once), routine ones at most ROUTINE_PER_MINUTE, so warnings always have room;
+  every post is counted in robot_sends (migration 007), whichever path sent it;
+- urgent messages (warnings, 叫应 escalations) are sent before routine ones, and `deliver` can be
+  asked for given notifications only (calls.issue sends its warning at once, ahead of any backlog);
+- an answer that says "too fast" (DingTalk errcode 130101 / "send too fast", WeCom 45009) backs off
+  that robot only (robot_backoff, THROTTLE_BACKOFF), without counting as a failed attempt.
 """
 
 from __future__ import annotations
@@ -53,7 +65,7 @@ from ..auth import User, require_admin
 from ..db import first_value, put_setting
 from ..errors import ValidationError
 from ..hygiene import clean
-from .reminders import KINDS, TZ, get_settings, in_quiet_hours, local
+from .reminders import KINDS, TZ, URGENT_KINDS, get_settings, in_quiet_hours, local
 
 if TYPE_CHECKING:
     from ..db import Cursor, Database
@@ -75,6 +87,24 @@ class SendError(Exception):
 
 class SendTimeout(SendError):
     """A channel did not answer in time: its other messages wait with this one (it is backed off)."""
+
+
+class SendThrottled(SendError):
+    """A robot answered that it is sent to too fast: that robot is left alone for THROTTLE_BACKOFF."""
+
+
+ROBOT_KINDS = ("wecom", "dingtalk")
+ROBOT_PER_MINUTE = 16  # posts to one robot in any 60 s (the robots allow 20)
+ROUTINE_PER_MINUTE = 10  # of which routine (non-urgent) ones: warnings always find room
+DIGEST_BYTES = {"wecom": 3800, "dingtalk": 18000}  # a digest's Markdown (WeCom takes 4096 bytes, DingTalk 20000)
+THROTTLE_BACKOFF = timedelta(minutes=10)  # DingTalk throttles for 10 minutes
+THROTTLE_CODES = (130101, 45009)  # DingTalk "send too fast", WeCom "api freq out of limit"
+
+
+def is_throttle_answer(answer: dict) -> bool:
+    """A robot's JSON answer saying it is sent to too fast."""
+    message = str(answer.get("errmsg", "")).lower()
+    return answer.get("errcode") in THROTTLE_CODES or "send too fast" in message
 
 
 # Masks: secrets are never shown back in full ---------------------------------------------------
@@ -162,21 +192,35 @@ def _post_json(url: str, payload: dict, timeout: float) -> None:
         answer = json.loads(body)
     except ValueError:
         raise SendError(f"机器人返回的不是 JSON：{body[:100]}") from None
+    if is_throttle_answer(answer):
+        raise SendThrottled(f"机器人限流：errcode={answer.get('errcode')} {answer.get('errmsg', '')}")
     if answer.get("errcode", 0) != 0:  # both robots answer {"errcode": 0, "errmsg": "ok"}
         raise SendError(f"机器人拒绝：errcode={answer.get('errcode')} {answer.get('errmsg', '')}")
 
 
-def send_wecom(url: str, text: str, timeout: float = READ_TIMEOUT) -> None:
-    _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
+def send_wecom(url: str, text: str, timeout: float = READ_TIMEOUT, *, markdown: bool = False) -> None:
+    if markdown:
+        _post_json(url, {"msgtype": "markdown", "markdown": {"content": text}}, timeout)
+    else:
+        _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
 def send_dingtalk(
-    url: str, secret: str | None, text: str, timeout: float = READ_TIMEOUT, timestamp_ms: int | None = None
+    url: str,
+    secret: str | None,
+    text: str,
+    timeout: float = READ_TIMEOUT,
+    timestamp_ms: int | None = None,
+    *,
+    markdown_title: str | None = None,
 ) -> None:
     if secret:
         timestamp_ms = timestamp_ms or int(time.time() * 1000)
         url += ("&" if "?" in url else "?") + f"timestamp={timestamp_ms}&sign={sign_dingtalk(secret, timestamp_ms)}"
-    _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
+    if markdown_title:
+        _post_json(url, {"msgtype": "markdown", "markdown": {"title": markdown_title, "text": text}}, timeout)
+    else:
+        _post_json(url, {"msgtype": "text", "text": {"content": text}}, timeout)
 
 
 def send_email(smtp: dict, to: str, subject: str, body: str, timeout: float = READ_TIMEOUT) -> None:
@@ -212,7 +256,24 @@ def message_text(kind: str, title: str, body: str | None) -> str:
     return f"【{KINDS.get(kind, '系统消息')}】{title}\n{body or ''}{FOOTER}"
 
 
+DIGEST = "digest"  # the kind a digest is sent as (its body is Markdown)
+
+
+def digest_text(township: str, rows: list[dict]) -> tuple[str, str]:
+    """(title, Markdown body) of one digest: one line per reminder, kind first."""
+    title = f"{township}提醒汇总（{len(rows)} 条）"
+    lines = [f"- **{KINDS.get(r['kind'], '提醒')}**：{' '.join(str(r['title']).split())}" for r in rows]
+    return title, "\n".join(lines)
+
+
 def send(channel: dict, smtp: dict, kind: str, title: str, body: str | None) -> None:
+    if kind == DIGEST and channel["kind"] in ROBOT_KINDS:
+        text = f"### {title}\n{body or ''}\n\n> 应急准备登记与演练调度系统（自动发送，请勿回复）"
+        if channel["kind"] == "wecom":
+            send_wecom(channel["address"], text, markdown=True)
+        else:
+            send_dingtalk(channel["address"], channel.get("secret"), text, markdown_title=title)
+        return
     text = message_text(kind, title, body)
     if channel["kind"] == "email":
         send_email(smtp, channel["address"], f"【{KINDS.get(kind, '系统消息')}】{title}", text)
@@ -241,10 +302,18 @@ def _fail_disabled(db: Database, delivery_id: int) -> None:
 
 
 def deliver(
-    db: Database, now: datetime | None = None, *, limit: int = 200, sender=send, workers: int = WORKERS
+    db: Database,
+    now: datetime | None = None,
+    *,
+    limit: int = 200,
+    sender=send,
+    workers: int = WORKERS,
+    notification_ids: list[int] | None = None,
 ) -> dict:
-    """Send every pending delivery that is due. Returns {'sent': [...], 'retry': [...], 'failed': [...],
-    'quiet': n}; each list holds (delivery id, channel kind, title[, error]), urgent first.
+    """Send every pending delivery that is due (only those of `notification_ids` when given). Returns
+    {'sent': [...], 'retry': [...], 'failed': [...], 'held': [...], 'quiet': n}; each list holds
+    (delivery id, channel kind, title[, error or reason]), urgent first; 'held' are robot messages
+    left for a later pass (rate limit, a throttled robot).
 
     Each channel has its own queue, worked through in a thread of a small pool (at most `workers`
     channels at once): a robot that hangs holds only its own messages, not every township's."""
@@ -252,16 +321,22 @@ def deliver(
     settings = get_settings(db)
     smtp = smtp_settings(db)
     quiet = in_quiet_hours(now, settings["quiet_start"], settings["quiet_end"])
-    result: dict = {"sent": [], "retry": [], "failed": [], "quiet": 0}
+    result: dict = {"sent": [], "retry": [], "failed": [], "held": [], "quiet": 0}
+    only, params = "", [list(URGENT_KINDS), now]
+    if notification_ids is not None:
+        only, params = " AND list_contains(?, d.notification_id)", [*params, list(notification_ids)]
     rows = db.query_dicts(
         "SELECT d.id, d.attempts, c.id AS channel_id, c.kind AS channel_kind, c.address, c.secret, c.is_active,"
-        " n.kind, n.title, n.body, n.kind IN ('roll_call_unanswered', 'warning_unacknowledged') AS urgent"
+        " n.kind, n.title, n.body, n.created_at, coalesce(t.name, '县应急管理局') AS township_name,"
+        " list_contains(?, n.kind) AS urgent"
         " FROM deliveries d JOIN channels c ON c.id = d.channel_id"
-        " JOIN notifications n ON n.id = d.notification_id"
+        " JOIN notifications n ON n.id = d.notification_id LEFT JOIN townships t ON t.code = c.township_code"
         " WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)"
-        f" ORDER BY urgent DESC, d.id LIMIT {int(limit)}",
-        [now],
+        f"{only} ORDER BY urgent DESC, d.id LIMIT {int(limit)}",
+        params,
     )
+    backed_off = dict(db.query("SELECT channel_id, reason FROM robot_backoff WHERE until > ?", [now]))
+    budgets = robot_budgets(db, now)
     queues: dict[int, list[dict]] = {}  # channel -> its rows, urgent first; channels with urgent ones first
     for row in rows:
         if not row["is_active"]:
@@ -271,50 +346,149 @@ def deliver(
         if quiet and not row["urgent"]:
             result["quiet"] += 1
             continue
+        if row["channel_id"] in backed_off:
+            result["held"].append((row["id"], row["channel_kind"], row["title"], backed_off[row["channel_id"]]))
+            continue
         queues.setdefault(row["channel_id"], []).append(row)
     if queues:
         with ThreadPoolExecutor(max_workers=min(workers, len(queues)), thread_name_prefix="deliver") as pool:
             outcomes = list(
-                pool.map(lambda queue: _deliver_channel(db, queue, now, smtp, settings, sender), queues.values())
+                pool.map(
+                    lambda queue: _deliver_channel(
+                        db, queue, now, smtp, settings, sender, budgets.get(queue[0]["channel_id"])
+                    ),
+                    queues.values(),
+                )
             )
         for outcome in outcomes:
             for key, entries in outcome.items():
                 result[key] += entries
     position = {row["id"]: i for i, row in enumerate(rows)}
-    for key in ("sent", "retry", "failed"):
+    for key in ("sent", "retry", "failed", "held"):
         result[key].sort(key=lambda entry: position[entry[0]])
     return result
 
 
-def _deliver_channel(db: Database, queue: list[dict], now: datetime, smtp: dict, settings: dict, sender) -> dict:
+def robot_budgets(db: Database, now: datetime) -> dict[int, tuple[int, int]]:
+    """{robot channel: (posts left in this minute, routine posts left)} from robot_sends of the last 60 s
+    (channels not listed have the full budget)."""
+    budgets = {}
+    for channel, total, routine in db.query(
+        "SELECT channel_id, count(*), count(*) FILTER (WHERE NOT urgent) FROM robot_sends"
+        " WHERE sent_at > ? AND sent_at <= ? GROUP BY 1",
+        [now - timedelta(seconds=60), now],
+    ):
+        left = max(0, ROBOT_PER_MINUTE - int(total))
+        budgets[channel] = (left, min(left, max(0, ROUTINE_PER_MINUTE - int(routine))))
+    return budgets
+
+
+def robot_messages(queue: list[dict]) -> list[list[dict]]:
+    """A robot's queue as the messages it gets: each urgent row alone (first), and the routine rows of
+    one sweep (one created_at) as one digest (split only where the robot's size limit requires)."""
+    urgent = [[r] for r in queue if r["urgent"]]
+    groups: dict = {}
+    for r in queue:
+        if not r["urgent"]:
+            groups.setdefault(r["created_at"], []).append(r)
+    digests: list[list[dict]] = []
+    for rows in groups.values():
+        limit = DIGEST_BYTES.get(rows[0]["channel_kind"], 3800)
+        chunk: list[dict] = []
+        for r in rows:
+            if chunk and len(digest_text(r["township_name"], [*chunk, r])[1].encode()) > limit:
+                digests.append(chunk)
+                chunk = []
+            chunk.append(r)
+        digests.append(chunk)
+    return urgent + digests
+
+
+def _deliver_channel(
+    db: Database, queue: list[dict], now: datetime, smtp: dict, settings: dict, sender, budget=None
+) -> dict:
     """One channel's messages, one after another (a thread of its own, with its own cursor). After a
     timeout the channel is backed off as a whole: its other messages wait with the one that timed
-    out, instead of each waiting out its own timeout in this pass."""
-    out: dict = {"sent": [], "retry": [], "failed": []}
-    for index, row in enumerate(queue):
-        if not _claim(db, row["id"], now):
-            continue
-        error, timed_out = None, False
-        try:
-            sender(
-                {"kind": row["channel_kind"], "address": row["address"], "secret": row["secret"]},
-                smtp,
-                row["kind"],
-                row["title"],
-                row["body"],
+    out, instead of each waiting out its own timeout in this pass. A robot gets digests and at most
+    its budget of posts; a robot that answers "too fast" is backed off alone."""
+    out: dict = {"sent": [], "retry": [], "failed": [], "held": []}
+    robot = queue[0]["channel_kind"] in ROBOT_KINDS
+    messages = robot_messages(queue) if robot else [[r] for r in queue]
+    left, routine_left = budget if budget is not None else (ROBOT_PER_MINUTE, ROUTINE_PER_MINUTE)
+    for index, message in enumerate(messages):
+        first = message[0]
+        if robot and (left <= 0 or (not first["urgent"] and routine_left <= 0)):
+            reason = (
+                f"限速：本机器人一分钟内最多发送 {ROBOT_PER_MINUTE} 条（例行提醒 {ROUTINE_PER_MINUTE} 条），下一轮发送"
             )
+            out["held"] += [(r["id"], r["channel_kind"], r["title"], reason) for r in message]
+            continue
+        claimed = [r for r in message if _claim(db, r["id"], now)]
+        if not claimed:
+            continue
+        error, timed_out, throttled = None, False, False
+        channel = {"kind": first["channel_kind"], "address": first["address"], "secret": first["secret"]}
+        try:
+            if len(claimed) > 1:
+                title, body = digest_text(first["township_name"], claimed)
+                sender(channel, smtp, DIGEST, title, body)
+            else:
+                sender(channel, smtp, first["kind"], first["title"], first["body"])
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, never raised
-            error, timed_out = str(exc)[:500] or exc.__class__.__name__, isinstance(exc, SendTimeout)
-        status = _record(db, row["id"], now, error, settings)
-        entry = (row["id"], row["channel_kind"], row["title"]) + ((error,) if error else ())
-        out["sent" if status == "sent" else "failed" if status == "failed" else "retry"].append(entry)
+            error = str(exc)[:500] or exc.__class__.__name__
+            timed_out, throttled = isinstance(exc, SendTimeout), isinstance(exc, SendThrottled)
+        if robot:
+            left -= 1
+            routine_left -= 0 if first["urgent"] else 1
+            _count_post(db, first["channel_id"], now, bool(first["urgent"]))
+        if throttled:
+            until = now + THROTTLE_BACKOFF
+            reason = f"机器人限流，暂缓至 {local(until):%m-%d %H:%M:%S}（{error}）"
+            _throttled(db, first["channel_id"], [r["id"] for r in claimed], now, until, reason)
+            rest = [r for m in messages[index:] for r in m]
+            out["held"] += [(r["id"], r["channel_kind"], r["title"], reason) for r in rest]
+            break
+        for row in claimed:
+            status = _record(db, row["id"], now, error, settings)
+            entry = (row["id"], row["channel_kind"], row["title"]) + ((error,) if error else ())
+            out["sent" if status == "sent" else "failed" if status == "failed" else "retry"].append(entry)
         if timed_out:
-            until = now + backoff(row["attempts"] + 1, settings["retry_base_seconds"])
+            until = now + backoff(first["attempts"] + 1, settings["retry_base_seconds"])
             reason = f"暂缓至 {local(until):%m-%d %H:%M:%S}：本渠道上一条消息超时（{error}）"
-            _defer_channel(db, row["channel_id"], until, reason)
-            out["retry"] += [(r["id"], r["channel_kind"], r["title"], reason) for r in queue[index + 1 :]]
+            _defer_channel(db, first["channel_id"], until, reason)
+            out["retry"] += [(r["id"], r["channel_kind"], r["title"], reason) for m in messages[index + 1 :] for r in m]
             break
     return out
+
+
+def _count_post(db: Database, channel_id: int, now: datetime, urgent: bool) -> None:
+    """One post to a robot, for its rate limit (rows older than a day are pruned on the way)."""
+
+    def work(cur: Cursor):
+        cur.execute("INSERT INTO robot_sends (channel_id, sent_at, urgent) VALUES (?, ?, ?)", [channel_id, now, urgent])
+        cur.execute("DELETE FROM robot_sends WHERE sent_at < ?", [now - timedelta(days=1)])
+
+    db.write(work)
+
+
+def _throttled(db: Database, channel_id: int, claimed: list[int], now: datetime, until: datetime, reason: str) -> None:
+    """A robot said "too fast": it is left alone until `until` (its pending messages wait; the attempt
+    is recorded but does not count towards max_attempts)."""
+
+    def work(cur: Cursor):
+        cur.execute(
+            "INSERT INTO robot_backoff (channel_id, until, reason) VALUES (?, ?, ?) ON CONFLICT (channel_id)"
+            " DO UPDATE SET until = excluded.until, reason = excluded.reason",
+            [channel_id, until, reason],
+        )
+        for delivery_id in claimed:
+            cur.execute(
+                "INSERT INTO delivery_attempts (delivery_id, attempted_at, ok, error) VALUES (?, ?, FALSE, ?)",
+                [delivery_id, now, reason[:500]],
+            )
+
+    db.write(work)
+    _defer_channel(db, channel_id, until, reason)
 
 
 def _defer_channel(db: Database, channel_id: int, until: datetime, reason: str) -> None:

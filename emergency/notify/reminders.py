@@ -17,8 +17,10 @@ Working days. Non-urgent kinds (everything but roll calls and warnings) fall on 
   working day;
 - and the sweep creates non-urgent reminders only on a working day (on a holiday it creates only
   urgent ones; the next working day's sweep catches up).
-Urgent kinds (roll call unanswered, warning not acknowledged: escalated to the county bureau) fall
-due at any hour of any day and ignore quiet hours.
+Urgent kinds (roll call unanswered: escalated to the county bureau) fall due at any hour of any day
+and ignore quiet hours. Unacknowledged warnings are not the sweep's: emergency/calls.py escalates
+them within minutes, step by step (the every-minute `escalate` job), each step's limit being its
+call chain's `limit_minutes`.
 """
 
 from __future__ import annotations
@@ -51,15 +53,16 @@ KINDS = {
     "action_overdue": "整改逾期",
     "roll_call_unanswered": "点名未应答",
     "warning_unacknowledged": "预警未确认",
+    "warning_call": "预警叫应",  # emergency/calls.py: a warning pushed down the call chain
+    "warning_escalated": "叫应升级",  # emergency/calls.py: called again, next step, county duty office
 }
-URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged")
+URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged", "warning_call", "warning_escalated")
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "lead_days": [7, 1],  # planned drill: reminders this many days before
     "expiry_days": 30,  # certificate / insurance: this many days before expiry
     "evaluation_lead_days": 30,  # plan evaluation: this many days before it is due
     "roll_call_minutes": 30,  # roll call unanswered after this long -> escalate to the bureau
-    "ack_minutes": 60,  # warning not acknowledged after this long -> escalate
     "escalation_window_days": 7,  # older unanswered roll calls / warnings are history, not reminders
     "quiet_start": "22:00",  # no e-mail / robot messages in quiet hours (urgent ones excepted)
     "quiet_end": "07:00",
@@ -417,32 +420,6 @@ def roll_calls_unanswered(rows: list[dict], now: datetime, minutes: int, window_
     return out
 
 
-def warnings_unacknowledged(rows: list[dict], now: datetime, minutes: int, window_days: int) -> list[Candidate]:
-    """Warning receipts not acknowledged within `minutes`: escalated to the bureau (urgent).
-    Rows: id (warning_acks.id), warning_title, level, issued_at, township_name, village_name."""
-    out = []
-    for r in rows:
-        issued = local(r["issued_at"])
-        if issued < now - timedelta(days=window_days):
-            continue
-        where = r["township_name"] + (r.get("village_name") or "")
-        out.append(
-            Candidate(
-                "warning_unacknowledged",
-                "warning_ack",
-                str(r["id"]),
-                issued.date(),
-                None,
-                f"预警未确认：{where} · {r['warning_title']}",
-                f"{issued:%Y-%m-%d %H:%M} 发布的预警“{r['warning_title']}”（{r['level']}级），{where} {minutes} 分钟内未确认接收，"
-                f"请电话督促。",
-                issued + timedelta(minutes=minutes),
-                urgent=True,
-            )
-        )
-    return out
-
-
 def falls_due(c: Candidate, now: datetime) -> bool:
     """Created by a sweep at `now`: its moment has come, and a non-urgent one only on a working day."""
     return c.remind_at <= now and (c.urgent or is_workday(now.date()))
@@ -479,7 +456,6 @@ def validate_settings(values: dict) -> dict:
         "expiry_days": ("证书/保险提前提醒天数", 1, 365),
         "evaluation_lead_days": ("预案评估提前提醒天数", 0, 365),
         "roll_call_minutes": ("点名未应答上报时限（分钟）", 1, 1440),
-        "ack_minutes": ("预警未确认上报时限（分钟）", 1, 1440),
         "escalation_window_days": ("未应答/未确认追溯天数", 1, 90),
         "max_attempts": ("最多发送次数", 1, 20),
         "retry_base_seconds": ("重试间隔基数（秒）", 10, 3600),
@@ -600,18 +576,6 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         s["roll_call_minutes"],
         s["escalation_window_days"],
     )
-    found += warnings_unacknowledged(
-        db.query_dicts(
-            "SELECT a.id, w.title AS warning_title, w.level, w.issued_at, t.name AS township_name, v.name AS village_name"
-            " FROM warning_acks a JOIN warnings w ON w.id = a.warning_id JOIN townships t ON t.code = a.township_code"
-            " LEFT JOIN villages v ON v.code = a.village_code"
-            " WHERE a.acknowledged_at IS NULL AND w.issued_at >= ? AND w.issued_at <= ?",
-            [since, now],
-        ),
-        now,
-        s["ack_minutes"],
-        s["escalation_window_days"],
-    )
     return found
 
 
@@ -691,12 +655,6 @@ def _sweep(db: Database, now: datetime, dry_run: bool) -> list[Candidate]:
         )
         keys = {k for _, k in inserted}
         created = [c for c in new if c.dedup_key in keys]
-        acks = [int(c.subject_id) for c in created if c.kind == "warning_unacknowledged"]
-        if acks:
-            cur.execute(
-                "UPDATE warning_acks SET escalated_at = ? WHERE list_contains(?, id) AND escalated_at IS NULL",
-                [now, acks],
-            )
         counts: dict[str, int] = {}
         for c in created:
             counts[c.kind] = counts.get(c.kind, 0) + 1

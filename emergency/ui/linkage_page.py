@@ -1,14 +1,16 @@
 """三级联动: county -> township -> village status, "N of 16 townships connected", and the forms for
-roll calls, warnings, acknowledgements (叫应) and contacts."""
+roll calls, warnings (issued and pushed down the call chains, emergency/calls.py), acknowledgements
+(叫应), the warnings' timelines, the call chains and contacts."""
 
 from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
-from emergency import linkage, regions
+from emergency import calls, linkage, regions
 from emergency.db import TZ
-from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
+from emergency.enums import CONTACT_ROLES, WARNING_HAZARDS, WARNING_LEVELS
+from emergency.notify import personal
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
@@ -31,15 +33,16 @@ summary = linkage.county_summary(db, now.date(), indicators)
 
 years = linkage.roll_call_years(db) or [now.year]
 year = st.selectbox("互联互通统计年度", years, index=years.index(2024) if 2024 in years else 0)
-detail = linkage.connected_detail(db, year)
+rules = linkage.connected_rules(db)
+detail = linkage.connected_detail(db, year, now.date(), rules)
 connected = sum(1 for r in detail if r["connected"])
 cols = st.columns(4)
 cols[0].metric(f"{year}年互联互通乡镇", f"{connected} / {len(detail)}")
 cols[1].metric("当前正常（绿）", summary["green"])
 cols[2].metric("当前需关注（黄）", summary["amber"])
 cols[3].metric("当前异常（红）", summary["red"])
-st.caption(f"全县{len(detail)}个乡镇中 {connected} 个互联互通。口径：" + linkage.CONNECTED_DEFINITION)
-not_connected = [r["name"] for r in detail if not r["connected"]]
+st.caption(f"全县{len(detail)}个乡镇中 {connected} 个互联互通。口径：" + linkage.connected_definition(rules))
+not_connected = [f"{r['name']}（{'；'.join(r['reasons'])}）" for r in detail if not r["connected"]]
 if not_connected:
     st.warning(f"{year}年未达到互联互通口径的乡镇：" + "、".join(not_connected))
 
@@ -113,7 +116,7 @@ with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
     )
 
 st.subheader("登记")
-tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "联络人"])
+tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "预警记录", "叫应链", "联络人"])
 with tabs[0]:
     scope = None if user.is_admin else user.township_code
     pending = linkage.pending_acknowledgements(db, scope) if (user.is_admin or user.role == "township") else []
@@ -122,7 +125,10 @@ with tabs[0]:
     elif not pending:
         st.success("没有待叫应的预警。")
     else:
-        escalate_after = th["escalate_after_minutes"]
+        st.caption(
+            "预警发布后系统立即按叫应链推送到责任人；在每步限时内未确认的，每分钟自动再次叫应一次并推送下一步，"
+            "最后报县应急值班室。此处登记电话答复：登记后该乡镇（村）的叫应即停止。"
+        )
         shown = pd.DataFrame(pending)
         shown["level"] = shown["level"].map(WARNING_LEVELS)
         shown["escalated"] = shown["escalated_at"].map(
@@ -153,10 +159,6 @@ with tabs[0]:
                 when = datetime.combine(day, time_, tzinfo=TZ)
                 if write_feedback(lambda: linkage.acknowledge(db, user, labels[chosen], when, who), "已登记叫应"):
                     st.rerun()
-        if user.is_admin and st.button(f"对超过 {escalate_after} 分钟未叫应的预警升级催办"):
-            ids = []
-            if write_feedback(lambda: ids.extend(linkage.escalate_unanswered(db, user)), "已处理升级催办"):
-                st.info(f"本次升级 {len(ids)} 条。")
 with tabs[1]:
     if not user.is_admin:
         st.info("视频点名由县应急值班室（管理员）登记。")
@@ -199,18 +201,136 @@ with tabs[2]:
     else:
         with st.form("warning"):
             level = st.selectbox("预警级别", list(WARNING_LEVELS), format_func=lambda v: f"{WARNING_LEVELS[v]}预警")
+            hazard = st.selectbox("预警类型", list(WARNING_HAZARDS))
             title = st.text_input("预警标题")
-            towns = st.multiselect("接收乡镇", list(options), default=list(options))
-            include_villages = st.checkbox("同时下发到各村（社区）灾害信息员", value=True)
-            if st.form_submit_button("发布预警"):
+            towns = st.multiselect("接收乡镇", list(options), placeholder="请选择乡镇")
+            st.caption("红色、橙色预警同时叫应所选乡镇的全部村（社区）；黄色、蓝色预警只叫应乡镇。发布后立即推送。")
+            if st.form_submit_button("发布并叫应", type="primary"):
+                issued: dict = {}
                 if write_feedback(
-                    lambda: linkage.issue_warning(
-                        db, user, level, title, linkage._now(), [options[t] for t in towns], include_villages
+                    lambda: issued.update(
+                        calls.issue(
+                            db,
+                            user,
+                            level=level,
+                            hazard=hazard,
+                            title=title,
+                            township_codes=[options[t] for t in towns],
+                        )
                     ),
-                    "已发布预警，等待各乡镇叫应",
+                    "已发布预警并推送",
+                ):
+                    sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
+                    st.info(f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。")
+with tabs[3]:
+    recent = calls.recent_warnings(db, 100)
+    if not recent:
+        st.info("暂无预警记录。")
+    else:
+        choices = {
+            f"{w['issued_at']:%Y-%m-%d %H:%M} {WARNING_LEVELS.get(w['level'], '')}{w['hazard']} {w['title']}"
+            f"（叫应 {w['acknowledged']}/{w['places']}）": w["id"]
+            for w in recent
+        }
+        chosen_warning = choices[st.selectbox("预警", list(choices), key="timeline_warning")]
+        rates = pd.DataFrame(calls.place_rates(db, chosen_warning))
+        show_table(
+            rates,
+            {"township_name": "乡镇", "places": "叫应单位", "acknowledged": "已确认", "within_limit": "限时内确认"},
+        )
+        events = pd.DataFrame(calls.timeline(db, chosen_warning))
+        if events.empty:
+            st.caption("该预警没有逐人叫应记录（系统逐人叫应之前登记的预警）。")
+        else:
+            events["channel"] = events["channel"].map(lambda c: personal.MESSAGE_CHANNELS.get(c, c))
+            events["status"] = events["status"].map({"sent": "已送达", "pending": "待发送", "failed": "发送失败"})
+            events["attempt"] = events["attempt"].map(lambda a: "再次叫应" if a > 1 else "首次")
+            show_table(
+                events,
+                {
+                    "place": "单位",
+                    "name": "姓名",
+                    "role": "岗位",
+                    "step": "步骤",
+                    "attempt": "叫应",
+                    "called_at": "叫应时间",
+                    "channel": "渠道",
+                    "status": "送达",
+                    "delivered_at": "送达时间",
+                    "answered_at": "确认时间",
+                    "answered_via": "确认方式",
+                    "answered_by": "确认人",
+                    "action": "采取措施",
+                },
+            )
+with tabs[4]:
+    chain_town = st.selectbox("乡镇", list(options), key="chain_township")
+    chain_villages = {"（乡镇本级）": None, **{n: c for c, n in regions.village_names(db, options[chain_town]).items()}}
+    chain_place = st.selectbox("叫应单位", list(chain_villages), key="chain_village")
+    current_chain = calls.chain(db, options[chain_town], chain_villages[chain_place])
+    st.markdown("**当前叫应链**：" + calls.chain_text(current_chain))
+    if user.is_admin:
+        allowed = calls.TOWNSHIP_LEVEL_ROLES + (calls.VILLAGE_LEVEL_ROLES if chain_villages[chain_place] else ())
+        with st.form("chain"):
+            new_steps = []
+            for number in range(1, 5):
+                existing = next((s for s in current_chain if s.step == number), None)
+                c1, c2 = st.columns([3, 1])
+                roles = c1.multiselect(
+                    f"第{number}步岗位（留空表示无此步）",
+                    list(allowed),
+                    default=[r for r in (existing.roles if existing else ()) if r in allowed],
+                    format_func=label_of(CONTACT_ROLES),
+                    placeholder="请选择岗位",
+                )
+                minutes = c2.number_input(
+                    f"第{number}步限时（分钟）",
+                    min_value=1,
+                    max_value=1440,
+                    value=existing.limit_minutes if existing else calls.DEFAULT_STEP_MINUTES,
+                )
+                if roles:
+                    new_steps.append({"roles": roles, "limit_minutes": int(minutes)})
+            save_chain, reset_chain = st.columns(2)
+            if save_chain.form_submit_button("保存叫应链"):
+                if write_feedback(
+                    lambda: calls.set_chain(db, user, options[chain_town], chain_villages[chain_place], new_steps),
+                    "已保存叫应链",
                 ):
                     st.rerun()
-with tabs[3]:
+            if reset_chain.form_submit_button("恢复默认叫应链"):
+                if write_feedback(
+                    lambda: calls.set_chain(db, user, options[chain_town], chain_villages[chain_place], None),
+                    "已恢复默认叫应链",
+                ):
+                    st.rerun()
+        st.markdown("**短信 / 语音电话网关**（按联络人手机号推送个人叫应消息）")
+        gateways = pd.DataFrame(personal.list_gateways(db))
+        if gateways.empty:
+            st.caption("尚未配置网关：个人叫应只通过个人邮箱、乡镇消息和乡镇群机器人送达。")
+        else:
+            gateways["kind"] = gateways["kind"].map(personal.GATEWAY_KINDS)
+            gateways["is_active"] = gateways["is_active"].map({True: "启用", False: "停用"})
+            show_table(gateways, {"kind": "类型", "url": "地址", "is_active": "状态"})
+        with st.form("gateway"):
+            g_kind = st.selectbox(
+                "网关类型", list(personal.GATEWAY_KINDS), format_func=label_of(personal.GATEWAY_KINDS)
+            )
+            g_url = st.text_input("网关地址（http:// 或 https://）")
+            if st.form_submit_button("添加网关"):
+                if write_feedback(lambda: personal.add_gateway(db, user, g_kind, g_url), "已添加网关"):
+                    st.rerun()
+        j = calls.settings(db)
+        with st.form("jiaoying_settings"):
+            hours = st.number_input(calls.SETTING_LABELS["ack_link_hours"], 1, 168, int(j["ack_link_hours"]))
+            url = st.text_input(calls.SETTING_LABELS["public_url"], j["public_url"] or calls.public_url(db))
+            if st.form_submit_button("保存叫应设置"):
+                if write_feedback(
+                    lambda: calls.save_settings(db, user, {"ack_link_hours": int(hours), "public_url": url}),
+                    "已保存叫应设置",
+                ):
+                    st.rerun()
+with tabs[5]:
     if user.role == "viewer":
         st.info("只读账号不能登记联络人。")
     else:
@@ -220,9 +340,10 @@ with tabs[3]:
         with st.form(record_actions.form_key("contact")):
             role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
             village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
-            village = st.selectbox("村（社区）（灾害信息员必填）", [""] + list(village_names))
+            village = st.selectbox("村（社区）（村级岗位必填）", [""] + list(village_names))
             name = st.text_input("姓名")
             phone = st.text_input("电话")
+            email = st.text_input("电子邮箱（接收个人叫应消息，可不填）")
             since = st.date_input("到岗日期", value=now.date())
             if st.form_submit_button("登记联络人"):
                 data = {
@@ -231,6 +352,7 @@ with tabs[3]:
                     "role": role,
                     "name": name,
                     "phone": phone,
+                    "email": email,
                     "active_from": since,
                 }
                 record_actions.save_and_clear(
@@ -247,7 +369,7 @@ with st.expander("指标定义与阈值"):
         f"需关注 ≤ {th['roll_call_median_minutes'][1]} 分钟。\n"
         f"- 叫应率 = 乡镇已叫应的预警 / 下发到乡镇的预警；正常 ≥ {th['ack_rate'][0]:.0%}，需关注 ≥ {th['ack_rate'][1]:.0%}。"
         f"叫应用时中位数：正常 ≤ {th['ack_median_minutes'][0]} 分钟，需关注 ≤ {th['ack_median_minutes'][1]} 分钟；"
-        f"超过 {th['escalate_after_minutes']} 分钟未叫应即升级催办。\n"
+        "叫应时限为叫应链每一步的限时（分钟），超时未确认即再次叫应并推送下一步。\n"
         f"- 信息员在岗率 = 有在岗灾害信息员（A或B岗）的村 / 全部村（社区）；正常 ≥ {th['officer_coverage'][0]:.0%}，"
         f"需关注 ≥ {th['officer_coverage'][1]:.0%}。\n"
         "- 无在册救援队伍或无在岗乡镇应急站人员：异常；近12个月无乡镇级演练、本期无点名或预警记录：需关注。\n"
@@ -281,9 +403,6 @@ with st.expander("指标定义与阈值"):
                 480,
                 (int(th["ack_median_minutes"][0]), int(th["ack_median_minutes"][1])),
             )
-            esc = st.number_input(
-                "未叫应升级时限（分钟）", min_value=1, max_value=1440, value=int(th["escalate_after_minutes"])
-            )
             if st.form_submit_button("保存阈值"):
                 values = {
                     "period_days": int(period),
@@ -292,7 +411,6 @@ with st.expander("指标定义与阈值"):
                     "officer_coverage": [oc[1], oc[0]],
                     "roll_call_median_minutes": list(rcm),
                     "ack_median_minutes": list(akm),
-                    "escalate_after_minutes": int(esc),
                 }
                 if write_feedback(lambda: linkage.set_thresholds(db, user, values), "已保存阈值"):
                     st.rerun()

@@ -51,6 +51,13 @@ PAGES: list[PageSpec] = [
 ]
 
 
+# Pages reachable without log-in, hidden from the sidebar: the personal 叫应 link's page (its token is
+# the credential; it shows only that call's warning). app.py adds them for visitors and users alike.
+PUBLIC_PAGES: list[PageSpec] = [
+    PageSpec("emergency/ui/ack_page.py", "确认收到预警", "ack", "", ()),
+]
+
+
 def pages_for(role: str) -> dict[str, list[PageSpec]]:
     sections: dict[str, list[PageSpec]] = {}
     for spec in PAGES:

@@ -27,7 +27,7 @@ with st.form("reminder_settings"):
     expiry = b.number_input("证书/保险提前提醒天数", 1, 365, current["expiry_days"])
     evaluation = c.number_input("预案评估提前提醒天数", 0, 365, current["evaluation_lead_days"])
     roll = a.number_input("点名未应答上报时限（分钟）", 1, 1440, current["roll_call_minutes"])
-    ack = b.number_input("预警未确认上报时限（分钟）", 1, 1440, current["ack_minutes"])
+    b.caption("预警叫应的时限是各乡镇、村（社区）叫应链每一步的“限时（分钟）”，在“三级联动”页设置。")
     window = c.number_input("未应答/未确认追溯天数", 1, 90, current["escalation_window_days"])
     quiet_start = a.time_input("免打扰开始", datetime.strptime(current["quiet_start"], "%H:%M").time())
     quiet_end = b.time_input("免打扰结束", datetime.strptime(current["quiet_end"], "%H:%M").time())
@@ -48,7 +48,6 @@ with st.form("reminder_settings"):
                     "expiry_days": expiry,
                     "evaluation_lead_days": evaluation,
                     "roll_call_minutes": roll,
-                    "ack_minutes": ack,
                     "escalation_window_days": window,
                     "quiet_start": quiet_start.strftime("%H:%M"),
                     "quiet_end": quiet_end.strftime("%H:%M"),
