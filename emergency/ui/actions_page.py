@@ -9,12 +9,13 @@ from emergency import deadlines, drills
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, export_button, page_help, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("整改跟踪")
+page_help("corrective-actions")
 
 towns = township_options(db)
 names = {v: k for k, v in towns.items()}
@@ -29,7 +30,7 @@ metric_cols = st.columns(4)
 for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
     column.metric(label, counts.get(code, 0))
 if rows:
-    show_table(
+    listed = show_table(
         pd.DataFrame(rows),
         {
             "id": "编号",
@@ -46,6 +47,7 @@ if rows:
         },
         {"status": ACTION_STATUS_LABELS},
     )
+    export_button(db, user, listed, "整改事项", key="export_actions")
 else:
     st.info("没有符合条件的整改事项。")
 

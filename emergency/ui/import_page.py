@@ -8,11 +8,12 @@ from emergency.hygiene import check_upload
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table
+from emergency.ui.widgets import draw_frame, page_help, show_table
 
 user = require_login()
 db = get_db()
 st.title("导入")
+page_help("import")
 if user.role == "viewer":
     st.error("只读账号不能导入数据。")
     st.stop()
@@ -77,7 +78,7 @@ if preview.warnings:
 st.success(f"校验通过：{preview.rows} 行{what}数据可以导入。")
 sample = preview.preview_frame(200)
 st.caption(f"前 {min(200, len(sample))} 行预览（身份证号已脱敏）：")
-st.dataframe(sample, hide_index=True, width="stretch")
+draw_frame(sample)
 
 if st.button(f"确认导入 {preview.rows} 行", type="primary", key="commit"):
     result = imports.run_import(db, user, kind, upload.name, data, progress=progress)
