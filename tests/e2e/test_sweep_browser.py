@@ -120,6 +120,22 @@ def _chrome_free_text(page) -> str:
     )
 
 
+def _uploader_problems(page) -> tuple[int, list[str]]:
+    """A file uploader's English nodes are hidden (so not in the text above) and Chinese is drawn in
+    their place: the button reads 选择文件, the line below it names the 20 MB limit."""
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=stFileUploaderDropzone]')].map(zone => [
+            getComputedStyle(zone.querySelector('button'), '::after').content,
+            getComputedStyle(zone.querySelector('[data-testid=stFileUploaderDropzoneInstructions] > div'), '::after').content,
+        ])"""
+    )
+    return len(drawn), [
+        f"file uploader without its Chinese text: {pair}"
+        for pair in drawn
+        if "选择文件" not in pair[0] or "20 MB" not in pair[1]
+    ]
+
+
 def _table_cells(page) -> list[str]:
     return page.evaluate(
         "() => [...document.querySelectorAll('[data-testid=stDataFrame] table td')].map(td => td.textContent)"
@@ -130,7 +146,7 @@ def _sweep(page, url: str, role: str) -> dict[str, list[str]]:
     login(page, url, ACCOUNTS[role], DEMO_PASSWORDS[role])
     page.get_by_role("heading", name="总览").wait_for(timeout=120_000)
     page.wait_for_timeout(500)  # the session cookie is written
-    problems: dict[str, list[str]] = {}
+    problems: dict = {}  # page title -> findings; "_uploaders": how many file uploaders were checked
     for specs in nav.pages_for(role).values():
         for spec in specs:
             go_to(page, spec.title)
@@ -141,6 +157,10 @@ def _sweep(page, url: str, role: str) -> dict[str, list[str]]:
             cells = _table_cells(page)
             found = findings(_visible_text(page) + "\n" + "\n".join(cells))
             found += [f"empty table cell (a null reached st.dataframe): {n}" for n in [cells.count("")] if n]
+            uploaders, wrong = _uploader_problems(page)
+            found += wrong
+            problems.setdefault("_uploaders", 0)
+            problems["_uploaders"] += uploaders
             if found:
                 problems[spec.title] = found
                 screenshot(page, f"sweep_{role}_{spec.url_path}")
@@ -150,6 +170,7 @@ def _sweep(page, url: str, role: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("role", ["admin", "township", "viewer"])
 def test_every_page_reads_chinese(sweep_server, page, role):
     problems = _sweep(page, sweep_server["url"], role)
+    uploaders = problems.pop("_uploaders")
     hidden = [spec for spec in nav.PAGES if role not in spec.roles]
     for spec in hidden:  # the role may not see it: a Chinese refusal, not Streamlit's "Page not found"
         page.goto(f"{sweep_server['url']}/{spec.url_path}", wait_until="domcontentloaded")
@@ -157,6 +178,8 @@ def test_every_page_reads_chinese(sweep_server, page, role):
         found = findings(_chrome_free_text(page))
         if found:
             problems[f"{spec.title} (hidden)"] = found
+    if role != "viewer":  # the import page's uploader (at least) was swept
+        assert uploaders > 0
     assert problems == {}, "\n".join(f"{title}: {found}" for title, found in problems.items())
     log = sweep_server["log"]  # and the server log of the sweep has no traceback
     log.flush()
