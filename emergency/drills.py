@@ -414,13 +414,22 @@ def drill_list(
     township_code: str | None = None,
     level: str | None = None,
     plan_code: str | None = None,
+    search: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ):
+    """The drills matching every filter given: year, township, level, a plan drilled, text in the title
+    or the organiser (`search`), held on or after `since` and on or before `until`. Newest first."""
+    text = clean(search) or None
     where, params = sql_where(
         ("year(d.held_on) = ?", year),
         ("d.township_code = ?", township_code),
         ("d.level = ?", level),
         ("d.id IN (SELECT drill_id FROM drill_plans WHERE plan_code = ?)", plan_code),
         (live("drills", "d"), True),
+        ("(position(? IN d.title) > 0 OR position(? IN d.organiser) > 0)", text),
+        ("d.held_on >= ?", since),
+        ("d.held_on <= ?", until),
     )
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"

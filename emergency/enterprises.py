@@ -208,9 +208,17 @@ def close_enterprise(
 
 
 def enterprise_list(
-    db: Database, *, township_code: str | None = None, sector: str | None = None, include_closed: bool = False
+    db: Database,
+    *,
+    township_code: str | None = None,
+    sector: str | None = None,
+    include_closed: bool = False,
+    search: str | None = None,
 ):
+    """Enterprises matching every filter given; `search` finds text in the name or the address."""
+    text = clean(search) or None
     where, params = sql_where(
+        ("(position(? IN e.name) > 0 OR position(? IN coalesce(e.address, '')) > 0)", text),
         ("e.township_code = ?", township_code),
         ("e.sector = ?", sector),
         ("e.closed_on IS NULL", not include_closed),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import audit, calls, privacy, stale
 from .auth import User, require_admin, require_write
 from .db import TZ, first_value, put_setting, row_dict
+from .db import where as sql_where
 from .enums import CONTACT_ROLES
 from .errors import Problem, ValidationError
 from .hygiene import clean, clean_code
@@ -623,6 +624,20 @@ def recent_roll_calls(db: Database, township_code: str | None = None, limit: int
         " date_diff('second', r.called_at, r.answered_at) / 60.0 AS minutes"
         f" FROM roll_calls r JOIN townships t ON t.code = r.township_code {where}"
         f" ORDER BY r.called_at DESC LIMIT {int(limit)}",
+        params,
+    )
+
+
+def warning_list(db: Database, township_code: str | None = None, limit: int = 2000):
+    """Warnings as each township received them, newest first: level, title, when issued, when and by
+    whom the township acknowledged (叫应), the minutes it took, and whether it was escalated."""
+    where, params = sql_where(("a.township_code = ?", township_code))
+    return db.frame(
+        "SELECT w.id, w.issued_at, w.level, w.title, t.name AS township_name, a.acknowledged_at,"
+        " a.acknowledged_by, date_diff('second', w.issued_at, a.acknowledged_at) / 60.0 AS minutes,"
+        " a.escalated_at, a.township_code FROM warnings w JOIN warning_acks a ON a.warning_id = w.id"
+        f" AND a.village_code IS NULL JOIN townships t ON t.code = a.township_code {where}"
+        f" ORDER BY w.issued_at DESC, t.sort_order LIMIT {int(limit)}",
         params,
     )
 

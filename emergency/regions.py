@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .db import DATA_DIR, first_row
 from .errors import Problem, ValidationError
+from .hygiene import clean
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -132,14 +134,47 @@ def township_code(db: Database, text: str) -> str:
 
 
 def township_table(db: Database):
-    """Every township and forest farm with its kind, village count and seat (the 区划 page's table)."""
-    return db.frame(
+    """Every township and forest farm with its kind, village count and seat (the 区划 page's table);
+    说明 says in Chinese where the seat's coordinate comes from (coordinate_note)."""
+    frame = db.frame(
         "SELECT t.name AS 名称, t.kind AS 类型, t.code AS 统计区划代码,"
         " CASE WHEN t.is_township THEN '乡镇' ELSE '林场（不计入乡镇）' END AS 性质,"
         " (SELECT count(*) FROM villages v WHERE v.township_code = t.code AND NOT v.is_virtual) AS 村社区数,"
-        " coalesce(CAST(round(t.lon, 6) AS VARCHAR) || ', ' || CAST(round(t.lat, 6) AS VARCHAR), '坐标缺失')"
-        " AS 驻地坐标WGS84, t.coord_note AS 说明 FROM townships t ORDER BY t.sort_order"
+        " coalesce(CAST(round(t.lon, 5) AS VARCHAR) || ', ' || CAST(round(t.lat, 5) AS VARCHAR), '坐标缺失')"
+        " AS 驻地坐标WGS84, t.coord_source, t.coord_note FROM townships t ORDER BY t.sort_order"
     )
+    frame["说明"] = [coordinate_note(s, n) for s, n in zip(frame.pop("coord_source"), frame.pop("coord_note"))]
+    return frame
+
+
+_PREDECESSOR = re.compile(r"centre of predecessor (\S+) \((\d+)\)")
+_INFERRED = re.compile(r"(\d+)/(\d+) of this township's 2023 village base names")
+
+
+def coordinate_note(source: str | None, note: str | None) -> str:
+    """Where a seat coordinate comes from, in Chinese. The reference data (data/geo/townships.csv)
+    records its sources in English; an administrator's own note (set_coordinates) is kept as typed.
+
+    >>> coordinate_note("Vonng/adcode 2016 town centre (same code+name)", None)
+    '2016年区划数据（Vonng/adcode）中同代码同名乡镇的驻地'
+    """
+    source, note = clean(source), clean(note)
+    if not source:
+        return "各数据来源均无驻地坐标，地图上不标注"
+    if source.startswith("set by "):
+        return note or "管理员设置"
+    predecessor = _PREDECESSOR.search(source)
+    if predecessor:
+        text = f"2016年区划数据（Vonng/adcode）中前身{predecessor.group(1)}（{predecessor.group(2)}）的驻地"
+        inferred = _INFERRED.search(note)
+        if inferred:
+            text += (
+                f"；前身由村名推断（2023年{inferred.group(2)}个村中{inferred.group(1)}个村名见于该乡），驻地可能已迁移"
+            )
+        return text
+    if "town centre" in source:
+        return "2016年区划数据（Vonng/adcode）中同代码同名乡镇的驻地"
+    return note or source
 
 
 def village_table(db: Database, township_name: str):

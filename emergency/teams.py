@@ -612,8 +612,12 @@ def team_list(
     level: str | None = None,
     domain: str | None = None,
     include_disbanded: bool = False,
+    search: str | None = None,
 ):
+    """Teams matching every filter given; `search` finds text in the team's name or its leader's."""
+    text = clean(search) or None
     where, params = sql_where(
+        ("(position(? IN t.name) > 0 OR position(? IN coalesce(t.leader_name, '')) > 0)", text),
         ("t.township_code = ?", township_code),
         ("t.kind = ?", kind),
         ("t.level = ?", level),

@@ -80,7 +80,7 @@ def test_map_township_detail_and_admin_sets_a_coordinate(app, scratch_db):
 
 
 def test_linkage_page_shows_16_of_16_connected_in_2024(app):
-    at = app(LINKAGE, as_user="leader")
+    at = app(LINKAGE, as_user="leader", year="2024")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["2024年互联互通乡镇"] == "16 / 16"
     assert any("互联互通" in c.value and "口径" in c.value for c in at.caption)

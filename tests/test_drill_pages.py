@@ -59,7 +59,7 @@ def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_d
     at = app("emergency/ui/plans_page.py", as_user="town100", db=scratch_db, plan="ZR-08")
     frame = next(d.value for d in at.dataframe if "ZR-08" in d.value["编号"].tolist())
     plan_row = frame[frame["编号"] == "ZR-08"].iloc[0]
-    assert plan_row["最近演练"] == today and plan_row["状态"] in ("按期", "即将到期", "已逾期")
+    assert plan_row["最近演练"] == f"{today:%Y-%m-%d}" and plan_row["状态"] in ("按期", "即将到期", "已逾期")
     assert "城关镇低温雨雪冰冻灾害应急演练" in cells(at)
 
 

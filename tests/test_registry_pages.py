@@ -65,7 +65,7 @@ def test_members_page_filters_and_manage(app, scratch_db):
     total = len(at.dataframe[0].value)
     at.checkbox[0].check().run()
     assert 0 < len(at.dataframe[0].value) < total
-    assert set(at.dataframe[0].value["已培训"]) == {False}
+    assert set(at.dataframe[0].value["已培训"]) == {"否"}
     at.checkbox[0].uncheck().run()
     member = at.selectbox(key="manage_member").value
     next(t for t in at.text_input if t.label == "专长").input("无人机")

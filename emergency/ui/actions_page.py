@@ -12,13 +12,14 @@ from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, export_button, label_of, page_help, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("整改跟踪")
 record_actions.voided_note("corrective_actions")
+page_help("corrective-actions")
 
 towns = township_options(db)
 names = {v: k for k, v in towns.items()}
@@ -33,7 +34,7 @@ metric_cols = st.columns(len(ACTION_STATUS_LABELS))
 for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
     column.metric(label, counts.get(code, 0))
 if rows:
-    show_table(
+    listed = show_table(
         pd.DataFrame(rows),
         {
             "id": "编号",
@@ -53,6 +54,7 @@ if rows:
         },
         {"status": ACTION_STATUS_LABELS},
     )
+    export_button(db, user, listed, "整改事项", key="export_actions")
 else:
     st.info("没有符合条件的整改事项。")
 

@@ -9,11 +9,12 @@ from emergency import archive, drills, enums
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options
+from emergency.ui.widgets import page_help, show_table, township_options
 
 user = require_login()
 db = get_db()
 st.title("演练档案检查")
+page_help("drill-archives")
 st.caption("按演练层级检查每场演练是否归档了必备材料。依据：" + md(archive.SOURCE))
 
 years = drills.drill_years(db) or [date.today().year]

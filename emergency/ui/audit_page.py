@@ -7,10 +7,12 @@ import streamlit as st
 from emergency import audit, exports
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
+from emergency.ui.widgets import draw_frame, page_help
 
 user = require_login()
 db = get_db()
 st.title("审计日志")
+page_help("audit")
 if not user.is_admin:
     st.error("只有县应急管理局管理员可以查看审计日志。")
     st.stop()
@@ -28,7 +30,7 @@ until = cols[4].date_input("截止日期", date.today())
 frame = audit.search(db, username=who, table=table, action=action, since=since, until=until)
 frame["操作"] = frame["操作"].map(lambda a: audit.ACTION_LABELS.get(a, a))
 st.caption(f"共 {len(frame)} 条（最多显示 2000 条）")
-st.dataframe(frame, hide_index=True, width="stretch")
+draw_frame(frame)
 st.download_button(
     "导出 Excel",
     data=lambda: exports.export_xlsx(db, user, frame, "审计日志"),

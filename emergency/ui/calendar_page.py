@@ -13,19 +13,28 @@ from emergency.ui import record_actions
 from emergency.ui.month_grid import month_grid_html
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    drawn,
+    export_list,
+    label_of,
+    page_help,
+    show_table,
+    township_options,
+    write_feedback,
+    year_select,
+)
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("演练计划")
 record_actions.voided_note("planned_drills")
+page_help("drill-calendar")
 
-years = sorted({*drills.planned_years(db), today.year})
 towns = township_options(db)
 names = {v: k for k, v in towns.items()}
 cols = st.columns(2)
-year = cols[0].selectbox("年度", years, index=years.index(today.year))
+year = year_select("年度", drills.planned_years(db), container=cols[0])
 default = list(towns).index(names[user.township_code]) if user.township_code in names else 0
 township = towns[cols[1].selectbox("乡镇", list(towns), index=default)]
 
@@ -36,24 +45,31 @@ st.caption(
     + "、".join(f"{label} {counts.get(code, 0)}" for code, label in PLANNED_STATUS_LABELS.items())
 )
 view = st.radio("查看方式", ["按月列表", "月历", "三年演练规划"], horizontal=True, key="calendar_view")
+PLANNED_COLUMNS = {
+    "id": "编号",
+    "planned_on": "计划日期",
+    "title": "演练名称",
+    "township_name": "乡镇",
+    "plan_code": "预案",
+    "state": "状态",
+    "done_on": "实际开展",
+    "cancel_reason": "取消原因",
+}
 if view == "按月列表":
     for month, items in drills.by_month(rows).items():
         st.markdown(f"**{month}**")
-        show_table(
-            pd.DataFrame(items),
-            {
-                "id": "编号",
-                "planned_on": "计划日期",
-                "title": "演练名称",
-                "township_name": "乡镇",
-                "plan_code": "预案",
-                "state": "状态",
-                "done_on": "实际开展",
-                "cancel_reason": "取消原因",
-            },
-            {"state": PLANNED_STATUS_LABELS},
+        show_table(pd.DataFrame(items), PLANNED_COLUMNS, {"state": PLANNED_STATUS_LABELS})
+    if rows:
+        export_list(
+            db,
+            user,
+            pd.DataFrame(rows),
+            PLANNED_COLUMNS,
+            f"{year}年演练计划",
+            key="export_planned",
+            enum_columns={"state": PLANNED_STATUS_LABELS},
         )
-    if not rows:
+    else:
         st.info("该年度没有演练计划。")
 elif view == "月历":
     default_month = today.month if year == today.year else 1

@@ -8,11 +8,12 @@ import streamlit as st
 from emergency import enums, roster
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import label_of, show_table
+from emergency.ui.widgets import label_of, page_help, show_table
 
 user = require_login()
 db = get_db()
 st.title("覆盖分析")
+page_help("coverage")
 st.caption(
     "每个乡镇、每个灾种领域有多少支在册队伍（及其队员）可以服务。县级队伍和未指定乡镇的社会应急力量服务全县，"
     "计入每个乡镇。红色：没有任何队伍；黄色：只有县级/全县性队伍，本乡镇没有。"

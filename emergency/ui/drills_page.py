@@ -5,18 +5,29 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from emergency import drills, enterprises, enums, plans, regions
+from emergency import drills, enterprises, enums, plans, printview, regions
 from emergency.hygiene import escape_markdown as md
 from emergency.ui import drill_archive, drill_evaluation, record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    drawn,
+    export_button,
+    label_of,
+    page_help,
+    search_bar,
+    show_table,
+    township_options,
+    write_feedback,
+    year_select,
+)
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("演练记录")
 record_actions.voided_note("drills")
+page_help("drills")
 
 active_plans = plans.active_plans(db)
 towns = township_options(db, include_all=False)
@@ -128,18 +139,27 @@ if user.role != "viewer":
                     "已登记演练",
                 )
 
-years = drills.drill_years(db) or [today.year]
 cols = st.columns(3)
-year = cols[0].selectbox("年度", years)
+year = year_select("年度", drills.drill_years(db), container=cols[0])
 towns_all = township_options(db)
 default_town = list(towns_all).index(town_names[user.township_code]) if user.township_code in town_names else 0
 township_filter = towns_all[cols[1].selectbox("乡镇", list(towns_all), index=default_town)]
 level_filter = cols[2].selectbox(
     "层级", [None, *enums.DRILL_LEVELS], format_func=lambda c: "全部" if c is None else enums.DRILL_LEVELS[c]
 )
-frame = drills.drill_list(db, year=year, township_code=township_filter, level=level_filter)
+found = search_bar("drills", text_label="按名称或组织单位查找", dates="演练日期", plans=active_plans)
+frame = drills.drill_list(
+    db,
+    year=None if (found.since or found.until) else year,  # a date range chosen replaces the year
+    township_code=township_filter,
+    level=level_filter,
+    plan_code=found.plan_code,
+    search=found.text,
+    since=found.since,
+    until=found.until,
+)
 st.caption(f"共 {len(frame)} 场次，参演 {int(frame['participants'].sum()) if len(frame) else 0} 人次")
-show_table(
+listed = show_table(
     frame,
     {
         "id": "编号",
@@ -155,6 +175,7 @@ show_table(
     },
     {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS},
 )
+export_button(db, user, listed, "演练记录", key="export_drills")
 
 record_actions.voided_section(db, user, "drills")
 
@@ -195,6 +216,15 @@ if chosen:
         st.markdown(f"**{label}**：{md(d[key]) or '未填写'}")
     if d["plan_problems_found"]:
         st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
+    st.download_button(
+        "打印本记录",
+        printview.drill_sheet_html(d, today),
+        file_name=f"演练记录表_{d['id']}.html",
+        mime="text/html",
+        key="print_drill",
+        on_click="ignore",
+        help="下载可打印的演练记录表，用浏览器打开后按 Ctrl+P 打印或另存为 PDF",
+    )
     if d["planned"]:
         st.caption("对应演练计划：" + md("、".join(f"{p['planned_on']} {p['title']}" for p in d["planned"])))
     voided = record_actions.voided_banner(db, "drills", chosen)

@@ -10,13 +10,23 @@ from emergency.rules import STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    drawn,
+    export_button,
+    label_of,
+    page_help,
+    search_bar,
+    show_table,
+    township_options,
+    write_feedback,
+)
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("重点企业（单位）")
 record_actions.voided_note("enterprises")
+page_help("enterprises")
 SECTORS = {code: label for code, (label, _) in enums.ENTERPRISE_SECTORS.items()}
 
 towns = township_options(db)
@@ -61,9 +71,10 @@ else:
     st.info("没有符合条件的企业。")
 
 st.subheader("企业名录")
-frame = enterprises.enterprise_list(db, township_code=township, sector=sector, include_closed=True)
+found = search_bar("enterprises", text_label="按企业名称或地址查找")
+frame = enterprises.enterprise_list(db, township_code=township, sector=sector, include_closed=True, search=found.text)
 frame = teams.mask_personal(frame, user, "contact_phone")
-show_table(
+listed = show_table(
     frame,
     {
         "id": "编号",
@@ -77,6 +88,7 @@ show_table(
     },
     {"sector": SECTORS},
 )
+export_button(db, user, listed, "重点企业名录", key="export_enterprises")
 
 if user.role != "viewer":
     own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}

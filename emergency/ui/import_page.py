@@ -10,13 +10,14 @@ from emergency.hygiene import escape_markdown as md
 from emergency.import_headers import SKIP
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table
+from emergency.ui.widgets import draw_frame, page_help, show_table
 
 CHOOSE = "（请选择）"
 
 user = require_login()
 db = get_db()
 st.title("导入")
+page_help("import")
 if user.role == "viewer":
     st.error("只读账号不能导入数据。")
     st.stop()
@@ -142,7 +143,7 @@ sample = preview.preview_frame(200, places)
 if update:
     sample = imports.ImportResult(kind, upload.name, records=preview.added).preview_frame(200, places)
 st.caption(f"{'新增' + what if update else '前'} {min(200, len(sample))} 行预览（身份证号已脱敏）：")
-st.dataframe(sample, hide_index=True, width="stretch")
+draw_frame(sample)
 
 unit = "人" if kind == "members" else "支"
 label = (

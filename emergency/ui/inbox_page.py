@@ -8,11 +8,12 @@ from emergency.hygiene import escape_markdown as md
 from emergency.notify import channels, reminders
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, write_feedback
+from emergency.ui.widgets import multiselect, page_help, show_table, write_feedback
 
 user = require_login()
 db = get_db()
 st.title("消息")
+page_help("inbox")
 if user.role == "township":
     st.caption(
         "本乡镇的提醒：演练临近、演练逾期、证书和保险到期、整改逾期等。由系统每天 07:30 自动生成，节假日顺延到工作日。"
@@ -76,7 +77,7 @@ if rows:
         st.markdown(f"**{md(detail['title'])}**")
         st.text(detail["body"] or "")
     with st.form("mark_read"):
-        picked = st.multiselect(
+        picked = multiselect(
             "标为已读",
             [r["id"] for r in unread_rows],
             format_func=lambda i: next(f"#{r['id']} {r['title']}" for r in unread_rows if r["id"] == i),

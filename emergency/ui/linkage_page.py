@@ -14,12 +14,22 @@ from emergency.notify import personal
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    draw_frame,
+    export_list,
+    label_of,
+    page_help,
+    show_table,
+    township_options,
+    write_feedback,
+    year_select,
+)
 
 user = require_login()
 db = get_db()
 st.title("三级联动")
 record_actions.voided_note("contacts")
+page_help("linkage")
 demo_banner(db)
 st.caption(
     "县级主战、乡镇主防、村（社区）主备：县值班室视频点名乡镇值班室，预警逐级下发并“叫应”，"
@@ -31,8 +41,7 @@ th = linkage.thresholds(db)
 indicators = linkage.township_indicators(db, now, th)
 summary = linkage.county_summary(db, now.date(), indicators)
 
-years = linkage.roll_call_years(db) or [now.year]
-year = st.selectbox("互联互通统计年度", years, index=years.index(2024) if 2024 in years else 0)
+year = year_select("互联互通统计年度", linkage.roll_call_years(db))
 rules = linkage.connected_rules(db)
 detail = linkage.connected_detail(db, year, now.date(), rules)
 connected = sum(1 for r in detail if r["connected"])
@@ -69,19 +78,21 @@ show_table(
         "name": "乡镇",
         "status_label": "状态",
         "rc": "点名应答/次",
-        "roll_call_rate": "应答率%",
-        "roll_call_median": "应答用时中位数(分)",
+        "roll_call_rate": "应答率",
+        "roll_call_median": "应答用时中位数",
         "ak": "预警叫应/次",
-        "ack_rate": "叫应率%",
-        "ack_median": "叫应用时中位数(分)",
+        "ack_rate": "叫应率",
+        "ack_median": "叫应用时中位数",
         "officers": "有信息员的村",
-        "officer_coverage": "信息员在岗率%",
+        "officer_coverage": "信息员在岗率",
         "station_staff": "应急站在岗",
         "teams": "在册队伍",
         "township_drills_12m": "近12月乡镇演练",
         "village_drills_12m": "近12月村级演练",
         "reasons": "需关注",
     },
+    percents=["roll_call_rate", "ack_rate", "officer_coverage"],
+    durations=["roll_call_median", "ack_median"],
 )
 
 st.subheader("乡镇 → 村（社区）")
@@ -101,11 +112,12 @@ show_table(
         "officer_a": "信息员A岗",
         "officer_b": "信息员B岗",
         "warnings": "本期预警",
-        "ack_rate": "叫应率%",
+        "ack_rate": "叫应率",
         "drills_12m": "近12月演练",
         "teams": "村级队伍",
         "reasons": "需关注",
     },
+    percents=["ack_rate"],
 )
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
     contacts = linkage.contact_list(db, user, town_code, now.date())
@@ -181,19 +193,18 @@ with tabs[1]:
                     "已登记视频点名",
                 ):
                     st.rerun()
-        st.dataframe(
+        draw_frame(
             linkage.recent_roll_calls(db, limit=50).rename(
                 columns={
                     "called_at": "点名时间",
                     "township_name": "乡镇",
                     "answered_at": "应答时间",
                     "answered_by": "应答人",
-                    "minutes": "用时(分)",
+                    "minutes": "用时",
                     "note": "备注",
                 }
-            )[["点名时间", "乡镇", "应答时间", "应答人", "用时(分)", "备注"]],
-            hide_index=True,
-            width="stretch",
+            )[["点名时间", "乡镇", "应答时间", "应答人", "用时", "备注"]],
+            durations=["用时"],
         )
 with tabs[2]:
     if not user.is_admin:
@@ -414,3 +425,59 @@ with st.expander("指标定义与阈值"):
                 }
                 if write_feedback(lambda: linkage.set_thresholds(db, user, values), "已保存阈值"):
                     st.rerun()
+
+with st.expander("导出名单：联络人、视频点名、预警叫应"):
+    st.caption("导出全县记录（电话按本账号权限脱敏），每次导出记入审计日志。")
+    e1, e2, e3 = st.columns(3)
+    with e1:
+        export_list(
+            db,
+            user,
+            lambda: linkage.contact_list(db, user, None, now.date()),
+            {
+                "township_name": "乡镇",
+                "village_name": "村（社区）",
+                "role": "岗位",
+                "name": "姓名",
+                "phone": "电话",
+                "active_from": "到岗日期",
+            },
+            "联络人名单",
+            key="export_contacts",
+            enum_columns={"role": CONTACT_ROLES},
+        )
+    with e2:
+        export_list(
+            db,
+            user,
+            lambda: linkage.recent_roll_calls(db, limit=100_000),
+            {
+                "called_at": "点名时间",
+                "township_name": "乡镇",
+                "answered_at": "应答时间",
+                "answered_by": "应答人",
+                "minutes": "用时（分钟）",
+                "note": "备注",
+            },
+            "视频点名记录",
+            key="export_roll_calls",
+        )
+    with e3:
+        export_list(
+            db,
+            user,
+            lambda: linkage.warning_list(db, limit=100_000),
+            {
+                "issued_at": "发布时间",
+                "level": "级别",
+                "title": "预警",
+                "township_name": "乡镇",
+                "acknowledged_at": "叫应时间",
+                "acknowledged_by": "叫应人",
+                "minutes": "叫应用时（分钟）",
+                "escalated_at": "升级催办时间",
+            },
+            "预警叫应记录",
+            key="export_warnings",
+            enum_columns={"level": WARNING_LEVELS},
+        )

@@ -10,13 +10,14 @@ from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import label_of, show_table, write_feedback
+from emergency.ui.widgets import label_of, page_help, show_table, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
 
 user = require_login()
 db = get_db()
 st.title("乡镇地图")
+page_help("map")
 demo_banner(db)
 
 data = mapview.map_data(db)
@@ -75,7 +76,7 @@ with right:
                             lon, lat = mapview.gcj02_to_wgs84(lon, lat)
                         if write_feedback(
                             lambda: regions.set_coordinates(db, user, options[place], lon, lat, note),
-                            f"已保存 {place} 的坐标（WGS-84 {lon:.6f}, {lat:.6f}）",
+                            f"已保存 {place} 的坐标（WGS-84 {lon:.5f}, {lat:.5f}）",
                         ):
                             st.rerun()
 
@@ -93,7 +94,7 @@ chosen = st.selectbox("乡镇（也可在地图上点击驻地）", names, key="
 town = next(t for t in data["townships"] if t["name"] == chosen)
 st.caption(
     f"{chosen} · 统计区划代码 {town['code']} · 驻地坐标（WGS-84）："
-    + (f"{town['lon']:.6f}, {town['lat']:.6f}" if town["lon"] is not None else "缺失")
+    + (f"{town['lon']:.5f}, {town['lat']:.5f}" if town["lon"] is not None else "缺失")
 )
 cols = st.columns(5)
 cols[0].metric("联动状态", linkage.STATUS_LABELS[town["status"]])

@@ -10,7 +10,7 @@ from emergency import enums, imports, teams
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import drawn, label_of, page_help, show_table, township_options, write_feedback
 
 PAGE_SIZE = 500
 
@@ -18,6 +18,7 @@ user = require_login()
 db = get_db()
 st.title("队员")
 record_actions.voided_note("members")
+page_help("members")
 st.caption(
     "手机号仅对管理员和本乡镇填报员完整显示；身份证号一律脱敏显示；出生日期仅对管理员完整显示，其他账号只显示出生年份。"
 )

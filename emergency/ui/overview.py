@@ -15,17 +15,16 @@ from emergency.stats import STAT_LABELS, year_stats
 from emergency.ui import nav
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
+from emergency.ui.widgets import draw_frame, page_help, year_select
 
 user = require_login()
 db = get_db()
 st.title("总览")
+page_help("overview")
 demo_banner(db)
 
-# This year is always offered, even before its first drill; then every year that has drills.
-years = sorted({date.today().year, *drills.drill_years(db)}, reverse=True)
-wanted = st.query_params.get("year")
-default = years.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in years else 0
-year = st.selectbox("统计年度", years, index=default)
+# This year is always offered (widgets.default_year), even before its first drill; then every year with drills.
+year = year_select("统计年度", drills.drill_years(db))
 figures = year_stats(db, year)
 
 st.subheader(f"{year} 年度应急准备概况")
@@ -86,7 +85,7 @@ with tiles[4]:
 with tiles[5]:
     link("emergency/ui/actions_page.py", "整改跟踪")
 with st.expander(f"逾期的预案（{len(plans_late)} 项）"):
-    st.dataframe(
+    draw_frame(
         pd.DataFrame(
             [
                 {
@@ -97,10 +96,9 @@ with st.expander(f"逾期的预案（{len(plans_late)} 项）"):
                     "评估到期": p["evaluation_due_on"],
                 }
                 for p in plans_late
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+            ],
+            columns=["预案", "最近演练", "演练到期", "最近评估（或修订）", "评估到期"],
+        )
     )
 
 # Charts of the selected year -----------------------------------------------------------------------
@@ -124,7 +122,7 @@ with chart_left:
     )
     with st.expander("查看各月演练明细"):
         table = monthly.pivot_table(index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0)
-        st.dataframe(table, width="stretch")
+        draw_frame(table)
     link("emergency/ui/drills_page.py", "全部演练记录")
 coverage = pd.DataFrame(teams.domain_counts(db, date(year, 12, 31)), columns=["domain_code", "teams", "townships"])
 coverage["领域"] = coverage["domain_code"].map(HAZARD_DOMAINS)
@@ -142,12 +140,10 @@ with chart_right:
         width="stretch",
     )
     with st.expander("查看覆盖明细"):
-        st.dataframe(
+        draw_frame(
             coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
                 ["领域", "队伍（支）", "涉及乡镇（个）"]
-            ],
-            hide_index=True,
-            width="stretch",
+            ]
         )
     link("emergency/ui/coverage_page.py", "队伍覆盖分析")
     link("emergency/ui/teams_page.py", "按领域筛选队伍")

@@ -5,14 +5,16 @@ import streamlit as st
 from emergency import regions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
+from emergency.ui.widgets import draw_frame, page_help
 
 user = require_login()
 db = get_db()
 st.title("乡镇与村（社区）")
+page_help("places")
 st.caption(regions.ATTRIBUTION)
 
 towns = regions.township_table(db)
-st.dataframe(towns, hide_index=True, width="stretch")
+draw_frame(towns)
 
 missing = regions.missing_coordinates(db)
 if missing:
@@ -20,4 +22,4 @@ if missing:
 
 names = towns["名称"].tolist()
 chosen = st.selectbox("查看村（社区）", names)
-st.dataframe(regions.village_table(db, chosen), hide_index=True, width="stretch")
+draw_frame(regions.village_table(db, chosen))

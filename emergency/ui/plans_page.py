@@ -13,12 +13,13 @@ from emergency.rules import CERTAINTY_LABELS, STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, show_table, write_feedback
+from emergency.ui.widgets import drawn, export_list, page_help, show_table, write_feedback
 
 user = require_login()
 db = get_db()
 today = date.today()
 st.title("专项应急预案")
+page_help("plans")
 
 rows = deadlines.plan_deadlines(db, today)
 frame = pd.DataFrame(rows)
@@ -74,6 +75,7 @@ if len(frame):
     for category in enums.PLAN_CATEGORIES:
         st.subheader(category)
         show_table(frame[frame["category"] == category], COLUMNS)
+    export_list(db, user, frame, {"category": "类别", **COLUMNS}, "专项应急预案", key="export_plans")
 
 with st.expander("期限规则及法律依据", expanded=False):
     rule_rows = deadlines.all_rules(db)

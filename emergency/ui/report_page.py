@@ -1,27 +1,19 @@
 """年度报告: the emergency paragraph of the county's report and its tables, with Word/Excel downloads."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from emergency import drills, reports
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
+from emergency.ui.widgets import draw_frame, page_help, year_select
 
 user = require_login()
 db = get_db()
 st.title("年度报告")
+page_help("annual-report")
 
-years = drills.drill_years(db) or [date.today().year]
-wanted = st.query_params.get("year")
-last_year = date.today().year - 1  # the report is written for the last complete year
-default = (
-    years.index(int(wanted))
-    if wanted and wanted.isdigit() and int(wanted) in years
-    else (years.index(last_year) if last_year in years else 0)
-)
-year = st.selectbox("报告年度", years, index=default)
+year = year_select("报告年度", drills.drill_years(db), report=True)  # the last complete year
 figures = reports.report_figures(db, year)
 
 st.subheader(reports.title(year))
@@ -54,15 +46,11 @@ cols[2].download_button(
 )
 
 st.markdown("**主要数据**")
-st.dataframe(pd.DataFrame(reports.figure_rows(figures), columns=["指标", "数值"]), hide_index=True, width="stretch")
+draw_frame(pd.DataFrame(reports.figure_rows(figures), columns=["指标", "数值"]))
 left, right = st.columns(2)
 left.markdown("**演练按层级**")
-left.dataframe(
-    pd.DataFrame(reports.level_rows(figures), columns=["层级", "场次", "参演人次"]), hide_index=True, width="stretch"
-)
+with left:
+    draw_frame(pd.DataFrame(reports.level_rows(figures), columns=["层级", "场次", "参演人次"]))
 right.markdown("**非煤矿山等领域演练按行业**")
-right.dataframe(
-    pd.DataFrame(reports.sector_rows(figures), columns=["行业领域", "开展演练的企业数", "场次", "参演人次"]),
-    hide_index=True,
-    width="stretch",
-)
+with right:
+    draw_frame(pd.DataFrame(reports.sector_rows(figures), columns=["行业领域", "开展演练的企业数", "场次", "参演人次"]))

@@ -9,7 +9,7 @@ import streamlit as st
 from emergency import auth, enums, exports, roster, teams
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import show_table, township_options, write_feedback
+from emergency.ui.widgets import page_help, show_table, township_options, write_feedback
 
 
 @st.cache_data(max_entries=32, show_spinner="正在检查……")
@@ -31,6 +31,7 @@ def cached_findings(
 user = require_login()
 db = get_db()
 st.title("队伍健康检查")
+page_help("roster-health")
 
 settings = roster.health_settings(db)
 st.caption(

@@ -9,11 +9,12 @@ from emergency.db import TIME_ZONE
 from emergency.notify import channels
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db, get_scheduler
-from emergency.ui.widgets import show_table, write_feedback
+from emergency.ui.widgets import page_help, show_table, write_feedback
 
 user = require_login()
 db = get_db()
 st.title("定时任务")
+page_help("scheduler")
 if not user.is_admin:
     st.error("只有县应急管理局管理员可以查看定时任务。")
     st.stop()
@@ -112,4 +113,4 @@ if backups:
     show_table(frame, {"name": "文件", "taken_at": "时间", "size": "大小"})
 else:
     st.info("尚无备份（每晚 02:30 自动备份）。")
-st.caption(f"备份目录：{backup.backup_dir(db)}。恢复须先停止服务器，再运行 python -m emergency restore 备份文件。")
+st.caption(f"备份目录：`{backup.backup_dir(db)}`。恢复须先停止服务器，再运行 `python -m emergency restore 备份文件`。")

@@ -10,11 +10,12 @@ from emergency.hygiene import escape_markdown as md
 from emergency.notify import channels, reminders
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
 st.title("提醒设置")
+page_help("reminder-settings")
 if not user.is_admin:
     st.error("只有县应急管理局管理员可以修改提醒设置。")
     st.stop()

@@ -11,12 +11,23 @@ from emergency.hygiene import escape_markdown as md
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, enum_select, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    drawn,
+    enum_select,
+    label_of,
+    multiselect,
+    page_help,
+    search_bar,
+    show_table,
+    township_options,
+    write_feedback,
+)
 
 user = require_login()
 db = get_db()
 st.title("救援队伍")
 record_actions.voided_note("teams")
+page_help("teams")
 
 towns = township_options(db)
 cols = st.columns(4)
@@ -30,9 +41,17 @@ with cols[2]:
 with cols[3]:
     domain = enum_select("灾种领域", enums.HAZARD_DOMAINS)
 include_disbanded = st.checkbox("包括已撤销的队伍")
+found = search_bar("teams", text_label="按队伍名称或负责人查找")
 
 frame = teams.team_list_for(
-    db, user, township_code=township, kind=kind, level=level, domain=domain, include_disbanded=include_disbanded
+    db,
+    user,
+    township_code=township,
+    kind=kind,
+    level=level,
+    domain=domain,
+    include_disbanded=include_disbanded,
+    search=found.text,
 )
 st.caption(f"共 {len(frame)} 支队伍，在册队员 {int(frame['member_count'].sum()) if len(frame) else 0} 人")
 show_table(
@@ -58,6 +77,7 @@ filters = {
     "level": level,
     "domain": domain,
     "include_disbanded": include_disbanded,
+    "search": found.text,
 }
 st.download_button(
     "导出 Excel（当前筛选）",
@@ -102,7 +122,7 @@ if len(frame):
         with st.expander("修改覆盖领域、登记团体保险"):
             current = record["domains"]
             with st.form("team_domains"):
-                new_domains = st.multiselect(
+                new_domains = multiselect(
                     "覆盖领域", list(enums.HAZARD_DOMAINS), default=current, format_func=label_of(enums.HAZARD_DOMAINS)
                 )
                 if st.form_submit_button("保存覆盖领域"):
@@ -154,7 +174,7 @@ if user.role != "viewer":
         level_new = st.selectbox("层级", levels, format_func=label_of(enums.TEAM_LEVELS))
         own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
         town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
-        domains = st.multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS))
+        domains = multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS))
         leader = st.text_input("负责人")
         phone = st.text_input("值班电话")
         founded = st.date_input("成立日期", date.today())

@@ -8,18 +8,19 @@ import streamlit as st
 from emergency import auth, enums
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import label_of, township_options, write_feedback
+from emergency.ui.widgets import draw_frame, label_of, page_help, township_options, write_feedback
 
 user = require_login()
 db = get_db()
 st.title("用户管理")
+page_help("users")
 if not user.is_admin:
     st.error("只有县应急管理局管理员可以管理用户。")
     st.stop()
 
 frame = auth.list_users(db)
 frame["角色"] = frame["角色"].map(enums.USER_ROLES.get)
-st.dataframe(frame, hide_index=True, width="stretch")
+draw_frame(frame)
 
 with st.form("new_user"):
     st.subheader("新建用户")

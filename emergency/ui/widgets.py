@@ -3,23 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 import streamlit as st
 
 from emergency import enums, regions
+from emergency.display import display_frame
 from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
 
 if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
     from ..db import Database
 
 
 def show_table(
-    frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[str, dict] | None = None, **kwargs
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    enum_columns: dict[str, dict] | None = None,
+    *,
+    rates: Iterable[str] = (),
+    percents: Iterable[str] = (),
+    durations: Iterable[str] = (),
+    **kwargs,
 ) -> pd.DataFrame:
-    """Draw the chosen columns under Chinese headers; codes shown as their labels. Returns what was drawn."""
+    """Draw the chosen columns under Chinese headers; codes shown as their labels. Returns what was drawn
+    (dates as dates, before formatting). `rates`, `percents`, `durations` name source columns formatted
+    as 54.5% (from a fraction or from percent) and 24.9 分钟 (display.display_frame)."""
+    shown = table_frame(frame, columns, enum_columns)
+    draw_frame(
+        shown,
+        rates=[columns[c] for c in rates],
+        percents=[columns[c] for c in percents],
+        durations=[columns[c] for c in durations],
+        **kwargs,
+    )
+    return shown
+
+
+def table_frame(
+    frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[str, dict] | None = None
+) -> pd.DataFrame:
+    """The chosen columns under their Chinese headers, codes as labels, DuckDB's midnight stamps as
+    dates: what show_table draws and export_list exports."""
     shown = frame[list(columns)].copy()
     for column in shown.columns:  # DuckDB DATE arrives as midnight timestamps: show it as a date
         if (
@@ -29,16 +59,30 @@ def show_table(
             shown[column] = shown[column].dt.date
     for column, mapping in (enum_columns or {}).items():
         shown[column] = shown[column].map(lambda v, m=mapping: enums.label(m, v))
-    shown = shown.rename(columns=columns)
-    display = shown.copy()
-    for column in display.columns:  # an empty text or date cell reads "—", not "None"
-        if display[column].dtype == object:
-            display[column] = display[column].where(display[column].notna(), "—")
+    return shown.rename(columns=columns)
+
+
+def draw_frame(
+    frame: pd.DataFrame,
+    *,
+    rates: Iterable[str] = (),
+    percents: Iterable[str] = (),
+    durations: Iterable[str] = (),
+    **kwargs,
+) -> None:
+    """The one door to st.dataframe: every column formatted to one type first (display.display_frame:
+    "—" for empty cells, no None/nan on the canvas, no ArrowTypeError), status columns coloured.
+    A frame with a meaningful index (a pivot) is drawn with that index as its first column."""
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    display = display_frame(frame, rates=rates, percents=percents, durations=durations)
     status_columns = [c for c in display.columns if str(c).endswith("状态")]
+    styled: pd.DataFrame | Styler = display
     if status_columns and len(display) <= STYLE_MAX_ROWS:
-        display = display.style.map(status_colour, subset=status_columns)
-    st.dataframe(display, hide_index=True, width="stretch", **kwargs)
-    return shown
+        styled = display.style.map(status_colour, subset=status_columns)
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    st.dataframe(styled, **kwargs)
 
 
 # Status labels coloured as on the map: red for late or broken, amber for soon, green for fine.
@@ -126,3 +170,152 @@ def write_feedback(action, success: str, saved_as: str | None = None) -> bool:
             st.session_state.pop(slot, None)
     st.success(success)
     return True
+
+
+# Chinese everywhere ------------------------------------------------------------------------------------
+MULTISELECT_PLACEHOLDER = "请选择（可多选）"
+SELECT_PLACEHOLDER = "请选择"
+
+# Streamlit's file uploader has no options for its button ("Upload") and its limit line ("20MB per
+# file"): the English nodes are hidden (display:none, so no screen reader or copy sees them either)
+# and Chinese text is drawn in their place by CSS. Verified in chromium (tests/e2e/test_sweep_browser.py).
+CHINESE_CSS = """
+<style>
+[data-testid="stFileUploaderDropzone"] button > * { display: none; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div > * { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {
+  content: "拖放文件到此处，或点击“选择文件”（单个文件不超过 20 MB）";
+  font-size: 0.875rem; opacity: 0.7;
+}
+[data-testid="stSkipToContent"] { font-size: 0; }
+[data-testid="stSkipToContent"]::after { content: "跳到正文"; font-size: 1rem; }
+</style>
+"""
+
+
+def chinese_widgets() -> None:
+    """Once per run (app.py): Chinese texts for the parts of Streamlit's widgets that have no option."""
+    st.html(CHINESE_CSS)
+
+
+def multiselect(label: str, options, **kwargs):
+    """st.multiselect with a Chinese placeholder (Streamlit's default is "Choose options")."""
+    kwargs.setdefault("placeholder", MULTISELECT_PLACEHOLDER)
+    return st.multiselect(label, options, **kwargs)
+
+
+def no_access_page() -> None:
+    """What a role sees at the URL of a page it may not open (instead of Streamlit's "Page not found")."""
+    st.title("无权访问此页面")
+    st.error("您的账号无权访问此页面。如需使用，请联系县应急管理局管理员。")
+    st.page_link(nav_home(), label="返回首页")
+
+
+def nav_home() -> str:
+    from emergency.ui import nav
+
+    return nav.PAGES[0].path
+
+
+# One default year ---------------------------------------------------------------------------------------
+def default_year(*, report: bool = False, today: date | None = None) -> int:
+    """The year every page opens on: the current year; for a report, the last full year."""
+    today = today or date.today()
+    return today.year - 1 if report else today.year
+
+
+def year_select(label: str, years: Iterable[int], *, report: bool = False, key: str | None = None, container=st) -> int:
+    """A year picker over `years` (newest first) that always offers and opens on default_year(report);
+    a ?year= in the URL chooses another year when it is offered."""
+    default = default_year(report=report)
+    options = sorted({int(y) for y in years} | {default}, reverse=True)
+    wanted = st.query_params.get("year")
+    index = (
+        options.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in options else options.index(default)
+    )
+    return int(container.selectbox(label, options, index=index, key=key))
+
+
+# In-app help --------------------------------------------------------------------------------------------
+def page_help(page: str) -> None:
+    """The page's "如何使用" expander (texts in ui/help.py, keyed by the page's url_path)."""
+    from emergency.ui.help import HELP
+
+    with st.expander("如何使用"):
+        st.markdown(HELP[page])
+
+
+# Find and take away -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Search:
+    """What the search bar asks for: text in the name, a date range, a plan (each None if not asked)."""
+
+    text: str | None = None
+    since: date | None = None
+    until: date | None = None
+    plan_code: str | None = None
+
+
+def search_bar(
+    key: str, *, text_label: str = "按名称查找", dates: str | None = None, plans: Mapping[str, str] | None = None
+) -> Search:
+    """The search row of a list page: a name search, an optional date range (`dates` names the date,
+    e.g. "演练日期") and an optional plan choice ({code: name}). Filtering happens in SQL in the domain
+    module the page calls with these values."""
+    columns = st.columns(1 + (2 if dates else 0) + (1 if plans else 0))
+    text = columns[0].text_input(text_label, key=f"{key}_text", placeholder="输入关键字")
+    since = until = plan_code = None
+    at = 1
+    if dates:
+        since = columns[at].date_input(f"{dates}自", value=None, key=f"{key}_since", format="YYYY-MM-DD")
+        until = columns[at + 1].date_input(f"{dates}至", value=None, key=f"{key}_until", format="YYYY-MM-DD")
+        at += 2
+    if plans:
+        options: list[str | None] = [None, *plans]
+        plan_code = columns[at].selectbox(
+            "预案", options, key=f"{key}_plan", format_func=lambda c: "全部预案" if c is None else f"{c} {plans[c]}"
+        )
+    return Search(text.strip() or None, since, until, plan_code)
+
+
+def export_button(db: Database, user, frame: pd.DataFrame | Callable[[], pd.DataFrame], what: str, *, key: str) -> None:
+    """An "导出 Excel" button for a list (Chinese headers; the list functions have masked it for this
+    user's role). `frame` may be a function, called only at the click: a whole county's list costs
+    nothing on a page view. exports.export_xlsx writes the workbook and its audit row at the click."""
+    from emergency import exports
+
+    def workbook() -> bytes:
+        table = frame() if callable(frame) else frame
+        for column in table.columns:  # minutes and rates to one decimal, not 12.333333
+            if pd.api.types.is_float_dtype(table[column]):
+                table[column] = table[column].round(1)
+        return exports.export_xlsx(db, user, table, what)
+
+    st.download_button(
+        "导出 Excel",
+        data=workbook,
+        file_name=f"{what}_{date.today():%Y%m%d}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=key,
+        on_click="ignore",
+    )
+
+
+def export_list(
+    db: Database,
+    user,
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
+    columns: dict[str, str],
+    what: str,
+    *,
+    key: str,
+    enum_columns: dict[str, dict] | None = None,
+) -> None:
+    """export_button for a list given as show_table takes it (source frame or a function giving it,
+    {column: header}, enum labels)."""
+
+    def table() -> pd.DataFrame:
+        return table_frame(frame() if callable(frame) else frame, columns, enum_columns)
+
+    export_button(db, user, table, what, key=key)

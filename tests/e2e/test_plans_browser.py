@@ -20,7 +20,7 @@ def test_plans_page_in_a_real_browser(server, page):
     go_to(page, "年度报告")
     page.get_by_role("heading", name="年度报告").wait_for(timeout=60_000)
     page.get_by_text("现有应急救援队伍").first.wait_for(timeout=60_000)
-    page.get_by_text("下载 Word").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="下载 Word").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     screenshot(page, "report")
     assert page.outside_requests == [], page.outside_requests

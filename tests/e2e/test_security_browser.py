@@ -82,6 +82,11 @@ def _opens(name: str, data: bytes) -> None:
 DOWNLOAD_PAGES = [
     ("救援队伍", ("admin", "leader", "town100")),
     ("队员", ("admin", "leader", "town100")),
+    ("演练记录", ("admin", "leader", "town100")),
+    ("专项应急预案", ("leader",)),
+    ("演练计划", ("town100",)),
+    ("重点企业", ("town100",)),
+    ("三级联动", ("leader",)),
     ("队伍健康检查", ("admin", "leader")),
     ("导入", ("admin",)),
     ("年度报告", ("admin",)),
@@ -104,7 +109,12 @@ def test_every_download_button_gives_a_file_that_opens(server, page, username):
             continue
         go_to(page, title)
         page.get_by_role("heading", name=title).wait_for(timeout=60_000)
-        page.get_by_test_id("stDownloadButton").first.wait_for(timeout=60_000)
+        page.get_by_test_id("stDownloadButton").first.wait_for(state="attached", timeout=60_000)
+        closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary:has-text('导出')")
+        while closed.count():  # exports inside an expander (三级联动)
+            closed.first.click()
+            page.wait_for_timeout(300)
+        page.get_by_test_id("stDownloadButton").locator("button:visible").first.wait_for(timeout=60_000)
         tabs = page.get_by_role("tab")
         for index in range(max(1, tabs.count())):
             if tabs.count():
