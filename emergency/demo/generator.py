@@ -53,7 +53,10 @@ TARGETS: Targets = {
 # 2024 figures above (no 2024 county/township/enterprise drills, no teams or members). The value
 # names the extension's random stream: the module's name when it was added (emergency/demo_linkage.py),
 # kept when it moved so that the same seed still gives the same rows.
-DEMO_EXTENSIONS: dict[str, str] = {"emergency.demo.linkage": "emergency.demo_linkage"}
+DEMO_EXTENSIONS: dict[str, str] = {
+    "emergency.demo.linkage": "emergency.demo_linkage",
+    "emergency.demo.resources": "emergency.demo.resources",
+}
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
 DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}

@@ -48,6 +48,8 @@ KINDS = {
     "action_overdue": "整改逾期",
     "roll_call_unanswered": "点名未应答",
     "warning_unacknowledged": "预警未确认",
+    "stock_expiring": "物资即将到期",  # resources/stock.py
+    "stock_below_minimum": "物资低于最低储备",
 }
 URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged")
 
@@ -552,6 +554,9 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         s["ack_minutes"],
         s["escalation_window_days"],
     )
+    from ..resources.stock import reminder_candidates as resource_reminders  # depots' stock (issue 18)
+
+    found += resource_reminders(db, today, s["expiry_days"])
     return found
 
 
