@@ -187,7 +187,9 @@ def normalised(spec: Registry, data: dict) -> tuple[dict, list[Problem]]:
     out: dict[str, Any] = {}
     problems: list[Problem] = []
     for name in spec.fields:
-        value: Any = data.get(name, DEFAULTS.get(spec.key, {}).get(name))
+        value: Any = data.get(name)
+        if is_blank(value):  # an empty form field or import cell takes the registry's default
+            value = DEFAULTS.get(spec.key, {}).get(name)
         label = spec.labels[name]
         try:
             if name in spec.phones:
