@@ -273,7 +273,7 @@ def test_resource_layers_drawn_where_stored_with_escaped_popups():
     }
     html = mapview.map_script(mapview.build_map(data))
     assert markers(html) == 4 and mapview.external_urls(html) == []
-    for name in ("应急物资储备库", "应急避难场所", "隐患点（威胁人数）", "救援队伍驻地"):
+    for name in ("应急物资储备库", "应急避难场所", "隐患点（威胁人数）", "队伍驻地（备勤）"):
         assert json.dumps(name)[1:-1] in html
     assert "[34.2, 112.2]" in html and "resource-hazards" in html
     popup = mapview.resource_popup("depots", data["resources"]["depots"][0])
