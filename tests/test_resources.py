@@ -524,3 +524,28 @@ def test_nearest_within_is_a_setting(fresh_db):
     with pytest.raises(PermissionDenied):
         coverage.set_within_km(fresh_db, auth.User(1, "t", "t", "township", CHENGGUAN), 3)
     assert math.isclose(coverage.within_km(fresh_db), 5)
+
+
+def test_drills_link_to_hazard_points_and_stale_edits_are_refused(fresh_db):
+    from emergency.stale import StaleRecord
+
+    hazard = registry.create(
+        fresh_db, SYSTEM, "hazards", {"code": "H-1", "name": "滑坡", "kind": "geological", "township_code": CHENGGUAN}
+    )
+    drill = fresh_db.scalar(
+        "INSERT INTO drills (title, level, organiser, form, content, held_on, township_code, participants)"
+        " VALUES ('滑坡避险演练', 'village', '城关镇', 'live', 'single', DATE '2026-06-01', ?, 40) RETURNING id",
+        [CHENGGUAN],
+    )
+    with pytest.raises(ValidationError, match="演练"):
+        registry.link_drill(fresh_db, TOWN, hazard, 999999)
+    with pytest.raises(PermissionDenied):
+        registry.link_drill(fresh_db, User(903, "t2", "田湖", "township", TIANHU), hazard, drill)
+    registry.link_drill(fresh_db, TOWN, hazard, drill)
+    registry.link_drill(fresh_db, TOWN, hazard, drill)  # once
+    assert fresh_db.query("SELECT hazard_id, drill_id FROM hazard_drills") == [(hazard, drill)]
+    drawn = registry.record_of(fresh_db, "hazards", hazard)
+    registry.update(fresh_db, SYSTEM, "hazards", hazard, {"evacuation_route": "向东撤离"}, expected=drawn)
+    with pytest.raises(StaleRecord):
+        registry.update(fresh_db, TOWN, "hazards", hazard, {"people_threatened": 3}, expected=drawn)
+    assert fresh_db.scalar("SELECT people_threatened FROM hazard_points") == 0

@@ -60,3 +60,31 @@ def test_coverage_page_lists_every_hazard_point(app, demo_db):
     assert set(nearest["覆盖状态"]) == {"无坐标"}  # the demo's hazard points have no coordinate
     capacity = at.dataframe[1].value
     assert len(capacity) == 16 and set(capacity["人口"]) == {"未登记"}
+
+
+def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scratch_db):
+    at = app(REGISTRY, as_user="town100", db=scratch_db)
+    team_label = at.selectbox(key="base_team").value
+    team = scratch_db.scalar(
+        "SELECT id FROM teams WHERE name = ? AND township_code = '410325100'", [team_label.split("（")[0]]
+    )
+    form = [b for b in at.get("form_submit_button") if b.label == "保存装备"][0]
+    for box in at.selectbox:
+        if box.label == "装备":
+            box.set_value("assault_boat")
+    for number in at.number_input:
+        if number.label == "数量（0 为删除）":
+            number.set_value(2)
+    form.click().run()
+    assert any("已保存装备" in s.value for s in at.success)
+    assert scratch_db.query("SELECT item_code, quantity FROM team_equipment WHERE team_id = ?", [team]) == [
+        ("assault_boat", 2)
+    ]
+    for text in at.text_input:
+        if text.label == "隐患点编号":
+            text.input("UI-H001")
+        elif text.label == "隐患点名称":
+            text.input("页面登记的隐患点")
+    [b for b in at.get("form_submit_button") if b.label == "保存隐患点"][0].click().run()
+    assert any("已登记隐患点" in s.value for s in at.success), [e.value for e in at.error]
+    assert scratch_db.scalar("SELECT township_code FROM hazard_points WHERE code = 'UI-H001'") == "410325100"

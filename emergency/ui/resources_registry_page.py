@@ -7,6 +7,7 @@ from emergency.enums import (
     EXPERT_AVAILABILITY,
     HAZARD_DOMAINS,
     HAZARD_POINT_KINDS,
+    RESOURCE_ITEMS,
     SHELTER_KINDS,
     TEAM_READINESS,
     TEAM_STAFFING,
@@ -132,6 +133,19 @@ with tab_bases:
                     "readiness": readiness,
                 }
                 write_feedback(lambda: bases.set_team_base(db, user, int(teams[chosen]), data), "已保存驻地")
+        equipment = bases.equipment_of(db, int(teams[chosen]))
+        st.caption(
+            "装备与车辆："
+            + ("、".join(f"{e['name']}{e['quantity']}{e['unit']}" for e in equipment) if equipment else "未登记")
+        )
+        with st.form("team_equipment"):
+            item = st.selectbox(
+                "装备", list(RESOURCE_ITEMS), format_func=lambda c: f"{RESOURCE_ITEMS[c][0]}（{RESOURCE_ITEMS[c][1]}）"
+            )
+            quantity = st.number_input("数量（0 为删除）", min_value=0, step=1, value=0)
+            if st.form_submit_button("保存装备"):
+                items = {e["item_code"]: e["quantity"] for e in equipment} | {item: int(quantity)}
+                write_feedback(lambda: bases.set_team_equipment(db, user, int(teams[chosen]), items), "已保存装备")
 with tab_depots:
     st.caption("储备库的登记、库存和出入库在“物资储备”页面。")
     transfer_section(db, user, "depots")
