@@ -68,6 +68,10 @@ SENSITIVE_FIELDS = {
     "second_phone": _mask_phone,
     "contact_phone": _mask_phone,
     "mobile": _mask_phone,
+    "custodian_phone": _mask_phone,  # emergency resources (resources/): depot, shelter, hazard point
+    "manager_phone": _mask_phone,
+    "responsible_phone": _mask_phone,
+    "monitor_phone": _mask_phone,
     "id_number": _mask_id,
     "id_cipher": _hidden,
     "id_hmac": _hidden,

@@ -100,3 +100,55 @@ def label(mapping, code):
 
 # Enterprise plan types (生产安全事故应急预案管理办法): their drill and filing clocks in deadlines.py.
 ENTERPRISE_PLAN_TYPES = {"comprehensive": "综合应急预案", "special": "专项应急预案", "onsite": "现场处置方案"}
+# Emergency resources (issue 18) -------------------------------------------------------------------
+# Supply depots by level (应急物资储备库; 协议储备 = a supplier under an agreement to deliver).
+DEPOT_LEVELS = {
+    "county": "县级储备库",
+    "township": "乡镇储备点",
+    "village": "村（社区）储备点",
+    "enterprise": "企业储备",
+    "agreement": "协议储备",
+}
+
+# The item catalogue: code -> (name, unit). Stock, team equipment and minimums use these codes.
+RESOURCE_ITEMS = {
+    "tent": ("帐篷", "顶"),
+    "folding_bed": ("折叠床", "张"),
+    "quilt": ("棉被", "床"),
+    "life_jacket": ("救生衣", "件"),
+    "life_buoy": ("救生圈", "个"),
+    "assault_boat": ("冲锋舟", "艘"),
+    "pump": ("排涝水泵", "台"),
+    "generator": ("发电机", "台"),
+    "sandbag": ("编织袋（沙袋）", "条"),
+    "chain_saw": ("油锯", "台"),
+    "wind_extinguisher": ("风力灭火机", "台"),
+    "extinguisher": ("灭火器", "具"),
+    "rain_gear": ("雨衣雨靴", "套"),
+    "flashlight": ("强光手电", "支"),
+    "first_aid_kit": ("急救包", "个"),
+    "drinking_water": ("饮用水", "箱"),
+    "instant_food": ("方便食品", "箱"),
+    "rescue_vehicle": ("抢险救援车", "辆"),
+}
+
+SHELTER_KINDS = {
+    "school": "学校",
+    "square": "广场",
+    "park": "公园绿地",
+    "stadium": "体育场馆",
+    "community": "社区（村）活动中心",
+    "other": "其他",
+}
+
+HAZARD_POINT_KINDS = {
+    "geological": "地质灾害隐患点",
+    "flash_flood": "山洪危险区",
+    "major_hazard": "重大危险源",
+    "waterlogging": "易涝点",
+}
+
+TEAM_STAFFING = {"full": "专职", "part": "兼职"}
+TEAM_READINESS = {"standby": "备勤", "on_duty": "执勤", "resting": "休整"}
+EXPERT_AVAILABILITY = {"available": "可调用", "busy": "暂不可调用", "retired": "已退出"}
+STOCK_DIRECTIONS = {"in": "入库", "out": "出库"}

@@ -142,6 +142,17 @@ MEMBER_COLUMNS = [
     Column("其他电话", "second_phone", example="", note="固定电话或第二个手机号"),
 ]
 COLUMNS = {"teams": TEAM_COLUMNS, "members": MEMBER_COLUMNS}
+
+
+def register_kind(kind: str, columns: list[Column], synonyms: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Another registry (resources) reads its files with this engine: its template columns and header
+    synonyms join the tables layout(), the mapping step and _column_problems read."""
+    from .import_headers import SYNONYMS
+
+    COLUMNS[kind] = columns
+    SYNONYMS[kind] = synonyms or {}
+
+
 # What the preview calls the fields that are not a template column of their own.
 EXTRA_LABELS = {
     "team_name": "所属队伍",

@@ -320,6 +320,23 @@ def map_data(db: Database, now: datetime | None = None) -> dict:
         "boundaries": boundaries(db),
         "villages": regions.villages_with_coordinates(db),
         "attribution": regions.ATTRIBUTION,
+        "resources": resource_layers(db),
+    }
+
+
+def resource_layers(db: Database) -> dict[str, list[dict]]:
+    """The emergency resources with a coordinate, as plain rows for the four resource layers: depots
+    (with their stock per item), open and closed shelters (capacity), hazard points (people
+    threatened), team bases. Records without a coordinate are not drawn (the resources pages list them)."""
+    from .resources import bases, registry, stock
+
+    totals = stock.depot_totals(db)
+    depots = [{**d, "stock": totals.get(d["id"], [])} for d in registry.rows(db, "depots") if d["lat"] is not None]
+    return {
+        "depots": depots,
+        "shelters": [r for r in registry.rows(db, "shelters") if r["lat"] is not None],
+        "hazards": [r for r in registry.rows(db, "hazards") if r["lat"] is not None],
+        "team_bases": bases.team_bases(db),
     }
 
 
@@ -521,9 +538,83 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
                 [lat, lon], radius=3, color="#566573", fill=True, fill_opacity=0.8, tooltip=js_safe_html(v["name"])
             ).add_to(village_layer)
         village_layer.add_to(m)
+    _resource_layers(m, data.get("resources") or {}, point)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds(bounds)
     return m
+
+
+# Resource layers: (layer name, data key, colour, popup lines); hidden at first like the figures layers,
+# since depots, shelters and team bases at a township government share its seat's coordinate.
+RESOURCE_LAYERS = {
+    "depots": ("应急物资储备库", "#d35400"),
+    "shelters": ("应急避难场所", "#27ae60"),
+    "hazards": ("隐患点（威胁人数）", "#c0392b"),
+    "team_bases": ("队伍驻地（备勤）", "#2471a3"),
+}
+
+
+def resource_popup(kind: str, r: dict) -> str:
+    """The popup of a resource record; every value escaped (HTML and the JS template literal)."""
+    from .enums import DEPOT_LEVELS, HAZARD_POINT_KINDS, SHELTER_KINDS, TEAM_READINESS, TEAM_STAFFING
+
+    e = js_safe_html
+    place = r.get("township_name") or "县级"
+    lines = [f"<b>{e(r['name'])}</b>"]
+    if kind == "depots":
+        lines.append(f"{e(DEPOT_LEVELS.get(r['level'], r['level']))} · {e(place)}")
+        items = r.get("stock") or []
+        lines.append("库存：" + (e("、".join(f"{s['name']}{s['quantity']}{s['unit']}" for s in items)) or "无"))
+        if r.get("custodian_name"):
+            lines.append(f"保管人：{e(r['custodian_name'])}")
+    elif kind == "shelters":
+        status = "开放" if r.get("is_open") else "关闭"
+        lines.append(f"{e(SHELTER_KINDS.get(r['kind'], r['kind']))} · {e(place)} · {status}")
+        lines.append(f"可容纳 {e(r['capacity'])} 人")
+    elif kind == "hazards":
+        lines.append(f"{e(HAZARD_POINT_KINDS.get(r['kind'], r['kind']))} · 编号 {e(r['code'])} · {e(place)}")
+        lines.append(f"威胁 {e(r['people_threatened'])} 人 / {e(r['households'])} 户")
+        for role, label in (("responsible", "责任人"), ("monitor", "监测员")):
+            if r.get(f"{role}_name"):
+                lines.append(f"{label}：{e(r[role + '_name'])}")
+    else:
+        staffing = TEAM_STAFFING.get(r.get("staffing") or "", "")
+        readiness = TEAM_READINESS.get(r.get("readiness") or "", "")
+        lines.append(f"{e(place)} · {e(staffing or '—')} · {e(readiness or '—')} · 在册 {e(r.get('members', 0))} 人")
+        if r.get("equipment"):
+            lines.append("装备：" + e(r["equipment"]))
+    return "<div style='font-size:13px;line-height:1.6;min-width:200px'>" + "<br>".join(lines) + "</div>"
+
+
+def _radius(kind: str, r: dict) -> float:
+    if kind == "hazards":
+        return 4 + 1.5 * math.sqrt(max(int(r.get("people_threatened") or 0), 0))
+    if kind == "shelters":
+        return 4 + math.sqrt(max(int(r.get("capacity") or 0), 0)) / 5
+    return 6
+
+
+def _resource_layers(m: folium.Map, resources: dict, point) -> None:
+    for kind, (name, colour) in RESOURCE_LAYERS.items():
+        rows = resources.get(kind) or []
+        if not rows:
+            continue
+        layer = folium.FeatureGroup(name=name, show=False)
+        for r in rows:
+            lon, lat = point(r["lon"], r["lat"])
+            folium.CircleMarker(
+                [lat, lon],
+                radius=_radius(kind, r),
+                color="#ffffff",
+                weight=1.5,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.85,
+                popup=folium.Popup(resource_popup(kind, r), max_width=320),
+                tooltip=js_safe_html(r["name"]),
+                className=f"resource-{kind}",
+            ).add_to(layer)
+        layer.add_to(m)
 
 
 def seat_positions(data: dict) -> dict[str, tuple[float, float]]:

@@ -34,7 +34,8 @@ def test_map_page_draws_outline_seats_offline(app, demo_db):
     first = outline["features"][0]["geometry"]["coordinates"][0][0]
     assert f"[{first[0]}, {first[1]}]" in script and "L.geoJson" in script.replace("L.geoJSON", "L.geoJson")
     seats = demo_db.scalar("SELECT count(*) FROM townships WHERE is_township AND lon IS NOT NULL")
-    assert seats == 15 and len(re.findall(r"L\.circleMarker\(", script)) == 15
+    # seat markers: every circle marker but the resource layers' (class resource-<kind>)
+    assert seats == 15 and len(re.findall(r"L\.circleMarker\(", script)) - script.count('"resource-') == 15
     everything = json.dumps(args)
     assert not re.search(r"https?://", everything), re.findall(r"https?://[^\s\"']+", everything)
     assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
@@ -76,7 +77,8 @@ def test_map_township_detail_and_admin_sets_a_coordinate(app, scratch_db):
     at.button[0].click().run()  # the coordinate form's submit button is the first button on the page
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert scratch_db.query("SELECT lon, lat FROM townships WHERE code = '410325107'") == [(111.75, 33.9)]
-    assert len(re.findall(r"L\.circleMarker\(", map_args(at)["script"])) == 16
+    script = map_args(at)["script"]
+    assert len(re.findall(r"L\.circleMarker\(", script)) - script.count('"resource-') == 16
 
 
 def test_linkage_page_shows_16_of_16_connected_in_2024(app):

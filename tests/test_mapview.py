@@ -45,7 +45,9 @@ def test_map_is_offline_with_one_marker_per_seat(demo_db):
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower() and "tile_layer" not in html
     assert 'L.Icon.Default.imagePath = "/app/static/leaflet/images/"' in html
     seats = [t for t in data["townships"] if t["lon"] is not None]
-    assert len(seats) == 15 and markers(html) == 15
+    placed = sum(len(rows) for rows in data["resources"].values())  # the resource layers' markers
+    assert len(seats) == 15 and markers(html) == 15 + placed
+    assert markers(mapview.map_script(mapview.build_map({**data, "resources": {}}))) == 15
     assert "白河镇" not in [t["name"] for t in seats]
     for t in seats:
         assert f"[{t['lat']}, {t['lon']}]" in html  # drawn where it is stored, WGS-84
@@ -167,10 +169,10 @@ def test_admin_sets_a_missing_coordinate_and_the_seat_appears(scratch_db):
         regions.set_coordinates(db, admin, "410325107", 33.9, 111.75)  # swapped
     with pytest.raises(ValueError, match="不存在"):
         regions.set_coordinates(db, admin, "999", 111.75, 33.9)
-    assert markers(mapview.map_script(mapview.build_map(mapview.map_data(db)))) == 15
+    assert markers(mapview.map_script(mapview.build_map({**mapview.map_data(db), "resources": {}}))) == 15
     regions.set_coordinates(db, admin, "410325107", 111.75, 33.9, "乡镇政府提供")
     assert "白河镇" not in [m["name"] for m in regions.missing_coordinates(db)]
-    assert markers(mapview.map_script(mapview.build_map(mapview.map_data(db)))) == 16
+    assert markers(mapview.map_script(mapview.build_map({**mapview.map_data(db), "resources": {}}))) == 16
     assert db.scalar("SELECT count(*) FROM audit_log WHERE table_name = 'townships' AND record_id = '410325107'") == 1
 
 
@@ -197,3 +199,85 @@ def test_click_finds_the_township():
     gcj = {**data, "tiles": {"url": "x", "datum": "gcj02"}}
     lon, lat = mapview.wgs84_to_gcj02(112.0, 34.0)
     assert mapview.clicked_township(gcj, {"last_object_clicked": {"lat": lat, "lng": lon}}) == "a"
+
+
+def test_resource_layers_drawn_where_stored_with_escaped_popups():
+    from emergency.resources import registry  # noqa: F401 - the layer rows are registry rows
+
+    data = {
+        "townships": [],
+        "outline": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {},
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[111.7, 33.6], [112.4, 33.6], [112.4, 34.3], [111.7, 33.6]]],
+                    },
+                }
+            ],
+        },
+        "resources": {
+            "depots": [
+                {
+                    "id": 1,
+                    "name": "县库<b>",
+                    "level": "county",
+                    "township_name": None,
+                    "lon": 112.0,
+                    "lat": 34.0,
+                    "stock": [{"name": "帐篷", "quantity": 12, "unit": "顶"}],
+                    "custodian_name": "张三",
+                }
+            ],
+            "shelters": [
+                {
+                    "name": "一中",
+                    "kind": "school",
+                    "township_name": "城关镇",
+                    "is_open": True,
+                    "capacity": 800,
+                    "lon": 112.1,
+                    "lat": 34.1,
+                }
+            ],
+            "hazards": [
+                {
+                    "name": "滑坡`${x}`",
+                    "kind": "geological",
+                    "code": "H-1",
+                    "township_name": "城关镇",
+                    "people_threatened": 30,
+                    "households": 8,
+                    "responsible_name": "王五",
+                    "monitor_name": None,
+                    "lon": 112.2,
+                    "lat": 34.2,
+                }
+            ],
+            "team_bases": [
+                {
+                    "name": "城关镇应急救援队",
+                    "township_name": "城关镇",
+                    "staffing": "part",
+                    "readiness": "standby",
+                    "members": 20,
+                    "equipment": "冲锋舟2艘",
+                    "lon": 112.05,
+                    "lat": 34.05,
+                }
+            ],
+        },
+    }
+    html = mapview.map_script(mapview.build_map(data))
+    assert markers(html) == 4 and mapview.external_urls(html) == []
+    for name in ("应急物资储备库", "应急避难场所", "隐患点（威胁人数）", "队伍驻地（备勤）"):
+        assert json.dumps(name)[1:-1] in html
+    assert "[34.2, 112.2]" in html and "resource-hazards" in html
+    popup = mapview.resource_popup("depots", data["resources"]["depots"][0])
+    assert "帐篷12顶" in popup and "<b>县库&lt;b&gt;</b>" in popup
+    hazard = mapview.resource_popup("hazards", data["resources"]["hazards"][0])
+    assert "威胁 30 人 / 8 户" in hazard and "`" not in hazard and "${" not in hazard
+    assert "冲锋舟2艘" in mapview.resource_popup("team_bases", data["resources"]["team_bases"][0])

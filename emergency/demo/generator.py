@@ -58,6 +58,7 @@ DEMO_EXTENSIONS: dict[str, str] = {
     "emergency.demo.archive": "emergency.demo_archive",
     "emergency.demo.programme": "emergency.demo_programme",
     "emergency.demo.clocks": "emergency.demo_clocks",
+    "emergency.demo.resources": "emergency.demo.resources",
 }
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.

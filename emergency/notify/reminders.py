@@ -55,6 +55,8 @@ KINDS = {
     "warning_unacknowledged": "预警未确认",
     "warning_call": "预警叫应",  # emergency/calls.py: a warning pushed down the call chain
     "warning_escalated": "叫应升级",  # emergency/calls.py: called again, next step, county duty office
+    "stock_expiring": "物资即将到期",  # resources/stock.py
+    "stock_below_minimum": "物资低于最低储备",
 }
 URGENT_KINDS = ("roll_call_unanswered", "warning_unacknowledged", "warning_call", "warning_escalated")
 
@@ -576,6 +578,9 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
         s["roll_call_minutes"],
         s["escalation_window_days"],
     )
+    from ..resources.stock import reminder_candidates as resource_reminders  # depots' stock (issue 18)
+
+    found += resource_reminders(db, today, s["expiry_days"])
     return found
 
 

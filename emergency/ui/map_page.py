@@ -48,7 +48,10 @@ with right:
     for status, label in linkage.STATUS_LABELS.items():
         count = sum(1 for t in data["townships"] if t["status"] == status)
         st.markdown(f"- :{MARKDOWN_COLOURS[status]}[●] {label}：{count} 个乡镇")
-    st.caption("圆点大小表示在册队伍数；图层可在地图右上角切换（队伍、企业、近12个月演练按乡镇驻地汇总）。")
+    st.caption(
+        "圆点大小表示在册队伍数；图层可在地图右上角切换（队伍、企业、近12个月演练按乡镇驻地汇总；"
+        "应急物资储备库、避难场所、隐患点和队伍驻地按登记的坐标标注，无坐标的不标注）。"
+    )
     missing = regions.missing_coordinates(db)
     st.markdown("**无坐标的单位（地图上不标注，不做推测）**")
     for unplaced in missing:

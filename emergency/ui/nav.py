@@ -39,6 +39,10 @@ PAGES: list[PageSpec] = [
     PageSpec("emergency/ui/actions_page.py", "整改跟踪", "corrective-actions", "预案与演练"),
     PageSpec("emergency/ui/enterprises_page.py", "重点企业", "enterprises", "预案与演练"),
     PageSpec("emergency/ui/report_page.py", "年度报告", "annual-report", "预案与演练"),
+    # --- emergency resources ---
+    PageSpec("emergency/ui/resources_stock_page.py", "物资储备", "resources-stock", "应急资源"),
+    PageSpec("emergency/ui/resources_registry_page.py", "避难场所与隐患点", "resources-registry", "应急资源"),
+    PageSpec("emergency/ui/resources_coverage_page.py", "资源覆盖", "resources-coverage", "应急资源"),
     # --- reminders ---
     PageSpec("emergency/ui/inbox_page.py", "消息", "inbox", "消息与提醒"),
     PageSpec("emergency/ui/settings_page.py", "提醒设置", "reminder-settings", "消息与提醒", ("admin",)),

@@ -1,0 +1,100 @@
+"""Shared drawing of the resources pages: coordinates as text, a registry's create form, its
+import (template, preview of every bad row, all or nothing) and export."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from emergency import regions
+from emergency.auth import User
+from emergency.db import Database
+from emergency.hygiene import escape_markdown as md
+from emergency.resources import registry, transfer
+from emergency.ui.widgets import label_of, township_options, write_feedback
+
+
+def coordinate_text(frame: pd.DataFrame) -> pd.Series:
+    """'112.090469, 34.148262' or '—' (never NaN or None on screen)."""
+    if frame.empty:
+        return pd.Series([], dtype=object)
+    return frame.apply(
+        lambda r: "—" if pd.isna(r["lon"]) or pd.isna(r["lat"]) else f"{r['lon']:.6f}, {r['lat']:.6f}", axis=1
+    )
+
+
+def registry_form(db: Database, user: User, key: str) -> None:
+    """登记: a create form for a registry, every field of its description (registry.Registry)."""
+    spec = registry.registry(key)
+    if user.role == "viewer":
+        return
+    towns = township_options(db, include_all=False)
+    if user.role == "township":
+        towns = {n: c for n, c in towns.items() if c == user.township_code}
+    elif not spec.township_required:
+        towns = {"县级（不属于乡镇）": "", **towns}
+    with st.expander(f"登记{spec.what}"), st.form(f"create_{key}"):
+        values: dict = {}
+        for name in spec.fields:
+            label = spec.labels[name]
+            if name == "township_code":
+                values[name] = towns[st.selectbox(label, list(towns))] or None
+            elif name == "village_code":
+                villages: dict[str, str | None] = {"（不填）": None}
+                for town in regions.townships(db):
+                    if user.role != "township" or town["code"] == user.township_code:
+                        for code, vname in regions.village_names(db, town["code"]).items():
+                            villages[f"{town['name']} / {vname}"] = code
+                values[name] = villages[st.selectbox(label, list(villages))]
+            elif name in spec.enums:
+                mapping = spec.enums[name]
+                values[name] = st.selectbox(label, list(mapping), format_func=label_of(mapping))
+            elif name in spec.flags:
+                values[name] = st.checkbox(label, value=True)
+            elif name == "shelter_id":
+                shelters = {"（不填）": None, **registry.options(db, "shelters")}
+                values[name] = shelters[st.selectbox(label, list(shelters))]
+            elif name in ("lon", "lat"):
+                values[name] = st.number_input(f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f")
+            elif name in (*spec.integers, *spec.numbers):
+                values[name] = st.number_input(label, min_value=0, value=None, step=1)
+            else:
+                values[name] = st.text_input(label)
+        if st.form_submit_button(f"保存{spec.what}"):
+            write_feedback(lambda: registry.create(db, user, key, values), f"已登记{spec.what}")
+
+
+def transfer_section(db: Database, user: User, key: str) -> None:
+    """导入 / 导出 of one registry: the template, a checked preview, every bad row named, all or nothing."""
+    what = transfer.WHAT[key]
+    with st.expander(f"导入、导出{what}"):
+        cols = st.columns(2)
+        cols[0].download_button(
+            f"下载{what}导入模板",
+            transfer.template_xlsx(key),
+            file_name=f"{what}导入模板.xlsx",
+            on_click="ignore",
+            key=f"template_{key}",
+        )
+        cols[1].download_button(
+            f"导出{what}（Excel）",
+            lambda: transfer.export_xlsx(db, user, key),
+            file_name=f"{what}.xlsx",
+            on_click="ignore",
+            key=f"export_{key}",
+        )
+        if user.role == "viewer":
+            return
+        upload = st.file_uploader(f"上传{what}文件（.xlsx 或 .csv）", type=["xlsx", "csv"], key=f"upload_{key}")
+        if upload is None:
+            return
+        result = transfer.run_import(db, user, key, upload.name, upload.getvalue(), dry_run=True)
+        if result.problems:
+            st.error(f"有 {len(result.bad_rows)} 行有问题，整份文件不会导入：")
+            st.dataframe(result.problems_frame(), hide_index=True)
+        elif st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
+            done = transfer.run_import(db, user, key, upload.name, upload.getvalue())
+            if done.problems:
+                st.error(md("；".join(str(p) for p in done.problems[:5])))
+            else:
+                st.success(f"已导入 {done.written} 行{what}数据")

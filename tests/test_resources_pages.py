@@ -1,0 +1,90 @@
+"""AppTest for the emergency resources pages: 物资储备, 避难场所与隐患点, 资源覆盖."""
+
+from __future__ import annotations
+
+import re
+
+STOCK, REGISTRY, COVERAGE = (
+    "emergency/ui/resources_stock_page.py",
+    "emergency/ui/resources_registry_page.py",
+    "emergency/ui/resources_coverage_page.py",
+)
+
+
+def _cells(at) -> str:
+    return "\n".join(frame.value.astype(str).to_string() for frame in at.dataframe)
+
+
+def test_pages_render_for_every_role_without_none_or_full_phones(app, demo_db):
+    phones = {p for (p,) in demo_db.query("SELECT phone FROM experts")}
+    phones |= {p for (p,) in demo_db.query("SELECT monitor_phone FROM hazard_points")}
+    for page in (STOCK, REGISTRY, COVERAGE):
+        for role in ("admin", "town100", "leader"):
+            at = app(page, as_user=role)
+            text = _cells(at)
+            assert at.dataframe, (page, role)
+            assert not re.search(r"\bNone\b|\bnan\b|\bNaT\b", text), (page, role)
+            if role == "leader":
+                shown = set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
+                assert not (shown & phones), page
+            if role == "leader":
+                assert not [b for b in at.get("form_submit_button")], page
+
+
+def test_stock_page_issue_refused_and_done(app, scratch_db):
+    at = app(STOCK, as_user="town100", db=scratch_db)
+    assert at.selectbox[0].value == "城关镇"
+    stock_table = at.dataframe[1].value
+    assert set(stock_table["储备库"]) == {"城关镇应急物资储备点（演示）"}
+    depot = scratch_db.scalar("SELECT id FROM depots WHERE name = '城关镇应急物资储备点（演示）'")
+    held = scratch_db.scalar("SELECT sum(quantity) FROM stock WHERE depot_id = ? AND item_code = 'tent'", [depot])
+    at.selectbox(key="out_item").set_value("tent")
+    at.number_input(key="out_qty").set_value(int(held) + 1)
+    at.text_input(key="out_by").input("李四")
+    at.text_input(key="out_purpose").input("防汛演练")
+    submit = [b for b in at.get("form_submit_button") if b.label == "确认出库"][0]
+    submit.click().run()
+    assert any("超过" in e.value for e in at.error)
+    assert scratch_db.scalar("SELECT count(*) FROM stock_movements") == 0
+    at.number_input(key="out_qty").set_value(2)
+    [b for b in at.get("form_submit_button") if b.label == "确认出库"][0].click().run()
+    assert any("已出库" in s.value for s in at.success)
+    after = scratch_db.scalar("SELECT sum(quantity) FROM stock WHERE depot_id = ? AND item_code = 'tent'", [depot])
+    assert after == held - 2
+
+
+def test_coverage_page_lists_every_hazard_point(app, demo_db):
+    at = app(COVERAGE, as_user="leader")
+    nearest = at.dataframe[0].value
+    assert len(nearest) == demo_db.scalar("SELECT count(*) FROM hazard_points")
+    assert set(nearest["覆盖状态"]) == {"无坐标"}  # the demo's hazard points have no coordinate
+    capacity = at.dataframe[1].value
+    assert len(capacity) == 16 and set(capacity["人口"]) == {"未登记"}
+
+
+def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scratch_db):
+    at = app(REGISTRY, as_user="town100", db=scratch_db)
+    team_label = at.selectbox(key="base_team").value
+    team = scratch_db.scalar(
+        "SELECT id FROM teams WHERE name = ? AND township_code = '410325100'", [team_label.split("（")[0]]
+    )
+    form = [b for b in at.get("form_submit_button") if b.label == "保存装备"][0]
+    for box in at.selectbox:
+        if box.label == "装备":
+            box.set_value("assault_boat")
+    for number in at.number_input:
+        if number.label == "数量（0 为删除）":
+            number.set_value(2)
+    form.click().run()
+    assert any("已保存装备" in s.value for s in at.success)
+    assert scratch_db.query("SELECT item_code, quantity FROM team_equipment WHERE team_id = ?", [team]) == [
+        ("assault_boat", 2)
+    ]
+    for text in at.text_input:
+        if text.label == "隐患点编号":
+            text.input("UI-H001")
+        elif text.label == "隐患点名称":
+            text.input("页面登记的隐患点")
+    [b for b in at.get("form_submit_button") if b.label == "保存隐患点"][0].click().run()
+    assert any("已登记隐患点" in s.value for s in at.success), [e.value for e in at.error]
+    assert scratch_db.scalar("SELECT township_code FROM hazard_points WHERE code = 'UI-H001'") == "410325100"
