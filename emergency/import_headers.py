@@ -152,5 +152,6 @@ def recognised(columns: list[FileColumn]) -> int:
 
 def synonym_table() -> list[tuple[str, str, str]]:
     """(kind label, template header, synonyms) for the README and the closing note."""
-    labels = {"members": "队员", "teams": "队伍"}
-    return [(labels[k], t, "、".join(s)) for k, table in SYNONYMS.items() for t, s in table.items() if s]
+    labels = {"members": "队员", "teams": "队伍", "depots": "储备库", "shelters": "避难场所", "hazards": "隐患点"}
+    labels["experts"] = "专家"  # the resource registries register their own tables (imports.register_kind)
+    return [(labels.get(k, k), t, "、".join(s)) for k, table in SYNONYMS.items() for t, s in table.items() if s]

@@ -1,6 +1,8 @@
 """The map drawn offline in a real browser: outline, seats and Chinese labels; a click opens the
 township's detail; the linkage page and the overview charts; no request leaves localhost."""
 
+import re
+
 from emergency.demo import DEMO_PASSWORDS
 from tests.helpers import go_to, screenshot
 
@@ -63,6 +65,10 @@ def test_linkage_page_and_overview_charts_offline(server, page):
     screenshot(page, "overview_dashboard")
     assert page.locator("[data-testid='stVegaLiteChart']").count() == 2
     go_to(page, "三级联动")
+    page.get_by_role("heading", name="三级联动").wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"^\d+ / 16")).first.wait_for(timeout=60_000)  # this year so far
+    # The county's report year: every township connected (a reload keeps the login).
+    page.goto(server["url"].rstrip("/") + "/linkage?year=2024", wait_until="domcontentloaded")
     page.get_by_role("heading", name="三级联动").wait_for(timeout=60_000)
     page.get_by_text("16 / 16").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
