@@ -130,18 +130,21 @@ st.subheader("出入库记录")
 moves = stock.movements(db, limit=300)
 if township:
     moves = moves[moves["township_code"] == township]
-show_table(
-    moves,
-    {
-        "moved_on": "日期",
-        "depot_name": "储备库",
-        "item_name": "物资",
-        "batch": "批次",
-        "direction": "方向",
-        "quantity": "数量",
-        "handled_by": "经手人",
-        "purpose": "用途",
-        "recorded_by": "登记人",
-    },
-    {"direction": STOCK_DIRECTIONS},
-)
+if moves.empty:  # an empty grid draws blank cells
+    st.info("暂无出入库记录。")
+else:
+    show_table(
+        moves,
+        {
+            "moved_on": "日期",
+            "depot_name": "储备库",
+            "item_name": "物资",
+            "batch": "批次",
+            "direction": "方向",
+            "quantity": "数量",
+            "handled_by": "经手人",
+            "purpose": "用途",
+            "recorded_by": "登记人",
+        },
+        {"direction": STOCK_DIRECTIONS},
+    )

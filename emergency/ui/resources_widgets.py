@@ -15,11 +15,11 @@ from emergency.ui.widgets import label_of, township_options, write_feedback
 
 
 def coordinate_text(frame: pd.DataFrame) -> pd.Series:
-    """'112.090469, 34.148262' or '—' (never NaN or None on screen)."""
+    """'112.09047, 34.14826' or '—' (never NaN or None on screen)."""
     if frame.empty:
         return pd.Series([], dtype=object)
     return frame.apply(
-        lambda r: "—" if pd.isna(r["lon"]) or pd.isna(r["lat"]) else f"{r['lon']:.6f}, {r['lat']:.6f}", axis=1
+        lambda r: "—" if pd.isna(r["lon"]) or pd.isna(r["lat"]) else f"{r['lon']:.5f}, {r['lat']:.5f}", axis=1
     )
 
 

@@ -84,12 +84,28 @@ def _settle(page, marker: str = "如何使用") -> None:
 
 def _open_everything(page) -> None:
     """Expand every expander (client-side only) so that their content is swept too."""
-    closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary")
+    closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary:visible")
     for _ in range(50):
         if not closed.count():
             break
         closed.first.click()
     page.wait_for_timeout(300)
+
+
+def _every_tab_text(page) -> str:
+    """The visible text of the page with every expander open, and again under each tab in turn (an
+    expander in a tab not shown cannot be opened, and its text is not visible)."""
+    _open_everything(page)
+    texts = [_visible_text(page)]
+    tabs = page.get_by_role("tab")
+    for index in range(tabs.count()):
+        tab = tabs.nth(index)
+        if tab.is_visible():
+            tab.click()
+            page.wait_for_timeout(200)
+            _open_everything(page)
+            texts.append(_visible_text(page))
+    return "\n".join(texts)
 
 
 def _visible_text(page) -> str:
@@ -153,9 +169,8 @@ def _sweep(page, url: str, role: str) -> dict[str, list[str]]:
             if spec != nav.PAGES[0]:  # the default page's URL is the root
                 page.wait_for_url(re.compile(rf"/{re.escape(spec.url_path)}(\?.*)?$"), timeout=60_000)
             _settle(page)
-            _open_everything(page)
             cells = _table_cells(page)
-            found = findings(_visible_text(page) + "\n" + "\n".join(cells))
+            found = findings(_every_tab_text(page) + "\n" + "\n".join(cells))
             found += [f"empty table cell (a null reached st.dataframe): {n}" for n in [cells.count("")] if n]
             uploaders, wrong = _uploader_problems(page)
             found += wrong
