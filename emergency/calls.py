@@ -240,7 +240,12 @@ def token_hash(token: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-]
+    """32 characters of [A-Za-z0-9_-], never starting with "-" or "_": a token typed after
+    `python -m emergency ack` must not be read as an option (1 token in 32 used to be)."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if token[0].isalnum():
+            return token
 
 
 def ack_url(db: Database, token: str) -> str:

@@ -151,6 +151,14 @@ def test_token_from_an_url_its_last_segment_or_its_parameter(text):
     assert calls.token_from(text) == "tok_EN-123"
 
 
+def test_a_token_never_starts_like_a_command_line_option():
+    # CI once drew a token starting with "-": `python -m emergency ack TOKEN` then failed with
+    # "the following arguments are required". Before the fix, 3,000 draws hold one with p > 1 - 1e-20.
+    tokens = [calls.new_token() for _ in range(3000)]
+    assert all(t[0].isalnum() and len(t) == 32 for t in tokens)
+    assert len(set(tokens)) == 3000
+
+
 @pytest.mark.parametrize(
     "steps, village, problem",
     [

@@ -132,7 +132,7 @@ def register(command) -> dict:
     p.add_argument("--now", help="发布时刻（ISO 格式，默认当前时间，县时区）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出 {warning_id, recipients}")
     p = command("ack", "登记某个叫应已确认收到（值班员代登记电话答复）")
-    p.add_argument("token", help="确认链接中的令牌（可直接粘贴整个链接）")
+    p.add_argument("token", help="确认链接中的令牌（可直接粘贴整个链接；以“-”开头的旧令牌请写在 -- 之后）")
     p.add_argument("--now", help="确认时刻（ISO 格式，默认当前时间）")
     p = command("escalate", "运行一次叫应升级：超时未确认的再次叫应并推送下一步（服务器每分钟自动运行）")
     p.add_argument("--now", help="按此时刻运行（ISO 格式，默认当前时间）")
