@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, user_row
+from tests.helpers import ROOT, MailServer, user_row
 
 # No scheduler in the test process: AppTest runs the pages here, on a demo database that must stay
 # untouched (tests that need it start it themselves; servers started by tests switch it back on).
@@ -129,3 +129,11 @@ def app(demo_db, demo_db_path, monkeypatch, log_in):
         return at
 
     return run
+
+
+@pytest.fixture
+def mail():
+    """A local SMTP server (aiosmtpd) for the tests that send e-mail; `mail.messages` holds what arrived."""
+    server = MailServer()
+    yield server
+    server.close()

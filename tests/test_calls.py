@@ -32,13 +32,6 @@ def robot():
     server.close()
 
 
-@pytest.fixture
-def mail():
-    server = MailServer()
-    yield server
-    server.close()
-
-
 def village_of(db) -> str:
     return db.scalar("SELECT code FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code", [CG])
 

@@ -21,7 +21,6 @@ from emergency.notify import channels, reminders
 from emergency.setup import initialise
 from tests.helpers import (
     HangingServer,
-    MailServer,
     RobotServer,
     UnreachableServer,
     add_channel,
@@ -54,13 +53,6 @@ def hanging():
 @pytest.fixture
 def unreachable():
     server = UnreachableServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mail():
-    server = MailServer()
     yield server
     server.close()
 
