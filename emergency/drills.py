@@ -812,12 +812,15 @@ def create_planned(db: Database, actor: User, data: dict) -> int:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur: Cursor):
-        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
-        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
-        return planned_id
+    return db.write(lambda cur: _insert_planned(cur, actor, data))
 
-    return db.write(work)
+
+def _insert_planned(cur: Cursor, actor: User, data: dict, **audited) -> int:
+    """Inside a write: one planned drill and its audit row (`audited`: what else the audit row records,
+    e.g. the programme entry it was drawn from). The caller has checked scope and validity."""
+    planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
+    audit.record(cur, actor, "create", "planned_drills", planned_id, None, {**data, **audited})
+    return planned_id
 
 
 def _planned_data(data: dict) -> dict:
