@@ -8,7 +8,6 @@ level must hold is the bureau's rule, kept as data (setting `archive_required`, 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -182,9 +181,7 @@ def summary_context(detail: dict, status: dict, issuer: str, issued_on: date) ->
 
 def summary_docx(db: Database, drill_id: int, issued_on: date | None = None, template: Path | None = None) -> bytes:
     """The drill's summary report as a 公文 .docx, filled into the summary template."""
-    from datetime import UTC, datetime
-
-    from docxtpl import DocxTemplate
+    from datetime import datetime
 
     from . import report_template, reports
     from .db import TZ
@@ -195,16 +192,8 @@ def summary_docx(db: Database, drill_id: int, issued_on: date | None = None, tem
     detail["organisation"] = organisation(db, drill_id)
     detail["objectives"] = objectives(db, drill_id)
     detail["latest_evaluation"] = latest_evaluation(db, drill_id)
-    now = datetime.now(UTC)
     context = summary_context(
-        detail, archive_status(db, drill_id), reports.issuer(db), issued_on or now.astimezone(TZ).date()
+        detail, archive_status(db, drill_id), reports.issuer(db), issued_on or datetime.now(TZ).date()
     )
-    document = DocxTemplate(str(template or report_template.SUMMARY_TEMPLATE_PATH))
-    document.render(context, autoescape=True)
-    props = document.docx.core_properties
-    props.title, props.author = context["title"], context["issuer"]
-    props.created = props.modified = now.replace(tzinfo=None)
-    props.comments = ""
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    path = template or report_template.SUMMARY_TEMPLATE_PATH
+    return report_template.render(path, context, context["title"], context["issuer"])

@@ -297,8 +297,13 @@ def possible_duplicates(
     return _duplicates(db.cursor(), data, plan_codes, exclude_id)
 
 
+def title_key(title) -> str:
+    """A drill's title as the duplicate rules compare it: spaces and case do not matter."""
+    return "".join(clean(title).split()).lower()
+
+
 def _duplicates(cur: Cursor, data: dict, plan_codes: list[str], exclude_id: int | None = None) -> list[dict]:
-    title = "".join((clean(data.get("title")) or "").split()).lower()
+    title = title_key(data.get("title"))
     plans = sorted(set(plan_codes or []))
     rows = cur.execute(
         "SELECT d.id, d.title, d.held_on,"
@@ -310,7 +315,7 @@ def _duplicates(cur: Cursor, data: dict, plan_codes: list[str], exclude_id: int 
     return [
         {"id": i, "title": t, "held_on": h}
         for i, t, h, p in rows
-        if "".join(t.split()).lower() == title or (plans and sorted(p or []) == plans)
+        if title_key(t) == title or (plans and sorted(p or []) == plans)
     ]
 
 
@@ -489,6 +494,7 @@ def drill_detail(db: Database, drill_id: int) -> dict:
     detail["planned"] = db.query_dicts(
         "SELECT id, title, planned_on FROM planned_drills WHERE drill_id = ?", [drill_id]
     )
+    detail["note"] = db.scalar("SELECT note FROM drill_notes WHERE drill_id = ?", [drill_id])  # an import's 备注
     return detail
 
 
@@ -806,12 +812,15 @@ def create_planned(db: Database, actor: User, data: dict) -> int:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur: Cursor):
-        planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
-        audit.record(cur, actor, "create", "planned_drills", planned_id, None, data)
-        return planned_id
+    return db.write(lambda cur: _insert_planned(cur, actor, data))
 
-    return db.write(work)
+
+def _insert_planned(cur: Cursor, actor: User, data: dict, **audited) -> int:
+    """Inside a write: one planned drill and its audit row (`audited`: what else the audit row records,
+    e.g. the programme entry it was drawn from). The caller has checked scope and validity."""
+    planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
+    audit.record(cur, actor, "create", "planned_drills", planned_id, None, {**data, **audited})
+    return planned_id
 
 
 def _planned_data(data: dict) -> dict:

@@ -58,17 +58,23 @@ SOURCE = "AQ/T 9009-2015《生产安全事故应急演练评估规范》；《�
 
 # Objectives ------------------------------------------------------------------------------------------
 def objectives(db: Database, drill_id: int) -> list[dict]:
-    return db.query_dicts(
-        "SELECT id, position, objective FROM drill_objectives WHERE drill_id = ? AND NOT removed ORDER BY position",
-        [drill_id],
-    )
+    return _objectives(db.cursor(), drill_id)
 
 
 def _drill(cur: Cursor, drill_id: int) -> dict:
-    row = row_dict(cur, "SELECT id, township_code, held_on, organiser, title FROM drills WHERE id = ?", [drill_id])
-    if not row:
-        raise ValueError(f"演练 {drill_id} 不存在")
-    return row
+    """The drill as drills.py reads it for its own writes (imported here: drills -> archive -> this module)."""
+    from .drills import _drill as drill_row
+
+    return drill_row(cur, drill_id)
+
+
+def _objectives(cur: Cursor, drill_id: int) -> list[dict]:
+    """The drill's current objectives (not removed), in their order."""
+    rows = cur.execute(
+        "SELECT id, position, objective FROM drill_objectives WHERE drill_id = ? AND NOT removed ORDER BY position",
+        [drill_id],
+    ).fetchall()
+    return [{"id": i, "position": p, "objective": o} for i, p, o in rows]
 
 
 def set_objectives(db: Database, actor: User, drill_id: int, texts: list[str]) -> list[int]:
@@ -82,12 +88,7 @@ def set_objectives(db: Database, actor: User, drill_id: int, texts: list[str]) -
     def work(cur: Cursor):
         drill = _drill(cur, drill_id)
         require_write(actor, drill["township_code"], "修改其他乡镇或县级演练的演练目标")
-        current = {
-            r[1]: r[0]
-            for r in cur.execute(
-                "SELECT id, objective FROM drill_objectives WHERE drill_id = ? AND NOT removed", [drill_id]
-            ).fetchall()
-        }
+        current = {o["objective"]: o["id"] for o in _objectives(cur, drill_id)}
         for text, objective_id in current.items():
             if text not in wanted:
                 cur.execute("UPDATE drill_objectives SET removed = TRUE WHERE id = ?", [objective_id])
@@ -171,12 +172,7 @@ def record_evaluation(db: Database, actor: User, drill_id: int, form: dict, *, t
     def work(cur: Cursor):
         drill = _drill(cur, drill_id)
         require_write(actor, drill["township_code"], "评估其他乡镇或县级的演练")
-        current = {
-            r[0]: r[1]
-            for r in cur.execute(
-                "SELECT id, objective FROM drill_objectives WHERE drill_id = ? AND NOT removed", [drill_id]
-            ).fetchall()
-        }
+        current = {o["id"]: o["objective"] for o in _objectives(cur, drill_id)}
         problems = evaluation_problems(form, set(current), drill["held_on"], today)
         if problems:
             raise ValidationError(problems)

@@ -154,4 +154,5 @@ def synonym_table() -> list[tuple[str, str, str]]:
     """(kind label, template header, synonyms) for the README and the closing note."""
     labels = {"members": "队员", "teams": "队伍", "depots": "储备库", "shelters": "避难场所", "hazards": "隐患点"}
     labels["experts"] = "专家"  # the resource registries register their own tables (imports.register_kind)
+    labels["drills"] = "演练记录"  # so do the drill logs (drill_import.py)
     return [(labels.get(k, k), t, "、".join(s)) for k, table in SYNONYMS.items() for t, s in table.items() if s]

@@ -144,13 +144,19 @@ MEMBER_COLUMNS = [
 COLUMNS = {"teams": TEAM_COLUMNS, "members": MEMBER_COLUMNS}
 
 
-def register_kind(kind: str, columns: list[Column], synonyms: dict[str, tuple[str, ...]] | None = None) -> None:
-    """Another registry (resources) reads its files with this engine: its template columns and header
-    synonyms join the tables layout(), the mapping step and _column_problems read."""
+LABELS = dict(KINDS)  # every registered kind's Chinese name (the template's sheet, the synonym table)
+
+
+def register_kind(
+    kind: str, columns: list[Column], synonyms: dict[str, tuple[str, ...]] | None = None, label: str | None = None
+) -> None:
+    """Another registry (resources, drills) reads its files with this engine: its template columns and
+    header synonyms join the tables layout(), the mapping step and _column_problems read."""
     from .import_headers import SYNONYMS
 
     COLUMNS[kind] = columns
     SYNONYMS[kind] = synonyms or {}
+    LABELS[kind] = label or kind
 
 
 # What the preview calls the fields that are not a template column of their own.
@@ -1330,7 +1336,7 @@ def template_xlsx(db: Database, kind: str) -> bytes:
     townships = [name for (name,) in db.query("SELECT name FROM townships WHERE is_township ORDER BY sort_order")]
     book = Workbook()
     sheet = book.active
-    sheet.title = KINDS[kind]
+    sheet.title = LABELS[kind]
     sheet.append([c.header for c in columns])
     example = [c.example for c in columns]
     example[0] = "（示例）" + str(example[0])
@@ -1349,7 +1355,7 @@ def template_xlsx(db: Database, kind: str) -> bytes:
         sheet.column_dimensions[letter].width = max(12, len(column.header) * 2 + 4)
         if column.key in ("id_number", "phone", "duty_phone"):
             sheet.column_dimensions[letter].number_format = "@"  # text: an ID number keeps all 18 digits
-        choices = townships if column.key == "township" else column.choices
+        choices = townships if column.key in ("township", "township_code") else column.choices
         if choices:
             rule = DataValidation(
                 type="list",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import audit
 from .auth import User, require_write
 from .db import first_value, insert_row
+from .drills import _insert_planned  # one insert + audit for a planned drill, as the plan form writes it
 from .enums import DRILL_CONTENTS, DRILL_FORMS
 from .errors import Problem, ValidationError
 from .hygiene import clean
@@ -139,9 +140,8 @@ def draw_year(db: Database, actor: User, year: int, township_code: str | None = 
                 "planned_on": date(year, month, DRAW_DAY),
                 "note": f"由演练规划生成（{DRILL_FORMS[form]}·{DRILL_CONTENTS[content]}）",
             }
-            planned_id = insert_row(cur, "planned_drills", {**data, "created_by": actor.username})
+            planned_id = _insert_planned(cur, actor, data, programme_id=entry_id)
             cur.execute("UPDATE exercise_programme SET planned_drill_id = ? WHERE id = ?", [planned_id, entry_id])
-            audit.record(cur, actor, "create", "planned_drills", planned_id, None, {**data, "programme_id": entry_id})
             created.append(planned_id)
         return created
 

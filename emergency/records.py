@@ -60,6 +60,7 @@ KINDS: dict[str, Kind] = {
             ("drill_objectives", "drill_id"),
             ("drill_organisation", "drill_id"),
             ("drill_teams", "drill_id"),
+            ("drill_notes", "drill_id"),
         ),
         named_by=(("planned_drills", "drill_id", "演练计划"),),
     ),

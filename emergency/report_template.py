@@ -34,6 +34,37 @@ MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
 BODY_PT, TITLE_PT, TABLE_PT, PAGE_NUMBER_PT = 16, 22, 14, 14
 LINE_PT = 28.95  # 225 mm of type area / 22 lines
 
+
+def render(path: Path, context: dict, title: str, author: str) -> bytes:
+    """A .docx filled by docxtpl from the template at `path` (the annual report, the drill summary, or a
+    bureau's own), with its document properties: title, author (the bureau), created = modified = now.
+    A broken {{ }} / {% %} tag or a file that is no .docx is a ValidationError naming the template."""
+    from datetime import UTC, datetime
+
+    from docx.opc.exceptions import PackageNotFoundError
+    from docxtpl import DocxTemplate
+    from jinja2 import TemplateError
+
+    from .errors import ValidationError
+
+    try:
+        document = DocxTemplate(str(path))
+        document.render(context, autoescape=True)
+    except TemplateError as e:  # a bureau's own template with a broken {{ }} or {% %} tag
+        raise ValidationError.single(
+            "报告模板", f"{path.name} 中的占位符有误（{e.message or e}），请对照默认模板修改"
+        ) from e
+    except (PackageNotFoundError, KeyError, ValueError, OSError) as e:  # not a .docx file at all
+        raise ValidationError.single("报告模板", f"{path.name} 不是可用的 Word（.docx）模板：{e}") from e
+    props = document.docx.core_properties
+    props.title, props.author, props.last_modified_by = title, author, author
+    props.created = props.modified = datetime.now(UTC).replace(tzinfo=None)
+    props.comments = ""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 STYLE_NAMES = {
     "title": "公文标题",
     "heading1": "公文一级标题",

@@ -8,7 +8,6 @@ module is present; without it they are left out rather than asserted.
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -214,33 +213,12 @@ def template_path(db: Database | None = None) -> Path:
 
 def as_docx(figures: dict, template: Path | None = None, issuer: str = DEFAULT_ISSUER, issued_on=None) -> bytes:
     """The report as a 公文: docxtpl fills the template; the layout is the template's."""
-    from datetime import UTC, datetime
-
-    from docxtpl import DocxTemplate
+    from datetime import datetime
 
     from .db import TZ
 
-    now = datetime.now(UTC)
-    from docx.opc.exceptions import PackageNotFoundError
-    from jinja2 import TemplateError
-
-    path = template or report_template.TEMPLATE_PATH
-    try:
-        document = DocxTemplate(str(path))
-        document.render(report_context(figures, issuer, issued_on or now.astimezone(TZ).date()), autoescape=True)
-    except TemplateError as e:  # a bureau's own template with a broken {{ }} or {% %} tag
-        raise ValidationError.single(
-            "报告模板", f"{path.name} 中的占位符有误（{e.message or e}），请对照默认模板修改"
-        ) from e
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as e:  # not a .docx file at all
-        raise ValidationError.single("报告模板", f"{path.name} 不是可用的 Word（.docx）模板：{e}") from e
-    props = document.docx.core_properties
-    props.title, props.author, props.last_modified_by = title(figures["year"]), issuer, issuer
-    props.created = props.modified = now.replace(tzinfo=None)
-    props.comments = ""
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    context = report_context(figures, issuer, issued_on or datetime.now(TZ).date())
+    return report_template.render(template or report_template.TEMPLATE_PATH, context, title(figures["year"]), issuer)
 
 
 def as_xlsx(figures: dict) -> bytes:

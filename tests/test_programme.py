@@ -1,5 +1,6 @@
 """The three-year exercise programme (progression, drawing the yearly plan) and the month grid."""
 
+import json
 from datetime import date
 
 import pytest
@@ -80,6 +81,13 @@ def test_the_yearly_plan_is_drawn_from_the_programme_once(scratch_db):
         "ZR-01",
         "township",
     )
+    assert planned["created_by"] == town.username
+    audit = scratch_db.query_dicts(
+        "SELECT username, action, after FROM audit_log WHERE table_name = 'planned_drills' AND record_id = ?",
+        [str(created[0])],
+    )
+    assert [(a["username"], a["action"]) for a in audit] == [(town.username, "create")]
+    assert json.loads(audit[0]["after"])["programme_id"] == first  # the entry it was drawn from
     assert programme.draw_year(scratch_db, town, 2027, "410325100") == []  # drawn once
     rows = programme.programme(scratch_db, 2027, "410325100")
     assert [(r["id"] == first, r["planned_on"]) for r in rows] == [(True, date(2027, 4, 15)), (False, None)]

@@ -1,4 +1,4 @@
-"""`python -m emergency import teams|members FILE [--dry-run] [--map 源列名=目标列名]... [--update [--mark-left]]`
+"""`python -m emergency import teams|members|drills FILE [--dry-run] [--map 源列名=目标列名]... [--update [--mark-left]]`
 and `export teams|members FILE [--as USERNAME]`.
 
 The command line acts as auth.SYSTEM (an administrator, audited as "system"); `export --as` acts as
@@ -8,7 +8,9 @@ problem is printed as 第N行 «column»: reason and nothing is written. A file 
 template column, a synonym (import_headers.py) nor given with --map is such a problem: the unknown
 columns are listed and nothing is written. `--update` re-syncs a roster (members matched by ID number,
 or by name + birth date + team; changes printed field by field); `--mark-left` also marks the members of
-the file's teams that the file does not list as left today.
+the file's teams that the file does not list as left today. `import drills` reads a township's drill
+log (drill_import.py) the same way: all or nothing, every problem printed, exit 1 when any row is bad;
+--update and --mark-left do not apply to drills.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ if TYPE_CHECKING:
 
 
 def register(command) -> dict:
-    p = command("import", "从 Excel(.xlsx) 或 CSV 导入队伍或队员（全部或全不：任一行有错则不写入）")
-    p.add_argument("kind", choices=["teams", "members"], help="teams 队伍 / members 队员")
+    p = command("import", "从 Excel(.xlsx、.xls) 或 CSV 导入队伍、队员或演练记录（全部或全不：任一行有错则不写入）")
+    p.add_argument("kind", choices=["teams", "members", "drills"], help="teams 队伍 / members 队员 / drills 演练记录")
     p.add_argument("file", help=".xlsx 或 .csv 文件")
     p.add_argument("--dry-run", action="store_true", help="只校验，不写入")
     p.add_argument(
@@ -64,6 +66,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def check_targets(kind: str, mapping: dict[str, str]) -> list[str]:
+    from .. import drill_import  # noqa: F401 - registers the drills kind with the import engine
     from ..import_headers import SKIP_WORDS
     from ..imports import COLUMNS
 
@@ -96,6 +99,11 @@ def cmd_import(db: Database, args) -> int:
     if args.mark_left and (not args.update or args.kind != "members"):
         print("错误：--mark-left 只能在导入队员时与 --update 一起使用", file=sys.stderr)
         return 1
+    if args.kind == "drills":
+        if args.update:
+            print("错误：--update 只能用于导入队伍或队员", file=sys.stderr)
+            return 1
+        return _import_drills(db, path, mapping, args.dry_run)
     try:
         result = imports.run_import(
             db,
@@ -117,16 +125,7 @@ def cmd_import(db: Database, args) -> int:
     for warning in result.warnings:
         print(f"提示：{warning}")
     if result.problems:
-        unknown = result.unknown_columns
-        if unknown:
-            print("未知的列：" + "、".join(unknown))
-            print("请用 --map 源列名=目标列名 指定对应的列，或 --map 源列名=不导入 明确跳过。")
-        for problem in result.problems:
-            print(problem)
-        print(
-            f"未导入：{len(result.bad_rows)} 行有问题（共 {len(result.problems)} 处），整份文件未写入任何数据。",
-            file=sys.stderr,
-        )
+        print_problems(result)
         return 1
     if args.update:
         print_sync(result, args)
@@ -136,6 +135,37 @@ def cmd_import(db: Database, args) -> int:
     else:
         print(f"已导入 {result.written} 行{what}数据（用时 {result.seconds:.1f} 秒）。")
     return 0
+
+
+def _import_drills(db: Database, path: Path, mapping: dict[str, str], dry_run: bool) -> int:
+    from .. import auth, drill_import
+
+    result = drill_import.run_import(db, auth.SYSTEM, path.name, path.read_bytes(), dry_run=dry_run, mapping=mapping)
+    for note in result.notes:
+        print(f"说明：{note}")
+    if result.problems:
+        print_problems(result)
+        return 1
+    if dry_run:
+        print(f"校验通过：{result.rows} 行演练记录均可导入（--dry-run，未写入）。")
+    else:
+        linked = sum(len(r["plans"]) for r in result.records)
+        print(f"已导入 {result.written} 条演练记录（关联预案 {linked} 项），已记入审计日志。")
+    return 0
+
+
+def print_problems(result) -> None:
+    """The unknown columns (with how to map them) and every problem; the refusal on stderr."""
+    unknown = result.unknown_columns
+    if unknown:
+        print("未知的列：" + "、".join(unknown))
+        print("请用 --map 源列名=目标列名 指定对应的列，或 --map 源列名=不导入 明确跳过。")
+    for problem in result.problems:
+        print(problem)
+    print(
+        f"未导入：{len(result.bad_rows)} 行有问题（共 {len(result.problems)} 处），整份文件未写入任何数据。",
+        file=sys.stderr,
+    )
 
 
 def print_sync(result, args) -> None:

@@ -214,6 +214,8 @@ if chosen:
         ("改进建议", "recommendations"),
     ):
         st.markdown(f"**{label}**：{md(d[key]) or '未填写'}")
+    if d["note"]:  # a remark brought in by a drill log import (drill_notes)
+        st.markdown(f"**备注**：{md(d['note'])}")
     if d["plan_problems_found"]:
         st.warning("本次演练发现预案存在问题，相关预案已标记为需修订。")
     st.download_button(

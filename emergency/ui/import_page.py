@@ -1,9 +1,10 @@
 """导入: template download, upload, the column mapping step, preview with every problem (and, for a
-roster re-sync, what is added, changed field by field, unchanged and missing), then an all-or-nothing commit."""
+roster re-sync, what is added, changed field by field, unchanged and missing), then an all-or-nothing commit.
+Teams and members (imports.py) and drill records (drill_import.py, the same engine)."""
 
 import streamlit as st
 
-from emergency import imports, normalise
+from emergency import drill_import, imports, normalise
 from emergency.auth import PermissionDenied
 from emergency.hygiene import check_upload
 from emergency.hygiene import escape_markdown as md
@@ -13,6 +14,7 @@ from emergency.ui.state import get_db
 from emergency.ui.widgets import draw_frame, page_help, show_table
 
 CHOOSE = "（请选择）"
+KINDS = {**imports.KINDS, drill_import.KIND: drill_import.WHAT}
 
 user = require_login()
 db = get_db()
@@ -23,14 +25,15 @@ if user.role == "viewer":
     st.stop()
 
 st.caption(
-    "从 Excel（.xlsx、.xls）或 CSV 导入队伍或队员。全部或全不：文件中任何一行有错，整份文件都不会写入。"
+    "从 Excel（.xlsx、.xls）或 CSV 导入队伍、队员或演练记录。全部或全不：文件中任何一行有错，整份文件都不会写入。"
     + ("" if user.is_admin else "乡镇填报员只能导入本乡镇的数据。")
 )
-kind = st.radio("导入内容", list(imports.KINDS), format_func=lambda k: imports.KINDS[k], horizontal=True)
-what = imports.KINDS[kind]
+kind = st.radio("导入内容", list(KINDS), format_func=lambda k: KINDS[k], horizontal=True)
+what = KINDS[kind]
+drills = kind == drill_import.KIND
 st.download_button(
     f"下载{what}导入模板",
-    data=lambda: imports.template_xlsx(db, kind),
+    data=lambda: drill_import.template_xlsx(db) if drills else imports.template_xlsx(db, kind),
     file_name=f"{what}导入模板.xlsx",
     key=f"template_{kind}",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -41,11 +44,18 @@ if kind == "members":
         "队员按“所属乡镇 + 所属队伍”匹配到已登记的队伍（没有“所属队伍”列时以工作表名称为队伍）；新队伍请先导入队伍。"
         "身份证号加密保存，页面只显示脱敏号码。"
     )
+if drills:
+    st.caption(
+        "每行一次已开展的演练：关联预案可写预案编号或名称（多个用顿号、逗号或分号分隔）；"
+        "与已登记演练同一乡镇、同一天、同名的行视为重复，不会导入。"
+    )
 MODES = {
     "members": {"add": "只新增队员", "update": "更新名单（已登记的队员按身份证号或姓名+出生日期匹配并更新）"},
     "teams": {"add": "只新增队伍", "update": "更新队伍（已登记的队伍按乡镇+队伍名称匹配并更新）"},
-}[kind]
-update = st.radio("导入方式", list(MODES), format_func=MODES.get, key=f"import_mode_{kind}") == "update"
+}.get(kind, {})
+update = False
+if MODES:  # drill records are only added
+    update = st.radio("导入方式", list(MODES), format_func=MODES.get, key=f"import_mode_{kind}") == "update"
 
 upload = st.file_uploader("选择文件", type=["xlsx", "xls", "csv"], key=f"upload_{kind}")
 if upload is None:
@@ -91,9 +101,13 @@ def progress(fraction: float, text: str) -> None:
 
 
 try:
-    preview = imports.run_import(
-        db, user, kind, upload.name, data, dry_run=True, progress=progress, mapping=mapping, update=update
-    )
+    if drills:
+        preview = drill_import.run_import(db, user, upload.name, data, dry_run=True, mapping=mapping)
+        progress(1.0, "校验完成")
+    else:
+        preview = imports.run_import(
+            db, user, kind, upload.name, data, dry_run=True, progress=progress, mapping=mapping, update=update
+        )
 except PermissionDenied as exc:
     st.error(f"无权操作：{md(exc)}")
     st.stop()
@@ -139,13 +153,17 @@ if update:
 
 st.success(f"校验通过：{preview.rows} 行{what}数据可以导入。")
 places = normalise.Places.load(db)
-sample = preview.preview_frame(200, places)
+if drills:
+    sample = drill_import.preview_frame(preview, places, drill_import.plan_names(db))
+else:
+    sample = preview.preview_frame(200, places)
 if update:
     sample = imports.ImportResult(kind, upload.name, records=preview.added).preview_frame(200, places)
-st.caption(f"{'新增' + what if update else '前'} {min(200, len(sample))} 行预览（身份证号已脱敏）：")
+masked = "" if drills else "（身份证号已脱敏）"
+st.caption(f"{'新增' + what if update else '前'} {min(200, len(sample))} 行预览{masked}：")
 draw_frame(sample)
 
-unit = "人" if kind == "members" else "支"
+unit = {"members": "人", "teams": "支"}.get(kind, "条")
 label = (
     f"确认更新（新增 {len(preview.added)} {unit}，修改 {len(preview.changes)} {unit}）"
     if update
@@ -153,9 +171,20 @@ label = (
 )
 if st.button(label, type="primary", key="commit"):
     try:
-        result = imports.run_import(
-            db, user, kind, upload.name, data, progress=progress, mapping=mapping, update=update, mark_left=mark_left
-        )
+        if drills:
+            result = drill_import.run_import(db, user, upload.name, data, mapping=mapping)
+        else:
+            result = imports.run_import(
+                db,
+                user,
+                kind,
+                upload.name,
+                data,
+                progress=progress,
+                mapping=mapping,
+                update=update,
+                mark_left=mark_left,
+            )
     except ValueError as exc:
         st.error(f"未写入：{md(exc)}")
         st.stop()
@@ -164,6 +193,8 @@ if st.button(label, type="primary", key="commit"):
         st.success(
             f"已更新{what}：新增 {len(result.added)} {unit}，修改 {len(result.changes)} {unit}{left}，每条变更已记入审计日志。"
         )
+    elif result.committed and drills:
+        st.success(f"已导入 {result.written} 条演练记录，已记入审计日志。")
     elif result.committed:
         st.success(f"已导入 {result.written} 行{what}数据（用时 {result.seconds:.1f} 秒），已记入审计日志。")
     else:
