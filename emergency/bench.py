@@ -158,6 +158,7 @@ def run_scale(scale: int, workdir: Path) -> dict:
             {"name": name, "ours_s": t_ours, "bare_s": t_bare, "ratio": (t_ours / t_bare) if t_bare else None}
         )
     result["import"] = _import_timing(db, scale, workdir)
+    result["sweep"] = _sweep_timing(db, workdir)
     db.close()
     result["pages"] = page_reruns(path)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -190,6 +191,50 @@ def _import_timing(db: Database, scale: int, workdir: Path) -> dict:
     return {"rows": rows, "seconds": seconds, "file_mb": len(data) / 1e6}
 
 
+SWEEP_HISTORY = 300_000  # past notifications added for the no-op sweep "with history" (years of reminders)
+
+
+def _sweep_timing(db: Database, workdir: Path) -> dict:
+    """The reminder sweep on a copy of the database at the pinned morning: the first run (creates),
+    a run that creates nothing (no-op), and the no-op again after SWEEP_HISTORY past notifications.
+    JSON keys: created (reminders of the first run), first_s, noop_s, history_rows,
+    noop_with_history_s (all seconds; no-op times are medians of REPEAT runs)."""
+    import shutil
+    from datetime import datetime
+    from datetime import time as clock
+
+    from .notify import reminders
+
+    copy = workdir / "sweep_copy.duckdb"
+    shutil.copy(db.path, copy)
+    target = Database(copy)
+    morning = datetime.combine(TODAY, clock(7, 30), tzinfo=TZ)
+    started = time.perf_counter()
+    created = len(reminders.sweep(target, morning))
+    first = time.perf_counter() - started
+    noop = timed(lambda: reminders.sweep(target, morning))
+    target.write(
+        lambda cur: cur.execute(
+            "INSERT INTO notifications (dedup_key, kind, subject_type, subject_id, due_on, title, body, created_at)"
+            " SELECT concat_ws('|', 'insurance_expiring', 'team', 'history' || i, due, '', 'county'),"
+            " 'insurance_expiring', 'team', 'history' || i, due, '历史提醒', '历史提醒', due"
+            " FROM (SELECT i, DATE '2016-01-01' + CAST(i % 3000 AS INTEGER) AS due FROM range(?) t(i))",
+            [SWEEP_HISTORY],
+        )
+    )
+    target.cursor().execute("CHECKPOINT")
+    with_history = timed(lambda: reminders.sweep(target, morning))
+    target.close()
+    copy.unlink()
+    return {
+        "created": created,
+        "first_s": first,
+        "noop_s": noop,
+        "history_rows": SWEEP_HISTORY,
+        "noop_with_history_s": with_history,
+    }
+
+
 def format_table(results: list[dict]) -> str:
     lines = ["| measure | " + " | ".join(f"×{r['scale']}" for r in results) + " |", "|---|" + "---|" * len(results)]
 
@@ -211,6 +256,16 @@ def format_table(results: list[dict]) -> str:
         row(
             "import members .xlsx (rows in s)",
             [f"{r['import']['rows']:,} in {r['import']['seconds']:.1f}" for r in results],
+        )
+    if all(r.get("sweep") for r in results):
+        row(
+            "sweep first run (reminders in s)",
+            [f"{r['sweep']['created']:,} in {r['sweep']['first_s']:.2f}" for r in results],
+        )
+        row("sweep no-op (s)", [f"{r['sweep']['noop_s']:.2f}" for r in results])
+        row(
+            f"sweep no-op, +{SWEEP_HISTORY:,} past notifications (s)",
+            [f"{r['sweep']['noop_with_history_s']:.2f}" for r in results],
         )
     for page in results[0]["pages"]:
         row(f"page rerun {Path(page).stem} (s)", [f"{r['pages'].get(page, float('nan')):.2f}" for r in results])

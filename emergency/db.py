@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -34,6 +34,111 @@ TIME_ZONE = "Asia/Shanghai"
 TZ = ZoneInfo(TIME_ZONE)
 
 T = TypeVar("T")
+
+# Table families: what a cache may key on. A committed write bumps the generation of the families of
+# the tables it wrote (found from its statements, see _written_families), so that bookkeeping (the
+# scheduler's job_runs every minute, log-in sessions, notifications read, the audit rows of log-ins)
+# never invalidates a cache of the registry. A table missing here, or a statement we cannot read,
+# bumps every family: a new table is safe before it is classified, only less cached.
+FAMILIES: dict[str, frozenset[str]] = {
+    "places": frozenset({"townships", "villages", "hazard_domains", "team_kinds"}),
+    "registry": frozenset(
+        {"enterprises", "teams", "team_domains", "members", "certificates", "member_phones", "team_bases"}
+    ),
+    "records": frozenset({"voided_records"}),
+    "plans": frozenset({"plans", "plan_domains", "plan_revisions", "plan_meta", "filings", "local_plans"})
+    | frozenset({"enterprise_plans"}),
+    "drills": frozenset(
+        {
+            "drills",
+            "drill_plans",
+            "drill_attachments",
+            "planned_drills",
+            "corrective_actions",
+            "deadline_rules",
+            "drill_reports",
+            "drill_objectives",
+            "drill_evaluations",
+            "drill_evaluation_items",
+            "drill_objective_results",
+            "drill_organisation",
+            "drill_teams",
+            "exercise_programme",
+        }
+    ),
+    "calls": frozenset(
+        {
+            "contacts",
+            "roll_calls",
+            "warnings",
+            "warning_acks",
+            "village_entries",
+            "call_chain_steps",
+            "warning_details",
+            "warning_calls",
+            "call_messages",
+            "call_gateways",
+        }
+    ),
+    "resources": frozenset(
+        {
+            "depots",
+            "stock",
+            "stock_minimums",
+            "stock_movements",
+            "team_equipment",
+            "shelters",
+            "hazard_points",
+            "hazard_drills",
+            "experts",
+        }
+    ),
+    "notifications": frozenset(
+        {"notifications", "deliveries", "delivery_attempts", "channels", "robot_sends", "robot_backoff"}
+    ),
+    "accounts": frozenset({"users"}),
+    "settings": frozenset({"settings"}),
+    # Written on their own by the scheduler and by every log-in and page view; no cache reads them.
+    "bookkeeping": frozenset({"job_runs", "login_sessions", "notification_reads", "audit_log"}),
+}
+FAMILY_OF = {table: family for family, tables in FAMILIES.items() for table in tables}
+ALL_FAMILIES = frozenset(FAMILIES)
+_READ_START = re.compile(r"^\s*(SELECT|WITH|FROM|VALUES|DESCRIBE|SHOW|SUMMARIZE|EXPLAIN)\b", re.IGNORECASE)
+_WRITE_START = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
+_WRITTEN_TABLE = re.compile(
+    r"\b(?:INSERT\s+(?:OR\s+(?:REPLACE|IGNORE)\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)\"?", re.IGNORECASE
+)
+
+
+def _written_families(sql: str) -> frozenset[str]:
+    """The families a statement writes: none for a read, every family when it cannot tell."""
+    tables = {t.lower() for t in _WRITTEN_TABLE.findall(sql)} - {"set"}  # ON CONFLICT DO UPDATE SET
+    if not tables:
+        return frozenset() if _READ_START.match(sql) else ALL_FAMILIES
+    if not _WRITE_START.match(sql) or not tables <= FAMILY_OF.keys():
+        return ALL_FAMILIES
+    return frozenset(FAMILY_OF[t] for t in tables)
+
+
+class _TrackingCursor:
+    """This thread's cursor inside a write: the same cursor, noting which families its statements write."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection):
+        self._cur = cur
+        self.families: set[str] = set()
+
+    def execute(self, sql: str, *args, **kwargs):
+        self.families |= _written_families(sql)
+        return self._cur.execute(sql, *args, **kwargs)
+
+    def executemany(self, sql: str, *args, **kwargs):
+        self.families |= _written_families(sql)
+        return self._cur.executemany(sql, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._cur, name)
+
+
 # This thread's cursor: what Database.cursor() returns and db.write hands to its `work`.
 Cursor = duckdb.DuckDBPyConnection
 
@@ -88,8 +193,10 @@ class Database:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._configure(self._con)
-        # Bumped on every committed write: caches key on it so that they never serve stale data.
+        # Bumped on every committed write (kept for callers that want "anything changed").
         self.generation = 0
+        # Per table family (FAMILIES): what a cache keys on, through generation_of(...).
+        self.generations = dict.fromkeys(FAMILIES, 0)
         # When a list, every read through query/query_dicts/scalar/frame appends (sql, params):
         # the benchmark replays them bare to measure our code's overhead over the database's time.
         self.trace: list | None = None
@@ -139,19 +246,35 @@ class Database:
         """A pandas DataFrame of the result (for pages and exports)."""
         return self._execute(sql, params).df()
 
+    # Generations ---------------------------------------------------------------------------
+    def generation_of(self, *families: str) -> tuple[int, ...]:
+        """The generations of the named families, for a cache key: it changes when, and only when, a
+        committed write touched a table of one of them."""
+        return tuple(self.generations[f] for f in families)
+
+    def touch(self, *families: str) -> None:
+        """Record a committed change of these families (all when none named): for work done outside
+        db.write, such as loading places and plans or generating the demo."""
+        for family in families or FAMILIES:
+            self.generations[family] += 1
+        self.generation += 1
+
     # Writes ------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction on this thread's cursor; rolled back on any error."""
-        cur = self.cursor()
-        cur.begin()
+        """One transaction on this thread's cursor; rolled back on any error. On commit the families
+        its statements wrote get a new generation."""
+        raw = self.cursor()
+        cur = _TrackingCursor(raw)
+        raw.begin()
         try:
-            yield cur
+            yield cast(duckdb.DuckDBPyConnection, cur)
         except BaseException:
-            cur.rollback()
+            raw.rollback()
             raise
-        cur.commit()
-        self.generation += 1
+        raw.commit()
+        if cur.families:
+            self.touch(*cur.families)
 
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5) -> T:
         """Run work(cursor) in a transaction, retrying on DuckDB's write-write conflicts."""

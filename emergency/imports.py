@@ -494,8 +494,9 @@ class _Checker:
             self.prefix = f"{sheet.name} · " if len(sheets) > 1 else ""
             self.positions = sheet.positions(self.columns)
             self.headers = headers
+            plan = self._cell_plan(parsers)
             for number, cells in self._data_rows(sheet):
-                record = self.check_row(number, self._parse_cells(number, cells, parsers))
+                record = self.check_row(number, self._parse_cells(number, cells, plan))
                 record["_row"], record["_sheet"] = number, sheet.name
                 self.records.append(record)
 
@@ -544,28 +545,46 @@ class _Checker:
         i = self.positions.get(key)
         return cells[i] if i is not None and i < len(cells) else None
 
-    def _parse_cells(self, number: int, cells: list, parsers: dict) -> dict:
+    def _cell_plan(self, parsers: dict) -> list[tuple[str, str, int | None, Callable, dict | None, Any]]:
+        """Per column of this sheet, worked out once rather than per row: (key, header, position,
+        parser, its cache of distinct raw values or None, the raw value of a missing cell)."""
+        plan = []
+        for column in self.columns:
+            missing = None
+            if column.key == "team" and "team" not in self.positions and self.sheet:
+                missing = self.sheet.name  # a members sheet without a team column: the sheet's name is the team
+            cache = self.caches.setdefault(column.key, {}) if column.key not in UNIQUE_VALUED else None
+            plan.append(
+                (column.key, column.header, self.positions.get(column.key), parsers[column.key], cache, missing)
+            )
+        return plan
+
+    def _parse_cells(self, number: int, cells: list, plan: list) -> dict:
         """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
         是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
         values = {}
-        for column in self.columns:
-            raw = self.raw(column.key, cells)
-            if raw is None and column.key == "team" and "team" not in self.positions and self.sheet:
-                raw = self.sheet.name  # a members sheet without a team column: the sheet's name is the team
-            cache = self.caches.setdefault(column.key, {}) if column.key not in UNIQUE_VALUED else None
-            key = (type(raw), raw)
-            if cache is not None and key in cache:
-                value, error = cache[key]
+        width = len(cells)
+        for key, header, position, parser, cache, missing in plan:
+            raw = cells[position] if position is not None and position < width else None
+            if raw is None:
+                raw = missing
+            if cache is not None:
+                found = cache.get((type(raw), raw))
+                if found is None:
+                    try:
+                        found = (parser(raw), None)
+                    except ValueError as exc:
+                        found = (None, str(exc))
+                    cache[(type(raw), raw)] = found
+                value, error = found
             else:
                 try:
-                    value, error = parsers[column.key](raw), None
+                    value, error = parser(raw), None
                 except ValueError as exc:
                     value, error = None, str(exc)
-                if cache is not None:
-                    cache[key] = (value, error)
             if error:
-                self.bad(number, column.header, error)
-            values[column.key] = value
+                self.bad(number, header, error)
+            values[key] = value
         return values
 
     def _township(self, value):

@@ -329,6 +329,11 @@ HEALTH_CHECKS = {
 }
 
 
+# The table families (db.FAMILIES) roster_health reads: members, teams and certificates, the
+# townships' names, voided records and the settings; a cache of it keys on db.generation_of(*these).
+HEALTH_READS = ("registry", "places", "records", "settings")
+
+
 def roster_health(
     db: Database, viewer: User, today: date, township_code: str | None = None, settings: dict | None = None
 ) -> dict[str, pd.DataFrame]:

@@ -27,7 +27,7 @@ def initialise(db: Database) -> dict[str, int]:
     new_townships, new_villages = regions.load_places(db)
     parsed = plans.load_plan_dir(plans.PLANS_DIR)
     inserted, updated = plans.sync_plans(db.cursor(), parsed)  # one transaction of its own
-    db.generation += 1
+    db.touch()
     return {"townships": new_townships, "villages": new_villages, "plans_inserted": inserted, "plans_updated": updated}
 
 

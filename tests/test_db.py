@@ -154,3 +154,50 @@ def test_referenced_rows_can_be_edited(demo_db_path, tmp_path):
     )
     db.write(lambda cur: cur.execute("UPDATE townships SET name = '何村镇' WHERE name = '何村乡'"))
     assert db.scalar("SELECT team_id FROM members WHERE id = ?", [member]) == team
+
+
+# Generations per table family ---------------------------------------------------------------
+def test_a_job_run_leaves_the_registry_generation_and_a_member_write_bumps_it(scratch_db):
+    from datetime import date, datetime
+
+    from emergency import scheduler, teams
+    from emergency.db import TZ
+    from tests.helpers import user_row
+
+    db = scratch_db
+    registry, bookkeeping = db.generation_of("registry"), db.generation_of("bookkeeping")
+    scheduler._record(db, "deliver", datetime.now(TZ), True, "无待发送")  # what the scheduler writes each minute
+    assert db.generation_of("registry") == registry
+    assert db.generation_of("bookkeeping") == (bookkeeping[0] + 1,)
+    others = db.generation_of("drills", "calls", "plans")
+    member = db.scalar("SELECT min(id) FROM members WHERE training_passed")
+    teams.record_training(db, user_row(db, "admin"), member, False, date.today())
+    assert db.generation_of("registry") == (registry[0] + 1,)
+    assert db.generation_of("drills", "calls", "plans") == others  # other families untouched
+
+
+def test_a_statement_the_tracker_cannot_read_bumps_every_family(fresh_db):
+    from emergency.db import FAMILIES, _written_families
+
+    assert _written_families("SELECT count(*) FROM members") == frozenset()
+    assert _written_families("UPDATE login_sessions SET last_seen_at = now()") == {"bookkeeping"}
+    assert _written_families(
+        "INSERT INTO job_runs (job) VALUES ('x') ON CONFLICT (job) DO UPDATE SET runs = job_runs.runs + 1"
+    ) == {"bookkeeping"}
+    assert _written_families("WITH x AS (SELECT 1) INSERT INTO members SELECT * FROM x") == {"registry"}
+    assert _written_families("INSERT INTO some_new_table VALUES (1)") == set(FAMILIES)  # not classified yet
+    assert _written_families("CREATE TABLE t2 (a INT)") == set(FAMILIES)
+    before = dict(fresh_db.generations)
+    fresh_db.write(lambda cur: cur.execute("CREATE TABLE scratch_gen (a INT)"))
+    assert all(fresh_db.generations[f] == before[f] + 1 for f in FAMILIES)
+    before = dict(fresh_db.generations)
+    fresh_db.write(lambda cur: cur.execute("SELECT 1").fetchall())  # a write that wrote nothing
+    assert fresh_db.generations == before
+
+
+def test_every_table_of_the_schema_belongs_to_one_family(fresh_db):
+    """A new table left out of db.FAMILIES makes its writes bump every family: classify it."""
+    from emergency.db import FAMILY_OF
+
+    tables = {t for (t,) in fresh_db.query("SELECT table_name FROM information_schema.tables")}
+    assert tables - {"schema_version"} <= FAMILY_OF.keys(), sorted(tables - FAMILY_OF.keys())

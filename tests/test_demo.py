@@ -117,3 +117,18 @@ def test_village_short_name():
     assert village_short_name("西源头村村民委员会") == "西源头村"
     assert village_short_name("安康社区居民委员会") == "安康社区"
     assert village_short_name("黄庄村民委员会") == "黄庄村"
+
+
+def test_the_stored_demo_password_hashes_verify_and_need_no_rehash(demo_db):
+    """The demo's accounts use hashes computed once (no argon2 run at first start): each verifies its
+    published password with auth's current parameters, and the demo's accounts carry them."""
+    from emergency import auth
+    from emergency.demo.generator import DEMO_PASSWORD_HASHES, DEMO_PASSWORDS
+
+    assert DEMO_PASSWORD_HASHES.keys() == DEMO_PASSWORDS.keys()
+    for role, password in DEMO_PASSWORDS.items():
+        stored = DEMO_PASSWORD_HASHES[role]
+        assert auth._hasher.verify(stored, password)
+        assert not auth._hasher.check_needs_rehash(stored)  # regenerate them if auth's parameters change
+    stored_in_demo = dict(demo_db.query("SELECT role, password_hash FROM users WHERE username IN ('admin', 'leader')"))
+    assert stored_in_demo == {"admin": DEMO_PASSWORD_HASHES["admin"], "viewer": DEMO_PASSWORD_HASHES["viewer"]}

@@ -31,3 +31,22 @@ def test_the_unit_runs_start_sh_with_variables_the_code_reads():
     assert 'environ.get("EMERGENCY_DB")' in sources and 'environ.get("EMERGENCY_KEY_FILE")' in sources
     assert "${PORT:-8501}" in start.read_text()
     assert ("Install", "WantedBy", "multi-user.target") in entries
+
+
+def test_the_shipped_streamlit_config_turns_the_post_run_gc_off():
+    """runner.postScriptGC costs half the script thread at county size (DESIGN.md): Streamlit, started
+    in the project's directory as start.sh does, must read it as off from .streamlit/config.toml."""
+    import subprocess
+    import sys
+    import tomllib
+
+    shipped = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert shipped["runner"]["postScriptGC"] is False
+    read = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; print(config.get_option('runner.postScriptGC'))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert read.stdout.strip() == "False"

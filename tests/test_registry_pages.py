@@ -95,6 +95,45 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
     assert {m.label: int(m.value) for m in at.metric}["未通过培训"] == before + 1
 
 
+def test_roster_findings_stay_cached_while_the_scheduler_writes_its_bookkeeping(app, scratch_db, monkeypatch):
+    """With the real scheduler writing job_runs, the second view is served from the cache; a member
+    write then recomputes (computations counted on the real roster_health)."""
+    import time
+    from datetime import date
+
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from emergency import roster, scheduler, teams
+    from emergency.ui import state
+
+    computed = []
+    real = roster.roster_health
+
+    def counting(*args, **kwargs):
+        computed.append(args[2:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(roster, "roster_health", counting)
+    at = app("emergency/ui/roster_page.py", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    app_db = state.get_db()
+    running = scheduler.start(app_db, startup_delay_seconds=0.1, deliver_trigger=IntervalTrigger(seconds=0.3))
+    try:
+        writes, deadline = app_db.generation, time.monotonic() + 30
+        while app_db.scalar("SELECT coalesce(sum(runs), 0) FROM job_runs") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert app_db.scalar("SELECT coalesce(sum(runs), 0) FROM job_runs") >= 3
+        assert app_db.generation > writes  # the scheduler did commit writes (the old global key missed here)
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
+        teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
+        at.run()
+        assert not at.exception and len(computed) == 2  # a registry write recomputes
+    finally:
+        scheduler.stop(running, wait=True)
+
+
 def test_a_form_with_two_problems_shows_each_on_its_own_line(app, scratch_db):
     at = app("emergency/ui/teams_page.py", db=scratch_db)
     teams_before = scratch_db.scalar("SELECT count(*) FROM teams")

@@ -281,3 +281,29 @@ def test_each_township_operator_sees_only_its_townships_reminders(scratch_db):
     other = db.scalar("SELECT min(id) FROM notifications WHERE township_code = ?", [FP])
     with pytest.raises(auth.PermissionDenied):
         reminders.mark_read(db, town100, [other])
+
+
+def test_the_set_based_sweep_creates_exactly_what_reading_every_key_did(scratch_db):
+    """Equivalence on the demo at four dates (with the resources' expiry and below-minimum stock
+    reminders): the anti-join in SQL picks the same new keys as the former set of every key ever
+    created, the sweep creates those, and a second run creates nothing."""
+    from datetime import datetime
+    from datetime import time as clock
+
+    db = scratch_db
+    seen_kinds: set[str] = set()
+    for day in [date(2025, 3, 3), date(2026, 11, 25), date(2026, 12, 1), date(2027, 1, 11)]:
+        now = datetime.combine(day, clock(7, 30), tzinfo=reminders.TZ)
+        due = reminders.due_now(db, now)
+        every_key = {k for (k,) in db.query("SELECT dedup_key FROM notifications")}
+        expected = sorted(c.dedup_key for c in due if c.dedup_key not in every_key)
+        assert sorted(c.dedup_key for c in reminders.not_yet_created(db, due)) == expected
+        assert sorted(c.dedup_key for c in reminders.sweep(db, now, dry_run=True)) == expected
+        created = reminders.sweep(db, now)
+        assert sorted(c.dedup_key for c in created) == expected
+        assert db.scalar("SELECT count(*) FROM notifications") == len(every_key) + len(expected)
+        assert reminders.sweep(db, now) == []  # exactly once
+        seen_kinds |= {c.kind for c in due}
+        if day > date(2025, 3, 3):
+            assert len(expected) < len(due)  # keys of earlier sweeps were found and left out
+    assert {"stock_expiring", "stock_below_minimum", "insurance_expiring", "village_drill_overdue"} <= seen_kinds

@@ -63,6 +63,15 @@ DEMO_EXTENSIONS: dict[str, str] = {
 
 # Demo-only passwords, printed in the README: change or delete these accounts in real use.
 DEMO_PASSWORDS = {"admin": "Demo-admin-2024", "viewer": "Demo-viewer-2024", "township": "Demo-town-2024"}
+# Their argon2 hashes, computed once (auth.hash_password) and kept here: hashing them at every first
+# start cost three deliberate argon2 runs (0.5 s each idle, 2 s under load) on the way to healthy. The
+# passwords are public (README), so their hashes are too; tests/test_demo.py checks that each verifies
+# and needs no rehash with auth's current parameters (regenerate them if those change).
+DEMO_PASSWORD_HASHES = {
+    "admin": "$argon2id$v=19$m=65536,t=3,p=4$EunhCkLJXNPesrWw5zL4ow$6bVugoorEofXr2u7jlIQC/b+EzbojPYkUnxYHZj5pxk",
+    "viewer": "$argon2id$v=19$m=65536,t=3,p=4$kbHmEdFo9N/46+LCY7qPxQ$wQpbupjgny81faid+RgEbFn9t5vL5ObQJpyg28yyKAE",
+    "township": "$argon2id$v=19$m=65536,t=3,p=4$G7ub/ht22inuMBvPwfRxeA$NeKQO7tG0I95/k5kJfHIlv1zwdB+cwc0glFLx03sGBM",
+}
 
 
 def demo_username(township_code: str) -> str:
@@ -860,7 +869,7 @@ class DemoGenerator:
         accounts += [
             (demo_username(t["code"]), f"{t['name']}填报员（演示）", "township", t["code"]) for t in self.townships
         ]
-        hashes = {role: auth.hash_password(password) for role, password in DEMO_PASSWORDS.items()}
+        hashes = DEMO_PASSWORD_HASHES
         for username, name, role, township in accounts:
             auth.create_user(
                 self.db, auth.SYSTEM, username, name, role, "", township, is_demo=True, password_hash=hashes[role]

@@ -613,10 +613,28 @@ def sweep(db: Database, now: datetime | None = None, *, dry_run: bool = False) -
     raise AssertionError("unreachable")
 
 
+def not_yet_created(db: Database, due: list[Candidate]) -> list[Candidate]:
+    """The candidates whose dedup_key is not in notifications yet, by an anti-join in SQL: only the
+    keys of the candidates' kinds and due dates are compared (row groups of older due dates are
+    skipped), and no key ever leaves the database, so a sweep that creates nothing does not grow
+    with the notifications of past years."""
+    if not due:
+        return []
+    days = [c.due_on for c in due if c.due_on is not None]
+    fresh = {
+        k
+        for (k,) in db.query(
+            "SELECT c.k FROM (SELECT unnest(?::VARCHAR[]) AS k) c ANTI JOIN ("
+            "SELECT dedup_key FROM notifications WHERE list_contains(?, kind) AND (due_on IS NULL OR due_on >= ?)"
+            ") n ON n.dedup_key = c.k",
+            [[c.dedup_key for c in due], sorted({c.kind for c in due}), min(days) if days else date.max],
+        )
+    }
+    return [c for c in due if c.dedup_key in fresh]
+
+
 def _sweep(db: Database, now: datetime, dry_run: bool) -> list[Candidate]:
-    due = due_now(db, now)
-    existing = {k for (k,) in db.query("SELECT dedup_key FROM notifications")}
-    new = [c for c in due if c.dedup_key not in existing]
+    new = not_yet_created(db, due_now(db, now))
     if dry_run or not new:
         return new
 

@@ -15,15 +15,16 @@ from emergency.ui.widgets import page_help, show_table, township_options, write_
 @st.cache_data(max_entries=32, show_spinner="正在检查……")
 def cached_findings(
     db_path: str,
-    generation: int,
+    generations: tuple[int, ...],
     role: str,
     user_township: str | None,
     today: date,
     township: str | None,
     settings_json: str,
 ):
-    """The checks read every member (735,000 at 100 times the county): kept until the next committed
-    write (db.generation changes with every one), per role and township scope, per day and settings."""
+    """The checks read every member (735,000 at 100 times the county): kept until a committed write
+    touches a table they read (db.generation_of(*roster.HEALTH_READS); the scheduler's bookkeeping
+    does not), per role and township scope, per day and settings."""
     viewer = auth.User(None, "", "", role, user_township)
     return roster.roster_health(get_db(), viewer, today, township, json.loads(settings_json))
 
@@ -45,7 +46,13 @@ default = list(towns.values()).index(user.township_code) if user.township_code i
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 today = date.today()
 findings = cached_findings(
-    str(db.path), db.generation, user.role, user.township_code, today, township, json.dumps(settings, sort_keys=True)
+    str(db.path),
+    db.generation_of(*roster.HEALTH_READS),
+    user.role,
+    user.township_code,
+    today,
+    township,
+    json.dumps(settings, sort_keys=True),
 )
 counts = roster.health_counts(findings)
 
