@@ -18,6 +18,7 @@ from ..auth import User, require_admin
 from ..db import put_setting
 from ..enums import RESOURCE_ITEMS
 from ..errors import Problem, ValidationError
+from ..records import live
 from . import geo, registry
 from .bases import team_bases
 from .stock import item_name, item_unit
@@ -82,7 +83,8 @@ def shelter_capacity(db: Database) -> list[dict]:
         "SELECT t.code, t.name,"
         " (SELECT count(*) FROM shelters s WHERE s.township_code = t.code AND s.is_open) AS shelters,"
         " (SELECT coalesce(sum(capacity), 0) FROM shelters s WHERE s.township_code = t.code AND s.is_open) AS capacity,"
-        " (SELECT coalesce(sum(people_threatened), 0) FROM hazard_points h WHERE h.township_code = t.code) AS threatened"
+        " (SELECT coalesce(sum(people_threatened), 0) FROM hazard_points h WHERE h.township_code = t.code"
+        f" AND {live('hazard_points', 'h')}) AS threatened"
         " FROM townships t WHERE t.is_township ORDER BY t.sort_order"
     )
     for row in rows:

@@ -13,7 +13,7 @@ from emergency.enums import (
     TEAM_STAFFING,
 )
 from emergency.resources import bases, registry
-from emergency.ui.resources_widgets import coordinate_text, registry_form, transfer_section
+from emergency.ui.resources_widgets import coordinate_text, hazard_record, registry_form, transfer_section
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
@@ -79,6 +79,7 @@ with tab_hazards:
         },
         {"kind": HAZARD_POINT_KINDS},
     )
+    hazard_record(db, user, township)
     registry_form(db, user, "hazards")
     transfer_section(db, user, "hazards")
 with tab_experts:

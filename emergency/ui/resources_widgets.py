@@ -11,7 +11,7 @@ from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
-from emergency.ui.widgets import label_of, township_options, write_feedback
+from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
 
 
 def coordinate_text(frame: pd.DataFrame) -> pd.Series:
@@ -98,3 +98,38 @@ def transfer_section(db: Database, user: User, key: str) -> None:
                 st.error(md("；".join(str(p) for p in done.problems[:5])))
             else:
                 st.success(f"已导入 {done.written} 行{what}数据")
+
+
+def hazard_record(db: Database, user: User, township: str | None) -> None:
+    """隐患点详情: one point's shelter, evacuation route, the people the village's 叫应 chain calls for it,
+    the drills held for it (and linking one), 作废."""
+    from emergency.ui.record_actions import void_section, voided_note
+
+    voided_note("hazard_points")
+    points = registry.options(db, "hazards", township)
+    if not points:
+        return
+    with st.expander("隐患点详情（撤离路线、关联演练、作废）"):
+        chosen = st.selectbox("隐患点", list(points), key="hazard_record")
+        hazard_id = points[chosen]
+        detail = registry.hazard_detail(db, user, hazard_id)
+        st.markdown(f"**{md(detail['code'])} {md(detail['name'])}**")
+        st.markdown(f"撤离路线：{md(detail['evacuation_route'] or '未登记')}")
+        st.markdown(f"避险场所：{md(detail['shelter_name'] or '未指定')}")
+        called = "；".join(f"{c['role']} {md(c['name'])} {c['phone'] or '无电话'}" for c in detail["called"])
+        st.markdown(f"叫应时呼叫：{called or '未登记责任人和监测员'}（随所在村叫应链第一步）")
+        if detail["drills"]:
+            show_table(
+                pd.DataFrame(detail["drills"]).assign(place=lambda f: f["place"].fillna("—")),
+                {"held_on": "演练日期", "title": "关联演练", "place": "地点"},
+            )
+        else:
+            st.caption("尚未关联演练。")
+        if user.may_write(detail["township_code"]):
+            choices = registry.drill_choices(db, detail["township_code"], hazard_id)
+            if choices:
+                with st.form(f"link_drill_{hazard_id}"):
+                    drill = st.selectbox("关联本乡镇的演练", list(choices))
+                    if st.form_submit_button("关联演练"):
+                        write_feedback(lambda: registry.link_drill(db, user, hazard_id, choices[drill]), "已关联演练")
+            void_section(db, user, "hazard_points", hazard_id, detail["township_code"], chosen)
