@@ -148,6 +148,8 @@ with tab_bases:
             if st.form_submit_button("保存装备"):
                 items = {e["item_code"]: e["quantity"] for e in equipment} | {item: int(quantity)}
                 write_feedback(lambda: bases.set_team_equipment(db, user, int(teams[chosen]), items), "已保存装备")
+    transfer_section(db, user, "team-bases")
+    transfer_section(db, user, "equipment")
 with tab_depots:
     st.caption("储备库的登记、库存和出入库在“物资储备”页面。")
     transfer_section(db, user, "depots")

@@ -11,7 +11,7 @@ from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
-from emergency.ui.widgets import label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import draw_frame, label_of, show_table, township_options, write_feedback
 
 
 def coordinate_text(frame: pd.DataFrame) -> pd.Series:
@@ -67,7 +67,8 @@ def registry_form(db: Database, user: User, key: str) -> None:
 def transfer_section(db: Database, user: User, key: str) -> None:
     """导入 / 导出 of one registry: the template, a checked preview, every bad row named, all or nothing."""
     what = transfer.WHAT[key]
-    with st.expander(f"导入、导出{what}"):
+    exported = key in transfer.COLUMNS  # stock, team bases and equipment are imported only
+    with st.expander(f"导入、导出{what}" if exported else f"导入{what}"):
         cols = st.columns(2)
         cols[0].download_button(
             f"下载{what}导入模板",
@@ -76,13 +77,14 @@ def transfer_section(db: Database, user: User, key: str) -> None:
             on_click="ignore",
             key=f"template_{key}",
         )
-        cols[1].download_button(
-            f"导出{what}（Excel）",
-            lambda: transfer.export_xlsx(db, user, key),
-            file_name=f"{what}.xlsx",
-            on_click="ignore",
-            key=f"export_{key}",
-        )
+        if exported:
+            cols[1].download_button(
+                f"导出{what}（Excel）",
+                lambda: transfer.export_xlsx(db, user, key),
+                file_name=f"{what}.xlsx",
+                on_click="ignore",
+                key=f"export_{key}",
+            )
         if user.role == "viewer":
             return
         upload = st.file_uploader(f"上传{what}文件（.xlsx 或 .csv）", type=["xlsx", "csv"], key=f"upload_{key}")
@@ -92,7 +94,11 @@ def transfer_section(db: Database, user: User, key: str) -> None:
         if result.problems:
             st.error(f"有 {len(result.bad_rows)} 行有问题，整份文件不会导入：")
             st.dataframe(result.problems_frame(), hide_index=True)
-        elif st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
+            return
+        if not exported:
+            st.caption(f"校验通过，将写入以下 {result.rows} 行（最多显示 200 行）：")
+            draw_frame(transfer.preview_frame(db, key, result.records))
+        if st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
             done = transfer.run_import(db, user, key, upload.name, upload.getvalue())
             if done.problems:
                 st.error(md("；".join(str(p) for p in done.problems[:5])))
