@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from emergency import regions
+from streamlit_folium import st_folium
+
+from emergency import mapview, regions
 from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
@@ -33,7 +35,14 @@ def registry_form(db: Database, user: User, key: str) -> None:
         towns = {n: c for n, c in towns.items() if c == user.township_code}
     elif not spec.township_required:
         towns = {"县级（不属于乡镇）": "", **towns}
-    with st.expander(f"登记{spec.what}"), st.form(f"create_{key}"):
+    with st.expander(f"登记{spec.what}"):
+        if spec.coordinates:
+            coordinate_picker(db, key, f"create_{key}_lon", f"create_{key}_lat")
+        _create_form(db, user, key, spec, towns)
+
+
+def _create_form(db: Database, user: User, key: str, spec: registry.Registry, towns: dict) -> None:
+    with st.form(f"create_{key}"):
         values: dict = {}
         for name in spec.fields:
             label = spec.labels[name]
@@ -55,13 +64,44 @@ def registry_form(db: Database, user: User, key: str) -> None:
                 shelters = {"（不填）": None, **registry.options(db, "shelters")}
                 values[name] = shelters[st.selectbox(label, list(shelters))]
             elif name in ("lon", "lat"):
-                values[name] = st.number_input(f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f")
+                values[name] = st.number_input(
+                    f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f", key=f"create_{key}_{name}"
+                )
             elif name in (*spec.integers, *spec.numbers):
                 values[name] = st.number_input(label, min_value=0, value=None, step=1)
             else:
                 values[name] = st.text_input(label)
         if st.form_submit_button(f"保存{spec.what}"):
             write_feedback(lambda: registry.create(db, user, key, values), f"已登记{spec.what}")
+
+
+def coordinate_picker(db: Database, slot: str, lon_key: str, lat_key: str) -> None:
+    """在地图上点选坐标: an offline map of the county (mapview.picker_map); a click fills the form's
+    经度 / 纬度 inputs (session keys lon_key, lat_key; call before the form draws them). Never a
+    guess: without a click the inputs keep what was typed, or stay empty."""
+    st.session_state.setdefault(lon_key, None)
+    st.session_state.setdefault(lat_key, None)
+    if not st.checkbox("在地图上点选坐标", key=f"pick_on_{slot}"):
+        return
+    lon, lat = st.session_state[lon_key], st.session_state[lat_key]
+    marker = (float(lon), float(lat)) if lon is not None and lat is not None else None
+    result = st_folium(
+        mapview.picker_map(db),
+        feature_group_to_add=mapview.picked_layer(db, marker),
+        key=f"pick_map_{slot}",
+        height=420,
+        use_container_width=True,
+        returned_objects=["last_clicked"],
+    )
+    picked = mapview.picked_coordinate(db, result)
+    if picked is not None and st.session_state.get(f"_picked_{slot}") != picked:
+        st.session_state[f"_picked_{slot}"] = picked
+        st.session_state[lon_key], st.session_state[lat_key] = picked
+        st.rerun()  # draw the chosen point on the map
+    st.caption(
+        "点击地图上的准确位置，经纬度（WGS-84）即填入下方表单；位置不确定就不要点，坐标留空（不做推测）。"
+        + (f"已选：{picked[0]:.6f}, {picked[1]:.6f}" if picked else "")
+    )
 
 
 def transfer_section(db: Database, user: User, key: str) -> None:
