@@ -43,13 +43,16 @@ from .enums import CONTACT_ROLES, WARNING_ACTIONS, WARNING_HAZARDS, WARNING_LEVE
 from .errors import Problem, ValidationError
 from .hygiene import clean
 from .records import live
+from .resources.registry import CALL_ROLES as HAZARD_CALL_ROLES
+from .resources.registry import hazard_people
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
 
 COUNTY_DUTY = "county_duty"
 COUNTY_DUTY_LABEL = "县应急值班室"
-ROLE_LABELS = {**CONTACT_ROLES, COUNTY_DUTY: COUNTY_DUTY_LABEL}
+ROLE_LABELS = {**CONTACT_ROLES, **HAZARD_CALL_ROLES, COUNTY_DUTY: COUNTY_DUTY_LABEL}
+HAZARD_PEOPLE = "_hazard"  # _people's key of a place's hazard-point people (not a contact role)
 TOWNSHIP_LEVEL_ROLES = ("station_head", "station_staff", "duty_room", "party_head")
 VILLAGE_LEVEL_ROLES = ("info_officer_a", "info_officer_b", "village_cadre", "village_head")
 VIAS = {"link": "本人点击确认链接", "cli": "值班员代登记（电话答复）", "phone": "乡镇电话登记"}
@@ -320,7 +323,8 @@ def escalation_actions(calls: list[CallRow], now: datetime) -> list[Action]:
 
 # Reads -------------------------------------------------------------------------------------------------
 def _people(db: Database, places: list[tuple[int, str, str | None]], day) -> dict:
-    """Current contacts by (township, village or None, role) for these places' townships."""
+    """Current contacts by (township, village or None, role) for these places' townships, and the
+    people of their live hazard points by (township, village or None, HAZARD_PEOPLE)."""
     towns = sorted({t for _, t, _ in places})
     people: dict[tuple[str, str | None, str], list[dict]] = {}
     for row in db.query_dicts(
@@ -331,6 +335,8 @@ def _people(db: Database, places: list[tuple[int, str, str | None]], day) -> dic
         [towns, day, day],
     ):
         people.setdefault((row["township_code"], row["village_code"], row["role"]), []).append(row)
+    for (town, village), found in hazard_people(db, towns).items():
+        people[(town, village, HAZARD_PEOPLE)] = found
     return people
 
 
@@ -404,6 +410,8 @@ def _insert_call(
             batch.now + timedelta(hours=link_hours) if token else None,
         ],
     )
+    for hazard_id, hazard_role in person.get("hazards") or ():  # a hazard point's person (migration 014)
+        cur.execute("INSERT INTO warning_call_hazards VALUES (?, ?, ?)", [call_id, hazard_id, hazard_role])
     text = _message(warning, place["label"], person, step, url, attempt)
     addresses = []
     if person.get("email"):
@@ -433,6 +441,8 @@ def _insert_call(
         "ack_url": url,
         "text": text,
     }
+    if person.get("hazards"):
+        recipient["hazard_codes"] = list(person.get("hazard_codes") or [])
     batch.recipients.append(recipient)
     return recipient
 
@@ -449,11 +459,18 @@ def _push_place(
     gateways: list[str],
     link_hours: int,
 ) -> None:
-    """Push the first step from `from_step` on that has people; after the last, the county duty office."""
+    """Push the first step from `from_step` on that has people; after the last, the county duty office.
+    The first push of a place (from_step 1) adds the people of its hazard points to the step it
+    pushes (a person already called as a contact, same phone, is not called twice)."""
+    extra = people.get((place["township_code"], place["village_code"], HAZARD_PEOPLE), []) if from_step <= 1 else []
     for step in steps:
         if step.step < from_step:
             continue
         found = _step_people(people, place["township_code"], place["village_code"], step)
+        if extra:
+            phones = {p.get("phone") for p in found if p.get("phone")}
+            found = found + [p for p in extra if not (p.get("phone") and p["phone"] in phones)]
+            extra = []
         if found:
             spot = {**place, "step": step.step}
             for person in found:
@@ -675,6 +692,25 @@ def _call_rows(db: Database, since: datetime) -> tuple[list[CallRow], dict[int, 
 
 
 PERSON = "coalesce(CAST(c.contact_id AS VARCHAR), c.name)"  # one person of a place (SQL)
+
+
+def _call_hazards(db: Database, call_ids: list[int]) -> dict[int, list[dict]]:
+    """The live hazard points each of these calls was made for, with the phone now registered for
+    the role: {call_id: [{hazard_id, hazard_role, code, name, phone}]} (voided points left out)."""
+    out: dict[int, list[dict]] = {}
+    if not call_ids:
+        return out
+    for row in db.query_dicts(
+        "SELECT h.call_id, h.hazard_id, h.hazard_role, p.code, p.name,"
+        " CASE h.hazard_role WHEN 'responsible' THEN p.responsible_phone ELSE p.monitor_phone END AS phone"
+        " FROM warning_call_hazards h JOIN hazard_points p ON p.id = h.hazard_id"
+        f" WHERE list_contains(?, h.call_id) AND {live('hazard_points', 'p')} ORDER BY h.call_id, p.code, p.id",
+        [list(call_ids)],
+    ):
+        out.setdefault(row["call_id"], []).append(row)
+    return out
+
+
 ESCALATION_WINDOW_HOURS = 48  # warnings older than this are history: no longer escalated
 
 
@@ -715,6 +751,7 @@ def escalate(db: Database, now: datetime | None = None, *, deliver: bool = True,
             [[a.call_id for a in actions if a.call_id is not None]],
         )
     }
+    hazards = _call_hazards(db, [a.call_id for a in actions if a.call_id is not None])
 
     def work(cur: Cursor):
         batch.recipients.clear()
@@ -748,6 +785,15 @@ def escalate(db: Database, now: datetime | None = None, *, deliver: bool = True,
                     "phone": known["phone"],
                     "email": known["email"],
                 }
+                if known["call_role"] in HAZARD_CALL_ROLES:  # a hazard point's person: its current phone
+                    points = hazards.get(action.call_id)
+                    if not points:  # every point they were called for has been voided: not called again
+                        continue
+                    person.update(
+                        phone=points[0]["phone"],
+                        hazards=[(p["hazard_id"], p["hazard_role"]) for p in points],
+                        hazard_codes=list(dict.fromkeys(p["code"] for p in points)),
+                    )
                 step = next((s for s in steps if s.step == action.step), None) or Step(
                     action.step, (person["role"],), original["limit_minutes"] or DEFAULT_STEP_MINUTES
                 )
@@ -922,12 +968,23 @@ def timeline(db: Database, warning_id: int) -> list[dict]:
         " WHERE n.subject_type = 'warning' AND n.subject_id = ? ORDER BY n.created_at",
         [str(warning_id)],
     )
+    points: dict[int, list[str]] = {}
+    for call_id, code, name in db.query(
+        "SELECT h.call_id, p.code, p.name FROM warning_call_hazards h JOIN hazard_points p ON p.id = h.hazard_id"
+        " JOIN warning_calls c ON c.id = h.call_id WHERE c.warning_id = ? ORDER BY h.call_id, p.code",
+        [warning_id],
+    ):
+        if f"{code} {name}" not in points.get(call_id, []):
+            points.setdefault(call_id, []).append(f"{code} {name}")
     out = []
     for c in calls:
+        role = ROLE_LABELS.get(c["role"], c["role"])
+        if c["id"] in points:  # a hazard point's person: which points
+            role += f"（{'、'.join(points[c['id']])}）"
         base = {
             "place": (c["township_name"] or "") + (c["village_name"] or ""),
             "name": c["name"],
-            "role": ROLE_LABELS.get(c["role"], c["role"]),
+            "role": role,
             "step": c["step"],
             "attempt": c["attempt"],
             "called_at": c["called_at"],

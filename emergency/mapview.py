@@ -18,7 +18,7 @@ import json
 import math
 import re
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 from branca.element import MacroElement
@@ -660,3 +660,45 @@ def external_urls(text: str) -> list[str]:
 
 def today() -> date:
     return linkage._now().date()
+
+
+# Picking a coordinate ---------------------------------------------------------------------------
+PICK_DECIMALS = 6  # about 0.1 m: what a form stores
+
+
+def picker_map(db: Database, height: int = 420) -> folium.Map:
+    """A small offline map of the county (outline, the configured tiles if any) to click a point on:
+    the team base, depot, shelter or hazard point being edited."""
+    data: dict[str, Any] = {
+        "townships": [],
+        "villages": [],
+        "outline": regions.county_outline(),
+        "tiles": tile_config(db),
+    }
+    return build_map(data, height=height)
+
+
+def picked_layer(db: Database, marker: tuple[float, float] | None) -> folium.FeatureGroup:
+    """The point already chosen (lon, lat, WGS-84) as a circle, in a layer streamlit-folium swaps in
+    without redrawing the map (st_folium's feature_group_to_add)."""
+    layer = folium.FeatureGroup(name="已选位置")
+    if marker is not None:
+        tiles = tile_config(db)
+        lon, lat = wgs84_to_gcj02(*marker) if tiles and tiles.get("datum") == "gcj02" else marker
+        folium.CircleMarker(
+            [lat, lon], radius=7, color="#c0392b", fill=True, fill_opacity=0.9, className="picked-point"
+        ).add_to(layer)
+    return layer
+
+
+def picked_coordinate(db: Database, result: dict | None) -> tuple[float, float] | None:
+    """The WGS-84 (lon, lat) of the last click on a picker_map (streamlit-folium's `last_clicked`),
+    converted back from GCJ-02 when the tiles are GCJ-02; None without a click."""
+    clicked = (result or {}).get("last_clicked")
+    if not clicked or clicked.get("lat") is None or clicked.get("lng") is None:
+        return None
+    lon, lat = float(clicked["lng"]), float(clicked["lat"])
+    tiles = tile_config(db)
+    if tiles and tiles.get("datum") == "gcj02":
+        lon, lat = gcj02_to_wgs84(lon, lat)
+    return round(lon, PICK_DECIMALS), round(lat, PICK_DECIMALS)

@@ -97,6 +97,12 @@ KINDS: dict[str, Kind] = {
         "SELECT d.township_code, a.description AS name, a.due_on AS day FROM corrective_actions a"
         " JOIN drills d ON d.id = a.drill_id WHERE a.id = ?",
     ),
+    # a voided hazard point leaves the lists, the map, the coverage figures and the 叫应 chain
+    "hazard_points": Kind(
+        "隐患点",
+        "SELECT township_code, code || ' ' || name AS name, CAST(NULL AS DATE) AS day FROM hazard_points WHERE id = ?",
+        owned=(("hazard_drills", "hazard_id"),),
+    ),
 }
 # A void takes these along (restored with it): (table, column naming the voided record).
 CASCADES = {"teams": ("members", "team_id"), "drills": ("corrective_actions", "drill_id")}

@@ -7,6 +7,7 @@ A place without a coordinate keeps NULL: nothing is guessed.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from pathlib import Path
@@ -238,6 +239,32 @@ def short_name(name: str) -> str:
 
 def county_outline() -> dict:
     return json.loads(COUNTY_OUTLINE_WGS84.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _county_rings() -> tuple[tuple[tuple[float, float], ...], ...]:
+    rings = []
+    for feature in county_outline()["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for polygon in polygons:
+            rings += [tuple((float(p[0]), float(p[1])) for p in ring) for ring in polygon]
+    return tuple(rings)
+
+
+def inside_ring(lon: float, lat: float, ring) -> bool:
+    """Ray casting: whether (lon, lat) lies inside the closed ring of (lon, lat) points (pure)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def inside_county(lon: float, lat: float) -> bool:
+    """Whether a WGS-84 point lies inside the county outline (an odd number of rings around it:
+    outer rings, minus holes)."""
+    return sum(inside_ring(lon, lat, ring) for ring in _county_rings()) % 2 == 1
 
 
 def county_bounds(margin: float = 0.05) -> tuple[float, float, float, float]:

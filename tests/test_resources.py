@@ -549,3 +549,58 @@ def test_drills_link_to_hazard_points_and_stale_edits_are_refused(fresh_db):
     with pytest.raises(StaleRecord):
         registry.update(fresh_db, TOWN, "hazards", hazard, {"people_threatened": 3}, expected=drawn)
     assert fresh_db.scalar("SELECT people_threatened FROM hazard_points") == 0
+
+
+@pytest.mark.parametrize(
+    "raw, kept, problem",
+    [
+        ({CHENGGUAN: 40000}, {CHENGGUAN: 40000}, None),
+        ({CHENGGUAN: "41,200"}, {CHENGGUAN: 41200}, None),
+        ({CHENGGUAN: None, TIANHU: ""}, {}, None),  # blank: not entered
+        ({CHENGGUAN: 0}, {}, "城关镇人口：须为正整数"),
+        ({CHENGGUAN: 12.5}, {}, "城关镇人口：“12.5”不是整数"),
+        ({CHENGGUAN: "很多"}, {}, "城关镇人口：“很多”不是整数"),
+        ({CHENGGUAN: 9_000_000}, {}, "城关镇人口：9,000,000 超过"),
+        ({"999": 10}, {}, "乡镇 999：不是本县乡镇"),
+    ],
+)
+def test_population_problems(fresh_db, raw, kept, problem):
+    got, problems = coverage.population_problems(fresh_db, raw)
+    assert got == kept
+    text = "；".join(f"{p.field}：{p.reason}" for p in problems)
+    assert (problem in text) if problem else problems == []
+
+
+@pytest.mark.parametrize(
+    "raw, kept, problem",
+    [
+        ({"tent": 20, "pump": None, "quilt": 0}, {"tent": 20}, None),  # blank and 0: no minimum
+        ({"tent": -1}, {}, "帐篷最低储备：不能为负数"),
+        ({"tent": 2.5}, {}, "帐篷最低储备：“2.5”不是整数"),
+        ({"tent": 2_000_000}, {}, "帐篷最低储备：2,000,000顶 超过"),
+        ({"spaceship": 1}, {}, "物资 spaceship：不在物资目录中"),
+    ],
+)
+def test_minimum_problems(raw, kept, problem):
+    got, problems = coverage.minimum_problems(raw)
+    assert got == kept
+    text = "；".join(f"{p.field}：{p.reason}" for p in problems)
+    assert (problem in text) if problem else problems == []
+
+
+def test_population_and_minimums_are_admin_set_audited_and_replace_the_setting(fresh_db):
+    admin = SYSTEM
+    coverage.set_population(fresh_db, admin, {CHENGGUAN: 40000, TIANHU: 12000})
+    assert coverage.population(fresh_db) == {CHENGGUAN: 40000, TIANHU: 12000}
+    coverage.set_population(fresh_db, admin, {CHENGGUAN: 41000, TIANHU: None})  # cleared: not entered
+    assert coverage.population(fresh_db) == {CHENGGUAN: 41000}
+    with pytest.raises(ValidationError):
+        coverage.set_population(fresh_db, admin, {CHENGGUAN: -5})
+    assert coverage.population(fresh_db) == {CHENGGUAN: 41000}  # nothing written on a refusal
+    coverage.set_township_minimums(fresh_db, admin, {"tent": 5})
+    with pytest.raises(PermissionDenied):
+        coverage.set_township_minimums(fresh_db, TOWN, {"tent": 1})
+    logged = fresh_db.query(
+        "SELECT record_id FROM audit_log WHERE table_name = 'settings' AND record_id LIKE 'resources.%' ORDER BY id"
+    )
+    assert logged == [(coverage.POPULATION_KEY,), (coverage.POPULATION_KEY,), (coverage.MINIMUMS_KEY,)]

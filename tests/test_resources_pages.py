@@ -88,3 +88,61 @@ def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scra
     [b for b in at.get("form_submit_button") if b.label == "保存隐患点"][0].click().run()
     assert any("已登记隐患点" in s.value for s in at.success), [e.value for e in at.error]
     assert scratch_db.scalar("SELECT township_code FROM hazard_points WHERE code = 'UI-H001'") == "410325100"
+
+
+def test_hazard_record_shows_route_links_a_drill_and_voids(app, scratch_db):
+    at = app(REGISTRY, as_user="town101", db=scratch_db)
+    label = at.selectbox(key="hazard_record").value
+    hazard = scratch_db.scalar("SELECT id FROM hazard_points WHERE code || ' ' || name = ?", [label])
+    route = scratch_db.scalar("SELECT evacuation_route FROM hazard_points WHERE id = ?", [hazard])
+    shown = "\n".join(m.value for m in at.markdown)
+    assert f"撤离路线：{route}" in shown and "随所在村叫应链第一步" in shown
+    assert "尚未关联演练" in "\n".join(c.value for c in at.caption)
+    link = [b for b in at.get("form_submit_button") if b.label == "关联演练"][0]
+    drill_label = [s for s in at.selectbox if s.label == "关联本乡镇的演练"][0].value
+    link.click().run()
+    assert any("已关联演练" in s.value for s in at.success), [e.value for e in at.error]
+    (drill,) = scratch_db.query("SELECT drill_id FROM hazard_drills WHERE hazard_id = ?", [hazard])[0]
+    title = scratch_db.scalar("SELECT title FROM drills WHERE id = ?", [drill])
+    assert title in drill_label
+    at.run()
+    linked = [f.value for f in at.dataframe if "关联演练" in f.value.columns]
+    assert linked and title in set(linked[0]["关联演练"])
+    at.text_input(key=f"void_reason_hazard_points_{hazard}").input("已治理销号")
+    [b for b in at.get("form_submit_button") if b.label == "作废"][0].click().run()
+    assert scratch_db.scalar("SELECT count(*) FROM voided_records WHERE table_name = 'hazard_points'") == 1
+    listed = [f.value for f in at.dataframe if "隐患点名称" in f.value.columns][0]
+    assert label.split(" ", 1)[1] not in set(listed["隐患点名称"])  # gone from the list
+
+
+def test_admin_sets_township_population_and_minimums_on_the_coverage_page(app, scratch_db):
+    at = app(COVERAGE, as_user="admin", db=scratch_db)
+    at.number_input(key="population_410325100").set_value(0)
+    [b for b in at.get("form_submit_button") if b.label == "保存乡镇人口"][0].click().run()
+    assert any("城关镇人口" in e.value and "须为正整数" in e.value for e in at.error)
+    assert scratch_db.setting("resources.population") is None  # nothing saved
+    at.number_input(key="population_410325100").set_value(40000)
+    [b for b in at.get("form_submit_button") if b.label == "保存乡镇人口"][0].click().run()
+    assert any("已保存乡镇人口" in s.value for s in at.success), [e.value for e in at.error]
+    assert scratch_db.setting("resources.population") == {"410325100": 40000}
+    at.number_input(key="minimum_rescue_vehicle").set_value(50)
+    [b for b in at.get("form_submit_button") if b.label == "保存最低储备"][0].click().run()
+    assert scratch_db.setting("resources.township_minimums") == {"rescue_vehicle": 50}
+    assert (
+        scratch_db.scalar(
+            "SELECT count(*) FROM audit_log WHERE table_name = 'settings' AND record_id LIKE 'resources.%'"
+        )
+        == 2
+    )
+    at.run()  # the analysis uses them
+    capacity = next(f.value for f in at.dataframe if "人口" in f.value.columns and "开放场所" in f.value.columns)
+    assert capacity.set_index("乡镇").loc["城关镇", "人口"] == "40,000"
+    short = next(f.value for f in at.dataframe if "最低储备" in f.value.columns)
+    assert len(short) == 16 and set(short["物资"]) == {"抢险救援车"}
+
+
+def test_the_figures_tab_is_read_only_for_others(app):
+    at = app(COVERAGE, as_user="leader")
+    assert not [b for b in at.get("form_submit_button")]
+    tables = [f.value for f in at.dataframe]
+    assert any("每个乡镇最低储备" in t.columns and set(t["每个乡镇最低储备"]) == {"未设置"} for t in tables)

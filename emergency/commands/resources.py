@@ -2,7 +2,7 @@
 
     resources list depots|stock|shelters|hazards|experts|team-bases [--json] [--as USERNAME]
     resources nearest [--within-km N] [--json]
-    resources import depots|shelters|hazards|experts FILE [--dry-run]
+    resources import depots|shelters|hazards|experts|stock|team-bases|equipment FILE [--dry-run]
     resources export depots|shelters|hazards|experts FILE [--as USERNAME]
 
 JSON of `list team-bases`: every team (not disbanded) with a base coordinate, {name, lat, lon};
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 LIST_KINDS = ("depots", "stock", "shelters", "hazards", "experts", "team-bases")
 IO_KINDS = ("depots", "shelters", "hazards", "experts")
+IMPORT_KINDS = (*IO_KINDS, "stock", "team-bases", "equipment")  # stock: opening balances and receipts
 
 
 def register(command) -> dict:
@@ -35,7 +36,16 @@ def register(command) -> dict:
         "import/export 导入导出",
     )
     p.add_argument("action", choices=["list", "nearest", "import", "export"])
-    p.add_argument("kind", nargs="?", help="list: " + "|".join(LIST_KINDS) + "；import/export: " + "|".join(IO_KINDS))
+    p.add_argument(
+        "kind",
+        nargs="?",
+        help="list: "
+        + "|".join(LIST_KINDS)
+        + "；import: "
+        + "|".join(IMPORT_KINDS)
+        + "；export: "
+        + "|".join(IO_KINDS),
+    )
     p.add_argument("file", nargs="?", help="import/export 的 .xlsx（或导入的 .csv）文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--within-km", type=float, default=None, help="nearest：覆盖距离（公里），默认取系统设置（10）")
@@ -62,8 +72,9 @@ def cmd_resources(db: Database, args) -> int:
         if args.kind not in LIST_KINDS:
             raise ValueError(f"resources list 的类型必须是 {'、'.join(LIST_KINDS)} 之一")
         return _list(db, actor, args)
-    if args.kind not in IO_KINDS or not args.file:
-        raise ValueError(f"resources {args.action} 须指定类型（{'、'.join(IO_KINDS)}）和文件")
+    kinds = IMPORT_KINDS if args.action == "import" else IO_KINDS
+    if args.kind not in kinds or not args.file:
+        raise ValueError(f"resources {args.action} 须指定类型（{'、'.join(kinds)}）和文件")
     if args.action == "import":
         return _import(db, args)
     from ..resources import transfer

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import audit
+from .. import audit, regions
 from ..auth import User, require_write
 from ..db import row_dict
 from ..enums import RESOURCE_ITEMS, TEAM_READINESS, TEAM_STAFFING
@@ -45,7 +45,12 @@ def _team(cur: Cursor, team_id: int) -> dict:
 
 
 def base_problems(data: dict) -> list[Problem]:
+    """A base's checks (pure): the coordinate WGS-84 inside the county outline (not only its
+    bounding box: a base is where the team sets out from), staffing and readiness from their lists."""
     problems = coordinate_problems(data.get("lon"), data.get("lat"))
+    lon, lat = data.get("lon"), data.get("lat")
+    if not problems and lon is not None and lat is not None and not regions.inside_county(lon, lat):
+        problems.append(Problem("经纬度", f"（{lon:.6f}, {lat:.6f}）在县界以外（须为县内驻地的 WGS-84 经纬度）"))
     if data.get("staffing") is not None and data["staffing"] not in TEAM_STAFFING:
         problems.append(Problem("专兼职", f"必须是 {'、'.join(TEAM_STAFFING.values())} 之一"))
     if data.get("readiness") is not None and data["readiness"] not in TEAM_READINESS:
@@ -77,22 +82,26 @@ def set_team_base(db: Database, actor: User, team_id: int, data: dict) -> dict:
     if problems:
         raise ValidationError(problems)
 
-    def work(cur: Cursor):
-        team = _team(cur, team_id)
-        require_write(actor, team["township_code"], "修改其他乡镇队伍的驻地")
-        before = row_dict(cur, f"SELECT {', '.join(BASE_FIELDS)} FROM team_bases WHERE team_id = ?", [team_id])
-        old, new = audit.changed(before or dict.fromkeys(BASE_FIELDS), after)
-        if not new:
-            return after
-        cur.execute("DELETE FROM team_bases WHERE team_id = ?", [team_id])
-        cur.execute(
-            f"INSERT INTO team_bases (team_id, {', '.join(BASE_FIELDS)}) VALUES (?, {', '.join('?' * len(BASE_FIELDS))})",
-            [team_id, *after.values()],
-        )
-        audit.record(cur, actor, "update", "team_bases", team_id, old, new)
-        return after
+    return db.write(lambda cur: put_base(cur, actor, team_id, after))
 
-    return db.write(work)
+
+def put_base(cur: Cursor, actor: User, team_id: int, after: dict) -> dict:
+    """set_team_base's work inside the caller's transaction (the team-bases import writes many in
+    one): the team in scope, its row replaced, audited when something changed. `after` is checked
+    (_normalised, base_problems) by the caller."""
+    team = _team(cur, team_id)
+    require_write(actor, team["township_code"], "修改其他乡镇队伍的驻地")
+    before = row_dict(cur, f"SELECT {', '.join(BASE_FIELDS)} FROM team_bases WHERE team_id = ?", [team_id])
+    old, new = audit.changed(before or dict.fromkeys(BASE_FIELDS), after)
+    if not new:
+        return after
+    cur.execute("DELETE FROM team_bases WHERE team_id = ?", [team_id])
+    cur.execute(
+        f"INSERT INTO team_bases (team_id, {', '.join(BASE_FIELDS)}) VALUES (?, {', '.join('?' * len(BASE_FIELDS))})",
+        [team_id, *(after[k] for k in BASE_FIELDS)],
+    )
+    audit.record(cur, actor, "update", "team_bases", team_id, old, new)
+    return after
 
 
 def set_team_equipment(db: Database, actor: User, team_id: int, items: dict[str, int]) -> None:
@@ -105,22 +114,25 @@ def set_team_equipment(db: Database, actor: User, team_id: int, items: dict[str,
             problems.append(Problem(item_name(code), "数量须为不小于 0 的整数"))
     if problems:
         raise ValidationError(problems)
-    kept = {c: q for c, q in items.items() if q}
+    db.write(lambda cur: put_equipment(cur, actor, team_id, items))
 
-    def work(cur: Cursor):
-        team = _team(cur, team_id)
-        require_write(actor, team["township_code"], "修改其他乡镇队伍的装备")
-        before = dict(
-            cur.execute("SELECT item_code, quantity FROM team_equipment WHERE team_id = ?", [team_id]).fetchall()
+
+def put_equipment(cur: Cursor, actor: User, team_id: int, items: dict[str, int], *, replace: bool = True) -> dict:
+    """set_team_equipment's work inside the caller's transaction: the team in scope; its list replaced
+    by `items` (replace) or `items` set over it (the equipment import: the items of the file change,
+    the others stay); a quantity 0 removes the item. Audited. Returns the list as stored."""
+    team = _team(cur, team_id)
+    require_write(actor, team["township_code"], "修改其他乡镇队伍的装备")
+    before = dict(cur.execute("SELECT item_code, quantity FROM team_equipment WHERE team_id = ?", [team_id]).fetchall())
+    merged = dict(items) if replace else {**before, **items}
+    kept = {c: q for c, q in merged.items() if q}
+    cur.execute("DELETE FROM team_equipment WHERE team_id = ?", [team_id])
+    for code, quantity in kept.items():
+        cur.execute(
+            "INSERT INTO team_equipment (team_id, item_code, quantity) VALUES (?, ?, ?)", [team_id, code, quantity]
         )
-        cur.execute("DELETE FROM team_equipment WHERE team_id = ?", [team_id])
-        for code, quantity in kept.items():
-            cur.execute(
-                "INSERT INTO team_equipment (team_id, item_code, quantity) VALUES (?, ?, ?)", [team_id, code, quantity]
-            )
-        audit.record(cur, actor, "update", "team_equipment", team_id, before, kept)
-
-    db.write(work)
+    audit.record(cur, actor, "update", "team_equipment", team_id, before, kept)
+    return kept
 
 
 def equipment_of(db: Database, team_id: int) -> list[dict]:

@@ -18,6 +18,7 @@ from ..auth import User, require_admin
 from ..db import put_setting
 from ..enums import RESOURCE_ITEMS
 from ..errors import Problem, ValidationError
+from ..records import live
 from . import geo, registry
 from .bases import team_bases
 from .stock import item_name, item_unit
@@ -82,7 +83,8 @@ def shelter_capacity(db: Database) -> list[dict]:
         "SELECT t.code, t.name,"
         " (SELECT count(*) FROM shelters s WHERE s.township_code = t.code AND s.is_open) AS shelters,"
         " (SELECT coalesce(sum(capacity), 0) FROM shelters s WHERE s.township_code = t.code AND s.is_open) AS capacity,"
-        " (SELECT coalesce(sum(people_threatened), 0) FROM hazard_points h WHERE h.township_code = t.code) AS threatened"
+        " (SELECT coalesce(sum(people_threatened), 0) FROM hazard_points h WHERE h.township_code = t.code"
+        f" AND {live('hazard_points', 'h')}) AS threatened"
         " FROM townships t WHERE t.is_township ORDER BY t.sort_order"
     )
     for row in rows:
@@ -145,22 +147,99 @@ def set_within_km(db: Database, actor: User, km: float) -> None:
     _save(db, actor, COVERAGE_KEY, {"within_km": float(km)})
 
 
-def set_population(db: Database, actor: User, figures: dict[str, int]) -> None:
-    """The townships' population (e.g. from the statistical yearbook), {township code: people}."""
+MAX_POPULATION = 5_000_000  # above this a township's figure is a typing error
+MAX_MINIMUM = 1_000_000
+
+
+def whole_number(value: Any) -> int | None:
+    """A form's or file's figure as an int: None when blank; ValueError when not a whole number."""
+    if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", "").replace("，", "")
+        if not value:
+            return None
+    number = float(value)
+    if number != number:  # NaN: an empty cell
+        return None
+    if number != int(number):
+        raise ValueError(value)
+    return int(number)
+
+
+def population_problems(db: Database, figures: dict[str, Any]) -> tuple[dict[str, int], list[Problem]]:
+    """The figures kept ({township code: people}, blanks left out) and what is wrong, each problem
+    naming the township (pure but for the township names)."""
+    names = dict(db.query("SELECT code, name FROM townships WHERE is_township"))
+    kept: dict[str, int] = {}
+    problems = []
+    for code, raw in figures.items():
+        where = f"{names[code]}人口" if code in names else f"乡镇 {code}"
+        if code not in names:
+            problems.append(Problem(where, "不是本县乡镇"))
+            continue
+        try:
+            number = whole_number(raw)
+        except (TypeError, ValueError):
+            problems.append(Problem(where, f"“{raw}”不是整数"))
+            continue
+        if number is None:
+            continue
+        if number <= 0:
+            problems.append(Problem(where, "须为正整数（不知道就留空）"))
+        elif number > MAX_POPULATION:
+            problems.append(Problem(where, f"{number:,} 超过 {MAX_POPULATION:,}，请核对"))
+        else:
+            kept[code] = number
+    return kept, problems
+
+
+def minimum_problems(minimums: dict[str, Any]) -> tuple[dict[str, int], list[Problem]]:
+    """The minimums kept ({item code: quantity}, blanks and 0 left out: no minimum) and what is
+    wrong, each problem naming the item (pure)."""
+    kept: dict[str, int] = {}
+    problems = []
+    for code, raw in minimums.items():
+        if code not in RESOURCE_ITEMS:
+            problems.append(Problem(f"物资 {code}", "不在物资目录中"))
+            continue
+        where = f"{item_name(code)}最低储备"
+        try:
+            number = whole_number(raw)
+        except (TypeError, ValueError):
+            problems.append(Problem(where, f"“{raw}”不是整数"))
+            continue
+        if number is None or number == 0:
+            continue
+        if number < 0:
+            problems.append(Problem(where, "不能为负数（不设最低储备就留空或填 0）"))
+        elif number > MAX_MINIMUM:
+            problems.append(Problem(where, f"{number:,}{item_unit(code)} 超过 {MAX_MINIMUM:,}，请核对"))
+        else:
+            kept[code] = number
+    return kept, problems
+
+
+def set_population(db: Database, actor: User, figures: dict[str, Any]) -> dict[str, int]:
+    """The townships' population (e.g. from the statistical yearbook), {township code: people}; a
+    blank figure means not entered (the coverage page then says 未登记). Replaces the whole setting;
+    admin; audited. Returns what was kept."""
     require_admin(actor, "设置乡镇人口")
-    codes = {c for (c,) in db.query("SELECT code FROM townships WHERE is_township")}
-    problems = [Problem(code, "不是本县乡镇") for code in figures if code not in codes]
-    problems += [Problem(code, "人口须为正整数") for code, n in figures.items() if not isinstance(n, int) or n <= 0]
+    kept, problems = population_problems(db, figures)
     if problems:
         raise ValidationError(problems)
-    _save(db, actor, POPULATION_KEY, figures)
+    _save(db, actor, POPULATION_KEY, kept)
+    return kept
 
 
-def set_township_minimums(db: Database, actor: User, minimums: dict[str, int]) -> None:
-    """The least every township should hold of an item across its depots, {item code: quantity}."""
+def set_township_minimums(db: Database, actor: User, minimums: dict[str, Any]) -> dict[str, int]:
+    """The least every township should hold of an item across its depots, {item code: quantity}; a
+    blank or 0 means no minimum. Replaces the whole setting; admin; audited. Returns what was kept."""
     require_admin(actor, "设置乡镇最低储备")
-    problems = [Problem(code, "不在物资目录中") for code in minimums if code not in RESOURCE_ITEMS]
-    problems += [Problem(item_name(c), "须为正整数") for c, n in minimums.items() if not isinstance(n, int) or n <= 0]
+    kept, problems = minimum_problems(minimums)
     if problems:
         raise ValidationError(problems)
-    _save(db, actor, MINIMUMS_KEY, minimums)
+    _save(db, actor, MINIMUMS_KEY, kept)
+    return kept

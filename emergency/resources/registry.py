@@ -17,13 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import audit, normalise, regions, stale
+from .. import audit, normalise, privacy, regions, stale
 from ..auth import User, require_write
 from ..db import insert_row, row_dict
 from ..db import where as sql_where
 from ..enums import DEPOT_LEVELS, EXPERT_AVAILABILITY, HAZARD_DOMAINS, HAZARD_POINT_KINDS, SHELTER_KINDS
 from ..errors import Problem, ValidationError
 from ..hygiene import clean, is_blank
+from ..records import KINDS as VOIDABLE
+from ..records import live, refuse_voided
 from ..teams import mask_personal
 
 if TYPE_CHECKING:
@@ -320,6 +322,8 @@ def update(db: Database, actor: User, key: str, record_id: int, changes: dict, *
     def work(cur: Cursor):
         before = _fetch(cur, spec, record_id)
         require_write(actor, before.get("township_code"), f"修改其他乡镇的{spec.what}")
+        if spec.table in VOIDABLE:
+            refuse_voided(cur, spec.table, record_id)
         stale.check_fresh(
             before, expected, table=spec.table, record_id=record_id, labels=spec.labels, viewer=actor, enums=spec.enums
         )
@@ -346,6 +350,7 @@ def link_drill(db: Database, actor: User, hazard_id: int, drill_id: int) -> None
     def work(cur: Cursor):
         hazard = _fetch(cur, HAZARDS, hazard_id)
         require_write(actor, hazard["township_code"], "关联其他乡镇隐患点的演练")
+        refuse_voided(cur, "hazard_points", hazard_id)
         if not row_dict(cur, "SELECT id FROM drills WHERE id = ?", [drill_id]):
             raise ValidationError.single("演练", f"编号 {drill_id} 不存在")
         cur.execute("INSERT INTO hazard_drills VALUES (?, ?) ON CONFLICT DO NOTHING", [hazard_id, drill_id])
@@ -354,7 +359,50 @@ def link_drill(db: Database, actor: User, hazard_id: int, drill_id: int) -> None
     db.write(work)
 
 
+def hazard_detail(db: Database, viewer: User, hazard_id: int) -> dict:
+    """One hazard point's record as its page shows it: the point (phones masked for this viewer), its
+    shelter's name, its evacuation route, the people its village's 叫应 chain calls for it, and the
+    live drills held for it (newest first)."""
+    cur = db.cursor()
+    point = _fetch(cur, HAZARDS, hazard_id)
+    if not viewer.sees_full_phone(point["township_code"]):  # the rule of teams.mask_personal
+        for role in HAZARD_ROLES:
+            point[f"{role}_phone"] = privacy.mask_phone(point[f"{role}_phone"]) or None
+    shelter = (
+        db.scalar("SELECT name FROM shelters WHERE id = ?", [point["shelter_id"]]) if point["shelter_id"] else None
+    )
+    called = [
+        {"role": HAZARD_ROLES[role], "name": point[f"{role}_name"], "phone": point[f"{role}_phone"]}
+        for role in HAZARD_ROLES
+        if point[f"{role}_name"]
+    ]
+    drills = db.query_dicts(
+        "SELECT d.id, d.title, d.held_on, d.place FROM hazard_drills h JOIN drills d ON d.id = h.drill_id"
+        f" WHERE h.hazard_id = ? AND {live('drills', 'd')} ORDER BY d.held_on DESC, d.id DESC",
+        [hazard_id],
+    )
+    return {**point, "shelter_name": shelter, "called": called, "drills": drills}
+
+
+def drill_choices(db: Database, township_code: str, hazard_id: int) -> dict[str, int]:
+    """{label: drill id} of the township's live drills not yet linked to the hazard point (newest first)."""
+    return {
+        f"{held:%Y-%m-%d} {title}": did
+        for did, held, title in db.query(
+            "SELECT d.id, d.held_on, d.title FROM drills d WHERE d.township_code = ?"
+            f" AND {live('drills', 'd')} AND d.id NOT IN (SELECT drill_id FROM hazard_drills WHERE hazard_id = ?)"
+            " ORDER BY d.held_on DESC, d.id DESC LIMIT 200",
+            [township_code, hazard_id],
+        )
+    }
+
+
 # Lists (role-masked) ---------------------------------------------------------------------------
+def _live(spec: Registry, alias: str) -> str:
+    """SQL condition: the record is not voided (TRUE for a registry that cannot be voided)."""
+    return live(spec.table, alias) if spec.table in VOIDABLE else "TRUE"
+
+
 def _select(spec: Registry) -> str:
     cols = ", ".join(f"r.{f}" for f in spec.fields)
     if "village_code" in spec.fields:
@@ -370,7 +418,7 @@ def _select(spec: Registry) -> str:
 def listing(db: Database, viewer: User, key: str, *, township_code: str | None = None) -> pd.DataFrame:
     """Every record of a registry (optionally of one township), phones masked for this viewer."""
     spec = registry(key)
-    where, params = sql_where(("r.township_code = ?", township_code))
+    where, params = sql_where(("r.township_code = ?", township_code), (_live(spec, "r"), True))
     order = "r.code" if key == "hazards" else "r.name"
     frame = db.frame(f"{_select(spec)} {where} ORDER BY t.sort_order NULLS FIRST, {order}, r.id", params)
     for phone in spec.phones:
@@ -382,42 +430,85 @@ def rows(db: Database, key: str) -> list[dict]:
     """Every record as plain dicts, unmasked (the map, the CLI as the system, coverage)."""
     spec = registry(key)
     order = "r.code" if key == "hazards" else "r.name"
-    return db.query_dicts(f"{_select(spec)} ORDER BY t.sort_order NULLS FIRST, {order}, r.id")
+    return db.query_dicts(f"{_select(spec)} WHERE {_live(spec, 'r')} ORDER BY t.sort_order NULLS FIRST, {order}, r.id")
 
 
 def options(db: Database, key: str, township_code: str | None = None) -> dict[str, int]:
     """{label: id} of a registry's records (for pickers), optionally of one township."""
     spec = registry(key)
-    where, params = sql_where(("township_code = ?", township_code))
-    label = "code || ' ' || name" if key == "hazards" else "name"
-    return {name: rid for rid, name in db.query(f"SELECT id, {label} FROM {spec.table} {where} ORDER BY 2", params)}
+    where, params = sql_where(("r.township_code = ?", township_code), (_live(spec, "r"), True))
+    label = "r.code || ' ' || r.name" if key == "hazards" else "r.name"
+    return {name: rid for rid, name in db.query(f"SELECT r.id, {label} FROM {spec.table} r {where} ORDER BY 2", params)}
 
 
 HAZARD_ROLES = {"responsible": "隐患点责任人", "monitor": "隐患点监测员"}
+CALL_ROLES = {f"hazard_{role}": label for role, label in HAZARD_ROLES.items()}  # warning_calls.role
+
+
+def hazard_people(db: Database, township_codes: list[str]) -> dict[tuple[str, str | None], list[dict]]:
+    """The people the 叫应 chain calls for the live hazard points of these townships, by place
+    (township, village or None for a point with no village): each point's responsible person and
+    monitor, responsible persons first, as {id (None), name, role (the warning_calls role), phone,
+    email, role_code, role_label, hazard_id, hazard_code, hazard_name, hazards, hazard_codes}. One person holding both roles, or the same role at
+    several points of a place (same name and phone), is one entry; `hazards` lists every
+    (hazard_id, role) they stand for. Voided points are left out. Unmasked: for the chain's own
+    sending, never a page."""
+    out: dict[tuple[str, str | None], list[dict]] = {}
+    if not township_codes:
+        return out
+    seen: dict[tuple[str, str | None, str, str | None], dict] = {}
+    rows = db.query_dicts(
+        "SELECT h.id, h.code, h.name, h.township_code, h.village_code, h.responsible_name, h.responsible_phone,"
+        " h.monitor_name, h.monitor_phone FROM hazard_points h"
+        f" WHERE list_contains(?, h.township_code) AND {live('hazard_points', 'h')} ORDER BY h.code, h.id",
+        [list(township_codes)],
+    )
+    for role in HAZARD_ROLES:  # responsible persons first
+        for row in rows:
+            name = clean(row[f"{role}_name"])
+            if not name:
+                continue
+            place = (row["township_code"], row["village_code"])
+            key = (*place, name, row[f"{role}_phone"])
+            if key in seen:
+                seen[key]["hazards"].append((row["id"], role))
+                if row["code"] not in seen[key]["hazard_codes"]:
+                    seen[key]["hazard_codes"].append(row["code"])
+                continue
+            person = {
+                "id": None,
+                "name": name,
+                "role": f"hazard_{role}",
+                "phone": row[f"{role}_phone"],
+                "email": None,
+                "role_code": role,
+                "role_label": HAZARD_ROLES[role],
+                "hazard_id": row["id"],
+                "hazard_code": row["code"],
+                "hazard_name": row["name"],
+                "hazards": [(row["id"], role)],
+                "hazard_codes": [row["code"]],
+            }
+            seen[key] = person
+            out.setdefault(place, []).append(person)
+    return out
 
 
 def hazard_contacts(db: Database, village_code: str) -> list[dict]:
-    """The people of a village's hazard points that its 叫应 (call-and-answer) chain calls: each point's
-    responsible person and monitor, as {name, role, phone, role_code, hazard_id, hazard_code,
+    """The people of a village's live hazard points that its 叫应 (call-and-answer) chain calls: each
+    point's responsible person and monitor, as {name, role, phone, role_code, hazard_id, hazard_code,
     hazard_name}, responsible persons first. Unmasked: for the chain's own sending, never a page."""
-    out: list[dict] = []
-    for row in db.query_dicts(
-        "SELECT id, code, name, responsible_name, responsible_phone, monitor_name, monitor_phone"
-        " FROM hazard_points WHERE village_code = ? ORDER BY code, id",
-        [village_code],
-    ):
-        for role in HAZARD_ROLES:
-            if row[f"{role}_name"]:
-                out.append(
-                    {
-                        "name": row[f"{role}_name"],
-                        "role": HAZARD_ROLES[role],
-                        "phone": row[f"{role}_phone"],
-                        "role_code": role,
-                        "hazard_id": row["id"],
-                        "hazard_code": row["code"],
-                        "hazard_name": row["name"],
-                    }
-                )
-    out.sort(key=lambda c: list(HAZARD_ROLES).index(c["role_code"]))
-    return out
+    town = db.scalar("SELECT township_code FROM villages WHERE code = ?", [village_code])
+    people = hazard_people(db, [town]).get((town, village_code), []) if town else []
+    return [
+        {
+            "name": p["name"],
+            "role": p["role_label"],
+            "phone": p["phone"],
+            "role_code": p["role_code"],
+            "hazard_id": p["hazard_id"],
+            "hazard_code": p["hazard_code"],
+            "hazard_name": p["hazard_name"],
+        }
+        for p in people
+    ]

@@ -88,61 +88,93 @@ def receive(
     problems = movement_problems(item_code, quantity, moved_on, handled_by)
     if problems:
         raise ValidationError(problems)
-    batch = clean(batch)
-
-    def work(cur: Cursor):
-        depot = _depot(cur, depot_id)
-        require_write(actor, depot["township_code"], "为其他乡镇的储备库入库")
-        found = _drill_problem(cur, drill_id)
-        if found:
-            raise ValidationError(found)
-        row = row_dict(
-            cur,
-            "SELECT id, quantity, expires_on, maintain_on FROM stock WHERE depot_id = ? AND item_code = ? AND batch = ?",
-            [depot_id, item_code, batch],
-        )
-        if row:
-            cur.execute(
-                "UPDATE stock SET quantity = quantity + ?, expires_on = coalesce(?, expires_on),"
-                " maintain_on = coalesce(?, maintain_on) WHERE id = ?",
-                [quantity, expires_on, maintain_on, row["id"]],
-            )
-            stock_id, before = row["id"], row["quantity"]
-        else:
-            stock_id = insert_row(
-                cur,
-                "stock",
-                {
-                    "depot_id": depot_id,
-                    "item_code": item_code,
-                    "batch": batch,
-                    "quantity": quantity,
-                    "expires_on": expires_on,
-                    "maintain_on": maintain_on,
-                },
-            )
-            before = 0
-        movement = _movement(
-            cur, actor, depot_id, item_code, batch, "in", quantity, moved_on, handled_by, purpose, drill_id
-        )
-        audit.record(
+    return db.write(
+        lambda cur: receive_in(
             cur,
             actor,
-            "create",
-            "stock_movements",
-            movement,
-            {"stock_id": stock_id, "quantity": before},
+            depot_id,
+            item_code,
+            quantity,
+            moved_on=moved_on,
+            handled_by=handled_by,
+            batch=batch,
+            expires_on=expires_on,
+            maintain_on=maintain_on,
+            purpose=purpose,
+            drill_id=drill_id,
+        )
+    )
+
+
+def receive_in(
+    cur: Cursor,
+    actor: User,
+    depot_id: int,
+    item_code: str,
+    quantity: int,
+    *,
+    moved_on: date,
+    handled_by: str,
+    batch: str = "",
+    expires_on: date | None = None,
+    maintain_on: date | None = None,
+    purpose: str | None = None,
+    drill_id: int | None = None,
+) -> int:
+    """receive's work inside the caller's transaction (the stock import writes many in one): the
+    depot in scope, the stock row added to, the movement and its audit row. The values are checked
+    by the caller (movement_problems)."""
+    batch = clean(batch)
+    depot = _depot(cur, depot_id)
+    require_write(actor, depot["township_code"], "为其他乡镇的储备库入库")
+    found = _drill_problem(cur, drill_id)
+    if found:
+        raise ValidationError(found)
+    row = row_dict(
+        cur,
+        "SELECT id, quantity, expires_on, maintain_on FROM stock WHERE depot_id = ? AND item_code = ? AND batch = ?",
+        [depot_id, item_code, batch],
+    )
+    if row:
+        cur.execute(
+            "UPDATE stock SET quantity = quantity + ?, expires_on = coalesce(?, expires_on),"
+            " maintain_on = coalesce(?, maintain_on) WHERE id = ?",
+            [quantity, expires_on, maintain_on, row["id"]],
+        )
+        stock_id, before = row["id"], row["quantity"]
+    else:
+        stock_id = insert_row(
+            cur,
+            "stock",
             {
-                "stock_id": stock_id,
-                "direction": "in",
+                "depot_id": depot_id,
                 "item_code": item_code,
                 "batch": batch,
-                "quantity": before + quantity,
+                "quantity": quantity,
+                "expires_on": expires_on,
+                "maintain_on": maintain_on,
             },
         )
-        return movement
-
-    return db.write(work)
+        before = 0
+    movement = _movement(
+        cur, actor, depot_id, item_code, batch, "in", quantity, moved_on, handled_by, purpose, drill_id
+    )
+    audit.record(
+        cur,
+        actor,
+        "create",
+        "stock_movements",
+        movement,
+        {"stock_id": stock_id, "quantity": before},
+        {
+            "stock_id": stock_id,
+            "direction": "in",
+            "item_code": item_code,
+            "batch": batch,
+            "quantity": before + quantity,
+        },
+    )
+    return movement
 
 
 def plan_issue(batches: list[dict], quantity: int, batch: str | None) -> list[tuple[int, int]]:

@@ -1,5 +1,5 @@
 """Import (all or nothing) and export of the resource registries: depots, shelters, hazard points,
-experts.
+experts; and the imports of stock (opening balances and receipts), team bases and team equipment.
 
 Built on the shared machinery of emergency/imports.py, used as it is: `read_rows` (xlsx/CSV),
 `_locate_columns` (the header row), `Column`, `ImportResult` and `_Checker` (row iteration, example
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -21,9 +22,19 @@ import pandas as pd
 from .. import audit, exports, imports, normalise
 from ..auth import PermissionDenied, User
 from ..db import insert_frame
-from ..enums import DEPOT_LEVELS, EXPERT_AVAILABILITY, HAZARD_DOMAINS, HAZARD_POINT_KINDS, SHELTER_KINDS
+from ..enums import (
+    DEPOT_LEVELS,
+    EXPERT_AVAILABILITY,
+    HAZARD_DOMAINS,
+    HAZARD_POINT_KINDS,
+    RESOURCE_ITEMS,
+    SHELTER_KINDS,
+    TEAM_READINESS,
+    TEAM_STAFFING,
+)
 from ..hygiene import clean
-from . import registry
+from ..records import live
+from . import bases, registry, stock
 
 if TYPE_CHECKING:
     from ..db import Cursor, Database
@@ -185,8 +196,8 @@ def run_import(
 ):
     """Validate the whole file (every sheet, headers by synonym or `mapping`, unknown columns refused);
     write it (one transaction, one audit row) only when no row is bad."""
-    if key not in COLUMNS:
-        raise ValueError(f"导入类型必须是 {'、'.join(COLUMNS)} 之一")
+    if key not in KINDS:
+        raise ValueError(f"导入类型必须是 {'、'.join(KINDS)} 之一")
     if actor.role == "viewer":
         raise PermissionDenied("只读账号不能导入数据。")
     result = imports.ImportResult(key, file_name)
@@ -196,19 +207,27 @@ def run_import(
         result.problems.append(imports.Problem("", str(exc), 0))
         return result
     if not sheets:
-        result.problems.append(imports.Problem("", f"找不到表头行：应有一行列名（如“{COLUMNS[key][0].header}”）", 1))
+        first = next(c.header for c in KINDS[key] if c.required)
+        result.problems.append(imports.Problem("", f"找不到表头行：应有一行列名（如“{first}”）", 1))
         return result
     for sheet in sheets:
         result.problems.extend(imports._column_problems(key, sheet, f"{sheet.name} · " if len(sheets) > 1 else ""))
     if result.problems:
         return result
-    checker = _ResourceRows(db, actor, normalise.Places.load(db), key)
+    places = normalise.Places.load(db)
+    checker: imports._Checker = (
+        _HoldingRows(db, actor, places, key) if key in HOLDING_COLUMNS else _ResourceRows(db, actor, places, key)
+    )
     checker.check(sheets)
     result.rows, result.records = checker.rows, checker.records
     result.problems.extend(checker.sorted_problems())
     if not result.rows and not result.problems:
         result.problems.append(imports.Problem("", "文件中没有数据行", 0))
     if result.problems or dry_run:
+        return result
+    if key in HOLDING_COLUMNS:
+        result.written = _write_holdings(db, actor, key, file_name, result.records)
+        result.committed = True
         return result
     spec = registry.registry(key)
 
@@ -240,7 +259,7 @@ def template_xlsx(key: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = WHAT[key]
-    columns = COLUMNS[key]
+    columns = KINDS[key]
     sheet.append([c.header for c in columns])
     example = [c.example for c in columns]
     example[0] = imports.EXAMPLE_MARKS[0] + str(example[0])
@@ -291,3 +310,263 @@ def export_xlsx(db: Database, actor: User, key: str) -> bytes:
     if key not in COLUMNS:
         raise ValueError(f"导出类型必须是 {'、'.join(COLUMNS)} 之一")
     return exports.export_xlsx(db, actor, export_frame(db, actor, key), WHAT[key])
+
+
+# Stock, team bases and team equipment -------------------------------------------------------------
+# Three more files on the same engine: stock (opening balances and receipts into a named depot), team
+# bases (a team by township and name: address, coordinate inside the county outline, 专职/兼职,
+# supervising unit, readiness) and team equipment (a team, an item of the catalogue, a quantity).
+# The same rules: every bad row named, all or nothing (one transaction, each write audited as the
+# form's is, plus one 'import' audit row), a township operator only for its own township.
+HOLDINGS_WHAT = {"stock": "库存", "team-bases": "队伍驻地", "equipment": "队伍装备"}
+WHAT.update(HOLDINGS_WHAT)
+_ITEM_NOTE = "物资目录中的名称：" + "、".join(f"{n}（{u}）" for n, u in RESOURCE_ITEMS.values())
+_TEAM_TOWN = Column("所属乡镇", "township_code", example="城关镇", note="县级队伍填“县级”或不填")
+_TEAM = Column("队伍名称", "team", True, example="城关镇应急救援队", note="已登记的队伍名称")
+HOLDING_COLUMNS: dict[str, list[Column]] = {
+    "stock": [
+        Column("储备库", "depot", True, example="城关镇应急物资储备点", note="已登记的储备库名称"),
+        Column("所属乡镇", "township_code", example="", note="同名储备库时填写以区分"),
+        Column("物资", "item", True, example="帐篷", note=_ITEM_NOTE),
+        Column("数量", "quantity", True, example=20, note="正整数，按目录单位"),
+        Column("批次", "batch", example="2026-01"),
+        Column("有效期至", "expires_on", example="", note="食品、药品、灭火器等填写"),
+        Column("下次保养日期", "maintain_on", example="", note="水泵、发电机等填写"),
+        Column("入库日期", "moved_on", example="2026-01-05", note="不填为导入当天"),
+        Column("经手人", "handled_by", example="张三", note="不填为导入人"),
+        Column("备注", "purpose", example="期初库存", note="不填为“期初库存导入”"),
+    ],
+    "team-bases": [
+        _TEAM_TOWN,
+        _TEAM,
+        Column("驻地地址", "address", example="城关镇人民政府院内"),
+        Column(_LON.header, "lon", example="", note="WGS-84，须在县界以内；不知道就不填，不要估计"),
+        Column(_LAT.header, "lat", example="", note="WGS-84；与经度同时填写"),
+        Column("专兼职", "staffing", False, _choices(TEAM_STAFFING), "兼职"),
+        Column("主管单位", "supervising_unit", example="城关镇人民政府"),
+        Column("备勤状态", "readiness", False, _choices(TEAM_READINESS), "备勤"),
+    ],
+    "equipment": [
+        _TEAM_TOWN,
+        _TEAM,
+        Column("装备", "item", True, example="冲锋舟", note=_ITEM_NOTE),
+        Column("数量", "quantity", True, example=2, note="正整数；文件中的装备按此数量登记，其他装备不变"),
+    ],
+}
+for _key, _columns in HOLDING_COLUMNS.items():
+    imports.register_kind(_key, _columns, {h: v for h, v in SYNONYMS.items() if any(c.header == h for c in _columns)})
+KINDS = {**COLUMNS, **HOLDING_COLUMNS}  # every kind this module imports
+
+
+def item_code_of(value) -> str:
+    """An item of the catalogue from its name (帐篷, 编织袋（沙袋）, 帐篷（顶）) or code; ValueError naming it."""
+    word = clean(value)
+    if not word:
+        raise ValueError("不能为空")
+    loose = normalise._loose(word)
+    for code, (name, unit) in RESOURCE_ITEMS.items():
+        if loose in (code, normalise._loose(name), normalise._loose(f"{name}（{unit}）")):
+            return code
+    raise ValueError(f"“{word}”不在物资目录中")
+
+
+def positive_integer(value) -> int:
+    if normalise.is_blank(value):
+        raise ValueError("不能为空")
+    try:
+        number = float(str(value).replace(",", "").strip())
+    except ValueError:
+        raise ValueError(f"“{clean(value)}”不是数字") from None
+    if number != int(number) or number <= 0:
+        raise ValueError(f"“{clean(value)}”须为正整数")
+    return int(number)
+
+
+def _optional_enum(mapping: dict) -> Callable[[Any], Any]:
+    return lambda v: normalise.enum(v, mapping, required=False)
+
+
+def _optional_date(value):
+    return normalise.parse_date(value)
+
+
+class _HoldingRows(imports._Checker):
+    """The rows of a stock, team-bases or equipment file (see the section comment)."""
+
+    def __init__(self, db: Database, actor: User, places: normalise.Places, key: str):
+        super().__init__(db, actor, places)
+        self.key = key
+        self.columns = HOLDING_COLUMNS[key]
+        self.in_file: dict[Any, int] = {}
+        self.depots: dict[str, list[dict]] = {}
+        for row in db.query_dicts("SELECT id, name, township_code FROM depots ORDER BY id"):
+            self.depots.setdefault(normalise._loose(row["name"]), []).append(row)
+        self.teams: dict[tuple[str | None, str], int] = {}
+        for team_id, name, township in db.query(
+            "SELECT t.id, t.name, t.township_code FROM teams t"
+            f" WHERE t.disbanded_on IS NULL AND {live('teams', 't')} ORDER BY t.id"
+        ):
+            self.teams.setdefault((township, normalise._loose(name)), team_id)
+
+    def parsers(self) -> dict[str, Callable[[Any], Any]]:
+        def text(v):
+            return normalise.text(v)
+
+        out: dict[str, Callable[[Any], Any]] = {c.key: text for c in self.columns}
+        out["township_code"] = self._township
+        if "item" in out:
+            out["item"] = item_code_of
+        if "quantity" in out:
+            out["quantity"] = positive_integer
+        for key in ("expires_on", "maintain_on", "moved_on"):
+            if key in out:
+                out[key] = _optional_date
+        for key, mapping in (("staffing", TEAM_STAFFING), ("readiness", TEAM_READINESS)):
+            if key in out:
+                out[key] = _optional_enum(mapping)
+        for key in ("lon", "lat"):
+            if key in out:
+                out[key] = lambda v: None if normalise.is_blank(v) else float(str(v).strip())
+        return out
+
+    def _team_id(self, number: int, values: dict) -> int | None:
+        township, name = values.get("township_code"), values.get("team")
+        if not name:
+            return None
+        team_id = self.teams.get((township, normalise._loose(name)))
+        if team_id is None:
+            where = self.places.township_names.get(township, "县级") if township else "县级"
+            self.bad(number, "队伍名称", f"{where}没有名为“{name}”的在册队伍")
+        return team_id
+
+    def check_row(self, number: int, values: dict) -> dict:
+        if self.key == "stock":
+            return self._stock_row(number, values)
+        team_id = self._team_id(number, values)
+        self.check_scope(values.get("township_code"), number)
+        if self.key == "team-bases":
+            record = {"team_id": team_id, **{k: values.get(k) for k in bases.BASE_FIELDS}}
+            for problem in bases.base_problems(record):
+                self.bad(
+                    number, "经度" if problem.field in ("经纬度", "经度", "纬度") else problem.field, problem.reason
+                )
+            unique: Any = team_id
+            label = "队伍名称"
+        else:
+            record = {"team_id": team_id, "item_code": values.get("item"), "quantity": values.get("quantity")}
+            unique = (team_id, values.get("item"))
+            label = "装备"
+        if team_id is not None and record.get("item_code", True) is not None:
+            if unique in self.in_file:
+                self.bad(number, label, f"与第{self.in_file[unique]}行重复")
+            self.in_file.setdefault(unique, number)
+        return record
+
+    def _stock_row(self, number: int, values: dict) -> dict:
+        name, township = values.get("depot"), values.get("township_code")
+        depot_id = None
+        if name:
+            found = self.depots.get(normalise._loose(name), [])
+            if township:
+                found = [d for d in found if d["township_code"] == township]
+            if not found:
+                self.bad(number, "储备库", f"找不到储备库“{name}”" + ("（所属乡镇不符）" if township else ""))
+            elif len(found) > 1:
+                self.bad(number, "储备库", f"有 {len(found)} 个储备库都叫“{name}”，请填写所属乡镇以区分")
+            else:
+                depot_id = found[0]["id"]
+                if not self.actor.may_write(found[0]["township_code"]):
+                    where = "县级" if found[0]["township_code"] is None else "其他乡镇"
+                    self.bad(number, "储备库", f"乡镇填报员只能为本乡镇的储备库导入库存，“{name}”属于{where}")
+        return {
+            "depot_id": depot_id,
+            "item_code": values.get("item"),
+            "quantity": values.get("quantity"),
+            "batch": values.get("batch") or "",
+            "expires_on": values.get("expires_on"),
+            "maintain_on": values.get("maintain_on"),
+            "moved_on": values.get("moved_on") or date.today(),
+            "handled_by": values.get("handled_by") or self.actor.display_name or self.actor.username,
+            "purpose": values.get("purpose") or "期初库存导入",
+        }
+
+
+def _write_holdings(db: Database, actor: User, key: str, file_name: str, records: list[dict]) -> int:
+    """A clean file in one transaction: each row written as its form writes it (and audited so),
+    plus one 'import' audit row."""
+
+    def work(cur: Cursor):
+        if key == "stock":
+            for r in records:
+                stock.receive_in(
+                    cur,
+                    actor,
+                    r["depot_id"],
+                    r["item_code"],
+                    r["quantity"],
+                    moved_on=r["moved_on"],
+                    handled_by=r["handled_by"],
+                    batch=r["batch"],
+                    expires_on=r["expires_on"],
+                    maintain_on=r["maintain_on"],
+                    purpose=r["purpose"],
+                )
+            table = "stock_movements"
+        elif key == "team-bases":
+            for r in records:
+                bases.put_base(cur, actor, r["team_id"], {k: r[k] for k in bases.BASE_FIELDS})
+            table = "team_bases"
+        else:
+            by_team: dict[int, dict[str, int]] = {}
+            for r in records:
+                by_team.setdefault(r["team_id"], {})[r["item_code"]] = r["quantity"]
+            for team_id, items in by_team.items():
+                bases.put_equipment(cur, actor, team_id, items, replace=False)
+            table = "team_equipment"
+        audit.record(cur, actor, "import", table, None, None, {"file": file_name, "kind": key, "rows": len(records)})
+        return len(records)
+
+    return db.write(work)
+
+
+def preview_frame(db: Database, key: str, records: list[dict], limit: int = 200) -> pd.DataFrame:
+    """What a checked stock / team-bases / equipment file will write, in Chinese (the import preview)."""
+    depots = dict(db.query("SELECT id, name FROM depots"))
+    teams = dict(db.query("SELECT id, name FROM teams"))
+    rows = []
+    for r in records[:limit]:
+        if key == "stock":
+            rows.append(
+                {
+                    "行": r.get("_row"),
+                    "储备库": depots.get(r["depot_id"], ""),
+                    "物资": stock.item_name(r["item_code"]),
+                    "数量": f"{r['quantity']}{stock.item_unit(r['item_code'])}",
+                    "批次": r["batch"] or "—",
+                    "有效期至": f"{r['expires_on']:%Y-%m-%d}" if r["expires_on"] else "—",
+                    "入库日期": f"{r['moved_on']:%Y-%m-%d}",
+                    "经手人": r["handled_by"],
+                }
+            )
+        elif key == "team-bases":
+            placed = r["lon"] is not None and r["lat"] is not None
+            rows.append(
+                {
+                    "行": r.get("_row"),
+                    "队伍": teams.get(r["team_id"], ""),
+                    "驻地地址": r["address"] or "—",
+                    "坐标（WGS-84）": f"{r['lon']:.5f}, {r['lat']:.5f}" if placed else "—",
+                    "专兼职": TEAM_STAFFING.get(r["staffing"], "—"),
+                    "备勤状态": TEAM_READINESS.get(r["readiness"], "—"),
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "行": r.get("_row"),
+                    "队伍": teams.get(r["team_id"], ""),
+                    "装备": stock.item_name(r["item_code"]),
+                    "数量": f"{r['quantity']}{stock.item_unit(r['item_code'])}",
+                }
+            )
+    return pd.DataFrame(rows)

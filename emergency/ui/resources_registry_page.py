@@ -13,7 +13,13 @@ from emergency.enums import (
     TEAM_STAFFING,
 )
 from emergency.resources import bases, registry
-from emergency.ui.resources_widgets import coordinate_text, registry_form, transfer_section
+from emergency.ui.resources_widgets import (
+    coordinate_picker,
+    coordinate_text,
+    hazard_record,
+    registry_form,
+    transfer_section,
+)
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
@@ -79,6 +85,7 @@ with tab_hazards:
         },
         {"kind": HAZARD_POINT_KINDS},
     )
+    hazard_record(db, user, township)
     registry_form(db, user, "hazards")
     transfer_section(db, user, "hazards")
 with tab_experts:
@@ -117,10 +124,14 @@ with tab_bases:
         teams = dict(zip(frame["name"] + "（" + frame["township_name"].fillna("县级") + "）", frame["id"], strict=True))
         chosen = st.selectbox("队伍", list(teams), key="base_team")
         current = bases.team_base(db, int(teams[chosen]))
+        lon_key, lat_key = f"base_lon_{teams[chosen]}", f"base_lat_{teams[chosen]}"
+        st.session_state.setdefault(lon_key, current["lon"])
+        st.session_state.setdefault(lat_key, current["lat"])
+        coordinate_picker(db, f"base_{teams[chosen]}", lon_key, lat_key)
         with st.form("team_base"):
             address = st.text_input("驻地地址", value=current["address"] or "")
-            lon = st.number_input("经度（WGS-84，不知道就不填）", value=current["lon"], format="%.6f")
-            lat = st.number_input("纬度（WGS-84）", value=current["lat"], format="%.6f")
+            lon = st.number_input("经度（WGS-84，不知道就不填）", value=None, format="%.6f", key=lon_key)
+            lat = st.number_input("纬度（WGS-84）", value=None, format="%.6f", key=lat_key)
             staffing = st.selectbox("专兼职", list(TEAM_STAFFING), format_func=label_of(TEAM_STAFFING))
             unit = st.text_input("主管单位", value=current["supervising_unit"] or "")
             readiness = st.selectbox("备勤状态", list(TEAM_READINESS), format_func=label_of(TEAM_READINESS))
@@ -147,6 +158,8 @@ with tab_bases:
             if st.form_submit_button("保存装备"):
                 items = {e["item_code"]: e["quantity"] for e in equipment} | {item: int(quantity)}
                 write_feedback(lambda: bases.set_team_equipment(db, user, int(teams[chosen]), items), "已保存装备")
+    transfer_section(db, user, "team-bases")
+    transfer_section(db, user, "equipment")
 with tab_depots:
     st.caption("储备库的登记、库存和出入库在“物资储备”页面。")
     transfer_section(db, user, "depots")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from emergency.enums import DEPOT_LEVELS, RESOURCE_ITEMS, STOCK_DIRECTIONS
 from emergency.resources import registry, stock
-from emergency.ui.resources_widgets import coordinate_text, registry_form
+from emergency.ui.resources_widgets import coordinate_text, registry_form, transfer_section
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
@@ -125,6 +125,7 @@ if user.role != "viewer":
         if st.form_submit_button("保存最低储备") and depot:
             write_feedback(lambda: stock.set_minimum(db, user, options[depot], item, int(minimum)), "已保存最低储备")
     registry_form(db, user, "depots")
+transfer_section(db, user, "stock")  # opening balances and receipts from a file
 
 st.subheader("出入库记录")
 moves = stock.movements(db, limit=300)

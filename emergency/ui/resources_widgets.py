@@ -6,12 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from emergency import regions
+from streamlit_folium import st_folium
+
+from emergency import mapview, regions
 from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
-from emergency.ui.widgets import label_of, township_options, write_feedback
+from emergency.ui.widgets import draw_frame, label_of, show_table, township_options, write_feedback
 
 
 def coordinate_text(frame: pd.DataFrame) -> pd.Series:
@@ -33,7 +35,14 @@ def registry_form(db: Database, user: User, key: str) -> None:
         towns = {n: c for n, c in towns.items() if c == user.township_code}
     elif not spec.township_required:
         towns = {"县级（不属于乡镇）": "", **towns}
-    with st.expander(f"登记{spec.what}"), st.form(f"create_{key}"):
+    with st.expander(f"登记{spec.what}"):
+        if spec.coordinates:
+            coordinate_picker(db, key, f"create_{key}_lon", f"create_{key}_lat")
+        _create_form(db, user, key, spec, towns)
+
+
+def _create_form(db: Database, user: User, key: str, spec: registry.Registry, towns: dict) -> None:
+    with st.form(f"create_{key}"):
         values: dict = {}
         for name in spec.fields:
             label = spec.labels[name]
@@ -55,7 +64,9 @@ def registry_form(db: Database, user: User, key: str) -> None:
                 shelters = {"（不填）": None, **registry.options(db, "shelters")}
                 values[name] = shelters[st.selectbox(label, list(shelters))]
             elif name in ("lon", "lat"):
-                values[name] = st.number_input(f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f")
+                values[name] = st.number_input(
+                    f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f", key=f"create_{key}_{name}"
+                )
             elif name in (*spec.integers, *spec.numbers):
                 values[name] = st.number_input(label, min_value=0, value=None, step=1)
             else:
@@ -64,10 +75,40 @@ def registry_form(db: Database, user: User, key: str) -> None:
             write_feedback(lambda: registry.create(db, user, key, values), f"已登记{spec.what}")
 
 
+def coordinate_picker(db: Database, slot: str, lon_key: str, lat_key: str) -> None:
+    """在地图上点选坐标: an offline map of the county (mapview.picker_map); a click fills the form's
+    经度 / 纬度 inputs (session keys lon_key, lat_key; call before the form draws them). Never a
+    guess: without a click the inputs keep what was typed, or stay empty."""
+    st.session_state.setdefault(lon_key, None)
+    st.session_state.setdefault(lat_key, None)
+    if not st.checkbox("在地图上点选坐标", key=f"pick_on_{slot}"):
+        return
+    lon, lat = st.session_state[lon_key], st.session_state[lat_key]
+    marker = (float(lon), float(lat)) if lon is not None and lat is not None else None
+    result = st_folium(
+        mapview.picker_map(db),
+        feature_group_to_add=mapview.picked_layer(db, marker),
+        key=f"pick_map_{slot}",
+        height=420,
+        use_container_width=True,
+        returned_objects=["last_clicked"],
+    )
+    picked = mapview.picked_coordinate(db, result)
+    if picked is not None and st.session_state.get(f"_picked_{slot}") != picked:
+        st.session_state[f"_picked_{slot}"] = picked
+        st.session_state[lon_key], st.session_state[lat_key] = picked
+        st.rerun()  # draw the chosen point on the map
+    st.caption(
+        "点击地图上的准确位置，经纬度（WGS-84）即填入下方表单；位置不确定就不要点，坐标留空（不做推测）。"
+        + (f"已选：{picked[0]:.6f}, {picked[1]:.6f}" if picked else "")
+    )
+
+
 def transfer_section(db: Database, user: User, key: str) -> None:
     """导入 / 导出 of one registry: the template, a checked preview, every bad row named, all or nothing."""
     what = transfer.WHAT[key]
-    with st.expander(f"导入、导出{what}"):
+    exported = key in transfer.COLUMNS  # stock, team bases and equipment are imported only
+    with st.expander(f"导入、导出{what}" if exported else f"导入{what}"):
         cols = st.columns(2)
         cols[0].download_button(
             f"下载{what}导入模板",
@@ -76,13 +117,14 @@ def transfer_section(db: Database, user: User, key: str) -> None:
             on_click="ignore",
             key=f"template_{key}",
         )
-        cols[1].download_button(
-            f"导出{what}（Excel）",
-            lambda: transfer.export_xlsx(db, user, key),
-            file_name=f"{what}.xlsx",
-            on_click="ignore",
-            key=f"export_{key}",
-        )
+        if exported:
+            cols[1].download_button(
+                f"导出{what}（Excel）",
+                lambda: transfer.export_xlsx(db, user, key),
+                file_name=f"{what}.xlsx",
+                on_click="ignore",
+                key=f"export_{key}",
+            )
         if user.role == "viewer":
             return
         upload = st.file_uploader(f"上传{what}文件（.xlsx 或 .csv）", type=["xlsx", "csv"], key=f"upload_{key}")
@@ -92,9 +134,48 @@ def transfer_section(db: Database, user: User, key: str) -> None:
         if result.problems:
             st.error(f"有 {len(result.bad_rows)} 行有问题，整份文件不会导入：")
             st.dataframe(result.problems_frame(), hide_index=True)
-        elif st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
+            return
+        if not exported:
+            st.caption(f"校验通过，将写入以下 {result.rows} 行（最多显示 200 行）：")
+            draw_frame(transfer.preview_frame(db, key, result.records))
+        if st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
             done = transfer.run_import(db, user, key, upload.name, upload.getvalue())
             if done.problems:
                 st.error(md("；".join(str(p) for p in done.problems[:5])))
             else:
                 st.success(f"已导入 {done.written} 行{what}数据")
+
+
+def hazard_record(db: Database, user: User, township: str | None) -> None:
+    """隐患点详情: one point's shelter, evacuation route, the people the village's 叫应 chain calls for it,
+    the drills held for it (and linking one), 作废."""
+    from emergency.ui.record_actions import void_section, voided_note
+
+    voided_note("hazard_points")
+    points = registry.options(db, "hazards", township)
+    if not points:
+        return
+    with st.expander("隐患点详情（撤离路线、关联演练、作废）"):
+        chosen = st.selectbox("隐患点", list(points), key="hazard_record")
+        hazard_id = points[chosen]
+        detail = registry.hazard_detail(db, user, hazard_id)
+        st.markdown(f"**{md(detail['code'])} {md(detail['name'])}**")
+        st.markdown(f"撤离路线：{md(detail['evacuation_route'] or '未登记')}")
+        st.markdown(f"避险场所：{md(detail['shelter_name'] or '未指定')}")
+        called = "；".join(f"{c['role']} {md(c['name'])} {c['phone'] or '无电话'}" for c in detail["called"])
+        st.markdown(f"叫应时呼叫：{called or '未登记责任人和监测员'}（随所在村叫应链第一步）")
+        if detail["drills"]:
+            show_table(
+                pd.DataFrame(detail["drills"]).assign(place=lambda f: f["place"].fillna("—")),
+                {"held_on": "演练日期", "title": "关联演练", "place": "地点"},
+            )
+        else:
+            st.caption("尚未关联演练。")
+        if user.may_write(detail["township_code"]):
+            choices = registry.drill_choices(db, detail["township_code"], hazard_id)
+            if choices:
+                with st.form(f"link_drill_{hazard_id}"):
+                    drill = st.selectbox("关联本乡镇的演练", list(choices))
+                    if st.form_submit_button("关联演练"):
+                        write_feedback(lambda: registry.link_drill(db, user, hazard_id, choices[drill]), "已关联演练")
+            void_section(db, user, "hazard_points", hazard_id, detail["township_code"], chosen)
