@@ -64,6 +64,7 @@ FAMILIES: dict[str, frozenset[str]] = {
             "drill_organisation",
             "drill_teams",
             "exercise_programme",
+            "drill_notes",
         }
     ),
     "calls": frozenset(
@@ -78,6 +79,7 @@ FAMILIES: dict[str, frozenset[str]] = {
             "warning_calls",
             "call_messages",
             "call_gateways",
+            "warning_call_hazards",
         }
     ),
     "resources": frozenset(
