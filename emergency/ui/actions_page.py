@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from emergency import deadlines, drills, evaluation
+from emergency import deadlines, drills, evaluation, paging
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui import record_actions
@@ -132,8 +132,10 @@ st.subheader("逾期事项总表")
 st.caption("预案、企业、村（社区）和乡镇的演练或评估期限已过或从未开展的，逐项列出，并注明依据。")
 overdue = deadlines.overdue_list(db, today, township_code=township)
 if overdue:
+    late = paging.of_list(overdue, page_number("overdue", {"township": township}))
+    pager("overdue", late, unit="项")
     show_table(
-        pd.DataFrame(overdue),
+        pd.DataFrame(late.rows),
         {
             "kind": "类别",
             "subject": "对象",

@@ -374,3 +374,14 @@ def picker(
     if len(options) >= PICK_LIMIT:
         container.caption(f"只列出前 {PICK_LIMIT} 个匹配项，请输入更多关键字缩小范围。")
     return container.selectbox(label, list(options), format_func=label_of(options), key=key)
+
+
+def paged_frame(key: str, frame: pd.DataFrame, filters: Mapping[str, Any], *, unit: str = "条") -> pd.DataFrame:
+    """One page of a frame a domain function has already computed (paging.of_list), with its pager:
+    for lists whose rows come from Python rules or from another module's listing; the bytes sent to
+    the browser are bounded as for the lists paged in SQL."""
+    from emergency import paging
+
+    rows = paging.of_list(list(range(len(frame))), page_number(key, filters))
+    pager(key, paging.Page(None, rows.total, rows.page, rows.page_size), unit=unit)
+    return frame.iloc[rows.rows].reset_index(drop=True)
