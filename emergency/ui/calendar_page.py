@@ -179,39 +179,45 @@ if user.role != "viewer":
     }
     if open_rows:
         with st.expander("完成或取消计划"):
-            label = st.selectbox("演练计划", list(open_rows), key="planned_pick")
-            planned = open_rows[label]
-            seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
-            drill_id = picker(  # the township's drills since the plan's year began, found by a search
-                "演练记录",
-                "planned_drill_pick",
-                lambda text: drills.drill_choices(
-                    db,
-                    text,
-                    township_code=planned["township_code"],
-                    since=date(planned["planned_on"].year, 1, 1),
-                ),
-                what="演练记录",
+            label = picker(  # the year's open plans can be thousands: the first matches only
+                "演练计划",
+                "planned_pick",
+                lambda text: {k: k for k in [k for k in open_rows if text in k][: paging.PICK_LIMIT]},
+                what="演练计划",
             )
-            left, right = st.columns(2)
-            with left.form("complete_planned"):
-                st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
-                if st.form_submit_button("标记为已完成", disabled=drill_id is None) and drill_id is not None:
-                    write_feedback(
-                        lambda: drills.link_planned(db, user, planned["id"], int(drill_id), expected=seen),
-                        "已标记为完成。",
-                        "planned",
-                    )
-            with right.form("cancel_planned"):
-                reason = st.text_input("取消原因 *")
-                if st.form_submit_button("取消计划"):
-                    write_feedback(
-                        lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
-                        "已取消。",
-                        "planned",
-                    )
-            record_actions.edit_planned(db, user, planned["id"], active_plans)
-            record_actions.void_section(
-                db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
-            )
+            if label is not None:  # nothing matching the search: no plan to complete or cancel
+                planned = open_rows[label]
+                seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
+                drill_id = picker(  # the township's drills since the plan's year began, found by a search
+                    "演练记录",
+                    "planned_drill_pick",
+                    lambda text: drills.drill_choices(
+                        db,
+                        text,
+                        township_code=planned["township_code"],
+                        since=date(planned["planned_on"].year, 1, 1),
+                    ),
+                    what="演练记录",
+                )
+                left, right = st.columns(2)
+                with left.form("complete_planned"):
+                    st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
+                    if st.form_submit_button("标记为已完成", disabled=drill_id is None) and drill_id is not None:
+                        write_feedback(
+                            lambda: drills.link_planned(db, user, planned["id"], int(drill_id), expected=seen),
+                            "已标记为完成。",
+                            "planned",
+                        )
+                with right.form("cancel_planned"):
+                    reason = st.text_input("取消原因 *")
+                    if st.form_submit_button("取消计划"):
+                        write_feedback(
+                            lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
+                            "已取消。",
+                            "planned",
+                        )
+                record_actions.edit_planned(db, user, planned["id"], active_plans)
+                record_actions.void_section(
+                    db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
+                )
     record_actions.voided_section(db, user, "planned_drills")
