@@ -126,28 +126,50 @@ def table_names(db: Database) -> list[str]:
     return [t for (t,) in db.query("SELECT DISTINCT table_name FROM audit_log ORDER BY 1")]
 
 
-def search(
-    db: Database,
-    *,
+def _search_filter(
     username: str | None = None,
     table: str | None = None,
     action: str | None = None,
     since: date | None = None,
     until: date | None = None,
-    limit: int = 2000,
-):
+) -> tuple[str, list]:
     from .db import where as sql_where
 
-    where, params = sql_where(
+    return sql_where(
         ("username = ?", username),
         ("table_name = ?", table),
         ("action = ?", action),
         ("CAST(occurred_at AS DATE) >= ?", since),
         ("CAST(occurred_at AS DATE) <= ?", until),
     )
+
+
+def search(db: Database, *, limit: int | None = None, offset: int = 0, **filters):
+    """The audit rows matching every filter given (user, table, action, date range), newest first;
+    limit/offset give one page (search_page), without a limit the whole filtered trail (export)."""
+    from . import paging
+
+    where, params = _search_filter(**filters)
     return db.frame(
         f"SELECT occurred_at AS 时间, username AS 用户, action AS 操作, table_name AS 数据表, record_id AS 记录,"
         f" CAST(before AS VARCHAR) AS 修改前, CAST(after AS VARCHAR) AS 修改后 FROM audit_log {where}"
-        f" ORDER BY id DESC LIMIT {int(limit)}",
+        " ORDER BY id DESC" + paging.limit_clause(limit, offset),
         params,
+    )
+
+
+def search_count(db: Database, **filters) -> int:
+    where, params = _search_filter(**filters)
+    return int(db.scalar(f"SELECT count(*) FROM audit_log {where}", params))
+
+
+def search_page(db: Database, *, page: int = 1, page_size: int | None = None, **filters):
+    """One page of search, with the total of the whole filtered trail."""
+    from . import paging
+
+    return paging.fetch(
+        lambda: search_count(db, **filters),
+        lambda limit, offset: search(db, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
     )

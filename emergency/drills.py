@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from . import audit, stale
+from . import audit, paging, stale
 from .archive import KIND_LABELS
 from .archive import KINDS as ARCHIVE_KINDS
 from .auth import User, require_write
@@ -412,9 +412,7 @@ def update_drill(
     return db.write(work)
 
 
-def drill_list(
-    db: Database,
-    *,
+def _drill_filter(
     year: int | None = None,
     township_code: str | None = None,
     level: str | None = None,
@@ -422,11 +420,10 @@ def drill_list(
     search: str | None = None,
     since: date | None = None,
     until: date | None = None,
-):
-    """The drills matching every filter given: year, township, level, a plan drilled, text in the title
-    or the organiser (`search`), held on or after `since` and on or before `until`. Newest first."""
+) -> tuple[str, list]:
+    """The one WHERE of the drill list, its count and its picker (live drills only)."""
     text = clean(search) or None
-    where, params = sql_where(
+    return sql_where(
         ("year(d.held_on) = ?", year),
         ("d.township_code = ?", township_code),
         ("d.level = ?", level),
@@ -436,6 +433,13 @@ def drill_list(
         ("d.held_on >= ?", since),
         ("d.held_on <= ?", until),
     )
+
+
+def drill_list(db: Database, *, limit: int | None = None, offset: int = 0, **filters):
+    """The drills matching every filter given: year, township, level, a plan drilled, text in the title
+    or the organiser (`search`), held on or after `since` and on or before `until`. Newest first.
+    limit/offset give one page (drill_page); without a limit, the whole filtered list (exports)."""
+    where, params = _drill_filter(**filters)
     return db.frame(
         "SELECT d.id, d.held_on, d.title, d.level, coalesce(t.name, '全县') AS township_name, d.organiser,"
         " d.form, d.participants,"
@@ -443,9 +447,46 @@ def drill_list(
         " AS plans, d.township_code, d.plan_problems_found,"
         " (SELECT count(*) FROM corrective_actions a WHERE a.drill_id = d.id AND a.closed_on IS NULL"
         f" AND {live('corrective_actions', 'a')}) AS open_actions"
-        f" FROM drills d LEFT JOIN townships t ON t.code = d.township_code {where} ORDER BY d.held_on DESC, d.id DESC",
+        f" FROM drills d LEFT JOIN townships t ON t.code = d.township_code {where} ORDER BY d.held_on DESC, d.id DESC"
+        + paging.limit_clause(limit, offset),
         params,
     )
+
+
+def drill_summary(db: Database, **filters) -> dict:
+    """{drills, participants} of the whole filtered list (drill_list's WHERE)."""
+    where, params = _drill_filter(**filters)
+    return db.query_dicts(
+        f"SELECT count(*) AS drills, coalesce(sum(d.participants), 0) AS participants FROM drills d {where}", params
+    )[0]
+
+
+def drill_page(db: Database, *, page: int = 1, page_size: int | None = None, **filters) -> paging.Page:
+    """One page of drill_list, with the total of the whole filtered list."""
+    return paging.fetch(
+        lambda: drill_summary(db, **filters)["drills"],
+        lambda limit, offset: drill_list(db, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
+    )
+
+
+def drill_choices(db: Database, text: str | None, *, limit: int = paging.PICK_LIMIT, **filters) -> dict[int, str]:
+    """{id: "2024-05-01 title（township）"} of at most `limit` live drills whose title, organiser or
+    number matches `text` (a searchable picker), newest first."""
+    text = clean(text) or ""
+    where, params = _drill_filter(**filters)
+    if text:
+        where += (" AND " if where else "WHERE ") + "(position(? IN d.title) > 0 OR position(? IN d.organiser) > 0"
+        where += " OR CAST(d.id AS VARCHAR) = ?)"
+        params += [text, text, text]
+    rows = db.query(
+        f"SELECT d.id, d.held_on, d.title, coalesce(t.name, '全县') FROM drills d"
+        f" LEFT JOIN townships t ON t.code = d.township_code {where}"
+        f" ORDER BY d.held_on DESC, d.id DESC LIMIT {int(limit)}",
+        params,
+    )
+    return {int(i): f"{held} {title}（{town}）" for i, held, title, town in rows}
 
 
 def drill_years(db: Database) -> list[int]:
@@ -734,28 +775,81 @@ def update_action(db: Database, actor: User, action_id: int, changes: dict, *, e
     return db.write(work)
 
 
-def action_list(db: Database, today: date, *, township_code: str | None = None, only_open: bool = False) -> list[dict]:
-    """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first."""
-    where, params = sql_where(
+def _action_filter(township_code: str | None = None, only_open: bool = False) -> tuple[str, list]:
+    """The one WHERE of the corrective-action list, its page and its counts (live actions of live drills)."""
+    return sql_where(
         ("d.township_code = ?", township_code),
         ("a.closed_on IS NULL", only_open),
         (live("corrective_actions", "a"), True),
         (live("drills", "d"), True),
     )
-    rows = db.query_dicts(
-        "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, a.evidence,"
-        " a.closed_by, a.origin, a.plan_code, a.verified_on, a.verification, a.verification_note, d.title AS drill_title,"
-        " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
-        " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id LEFT JOIN townships t ON t.code = d.township_code"
-        f" {where} ORDER BY a.due_on, a.id",
-        params,
-    )
-    order = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3, "verified": 4}
+
+
+ACTION_COLUMNS = (
+    "SELECT a.id, a.drill_id, a.description, a.owner, a.due_on, a.closed_on, a.closure_note, a.evidence,"
+    " a.closed_by, a.origin, a.plan_code, a.verified_on, a.verification, a.verification_note, d.title AS drill_title,"
+    " d.held_on, d.township_code, coalesce(t.name, '全县') AS township_name"
+    " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id LEFT JOIN townships t ON t.code = d.township_code"
+)
+# rules.action_status in SQL, as its rank in the list (overdue first): pinned by tests/test_paging.py
+ACTION_STATUS_SQL = (
+    "CASE WHEN a.closed_on IS NOT NULL THEN CASE WHEN a.verified_on IS NOT NULL THEN 'verified' ELSE 'closed' END"
+    " WHEN a.due_on < ? THEN 'overdue' WHEN a.due_on <= ? + INTERVAL 7 DAY THEN 'due_soon' ELSE 'open' END"
+)
+ACTION_ORDER = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3, "verified": 4}
+
+
+def _with_status(rows: list[dict], today: date) -> list[dict]:
     for row in rows:
         row["status"] = action_status(row["due_on"], row["closed_on"], today, verified_on=row["verified_on"])
         row["days_overdue"] = (today - row["due_on"]).days if row["status"] == "overdue" else 0
-    rows.sort(key=lambda r: (order[r["status"]], r["due_on"]))
     return rows
+
+
+def action_list(
+    db: Database,
+    today: date,
+    *,
+    township_code: str | None = None,
+    only_open: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict]:
+    """Corrective actions with their drill and status (closed / overdue / due_soon / open), overdue first,
+    then by due date. limit/offset give one page (action_page); without a limit, the whole list."""
+    where, params = _action_filter(township_code, only_open)
+    rank = " ".join(f"WHEN '{code}' THEN {n}" for code, n in ACTION_ORDER.items())
+    rows = db.query_dicts(
+        f"{ACTION_COLUMNS} {where} ORDER BY CASE {ACTION_STATUS_SQL} {rank} END, a.due_on, a.id"
+        + paging.limit_clause(limit, offset),
+        [*params, today, today],
+    )
+    return _with_status(rows, today)
+
+
+def action_status_counts(db: Database, today: date, *, township_code: str | None = None, only_open: bool = False):
+    """{status: count} of the whole filtered list (action_list's WHERE)."""
+    where, params = _action_filter(township_code, only_open)
+    return {
+        status: int(n)
+        for status, n in db.query(
+            f"SELECT {ACTION_STATUS_SQL} AS status, count(*) FROM corrective_actions a JOIN drills d"
+            f" ON d.id = a.drill_id {where} GROUP BY status",
+            [today, today, *params],
+        )
+    }
+
+
+def action_page(
+    db: Database, today: date, *, page: int = 1, page_size: int | None = None, **filters
+) -> paging.Page[list[dict]]:
+    """One page of action_list, with the total of the whole filtered list."""
+    return paging.fetch(
+        lambda: sum(action_status_counts(db, today, **filters).values()),
+        lambda limit, offset: action_list(db, today, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
+    )
 
 
 def action_counts(db: Database, today: date) -> dict:

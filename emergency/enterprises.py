@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from . import audit, privacy, stale
+from . import audit, paging, privacy, stale
 from .auth import User, require_write
 from .db import first_value, insert_row, row_dict
 from .db import where as sql_where
@@ -207,30 +207,68 @@ def close_enterprise(
     return db.write(work)
 
 
-def enterprise_list(
-    db: Database,
-    *,
+def _enterprise_filter(
     township_code: str | None = None,
     sector: str | None = None,
     include_closed: bool = False,
     search: str | None = None,
-):
-    """Enterprises matching every filter given; `search` finds text in the name or the address."""
+) -> tuple[str, list]:
+    """The one WHERE of the enterprise list, its count and its picker (live enterprises only)."""
     text = clean(search) or None
-    where, params = sql_where(
+    return sql_where(
         ("(position(? IN e.name) > 0 OR position(? IN coalesce(e.address, '')) > 0)", text),
         ("e.township_code = ?", township_code),
         ("e.sector = ?", sector),
         ("e.closed_on IS NULL", not include_closed),
         (live("enterprises", "e"), True),
     )
+
+
+def enterprise_list(db: Database, *, limit: int | None = None, offset: int = 0, **filters):
+    """Enterprises matching every filter given; `search` finds text in the name or the address.
+    limit/offset give one page (enterprise_page); without a limit, the whole filtered list."""
+    where, params = _enterprise_filter(**filters)
     return db.frame(
         "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, v.name AS village_name,"
         " e.address, e.contact_name, e.contact_phone, e.registered_on, e.closed_on, e.close_reason"
         " FROM enterprises e JOIN townships t ON t.code = e.township_code LEFT JOIN villages v ON v.code = e.village_code"
-        f" {where} ORDER BY t.sort_order, e.sector, e.name",
+        f" {where} ORDER BY t.sort_order, e.sector, e.name, e.id" + paging.limit_clause(limit, offset),
         params,
     )
+
+
+def enterprise_count(db: Database, **filters) -> int:
+    where, params = _enterprise_filter(**filters)
+    return int(db.scalar(f"SELECT count(*) FROM enterprises e {where}", params))
+
+
+def enterprise_page(db: Database, *, page: int = 1, page_size: int | None = None, **filters) -> paging.Page:
+    """One page of enterprise_list, with the total of the whole filtered list."""
+    return paging.fetch(
+        lambda: enterprise_count(db, **filters),
+        lambda limit, offset: enterprise_list(db, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
+    )
+
+
+def enterprise_choices(
+    db: Database, text: str | None, township_code: str | None = None, *, limit: int = paging.PICK_LIMIT
+) -> dict[str, int]:
+    """{label: id} of at most `limit` open enterprises whose name, address or number matches `text`
+    (enterprise_options as a searchable picker: the drill forms)."""
+    text = clean(text) or ""
+    where, params = _enterprise_filter(township_code=township_code)
+    if text:
+        where += " AND (position(? IN e.name) > 0 OR position(? IN coalesce(e.address, '')) > 0"
+        where += " OR CAST(e.id AS VARCHAR) = ?)"
+        params += [text, text, text]
+    return {
+        f"{name}（{sector_label(sector)}）": eid
+        for eid, name, sector in db.query(
+            f"SELECT id, name, sector FROM enterprises e {where} ORDER BY name, id LIMIT {int(limit)}", params
+        )
+    }
 
 
 def enterprise_options(db: Database, township_code: str | None = None) -> dict[str, int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from . import audit, privacy, stale
+from . import audit, paging, privacy, stale
 from .auth import User, require_admin, require_write
 from .db import first_value, insert_row, row_dict
 from .db import where as sql_where
@@ -604,19 +604,17 @@ def domain_counts(db: Database, on: date) -> list[dict]:
 
 
 # Lists ------------------------------------------------------------------------------------
-def team_list(
-    db: Database,
-    *,
+def _team_filter(
     township_code: str | None = None,
     kind: str | None = None,
     level: str | None = None,
     domain: str | None = None,
     include_disbanded: bool = False,
     search: str | None = None,
-):
-    """Teams matching every filter given; `search` finds text in the team's name or its leader's."""
+) -> tuple[str, list]:
+    """The one WHERE of the team list, its count and its picker (live teams only)."""
     text = clean(search) or None
-    where, params = sql_where(
+    return sql_where(
         ("(position(? IN t.name) > 0 OR position(? IN coalesce(t.leader_name, '')) > 0)", text),
         ("t.township_code = ?", township_code),
         ("t.kind = ?", kind),
@@ -625,6 +623,12 @@ def team_list(
         ("t.disbanded_on IS NULL", not include_disbanded),
         (live("teams", "t"), True),
     )
+
+
+def team_list(db: Database, *, limit: int | None = None, offset: int = 0, **filters):
+    """Teams matching every filter given; `search` finds text in the team's name or its leader's.
+    limit/offset give one page (team_page); without a limit, the whole filtered list (exports)."""
+    where, params = _team_filter(**filters)
     return db.frame(
         "SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,"
         " CASE WHEN t.township_code IS NULL THEN '全县各乡镇' ELSE tw.name END AS service_area,"
@@ -635,7 +639,7 @@ def team_list(
         "   ON h.code = d.domain_code WHERE d.team_id = t.id) AS domains"
         f" FROM teams t LEFT JOIN townships tw ON tw.code = t.township_code"
         f" LEFT JOIN villages v ON v.code = t.village_code {where}"
-        " ORDER BY tw.sort_order NULLS FIRST, t.level, t.name",
+        " ORDER BY tw.sort_order NULLS FIRST, t.level, t.name, t.id" + paging.limit_clause(limit, offset),
         params,
     )
 
@@ -643,6 +647,53 @@ def team_list(
 def team_list_for(db: Database, viewer: User, **filters):
     """team_list with duty phones masked by the viewer's role."""
     return mask_personal(team_list(db, **filters), viewer, "duty_phone")
+
+
+def team_summary(db: Database, **filters) -> dict:
+    """{teams, members} of the whole filtered list (team_list's WHERE; members on the roster)."""
+    where, params = _team_filter(**filters)
+    return db.query_dicts(
+        "SELECT count(*) AS teams, coalesce(sum((SELECT count(*) FROM members m WHERE m.team_id = t.id"
+        f" AND m.left_on IS NULL AND {live('members', 'm')})), 0) AS members FROM teams t {where}",
+        params,
+    )[0]
+
+
+def team_page(db: Database, viewer: User, *, page: int = 1, page_size: int | None = None, **filters) -> paging.Page:
+    """One page of team_list_for, with the total of the whole filtered list."""
+    return paging.fetch(
+        lambda: team_summary(db, **filters)["teams"],
+        lambda limit, offset: team_list_for(db, viewer, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
+    )
+
+
+def team_choices(
+    db: Database,
+    text: str | None,
+    *,
+    township_code: str | None = None,
+    exclude_id: int | None = None,
+    limit: int = paging.PICK_LIMIT,
+) -> dict[int, str]:
+    """{id: "name（township）"} of at most `limit` live, active teams whose name, leader or number
+    matches `text`, in `township_code` when given (a searchable picker: the member forms)."""
+    text = clean(text) or ""
+    where, params = _team_filter(township_code=township_code)
+    if text:
+        where += " AND (position(? IN t.name) > 0 OR position(? IN coalesce(t.leader_name, '')) > 0"
+        where += " OR CAST(t.id AS VARCHAR) = ?)"
+        params += [text, text, text]
+    if exclude_id is not None:
+        where += " AND t.id <> ?"
+        params.append(int(exclude_id))
+    rows = db.query(
+        f"SELECT t.id, t.name, coalesce(tw.name, '全县') FROM teams t LEFT JOIN townships tw"
+        f" ON tw.code = t.township_code {where} ORDER BY tw.sort_order NULLS FIRST, t.name, t.id LIMIT {int(limit)}",
+        params,
+    )
+    return {int(i): f"{name}（{town}）" for i, name, town in rows}
 
 
 def _member_filter(
@@ -668,12 +719,22 @@ def member_count(db: Database, **filters) -> int:
     return db.scalar(f"SELECT count(*) FROM members m JOIN teams t ON t.id = m.team_id {where}", params)
 
 
+def member_page(db: Database, viewer: User, *, page: int = 1, page_size: int | None = None, **filters) -> paging.Page:
+    """One page of member_list, with the total of the whole filtered list."""
+    return paging.fetch(
+        lambda: member_count(db, **filters),
+        lambda limit, offset: member_list(db, viewer, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
+    )
+
+
 def member_list(db: Database, viewer: User, *, limit: int | None = None, offset: int = 0, **filters):
     """Members with phones masked unless the viewer may see them (admin, or the member's own township);
     ID numbers always masked. limit/offset give one page (a county-wide list at 100 times the
     county's size is 735,000 rows: pages fetch a page, exports the whole list)."""
     where, params = _member_filter(**filters)
-    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
+    page = paging.limit_clause(limit, offset)
     frame = db.frame(
         "SELECT m.id, m.name, m.gender, m.birth_date, m.phone, m.id_masked, m.role_in_team, m.specialty,"
         " m.training_passed, m.training_on, m.insurance_until, m.joined_on, m.left_on, m.team_id,"

@@ -385,3 +385,44 @@ def xls_bytes(sheets: dict[str, tuple[list[str], list[list]]], *, title: str | N
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+class WebsocketBytes:
+    """The bytes the server sends to a Playwright `page` over Streamlit's websocket (frames received),
+    counted from the moment it is attached: what a page costs the browser."""
+
+    def __init__(self, page):
+        self.total = 0
+        self.frames = 0
+        self.last_at = time.monotonic()  # when the last frame arrived
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        self.total += len(payload.encode() if isinstance(payload, str) else payload)
+        self.frames += 1
+        self.last_at = time.monotonic()
+
+    def settled(self, page, quiet_ms: int = 1500, timeout_ms: int = 120_000) -> int:
+        """Wait until no frame has arrived for `quiet_ms` and the script no longer runs (the page is
+        drawn); the bytes so far."""
+        waited, last = 0, (-1, -1)
+        while waited < timeout_ms:
+            page.wait_for_timeout(quiet_ms)
+            waited += quiet_ms
+            running = page.locator('[data-testid="stStatusWidget"]').count()  # Streamlit's "running" mark
+            if (self.total, self.frames) == last and not running:
+                return self.total
+            last = (self.total, self.frames)
+        raise TimeoutError(f"frames still arriving after {timeout_ms} ms")
+
+
+def page_bytes(page, counter: WebsocketBytes, title: str, heading: str | None = None) -> int:
+    """Open the page `title` from the sidebar (waiting for its `heading` when given) and return the
+    websocket bytes it took to draw it, until no frame arrived for 1.5 s
+    (`counter` attached to `page` before the log-in, so that it sees the app's websocket)."""
+    counter.settled(page, quiet_ms=800)
+    before = counter.total
+    go_to(page, title)
+    if heading:
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=120_000)
+    return counter.settled(page) - before

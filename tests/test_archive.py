@@ -125,6 +125,10 @@ def test_archive_page_and_drill_record_show_what_is_missing(app, scratch_db):
     assert not at.exception and at.title[0].value == "演练档案检查"
     next(s for s in at.selectbox if s.label == "年度").set_value(2024).run()
     table = at.dataframe[0].value
+    while drill_id not in table["编号"].tolist():  # paged: 下一页 until the drill's page
+        assert not at.button(key="archives_next").disabled, "the drill is on no page"
+        at.button(key="archives_next").click().run()
+        table = at.dataframe[0].value
     row = table[table["编号"] == drill_id].iloc[0]
     assert "演练方案" in row["尚缺"] and row["层级"] == "县级"
     at = app("emergency/ui/drills_page.py", as_user="admin", db=scratch_db, drill=str(drill_id))

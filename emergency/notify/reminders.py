@@ -698,6 +698,22 @@ def _scope(user: User, everything: bool = False) -> tuple[str, list]:
     return "n.township_code IS NULL", []
 
 
+def _inbox_filter(user: User, unread_only: bool, everything: bool, kind: str | None) -> tuple[str, list]:
+    where, params = _scope(user, everything)
+    if unread_only:
+        where += " AND r.read_at IS NULL"
+    if kind:
+        where += " AND n.kind = ?"
+        params.append(kind)
+    return where, params
+
+
+INBOX_FROM = (
+    " FROM notifications n LEFT JOIN townships t ON t.code = n.township_code"
+    " LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = ?"
+)
+
+
 def inbox(
     db: Database,
     user: User,
@@ -705,23 +721,44 @@ def inbox(
     unread_only: bool = False,
     everything: bool = False,
     kind: str | None = None,
-    limit: int = 1000,
+    limit: int | None = 1000,
+    offset: int = 0,
 ) -> list[dict]:
-    where, params = _scope(user, everything)
-    if unread_only:
-        where += " AND r.read_at IS NULL"
-    if kind:
-        where += " AND n.kind = ?"
-        params.append(kind)
+    """The user's messages, unread first, newest first; limit/offset give one page (inbox_page)."""
+    from .. import paging
+
+    where, params = _inbox_filter(user, unread_only, everything, kind)
     return db.query_dicts(
         "SELECT n.id, n.kind, n.title, n.body, n.due_on, n.created_at, n.township_code,"
         " t.name AS township_name, r.read_at,"
         " (SELECT string_agg(c.kind || ':' || d.status, ',' ORDER BY c.id) FROM deliveries d"
         "   JOIN channels c ON c.id = d.channel_id WHERE d.notification_id = n.id) AS deliveries"
-        " FROM notifications n LEFT JOIN townships t ON t.code = n.township_code"
-        " LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = ?"
-        f" WHERE {where} ORDER BY (r.read_at IS NULL) DESC, n.created_at DESC, n.id DESC LIMIT {int(limit)}",
+        f"{INBOX_FROM} WHERE {where} ORDER BY (r.read_at IS NULL) DESC, n.created_at DESC, n.id DESC"
+        + paging.limit_clause(limit, offset),
         [user.id, *params],
+    )
+
+
+def inbox_counts(
+    db: Database, user: User, *, unread_only: bool = False, everything: bool = False, kind: str | None = None
+) -> dict:
+    """{messages, unread} of the whole filtered inbox (inbox's WHERE)."""
+    where, params = _inbox_filter(user, unread_only, everything, kind)
+    return db.query_dicts(
+        f"SELECT count(*) AS messages, count(*) FILTER (WHERE r.read_at IS NULL) AS unread{INBOX_FROM} WHERE {where}",
+        [user.id, *params],
+    )[0]
+
+
+def inbox_page(db: Database, user: User, *, page: int = 1, page_size: int | None = None, **filters):
+    """One page of inbox, with the total of the whole filtered inbox."""
+    from .. import paging
+
+    return paging.fetch(
+        lambda: inbox_counts(db, user, **filters)["messages"],
+        lambda limit, offset: inbox(db, user, limit=limit, offset=offset, **filters),
+        page,
+        page_size,
     )
 
 

@@ -2,17 +2,28 @@
 复查 / 验收 by someone other than its owner (a failed check reopens it)."""
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from emergency import deadlines, drills, evaluation
+from emergency import deadlines, drills, evaluation, paging
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, export_button, label_of, page_help, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    drawn,
+    export_list,
+    label_of,
+    page_help,
+    page_number,
+    pager,
+    show_table,
+    township_options,
+    write_feedback,
+)
 
 user = require_login()
 db = get_db()
@@ -28,33 +39,41 @@ default = list(towns).index(names[user.township_code]) if user.township_code in 
 township = towns[cols[0].selectbox("乡镇", list(towns), index=default)]
 only_open = cols[1].checkbox("只看未完成", value=False)
 
-rows = drills.action_list(db, today, township_code=township, only_open=only_open)
-counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict() if rows else {}
+filters: dict[str, Any] = {"township_code": township, "only_open": only_open}
+counts = drills.action_status_counts(db, today, **filters)
 metric_cols = st.columns(len(ACTION_STATUS_LABELS))
 for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
     column.metric(label, counts.get(code, 0))
+result = drills.action_page(db, today, page=page_number("actions", filters), **filters)
+rows = result.rows  # this page's actions: the close / verify / edit pickers below choose among them
+columns = {
+    "id": "编号",
+    "status": "状态",
+    "days_overdue": "逾期天数",
+    "description": "整改事项",
+    "owner": "责任人",
+    "due_on": "整改期限",
+    "township_name": "乡镇",
+    "drill_title": "来源演练",
+    "held_on": "演练日期",
+    "closed_on": "完成日期",
+    "closure_note": "整改情况",
+    "evidence": "佐证材料",
+    "verified_on": "验收日期",
+    "verification_note": "复查意见",
+}
 if rows:
-    listed = show_table(
-        pd.DataFrame(rows),
-        {
-            "id": "编号",
-            "status": "状态",
-            "days_overdue": "逾期天数",
-            "description": "整改事项",
-            "owner": "责任人",
-            "due_on": "整改期限",
-            "township_name": "乡镇",
-            "drill_title": "来源演练",
-            "held_on": "演练日期",
-            "closed_on": "完成日期",
-            "closure_note": "整改情况",
-            "evidence": "佐证材料",
-            "verified_on": "验收日期",
-            "verification_note": "复查意见",
-        },
-        {"status": ACTION_STATUS_LABELS},
+    pager("actions", result, unit="项")
+    show_table(pd.DataFrame(rows), columns, {"status": ACTION_STATUS_LABELS})
+    export_list(
+        db,
+        user,
+        lambda: pd.DataFrame(drills.action_list(db, today, **filters)),
+        columns,
+        "整改事项",
+        key="export_actions",
+        enum_columns={"status": ACTION_STATUS_LABELS},
     )
-    export_button(db, user, listed, "整改事项", key="export_actions")
 else:
     st.info("没有符合条件的整改事项。")
 
@@ -113,8 +132,10 @@ st.subheader("逾期事项总表")
 st.caption("预案、企业、村（社区）和乡镇的演练或评估期限已过或从未开展的，逐项列出，并注明依据。")
 overdue = deadlines.overdue_list(db, today, township_code=township)
 if overdue:
+    late = paging.of_list(overdue, page_number("overdue", {"township": township}))
+    pager("overdue", late, unit="项")
     show_table(
-        pd.DataFrame(overdue),
+        pd.DataFrame(late.rows),
         {
             "kind": "类别",
             "subject": "对象",

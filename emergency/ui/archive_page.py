@@ -5,11 +5,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from emergency import archive, drills, enums
+from emergency import archive, drills, enums, paging
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import page_help, show_table, township_options
+from emergency.ui.widgets import page_help, page_number, pager, show_table, township_options
 
 user = require_login()
 db = get_db()
@@ -34,6 +34,8 @@ if not rows:
     st.success(f"{year}年的演练档案均已齐全。")
 else:
     st.warning(f"{year}年有 {len(rows)} 场演练档案不完整，请在“演练记录”中打开该演练补传材料。")
+    listed = paging.of_list(rows, page_number("archives", {"year": year, "township": township}))
+    pager("archives", listed, unit="场")
     frame = pd.DataFrame(
         [
             {
@@ -45,7 +47,7 @@ else:
                 "present": archive.labels(r["present"]),
                 "missing": archive.labels(r["missing"]),
             }
-            for r in rows[:200]
+            for r in listed.rows
         ]
     )
     show_table(
@@ -61,5 +63,3 @@ else:
         },
         {"level": enums.DRILL_LEVELS},
     )
-    if len(rows) > 200:
-        st.caption(f"仅显示最近 200 场，共 {len(rows)} 场。")

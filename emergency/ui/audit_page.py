@@ -1,13 +1,14 @@
 """审计日志 (admin): who changed what, when, before and after; filter and export."""
 
 from datetime import date, timedelta
+from typing import Any
 
 import streamlit as st
 
 from emergency import audit, exports
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import draw_frame, page_help
+from emergency.ui.widgets import draw_frame, page_help, page_number, pager
 
 user = require_login()
 db = get_db()
@@ -27,13 +28,23 @@ action = cols[2].selectbox("操作", actions, format_func=lambda a: "全部" if 
 since = cols[3].date_input("起始日期", date.today() - timedelta(days=30))
 until = cols[4].date_input("截止日期", date.today())
 
-frame = audit.search(db, username=who, table=table, action=action, since=since, until=until)
+filters: dict[str, Any] = {"username": who, "table": table, "action": action, "since": since, "until": until}
+result = audit.search_page(db, page=page_number("audit", filters), **filters)
+frame = result.rows
 frame["操作"] = frame["操作"].map(lambda a: audit.ACTION_LABELS.get(a, a))
-st.caption(f"共 {len(frame)} 条（最多显示 2000 条）")
+pager("audit", result)
 draw_frame(frame)
+
+
+def whole_trail():
+    trail = audit.search(db, **filters)
+    trail["操作"] = trail["操作"].map(lambda a: audit.ACTION_LABELS.get(a, a))
+    return exports.export_xlsx(db, user, trail, "审计日志")
+
+
 st.download_button(
     "导出 Excel",
-    data=lambda: exports.export_xlsx(db, user, frame, "审计日志"),
+    data=whole_trail,
     file_name=f"审计日志_{date.today():%Y%m%d}.xlsx",
     on_click="ignore",
 )

@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from emergency import drills, plans, programme
+from emergency import drills, paging, plans, programme
 from emergency.enums import DRILL_CONTENTS, DRILL_FORMS
 from emergency.rules import PLANNED_STATUS_LABELS
 from emergency.ui import record_actions
@@ -18,6 +18,9 @@ from emergency.ui.widgets import (
     export_list,
     label_of,
     page_help,
+    page_number,
+    pager,
+    picker,
     show_table,
     township_options,
     write_feedback,
@@ -56,7 +59,9 @@ PLANNED_COLUMNS = {
     "cancel_reason": "取消原因",
 }
 if view == "按月列表":
-    for month, items in drills.by_month(rows).items():
+    listed = paging.of_list(rows, page_number("planned", {"year": year, "township": township}))
+    pager("planned", listed, unit="项")
+    for month, items in drills.by_month(listed.rows).items():
         st.markdown(f"**{month}**")
         show_table(pd.DataFrame(items), PLANNED_COLUMNS, {"state": PLANNED_STATUS_LABELS})
     if rows:
@@ -174,38 +179,45 @@ if user.role != "viewer":
     }
     if open_rows:
         with st.expander("完成或取消计划"):
-            label = st.selectbox("演练计划", list(open_rows), key="planned_pick")
-            planned = open_rows[label]
-            seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
-            recorded = drills.drill_list(db, township_code=planned["township_code"])
-            recorded = (
-                recorded[recorded["held_on"].dt.date >= date(planned["planned_on"].year, 1, 1)]
-                if len(recorded)
-                else recorded
+            label = picker(  # the year's open plans can be thousands: the first matches only
+                "演练计划",
+                "planned_pick",
+                lambda text: {k: k for k in [k for k in open_rows if text in k][: paging.PICK_LIMIT]},
+                what="演练计划",
             )
-            choices = {
-                f"{r['id']} {r['held_on']:%Y-%m-%d} {r['title']}": int(r["id"]) for r in recorded.to_dict("records")
-            }
-            left, right = st.columns(2)
-            with left.form("complete_planned"):
-                st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
-                drill_label = st.selectbox("演练记录", list(choices)) if choices else None
-                if st.form_submit_button("标记为已完成") and drill_label:
-                    write_feedback(
-                        lambda: drills.link_planned(db, user, planned["id"], choices[drill_label], expected=seen),
-                        "已标记为完成。",
-                        "planned",
-                    )
-            with right.form("cancel_planned"):
-                reason = st.text_input("取消原因 *")
-                if st.form_submit_button("取消计划"):
-                    write_feedback(
-                        lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
-                        "已取消。",
-                        "planned",
-                    )
-            record_actions.edit_planned(db, user, planned["id"], active_plans)
-            record_actions.void_section(
-                db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
-            )
+            if label is not None:  # nothing matching the search: no plan to complete or cancel
+                planned = open_rows[label]
+                seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
+                drill_id = picker(  # the township's drills since the plan's year began, found by a search
+                    "演练记录",
+                    "planned_drill_pick",
+                    lambda text: drills.drill_choices(
+                        db,
+                        text,
+                        township_code=planned["township_code"],
+                        since=date(planned["planned_on"].year, 1, 1),
+                    ),
+                    what="演练记录",
+                )
+                left, right = st.columns(2)
+                with left.form("complete_planned"):
+                    st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
+                    if st.form_submit_button("标记为已完成", disabled=drill_id is None) and drill_id is not None:
+                        write_feedback(
+                            lambda: drills.link_planned(db, user, planned["id"], int(drill_id), expected=seen),
+                            "已标记为完成。",
+                            "planned",
+                        )
+                with right.form("cancel_planned"):
+                    reason = st.text_input("取消原因 *")
+                    if st.form_submit_button("取消计划"):
+                        write_feedback(
+                            lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
+                            "已取消。",
+                            "planned",
+                        )
+                record_actions.edit_planned(db, user, planned["id"], active_plans)
+                record_actions.void_section(
+                    db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
+                )
     record_actions.voided_section(db, user, "planned_drills")

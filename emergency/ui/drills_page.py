@@ -2,6 +2,7 @@
 optional), the list, and one drill's full record with attachments and corrective actions."""
 
 from datetime import date, datetime
+from typing import Any
 
 import streamlit as st
 
@@ -12,9 +13,12 @@ from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
     drawn,
-    export_button,
+    export_list,
     label_of,
     page_help,
+    page_number,
+    pager,
+    picker,
     search_bar,
     show_table,
     township_options,
@@ -63,8 +67,12 @@ if user.role != "viewer":
             villages = {name: code for code, name in regions.village_names(db, township).items()}
             village = villages.get(c3.selectbox("村（社区）", list(villages), key="log_village"))
         if level == "enterprise" and township:
-            options = enterprises.enterprise_options(db, township)
-            enterprise = options.get(c3.selectbox("企业（单位）", list(options), key="log_enterprise"))
+            enterprise = picker(
+                "企业（单位）",
+                "log_enterprise",
+                lambda text: {v: k for k, v in enterprises.enterprise_choices(db, text, township).items()},
+                container=c3,
+            )
         open_plans = {
             f"{p['planned_on']} {p['title']}": p["id"]
             for p in drills.planned_list(db, today, township_code=township)
@@ -148,34 +156,42 @@ level_filter = cols[2].selectbox(
     "层级", [None, *enums.DRILL_LEVELS], format_func=lambda c: "全部" if c is None else enums.DRILL_LEVELS[c]
 )
 found = search_bar("drills", text_label="按名称或组织单位查找", dates="演练日期", plans=active_plans)
-frame = drills.drill_list(
+filters: dict[str, Any] = {
+    "year": None if (found.since or found.until) else year,  # a date range chosen replaces the year
+    "township_code": township_filter,
+    "level": level_filter,
+    "plan_code": found.plan_code,
+    "search": found.text,
+    "since": found.since,
+    "until": found.until,
+}
+result = drills.drill_page(db, page=page_number("drills", filters), **filters)
+frame = result.rows
+participants = drills.drill_summary(db, **filters)["participants"]
+pager("drills", result, unit="场次", note=f"参演 {int(participants)} 人次")
+columns = {
+    "id": "编号",
+    "held_on": "日期",
+    "title": "演练名称",
+    "level": "层级",
+    "township_name": "乡镇",
+    "organiser": "组织单位",
+    "form": "形式",
+    "participants": "参演人次",
+    "plans": "预案",
+    "open_actions": "未完成整改",
+}
+enum_columns = {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS}
+show_table(frame, columns, enum_columns)
+export_list(
     db,
-    year=None if (found.since or found.until) else year,  # a date range chosen replaces the year
-    township_code=township_filter,
-    level=level_filter,
-    plan_code=found.plan_code,
-    search=found.text,
-    since=found.since,
-    until=found.until,
+    user,
+    lambda: drills.drill_list(db, **filters),
+    columns,
+    "演练记录",
+    key="export_drills",
+    enum_columns=enum_columns,
 )
-st.caption(f"共 {len(frame)} 场次，参演 {int(frame['participants'].sum()) if len(frame) else 0} 人次")
-listed = show_table(
-    frame,
-    {
-        "id": "编号",
-        "held_on": "日期",
-        "title": "演练名称",
-        "level": "层级",
-        "township_name": "乡镇",
-        "organiser": "组织单位",
-        "form": "形式",
-        "participants": "参演人次",
-        "plans": "预案",
-        "open_actions": "未完成整改",
-    },
-    {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS},
-)
-export_button(db, user, listed, "演练记录", key="export_drills")
 
 record_actions.voided_section(db, user, "drills")
 

@@ -1,20 +1,23 @@
 """重点企业: the registry of regulated enterprises (create, edit, close) and their drill compliance."""
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from emergency import deadlines, enterprises, enums, teams
+from emergency import deadlines, enterprises, enums, paging, teams
 from emergency.rules import STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
     drawn,
-    export_button,
+    export_list,
     label_of,
     page_help,
+    page_number,
+    pager,
     search_bar,
     show_table,
     township_options,
@@ -43,14 +46,16 @@ rows = [
     for r in deadlines.enterprise_deadlines(db, today, township_code=township)
     if (sector is None or r["sector"] == sector) and (not only_late or deadlines.is_late(r["status"]))
 ]
-compliance = pd.DataFrame(rows)
-if len(compliance):
-    counts = compliance["status"].value_counts().to_dict()
+if rows:
+    counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict()
     st.caption(
         "、".join(f"{label} {counts.get(code, 0)} 家" for code, label in STATUS_LABELS.items())
         + "。半年一次：矿山、尾矿库、危化品、金属冶炼、建筑施工、人员密集场所、旅游景区（生产安全事故应急条例第8条）；"
         "其他单位每年一次（生产安全事故应急预案管理办法第33条）。"
     )
+    clocks = paging.of_list(rows, page_number("enterprise_clocks", {"t": township, "s": sector, "l": only_late}))
+    pager("enterprise_clocks", clocks, unit="家")
+    compliance = pd.DataFrame(clocks.rows)
     compliance["status_label"] = compliance["status"].map(STATUS_LABELS)
     show_table(
         compliance,
@@ -72,23 +77,30 @@ else:
 
 st.subheader("企业名录")
 found = search_bar("enterprises", text_label="按企业名称或地址查找")
-frame = enterprises.enterprise_list(db, township_code=township, sector=sector, include_closed=True, search=found.text)
-frame = teams.mask_personal(frame, user, "contact_phone")
-listed = show_table(
-    frame,
-    {
-        "id": "编号",
-        "name": "企业名称",
-        "sector": "行业领域",
-        "township_name": "乡镇",
-        "village_name": "村（社区）",
-        "contact_name": "联系人",
-        "contact_phone": "联系电话",
-        "closed_on": "关闭日期",
-    },
-    {"sector": SECTORS},
+filters: dict[str, Any] = {"township_code": township, "sector": sector, "include_closed": True, "search": found.text}
+result = enterprises.enterprise_page(db, page=page_number("enterprises", filters), **filters)
+frame = teams.mask_personal(result.rows, user, "contact_phone")
+pager("enterprises", result, unit="家")
+columns = {
+    "id": "编号",
+    "name": "企业名称",
+    "sector": "行业领域",
+    "township_name": "乡镇",
+    "village_name": "村（社区）",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "closed_on": "关闭日期",
+}
+show_table(frame, columns, {"sector": SECTORS})
+export_list(
+    db,
+    user,
+    lambda: teams.mask_personal(enterprises.enterprise_list(db, **filters), user, "contact_phone"),
+    columns,
+    "重点企业名录",
+    key="export_enterprises",
+    enum_columns={"sector": SECTORS},
 )
-export_button(db, user, listed, "重点企业名录", key="export_enterprises")
 
 if user.role != "viewer":
     own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}

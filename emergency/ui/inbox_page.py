@@ -1,6 +1,8 @@
 """消息: the user's inbox of reminders. A township operator sees its township's reminders; admins and
 viewers the county bureau's (and, on request, every township's). Read marks are per user."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -8,7 +10,7 @@ from emergency.hygiene import escape_markdown as md
 from emergency.notify import channels, reminders
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import multiselect, page_help, show_table, write_feedback
+from emergency.ui.widgets import multiselect, page_help, page_number, pager, show_table, write_feedback
 
 user = require_login()
 db = get_db()
@@ -28,9 +30,11 @@ kind = middle.selectbox(
 )
 everything = right.toggle("显示各乡镇的提醒", value=False) if user.role != "township" else False
 
-rows = reminders.inbox(db, user, unread_only=unread_only, everything=everything, kind=kind)
-unread = sum(1 for r in rows if r["read_at"] is None)
-st.markdown(f"共 **{len(rows)}** 条，其中未读 **{unread}** 条。")
+filters: dict[str, Any] = {"unread_only": unread_only, "everything": everything, "kind": kind}
+counts = reminders.inbox_counts(db, user, **filters)
+result = reminders.inbox_page(db, user, page=page_number("inbox", filters), **filters)
+rows = result.rows  # this page's messages: the detail and 标为已读 choices below are among them
+st.markdown(f"共 **{counts['messages']}** 条，其中未读 **{counts['unread']}** 条。")
 
 
 def delivery_text(value: str | None) -> str:
@@ -46,6 +50,7 @@ def delivery_text(value: str | None) -> str:
 
 
 if rows:
+    pager("inbox", result)
     frame = pd.DataFrame(rows)
     frame["状态"] = frame["read_at"].map(lambda v: "未读" if v is None or pd.isna(v) else "已读")
     frame["接收方"] = frame["township_name"].fillna("县应急管理局")

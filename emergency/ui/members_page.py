@@ -10,9 +10,19 @@ from emergency import enums, imports, teams
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import drawn, label_of, page_help, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    drawn,
+    label_of,
+    page_help,
+    page_number,
+    pager,
+    picker,
+    show_table,
+    township_options,
+    write_feedback,
+)
 
-PAGE_SIZE = 500
+PAGE_SIZE = 200  # paging.MAX_PAGE_SIZE: one page of the roster
 
 user = require_login()
 db = get_db()
@@ -33,14 +43,8 @@ with cols[1]:
 with cols[2]:
     untrained_only = st.checkbox("只看未培训")
 filters = {"township_code": township, "search": search, "untrained_only": untrained_only}
-total = teams.member_count(db, **filters)
-pages = max(1, -(-total // PAGE_SIZE))
-page = (
-    st.number_input(f"页码（每页 {PAGE_SIZE} 人，共 {pages} 页）", min_value=1, max_value=pages, value=1, step=1)
-    if pages > 1
-    else 1
-)
-frame = teams.member_list(db, user, limit=PAGE_SIZE, offset=(int(page) - 1) * PAGE_SIZE, **filters)
+result = teams.member_page(db, user, page=page_number("members", filters), page_size=PAGE_SIZE, **filters)
+frame = result.rows
 columns = {
     "name": "姓名",
     "team_name": "所属队伍",
@@ -54,10 +58,7 @@ columns = {
     "insurance_until": "保险到期",
     "joined_on": "入队日期",
 }
-st.caption(
-    f"共 {total} 人"
-    + (f"，显示第 {(int(page) - 1) * PAGE_SIZE + 1}—{(int(page) - 1) * PAGE_SIZE + len(frame)} 人" if pages > 1 else "")
-)
+pager("members", result, unit="人")
 shown = show_table(frame, columns, {"role_in_team": enums.MEMBER_ROLES}, height=420)
 
 st.download_button(
@@ -82,8 +83,7 @@ writable = frame if user.is_admin else frame[frame["township_code"] == user.town
 if user.role != "viewer" and len(writable):
     with st.expander("管理某位队员：修改、调队、培训、保险、证书、离队"):
         labels = {
-            int(i): f"{n}（{t}，编号 {i}）"
-            for i, n, t in zip(writable["id"].head(5000), writable["name"].head(5000), writable["team_name"].head(5000))
+            int(i): f"{n}（{t}，编号 {i}）" for i, n, t in zip(writable["id"], writable["name"], writable["team_name"])
         }
         member_id = st.selectbox("队员", list(labels), format_func=label_of(labels), key="manage_member")
         member = writable[writable["id"] == member_id].iloc[0]
@@ -105,15 +105,23 @@ if user.role != "viewer" and len(writable):
                 write_feedback(
                     lambda: teams.update_member(db, user, member_id, changes, expected=seen), "已保存。", saved_as
                 )
-        with tab_move, st.form("move_member"):
-            targets = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
-            targets = targets[targets["id"] != member["team_id"]]
-            target_names = dict(zip(targets["id"], targets["name"] + "（" + targets["township_name"] + "）"))
-            target = st.selectbox("调入队伍", list(target_names), format_func=label_of(target_names))
-            if st.form_submit_button("调队") and target is not None:
-                write_feedback(
-                    lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。", saved_as
-                )
+        with tab_move:
+            target = picker(
+                "调入队伍",
+                "move_target",
+                lambda text: teams.team_choices(
+                    db,
+                    text,
+                    township_code=None if user.is_admin else user.township_code,
+                    exclude_id=int(member["team_id"]),
+                ),
+                what="队伍",
+            )
+            with st.form("move_member"):
+                if st.form_submit_button("调队", disabled=target is None) and target is not None:
+                    write_feedback(
+                        lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。", saved_as
+                    )
         with tab_training:
             with st.form("training"):
                 passed = st.checkbox("已通过培训", bool(member["training_passed"]))
@@ -174,10 +182,13 @@ record_actions.voided_section(db, user, "members")
 if user.role != "viewer":
     record_actions.saved("new_member")
     with st.expander("新增队员"):
-        team_frame = teams.team_list(db, township_code=None if user.is_admin else user.township_code)
-        names = dict(zip(team_frame["id"], team_frame["name"]))
+        team_id = picker(
+            "所属队伍",
+            "new_member_team",
+            lambda text: teams.team_choices(db, text, township_code=None if user.is_admin else user.township_code),
+            what="队伍",
+        )
         with st.form(record_actions.form_key("new_member")):
-            team_id = st.selectbox("所属队伍", list(names), format_func=lambda i: names[i])
             name = st.text_input("姓名")
             phone = st.text_input("手机号")
             id_number = st.text_input("身份证号")
@@ -187,7 +198,7 @@ if user.role != "viewer":
             trained_on = st.date_input("培训日期", date.today())
             insured = st.date_input("意外伤害保险到期", date.today().replace(year=date.today().year + 1))
             joined = st.date_input("入队日期", date.today())
-            if st.form_submit_button("保存", type="primary"):
+            if st.form_submit_button("保存", type="primary", disabled=team_id is None) and team_id is not None:
                 data = {
                     "team_id": int(team_id),
                     "name": name,

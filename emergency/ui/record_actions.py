@@ -27,7 +27,7 @@ import streamlit as st
 
 from emergency import drills, enterprises, enums, linkage, plans, records, regions, teams
 from emergency.hygiene import escape_markdown as md
-from emergency.ui.widgets import drawn, label_of, show_table, write_feedback
+from emergency.ui.widgets import drawn, label_of, picker, show_table, write_feedback
 
 if TYPE_CHECKING:
     from emergency.auth import User
@@ -263,15 +263,16 @@ def edit_drill(db: Database, user: User, drill_id: int, active_plans: dict[str, 
                 key=f"{key}_village",
             )
         if level == "enterprise" and township:
-            options = {v: k for k, v in enterprises.enterprise_options(db, township).items()}
-            ids = list(options)
-            enterprise = c3.selectbox(
-                "企业（单位）",
-                ids,
-                index=ids.index(record["enterprise_id"]) if record["enterprise_id"] in ids else 0,
-                format_func=lambda i: options.get(i, str(i)),
-                key=f"{key}_enterprise",
-            )
+            current = record["enterprise_id"]
+
+            def matches(text: str, town: str = township) -> dict[int, str]:
+                found = {v: k for k, v in enterprises.enterprise_choices(db, text, town).items()}
+                if not text and current is not None:  # the drill's enterprise first, as it was
+                    mine = {v: k for k, v in enterprises.enterprise_choices(db, str(current), town).items()}
+                    found = {**{i: n for i, n in mine.items() if i == current}, **found}
+                return found
+
+            enterprise = picker("企业（单位）", f"{key}_enterprise", matches, container=c3)
         plan_options = list(dict.fromkeys([*active_plans, *record["plans"]]))
         with st.form(key):
             title = st.text_input("演练名称 *", record["title"], key=f"{key}_title")

@@ -22,7 +22,7 @@ from emergency.ui.resources_widgets import (
 )
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
+from emergency.ui.widgets import label_of, page_help, paged_frame, show_table, township_options, write_feedback
 
 user = require_login()
 db = get_db()
@@ -42,6 +42,7 @@ with tab_shelters:
     shelters = registry.listing(db, user, "shelters", township_code=township)
     shelters["coordinate"] = coordinate_text(shelters)
     shelters["open"] = shelters["is_open"].map({True: "开放", False: "关闭"})
+    shelters = paged_frame("shelters", shelters, {"township": township})
     show_table(
         shelters,
         {
@@ -67,6 +68,7 @@ with tab_hazards:
         f"无坐标的 {int((hazards['coordinate'] == '—').sum()) if len(hazards) else 0} 个不在地图上标注（不做推测）。"
         "责任人和监测员是所在村叫应时要呼叫的人。"
     )
+    hazards = paged_frame("hazards", hazards, {"township": township})
     show_table(
         hazards,
         {
@@ -90,6 +92,7 @@ with tab_hazards:
     transfer_section(db, user, "hazards")
 with tab_experts:
     experts = registry.listing(db, user, "experts")
+    experts = paged_frame("experts", experts, {"township": township})
     show_table(
         experts,
         {
@@ -107,6 +110,7 @@ with tab_experts:
 with tab_bases:
     frame = bases.base_frame(db, township)
     frame["coordinate"] = coordinate_text(frame)
+    frame = paged_frame("bases", frame, {"township": township})
     show_table(
         frame,
         {

@@ -17,6 +17,8 @@ from emergency.ui.widgets import (
     label_of,
     multiselect,
     page_help,
+    page_number,
+    pager,
     search_bar,
     show_table,
     township_options,
@@ -43,17 +45,17 @@ with cols[3]:
 include_disbanded = st.checkbox("包括已撤销的队伍")
 found = search_bar("teams", text_label="按队伍名称或负责人查找")
 
-frame = teams.team_list_for(
-    db,
-    user,
-    township_code=township,
-    kind=kind,
-    level=level,
-    domain=domain,
-    include_disbanded=include_disbanded,
-    search=found.text,
-)
-st.caption(f"共 {len(frame)} 支队伍，在册队员 {int(frame['member_count'].sum()) if len(frame) else 0} 人")
+filters = {
+    "township_code": township,
+    "kind": kind,
+    "level": level,
+    "domain": domain,
+    "include_disbanded": include_disbanded,
+    "search": found.text,
+}
+result = teams.team_page(db, user, page=page_number("teams", filters), **filters)
+frame = result.rows
+pager("teams", result, unit="支队伍", note=f"在册队员 {int(teams.team_summary(db, **filters)['members'])} 人")
 show_table(
     frame,
     {
@@ -71,14 +73,6 @@ show_table(
     },
     {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS},
 )
-filters = {
-    "township_code": township,
-    "kind": kind,
-    "level": level,
-    "domain": domain,
-    "include_disbanded": include_disbanded,
-    "search": found.text,
-}
 st.download_button(
     "导出 Excel（当前筛选）",
     data=lambda: imports.export_xlsx(db, user, "teams", **filters),

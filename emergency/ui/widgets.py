@@ -14,6 +14,7 @@ from emergency import enums, regions
 from emergency.display import display_frame
 from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
+from emergency.paging import PICK_LIMIT, Page
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -319,3 +320,68 @@ def export_list(
         return table_frame(frame() if callable(frame) else frame, columns, enum_columns)
 
     export_button(db, user, table, what, key=key)
+
+
+# Bounded pages --------------------------------------------------------------------------------------------
+def page_number(key: str, filters: Mapping[str, Any]) -> int:
+    """The page the list `key` is on: its 上一页 / 下一页 / 页码 choice, back to 1 whenever its filters
+    change. The page passes it to the domain's *_page function, then draws pager() with the result."""
+    signature = repr(sorted((k, repr(v)) for k, v in filters.items()))
+    if st.session_state.get(f"_{key}_filters") != signature:
+        st.session_state[f"_{key}_filters"] = signature
+        st.session_state[f"{key}_page"] = 1
+    return int(st.session_state.get(f"{key}_page") or 1)
+
+
+def _turn(key: str, step: int) -> None:
+    st.session_state[f"{key}_page"] = int(st.session_state.get(f"{key}_page") or 1) + step
+
+
+def pager(key: str, page: Page, *, unit: str = "条", note: str = "") -> None:
+    """The result line of a paged list, "共 N 条，第 k / m 页" (and `note`), with 上一页 / 下一页 and a
+    page number when there is more than one page. `page` is the domain's paging.Page."""
+    st.session_state[f"{key}_page"] = page.page  # the page as the domain kept it (within 1..pages)
+    line = f"共 {page.total} {unit}，第 {page.page} / {page.pages} 页" + (f"，{note}" if note else "")
+    if page.pages <= 1:
+        st.caption(line)
+        return
+    text, previous, following, number = st.columns([6, 1, 1, 1.2], vertical_alignment="center")
+    text.caption(line)
+    previous.button("上一页", key=f"{key}_previous", disabled=page.page <= 1, on_click=_turn, args=(key, -1))
+    following.button("下一页", key=f"{key}_next", disabled=page.page >= page.pages, on_click=_turn, args=(key, 1))
+    number.number_input(
+        "页码", min_value=1, max_value=page.pages, step=1, key=f"{key}_page", label_visibility="collapsed"
+    )
+
+
+def picker(
+    label: str,
+    key: str,
+    search: Callable[[str], Mapping[Any, str]],
+    *,
+    what: str = "",
+    container: Any = st,
+) -> Any:
+    """A searchable picker over a set too large for one selectbox (teams, drills, enterprises, members):
+    a text box, then a selectbox of the matches `search(text)` returns (a domain query giving at most
+    paging.PICK_LIMIT of them, {id: label}). Returns the chosen id, or None when nothing matches.
+    Outside forms (typing must rerun the page)."""
+    text = container.text_input(f"查找{what or label}", key=f"{key}_find", placeholder="输入名称、关键字或编号")
+    options = dict(search(text.strip()))
+    if not options:
+        container.caption(f"没有匹配的{what or label}，请换个关键字。")
+        return None
+    if len(options) >= PICK_LIMIT:
+        container.caption(f"只列出前 {PICK_LIMIT} 个匹配项，请输入更多关键字缩小范围。")
+    return container.selectbox(label, list(options), format_func=label_of(options), key=key)
+
+
+def paged_frame(key: str, frame: pd.DataFrame, filters: Mapping[str, Any], *, unit: str = "条") -> pd.DataFrame:
+    """One page of a frame a domain function has already computed (paging.of_list), with its pager:
+    for lists whose rows come from Python rules or from another module's listing; the bytes sent to
+    the browser are bounded as for the lists paged in SQL."""
+    from emergency import paging
+
+    rows = paging.of_list(list(range(len(frame))), page_number(key, filters))
+    pager(key, paging.Page(None, rows.total, rows.page, rows.page_size), unit=unit)
+    return frame.iloc[rows.rows].reset_index(drop=True)
