@@ -33,6 +33,24 @@ def data_key(data) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_digests: OrderedDict[int, tuple[object, str]] = OrderedDict()  # id -> (the data object, its digest)
+
+
+def _digest(data) -> str:
+    """data_key, computed once per data object (a page's cached data is the same object each rerun;
+    the object is kept beside its digest, so its id cannot be reused meanwhile)."""
+    with _lock:
+        hit = _digests.get(id(data))
+        if hit is not None and hit[0] is data:
+            return hit[1]
+    key = data_key(data)
+    with _lock:
+        _digests[id(data)] = (data, key)
+        while len(_digests) > CACHE_SIZE:
+            _digests.popitem(last=False)
+    return key
+
+
 def _bounds_dict(bounds) -> dict:
     (south, west), (north, east) = bounds
     return {"_southWest": {"lat": south, "lng": west}, "_northEast": {"lat": north, "lng": east}}
@@ -99,7 +117,7 @@ def show_map(
 ) -> dict:
     """Draw the map `build()` makes of `data` (built only when this data has not been drawn
     before); returns what st_folium returns (the last click and so on)."""
-    args = cached_args(data_key(data), build)
+    args = cached_args(_digest(data), build)
     returned = list(returned_objects)
     defaults = {
         "last_clicked": None,

@@ -24,13 +24,22 @@ def cached_map_data(db_path: str, generation: int, minute: datetime) -> dict:
     return mapview.map_data(get_db(), minute)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_detail(db_path: str, generation: int, minute: datetime, township_code: str):
+    """A township's villages and drills below the map, kept like cached_map_data (a click on the
+    map reruns the page); the teams are read per viewer (masking), not cached."""
+    db = get_db()
+    return linkage.village_indicators(db, township_code, minute), drill_list(db, township_code=township_code)
+
+
 user = require_login()
 db = get_db()
 st.title("乡镇地图")
 page_help("map")
 demo_banner(db)
 
-data = cached_map_data(str(db.path), db.generation, linkage._now().replace(second=0, microsecond=0))
+minute = linkage._now().replace(second=0, microsecond=0)
+data = cached_map_data(str(db.path), db.generation, minute)
 towns = {t["code"]: t for t in data["townships"]}
 
 left, right = st.columns([3, 1])
@@ -121,7 +130,7 @@ if town["reasons"]:
     st.warning("需关注：" + "；".join(town["reasons"]))
 tab_villages, tab_teams, tab_drills = st.tabs(["村（社区）", "救援队伍", "近12个月演练"])
 with tab_villages:
-    villages = linkage.village_indicators(db, town["code"])
+    villages, drills = cached_detail(str(db.path), db.generation, minute, town["code"])
     import pandas as pd
 
     frame = pd.DataFrame(villages)
@@ -154,7 +163,6 @@ with tab_teams:
         {"level": TEAM_LEVELS},
     )
 with tab_drills:
-    drills = drill_list(db, township_code=town["code"])
     cutoff = pd.Timestamp(mapview.today()) - pd.DateOffset(months=12)
     drills = drills[pd.to_datetime(drills["held_on"]) > cutoff]
     show_table(
