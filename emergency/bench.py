@@ -1,9 +1,12 @@
 """The benchmark: where the time goes, at the county's size and at 10 and 100 times it.
 
-`python -m emergency bench [--scales 1,10,100]` runs each scale in its own process (so that the
-peak memory is that scale's), and prints one table. For every database path it also times the
-bare SQL behind it on the same connection and prints the ratio (our code's time over the
-database's own); pages are timed as AppTest reruns of the real page scripts.
+`python -m emergency bench [--scales 1,10,100] [--sessions 1,8,16] [--pages map,linkage] [--json]`
+runs each scale in its own process (so that the peak memory is that scale's), and prints one
+table (or, with `--json`, one JSON object). For every database path it also times the bare SQL
+behind it on the same connection and prints the ratio (our code's time over the database's own);
+pages are timed as AppTest reruns of the real page scripts and, through the real server in
+chromium (emergency/bench_browser.py), as a user sees them: time, websocket bytes and the
+server's CPU per view, alone and with N sessions at once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, date
 from pathlib import Path
 
@@ -92,7 +96,7 @@ MAIN_PAGES = [
 ]
 
 
-def page_reruns(db_path: Path) -> dict[str, float]:
+def page_reruns(db_path: Path, only: list[str] | None = None) -> dict[str, float]:
     """Median AppTest rerun time of each main page, logged in as the bureau's admin."""
     from dataclasses import asdict
     from datetime import datetime
@@ -109,6 +113,8 @@ def page_reruns(db_path: Path) -> dict[str, float]:
         "SELECT id, username, display_name, role, township_code FROM users WHERE username = 'admin'"
     )[0]
     pages = [p.path for p in nav.PAGES if "admin" in p.roles and p.section != "系统管理"] or MAIN_PAGES
+    if only:
+        pages = [p.path for p in nav.PAGES if p.url_path in only]
     results = {}
     for page in pages:
         at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=300)
@@ -130,7 +136,23 @@ def page_reruns(db_path: Path) -> dict[str, float]:
     return results
 
 
-def run_scale(scale: int, workdir: Path) -> dict:
+@dataclass(frozen=True)
+class Options:
+    """What a run measures beyond the database paths (the command's flags)."""
+
+    sessions: tuple[int, ...] = (1, 8, 16)
+    pages: tuple[str, ...] = ()  # url paths; empty: every page the admin sees (system pages apart)
+    views: int = 6  # per session in a concurrency run
+    think: float = 2.0  # seconds between one session's clicks (jittered ±50%)
+    browser: bool = True
+    first_start: bool = True  # time `streamlit run` on a new database to healthy (once per run)
+
+
+def progress(started: float, text: str) -> None:
+    print(f"  {time.perf_counter() - started:6.1f} s  {text}", file=sys.stderr, flush=True)
+
+
+def run_scale(scale: int, workdir: Path, options: Options | None = None) -> dict:
     from . import demo
     from .setup import initialise
 
@@ -143,6 +165,7 @@ def run_scale(scale: int, workdir: Path) -> dict:
     demo.generate(db, scale=scale)
     db.cursor().execute("CHECKPOINT")
     generation = time.perf_counter() - started
+    progress(started, "demo generated")
     result = {
         "scale": scale,
         "generate_s": generation,
@@ -157,11 +180,24 @@ def run_scale(scale: int, workdir: Path) -> dict:
         result["paths"].append(
             {"name": name, "ours_s": t_ours, "bare_s": t_bare, "ratio": (t_ours / t_bare) if t_bare else None}
         )
+    progress(started, "database paths timed")
     result["import"] = _import_timing(db, scale, workdir)
     result["sweep"] = _sweep_timing(db, workdir)
+    progress(started, "import timed")
     db.close()
-    result["pages"] = page_reruns(path)
+    options = options or Options()
+    if options.browser:  # first: the AppTest reruns below keep the file open in this process
+        from . import bench_browser
+
+        pages = bench_browser.admin_pages(list(options.pages) or None)
+        measured = bench_browser.measure(path, workdir, pages, list(options.sessions), options.views, options.think)
+        result["server_start_s"] = measured["startup_s"]
+        result["browser"] = measured["pages"]
+        result["concurrency"] = measured["concurrency"]
+        progress(started, "browser views timed")
+    result["pages"] = page_reruns(path, list(options.pages) or None)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    progress(started, "page reruns timed")
     return result
 
 
@@ -236,6 +272,7 @@ def _sweep_timing(db: Database, workdir: Path) -> dict:
 
 
 def format_table(results: list[dict]) -> str:
+def format_table(results: list[dict], first_start: float | None = None) -> str:
     lines = ["| measure | " + " | ".join(f"×{r['scale']}" for r in results) + " |", "|---|" + "---|" * len(results)]
 
     def row(label, values):
@@ -270,34 +307,65 @@ def format_table(results: list[dict]) -> str:
     for page in results[0]["pages"]:
         row(f"page rerun {Path(page).stem} (s)", [f"{r['pages'].get(page, float('nan')):.2f}" for r in results])
     row("peak memory (MB)", [f"{r['peak_rss_mb']:.0f}" for r in results])
+    if all(r.get("browser") for r in results):
+        if first_start is not None:
+            row("first start to healthy, new database (s)", [f"{first_start:.1f}"] + [""] * (len(results) - 1))
+        row("server start, existing database (s)", [f"{r['server_start_s']:.1f}" for r in results])
+        for i, page in enumerate(results[0]["browser"]):
+            row(
+                f"browser {page['title']} first / again (s), kB, server CPU (s)",
+                [
+                    f"{p['first_s']:.2f} / {p['again_s']:.2f}, {p['bytes'] / 1000:.0f} kB, {p['cpu_again_s']:.2f}"
+                    for p in (r["browser"][i] for r in results)
+                ],
+            )
+        for i, run in enumerate(results[0]["concurrency"]):
+            row(
+                f"{run['sessions']} sessions at once: median / p95 / max (s), CPU per view (s)",
+                [
+                    f"{c['median_s']:.2f} / {c['p95_s']:.2f} / {c['max_s']:.2f}, {c['server_cpu_per_view_s']:.2f}"
+                    for c in (r["concurrency"][i] for r in results)
+                ],
+            )
     return "\n".join(lines)
 
 
-def main(scales: list[int], out: Path | None = None) -> str:
-    results = []
+def main(scales: list[int], out: Path | None = None, options: Options | None = None, *, as_json: bool = False) -> str:
+    """Run every scale (each in its own process) and return the table, or with as_json the JSON
+    object {"today", "options", "first_start_s", "scales": [one object per scale]}; `out`, when
+    given, receives that object too."""
+    options = options or Options()
+    report: dict = {"today": TODAY.isoformat(), "options": asdict(options), "first_start_s": None, "scales": []}
     with tempfile.TemporaryDirectory(prefix="emergency-bench-") as tmp:
+        if options.browser and options.first_start:
+            from . import bench_browser
+
+            print("first start ...", file=sys.stderr, flush=True)
+            report["first_start_s"] = bench_browser.first_start(Path(tmp))
         for scale in scales:
             print(f"scale ×{scale} ...", file=sys.stderr, flush=True)
-            proc = subprocess.run(
-                [sys.executable, "-m", "emergency.bench", "--one", str(scale), tmp],
+            proc = subprocess.run(  # its progress lines and any error go straight to stderr
+                [sys.executable, "-m", "emergency.bench", "--one", str(scale), tmp, json.dumps(asdict(options))],
                 cwd=PROJECT_DIR,
-                capture_output=True,
+                stdout=subprocess.PIPE,
                 text=True,
             )
             if proc.returncode != 0:
-                raise RuntimeError(proc.stderr[-3000:])
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    table = format_table(results)
+                raise RuntimeError(f"scale ×{scale} failed (exit {proc.returncode}); see above")
+            report["scales"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    text = json.dumps(report, ensure_ascii=False, indent=1)
     if out:
-        out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    return table
+        out.write_text(text, encoding="utf-8")
+    return text if as_json else format_table(report["scales"], report["first_start_s"])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+    if len(sys.argv) == 5 and sys.argv[1] == "--one":
         import logging
 
         logging.disable(logging.WARNING)
-        print(json.dumps(run_scale(int(sys.argv[2]), Path(sys.argv[3])), ensure_ascii=False))
+        given = json.loads(sys.argv[4])
+        given["sessions"], given["pages"] = tuple(given["sessions"]), tuple(given["pages"])
+        print(json.dumps(run_scale(int(sys.argv[2]), Path(sys.argv[3]), Options(**given)), ensure_ascii=False))
     else:
         print(main([int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "1").split(",")]))

@@ -105,6 +105,9 @@ FAMILIES: dict[str, frozenset[str]] = {
 }
 FAMILY_OF = {table: family for family, tables in FAMILIES.items() for table in tables}
 ALL_FAMILIES = frozenset(FAMILIES)
+# What a view over the whole county (map, linkage) reads: everything but the bookkeeping, which the
+# scheduler writes every minute and every page view touches.
+DATA_FAMILIES = tuple(sorted(ALL_FAMILIES - {"bookkeeping"}))
 _READ_START = re.compile(r"^\s*(SELECT|WITH|FROM|VALUES|DESCRIBE|SHOW|SUMMARIZE|EXPLAIN)\b", re.IGNORECASE)
 _WRITE_START = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 _WRITTEN_TABLE = re.compile(

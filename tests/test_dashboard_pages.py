@@ -81,6 +81,28 @@ def test_map_township_detail_and_admin_sets_a_coordinate(app, scratch_db):
     assert len(re.findall(r"L\.circleMarker\(", script)) - script.count('"resource-') == 16
 
 
+def test_map_is_rendered_once_per_data_state(app, scratch_db):
+    """Issue 19: a rerun with unchanged data sends the cached map strings and renders nothing; a
+    change the map shows (a new coordinate) renders it anew."""
+    from emergency.ui import folium_view
+
+    at = app(MAP, db=scratch_db)
+    script = map_args(at)["script"]
+    builds = folium_view.stats["builds"]
+    at.run()
+    assert folium_view.stats["builds"] == builds and map_args(at)["script"] == script
+    at.selectbox(key="map_township").set_value("白河镇").run()  # another township's detail: same map
+    assert folium_view.stats["builds"] == builds
+    assert "\n        " not in script  # folium's indentation is not sent
+    at.number_input[0].set_value(111.7612)  # not the coordinate another test sets: a map not drawn yet
+    at.number_input[1].set_value(33.9034)
+    at.selectbox[0].set_value("白河镇")
+    at.button[0].click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert folium_view.stats["builds"] == builds + 1
+    assert map_args(at)["script"] != script and "[33.9034, 111.7612]" in map_args(at)["script"]
+
+
 def test_linkage_page_shows_16_of_16_connected_in_2024(app):
     at = app(LINKAGE, as_user="leader", year="2024")
     metrics = {m.label: m.value for m in at.metric}

@@ -1,7 +1,9 @@
-"""`python -m emergency bench [--scales 1,10,100] [--json FILE]`: the performance table."""
+"""`python -m emergency bench [--scales 1,10,100] [--sessions 1,8,16] [--pages PATHS] [--json [FILE]]`:
+the performance table (see emergency/bench.py)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +14,43 @@ if TYPE_CHECKING:
 def register(command):
     p = command("bench", "性能基准：按规模生成演示库并计时（--scales 1,10,100）")
     p.add_argument("--scales", default="1,10,100", help="逗号分隔的规模倍数，默认 1,10,100")
-    p.add_argument("--json", type=Path, help="另存详细结果（JSON）")
+    p.add_argument("--sessions", default="1,8,16", help="并发会话数（逗号分隔），默认 1,8,16")
+    p.add_argument("--pages", default="", help="只测这些页面（url 路径，逗号分隔，如 map,linkage），默认全部")
+    p.add_argument("--views", type=int, default=6, help="并发测试中每个会话打开的页面数，默认 6")
+    p.add_argument("--think", type=float, default=2.0, help="并发测试中每个会话两次点击的间隔（秒），默认 2")
+    p.add_argument("--no-first-start", action="store_true", help="不测首次启动（新建并填充演示库）的时间")
+    p.add_argument("--no-browser", action="store_true", help="不启动服务器和浏览器（只测数据库路径和页面重跑）")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        help="输出一个 JSON 对象代替表格；给出文件名时另存到该文件并仍输出表格",
+    )
     return {"bench": run}
 
 
 def run(db: Database, args) -> int:
     from .. import bench
 
-    print(bench.main([int(s) for s in args.scales.split(",")], args.json))
+    options = bench.Options(
+        sessions=tuple(int(n) for n in args.sessions.split(",") if n),
+        pages=tuple(p.strip() for p in args.pages.split(",") if p.strip()),
+        views=args.views,
+        think=args.think,
+        browser=not args.no_browser,
+        first_start=not args.no_first_start,
+    )
+    from ..bench_browser import admin_pages
+
+    try:
+        admin_pages(list(options.pages) or None)
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    to_stdout = args.json == "-"
+    out = Path(args.json) if args.json and not to_stdout else None
+    print(bench.main([int(s) for s in args.scales.split(",")], out, options, as_json=to_stdout))
     return 0
 
 

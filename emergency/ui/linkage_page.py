@@ -2,13 +2,14 @@
 roll calls, warnings (issued and pushed down the call chains, emergency/calls.py), acknowledgements
 (叫应), the warnings' timelines, the call chains and contacts."""
 
+import json
 from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
 from emergency import calls, linkage, regions
-from emergency.db import TZ
+from emergency.db import DATA_FAMILIES, TZ
 from emergency.enums import CONTACT_ROLES, WARNING_HAZARDS, WARNING_LEVELS
 from emergency.notify import personal
 from emergency.ui import record_actions
@@ -25,6 +26,24 @@ from emergency.ui.widgets import (
     year_select,
 )
 
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def cached_status(db_path: str, generation: tuple[int, ...], minute: datetime, year: int):
+    """Thresholds, township indicators, the county row, the connected rules and the year's detail:
+    kept until the next committed write to what it reads (db.DATA_FAMILIES) or the next minute; read-only, shared."""
+    db = get_db()
+    th = linkage.thresholds(db)
+    indicators = linkage.township_indicators(db, minute, th)
+    rules = linkage.connected_rules(db)
+    summary = linkage.county_summary(db, minute.date(), indicators)
+    return th, indicators, summary, rules, linkage.connected_detail(db, year, minute.date(), rules)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str, th_json: str):
+    return linkage.village_indicators(get_db(), township_code, minute, json.loads(th_json))
+
+
 user = require_login()
 db = get_db()
 st.title("三级联动")
@@ -37,13 +56,9 @@ st.caption(
 )
 
 now = linkage._now()
-th = linkage.thresholds(db)
-indicators = linkage.township_indicators(db, now, th)
-summary = linkage.county_summary(db, now.date(), indicators)
-
+minute = now.replace(second=0, microsecond=0)
 year = year_select("互联互通统计年度", linkage.roll_call_years(db))
-rules = linkage.connected_rules(db)
-detail = linkage.connected_detail(db, year, now.date(), rules)
+th, indicators, summary, rules, detail = cached_status(str(db.path), db.generation_of(*DATA_FAMILIES), minute, year)
 connected = sum(1 for r in detail if r["connected"])
 cols = st.columns(4)
 cols[0].metric(f"{year}年互联互通乡镇", f"{connected} / {len(detail)}")
@@ -100,7 +115,7 @@ options = township_options(db, include_all=False)
 default = next((i for i, code in enumerate(options.values()) if code == user.township_code), 0)
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
-villages = pd.DataFrame(linkage.village_indicators(db, town_code, now, th))
+villages = pd.DataFrame(cached_villages(str(db.path), db.generation_of(*DATA_FAMILIES), minute, town_code, json.dumps(th, sort_keys=True)))
 villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
 villages["reasons"] = villages["reasons"].map("；".join)
 villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))

@@ -1,18 +1,37 @@
 """地图: township seats coloured by linkage status and sized by teams, offline (local Leaflet, no tiles
 unless configured); the places without a coordinate beside it; a township's detail below."""
 
+from datetime import datetime
+
 import streamlit as st
-from streamlit_folium import st_folium
 
 from emergency import linkage, mapview, regions, teams
+from emergency.db import DATA_FAMILIES
 from emergency.drills import drill_list
 from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
 from emergency.hygiene import escape_markdown as md
+from emergency.ui.folium_view import show_map
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, page_help, show_table, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_map_data(db_path: str, generation: tuple[int, ...], minute: datetime) -> dict:
+    """The map's data (about 30 queries) kept until the next committed write to what it reads (db.DATA_FAMILIES) or the
+    next minute (the linkage windows are counted back from now); read-only, shared by sessions."""
+    return mapview.map_data(get_db(), minute)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_detail(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str):
+    """A township's villages and drills below the map, kept like cached_map_data (a click on the
+    map reruns the page); the teams are read per viewer (masking), not cached."""
+    db = get_db()
+    return linkage.village_indicators(db, township_code, minute), drill_list(db, township_code=township_code)
+
 
 user = require_login()
 db = get_db()
@@ -20,17 +39,18 @@ st.title("乡镇地图")
 page_help("map")
 demo_banner(db)
 
-data = mapview.map_data(db)
+minute = linkage._now().replace(second=0, microsecond=0)
+data = cached_map_data(str(db.path), db.generation_of(*DATA_FAMILIES), minute)
 towns = {t["code"]: t for t in data["townships"]}
-fmap = mapview.build_map(data)
 
 left, right = st.columns([3, 1])
 with left:
-    result = st_folium(
-        fmap,
+    # Built and rendered only when the data changed since the last view (folium_view caches it).
+    result = show_map(
+        data,
+        lambda: mapview.build_map(data),
         key="township_map",
         height=620,
-        use_container_width=True,
         returned_objects=["last_object_clicked", "last_active_drawing"],
     )
     tiles = data["tiles"]
@@ -111,7 +131,7 @@ if town["reasons"]:
     st.warning("需关注：" + "；".join(town["reasons"]))
 tab_villages, tab_teams, tab_drills = st.tabs(["村（社区）", "救援队伍", "近12个月演练"])
 with tab_villages:
-    villages = linkage.village_indicators(db, town["code"])
+    villages, drills = cached_detail(str(db.path), db.generation_of(*DATA_FAMILIES), minute, town["code"])
     import pandas as pd
 
     frame = pd.DataFrame(villages)
@@ -144,7 +164,6 @@ with tab_teams:
         {"level": TEAM_LEVELS},
     )
 with tab_drills:
-    drills = drill_list(db, township_code=town["code"])
     cutoff = pd.Timestamp(mapview.today()) - pd.DateOffset(months=12)
     drills = drills[pd.to_datetime(drills["held_on"]) > cutoff]
     show_table(

@@ -1,0 +1,313 @@
+"""The benchmark's browser part: what a user feels, through the real server.
+
+The app is started as `./start.sh` starts it (`streamlit run server.py`, the scheduler on) on the
+benchmark's database; Debian's chromium, driven by Playwright, logs in as the bureau's admin and
+opens each page from the sidebar. A page view lasts from the click until the script run it started
+has finished (the server's `script_finished` message has arrived over the websocket) and the
+browser has drawn it (the app root's `data-test-script-state` is notRunning; for 地图 also until
+Leaflet has drawn in the map's frame). Beside its time: the bytes
+received over the websocket during the view, and the server process's CPU time (user + system,
+from /proc: DuckDB's threads included) spent meanwhile.
+
+The concurrency run opens N sessions at once (one browser, N contexts, all logged in before the
+clock starts: argon2 log-ins apart), each clicking through the pages from its own starting point
+with a pause of about `think` seconds between clicks, and reports the median, 95th percentile and
+worst page time and the server's CPU per view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf.message import DecodeError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from .db import PROJECT_DIR
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEW_TIMEOUT_MS = 180_000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str  # the sidebar link
+    url_path: str
+
+
+def admin_pages(only: list[str] | None = None) -> list[Page]:
+    """The pages the bureau's admin sees (system administration apart), or those named by url_path."""
+    from .ui import nav
+
+    pages = [Page(p.title, p.url_path) for p in nav.PAGES if "admin" in p.roles and p.section != "系统管理"]
+    if only:
+        by_path = {p.url_path: p for p in pages}
+        unknown = [name for name in only if name not in by_path]
+        if unknown:
+            raise ValueError(f"未知的页面：{'、'.join(unknown)}（可选：{'、'.join(by_path)}）")
+        pages = [by_path[name] for name in only]
+    return pages
+
+
+DETOUR = Page("乡镇与村（社区）", "places")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(db_path: Path, log_path: Path, timeout_s: float = 900) -> Iterator[dict]:
+    """The app started as a user starts it on `db_path` (scheduler on), until the block ends:
+    yields {"url", "pid", "startup_s"} (startup_s: from the start to the first healthy answer)."""
+    port = free_port()
+    env = dict(os.environ, EMERGENCY_DB=str(db_path), EMERGENCY_SCHEDULER="on")
+    command = [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    with open(log_path, "w+") as log:
+        started = time.monotonic()
+        proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            while True:
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() - started > timeout_s:
+                    log.seek(0)
+                    raise RuntimeError("server did not start:\n" + log.read()[-3000:])
+                time.sleep(0.1)
+            yield {"url": url, "pid": proc.pid, "startup_s": time.monotonic() - started}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def first_start(workdir: Path) -> float:
+    """Seconds from `streamlit run server.py` on a database file that does not exist yet (it is
+    created and filled with the demo) to the server's first healthy answer."""
+    path = workdir / "first_start.duckdb"
+    for leftover in (path, path.with_suffix(".duckdb.wal")):
+        leftover.unlink(missing_ok=True)
+    with serve(path, workdir / "first_start.log") as running:
+        return running["startup_s"]
+
+
+class Session:
+    """One logged-in browser tab, counting the websocket bytes it receives."""
+
+    def __init__(self, context, page):
+        self.context = context
+        self.page = page
+        self.received = 0
+        self.finished = 0  # script runs the server reported finished (ForwardMsg.script_finished)
+        self.current = "overview"  # where a log-in lands
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws) -> None:
+        ws.on("framereceived", self._count)
+
+    def _count(self, payload) -> None:
+        if isinstance(payload, str):
+            self.received += len(payload.encode("utf-8"))
+            return
+        self.received += len(payload)
+        message = ForwardMsg()
+        try:
+            message.ParseFromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") == "script_finished":
+            self.finished += 1
+
+    @classmethod
+    async def open(cls, browser, url: str, username: str, password: str) -> Session:
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        context.set_default_timeout(VIEW_TIMEOUT_MS)  # a loaded 2-core machine: no 30 s defaults
+        session = cls(context, await context.new_page())
+        page = session.page
+        await page.goto(url, wait_until="domcontentloaded", timeout=VIEW_TIMEOUT_MS)
+        await page.get_by_label("用户名").fill(username, timeout=VIEW_TIMEOUT_MS)
+        await page.get_by_label("密码").fill(password)
+        await page.get_by_role("button", name="登录").click()
+        await page.get_by_role("heading", name="总览").wait_for(timeout=VIEW_TIMEOUT_MS)
+        await page.wait_for_selector(
+            '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached", timeout=VIEW_TIMEOUT_MS
+        )
+        return session
+
+    async def view(self, target: Page) -> tuple[float, int]:
+        """Open `target` from the sidebar: (seconds until drawn, websocket bytes received)."""
+        page = self.page
+        before, runs = self.received, self.finished
+        started = time.perf_counter()
+        nav = page.get_by_test_id("stSidebarNav")
+        link = nav.get_by_role("link", name=target.title, exact=True)
+        if not await link.count():
+            more = nav.get_by_text("View ", exact=False)
+            if await more.count():
+                await more.first.click()
+        await link.first.click()
+        while self.finished == runs:  # the run this click started has finished on the server...
+            if time.perf_counter() - started > VIEW_TIMEOUT_MS / 1000:
+                raise TimeoutError(f"{target.title}：{VIEW_TIMEOUT_MS // 1000} 秒内未完成")
+            await asyncio.sleep(0.01)
+        # ... and the browser has drawn what it sent
+        await page.wait_for_selector(
+            '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached", timeout=VIEW_TIMEOUT_MS
+        )
+        if target.url_path == "map":
+            frame = page.frame_locator("iframe[title*='st_folium']")
+            await frame.locator(".leaflet-overlay-pane path").first.wait_for(timeout=VIEW_TIMEOUT_MS)
+        self.current = target.url_path
+        return time.perf_counter() - started, self.received - before
+
+    async def leave(self, target: Page) -> None:
+        """A click on the page shown does not rerun it: go to another (light) page first, untimed."""
+        if self.current == target.url_path:
+            await self.view(DETOUR if target != DETOUR else admin_pages(["overview"])[0])
+
+    async def close(self) -> None:
+        await self.context.close()
+
+
+def note(text: str) -> None:
+    print(f"  browser: {text}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), linear between closest ranks."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+async def _measure(url: str, pid: int, pages: list[Page], sessions: list[int], views: int, think: float) -> dict:
+    from playwright.async_api import async_playwright
+
+    from .demo import DEMO_PASSWORDS
+
+    password = DEMO_PASSWORDS["admin"]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            # Each page once from a fresh session, then once more (the second view is warm).
+            one = await Session.open(browser, url, "admin", password)
+            per_page: dict[str, dict] = {}
+            for visit in ("first", "again"):
+                for target in pages:
+                    await one.leave(target)
+                    cpu = process_cpu(pid)
+                    seconds, received = await one.view(target)
+                    cpu = process_cpu(pid) - cpu
+                    note(
+                        f"{visit} view of {target.url_path}: {seconds:.2f} s, {received / 1000:.0f} kB, CPU {cpu:.2f} s"
+                    )
+                    if visit == "first":
+                        per_page[target.url_path] = {
+                            "page": target.url_path,
+                            "title": target.title,
+                            "first_s": seconds,
+                            "bytes": received,
+                            "cpu_first_s": cpu,
+                        }
+                    else:
+                        per_page[target.url_path].update(
+                            {"again_s": seconds, "again_bytes": received, "cpu_again_s": cpu}
+                        )
+            await one.close()
+            runs = []
+            for n in sessions:
+                runs.append(await _concurrent(browser, url, password, pid, pages, n, views, think))
+                note(f"{n} sessions: median {runs[-1]['median_s']:.2f} s, p95 {runs[-1]['p95_s']:.2f} s")
+        finally:
+            await browser.close()
+    return {"pages": list(per_page.values()), "concurrency": runs}
+
+
+async def _concurrent(browser, url, password, pid, pages, n, views, think) -> dict:
+    gate = asyncio.Semaphore(4)  # log-ins (argon2) four at a time, before the clock starts
+
+    async def opened() -> Session:
+        async with gate:
+            return await Session.open(browser, url, "admin", password)
+
+    sessions = await asyncio.gather(*(opened() for _ in range(n)))
+    times: list[float] = []
+    received: list[int] = []
+    rng = random.Random(n)
+
+    async def walk(i: int, session: Session) -> None:
+        await asyncio.sleep(rng.uniform(0, think))  # not all at the same instant
+        for k in range(views):
+            target = pages[(i + k) % len(pages)]
+            await session.leave(target)
+            seconds, got = await session.view(target)
+            times.append(seconds)
+            received.append(got)
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+    cpu, started = process_cpu(pid), time.perf_counter()
+    await asyncio.gather(*(walk(i, s) for i, s in enumerate(sessions)))
+    cpu, wall = process_cpu(pid) - cpu, time.perf_counter() - started
+    await asyncio.gather(*(s.close() for s in sessions))
+    return {
+        "sessions": n,
+        "views": len(times),
+        "think_s": think,
+        "median_s": statistics.median(times),
+        "p95_s": percentile(times, 95),
+        "max_s": max(times),
+        "server_cpu_per_view_s": cpu / len(times),
+        "views_per_s": len(times) / wall,
+        "mean_bytes": statistics.mean(received),
+    }
+
+
+def measure(db_path: Path, workdir: Path, pages: list[Page], sessions: list[int], views: int, think: float) -> dict:
+    """Start the server on `db_path` and measure: per page, then each concurrency run."""
+    with serve(db_path, workdir / f"{db_path.stem}.server.log") as running:
+        result = asyncio.run(_measure(running["url"], running["pid"], pages, sessions, views, think))
+        result["startup_s"] = running["startup_s"]
+    return result

@@ -1,0 +1,62 @@
+"""`python -m emergency bench` through the real server and chromium: a short run at the county's
+size gives, per page, the browser time, the websocket bytes and the server's CPU, and per number of
+sessions at once the median and 95th percentile (issue 19, item 7)."""
+
+import json
+import subprocess
+import sys
+
+from emergency import bench
+from emergency.bench_browser import percentile
+from tests.helpers import ROOT
+
+
+def test_short_bench_run_reports_browser_times_bytes_and_concurrency():
+    command = [sys.executable, "-m", "emergency", "bench", "--scales", "1", "--pages", "map,places"]
+    command += ["--sessions", "1,2", "--views", "2", "--think", "0.2", "--no-first-start", "--json"]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert set(report) == {"today", "options", "first_start_s", "scales"}
+    assert report["options"]["sessions"] == [1, 2] and report["options"]["pages"] == ["map", "places"]
+    (scale,) = report["scales"]
+    # the keys the table had before are still there
+    for key in ("scale", "generate_s", "file_mb", "paths", "members", "import", "pages", "peak_rss_mb"):
+        assert key in scale, key
+    assert scale["scale"] == 1 and scale["members"] > 7000
+    assert sorted(scale["pages"]) == ["emergency/ui/map_page.py", "emergency/ui/places.py"]
+    assert scale["server_start_s"] > 0
+    views = {row["page"]: row for row in scale["browser"]}
+    assert set(views) == {"map", "places"} and views["map"]["title"] == "地图"
+    for row in views.values():
+        assert 0 < row["first_s"] < 300 and 0 < row["again_s"] < 300
+        assert row["bytes"] > 1000 and row["again_bytes"] > 0  # a page's deltas came over the websocket
+        assert row["cpu_first_s"] > 0 and row["cpu_again_s"] >= 0
+    assert views["map"]["bytes"] > views["places"]["bytes"]  # the map's script is the heavy part
+    runs = {run["sessions"]: run for run in scale["concurrency"]}
+    assert set(runs) == {1, 2}
+    for n, run in runs.items():
+        assert run["views"] == 2 * n
+        assert 0 < run["median_s"] <= run["p95_s"] <= run["max_s"]
+        assert run["server_cpu_per_view_s"] > 0 and run["views_per_s"] > 0 and run["mean_bytes"] > 0
+    table = bench.format_table(report["scales"])
+    assert "browser 地图 first / again" in table and "2 sessions at once" in table
+
+
+def test_bench_refuses_an_unknown_page_before_running():
+    proc = subprocess.run(
+        [sys.executable, "-m", "emergency", "bench", "--scales", "1", "--pages", "map,nowhere"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "未知的页面：nowhere" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_percentile_between_closest_ranks():
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == 4.8
+    assert percentile([5.0, 1.0], 100) == 5.0
