@@ -271,7 +271,6 @@ def _sweep_timing(db: Database, workdir: Path) -> dict:
     }
 
 
-def format_table(results: list[dict]) -> str:
 def format_table(results: list[dict], first_start: float | None = None) -> str:
     lines = ["| measure | " + " | ".join(f"×{r['scale']}" for r in results) + " |", "|---|" + "---|" * len(results)]
 

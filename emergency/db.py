@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -32,6 +33,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # or reads an instant uses TZ (its name for SQL, APScheduler and pandas: TIME_ZONE).
 TIME_ZONE = "Asia/Shanghai"
 TZ = ZoneInfo(TIME_ZONE)
+
+
+def local_today() -> date:
+    """The county's date, whatever the server's clock zone: between 00:00 and 08:00 in the county a
+    UTC machine's date.today() is still yesterday."""
+    return datetime.now(TZ).date()
+
 
 T = TypeVar("T")
 

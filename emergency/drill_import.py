@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import audit, drills, imports, normalise
 from .auth import PermissionDenied, User
-from .db import insert_frame
+from .db import insert_frame, local_today
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS
 from .errors import Problem
 from .hygiene import clean
@@ -394,7 +394,7 @@ def run_import(
         result.problems.extend(imports._column_problems(KIND, sheet, f"{sheet.name} · " if several else ""))
     if result.problems:
         return result
-    checker = _DrillRows(db, actor, normalise.Places.load(db), today or date.today())
+    checker = _DrillRows(db, actor, normalise.Places.load(db), today or local_today())
     checker.check(result.sheets)
     result.rows, result.records = checker.rows, checker.records
     result.problems.extend(checker.sorted_problems())

@@ -20,7 +20,7 @@ from . import audit, paging, stale
 from .archive import KIND_LABELS
 from .archive import KINDS as ARCHIVE_KINDS
 from .auth import User, require_write
-from .db import first_value, insert_row, row_dict
+from .db import first_value, insert_row, local_today, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import DRILL_CONTENTS, DRILL_FORMS, DRILL_LEVELS, DRILL_PURPOSES
@@ -163,7 +163,7 @@ def validate_drill(db: Database, data: dict, plan_codes: list[str], today: date 
         *_level_problems(data),
         *place_problems(db, township, data.get("village_code")),
         *reference_problems(db, data.get("enterprise_id"), township),
-        *_held_on_problems(data.get("held_on"), today or date.today()),
+        *_held_on_problems(data.get("held_on"), today or local_today()),
         *_participants_problems(data.get("participants")),
         *_time_problems(data),
         *_plan_code_problems(db, plan_codes),
@@ -709,7 +709,7 @@ def close_action(
             problems.append(Problem("整改情况说明", "不能为空"))
         if not isinstance(closed_on, date):
             problems.append(Problem("完成日期", "必须填写日期"))
-        elif closed_on > (today or date.today()) or closed_on < row["held_on"]:
+        elif closed_on > (today or local_today()) or closed_on < row["held_on"]:
             problems.append(Problem("完成日期", "应在演练日期与今天之间"))
         if problems:
             raise ValidationError(problems)

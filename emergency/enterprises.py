@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import audit, paging, privacy, stale
 from .auth import User, require_write
-from .db import first_value, insert_row, row_dict
+from .db import first_value, insert_row, local_today, row_dict
 from .db import where as sql_where
 from .enums import ENTERPRISE_PLAN_TYPES, ENTERPRISE_SECTORS
 from .errors import Problem, ValidationError
@@ -292,7 +292,7 @@ def add_enterprise_plan(
     """Register one of an enterprise's plans (综合 / 专项 / 现场处置方案) with its publication date, from
     which its 20-working-day filing clock (and for a 现场处置方案 its half-yearly drill) runs. Scoped
     to the enterprise's township; audited."""
-    name, today = clean(name), today or date.today()
+    name, today = clean(name), today or local_today()
 
     def work(cur: Cursor) -> int:
         _check(cur, actor, enterprise_id, None, "登记企业预案")
@@ -322,7 +322,7 @@ def record_drill_report(
 ) -> None:
     """An enterprise drill: which type of its plans it exercised, and its report to the regulator
     (报送负有安全生产监督管理职责的部门, 条例 Art. 8). Scoped to the drill's township; audited."""
-    reported_to, today = clean(reported_to), today or date.today()
+    reported_to, today = clean(reported_to), today or local_today()
 
     def work(cur: Cursor) -> None:
         drill = row_dict(cur, "SELECT township_code, enterprise_id, held_on FROM drills WHERE id = ?", [drill_id])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import audit, stale
 from .auth import User, require_write
-from .db import first_value, row_dict
+from .db import first_value, local_today, row_dict
 from .errors import Problem, ValidationError
 from .hygiene import clean
 from .records import live
@@ -167,7 +167,7 @@ def actions_from_findings(form: dict, objective_texts: dict[int, str], plans: li
 
 def record_evaluation(db: Database, actor: User, drill_id: int, form: dict, *, today: date | None = None) -> int:
     """Record an evaluation; open the actions its findings call for and flag plans, all in one transaction."""
-    today = today or date.today()
+    today = today or local_today()
 
     def work(cur: Cursor):
         drill = _drill(cur, drill_id)
@@ -318,7 +318,7 @@ def verify_action(
     """复查 / 验收 a closed action: passed records the verification; not passed reopens the action."""
     from .drills import ACTION_LABELS, _action
 
-    on = on or date.today()
+    on = on or local_today()
 
     def work(cur: Cursor):
         action = _action(cur, action_id)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from . import audit, exports, normalise, privacy
 from .auth import PermissionDenied, User
-from .db import first_row, insert_frame, row_dict
+from .db import first_row, insert_frame, local_today, row_dict
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
 from .hygiene import clean
@@ -813,7 +813,7 @@ class _MemberRows(_Checker):
                 self._check_person(number, record["id_hmac"], team_id)
         for problem in validate_member(record):  # the form's rules; a column already reported stays reported once
             self.bad(number, problem.field, problem.reason)
-        if isinstance(record["joined_on"], date) and record["joined_on"] > date.today():
+        if isinstance(record["joined_on"], date) and record["joined_on"] > local_today():
             self.bad(number, "入队日期", "不能晚于今天")
         return record
 
@@ -1266,7 +1266,7 @@ def _write_member_sync(db: Database, actor: User, result: ImportResult, mark_lef
     A matched member changed since the check refuses the whole write (nothing is written)."""
     added = result.added
     changed = [r for r in result.records if r.get("match_id") and r["sync"]]
-    today = date.today()
+    today = local_today()
 
     def work(cur: Cursor):
         ids = _insert_members(cur, added)

@@ -20,7 +20,7 @@ import yaml
 from emergency.enums import HAZARD_DOMAINS, PLAN_CATEGORIES
 from emergency.errors import Problem, ValidationError
 
-from .db import first_row, first_value
+from .db import first_row, first_value, local_today
 
 if TYPE_CHECKING:
     from .db import Cursor, Database
@@ -437,7 +437,7 @@ def record_revision(
 
     require_admin(actor, "登记预案修订")
     version = clean(version)
-    today = today or datetime.date.today()
+    today = today or local_today()
 
     def work(cur: Cursor):
         before = _fresh_plan(cur, actor, code, expected)  # read inside: two revisions at once cannot both pass
@@ -526,7 +526,7 @@ def record_evaluation(
     from .hygiene import clean
 
     require_admin(actor, "登记预案评估")
-    today = today or datetime.date.today()
+    today = today or local_today()
     if not isinstance(evaluated_on, datetime.date):
         raise ValidationError.single("评估日期", "必须填写日期")
     if evaluated_on > today:
@@ -592,7 +592,7 @@ def record_filing(
 
     if subject_type not in FILING_SUBJECTS:
         raise ValidationError.single("备案对象", f"未知的类型 {subject_type}")
-    today = today or datetime.date.today()
+    today = today or local_today()
     filed_with, receipt_no = clean(filed_with), clean(receipt_no)
 
     def work(cur: Cursor) -> int:

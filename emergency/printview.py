@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from . import display, enums
+from .db import local_today
 from .hygiene import escape_html, is_blank
 from .rules import ACTION_STATUS_LABELS, action_status
 
@@ -34,7 +35,7 @@ def _long(value) -> str:
 
 def drill_sheet_html(detail: dict, today: date | None = None) -> str:
     """The drill record (`detail` as drills.drill_detail returns it) as one printable HTML page."""
-    today = today or date.today()
+    today = today or local_today()
     d = detail
     where = d.get("enterprise_name") or d.get("village_name") or d.get("township_name") or "全县"
     started, ended = d.get("started_at"), d.get("ended_at")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .db import local_today
 from .hygiene import is_blank
 
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -82,7 +83,7 @@ def validate_id_number(value: str) -> str | None:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return "身份证号中的出生日期无效"
-    if born > date.today() or born.year < 1900:
+    if born > local_today() or born.year < 1900:
         return "身份证号中的出生日期不合理"
     if id_check_char(value[:17]) != value[17]:
         return "身份证号校验位错误"

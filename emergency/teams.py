@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import audit, paging, privacy, stale
 from .auth import User, require_admin, require_write
-from .db import first_value, insert_row, row_dict
+from .db import first_value, insert_row, local_today, row_dict
 from .db import where as sql_where
 from .enterprises import reference_problems
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
@@ -301,7 +301,7 @@ def validate_member(data: dict) -> list[Problem]:
         if data.get(key) is not None and not isinstance(data[key], date):
             problems.append(Problem(label, "必须是日期"))
     born = data.get("birth_date")
-    if isinstance(born, date) and (born > date.today() or born.year < 1900):
+    if isinstance(born, date) and (born > local_today() or born.year < 1900):
         problems.append(Problem("出生日期", "不合理"))
     if len(data.get("specialty") or "") > 100:
         problems.append(Problem("专长", "最多100字"))

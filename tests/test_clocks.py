@@ -10,6 +10,7 @@ import pytest
 
 from emergency import auth, deadlines, plans, reports, rules, stats
 from emergency.auth import PermissionDenied
+from emergency.db import local_today
 from emergency.errors import ValidationError
 from emergency.rules import DUE_SOON, ON_TIME, OVERDUE
 from tests.test_cli import run
@@ -371,10 +372,10 @@ def test_enterprise_plans_their_clocks_and_the_report_to_the_regulator(fresh_db)
 
 def test_a_village_clock_starts_at_its_entry_in_the_system(fresh_db):
     entered = fresh_db.scalar("SELECT min(entered_on) FROM village_entries")
-    assert entered == date.today()
-    rows = deadlines.village_deadlines(fresh_db, date.today())
+    assert entered == local_today()
+    rows = deadlines.village_deadlines(fresh_db, local_today())
     assert len(rows) == 337 and {r["status"] for r in rows} == {ON_TIME}
-    late = deadlines.village_deadlines(fresh_db, rules.add_months(date.today(), 12) + timedelta(days=1))
+    late = deadlines.village_deadlines(fresh_db, rules.add_months(local_today(), 12) + timedelta(days=1))
     assert {r["status"] for r in late} == {OVERDUE}
 
 

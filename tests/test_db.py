@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from emergency import migrations
-from emergency.db import Database, DatabaseLockedError
+from emergency.db import Database, DatabaseLockedError, local_today
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -158,7 +158,7 @@ def test_referenced_rows_can_be_edited(demo_db_path, tmp_path):
 
 # Generations per table family ---------------------------------------------------------------
 def test_a_job_run_leaves_the_registry_generation_and_a_member_write_bumps_it(scratch_db):
-    from datetime import date, datetime
+    from datetime import datetime
 
     from emergency import scheduler, teams
     from emergency.db import TZ
@@ -171,7 +171,7 @@ def test_a_job_run_leaves_the_registry_generation_and_a_member_write_bumps_it(sc
     assert db.generation_of("bookkeeping") == (bookkeeping[0] + 1,)
     others = db.generation_of("drills", "calls", "plans")
     member = db.scalar("SELECT min(id) FROM members WHERE training_passed")
-    teams.record_training(db, user_row(db, "admin"), member, False, date.today())
+    teams.record_training(db, user_row(db, "admin"), member, False, local_today())
     assert db.generation_of("registry") == (registry[0] + 1,)
     assert db.generation_of("drills", "calls", "plans") == others  # other families untouched
 
@@ -201,3 +201,20 @@ def test_every_table_of_the_schema_belongs_to_one_family(fresh_db):
 
     tables = {t for (t,) in fresh_db.query("SELECT table_name FROM information_schema.tables")}
     assert tables - {"schema_version"} <= FAMILY_OF.keys(), sorted(tables - FAMILY_OF.keys())
+
+
+def test_no_module_reads_the_machines_date():
+    """The county's date is db.local_today(): on a UTC server, date.today() is yesterday from 00:00 to
+    08:00 in the county (the village clock test failed every evening in UTC)."""
+    import re
+
+    package = ROOT / "emergency"
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in package.rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bdate\.today\(\)|\bdatetime\.(now|today)\(\)", line)
+        and not line.lstrip().startswith(('"', "#"))
+        and path.name != "db.py"
+    ]
+    assert found == []

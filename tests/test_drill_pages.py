@@ -1,8 +1,8 @@
 """AppTest: the plans and drills pages as each role; a township logs a drill and sees it counted."""
 
-from datetime import date
-
 import pytest
+
+from emergency.db import local_today
 
 PAGES = [
     "emergency/ui/plans_page.py",
@@ -32,7 +32,7 @@ def test_pages_run_for_every_role(app, page, role):
 
 
 def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_db):
-    today = date.today()
+    today = local_today()
     at = app("emergency/ui/overview.py", as_user="town100", db=scratch_db, year=str(today.year))
     before = {m.label: m.value for m in at.metric}["县乡两级演练（场次）"]
     at = app("emergency/ui/drills_page.py", as_user="town100", db=scratch_db)

@@ -10,12 +10,13 @@ import openpyxl
 import pytest
 
 from emergency import drills, enterprises, exports, linkage, teams
+from emergency.db import local_today
 from emergency.ui import nav
 from emergency.ui.help import HELP
 from emergency.ui.widgets import default_year, table_frame
 from tests.helpers import user_row
 
-THIS_YEAR = date.today().year
+THIS_YEAR = local_today().year
 # page -> the export buttons (keys) it offers to every role
 EXPORTS = {
     "emergency/ui/drills_page.py": {"export_drills"},

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from emergency import auth, imports, normalise, privacy
+from emergency.db import local_today
 from emergency.demo.samples import HEADERS, csv_bytes, member_rows, synthetic_id, workbook_bytes, xlsx_bytes
 from emergency.import_headers import SKIP, header_keys, match_headers
 from tests.helpers import user_row, xls_bytes
@@ -327,7 +328,7 @@ def test_update_lists_missing_members_and_marks_them_left_only_when_asked(scratc
     marked = imports.run_import(db, admin, "members", "r.xlsx", data, mapping=mapping, update=True, mark_left=True)
     assert marked.committed and marked.marked_left == 1
     member = db.query_dicts("SELECT id, left_on FROM members WHERE team_id = ? AND name = ?", [team, gone[0]])[0]
-    assert member["left_on"] == date.today()
+    assert member["left_on"] == local_today()
     assert (
         db.scalar("SELECT count(*) FROM audit_log WHERE action = 'leave' AND record_id = ?", [str(member["id"])]) == 1
     )

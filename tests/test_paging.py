@@ -3,11 +3,12 @@ voided rows left out), the searchable pickers' queries, and the pages drawn over
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from emergency import drills, enterprises, paging, records, teams
+from emergency.db import local_today
 from emergency.rules import action_status
 from tests.helpers import add_corrective_action, user_row
 
@@ -145,7 +146,7 @@ def test_drill_choices_match_title_and_number(demo_db):
 
 def test_action_order_and_counts_in_sql_follow_the_status_rule(scratch_db):
     db = scratch_db
-    today = date.today()
+    today = local_today()
     for days in (-30, -1, 0, 3, 7, 8, 60):  # around the overdue and 7-day edges
         add_corrective_action(db, TOWN, today + timedelta(days=days), f"边界 {days}")
     rows = drills.action_list(db, today)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from emergency import drills, paging, teams
+from emergency.db import local_today
 
 TOWN = "410325100"  # 城关镇
 
@@ -107,14 +108,14 @@ def test_a_member_is_moved_to_a_team_found_by_the_picker(app, scratch_db):
 
 def test_actions_page_counts_the_whole_list_and_pages_it(app, scratch_db):
     db = scratch_db
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from tests.helpers import add_corrective_action
 
     for n in range(2 * paging.PAGE_SIZE):
-        add_corrective_action(db, TOWN, date.today() - timedelta(days=n + 1), f"批量整改 {n}")
+        add_corrective_action(db, TOWN, local_today() - timedelta(days=n + 1), f"批量整改 {n}")
     at = app("emergency/ui/actions_page.py", as_user="admin", db=db)
-    whole = drills.action_list(db, date.today())
+    whole = drills.action_list(db, local_today())
     assert pager_line(at, "actions") == (len(whole), 1, paging.page_count(len(whole), paging.PAGE_SIZE))
     metrics = {m.label: int(m.value) for m in at.metric}
     assert metrics["逾期未整改"] == sum(1 for r in whole if r["status"] == "overdue") >= 2 * paging.PAGE_SIZE

@@ -7,7 +7,7 @@ import pytest
 
 from emergency import deadlines, drills, records, stats, teams
 from emergency.auth import PermissionDenied
-from emergency.db import TZ
+from emergency.db import TZ, local_today
 from emergency.errors import ValidationError
 from tests.helpers import user_row
 
@@ -74,7 +74,7 @@ def test_a_voided_team_takes_its_members_along_and_comes_back_with_them(scratch_
         " WHERE t.disbanded_on IS NULL AND m.left_on IS NULL AND t.township_code = ? GROUP BY t.id ORDER BY t.id LIMIT 1",
         [CHENGGUAN],
     )[0]
-    today = date.today()
+    today = local_today()
     before = stats.year_stats(db, today.year, as_of=today)
     records.void(db, user_row(db, "town100"), "teams", team["id"], "队伍录重")
     after = stats.year_stats(db, today.year, as_of=today)
@@ -94,7 +94,7 @@ def test_a_voided_team_takes_its_members_along_and_comes_back_with_them(scratch_
 
 def test_a_voided_drill_no_longer_counts_for_its_plans_deadline(scratch_db):
     db = scratch_db
-    today = date.today()
+    today = local_today()
     plan = next(p for p in deadlines.plan_deadlines(db, today) if p["drill_count"] >= 1)
     last = db.query_dicts(
         "SELECT d.id FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id WHERE dp.plan_code = ? AND d.held_on <= ?"
@@ -122,7 +122,7 @@ def _new_drill(db, actor, title="新录入的演练"):
         "level": "township",
         "organiser": "城关镇人民政府",
         "township_code": CHENGGUAN,
-        "held_on": date.today(),
+        "held_on": local_today(),
         "form": "live",
         "participants": 30,
     }
@@ -133,7 +133,7 @@ def test_an_admin_deletes_a_record_made_today_with_what_it_owns(scratch_db):
     db = scratch_db
     admin, town = user_row(db, "admin"), user_row(db, "town100")
     drill_id = _new_drill(db, town)
-    action = drills.add_action(db, town, drill_id, "补充通信设备", "张三", date.today() + timedelta(days=30))
+    action = drills.add_action(db, town, drill_id, "补充通信设备", "张三", local_today() + timedelta(days=30))
     assert records.deletable(db, admin, "drills", drill_id) and not records.deletable(db, town, "drills", drill_id)
     with pytest.raises(PermissionDenied):
         records.delete(db, town, "drills", drill_id)
@@ -182,7 +182,7 @@ def test_a_planned_drill_is_corrected_in_scope_and_audited(scratch_db):
     with pytest.raises(ValidationError, match="计划日期"):
         drills.update_planned(db, town, planned, {"planned_on": None})
     records.void(db, town, "planned_drills", planned, "计划取消且录错")
-    assert planned not in [p["id"] for p in drills.planned_list(db, date.today())]
+    assert planned not in [p["id"] for p in drills.planned_list(db, local_today())]
     with pytest.raises(ValidationError, match="已作废"):
         drills.update_planned(db, town, planned, {"note": "备注"})
 
@@ -191,17 +191,17 @@ def test_a_corrective_action_is_corrected_and_voided_with_its_drill(scratch_db):
     db = scratch_db
     town, admin = user_row(db, "town100"), user_row(db, "admin")
     drill_id = _new_drill(db, town)
-    action = drills.add_action(db, town, drill_id, "补充通信设备", "张三", date.today() + timedelta(days=30))
-    saved = drills.update_action(db, town, action, {"owner": "李四", "due_on": date.today() + timedelta(days=60)})
+    action = drills.add_action(db, town, drill_id, "补充通信设备", "张三", local_today() + timedelta(days=30))
+    saved = drills.update_action(db, town, action, {"owner": "李四", "due_on": local_today() + timedelta(days=60)})
     assert saved["owner"] == "李四"
     with pytest.raises(ValidationError, match="整改期限"):
         drills.update_action(db, town, action, {"due_on": date(2000, 1, 1)})
-    open_before = drills.action_counts(db, date.today())["open"]
+    open_before = drills.action_counts(db, local_today())["open"]
     records.void(db, town, "drills", drill_id, "录错")
-    assert drills.action_counts(db, date.today())["open"] == open_before - 1  # went along with its drill
-    assert action not in [a["id"] for a in drills.action_list(db, date.today())]
+    assert drills.action_counts(db, local_today())["open"] == open_before - 1  # went along with its drill
+    assert action not in [a["id"] for a in drills.action_list(db, local_today())]
     records.restore(db, admin, "drills", drill_id)
-    assert drills.action_counts(db, date.today())["open"] == open_before
+    assert drills.action_counts(db, local_today())["open"] == open_before
 
 
 def test_a_contact_is_corrected_and_a_voided_one_leaves_the_list(scratch_db):

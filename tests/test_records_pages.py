@@ -4,6 +4,7 @@ leaves the year's count and an admin restores it; a second click on 保存 creat
 from datetime import date
 
 from emergency import stats
+from emergency.db import local_today
 from tests.helpers import user_row
 
 CHENGGUAN = "410325100"
@@ -165,7 +166,7 @@ def test_same_plans_same_day_is_a_possible_duplicate(scratch_db):
         "level": "township",
         "organiser": "城关镇人民政府",
         "township_code": CHENGGUAN,
-        "held_on": date.today(),
+        "held_on": local_today(),
         "form": "live",
         "participants": 10,
     }
@@ -232,7 +233,7 @@ def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app,
 
     from tests.helpers import add_corrective_action
 
-    action_id = add_corrective_action(db, CHENGGUAN, date.today())
+    action_id = add_corrective_action(db, CHENGGUAN, local_today())
     at = app("emergency/ui/actions_page.py", as_user="town100", db=db)
     at.selectbox(key="edit_action_pick").set_value(action_id).run()
     _in_form(at.text_input, "edit_action")[1].input("王责任")  # 责任人

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emergency.db import local_today
 from tests.helpers import user_row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,6 @@ def test_members_page_filters_and_manage(app, scratch_db):
 
 def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
     """The page caches its findings until the next committed write of the app's database."""
-    from datetime import date
 
     from emergency.ui import state
 
@@ -90,7 +90,7 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
     )
     from emergency import teams
 
-    teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
+    teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
     at.run()
     assert {m.label: int(m.value) for m in at.metric}["未通过培训"] == before + 1
 
@@ -99,7 +99,6 @@ def test_roster_findings_stay_cached_while_the_scheduler_writes_its_bookkeeping(
     """With the real scheduler writing job_runs, the second view is served from the cache; a member
     write then recomputes (computations counted on the real roster_health)."""
     import time
-    from datetime import date
 
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -127,7 +126,7 @@ def test_roster_findings_stay_cached_while_the_scheduler_writes_its_bookkeeping(
         at.run()
         assert not at.exception and len(computed) == 1  # served from the cache
         member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
-        teams.record_training(app_db, user_row(app_db, "admin"), member, False, date.today())
+        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
         at.run()
         assert not at.exception and len(computed) == 2  # a registry write recomputes
     finally:

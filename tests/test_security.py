@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from emergency import audit, drills, exports, hygiene, imports, privacy, teams
+from emergency.db import local_today
 from tests.helpers import ROOT
 from tests.helpers import user_row as user
 
@@ -216,7 +217,7 @@ def test_every_service_export_produces_a_workbook(scratch_db):
             assert sheet_rows(imports.export_xlsx(db, viewer, kind))
         page_filters = {"township_code": None, "kind": None, "level": None, "domain": None, "include_disbanded": False}
         assert sheet_rows(imports.export_xlsx(db, viewer, "teams", **page_filters))  # the teams page's own call
-        findings = roster.roster_health(db, viewer, date.today(), None, roster.health_settings(db))
+        findings = roster.roster_health(db, viewer, local_today(), None, roster.health_settings(db))
         for key, frame in findings.items():
             exports.export_xlsx(db, viewer, frame, key)
     for kind in imports.KINDS:
@@ -261,7 +262,7 @@ def test_planned_drill_refuses_another_townships_enterprise(scratch_db):
                 "level": "enterprise",
                 "township_code": "410325100",
                 "enterprise_id": foreign,
-                "planned_on": date.today(),
+                "planned_on": local_today(),
             },
         )
 

@@ -10,6 +10,7 @@ import pytest
 
 from emergency import drills, enterprises, linkage, plans, stale, teams
 from emergency.auth import User
+from emergency.db import local_today
 from emergency.stale import StaleRecord
 from tests.conftest import user_row
 
@@ -434,7 +435,7 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
     op, admin = user_row(scratch_db, "town100"), user_row(scratch_db, "admin")
     for title in ("城关镇测试计划甲", "城关镇测试计划乙"):
         planned = drills.create_planned(
-            scratch_db, op, {"title": title, "level": "township", "township_code": TOWN, "planned_on": date.today()}
+            scratch_db, op, {"title": title, "level": "township", "township_code": TOWN, "planned_on": local_today()}
         )
     at = app("emergency/ui/calendar_page.py", as_user="town100", db=scratch_db)
     picker = at.selectbox(key="planned_pick")
@@ -448,11 +449,11 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
 
     drill = quick_drill(scratch_db, op)
     for description in ("更新应急物资台账", "补充疏散指示牌"):
-        action = drills.add_action(scratch_db, op, drill, description, "郑十一", date.today())
+        action = drills.add_action(scratch_db, op, drill, description, "郑十一", local_today())
     at = app("emergency/ui/actions_page.py", as_user="town100", db=scratch_db)
     picker = at.selectbox(key="close_action_pick")
     picker.set_value(next(o for o in picker.options if o.startswith(f"{action} "))).run()
-    drills.close_action(scratch_db, admin, action, date.today(), "管理员已核实")
+    drills.close_action(scratch_db, admin, action, local_today(), "管理员已核实")
     widget(at.text_input, "整改情况说明 *").input("已更新")
     widget(at.button, "关闭").click().run()
     assert stale_shown(at), [e.value for e in at.error]
@@ -462,7 +463,7 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
 
 def test_actions_page_refuses_an_action_changed_meanwhile_and_names_the_field(app, scratch_db):
     op = user_row(scratch_db, "town100")
-    action = drills.add_action(scratch_db, op, quick_drill(scratch_db, op), "更新应急物资台账", "郑十一", date.today())
+    action = drills.add_action(scratch_db, op, quick_drill(scratch_db, op), "更新应急物资台账", "郑十一", local_today())
     at = app("emergency/ui/actions_page.py", as_user="town100", db=scratch_db)
     picker = at.selectbox(key="close_action_pick")
     picker.set_value(next(o for o in picker.options if o.startswith(f"{action} "))).run()

@@ -9,6 +9,8 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
+from emergency.db import local_today
+
 if TYPE_CHECKING:
     from ..db import Database
 
@@ -39,7 +41,7 @@ def cmd_deadlines(db: Database, args) -> int:
     from ..deadlines import all_clocks
     from ..rules import STATUS_LABELS
 
-    today = args.today or date.today()
+    today = args.today or local_today()
     clocks = all_clocks(db, today, args.kind)
     if args.json:
         print(json.dumps([{k: _plain(v) for k, v in c.items()} for c in clocks], ensure_ascii=False, indent=1))

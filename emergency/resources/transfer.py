@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from emergency.db import local_today
 
 from .. import audit, exports, imports, normalise
 from ..auth import PermissionDenied, User
@@ -485,7 +486,7 @@ class _HoldingRows(imports._Checker):
             "batch": values.get("batch") or "",
             "expires_on": values.get("expires_on"),
             "maintain_on": values.get("maintain_on"),
-            "moved_on": values.get("moved_on") or date.today(),
+            "moved_on": values.get("moved_on") or local_today(),
             "handled_by": values.get("handled_by") or self.actor.display_name or self.actor.username,
             "purpose": values.get("purpose") or "期初库存导入",
         }

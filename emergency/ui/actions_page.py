@@ -1,13 +1,13 @@
 """整改跟踪: corrective actions from drills, overdue first; close one with a note and its evidence, then
 复查 / 验收 by someone other than its owner (a failed check reopens it)."""
 
-from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from emergency import deadlines, drills, evaluation, paging
+from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui import record_actions
@@ -27,7 +27,7 @@ from emergency.ui.widgets import (
 
 user = require_login()
 db = get_db()
-today = date.today()
+today = local_today()
 st.title("整改跟踪")
 record_actions.voided_note("corrective_actions")
 page_help("corrective-actions")

@@ -1,11 +1,10 @@
 """档案检查: the year's drills whose archive lacks a kind their level requires, and the rule itself."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from emergency import archive, drills, enums, paging
+from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -17,8 +16,8 @@ st.title("演练档案检查")
 page_help("drill-archives")
 st.caption("按演练层级检查每场演练是否归档了必备材料。依据：" + md(archive.SOURCE))
 
-years = drills.drill_years(db) or [date.today().year]
-year = st.selectbox("年度", years, index=years.index(date.today().year) if date.today().year in years else 0)
+years = drills.drill_years(db) or [local_today().year]
+year = st.selectbox("年度", years, index=years.index(local_today().year) if local_today().year in years else 0)
 if user.role == "township":
     township = user.township_code
 else:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import drills, paging, plans, programme
+from emergency.db import local_today
 from emergency.enums import DRILL_CONTENTS, DRILL_FORMS
 from emergency.rules import PLANNED_STATUS_LABELS
 from emergency.ui import record_actions
@@ -29,7 +30,7 @@ from emergency.ui.widgets import (
 
 user = require_login()
 db = get_db()
-today = date.today()
+today = local_today()
 st.title("演练计划")
 record_actions.voided_note("planned_drills")
 page_help("drill-calendar")

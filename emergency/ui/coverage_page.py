@@ -1,11 +1,10 @@
 """覆盖分析: township x hazard-domain matrix of the teams serving each cell, gaps highlighted, drill-down."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from emergency import enums, roster
+from emergency.db import local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import label_of, page_help, show_table
@@ -19,7 +18,7 @@ st.caption(
     "计入每个乡镇。红色：没有任何队伍；黄色：只有县级/全县性队伍，本乡镇没有。"
 )
 
-today = date.today()
+today = local_today()
 cells = roster.coverage(db, today)
 measure = st.radio("单元格显示", ["队伍数（支）", "队员数（人）"], horizontal=True)
 value = "teams" if measure.startswith("队伍") else "members"

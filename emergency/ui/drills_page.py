@@ -1,12 +1,13 @@
 """演练记录: the quick log form (township preset, today's date, required fields first, the rest
 optional), the list, and one drill's full record with attachments and corrective actions."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
 from emergency import drills, enterprises, enums, plans, printview, regions
+from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.ui import drill_archive, drill_evaluation, record_actions
 from emergency.ui.session import require_login
@@ -28,7 +29,7 @@ from emergency.ui.widgets import (
 
 user = require_login()
 db = get_db()
-today = date.today()
+today = local_today()
 st.title("演练记录")
 record_actions.voided_note("drills")
 page_help("drills")

@@ -1,12 +1,12 @@
 """重点企业: the registry of regulated enterprises (create, edit, close) and their drill compliance."""
 
-from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from emergency import deadlines, enterprises, enums, paging, teams
+from emergency.db import local_today
 from emergency.rules import STATUS_LABELS
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
@@ -26,7 +26,7 @@ from emergency.ui.widgets import (
 
 user = require_login()
 db = get_db()
-today = date.today()
+today = local_today()
 st.title("重点企业（单位）")
 record_actions.voided_note("enterprises")
 page_help("enterprises")

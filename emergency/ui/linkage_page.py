@@ -115,7 +115,9 @@ options = township_options(db, include_all=False)
 default = next((i for i, code in enumerate(options.values()) if code == user.township_code), 0)
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
-villages = pd.DataFrame(cached_villages(str(db.path), db.generation_of(*DATA_FAMILIES), minute, town_code, json.dumps(th, sort_keys=True)))
+villages = pd.DataFrame(
+    cached_villages(str(db.path), db.generation_of(*DATA_FAMILIES), minute, town_code, json.dumps(th, sort_keys=True))
+)
 villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
 villages["reasons"] = villages["reasons"].map("；".join)
 villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))

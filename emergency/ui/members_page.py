@@ -1,12 +1,11 @@
 """队员: the roster with personal data masked by role, filters and Excel export, one member's record
 (edit, move to another team, training, insurance, certificates, leave), the audited ID reveal, new member."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from emergency import enums, imports, teams
+from emergency.db import local_today
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
@@ -64,7 +63,7 @@ shown = show_table(frame, columns, {"role_in_team": enums.MEMBER_ROLES}, height=
 st.download_button(
     "导出 Excel（当前筛选）",
     data=lambda: imports.export_xlsx(db, user, "members", **filters),
-    file_name=f"队员名单_{date.today():%Y%m%d}.xlsx",
+    file_name=f"队员名单_{local_today():%Y%m%d}.xlsx",
     key="export_members",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     on_click="ignore",
@@ -126,7 +125,7 @@ if user.role != "viewer" and len(writable):
             with st.form("training"):
                 passed = st.checkbox("已通过培训", bool(member["training_passed"]))
                 on = st.date_input(
-                    "培训日期", member["training_on"] if pd.notna(member["training_on"]) else date.today()
+                    "培训日期", member["training_on"] if pd.notna(member["training_on"]) else local_today()
                 )
                 if st.form_submit_button("保存培训"):
                     write_feedback(
@@ -136,7 +135,7 @@ if user.role != "viewer" and len(writable):
                     )
             with st.form("insurance"):
                 current = member["insurance_until"]
-                until = st.date_input("意外伤害保险到期", current if pd.notna(current) else date.today())
+                until = st.date_input("意外伤害保险到期", current if pd.notna(current) else local_today())
                 if st.form_submit_button("保存保险"):
                     write_feedback(
                         lambda: teams.set_insurance(db, user, member_id, until, expected=seen), "已保存。", saved_as
@@ -151,7 +150,7 @@ if user.role != "viewer" and len(writable):
                 )
                 seen_cert = drawn("certificate", teams.certificate_record(db, cert_id))
                 with st.form("edit_certificate"):
-                    expires = st.date_input("新的有效期至", date.today())
+                    expires = st.date_input("新的有效期至", local_today())
                     if st.form_submit_button("更新有效期"):
                         write_feedback(
                             lambda: teams.update_certificate(
@@ -163,13 +162,13 @@ if user.role != "viewer" and len(writable):
             with st.form("add_certificate"):
                 cert_name = st.text_input("证书名称")
                 cert_number = st.text_input("证书编号")
-                issued = st.date_input("发证日期", date.today())
-                expires = st.date_input("有效期至", date.today().replace(year=date.today().year + 3))
+                issued = st.date_input("发证日期", local_today())
+                expires = st.date_input("有效期至", local_today().replace(year=local_today().year + 3))
                 if st.form_submit_button("登记证书"):
                     data = {"name": cert_name, "number": cert_number, "issued_on": issued, "expires_on": expires}
                     write_feedback(lambda: teams.add_certificate(db, user, member_id, data), "已登记证书。")
         with tab_leave, st.form("leave"):
-            left = st.date_input("离队日期", date.today())
+            left = st.date_input("离队日期", local_today())
             if st.form_submit_button("办理离队"):
                 write_feedback(
                     lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。", saved_as
@@ -195,9 +194,9 @@ if user.role != "viewer":
             role = st.selectbox("职务", list(enums.MEMBER_ROLES), index=2, format_func=label_of(enums.MEMBER_ROLES))
             specialty = st.text_input("专长")
             trained = st.checkbox("已通过培训")
-            trained_on = st.date_input("培训日期", date.today())
-            insured = st.date_input("意外伤害保险到期", date.today().replace(year=date.today().year + 1))
-            joined = st.date_input("入队日期", date.today())
+            trained_on = st.date_input("培训日期", local_today())
+            insured = st.date_input("意外伤害保险到期", local_today().replace(year=local_today().year + 1))
+            joined = st.date_input("入队日期", local_today())
             if st.form_submit_button("保存", type="primary", disabled=team_id is None) and team_id is not None:
                 data = {
                     "team_id": int(team_id),

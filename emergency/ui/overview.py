@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import drills, reports, teams
+from emergency.db import local_today
 from emergency.deadlines import is_late, plan_deadlines
 from emergency.enums import DRILL_LEVELS, HAZARD_DOMAINS
 from emergency.stats import STAT_LABELS, year_stats
@@ -50,7 +51,7 @@ with st.expander("统计口径"):
 
 
 # Current work status: KPI tiles, each drilling down to its list ---------------------------------------
-today = date.today()
+today = local_today()
 pages = {spec.path for specs in nav.pages_for(user.role).values() for spec in specs}
 
 

@@ -2,12 +2,11 @@
 its source (admin: edit a rule), the township and village plans, the drills that exercised each
 plan, and (admin) recording a revision, an evaluation or a filing."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from emergency import deadlines, drills, enums, plans
+from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import CERTAINTY_LABELS, STATUS_LABELS
 from emergency.ui import record_actions
@@ -17,7 +16,7 @@ from emergency.ui.widgets import drawn, export_list, page_help, show_table, writ
 
 user = require_login()
 db = get_db()
-today = date.today()
+today = local_today()
 st.title("专项应急预案")
 page_help("plans")
 

@@ -26,6 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import drills, enterprises, enums, linkage, plans, records, regions, teams
+from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.widgets import drawn, label_of, picker, show_table, write_feedback
 
@@ -387,7 +388,7 @@ def team_basics(db: Database, user: User, team_id: int, seen: dict) -> None:
             index=kinds.index(record["kind"]) if record["kind"] in kinds else 0,
             format_func=label_of(enums.TEAM_KINDS),
         )
-        founded = st.date_input("成立日期", record["established_on"], max_value=date.today())
+        founded = st.date_input("成立日期", record["established_on"], max_value=local_today())
         if st.form_submit_button("保存更正"):
             write_feedback(
                 lambda: teams.update_team(db, user, team_id, {"kind": kind, "established_on": founded}, expected=seen),
@@ -409,7 +410,7 @@ def member_basics(db: Database, user: User, member_id: int, seen: dict) -> None:
             index=([None, *genders].index(record["gender"])),
             format_func=lambda g: g or "未填写",
         )
-        joined = st.date_input("入队日期", record["joined_on"], max_value=date.today())
+        joined = st.date_input("入队日期", record["joined_on"], max_value=local_today())
         if st.form_submit_button("保存更正"):
             changes = {"name": name, "gender": gender, "joined_on": joined}
             write_feedback(
@@ -423,7 +424,7 @@ def enterprise_basics(db: Database, user: User, enterprise_id: int, seen: dict) 
     with st.form(f"enterprise_basics_{enterprise_id}"):
         st.markdown("**更正地址、登记日期**")
         address = st.text_input("地址", record.get("address") or "")
-        registered = st.date_input("登记日期", record.get("registered_on"), max_value=date.today())
+        registered = st.date_input("登记日期", record.get("registered_on"), max_value=local_today())
         if st.form_submit_button("保存更正"):
             changes = {"address": address, "registered_on": registered}
             write_feedback(

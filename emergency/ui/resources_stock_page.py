@@ -1,10 +1,9 @@
 """物资储备: supply depots, their stock per batch, receipts and issues (入库 / 出库), minimums."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
+from emergency.db import local_today
 from emergency.enums import DEPOT_LEVELS, RESOURCE_ITEMS, STOCK_DIRECTIONS
 from emergency.resources import registry, stock
 from emergency.ui.resources_widgets import coordinate_text, registry_form, transfer_section
@@ -75,7 +74,7 @@ if user.role != "viewer":
         expires = st.date_input("有效期至（无则不填）", value=None, key="in_exp")
         maintain = st.date_input("下次保养（无则不填）", value=None, key="in_maint")
         handler = st.text_input("经手人", key="in_by")
-        moved_on = st.date_input("日期", value=date.today(), key="in_on")
+        moved_on = st.date_input("日期", value=local_today(), key="in_on")
         note = st.text_input("来源或说明", key="in_note")
         if st.form_submit_button("确认入库") and depot:
             write_feedback(
@@ -101,7 +100,7 @@ if user.role != "viewer":
         quantity = st.number_input("数量", min_value=1, step=1, value=1, key="out_qty")
         batch = st.text_input("批次（不填则先出先到期的）", key="out_batch")
         handler = st.text_input("领用人", key="out_by")
-        moved_on = st.date_input("日期", value=date.today(), key="out_on")
+        moved_on = st.date_input("日期", value=local_today(), key="out_on")
         purpose = st.text_input("用于哪次事件或演练", key="out_purpose")
         if st.form_submit_button("确认出库") and depot:
             write_feedback(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-
 from streamlit_folium import st_folium
 
 from emergency import mapview, regions

@@ -7,6 +7,7 @@ from functools import partial
 import streamlit as st
 
 from emergency import auth, enums, exports, roster, teams
+from emergency.db import local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import page_help, show_table, township_options, write_feedback
@@ -44,7 +45,7 @@ st.caption(
 towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
-today = date.today()
+today = local_today()
 findings = cached_findings(
     str(db.path),
     db.generation_of(*roster.HEALTH_READS),

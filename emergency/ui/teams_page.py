@@ -1,12 +1,11 @@
 """救援队伍: filterable list (export), a team's detail and members, and (for those allowed) new team /
 edit / domains / group insurance / disband."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from emergency import enums, imports, teams
+from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.ui import record_actions
 from emergency.ui.session import require_login
@@ -76,7 +75,7 @@ show_table(
 st.download_button(
     "导出 Excel（当前筛选）",
     data=lambda: imports.export_xlsx(db, user, "teams", **filters),
-    file_name=f"队伍名单_{date.today():%Y%m%d}.xlsx",
+    file_name=f"队伍名单_{local_today():%Y%m%d}.xlsx",
     key="export_teams",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     on_click="ignore",
@@ -126,7 +125,7 @@ if len(frame):
                         saved_as,
                     )
             with st.form("team_insurance"):
-                until = st.date_input("团体意外伤害保险到期日", date.today().replace(year=date.today().year + 1))
+                until = st.date_input("团体意外伤害保险到期日", local_today().replace(year=local_today().year + 1))
                 if st.form_submit_button("为全体在册队员登记"):
                     write_feedback(
                         lambda: teams.renew_team_insurance(db, user, int(team_id), until), "已为全体在册队员登记保险。"
@@ -146,7 +145,7 @@ if len(frame):
                         lambda: teams.update_team(db, user, int(team_id), changes, expected=seen), "已保存。", saved_as
                     )
             with st.form("disband_team"):
-                on = st.date_input("撤销日期", date.today())
+                on = st.date_input("撤销日期", local_today())
                 reason = st.text_input("撤销原因")
                 if st.form_submit_button("撤销队伍（保留历史）"):
                     write_feedback(
@@ -171,7 +170,7 @@ if user.role != "viewer":
         domains = multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS))
         leader = st.text_input("负责人")
         phone = st.text_input("值班电话")
-        founded = st.date_input("成立日期", date.today())
+        founded = st.date_input("成立日期", local_today())
         if st.form_submit_button("保存", type="primary"):
             data = {
                 "name": name,

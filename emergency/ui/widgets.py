@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import enums, regions
+from emergency.db import local_today
 from emergency.display import display_frame
 from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
@@ -222,7 +223,7 @@ def nav_home() -> str:
 # One default year ---------------------------------------------------------------------------------------
 def default_year(*, report: bool = False, today: date | None = None) -> int:
     """The year every page opens on: the current year; for a report, the last full year."""
-    today = today or date.today()
+    today = today or local_today()
     return today.year - 1 if report else today.year
 
 
@@ -296,7 +297,7 @@ def export_button(db: Database, user, frame: pd.DataFrame | Callable[[], pd.Data
     st.download_button(
         "导出 Excel",
         data=workbook,
-        file_name=f"{what}_{date.today():%Y%m%d}.xlsx",
+        file_name=f"{what}_{local_today():%Y%m%d}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=key,
         on_click="ignore",
