@@ -375,19 +375,8 @@ def run_import(
     if actor.role == "viewer":
         raise PermissionDenied("只读账号不能导入数据。")
     result = imports.ImportResult(KIND, file_name)
-    try:
-        sheets = imports.layout(KIND, file_name, data, mapping)
-    except ValueError as exc:
-        result.problems.append(Problem("", str(exc), 0))
-        return result
-    result.sheets = [s for s in sheets if s.header_index >= 0]
-    for sheet in sheets:
-        if sheet.header_index < 0 and any(not normalise.is_blank(c) for _, cells in sheet.rows for c in cells):
-            result.notes.append(f"工作表“{sheet.name}”中没有可识别的表头行，未导入")
-        elif sheet.header_index > 0:
-            result.notes.append(f"工作表“{sheet.name}”：表头在第 {sheet.header_row} 行，上方的标题行已跳过")
-    if not result.sheets:
-        result.problems.append(Problem("", "找不到表头行：应有一行列名（如“演练名称”“演练日期”），可使用下载的模板", 1))
+    no_header = "找不到表头行：应有一行列名（如“演练名称”“演练日期”），可使用下载的模板"
+    if not imports.lay_out_sheets(result, KIND, file_name, data, mapping, no_header):
         return result
     several = len(result.sheets) > 1
     for sheet in result.sheets:

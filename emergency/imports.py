@@ -938,6 +938,29 @@ def _same_birth(stored: date | None, given: date | tuple[int, int] | None) -> bo
     return stored == given
 
 
+def lay_out_sheets(
+    result: ImportResult, kind: str, file_name: str, data: bytes, mapping: dict | None, no_header: str
+) -> bool:
+    """Lay the file out into result.sheets (the sheets with a header row), with a note for each sheet
+    skipped or with title rows above its header; False (and the problem in result) when the file
+    cannot be read or no sheet has a header (`no_header` says what to do)."""
+    try:
+        sheets = layout(kind, file_name, data, mapping)
+    except ValueError as exc:
+        result.problems.append(Problem("", str(exc), 0))
+        return False
+    result.sheets = [s for s in sheets if s.header_index >= 0]
+    for sheet in sheets:
+        if sheet.header_index < 0 and any(not normalise.is_blank(c) for _, cells in sheet.rows for c in cells):
+            result.notes.append(f"工作表“{sheet.name}”中没有可识别的表头行，未导入")
+        elif sheet.header_index > 0:
+            result.notes.append(f"工作表“{sheet.name}”：表头在第 {sheet.header_row} 行，上方的标题行已跳过")
+    if not result.sheets:
+        result.problems.append(Problem("", no_header, 1))
+        return False
+    return True
+
+
 def run_import(
     db: Database,
     actor: User,
@@ -965,25 +988,8 @@ def run_import(
     started = time.perf_counter()
     result = ImportResult(kind, file_name, update=update)
     progress and progress(0.0, "正在读取文件")
-    try:
-        sheets = layout(kind, file_name, data, mapping)
-    except ValueError as exc:
-        result.problems.append(Problem("", str(exc), 0))
-        return result
-    result.sheets = [s for s in sheets if s.header_index >= 0]
-    for sheet in sheets:
-        if sheet.header_index < 0 and any(not normalise.is_blank(c) for _, cells in sheet.rows for c in cells):
-            result.notes.append(f"工作表“{sheet.name}”中没有可识别的表头行，未导入")
-        elif sheet.header_index > 0:
-            result.notes.append(f"工作表“{sheet.name}”：表头在第 {sheet.header_row} 行，上方的标题行已跳过")
-    if not result.sheets:
-        result.problems.append(
-            Problem(
-                "",
-                f"找不到表头行：应有一行列名（如“{COLUMNS[kind][0].header}”），可使用下载的模板，或在列对应中指定",
-                1,
-            )
-        )
+    no_header = f"找不到表头行：应有一行列名（如“{COLUMNS[kind][0].header}”），可使用下载的模板，或在列对应中指定"
+    if not lay_out_sheets(result, kind, file_name, data, mapping, no_header):
         return result
     for sheet in result.sheets:
         result.problems.extend(_column_problems(kind, sheet, f"{sheet.name} · " if len(result.sheets) > 1 else ""))
