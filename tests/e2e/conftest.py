@@ -6,19 +6,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from emergency.bench_browser import CHROMIUM, CHROMIUM_ARGS  # one way to launch chromium, bench and tests
 from tests.helpers import running_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
