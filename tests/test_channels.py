@@ -290,6 +290,30 @@ def test_two_deliveries_at_once_send_every_message_exactly_once(fresh_db, robot)
     assert db.query("SELECT DISTINCT status, attempts FROM deliveries") == [("sent", 1)]
 
 
+def test_a_pass_that_wins_one_row_of_a_digest_sends_that_row_not_the_digests_first(fresh_db, robot):
+    """Two passes split one township's digest: the pass left with a single row sends that row's own
+    reminder (it once sent the digest's first row, which the other pass had, so one drill was named
+    twice and another never)."""
+    db = fresh_db
+    reminders.sweep(db, NOW)
+    add_channel(db, CG, "wecom", robot.url + "/wecom?key=cg")
+    for n in range(3):
+        add_planned_drill(db, CG, date(2025, 3, 20), f"演练{n}")
+    assert len(reminders.sweep(db, NOW)) == 3
+    first, second, third = [i for (i,) in db.query("SELECT id FROM deliveries ORDER BY id")]
+    queue = db.query_dicts(  # the queue as a pass read it, before the other pass claimed two of its rows
+        "SELECT d.id, d.attempts, c.id AS channel_id, c.kind AS channel_kind, c.address, c.secret, n.kind,"
+        " n.title, n.body, n.created_at, '城关镇' AS township_name, FALSE AS urgent FROM deliveries d"
+        " JOIN channels c ON c.id = d.channel_id JOIN notifications n ON n.id = d.notification_id ORDER BY d.id"
+    )
+    assert len(channels.robot_messages(queue)) == 1  # one digest of three
+    assert channels._claim(db, first, NOW) and channels._claim(db, second, NOW)  # the other pass's
+    out = channels._deliver_channel(db, queue, NOW, {}, channels.get_settings(db), channels.send)
+    assert [e[0] for e in out["sent"]] == [third]
+    (message,) = robot.accepted
+    assert "演练2" in message["json"]["text"]["content"] and "演练0" not in message["json"]["text"]["content"]
+
+
 def test_channels_are_admin_only_validated_and_their_secrets_masked(scratch_db):
     db = scratch_db
     admin, town = user_row(db, "admin"), user_row(db, "town100")

@@ -432,8 +432,9 @@ def _deliver_channel(
             if len(claimed) > 1:
                 title, body = digest_text(first["township_name"], claimed)
                 sender(channel, smtp, DIGEST, title, body)
-            else:
-                sender(channel, smtp, first["kind"], first["title"], first["body"])
+            else:  # the one row this pass won, which need not be the digest's first (another pass has it)
+                (only,) = claimed
+                sender(channel, smtp, only["kind"], only["title"], only["body"])
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, never raised
             error = str(exc)[:500] or exc.__class__.__name__
             timed_out, throttled = isinstance(exc, SendTimeout), isinstance(exc, SendThrottled)
