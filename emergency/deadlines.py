@@ -2,8 +2,10 @@
 drill, to be evaluated and to be filed (备案), and whether it is on time, due soon or overdue.
 
 Every interval is read from the deadline_rules table (the bureau edits it: `rules set`, the plans
-page); a plan file names its rule and may carry an explicit override. One set-based query per subject
-finds the dates; the pure functions of rules.py turn them into due dates and statuses. A clock starts
+page); a plan file names its rule and may carry an explicit override. One set-based query per kind of
+subject reduces the drill history to the dates a clock needs (the last drill since the clock's start,
+found in SQL: no list of past drills reaches Python, so the clocks do not slow down as years of
+drills pile up); the pure functions of rules.py turn them into due dates and statuses. A clock starts
 at the subject's start (a plan version's issue, an enterprise's registration, a village's entry in
 the system) and counts only completions on or after it; every row names its legal source.
 """
@@ -11,6 +13,7 @@ the system) and counts only completions on or after it; every row names its lega
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -82,26 +85,42 @@ def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> lis
     later revision, on that revision's date: every clock starts there. last_drill_on is the last
     drill since then (last_drill_ever: any drill, shown for information).
     """
+    # The history is reduced in SQL to three facts per plan (the clock's start is the later of the
+    # issue and the recorded revision): the rules below never see the list of past drills.
     rows = db.query_dicts(
         "SELECT p.code, p.name, p.category, p.lead_department, p.response_levels, p.version, p.revised_on,"
         " p.last_evaluated_on, p.needs_revision, m.plan_type, m.drill_rule, m.evaluation_rule,"
-        " m.drill_months_override, m.evaluation_months_override, m.issued_on, m.doc_number"
-        " FROM plans p LEFT JOIN plan_meta m ON m.plan_code = p.code WHERE p.status = 'active' ORDER BY p.code"
-    )
-    drilled = _dates_by(
-        db,
-        "SELECT dp.plan_code, d.held_on FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id WHERE d.held_on <= ?"
-        f" AND {live('drills', 'd')}",
+        " m.drill_months_override, m.evaluation_months_override, m.issued_on, m.doc_number,"
+        " d.last_ever, d.last_since_start, coalesce(d.drills, 0) AS drills"
+        " FROM plans p LEFT JOIN plan_meta m ON m.plan_code = p.code"
+        " LEFT JOIN (SELECT dp.plan_code, max(d.held_on) AS last_ever, count(*) AS drills,"
+        "   max(d.held_on) FILTER (WHERE d.held_on >= greatest(pm.issued_on, pp.revised_on)"
+        "     OR greatest(pm.issued_on, pp.revised_on) IS NULL) AS last_since_start"
+        "   FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id JOIN plans pp ON pp.code = dp.plan_code"
+        "   LEFT JOIN plan_meta pm ON pm.plan_code = dp.plan_code"
+        f"   WHERE d.held_on <= ? AND {live('drills', 'd')} GROUP BY dp.plan_code) d ON d.plan_code = p.code"
+        " WHERE p.status = 'active' ORDER BY p.code",
         [today],
     )
     filed = _filings(db, "plan")
     rules = rule_table(db)
     for row in rows:
-        plan_clock(row, drilled.get(row["code"], []), filed.get(row["code"]), rules, today, warn_days)
+        history = DrillHistory(row.pop("last_ever"), row.pop("last_since_start"), row.pop("drills"))
+        plan_clock(row, history, filed.get(row["code"]), rules, today, warn_days)
     return rows
 
 
-def plan_clock(row: dict, drills: list[date], filing: dict | None, rules: dict, today: date, warn_days: int) -> dict:
+@dataclass(frozen=True)
+class DrillHistory:
+    """What a plan's clocks need of its past drills (up to today): the last ever, the last since the
+    version in force was issued, and how many."""
+
+    last_ever: date | None = None
+    last_since_start: date | None = None
+    count: int = 0
+
+
+def plan_clock(row: dict, drills: DrillHistory, filing: dict | None, rules: dict, today: date, warn_days: int) -> dict:
     """Fill one plan row (from plan_deadlines' query) with its clocks; pure."""
     start = version_issued_on(row["issued_on"], row["revised_on"])
     row["clock_start"] = start
@@ -110,9 +129,9 @@ def plan_clock(row: dict, drills: list[date], filing: dict | None, rules: dict, 
     row["drill_rule_code"], row["drill_interval_months"] = drill_rule["code"], months
     row["drill_override"] = bool(row.get("drill_months_override"))
     row["drill_rule"], row["drill_source"] = drill_rule["label"], drill_rule["source"]
-    row["last_drill_ever"] = max(drills, default=None)
-    row["last_drill_on"] = last_done(drills, start, today)
-    row["drill_count"] = len(drills)
+    row["last_drill_ever"] = drills.last_ever
+    row["last_drill_on"] = last_done([drills.last_since_start], start, today)
+    row["drill_count"] = drills.count
     row["drill_due_on"] = clock_due(row["last_drill_on"], start, months) if months else None
     row["drill_status"] = deadline_status(row["drill_due_on"], today, warn_days)
     eval_rule = _rule_of(rules, row.get("evaluation_rule") or "plan_evaluation")
@@ -219,33 +238,26 @@ def township_plan_deadlines(
     extra = ""
     if township_code:
         extra, params = " AND l.township_code = ?", [township_code]
+    # The last drill that counts, found in SQL: a township or village drill of the plan's county
+    # counterpart in that township (the 总体 plan: a comprehensive township drill), since the issue.
+    since = "d.held_on <= ? AND (l.issued_on IS NULL OR d.held_on >= l.issued_on)"
     rows = db.query_dicts(
         "SELECT l.id, l.name, l.township_code, t.name AS township_name, l.plan_code, l.drill_rule, l.version,"
-        " l.issued_on, l.doc_number FROM local_plans l JOIN townships t ON t.code = l.township_code"
+        " l.issued_on, l.doc_number, CASE WHEN l.plan_code IS NULL THEN"
+        "   (SELECT max(d.held_on) FROM drills d WHERE d.level = 'township' AND d.content = 'comprehensive'"
+        f"     AND d.township_code = l.township_code AND {since} AND {live('drills', 'd')})"
+        " ELSE (SELECT max(d.held_on) FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
+        "   WHERE d.level IN ('township', 'village') AND d.township_code = l.township_code"
+        f"   AND dp.plan_code = l.plan_code AND {since} AND {live('drills', 'd')}) END AS last_held"
+        " FROM local_plans l JOIN townships t ON t.code = l.township_code"
         f" WHERE l.level = 'township'{extra} ORDER BY t.sort_order, l.plan_code NULLS FIRST, l.id",
-        params,
-    )
-    by_plan = _dates_by(
-        db,
-        "SELECT d.township_code || '|' || dp.plan_code, d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
-        " WHERE d.level IN ('township', 'village') AND d.township_code IS NOT NULL AND d.held_on <= ?"
-        f" AND {live('drills', 'd')}",
-        [today],
-    )
-    general = _dates_by(
-        db,
-        "SELECT township_code, held_on FROM drills d WHERE level = 'township' AND content = 'comprehensive'"
-        f" AND township_code IS NOT NULL AND held_on <= ? AND {live('drills', 'd')}",
-        [today],
+        [today, today, *params],
     )
     filed = _filings(db, "local_plan")
     rules = rule_table(db)
     for row in rows:
         rule = _rule_of(rules, row["drill_rule"])
-        held = by_plan.get(f"{row['township_code']}|{row['plan_code']}", []) if row["plan_code"] else []
-        if not row["plan_code"]:
-            held = general.get(row["township_code"], [])
-        _interval_clock(row, rule, held, row["issued_on"], today, warn_days)
+        _interval_clock(row, rule, [row.pop("last_held")], row["issued_on"], today, warn_days)
         row["rule_code"] = rule["code"]
         _filing(row, rules, filed.get(str(row["id"])), today)
     return rows
@@ -284,15 +296,15 @@ def village_deadlines(
         params.append(township_code)
     rows = db.query_dicts(
         "SELECT v.code, v.name, v.township_code, t.name AS township_name, e.entered_on, l.id AS plan_id,"
-        " l.name AS plan_name, l.issued_on, l.drill_rule, d.held"
+        " l.name AS plan_name, l.issued_on, l.drill_rule,"
+        "   (SELECT max(dx.held_on) FROM drills dx WHERE dx.village_code = v.code AND dx.held_on <= ?"
+        "     AND (greatest(e.entered_on, l.issued_on) IS NULL OR dx.held_on >= greatest(e.entered_on, l.issued_on))"
+        f"     AND {live('drills', 'dx')}) AS last_held"  # the last drill since the clock's start
         " FROM villages v JOIN townships t ON t.code = v.township_code"
         " LEFT JOIN village_entries e ON e.village_code = v.code"
         " LEFT JOIN (SELECT * FROM local_plans WHERE level = 'village'"
         "   QUALIFY row_number() OVER (PARTITION BY village_code ORDER BY issued_on DESC NULLS LAST, id DESC) = 1) l"
         "   ON l.village_code = v.code"
-        " LEFT JOIN (SELECT village_code, list(held_on) AS held FROM drills dx"
-        f"   WHERE village_code IS NOT NULL AND held_on <= ? AND {live('drills', 'dx')}"
-        "   GROUP BY village_code) d ON d.village_code = v.code"
         f" {where} ORDER BY t.sort_order, v.code",
         params,
     )
@@ -301,7 +313,7 @@ def village_deadlines(
     for row in rows:
         rule = _rule_of(rules, row.pop("drill_rule") or "village_yearly")
         start = max([d for d in (row["entered_on"], row["issued_on"]) if d], default=None)
-        _interval_clock(row, rule, list(row.pop("held") or []), start, today, warn_days)
+        _interval_clock(row, rule, [row.pop("last_held")], start, today, warn_days)
         row["rule_code"] = rule["code"]
         if row["plan_id"] is not None:
             _filing(row, rules, filed.get(str(row["plan_id"])), today)
@@ -335,12 +347,13 @@ def enterprise_deadlines(
         where += " AND e.township_code = ?"
         params.append(township_code)
     rows = db.query_dicts(
-        "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, e.registered_on, d.held,"
+        "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, e.registered_on, d.last_held,"
         " d.drills_12m, d.reported FROM enterprises e JOIN townships t ON t.code = e.township_code"
-        " LEFT JOIN (SELECT dr.enterprise_id, list(dr.held_on) AS held,"
+        " LEFT JOIN (SELECT dr.enterprise_id,"
+        "   max(dr.held_on) FILTER (WHERE ex.registered_on IS NULL OR dr.held_on >= ex.registered_on) AS last_held,"
         "   count(*) FILTER (WHERE dr.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH) AS drills_12m,"
         "   max(r.reported_on) AS reported"
-        "   FROM drills dr LEFT JOIN drill_reports r ON r.drill_id = dr.id"
+        "   FROM drills dr JOIN enterprises ex ON ex.id = dr.enterprise_id LEFT JOIN drill_reports r ON r.drill_id = dr.id"
         "   WHERE dr.enterprise_id IS NOT NULL AND dr.held_on <= CAST(? AS DATE)"
         f"   AND {live('drills', 'dr')} GROUP BY dr.enterprise_id) d"
         "   ON d.enterprise_id = e.id"
@@ -350,7 +363,7 @@ def enterprise_deadlines(
     rules = rule_table(db)
     for row in rows:
         rule = enterprise_rule(rules, row["sector"])
-        _interval_clock(row, rule, list(row.pop("held") or []), row["registered_on"], today, warn_days)
+        _interval_clock(row, rule, [row.pop("last_held")], row["registered_on"], today, warn_days)
         row["rule_code"] = rule["code"]
         row["drills_12m"] = row["drills_12m"] or 0
         row["last_reported_on"] = row.pop("reported")
