@@ -94,9 +94,10 @@ def _open_everything(page) -> None:
 
 def _every_tab_text(page) -> str:
     """The visible text of the page with every expander open, and again under each tab in turn (an
-    expander in a tab not shown cannot be opened, and its text is not visible)."""
+    expander in a tab not shown cannot be opened, and its text is not visible). Each tab is opened
+    once: the tables' cells are read separately (_table_cells)."""
     _open_everything(page)
-    texts = [_visible_text(page)]
+    texts = [_chrome_free_text(page)]
     tabs = page.get_by_role("tab")
     for index in range(tabs.count()):
         tab = tabs.nth(index)
@@ -104,19 +105,7 @@ def _every_tab_text(page) -> str:
             tab.click()
             page.wait_for_timeout(200)
             _open_everything(page)
-            texts.append(_visible_text(page))
-    return "\n".join(texts)
-
-
-def _visible_text(page) -> str:
-    """The page's visible text, every tab's panel included, plus the tables' cells (drawn on a canvas;
-    glide keeps an accessible copy of the visible cells)."""
-    texts = [_chrome_free_text(page)]
-    tabs = page.get_by_role("tab")
-    for i in range(tabs.count()):
-        tabs.nth(i).click()
-        page.wait_for_timeout(200)
-        texts.append(page.get_by_test_id("stMain").inner_text())
+            texts.append(_chrome_free_text(page))
     return "\n".join(texts)
 
 
