@@ -11,15 +11,20 @@ from emergency.bench_browser import percentile
 from tests.helpers import ROOT
 
 
-def test_short_bench_run_reports_browser_times_bytes_and_concurrency():
+def test_short_bench_run_reports_browser_times_bytes_and_concurrency(demo_db_path):
+    """On a copy of the session's demo (`--from`: the bench measures a given file as it is)."""
     command = [sys.executable, "-m", "emergency", "bench", "--scales", "1", "--pages", "map,places"]
     command += ["--sessions", "1,2", "--views", "2", "--think", "0.2", "--no-first-start", "--json"]
+    command += ["--from", str(demo_db_path)]
+    before = demo_db_path.stat().st_mtime_ns
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert set(report) == {"today", "options", "first_start_s", "scales"}
     assert report["options"]["sessions"] == [1, 2] and report["options"]["pages"] == ["map", "places"]
+    assert demo_db_path.stat().st_mtime_ns == before  # measured on a copy
     (scale,) = report["scales"]
+    assert scale["source"] == str(demo_db_path.resolve())
     # the keys the table had before are still there
     for key in ("scale", "generate_s", "file_mb", "paths", "members", "import", "pages", "peak_rss_mb"):
         assert key in scale, key
@@ -53,6 +58,17 @@ def test_bench_refuses_an_unknown_page_before_running():
     )
     assert proc.returncode == 1 and "未知的页面：nowhere" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_bench_from_a_file_refuses_other_scales_and_a_missing_file(tmp_path):
+    base = [sys.executable, "-m", "emergency", "bench", "--no-browser", "--no-first-start"]
+    cases = [
+        (["--scales", "1,10", "--from", str(tmp_path / "x.duckdb")], "--from 只能与 --scales 1 一起使用"),
+        (["--scales", "1", "--from", str(tmp_path / "missing.duckdb")], "找不到数据库文件"),
+    ]
+    for extra, message in cases:
+        proc = subprocess.run(base + extra, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr and proc.stdout == ""
 
 
 def test_percentile_between_closest_ranks():
