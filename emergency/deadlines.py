@@ -3,9 +3,9 @@ drill, to be evaluated and to be filed (备案), and whether it is on time, due 
 
 Every interval is read from the deadline_rules table (the bureau edits it: `rules set`, the plans
 page); a plan file names its rule and may carry an explicit override. One set-based query per kind of
-subject reduces the drill history to the dates a clock needs (the last drill since the clock's start,
-found in SQL: no list of past drills reaches Python, so the clocks do not slow down as years of
-drills pile up); the pure functions of rules.py turn them into due dates and statuses. A clock starts
+subject reduces the drill history to the one date a clock needs, the last drill (it counts when held
+since the clock's start; if it was not, no earlier one does): no list of past drills reaches Python,
+so the clocks do not slow down as years of drills pile up; the pure functions of rules.py turn them into due dates and statuses. A clock starts
 at the subject's start (a plan version's issue, an enterprise's registration, a village's entry in
 the system) and counts only completions on or after it; every row names its legal source.
 """
@@ -85,19 +85,16 @@ def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> lis
     later revision, on that revision's date: every clock starts there. last_drill_on is the last
     drill since then (last_drill_ever: any drill, shown for information).
     """
-    # The history is reduced in SQL to three facts per plan (the clock's start is the later of the
-    # issue and the recorded revision): the rules below never see the list of past drills.
+    # The history is reduced in SQL to two facts per plan, the last drill and how many: the last one
+    # counts if it was held since the clock's start, and if it was not, no earlier one does.
     rows = db.query_dicts(
         "SELECT p.code, p.name, p.category, p.lead_department, p.response_levels, p.version, p.revised_on,"
         " p.last_evaluated_on, p.needs_revision, m.plan_type, m.drill_rule, m.evaluation_rule,"
         " m.drill_months_override, m.evaluation_months_override, m.issued_on, m.doc_number,"
-        " d.last_ever, d.last_since_start, coalesce(d.drills, 0) AS drills"
+        " d.last_held, coalesce(d.drills, 0) AS drills"
         " FROM plans p LEFT JOIN plan_meta m ON m.plan_code = p.code"
-        " LEFT JOIN (SELECT dp.plan_code, max(d.held_on) AS last_ever, count(*) AS drills,"
-        "   max(d.held_on) FILTER (WHERE d.held_on >= greatest(pm.issued_on, pp.revised_on)"
-        "     OR greatest(pm.issued_on, pp.revised_on) IS NULL) AS last_since_start"
-        "   FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id JOIN plans pp ON pp.code = dp.plan_code"
-        "   LEFT JOIN plan_meta pm ON pm.plan_code = dp.plan_code"
+        " LEFT JOIN (SELECT dp.plan_code, max(d.held_on) AS last_held, count(*) AS drills"
+        "   FROM drill_plans dp JOIN drills d ON d.id = dp.drill_id"
         f"   WHERE d.held_on <= ? AND {live('drills', 'd')} GROUP BY dp.plan_code) d ON d.plan_code = p.code"
         " WHERE p.status = 'active' ORDER BY p.code",
         [today],
@@ -105,18 +102,16 @@ def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> lis
     filed = _filings(db, "plan")
     rules = rule_table(db)
     for row in rows:
-        history = DrillHistory(row.pop("last_ever"), row.pop("last_since_start"), row.pop("drills"))
+        history = DrillHistory(row.pop("last_held"), row.pop("drills"))
         plan_clock(row, history, filed.get(row["code"]), rules, today, warn_days)
     return rows
 
 
 @dataclass(frozen=True)
 class DrillHistory:
-    """What a plan's clocks need of its past drills (up to today): the last ever, the last since the
-    version in force was issued, and how many."""
+    """What a plan's clocks need of its past drills (up to today): the last one and how many."""
 
-    last_ever: date | None = None
-    last_since_start: date | None = None
+    last: date | None = None
     count: int = 0
 
 
@@ -129,8 +124,8 @@ def plan_clock(row: dict, drills: DrillHistory, filing: dict | None, rules: dict
     row["drill_rule_code"], row["drill_interval_months"] = drill_rule["code"], months
     row["drill_override"] = bool(row.get("drill_months_override"))
     row["drill_rule"], row["drill_source"] = drill_rule["label"], drill_rule["source"]
-    row["last_drill_ever"] = drills.last_ever
-    row["last_drill_on"] = last_done([drills.last_since_start], start, today)
+    row["last_drill_ever"] = drills.last
+    row["last_drill_on"] = last_done([drills.last], start, today)
     row["drill_count"] = drills.count
     row["drill_due_on"] = clock_due(row["last_drill_on"], start, months) if months else None
     row["drill_status"] = deadline_status(row["drill_due_on"], today, warn_days)
@@ -238,17 +233,17 @@ def township_plan_deadlines(
     extra = ""
     if township_code:
         extra, params = " AND l.township_code = ?", [township_code]
-    # The last drill that counts, found in SQL: a township or village drill of the plan's county
-    # counterpart in that township (the 总体 plan: a comprehensive township drill), since the issue.
-    since = "d.held_on <= ? AND (l.issued_on IS NULL OR d.held_on >= l.issued_on)"
+    # The last drill, found in SQL: a township or village drill of the plan's county counterpart in
+    # that township (the 总体 plan: a comprehensive township drill); the clock counts it from the issue.
+    until_today = "d.held_on <= ?"
     rows = db.query_dicts(
         "SELECT l.id, l.name, l.township_code, t.name AS township_name, l.plan_code, l.drill_rule, l.version,"
         " l.issued_on, l.doc_number, CASE WHEN l.plan_code IS NULL THEN"
         "   (SELECT max(d.held_on) FROM drills d WHERE d.level = 'township' AND d.content = 'comprehensive'"
-        f"     AND d.township_code = l.township_code AND {since} AND {live('drills', 'd')})"
+        f"     AND d.township_code = l.township_code AND {until_today} AND {live('drills', 'd')})"
         " ELSE (SELECT max(d.held_on) FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
         "   WHERE d.level IN ('township', 'village') AND d.township_code = l.township_code"
-        f"   AND dp.plan_code = l.plan_code AND {since} AND {live('drills', 'd')}) END AS last_held"
+        f"   AND dp.plan_code = l.plan_code AND {until_today} AND {live('drills', 'd')}) END AS last_held"
         " FROM local_plans l JOIN townships t ON t.code = l.township_code"
         f" WHERE l.level = 'township'{extra} ORDER BY t.sort_order, l.plan_code NULLS FIRST, l.id",
         [today, today, *params],
@@ -297,14 +292,14 @@ def village_deadlines(
     rows = db.query_dicts(
         "SELECT v.code, v.name, v.township_code, t.name AS township_name, e.entered_on, l.id AS plan_id,"
         " l.name AS plan_name, l.issued_on, l.drill_rule,"
-        "   (SELECT max(dx.held_on) FROM drills dx WHERE dx.village_code = v.code AND dx.held_on <= ?"
-        "     AND (greatest(e.entered_on, l.issued_on) IS NULL OR dx.held_on >= greatest(e.entered_on, l.issued_on))"
-        f"     AND {live('drills', 'dx')}) AS last_held"  # the last drill since the clock's start
-        " FROM villages v JOIN townships t ON t.code = v.township_code"
+        " d.last_held FROM villages v JOIN townships t ON t.code = v.township_code"
         " LEFT JOIN village_entries e ON e.village_code = v.code"
         " LEFT JOIN (SELECT * FROM local_plans WHERE level = 'village'"
         "   QUALIFY row_number() OVER (PARTITION BY village_code ORDER BY issued_on DESC NULLS LAST, id DESC) = 1) l"
         "   ON l.village_code = v.code"
+        " LEFT JOIN (SELECT village_code, max(held_on) AS last_held FROM drills dx"
+        f"   WHERE village_code IS NOT NULL AND held_on <= ? AND {live('drills', 'dx')}"
+        "   GROUP BY village_code) d ON d.village_code = v.code"
         f" {where} ORDER BY t.sort_order, v.code",
         params,
     )
@@ -350,10 +345,10 @@ def enterprise_deadlines(
         "SELECT e.id, e.name, e.sector, e.township_code, t.name AS township_name, e.registered_on, d.last_held,"
         " d.drills_12m, d.reported FROM enterprises e JOIN townships t ON t.code = e.township_code"
         " LEFT JOIN (SELECT dr.enterprise_id,"
-        "   max(dr.held_on) FILTER (WHERE ex.registered_on IS NULL OR dr.held_on >= ex.registered_on) AS last_held,"
+        "   max(dr.held_on) AS last_held,"
         "   count(*) FILTER (WHERE dr.held_on > CAST(? AS DATE) - INTERVAL 12 MONTH) AS drills_12m,"
         "   max(r.reported_on) AS reported"
-        "   FROM drills dr JOIN enterprises ex ON ex.id = dr.enterprise_id LEFT JOIN drill_reports r ON r.drill_id = dr.id"
+        "   FROM drills dr LEFT JOIN drill_reports r ON r.drill_id = dr.id"
         "   WHERE dr.enterprise_id IS NOT NULL AND dr.held_on <= CAST(? AS DATE)"
         f"   AND {live('drills', 'dr')} GROUP BY dr.enterprise_id) d"
         "   ON d.enterprise_id = e.id"

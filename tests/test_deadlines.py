@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from emergency import deadlines, rules
+from emergency.records import live
 from emergency.rules import DUE_SOON, ON_TIME, OVERDUE
 
 TODAY = date(2026, 11, 25)
@@ -209,3 +210,84 @@ def test_township_compliance_and_seasons_cover_every_township(demo_db):
     assert {"ZR-01", "ZR-05", "ZR-09"} <= set(flood["plan_code"].split(","))
     county = deadlines.season_deadlines(demo_db, TODAY)
     assert {s["township_name"] for s in county} == {"全县"} | {r["township_name"] for r in rows}
+
+
+@pytest.mark.parametrize("today", [date(2024, 6, 1), date(2025, 3, 14), TODAY])
+def test_the_last_drill_found_in_sql_is_the_rule_over_every_past_drill(scratch_db, today):
+    """The clocks take the last drill since each start from SQL; read here the old way, every drill
+    date of each subject through rules.last_done, they must agree row by row. Drills held before
+    some subjects' starts (which must not count) are added first: the demo has none."""
+    db = scratch_db
+    _drills_before_the_start(db)
+
+    def dates(sql: str, params: list) -> list[date]:
+        return [d for (d,) in db.query(f"{sql} AND d.held_on <= ? AND {live('drills', 'd')}", [*params, today])]
+
+    for plan in deadlines.plan_deadlines(db, today):
+        held = dates(
+            "SELECT d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id WHERE dp.plan_code = ?",
+            [plan["code"]],
+        )
+        assert plan["last_drill_on"] == rules.last_done(held, plan["clock_start"], today), plan["code"]
+        assert (plan["last_drill_ever"], plan["drill_count"]) == (max(held, default=None), len(held)), plan["code"]
+    for local in deadlines.township_plan_deadlines(db, today):
+        if local["plan_code"]:
+            held = dates(
+                "SELECT d.held_on FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id WHERE dp.plan_code = ?"
+                " AND d.township_code = ? AND d.level IN ('township', 'village')",
+                [local["plan_code"], local["township_code"]],
+            )
+        else:
+            held = dates(
+                "SELECT d.held_on FROM drills d WHERE d.township_code = ? AND d.level = 'township'"
+                " AND d.content = 'comprehensive'",
+                [local["township_code"]],
+            )
+        assert local["last_drill_on"] == rules.last_done(held, local["clock_start"], today), local["id"]
+    for village in deadlines.village_deadlines(db, today):
+        held = dates("SELECT d.held_on FROM drills d WHERE d.village_code = ?", [village["code"]])
+        assert village["last_drill_on"] == rules.last_done(held, village["clock_start"], today), village["code"]
+    checked = 0
+    for enterprise in deadlines.enterprise_deadlines(db, today):
+        held = dates("SELECT d.held_on FROM drills d WHERE d.enterprise_id = ?", [enterprise["id"]])
+        assert enterprise["last_drill_on"] == rules.last_done(held, enterprise["clock_start"], today)
+        checked += bool(held) and enterprise["last_drill_on"] is not None
+    assert checked > 10  # the demo's enterprises do drill
+
+
+def _drills_before_the_start(db) -> None:
+    """A drill a month before the start of a few enterprises, villages, county and township plans."""
+
+    def drill(level, township, held_on, *, village=None, enterprise=None, content="single", plan=None):
+        drill_id = db.scalar(
+            "INSERT INTO drills (title, level, organiser, township_code, village_code, enterprise_id, held_on,"
+            " form, content, participants) VALUES ('开始前的演练', ?, '测试', ?, ?, ?, ?, 'tabletop', ?, 10)"
+            " RETURNING id",
+            [level, township, village, enterprise, held_on, content],
+        )
+        if plan:
+            db.write(lambda cur: cur.execute("INSERT INTO drill_plans VALUES (?, ?)", [drill_id, plan]))
+
+    month = timedelta(days=30)
+    for e in db.query_dicts(
+        "SELECT id, township_code, registered_on FROM enterprises WHERE registered_on IS NOT NULL ORDER BY id LIMIT 5"
+    ):
+        drill("enterprise", e["township_code"], e["registered_on"] - month, enterprise=e["id"])
+    for v in db.query_dicts(
+        "SELECT v.code, v.township_code, e.entered_on FROM villages v JOIN village_entries e ON e.village_code = v.code"
+        " ORDER BY v.code LIMIT 5"
+    ):
+        drill("village", v["township_code"], v["entered_on"] - month, village=v["code"])
+    for plan in deadlines.plan_deadlines(db, TODAY)[:5]:
+        if plan["clock_start"]:
+            drill("county", None, plan["clock_start"] - month, plan=plan["code"])
+    for local in deadlines.township_plan_deadlines(db, TODAY)[:8]:
+        if local["clock_start"]:
+            content = "single" if local["plan_code"] else "comprehensive"
+            drill(
+                "township",
+                local["township_code"],
+                local["clock_start"] - month,
+                content=content,
+                plan=local["plan_code"],
+            )
