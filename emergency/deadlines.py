@@ -356,8 +356,11 @@ def enterprise_deadlines(
         params,
     )
     rules = rule_table(db)
+    by_sector: dict[str, dict] = {}  # a handful of sectors, thousands of enterprises
     for row in rows:
-        rule = enterprise_rule(rules, row["sector"])
+        if row["sector"] not in by_sector:
+            by_sector[row["sector"]] = enterprise_rule(rules, row["sector"])
+        rule = by_sector[row["sector"]]
         _interval_clock(row, rule, [row.pop("last_held")], row["registered_on"], today, warn_days)
         row["rule_code"] = rule["code"]
         row["drills_12m"] = row["drills_12m"] or 0

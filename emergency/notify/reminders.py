@@ -26,9 +26,10 @@ call chain's `limit_minutes`.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, overload
 
 from .. import audit
@@ -120,11 +121,24 @@ class Candidate:
     subject_id: str
     due_on: date | None
     township_code: str | None  # recipient: a township, or None for the county bureau
-    title: str
-    body: str
+    # (title, body), built when asked for: a sweep writes only the new ones, and most of the tens of
+    # thousands of candidates at a hundred counties already exist
+    texts: Callable[..., tuple[str, str]] = field(compare=False, repr=False)
     remind_at: datetime  # when it falls due (already moved onto a working day)
     variant: str = ""  # e.g. the lead time of a drill-coming reminder
     urgent: bool = False
+
+    @cached_property
+    def _text(self) -> tuple[str, str]:
+        return self.texts()
+
+    @property
+    def title(self) -> str:
+        return self._text[0]
+
+    @property
+    def body(self) -> str:
+        return self._text[1]
 
     @property
     def dedup_key(self) -> str:
@@ -169,9 +183,11 @@ def drill_coming(rows: list[dict], today: date, lead_days: list[int]) -> list[Ca
                     str(row["id"]),
                     planned,
                     row["township_code"],
-                    f"演练临近：{row['title']}（{planned:%Y-%m-%d}，提前{lead}天提醒）",
-                    f"{where}计划于 {planned:%Y年%m月%d日} 开展“{row['title']}”，距演练 {lead} 天（提前提醒）。"
-                    f"请落实演练方案、参演人员和保障物资；如需调整，请在演练计划中修改或取消。",
+                    lambda row=row, planned=planned, lead=lead, where=where: (
+                        f"演练临近：{row['title']}（{planned:%Y-%m-%d}，提前{lead}天提醒）",
+                        f"{where}计划于 {planned:%Y年%m月%d日} 开展“{row['title']}”，距演练 {lead} 天（提前提醒）。"
+                        f"请落实演练方案、参演人员和保障物资；如需调整，请在演练计划中修改或取消。",
+                    ),
                     start_of(remind),
                     variant=f"{lead}d",
                 )
@@ -185,13 +201,12 @@ def _overdue(
     subject_id: str,
     due: date | None,
     township: str | None,
-    title: str,
-    body: str,
+    texts: Callable[..., tuple[str, str]],
     today: date,
 ) -> Candidate:
     # Overdue the day after it was due, deferred to a working day; never done at all: due now.
     remind = next_workday(due + timedelta(days=1)) if due else today
-    return Candidate(kind, subject_type, subject_id, due, township, title, body, start_of(remind))
+    return Candidate(kind, subject_type, subject_id, due, township, texts, start_of(remind))
 
 
 def _last(value) -> str:
@@ -213,10 +228,12 @@ def plan_overdue(plans: list[dict], today: date) -> list[Candidate]:
                 p["code"],
                 due,
                 None,
-                f"预案演练逾期：{p['name']}（{p['code']}）",
-                (f"应于 {due:%Y-%m-%d} 前演练，" if due else "尚无演练记录，")
-                + f"上次演练：{_last(p['last_drill_on'])}。"
-                f"{p.get('drill_rule') or ''}（{p.get('drill_source') or ''}）",
+                lambda p=p, due=due: (
+                    f"预案演练逾期：{p['name']}（{p['code']}）",
+                    (f"应于 {due:%Y-%m-%d} 前演练，" if due else "尚无演练记录，")
+                    + f"上次演练：{_last(p['last_drill_on'])}。"
+                    f"{p.get('drill_rule') or ''}（{p.get('drill_source') or ''}）",
+                ),
                 today,
             )
         )
@@ -236,9 +253,11 @@ def plan_evaluation(plans: list[dict], today: date, lead_days: int) -> list[Cand
                 p["code"],
                 due,
                 None,
-                f"预案评估到期：{p['name']}（{p['code']}）",
-                (f"应于 {due:%Y-%m-%d} 前完成评估" if due else "尚无评估或修订记录")
-                + f"（上次评估/修订：{_last(p.get('evaluation_clock_from'))}）。{p.get('evaluation_source') or ''}",
+                lambda p=p, due=due: (
+                    f"预案评估到期：{p['name']}（{p['code']}）",
+                    (f"应于 {due:%Y-%m-%d} 前完成评估" if due else "尚无评估或修订记录")
+                    + f"（上次评估/修订：{_last(p.get('evaluation_clock_from'))}）。{p.get('evaluation_source') or ''}",
+                ),
                 start_of(remind),
             )
         )
@@ -254,9 +273,11 @@ def enterprise_overdue(rows: list[dict], today: date) -> list[Candidate]:
             str(r["id"]),
             r["due_on"],
             r["township_code"],
-            f"企业演练逾期：{r['name']}",
-            (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，")
-            + f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}（{r.get('source') or ''}）",
+            lambda r=r: (
+                f"企业演练逾期：{r['name']}",
+                (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，")
+                + f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}（{r.get('source') or ''}）",
+            ),
             today,
         )
         for r in rows
@@ -273,9 +294,11 @@ def village_overdue(rows: list[dict], today: date) -> list[Candidate]:
             r["code"],
             r["due_on"],
             r["township_code"],
-            f"村（社区）演练逾期：{r['township_name']}{r['name']}",
-            (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，")
-            + f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}",
+            lambda r=r: (
+                f"村（社区）演练逾期：{r['township_name']}{r['name']}",
+                (f"应于 {r['due_on']:%Y-%m-%d} 前演练，" if r["due_on"] else "尚无演练记录，")
+                + f"上次演练：{_last(r['last_drill_on'])}。{r.get('rule') or ''}",
+            ),
             today,
         )
         for r in rows
@@ -303,8 +326,10 @@ def plan_filing(rows: list[dict], today: date, lead_days: int = 5) -> list[Candi
                 code,
                 due,
                 town,
-                f"预案备案到期：{name}",
-                f"应于 {due:%Y-%m-%d} 前完成备案（印发后20个工作日内）。{r.get('filing_source') or ''}",
+                lambda r=r, due=due, name=name: (
+                    f"预案备案到期：{name}",
+                    f"应于 {due:%Y-%m-%d} 前完成备案（印发后20个工作日内）。{r.get('filing_source') or ''}",
+                ),
                 start_of(previous_workday(due - timedelta(days=lead_days))),
             )
         )
@@ -320,9 +345,11 @@ def township_plan_overdue(rows: list[dict], today: date) -> list[Candidate]:
             str(r["id"]),
             r["due_on"],
             r["township_code"],
-            f"乡镇预案演练逾期：{r['township_name']}{r['name']}",
-            f"应于 {r['due_on']:%Y-%m-%d} 前演练，上次演练：{_last(r['last_drill_on'])}。"
-            f"{r.get('rule') or ''}（{r.get('source') or ''}）",
+            lambda r=r: (
+                f"乡镇预案演练逾期：{r['township_name']}{r['name']}",
+                f"应于 {r['due_on']:%Y-%m-%d} 前演练，上次演练：{_last(r['last_drill_on'])}。"
+                f"{r.get('rule') or ''}（{r.get('source') or ''}）",
+            ),
             today,
         )
         for r in rows
@@ -345,8 +372,10 @@ def certificates_expiring(rows: list[dict], today: date, days: int) -> list[Cand
                 str(r["id"]),
                 expires,
                 r["township_code"],
-                f"证书即将到期：{r['team_name']} {r['member_name']}的{r['name']}（{expires:%Y-%m-%d}）",
-                f"{r['team_name']}队员{r['member_name']}的“{r['name']}”将于 {expires:%Y年%m月%d日} 到期，请安排复训或换证。",
+                lambda r=r, expires=expires: (
+                    f"证书即将到期：{r['team_name']} {r['member_name']}的{r['name']}（{expires:%Y-%m-%d}）",
+                    f"{r['team_name']}队员{r['member_name']}的“{r['name']}”将于 {expires:%Y年%m月%d日} 到期，请安排复训或换证。",
+                ),
                 start_of(previous_workday(expires - timedelta(days=days))),
             )
         )
@@ -362,7 +391,6 @@ def insurance_expiring(rows: list[dict], today: date, days: int) -> list[Candida
         until = _day(r["insurance_until"])
         if until < today:
             continue
-        names = "、".join(r["names"][:10]) + ("等" if r["members"] > 10 else "")
         out.append(
             Candidate(
                 "insurance_expiring",
@@ -370,8 +398,13 @@ def insurance_expiring(rows: list[dict], today: date, days: int) -> list[Candida
                 str(r["team_id"]),
                 until,
                 r["township_code"],
-                f"保险即将到期：{r['team_name']} {r['members']} 人（{until:%Y-%m-%d}）",
-                f"{r['team_name']}共 {r['members']} 名队员的人身意外保险将于 {until:%Y年%m月%d日} 到期：{names}。请及时续保。",
+                lambda r=r, until=until: (
+                    f"保险即将到期：{r['team_name']} {r['members']} 人（{until:%Y-%m-%d}）",
+                    f"{r['team_name']}共 {r['members']} 名队员的人身意外保险将于 {until:%Y年%m月%d日} 到期："
+                    + "、".join(r["names"][:10])
+                    + ("等" if r["members"] > 10 else "")
+                    + "。请及时续保。",
+                ),
                 start_of(previous_workday(until - timedelta(days=days))),
             )
         )
@@ -388,9 +421,11 @@ def actions_overdue(rows: list[dict], today: date) -> list[Candidate]:
             str(r["id"]),
             _day(r["due_on"]),
             r["township_code"],
-            f"整改逾期：{r['description'][:40]}",
-            f"演练“{r['drill_title']}”发现的问题“{r['description']}”应于 {_day(r['due_on']):%Y-%m-%d} 前整改完成，"
-            f"责任人：{r['owner']}，至今未关闭。",
+            lambda r=r: (
+                f"整改逾期：{r['description'][:40]}",
+                f"演练“{r['drill_title']}”发现的问题“{r['description']}”应于 {_day(r['due_on']):%Y-%m-%d} 前整改完成，"
+                f"责任人：{r['owner']}，至今未关闭。",
+            ),
             today,
         )
         for r in rows
@@ -413,8 +448,10 @@ def roll_calls_unanswered(rows: list[dict], now: datetime, minutes: int, window_
                 str(r["id"]),
                 called.date(),
                 None,
-                f"点名未应答：{r['township_name']}（{called:%m-%d %H:%M}）",
-                f"{called:%Y-%m-%d %H:%M} 对{r['township_name']}发起的点名，{minutes} 分钟内未应答，请电话核实值班情况。",
+                lambda r=r, called=called: (
+                    f"点名未应答：{r['township_name']}（{called:%m-%d %H:%M}）",
+                    f"{called:%Y-%m-%d %H:%M} 对{r['township_name']}发起的点名，{minutes} 分钟内未应答，请电话核实值班情况。",
+                ),
                 called + timedelta(minutes=minutes),
                 urgent=True,
             )

@@ -404,9 +404,11 @@ def expiring_candidates(rows: list[dict], today: date, days: int) -> list[Candid
                     str(r["id"]),
                     due,
                     r["township_code"],
-                    f"物资即将{verb}：{what}（{due:%Y-%m-%d}）",
-                    f"{what}共 {r['quantity']}{item_unit(r['item_code'])}将于 {due:%Y年%m月%d日} {verb}，"
-                    "请及时轮换、保养或报废补充。",
+                    lambda r=r, due=due, verb=verb, what=what: (
+                        f"物资即将{verb}：{what}（{due:%Y-%m-%d}）",
+                        f"{what}共 {r['quantity']}{item_unit(r['item_code'])}将于 {due:%Y年%m月%d日} {verb}，"
+                        "请及时轮换、保养或报废补充。",
+                    ),
                     start_of(previous_workday(due - timedelta(days=days))),
                     variant=variant,
                 )
@@ -431,9 +433,11 @@ def shortage_candidates(rows: list[dict], today: date) -> list[Candidate]:
                 f"{r['depot_id']}:{r['item_code']}",
                 since,
                 r["township_code"],
-                f"物资低于最低储备：{r['depot_name']} {item_name(r['item_code'])}（{r['quantity']}/{r['min_quantity']}{unit}）",
-                f"{r['depot_name']}的{item_name(r['item_code'])}现有 {r['quantity']}{unit}，"
-                f"低于最低储备 {r['min_quantity']}{unit}，请及时补充。",
+                lambda r=r, unit=unit: (
+                    f"物资低于最低储备：{r['depot_name']} {item_name(r['item_code'])}（{r['quantity']}/{r['min_quantity']}{unit}）",
+                    f"{r['depot_name']}的{item_name(r['item_code'])}现有 {r['quantity']}{unit}，"
+                    f"低于最低储备 {r['min_quantity']}{unit}，请及时补充。",
+                ),
                 start_of(next_workday(since) if since else today),
             )
         )
