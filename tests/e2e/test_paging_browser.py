@@ -1,6 +1,6 @@
 """Bounded pages in a real browser: the list pages draw 共 N 条 and one page of rows, 下一页 moves on,
 and no list page sends more than 1 MB over the websocket (issue 19; the figures at ×10 / ×100 come
-from scripts/page_bytes.py on a generated demo)."""
+from `bench --from DB` on a generated demo)."""
 
 from __future__ import annotations
 
