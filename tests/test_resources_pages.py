@@ -146,3 +146,45 @@ def test_the_figures_tab_is_read_only_for_others(app):
     assert not [b for b in at.get("form_submit_button")]
     tables = [f.value for f in at.dataframe]
     assert any("每个乡镇最低储备" in t.columns and set(t["每个乡镇最低储备"]) == {"未设置"} for t in tables)
+
+
+def test_a_shelter_and_a_depot_are_corrected_on_their_pages_and_a_stale_form_is_refused(app, scratch_db):
+    db = scratch_db
+    at = app(REGISTRY, as_user="town100", db=db)
+    shelter = at.selectbox(key="edit_shelters_pick").value
+    before = db.query_dicts("SELECT * FROM shelters WHERE id = ?", [shelter])[0]
+    assert before["township_code"] == "410325100"
+    slot = f"edit_shelters_{shelter}"
+    assert at.text_input(key=f"{slot}_name").value == before["name"]  # the form shows the record
+    assert at.number_input(key=f"{slot}_capacity").value == before["capacity"]
+    at.text_input(key=f"{slot}_name").input("城关镇第一避难场所（改）")
+    at.number_input(key=f"{slot}_capacity").set_value(321)
+    [b for b in at.get("form_submit_button") if b.label == "保存修改"][0].click().run()
+    assert any("已保存" in s.value for s in at.success), [e.value for e in at.error]
+    after = db.query_dicts("SELECT * FROM shelters WHERE id = ?", [shelter])[0]
+    assert (after["name"], after["capacity"]) == ("城关镇第一避难场所（改）", 321)
+    assert after["manager_phone"] == before["manager_phone"]  # left blank: kept
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE table_name = 'shelters' AND action = 'update'") == 1
+    # someone else changes it while this form is open: the next save is refused, nothing overwritten
+    db.write(lambda cur: cur.execute("UPDATE shelters SET capacity = 999 WHERE id = ?", [shelter]))
+    at.number_input(key=f"{slot}_capacity").set_value(400)
+    [b for b in at.get("form_submit_button") if b.label == "保存修改"][0].click().run()
+    assert at.error and db.scalar("SELECT capacity FROM shelters WHERE id = ?", [shelter]) == 999
+
+    at = app(STOCK, as_user="admin", db=db)
+    depot = at.selectbox(key="edit_depots_pick").value
+    at.text_input(key=f"edit_depots_{depot}_address").input("县应急管理局后院")
+    at.text_input(key=f"edit_depots_{depot}_custodian_phone").input("13912345678")
+    [b for b in at.get("form_submit_button") if b.label == "保存修改"][0].click().run()
+    assert any("已保存" in s.value for s in at.success), [e.value for e in at.error]
+    assert db.query("SELECT address, custodian_phone FROM depots WHERE id = ?", [depot]) == [
+        ("县应急管理局后院", "13912345678")
+    ]
+
+
+def test_a_viewer_gets_no_edit_form_and_an_operator_only_their_townships_records(app):
+    at = app(REGISTRY, as_user="leader")
+    assert not [s for s in at.selectbox if s.key and s.key.startswith("edit_")]
+    at = app(REGISTRY, as_user="town100")
+    picks = [s for s in at.selectbox if s.key and s.key.startswith("edit_")]
+    assert picks and all(opts for opts in (p.options for p in picks))

@@ -1,5 +1,5 @@
 """避难场所、隐患点与专家: shelters, hazard points (with the people the village chain calls), experts,
-team bases; each with its create form and import/export."""
+team bases; each with its create and edit forms and import/export."""
 
 import streamlit as st
 
@@ -17,6 +17,7 @@ from emergency.ui.resources_widgets import (
     coordinate_picker,
     coordinate_text,
     hazard_record,
+    registry_edit,
     registry_form,
     transfer_section,
 )
@@ -59,6 +60,7 @@ with tab_shelters:
         {"kind": SHELTER_KINDS},
     )
     registry_form(db, user, "shelters")
+    registry_edit(db, user, "shelters", shelters)
     transfer_section(db, user, "shelters")
 with tab_hazards:
     hazards = registry.listing(db, user, "hazards", township_code=township)
@@ -89,6 +91,7 @@ with tab_hazards:
     )
     hazard_record(db, user, township)
     registry_form(db, user, "hazards")
+    registry_edit(db, user, "hazards", hazards)
     transfer_section(db, user, "hazards")
 with tab_experts:
     experts = registry.listing(db, user, "experts")
@@ -106,6 +109,7 @@ with tab_experts:
         {"field": HAZARD_DOMAINS, "availability": EXPERT_AVAILABILITY},
     )
     registry_form(db, user, "experts")
+    registry_edit(db, user, "experts", experts)
     transfer_section(db, user, "experts")
 with tab_bases:
     frame = bases.base_frame(db, township)

@@ -6,7 +6,7 @@ import streamlit as st
 from emergency.db import local_today
 from emergency.enums import DEPOT_LEVELS, RESOURCE_ITEMS, STOCK_DIRECTIONS
 from emergency.resources import registry, stock
-from emergency.ui.resources_widgets import coordinate_text, registry_form, transfer_section
+from emergency.ui.resources_widgets import coordinate_text, registry_edit, registry_form, transfer_section
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
@@ -124,6 +124,7 @@ if user.role != "viewer":
         if st.form_submit_button("保存最低储备") and depot:
             write_feedback(lambda: stock.set_minimum(db, user, options[depot], item, int(minimum)), "已保存最低储备")
     registry_form(db, user, "depots")
+    registry_edit(db, user, "depots", depots)
 transfer_section(db, user, "stock")  # opening balances and receipts from a file
 
 st.subheader("出入库记录")

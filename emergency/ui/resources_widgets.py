@@ -12,7 +12,7 @@ from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
-from emergency.ui.widgets import draw_frame, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import draw_frame, drawn, label_of, show_table, township_options, write_feedback
 
 
 def coordinate_text(frame: pd.DataFrame) -> pd.Series:
@@ -42,36 +42,97 @@ def registry_form(db: Database, user: User, key: str) -> None:
 
 def _create_form(db: Database, user: User, key: str, spec: registry.Registry, towns: dict) -> None:
     with st.form(f"create_{key}"):
-        values: dict = {}
-        for name in spec.fields:
-            label = spec.labels[name]
-            if name == "township_code":
-                values[name] = towns[st.selectbox(label, list(towns))] or None
-            elif name == "village_code":
-                villages: dict[str, str | None] = {"（不填）": None}
-                for town in regions.townships(db):
-                    if user.role != "township" or town["code"] == user.township_code:
-                        for code, vname in regions.village_names(db, town["code"]).items():
-                            villages[f"{town['name']} / {vname}"] = code
-                values[name] = villages[st.selectbox(label, list(villages))]
-            elif name in spec.enums:
-                mapping = spec.enums[name]
-                values[name] = st.selectbox(label, list(mapping), format_func=label_of(mapping))
-            elif name in spec.flags:
-                values[name] = st.checkbox(label, value=True)
-            elif name == "shelter_id":
-                shelters = {"（不填）": None, **registry.options(db, "shelters")}
-                values[name] = shelters[st.selectbox(label, list(shelters))]
-            elif name in ("lon", "lat"):
-                values[name] = st.number_input(
-                    f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f", key=f"create_{key}_{name}"
-                )
-            elif name in (*spec.integers, *spec.numbers):
-                values[name] = st.number_input(label, min_value=0, value=None, step=1)
-            else:
-                values[name] = st.text_input(label)
+        values = _record_fields(db, user, spec, towns, None, f"create_{key}")
         if st.form_submit_button(f"保存{spec.what}"):
             write_feedback(lambda: registry.create(db, user, key, values), f"已登记{spec.what}")
+
+
+def registry_edit(db: Database, user: User, key: str, frame: pd.DataFrame) -> None:
+    """修改: one of the records listed on this page that the user may change, every field filled in
+    from the record (a phone only when retyped: the form never shows it); saved against the record
+    as the form drew it (someone else's save in between is refused, not overwritten)."""
+    spec = registry.registry(key)
+    if user.role == "viewer" or frame.empty:
+        return
+    editable = {  # by id: a record renamed by this very form stays chosen
+        int(r["id"]): f"{r['id']} {r['name']}"
+        for r in frame.to_dict("records")
+        if user.may_write(None if pd.isna(r.get("township_code")) else r["township_code"])
+    }
+    if not editable:
+        return
+    towns = township_options(db, include_all=False)
+    if user.role == "township":
+        towns = {n: c for n, c in towns.items() if c == user.township_code}
+    elif not spec.township_required:
+        towns = {"县级（不属于乡镇）": "", **towns}
+    with st.expander(f"修改{spec.what}"):
+        ids: list[int] = list(editable)
+        chosen = int(
+            st.selectbox(f"要修改的{spec.what}", ids, format_func=lambda i: editable[i], key=f"edit_{key}_pick")
+        )
+        record = registry.record_of(db, key, chosen)
+        seen = drawn(f"{key}_edit", record)
+        slot = f"edit_{key}_{chosen}"
+        if spec.coordinates:
+            st.session_state.setdefault(f"{slot}_lon", record["lon"])
+            st.session_state.setdefault(f"{slot}_lat", record["lat"])
+            coordinate_picker(db, slot, f"{slot}_lon", f"{slot}_lat")
+        with st.form(slot):
+            values = _record_fields(db, user, spec, towns, record, slot)
+            if st.form_submit_button("保存修改"):
+                changes = {k: v for k, v in values.items() if not (k in spec.phones and not v)}
+                write_feedback(
+                    lambda: registry.update(db, user, key, chosen, changes, expected=seen), "已保存。", f"{key}_edit"
+                )
+
+
+def _record_fields(
+    db: Database, user: User, spec: registry.Registry, towns: dict, current: dict | None, slot: str
+) -> dict:
+    """The inputs of every field of a registry, inside the caller's form: empty for a new record,
+    the record's values when `current` is given (phones excepted: typed again or left as they are)."""
+    current = current or {}
+
+    def index(options: list, value) -> int:
+        return options.index(value) if value in options else 0
+
+    values: dict = {}
+    for name in spec.fields:
+        label, now, widget = spec.labels[name], current.get(name), f"{slot}_{name}"
+        if name == "township_code":
+            codes = list(towns.values())
+            values[name] = towns[st.selectbox(label, list(towns), index=index(codes, now or ""), key=widget)] or None
+        elif name == "village_code":
+            villages: dict[str, str | None] = {"（不填）": None}
+            for town in regions.townships(db):
+                if user.role != "township" or town["code"] == user.township_code:
+                    for code, vname in regions.village_names(db, town["code"]).items():
+                        villages[f"{town['name']} / {vname}"] = code
+            chosen = st.selectbox(label, list(villages), index=index(list(villages.values()), now), key=widget)
+            values[name] = villages[chosen]
+        elif name in spec.enums:
+            mapping = spec.enums[name]
+            values[name] = st.selectbox(
+                label, list(mapping), index=index(list(mapping), now), format_func=label_of(mapping), key=widget
+            )
+        elif name in spec.flags:
+            values[name] = st.checkbox(label, value=True if now is None else bool(now), key=widget)
+        elif name == "shelter_id":
+            shelters = {"（不填）": None, **registry.options(db, "shelters")}
+            chosen = st.selectbox(label, list(shelters), index=index(list(shelters.values()), now), key=widget)
+            values[name] = shelters[chosen]
+        elif name in ("lon", "lat"):  # the coordinate picker above fills these keys
+            values[name] = st.number_input(f"{label}（WGS-84，不知道就不填）", value=None, format="%.6f", key=widget)
+        elif name in (*spec.integers, *spec.numbers):
+            values[name] = st.number_input(
+                label, min_value=0, value=None if now is None else int(now), step=1, key=widget
+            )
+        elif name in spec.phones and current:
+            values[name] = st.text_input(f"{label}（留空不修改）", key=widget)
+        else:
+            values[name] = st.text_input(label, value=now or "", key=widget)
+    return values
 
 
 def coordinate_picker(db: Database, slot: str, lon_key: str, lat_key: str) -> None:
