@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, MailServer, user_row
+from tests.helpers import ROOT, MailServer, RobotServer, user_row
 
 # No scheduler in the test process: AppTest runs the pages here, on a demo database that must stay
 # untouched (tests that need it start it themselves; servers started by tests switch it back on).
@@ -135,5 +135,13 @@ def app(demo_db, demo_db_path, monkeypatch, log_in):
 def mail():
     """A local SMTP server (aiosmtpd) for the tests that send e-mail; `mail.messages` holds what arrived."""
     server = MailServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def robot():
+    """A local HTTP server standing for the WeCom / DingTalk robots and the SMS gateway."""
+    server = RobotServer()
     yield server
     server.close()

@@ -25,13 +25,6 @@ T = at("2025-07-20 22:00")  # a red warning at night: no morning sweep involved
 SECRET = "SECtest-secret-0123456789"
 
 
-@pytest.fixture
-def robot():
-    server = RobotServer()
-    yield server
-    server.close()
-
-
 def village_of(db) -> str:
     return db.scalar("SELECT code FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code", [CG])
 

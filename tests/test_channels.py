@@ -21,7 +21,6 @@ from emergency.notify import channels, reminders
 from emergency.setup import initialise
 from tests.helpers import (
     HangingServer,
-    RobotServer,
     UnreachableServer,
     add_channel,
     add_corrective_action,
@@ -34,13 +33,6 @@ from tests.helpers import (
 ROOT = Path(__file__).resolve().parent.parent
 CG, FP = "410325100", "410325109"
 NOW = at("2025-03-14 09:00")  # a Friday
-
-
-@pytest.fixture
-def robot():
-    server = RobotServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture

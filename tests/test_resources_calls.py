@@ -18,24 +18,10 @@ from emergency import auth, calls, records
 from emergency.db import Database
 from emergency.resources import registry
 from emergency.setup import initialise
-from tests.helpers import ROOT, MailServer, RobotServer
+from tests.helpers import ROOT, RobotServer
 from tests.test_calls import CG, T, county, red_warning
 
 RESPONSIBLE, MONITOR, VOIDED_MONITOR = "13700000011", "13600000012", "13600000013"
-
-
-@pytest.fixture
-def robot():
-    server = RobotServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mail():
-    server = MailServer()
-    yield server
-    server.close()
 
 
 def hazard_points(db, village: str) -> dict[str, int]:

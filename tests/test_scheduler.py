@@ -11,24 +11,16 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from emergency import backup, cli, scheduler
 from emergency.db import Database
 from emergency.notify import reminders
 from emergency.setup import initialise
-from tests.helpers import RobotServer, add_channel, add_planned_drill, add_roll_call, at
+from tests.helpers import add_channel, add_planned_drill, add_roll_call, at
 
 ROOT = Path(__file__).resolve().parent.parent
 FP = "410325109"
-
-
-@pytest.fixture
-def robot():
-    server = RobotServer()
-    yield server
-    server.close()
 
 
 def test_the_scheduler_catches_up_at_start_delivers_and_stops_cleanly(fresh_db, robot):
