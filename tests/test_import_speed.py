@@ -82,15 +82,24 @@ def test_column_parser_gives_what_the_cell_parser_gives(checker, key):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("2024/3/5", date(2024, 3, 5)), ("2024.12.31", date(2024, 12, 31)), ("2024-3-5", date(2024, 3, 5))],
+    [
+        ("2024/3/5", date(2024, 3, 5)),
+        ("2024.12.31", date(2024, 12, 31)),
+        ("2024-3-5", date(2024, 3, 5)),
+        ("2024年3月5日", date(2024, 3, 5)),
+        ("2024年3月5", date(2024, 3, 5)),
+        ("2024/3/5日", date(2024, 3, 5)),
+        ("2024 年 3 月 5 日", date(2024, 3, 5)),
+    ],
 )
 def test_plain_dates_read_as_before(text, expected):
     assert normalise.parse_date(text) == expected
 
 
-def test_a_plain_date_that_does_not_exist_says_so():
-    with pytest.raises(ValueError, match="日期“2024/2/30”不存在"):
-        normalise.parse_date("2024/2/30")
+@pytest.mark.parametrize("text", ["2024/2/30", "2023年2月29日", "2024.13.1"])
+def test_a_plain_date_that_does_not_exist_says_so(text):
+    with pytest.raises(ValueError, match=f"日期“{text}”不存在"):
+        normalise.parse_date(text)
 
 
 # Whole files -----------------------------------------------------------------------------------
@@ -161,3 +170,59 @@ def test_a_township_operator_cannot_slip_other_townships_rows_into_a_large_file(
     scoped = [p for p in result.problems if p.column == "所属乡镇"]
     assert [p.row for p in scoped] == [i + 2 for i in outside]
     assert all("本乡镇" in p.reason for p in scoped)
+
+
+# The whole-sheet pass (clean_records) against check_row alone, on a file that trips every rule ------
+def _messy_sheets(db) -> dict[str, tuple[list[str], list[list]]]:
+    rows = [[*r, *[""] * (len(HEADERS) - len(r))] for r in member_rows(db, 400, seed=3)]
+    col = {h: HEADERS.index(h) for h in HEADERS}
+    registered = db.query_dicts(
+        "SELECT m.id_cipher, m.name, t.name AS team, coalesce(tw.name, '') AS township FROM members m"
+        " JOIN teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code"
+        " WHERE m.left_on IS NULL AND m.id_cipher IS NOT NULL ORDER BY m.id LIMIT 2"
+    )
+    first, second = rows[:200], rows[200:]
+    first[3][col["身份证号"]] = first[2][col["身份证号"]]  # the same person twice in the same team
+    first[10][col["身份证号"]] = first[4][col["身份证号"]]  # the same person in another team: a warning
+    first[11][col["出生日期"]] = "1971.02"  # a year and month beside an ID number (checked)
+    first[12][col["出生日期"]] = "1999-01-01"  # a birth date that is not the ID number's
+    first[13][col["性别"]] = "男" if privacy.gender_from_id(synthetic_id(13)) == "女" else "女"
+    first[14][col["身份证号"]], first[14][col["出生日期"]] = "", "1985.03"  # a year and month alone: a warning
+    first[15][col["身份证号"]] = "410325**********2X"  # an exported, masked number
+    first[16][col["手机号"]], first[16][col["其他电话"]] = "13812345678 / 0379-6123456", "0379-6234567"
+    first[17][col["所属队伍"]] = "没有这支队伍"
+    first[18][col["入队日期"]] = "2099-01-01"
+    first[19][col["手机号"]] = "12345"
+    first[20][col["所属乡镇"]] = "不存在镇"
+    first[21][col["队内职务"]] = "总指挥"
+    first[22][col["姓名"]] = ""
+    first[23][col["身份证号"]] = synthetic_id(23)[:17] + ("0" if synthetic_id(23)[17] != "0" else "1")
+    first[24][col["手机号"]], first[24][col["其他电话"]] = "13812345678 / 0379-6123456", ""  # two in one cell
+    first[25][col["出生日期"]], first[25][col["身份证号"]] = "2099-01-01", ""  # born in the future
+    first[26][col["性别"]], first[26][col["身份证号"]] = "女", ""
+    for row, member in zip(first[30:32], registered):  # people already in that team: refused
+        row[col["身份证号"]] = privacy.decrypt_id(member["id_cipher"])
+        row[col["所属队伍"]], row[col["所属乡镇"]] = member["team"], member["township"]
+    first[32][col["身份证号"]] = privacy.decrypt_id(registered[0]["id_cipher"])  # registered elsewhere: a warning
+    second[0][col["身份证号"]] = first[40][col["身份证号"]]  # a person of the first sheet again
+    second[1][col["身份证号"]] = first[41][col["身份证号"]]
+    second[1][col["所属队伍"]], second[1][col["所属乡镇"]] = first[41][col["所属队伍"]], first[41][col["所属乡镇"]]
+    return {"一队": (HEADERS, first), "二队": (HEADERS, second)}
+
+
+def test_the_whole_sheet_pass_reports_what_row_by_row_checking_reports(scratch_db, monkeypatch):
+    from emergency.demo.samples import workbook_bytes
+
+    db = scratch_db
+    data = workbook_bytes(_messy_sheets(db))
+    admin = user_row(db, "admin")
+    quick = imports.run_import(db, admin, "members", "messy.xlsx", data, dry_run=True)
+    monkeypatch.setattr(imports._MemberRows, "quick", False)
+    slow = imports.run_import(db, admin, "members", "messy.xlsx", data, dry_run=True)
+    assert quick.problems == slow.problems and quick.warnings == slow.warnings and quick.notes == slow.notes
+    assert quick.records == slow.records and quick.rows == slow.rows == 400
+    reasons = " ".join(p.reason for p in quick.problems)
+    for words in ("同一队伍的同一人", "不符", "找不到", "不能晚于今天", "已在该队伍中登记", "校验位", "其他电话"):
+        assert words in reasons, words
+    assert len(quick.warnings) >= 4 and any("1985年3月1日" in w.reason for w in quick.warnings)
+    assert any(p.column.startswith("二队 · ") and "一队 · 第" in p.reason for p in quick.problems)
