@@ -822,7 +822,7 @@ class _MemberRows(_Checker):
         parsers = self.parsers()
         return {
             "name": _plain_or(parsers["name"], lambda v: v if 0 < len(v) <= 50 and v == clean_text(v) else None),
-            "phone": _plain_or(parsers["phone"], lambda v: (v, None) if _PLAIN_MOBILE.fullmatch(v) else None),
+            "phone": _plain_or(parsers["phone"], _plain_mobile),
             "id_number": self._id_numbers,
         }
 
@@ -1116,6 +1116,16 @@ class _Columns:
 
 
 _PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # what normalise.phones returns unchanged, as (number, None)
+
+
+def _plain_mobile(value: str) -> tuple[str, None] | None:
+    """normalise.phones of a cell that holds one mobile number, perhaps in full-width digits; None otherwise."""
+    if _PLAIN_MOBILE.fullmatch(value):
+        return value, None
+    half = clean_text(value)
+    return (half, None) if _PLAIN_MOBILE.fullmatch(half) else None
+
+
 _PLAIN_ID = re.compile(r"[0-9]{17}[0-9X]")  # what normalise.id_number returns unchanged (when valid)
 
 
