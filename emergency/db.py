@@ -24,6 +24,7 @@ import duckdb
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
@@ -336,17 +337,18 @@ def insert_row(cur, table: str, values: dict) -> int:
     )
 
 
-def insert_frame(cur, table: str, rows: pd.DataFrame | list[dict], *, returning: str = "") -> list[tuple]:
-    """Bulk INSERT: `rows` (a DataFrame, or dicts with the same keys) registered on the cursor and
-    written with one INSERT ... SELECT; the frame's columns name the table's (the caller's own field
-    lists, never user input). `returning` (e.g. "RETURNING id") returns those rows; otherwise []."""
+def insert_frame(cur, table: str, rows: pd.DataFrame | pa.Table | list[dict], *, returning: str = "") -> list[tuple]:
+    """Bulk INSERT: `rows` (a DataFrame, a pyarrow Table, or dicts with the same keys) registered on
+    the cursor and written with one INSERT ... SELECT; the frame's columns name the table's (the
+    caller's own field lists, never user input). `returning` (e.g. "RETURNING id") returns those
+    rows; otherwise []."""
     if not isinstance(rows, list):
         frame = rows
     else:
         import pandas as pd
 
         frame = pd.DataFrame(rows)
-    cols = ", ".join(frame.columns)
+    cols = ", ".join(frame.column_names if hasattr(frame, "column_names") else frame.columns)
     cur.register("bulk_rows", frame)
     try:
         result = cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM bulk_rows {returning}")

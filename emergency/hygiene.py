@@ -59,6 +59,11 @@ def clean(value) -> str:
     return " ".join(str(value).translate(_FULL_WIDTH).split())
 
 
+def clean_text(value: str) -> str:
+    """clean() of a str (an import's thousands of text cells, without the blank test)."""
+    return " ".join(value.translate(_FULL_WIDTH).split())
+
+
 def clean_code(value) -> str:
     """Phones, ID numbers: half-width, no spaces or dashes inside, upper-case X."""
     return clean(value).translate(_CODE_SEPARATORS).upper()

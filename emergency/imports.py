@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +46,13 @@ from .auth import PermissionDenied, User
 from .db import first_row, insert_frame, local_today, row_dict
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
-from .hygiene import clean
+from .hygiene import clean, clean_text
 from .import_headers import FileColumn, match_headers, recognised
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from .db import Cursor, Database
 
 KINDS = {"teams": "队伍", "members": "队员"}
@@ -67,6 +72,8 @@ FOOTER_MARKS = (
     "制表日期",
 )
 COUNTY_WORDS = {"", "全县", "县级", "县", "全县各乡镇"}
+_NUMBER_TYPES = {int, float, bool}  # the types whose values compare equal across types
+_MARK_STARTS = frozenset(m[0] for m in EXAMPLE_MARKS + FOOTER_MARKS)
 HEADER_ROWS_SEARCHED = 15  # title rows and merged group headers above the real header
 Progress = Callable[[float, str], None]
 
@@ -382,7 +389,10 @@ def read_sheets(file_name: str, data: bytes) -> list[tuple[str, list[tuple[int, 
             ]
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
             raise ValueError(f"无法读取 Excel 文件：{exc}") from None
-        return [(clean(name), [(i + 1, list(r)) for i, r in enumerate(rows)]) for name, rows in sheets]
+        return [
+            (clean(name), [(i + 1, r if r.__class__ is list else list(r)) for i, r in enumerate(rows)])
+            for name, rows in sheets
+        ]
     if suffix == ".csv":
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -486,8 +496,15 @@ class _Checker:
         """The record of one row, its problems reported with `bad` (and warnings with `warn`)."""
         raise NotImplementedError
 
+    def batch_parsers(self) -> dict[str, Callable[[list], list[tuple[Any, str | None]]]]:
+        """Columns parsed a whole column at a time: key -> (raw cells -> (value, reason or None) per
+        cell), each giving exactly what its `parsers()` entry gives cell by cell (or raises)."""
+        return {}
+
     def check(self, sheets: list[Sheet]) -> None:
-        parsers = self.parsers()
+        """Each sheet's cells parsed column by column (the parse problems of a row are still reported
+        before its rules'), then every row checked in order."""
+        parsers, batches = self.parsers(), self.batch_parsers()
         headers = [c.header for c in self.columns]
         for index, sheet in enumerate(sheets):
             self.sheet, self.sheet_index = sheet, index
@@ -495,10 +512,26 @@ class _Checker:
             self.positions = sheet.positions(self.columns)
             self.headers = headers
             plan = self._cell_plan(parsers)
-            for number, cells in self._data_rows(sheet):
-                record = self.check_row(number, self._parse_cells(number, cells, plan))
+            rows = list(self._data_rows(sheet))
+            numbers = [number for number, _ in rows]
+            table = _Columns([cells for _, cells in rows])
+            columns = [self._parse_column(table, numbers, entry, batches.get(entry[0])) for entry in plan]
+            keys = [entry[0] for entry in plan]
+            quick = self.clean_records(numbers, dict(zip(keys, columns))) or [None] * len(rows)
+            total = max(1, len(rows))
+            for i, (number, values, record) in enumerate(zip(numbers, zip(*columns), quick)):
+                if self.progress and i % 2000 == 0:
+                    self.progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
+                if record is None:
+                    record = self.check_row(number, dict(zip(keys, values)))
                 record["_row"], record["_sheet"] = number, sheet.name
                 self.records.append(record)
+
+    def clean_records(self, numbers: list[int], values: dict[str, list]) -> list[dict | None] | None:
+        """Optionally, worked out for the whole sheet at once: the record of each row that check_row
+        would pass without a problem or a warning and without touching another row's checks (None
+        for every other row, which check_row then checks in order). None: check every row."""
+        return None
 
     def bad(self, row: int, column: str, reason: str) -> None:
         if (self.sheet_index, row, column) not in self.seen:
@@ -524,15 +557,20 @@ class _Checker:
     def _data_rows(self, sheet: Sheet) -> Iterator[tuple[int, list]]:
         """The data rows below the header: blank rows (a 序号 alone is blank), the template's example
         row and totals or signature lines (合计, 填表人) skipped."""
-        data = sheet.rows[sheet.header_index + 1 :]
         used = sorted(self.positions.values())
-        total = max(1, len(data))
-        for i, (number, cells) in enumerate(data):
-            if self.progress and i % 2000 == 0:
-                self.progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
-            if all(normalise.is_blank(cells[j]) for j in used if j < len(cells)):
+        first_used = bool(used) and used[0] == 0
+        blank = normalise.is_blank
+        for number, cells in sheet.rows[sheet.header_index + 1 :]:
+            head = cells[0] if cells else None
+            # The common row: a first cell of text that is a used column, not a mark (no scan needed).
+            if first_used and head.__class__ is str and (lead := head.lstrip()) and lead[0] not in _MARK_STARTS:
+                self.rows += 1
+                yield number, cells
                 continue
-            first = clean(next((c for c in cells if not normalise.is_blank(c)), "")).replace(" ", "")
+            width = len(cells)
+            if all(blank(cells[j]) for j in used if j < width):
+                continue
+            first = clean(next((c for c in cells if not blank(c)), "")).replace(" ", "")
             if first.startswith(EXAMPLE_MARKS):
                 continue
             if first.startswith(FOOTER_MARKS):
@@ -559,32 +597,44 @@ class _Checker:
             )
         return plan
 
-    def _parse_cells(self, number: int, cells: list, plan: list) -> dict:
-        """Each cell through its column's parser. Columns whose values repeat (townships, teams, dates,
-        是/否) remember each distinct raw value's result: a 73,000-row file has a few hundred of them."""
-        values = {}
-        width = len(cells)
-        for key, header, position, parser, cache, missing in plan:
-            raw = cells[position] if position is not None and position < width else None
-            if raw is None:
-                raw = missing
-            if cache is not None:
-                found = cache.get((type(raw), raw))
+    def _parse_column(self, table: _Columns, numbers: list[int], entry: tuple, batch: Callable | None) -> list:
+        """One column's cells (`table`: the data rows' cells by column) through its parser, each
+        problem reported at its row. Columns whose values repeat (townships, teams, dates, 是/否)
+        parse each distinct raw value once: a 73,000-row file has a few hundred of them."""
+        key, header, position, parser, cache, missing = entry
+        raws = [missing] * len(numbers) if position is None else table.column(position)
+        if cache is not None:
+            # 1, 1.0 and True are equal keys but not the same cell: typed keys when a column mixes them
+            typed = len(set(map(type, raws)) & _NUMBER_TYPES) > 1
+            distinct: dict = {}
+            for raw in dict.fromkeys(zip(map(type, raws), raws) if typed else raws):
+                k = raw if typed else (type(raw), raw)
+                found = cache.get(k)
                 if found is None:
                     try:
-                        found = (parser(raw), None)
+                        found = (parser(k[1]), None)
                     except ValueError as exc:
                         found = (None, str(exc))
-                    cache[(type(raw), raw)] = found
-                value, error = found
-            else:
+                    cache[k] = found
+                distinct[raw] = found
+            keys = list(zip(map(type, raws), raws)) if typed else raws
+            if not any(error for _, error in distinct.values()):
+                return list(map({k: value for k, (value, _) in distinct.items()}.__getitem__, keys))
+            results = list(map(distinct.__getitem__, keys))
+        elif batch is not None:
+            results = batch(raws)
+        else:
+            results = []
+            for raw in raws:
                 try:
-                    value, error = parser(raw), None
+                    results.append((parser(raw), None))
                 except ValueError as exc:
-                    value, error = None, str(exc)
+                    results.append((None, str(exc)))
+        values = []
+        for number, (value, error) in zip(numbers, results):
             if error:
                 self.bad(number, header, error)
-            values[key] = value
+            values.append(value)
         return values
 
     def _township(self, value):
@@ -704,6 +754,8 @@ class _MemberRows(_Checker):
     ):
         super().__init__(db, actor, places, progress)
         self.update = update
+        self.today = local_today()  # one date for the whole file
+        self.hmac = privacy.id_hasher()  # the key resolved once, not per row
         self.masked_ids = 0  # masked ID numbers (from an export) read as empty
         self.teams_by_key: dict[tuple, list[int]] = {}
         self.teams_by_name: dict[str, list[tuple[int, str | None]]] = {}
@@ -724,6 +776,9 @@ class _MemberRows(_Checker):
         self.file_people: dict[str, str] = {}  # person -> first row
         self.matched: dict[int, str] = {}  # member id -> the row that matched it (update)
         self.team_ids: set[int] = set()  # the teams the file's rows belong to
+        self.team_lookups: dict[
+            tuple, tuple[int | None, str | None, str | None]
+        ] = {}  # (township, team, columns) -> _find_team
         self.current: dict[int, dict] = {}
         self.by_id: dict[tuple[str, int], int] = {}
         self.by_name: dict[tuple[int, str], list[int]] = {}
@@ -759,6 +814,116 @@ class _MemberRows(_Checker):
             "joined_on": normalise.required_date,
             "second_phone": normalise.phone,
         }
+
+    def batch_parsers(self) -> dict[str, Callable[[list], list[tuple[Any, str | None]]]]:
+        """The columns of unique values, parsed a column at a time: the plain cell (text that is
+        already what the parser returns: 队员1, 13812345678, 410303...) is taken as it is, every
+        other cell goes through the parser."""
+        parsers = self.parsers()
+        return {
+            "name": _plain_or(parsers["name"], lambda v: v if 0 < len(v) <= 50 and v == clean_text(v) else None),
+            "phone": _plain_or(parsers["phone"], _plain_mobile),
+            "id_number": self._id_numbers,
+        }
+
+    def _id_numbers(self, raws: list) -> list[tuple[Any, str | None]]:
+        """The ID number column: plain 18-character numbers checked together (privacy.id_number_problems,
+        one date for all), the rest cell by cell."""
+        plain = [i for i, raw in enumerate(raws) if raw.__class__ is str and _PLAIN_ID.fullmatch(raw)]
+        results: list[tuple[Any, str | None]] = [(None, None)] * len(raws)
+        for i, reason in zip(plain, privacy.id_number_problems([raws[i] for i in plain], self.today)):
+            results[i] = (None, reason) if reason else (raws[i], None)
+        for i in sorted(set(range(len(raws))).difference(plain)):
+            try:
+                results[i] = (self._id_number(raws[i]), None)
+            except ValueError as exc:
+                results[i] = (None, str(exc))
+        return results
+
+    quick = True  # clean_records on (tests compare it with check_row alone)
+
+    def clean_records(self, numbers: list[int], values: dict[str, list]) -> list[dict | None] | None:
+        """The rows check_row passes without a word, a whole sheet at once (a new import, not a
+        re-sync): no parse problem; one team found in scope; one phone beside the 其他电话 column;
+        an ID number alone (no birth date or gender to compare), of a person neither registered nor
+        twice in the file (nor in an earlier sheet), or no ID number and not a year and month; the form's rules
+        (validate_member) met; joined by today. Such a row neither warns nor is named by another
+        row's duplicate check, so taking it out of the row-by-row pass changes no message."""
+        if self.update or not self.quick:
+            return None
+        flagged = {row for sheet, row, _ in self.seen if sheet == self.sheet_index}
+        digests = [self.hmac(n) if n else None for n in values["id_number"]]
+        repeated = {d for d, count in Counter(digests).items() if count > 1}
+        lookups: dict[tuple, tuple | None] = {}  # (township, team) -> (team id, township) when found in scope
+        for township, team in dict.fromkeys(zip(values["township"], values["team"])):
+            team_id, township_code, reason = self._find_team(township, team) if team is not None else (None, None, "")
+            in_scope = not reason and self.actor.may_write(township_code)
+            lookups[(township, team)] = (team_id, township_code) if in_scope else None
+        today, elsewhere, people, in_file = self.today, self.elsewhere, self.file_people, self.seen_in_file
+        out: list[dict | None] = []
+        for row in zip(
+            numbers,
+            values["township"],
+            values["team"],
+            values["id_number"],
+            digests,
+            values["name"],
+            values["gender"],
+            values["birth_date"],
+            values["phone"],
+            values["second_phone"],
+            values["role_in_team"],
+            values["specialty"],
+            values["training_passed"],
+            values["training_on"],
+            values["insurance_until"],
+            values["joined_on"],
+        ):
+            number, township, team, id_number, digest, name, gender, born, phone, second = row[:10]
+            found = lookups[(township, team)]
+            mobile, other = phone or (None, None)
+            if (
+                found is None
+                or number in flagged
+                or (second and other and other != second)
+                or isinstance(born, tuple)
+                or (digest is not None and (born is not None or gender is not None))
+                or (digest is not None and (digest in repeated or digest in elsewhere or digest in people))
+            ):
+                out.append(None)
+                continue
+            team_id, township_code = found
+            record = {
+                "name": name,
+                "gender": gender,
+                "birth_date": born,
+                "phone": mobile,
+                "second_phone": second or other,
+                "role_in_team": row[10] or "member",
+                "specialty": row[11],
+                "training_passed": bool(row[12]),
+                "training_on": row[13],
+                "insurance_until": row[14],
+                "joined_on": row[15],
+                "team_id": team_id,
+                "team_name": self.team_names.get(team_id, team),
+                "township_code": township_code,
+            }
+            if digest is not None:
+                record["birth_date"] = privacy.birth_date_from_id(id_number)
+                record["gender"] = privacy.gender_from_id(id_number)
+                record["id_number"], record["id_hmac"] = id_number, digest
+            joined = row[15]
+            if validate_member(record, today) or not isinstance(joined, date) or joined > today:
+                out.append(None)
+                continue
+            self.team_ids.add(team_id)
+            if digest is not None:  # as _check_person records it, for the rows (and sheets) after this one
+                where = f"{self.prefix}第{number}行"
+                in_file[(digest, team_id)] = where
+                people[digest] = where
+            out.append(record)
+        return out
 
     def _id_number(self, value) -> str | None:
         """An exported roster's masked number (410325**********2X) holds no number: the row has none."""
@@ -811,15 +976,27 @@ class _MemberRows(_Checker):
                 self._match(number, record, given, v)
             if record.get("id_hmac") and not record.get("match_id"):
                 self._check_person(number, record["id_hmac"], team_id)
-        for problem in validate_member(record):  # the form's rules; a column already reported stays reported once
+        for problem in validate_member(record, self.today):  # the form's rules; a column reported stays reported once
             self.bad(number, problem.field, problem.reason)
-        if isinstance(record["joined_on"], date) and record["joined_on"] > local_today():
+        if isinstance(record["joined_on"], date) and record["joined_on"] > self.today:
             self.bad(number, "入队日期", "不能晚于今天")
         return record
 
     def _team_id(self, number: int, township: str | None, team: str) -> tuple[int | None, str | None]:
         """The one team not disbanded of that name in that township (None and a problem otherwise).
-        Without a township column, the team's name alone (an operator's own township first)."""
+        Without a township column, the team's name alone (an operator's own township first). Worked
+        out once per (township, team) of the file."""
+        key = (township, team, "township" in self.positions, "team" in self.positions)
+        found = self.team_lookups.get(key)
+        if found is None:
+            found = self.team_lookups[key] = self._find_team(township, team)
+        team_id, township, reason = found
+        if reason:
+            self.bad(number, "所属队伍", reason)
+        return team_id, township
+
+    def _find_team(self, township: str | None, team: str) -> tuple[int | None, str | None, str | None]:
+        """(team id or None, township, the problem or None) of _team_id."""
         if "township" in self.positions:
             candidates = self.teams_by_key.get((township, _name_key(team)), [])
         else:
@@ -828,27 +1005,23 @@ class _MemberRows(_Checker):
             pairs = own or found
             candidates = [t for t, _ in pairs]
             township = pairs[0][1] if len(pairs) == 1 else None
-        column = "所属队伍"
         if not candidates:
             if "team" not in self.positions:
-                self.bad(
-                    number,
-                    column,
+                return (
+                    None,
+                    township,
                     f"文件没有“所属队伍”列，以工作表名“{team}”为队伍，但找不到这支队伍（未撤销的队伍中）；"
                     "请把工作表改名为队伍名称，或增加“所属队伍”列",
                 )
-            else:
-                place = self.places.township_names.get(township, "全县") if township else "全县（县级）"
-                self.bad(number, column, f"找不到{place}的队伍“{team}”（未撤销的队伍中），请核对名称或先导入队伍")
-            return None, township
+            place = self.places.township_names.get(township, "全县") if township else "全县（县级）"
+            return None, township, f"找不到{place}的队伍“{team}”（未撤销的队伍中），请核对名称或先导入队伍"
         if len(candidates) > 1:
-            self.bad(
-                number,
-                column,
+            return (
+                None,
+                township,
                 f"“{team}”有 {len(candidates)} 支同名队伍，无法确定是哪一支（请填写所属乡镇，或先在“救援队伍”页面为其改名）",
             )
-            return None, township
-        return candidates[0], township
+        return candidates[0], township, None
 
     def _identity(self, number: int, v: dict) -> dict:
         """Birth date and gender as the ID number has them (a different one in the file is a problem;
@@ -863,7 +1036,7 @@ class _MemberRows(_Checker):
             self.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
         if v["gender"] and v["gender"] != sex:
             self.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
-        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": privacy.id_hmac(number_id)}
+        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": self.hmac(number_id)}
 
     def _match(self, number: int, record: dict, given: dict, v: dict) -> None:
         """Update: the member on the roster this row is (by ID number, or by name + birth date + team),
@@ -927,6 +1100,55 @@ class _MemberRows(_Checker):
             for member_id, m in self.current.items()
             if m["team_id"] in self.team_ids and member_id not in self.matched
         ]
+
+
+class _Columns:
+    """The data rows' cells read by column (a short row's missing cells None)."""
+
+    def __init__(self, rows: list[list]):
+        self.rows = rows
+        self.width = min(map(len, rows), default=0)  # every row has at least this many cells
+
+    def column(self, position: int) -> list:
+        if position < self.width:
+            return list(map(itemgetter(position), self.rows))
+        return [cells[position] if position < len(cells) else None for cells in self.rows]
+
+
+_PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # what normalise.phones returns unchanged, as (number, None)
+
+
+def _plain_mobile(value: str) -> tuple[str, None] | None:
+    """normalise.phones of a cell that holds one mobile number, perhaps in full-width digits; None otherwise."""
+    if _PLAIN_MOBILE.fullmatch(value):
+        return value, None
+    half = clean_text(value)
+    return (half, None) if _PLAIN_MOBILE.fullmatch(half) else None
+
+
+_PLAIN_ID = re.compile(r"[0-9]{17}[0-9X]")  # what normalise.id_number returns unchanged (when valid)
+
+
+def _plain_or(
+    parser: Callable[[Any], Any], plain: Callable[[str], Any]
+) -> Callable[[list], list[tuple[Any, str | None]]]:
+    """A column parser: a text cell for which `plain` gives a value (what `parser` would return for
+    it) is that value, any other cell (`plain` gives None) goes through `parser`."""
+
+    def column(raws: list) -> list[tuple[Any, str | None]]:
+        results: list[tuple[Any, str | None]] = []
+        append = results.append
+        for raw in raws:
+            if raw.__class__ is str and (value := plain(raw)) is not None:
+                append((value, None))
+                continue
+            try:
+                append((parser(raw), None))
+            except ValueError as exc:
+                append((None, str(exc)))
+        return results
+
+    return column
 
 
 def _same_birth(stored: date | None, given: date | tuple[int, int] | None) -> bool:
@@ -1207,23 +1429,30 @@ def _write_teams(db: Database, actor: User, result: ImportResult) -> int:
     return db.write(work)
 
 
-def _member_frame(records: list[dict], ids: list[int]) -> pd.DataFrame:
-    rows = []
-    for r, member_id in zip(records, ids):
-        row = {k: r.get(k) for k in MEMBER_TABLE_COLUMNS}
-        row["id"] = member_id
-        number = r.get("id_number")
-        if number:
-            row["id_cipher"], row["id_masked"] = privacy.encrypt_id(number), privacy.mask_id(number)
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=MEMBER_TABLE_COLUMNS)
-    frame["id"] = frame["id"].astype("int64")
-    frame["team_id"] = frame["team_id"].astype("int64")
-    frame["training_passed"] = frame["training_passed"].astype(bool)
-    return _typed(
-        frame,
-        ["birth_date", "training_on", "insurance_until", "joined_on"],
-        ["gender", "phone", "id_hmac", "id_cipher", "id_masked", "specialty"],
+_MEMBER_TYPES = {
+    "id": "int64",
+    "team_id": "int64",
+    "training_passed": "bool_",
+    **dict.fromkeys(("birth_date", "training_on", "insurance_until", "joined_on"), "date32"),
+}
+
+
+def _member_frame(records: list[dict], ids: list[int]) -> pa.Table:
+    """The members table's columns of the new members, built a column at a time (an arrow table: no
+    per-cell conversion on the way into DuckDB). ID numbers encrypted with the key resolved once."""
+    import pyarrow as pa
+
+    encrypt = privacy.id_encrypter(len(records))
+    numbers = [r.get("id_number") for r in records]
+    given = [k for k in MEMBER_TABLE_COLUMNS if k not in ("id", "id_hmac", "id_cipher", "id_masked")]
+    data = dict(zip(given, map(list, zip(*map(itemgetter(*given), records))))) if records else dict.fromkeys(given, [])
+    data["id"] = ids
+    data["id_hmac"] = [r.get("id_hmac") for r in records]
+    data["id_cipher"] = [encrypt(n) if n else None for n in numbers]
+    data["id_masked"] = [privacy.mask_id(n) if n else None for n in numbers]
+    data["training_passed"] = [bool(v) for v in data["training_passed"]]
+    return pa.table(
+        {k: pa.array(data[k], type=getattr(pa, _MEMBER_TYPES.get(k, "string"))()) for k in MEMBER_TABLE_COLUMNS}
     )
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _TIME_SUFFIX = re.compile(r"(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_PLAIN_DATE_RE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?")  # _DATE_RE, nothing to clean
+_SERIAL_RE = re.compile(r"\d{5}(\.\d+)?")
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _LANDLINE_RE = re.compile(r"^0379\d{7,8}$")
 _LOCAL_RE = re.compile(r"^[2-9]\d{6,7}$")  # a county number without its area code
@@ -85,8 +87,14 @@ def parse_date(value) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
+    plain = _PLAIN_DATE_RE.fullmatch(value)  # 2024/3/5, 2024年3月5日 as typed: what the steps below come to
+    if plain:
+        try:
+            return date(int(plain[1]), int(plain[2]), int(plain[3]))
+        except ValueError:
+            raise ValueError(f"日期“{value}”不存在") from None
     raw = _TIME_SUFFIX.sub("", clean(value)).replace(" ", "")  # "2024-03-05 00:00:00" from a text export
-    if re.fullmatch(r"\d{5}(\.\d+)?", raw):  # a serial number that arrived as text (CSV)
+    if _SERIAL_RE.fullmatch(raw):  # a serial number that arrived as text (CSV)
         return _serial_date(float(raw))
     match = _DATE_RE.match(raw) or _COMPACT_DATE_RE.match(raw)
     if not match:

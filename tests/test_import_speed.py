@@ -1,0 +1,231 @@
+"""Large member imports (issue 19, item 5): the column-at-a-time parsers give what the cell parsers
+give, a 20,000-row workbook is imported whole, and one bad row among 20,000 is named and stops it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from emergency import imports, normalise, privacy
+from emergency.demo.samples import HEADERS, member_rows, synthetic_id, xlsx_bytes
+from emergency.errors import Problem
+from tests.helpers import user_row
+
+LARGE = 20_000
+
+
+def counts(db):
+    return {t: db.scalar(f"SELECT count(*) FROM {t}") for t in ("members", "member_phones", "audit_log")}
+
+
+# Column parsers, table by table: every cell gives what the cell parser gives (value or reason) -------
+MESSY = {
+    "name": ["队员1", " 队员2 ", "张　三", "Ｌｉ Ｓｉ", "", None, "  ", "甲" * 50, "甲" * 51, 12.0, 7, True, "a  b"],
+    "phone": [
+        "13812345678",
+        "１３８１２３４５６７８",
+        "　１３８１２３４５６７８ ",
+        "１３８１２３４５６７",
+        "１２８１２３４５６７８",
+        "138-1234-5678",
+        "+86 13812345678",
+        "8613812345678",
+        "12812345678",
+        "1381234567",
+        13812345678.0,
+        "13812345678 / 0379-6123456",
+        "0379-6123456",
+        "6123456",
+        "",
+        None,
+        "abc",
+        "13812345678\n",
+    ],
+    "id_number": [
+        synthetic_id(1),
+        synthetic_id(2)[:17] + ("0" if synthetic_id(2)[17] != "0" else "1"),
+        "11010519491231002X",
+        "11010519491231002x",
+        "１１０１０５１９４９１２３１００２Ｘ",
+        "110105 19491231 002X",
+        "410325**********2X",
+        "110105194913310024",
+        "41030320991231001" + privacy.id_check_char("41030320991231001"),
+        11010519491231002.0,
+        "",
+        None,
+        "1101051949123100",
+    ],
+}
+
+
+@pytest.fixture
+def checker(demo_db):
+    places = normalise.Places.load(demo_db)
+    rows = imports._MemberRows(demo_db, user_row(demo_db, "admin"), places)
+    return rows, imports._MemberRows(demo_db, user_row(demo_db, "admin"), places)
+
+
+@pytest.mark.parametrize("key", sorted(MESSY))
+def test_column_parser_gives_what_the_cell_parser_gives(checker, key):
+    batch, cells = checker
+    column = batch.batch_parsers()[key]
+    parser = cells.parsers()[key]
+    expected = []
+    for raw in MESSY[key]:
+        try:
+            expected.append((parser(raw), None))
+        except ValueError as exc:
+            expected.append((None, str(exc)))
+    assert column(MESSY[key]) == expected
+    assert any(error for _, error in expected) and any(value for value, _ in expected)  # both kinds tested
+    assert batch.masked_ids == cells.masked_ids  # the exported roster's masked numbers counted alike
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024/3/5", date(2024, 3, 5)),
+        ("2024.12.31", date(2024, 12, 31)),
+        ("2024-3-5", date(2024, 3, 5)),
+        ("2024年3月5日", date(2024, 3, 5)),
+        ("2024年3月5", date(2024, 3, 5)),
+        ("2024/3/5日", date(2024, 3, 5)),
+        ("2024 年 3 月 5 日", date(2024, 3, 5)),
+    ],
+)
+def test_plain_dates_read_as_before(text, expected):
+    assert normalise.parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2024/2/30", "2023年2月29日", "2024.13.1"])
+def test_a_plain_date_that_does_not_exist_says_so(text):
+    with pytest.raises(ValueError, match=f"日期“{text}”不存在"):
+        normalise.parse_date(text)
+
+
+# Whole files -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def large_file(demo_db):
+    rows = member_rows(demo_db, LARGE, seed=LARGE)
+    return rows, xlsx_bytes(HEADERS, rows)
+
+
+def test_twenty_thousand_members_import_whole(scratch_db, large_file):
+    db = scratch_db
+    rows, data = large_file
+    before = counts(db)
+    top = db.scalar("SELECT max(id) FROM members")
+    result = imports.run_import(db, user_row(db, "admin"), "members", "large.xlsx", data)
+    assert result.committed and result.written == LARGE, [str(p) for p in result.problems[:5]]
+    after = counts(db)
+    assert after["members"] == before["members"] + LARGE
+    assert after["audit_log"] == before["audit_log"] + 1  # the rule: one audit row for the whole import
+    log = db.query_dicts("SELECT action, CAST(after AS VARCHAR) AS after FROM audit_log ORDER BY id DESC LIMIT 1")[0]
+    assert log["action"] == "import" and f'"rows": {LARGE}' in log["after"]
+    stored = db.query_dicts(
+        "SELECT m.*, t.name AS team_name FROM members m JOIN teams t ON t.id = m.team_id WHERE m.id > ? ORDER BY m.id",
+        [top],
+    )
+    assert [m["name"] for m in stored] == [f"队员{i}" for i in range(LARGE)]  # every row, in the file's order
+    assert len({m["id_hmac"] for m in stored}) == LARGE
+    for i in (0, 1, 5, 7, 12_345, LARGE - 1):  # full-width phones (i % 5 == 0), 否 (i % 7 == 0), each date style
+        member, row, number = stored[i], rows[i], synthetic_id(i)
+        assert member["team_name"] == row[HEADERS.index("所属队伍")]
+        assert privacy.decrypt_id(member["id_cipher"]) == number and member["id_hmac"] == privacy.id_hmac(number)
+        assert member["id_masked"] == privacy.mask_id(number) and member["id_masked"].count("*") == 10
+        assert member["birth_date"] == privacy.birth_date_from_id(number)
+        assert member["gender"] == privacy.gender_from_id(number)
+        assert member["phone"] == normalise.mobile(row[HEADERS.index("手机号")]) and member["phone"].isascii()
+        assert member["training_passed"] == (i % 7 != 0)
+        assert member["training_on"] == (date(2024, 5, 20) if i % 7 else None)
+        assert member["joined_on"] == normalise.parse_date(row[HEADERS.index("入队日期")])
+        assert member["insurance_until"] == date(2027, 6, 30)
+        assert member["role_in_team"] == ("member", "deputy", "member")[i % 3]
+    assert not any(synthetic_id(i) in str(db.query("SELECT * FROM members WHERE id > ?", [top])) for i in (0, 99))
+
+
+def test_one_bad_row_among_twenty_thousand_is_named_and_nothing_is_written(scratch_db, large_file):
+    db = scratch_db
+    rows, _ = large_file
+    rows = [list(r) for r in rows]
+    wrong = synthetic_id(12_345)[:17] + ("0" if synthetic_id(12_345)[17] != "0" else "1")
+    rows[12_345][HEADERS.index("身份证号")] = wrong
+    before = counts(db)
+    result = imports.run_import(db, user_row(db, "admin"), "members", "large.xlsx", xlsx_bytes(HEADERS, rows))
+    assert not result.committed and result.rows == LARGE
+    assert result.problems == [Problem("身份证号", "身份证号校验位错误", 12_347)]  # the header is row 1
+    assert counts(db) == before
+
+
+def test_a_township_operator_cannot_slip_other_townships_rows_into_a_large_file(scratch_db, large_file):
+    db = scratch_db
+    rows, data = large_file
+    operator = user_row(db, "town100")
+    before = counts(db)
+    result = imports.run_import(db, operator, "members", "large.xlsx", data)
+    assert not result.committed and counts(db) == before
+    own = {
+        name for (name,) in db.query("SELECT name FROM townships WHERE code = ?", [operator.township_code])
+    }  # the operator's own township's rows pass the scope rule
+    outside = [i for i, r in enumerate(rows) if r[HEADERS.index("所属乡镇")] not in own | {n[:-1] for n in own}]
+    scoped = [p for p in result.problems if p.column == "所属乡镇"]
+    assert [p.row for p in scoped] == [i + 2 for i in outside]
+    assert all("本乡镇" in p.reason for p in scoped)
+
+
+# The whole-sheet pass (clean_records) against check_row alone, on a file that trips every rule ------
+def _messy_sheets(db) -> dict[str, tuple[list[str], list[list]]]:
+    rows = [[*r, *[""] * (len(HEADERS) - len(r))] for r in member_rows(db, 400, seed=3)]
+    col = {h: HEADERS.index(h) for h in HEADERS}
+    registered = db.query_dicts(
+        "SELECT m.id_cipher, m.name, t.name AS team, coalesce(tw.name, '') AS township FROM members m"
+        " JOIN teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code"
+        " WHERE m.left_on IS NULL AND m.id_cipher IS NOT NULL ORDER BY m.id LIMIT 2"
+    )
+    first, second = rows[:200], rows[200:]
+    first[3][col["身份证号"]] = first[2][col["身份证号"]]  # the same person twice in the same team
+    first[10][col["身份证号"]] = first[4][col["身份证号"]]  # the same person in another team: a warning
+    first[11][col["出生日期"]] = "1971.02"  # a year and month beside an ID number (checked)
+    first[12][col["出生日期"]] = "1999-01-01"  # a birth date that is not the ID number's
+    first[13][col["性别"]] = "男" if privacy.gender_from_id(synthetic_id(13)) == "女" else "女"
+    first[14][col["身份证号"]], first[14][col["出生日期"]] = "", "1985.03"  # a year and month alone: a warning
+    first[15][col["身份证号"]] = "410325**********2X"  # an exported, masked number
+    first[16][col["手机号"]], first[16][col["其他电话"]] = "13812345678 / 0379-6123456", "0379-6234567"
+    first[17][col["所属队伍"]] = "没有这支队伍"
+    first[18][col["入队日期"]] = "2099-01-01"
+    first[19][col["手机号"]] = "12345"
+    first[20][col["所属乡镇"]] = "不存在镇"
+    first[21][col["队内职务"]] = "总指挥"
+    first[22][col["姓名"]] = ""
+    first[23][col["身份证号"]] = synthetic_id(23)[:17] + ("0" if synthetic_id(23)[17] != "0" else "1")
+    first[24][col["手机号"]], first[24][col["其他电话"]] = "13812345678 / 0379-6123456", ""  # two in one cell
+    first[25][col["出生日期"]], first[25][col["身份证号"]] = "2099-01-01", ""  # born in the future
+    first[26][col["性别"]], first[26][col["身份证号"]] = "女", ""
+    for row, member in zip(first[30:32], registered):  # people already in that team: refused
+        row[col["身份证号"]] = privacy.decrypt_id(member["id_cipher"])
+        row[col["所属队伍"]], row[col["所属乡镇"]] = member["team"], member["township"]
+    first[32][col["身份证号"]] = privacy.decrypt_id(registered[0]["id_cipher"])  # registered elsewhere: a warning
+    second[0][col["身份证号"]] = first[40][col["身份证号"]]  # a person of the first sheet again
+    second[1][col["身份证号"]] = first[41][col["身份证号"]]
+    second[1][col["所属队伍"]], second[1][col["所属乡镇"]] = first[41][col["所属队伍"]], first[41][col["所属乡镇"]]
+    return {"一队": (HEADERS, first), "二队": (HEADERS, second)}
+
+
+def test_the_whole_sheet_pass_reports_what_row_by_row_checking_reports(scratch_db, monkeypatch):
+    from emergency.demo.samples import workbook_bytes
+
+    db = scratch_db
+    data = workbook_bytes(_messy_sheets(db))
+    admin = user_row(db, "admin")
+    quick = imports.run_import(db, admin, "members", "messy.xlsx", data, dry_run=True)
+    monkeypatch.setattr(imports._MemberRows, "quick", False)
+    slow = imports.run_import(db, admin, "members", "messy.xlsx", data, dry_run=True)
+    assert quick.problems == slow.problems and quick.warnings == slow.warnings and quick.notes == slow.notes
+    assert quick.records == slow.records and quick.rows == slow.rows == 400
+    reasons = " ".join(p.reason for p in quick.problems)
+    for words in ("同一队伍的同一人", "不符", "找不到", "不能晚于今天", "已在该队伍中登记", "校验位", "其他电话"):
+        assert words in reasons, words
+    assert len(quick.warnings) >= 4 and any("1985年3月1日" in w.reason for w in quick.warnings)
+    assert any(p.column.startswith("二队 · ") and "一队 · 第" in p.reason for p in quick.problems)
