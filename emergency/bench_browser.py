@@ -35,6 +35,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from .db import PROJECT_DIR
 
+EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN")
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -154,7 +156,8 @@ class Session:
             message.ParseFromString(payload)
         except DecodeError:
             return
-        if message.WhichOneof("type") == "script_finished":
+        # a run cut short by st.rerun (FINISHED_EARLY_FOR_RERUN) is not the page drawn: its rerun is
+        if message.WhichOneof("type") == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
             self.finished += 1
 
     @classmethod
