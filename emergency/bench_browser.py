@@ -139,7 +139,11 @@ class Session:
         self.context = context
         self.page = page
         self.received = 0
-        self.finished = 0  # script runs the server reported finished (ForwardMsg.script_finished)
+        # Script runs as the websocket tells them: each starts with new_session and ends with
+        # script_finished. A click's run is the first to start after the click: the end of a run
+        # still in flight from before (or of one cut short by st.rerun) must not end the view.
+        self.started = 0
+        self.done = False  # the last run started has finished
         self.current = "overview"  # where a log-in lands
         page.on("websocket", self._watch)
 
@@ -156,9 +160,11 @@ class Session:
             message.ParseFromString(payload)
         except DecodeError:
             return
-        # a run cut short by st.rerun (FINISHED_EARLY_FOR_RERUN) is not the page drawn: its rerun is
-        if message.WhichOneof("type") == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
-            self.finished += 1
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.started, self.done = self.started + 1, False
+        elif kind == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
+            self.done = True
 
     @classmethod
     async def open(cls, browser, url: str, username: str, password: str) -> Session:
@@ -179,7 +185,7 @@ class Session:
     async def view(self, target: Page) -> tuple[float, int]:
         """Open `target` from the sidebar: (seconds until drawn, websocket bytes received)."""
         page = self.page
-        before, runs = self.received, self.finished
+        before, runs = self.received, self.started
         started = time.perf_counter()
         nav = page.get_by_test_id("stSidebarNav")
         link = nav.get_by_role("link", name=target.title, exact=True)
@@ -188,7 +194,7 @@ class Session:
             if await more.count():
                 await more.first.click()
         await link.first.click()
-        while self.finished == runs:  # the run this click started has finished on the server...
+        while self.started == runs or not self.done:  # the run this click started has finished...
             if time.perf_counter() - started > VIEW_TIMEOUT_MS / 1000:
                 raise TimeoutError(f"{target.title}：{VIEW_TIMEOUT_MS // 1000} 秒内未完成")
             await asyncio.sleep(0.01)
