@@ -517,6 +517,7 @@ class _Checker:
             table = _Columns([cells for _, cells in rows])
             columns = [self._parse_column(table, numbers, entry, batches.get(entry[0])) for entry in plan]
             keys = [entry[0] for entry in plan]
+            self.prepare(dict(zip(keys, columns)))
             quick = self.clean_records(numbers, dict(zip(keys, columns))) or [None] * len(rows)
             total = max(1, len(rows))
             for i, (number, values, record) in enumerate(zip(numbers, zip(*columns), quick)):
@@ -526,6 +527,10 @@ class _Checker:
                     record = self.check_row(number, dict(zip(keys, values)))
                 record["_row"], record["_sheet"] = number, sheet.name
                 self.records.append(record)
+
+    def prepare(self, values: dict[str, list]) -> None:
+        """Optionally, before a sheet's rows are checked: read what its rules need of the database for
+        the values of this sheet (its parsed columns by key), rather than the whole registry."""
 
     def clean_records(self, numbers: list[int], values: dict[str, list]) -> list[dict | None] | None:
         """Optionally, worked out for the whole sheet at once: the record of each row that check_row
@@ -764,14 +769,10 @@ class _MemberRows(_Checker):
             self.teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
             self.teams_by_name.setdefault(_name_key(name), []).append((team_id, township))
             self.team_names[team_id] = name
-        active = db.query(
-            "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
-            " WHERE m.left_on IS NULL AND m.id_hmac IS NOT NULL"
-        )
-        self.in_team = {(h, team_id) for h, team_id, _ in active}  # (person, team) already registered
+        # The people of the file already registered, read per sheet (prepare): not every member of the county
+        self.in_team: set[tuple[str, int]] = set()  # (person, team) already registered
         self.elsewhere: dict[str, str] = {}  # person -> the name of a team they are in
-        for h, _, team_name in active:
-            self.elsewhere.setdefault(h, team_name)
+        self.looked_up: set[str] = set()  # the people already read
         self.seen_in_file: dict[tuple, str] = {}  # (person, team) -> first row
         self.file_people: dict[str, str] = {}  # person -> first row
         self.matched: dict[int, str] = {}  # member id -> the row that matched it (update)
@@ -784,6 +785,20 @@ class _MemberRows(_Checker):
         self.by_name: dict[tuple[int, str], list[int]] = {}
         if update:
             self._load_current()
+
+    def prepare(self, values: dict[str, list]) -> None:
+        """The registered members among this sheet's ID numbers (one query, by their HMACs)."""
+        digests = {self.hmac(n) for n in values["id_number"] if n} - self.looked_up
+        if not digests:
+            return
+        self.looked_up |= digests
+        for h, team_id, team_name in self.db.query(
+            "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.left_on IS NULL AND m.id_hmac IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(digests)],
+        ):
+            self.in_team.add((h, team_id))
+            self.elsewhere.setdefault(h, team_name)
 
     def _load_current(self) -> None:
         """The members on the roster now, to match a re-sent roster's rows against."""
