@@ -74,29 +74,62 @@ def archive_status(db: Database, drill_id: int) -> dict:
     }
 
 
-def incomplete_archives(db: Database, year: int, township_code: str | None = None) -> list[dict]:
-    """The year's drills missing a required kind: id, held_on, title, level, township_name, present, missing."""
+def _incomplete_query(db: Database, year: int, township_code: str | None) -> tuple[str, list]:
+    """The year's drills missing a required kind, the rule applied in SQL (a drill's kinds against
+    its level's list, kept in the rule's order), so that a page reads one page of them."""
     required = required_kinds(db)
-    params: list = [year]
+    levels = [level for level in required if required[level]]
+    rule = " UNION ALL ".join("SELECT ? AS level, ?::VARCHAR[] AS kinds" for _ in levels) or (
+        "SELECT NULL::VARCHAR AS level, []::VARCHAR[] AS kinds WHERE FALSE"
+    )
+    params: list = [*(v for level in levels for v in (level, required[level])), year]
     scope = ""
     if township_code:
-        scope, params = " AND d.township_code = ?", [year, township_code]
-    rows = db.query_dicts(
-        "SELECT d.id, d.held_on, d.title, d.level, t.name AS township_name,"
-        " list(DISTINCT a.kind) FILTER (WHERE a.kind IS NOT NULL) AS present"
-        " FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
-        " LEFT JOIN drill_attachments a ON a.drill_id = d.id"
-        f" WHERE year(d.held_on) = ?{scope} AND {live('drills', 'd')}"
-        " GROUP BY d.id, d.held_on, d.title, d.level, t.name ORDER BY d.held_on DESC, d.id DESC",
-        params,
+        scope, params = " AND d.township_code = ?", [*params, township_code]
+    sql = (
+        f"WITH rule AS ({rule}), drilled AS ("
+        " SELECT d.id, d.held_on, d.title, d.level, t.name AS township_name,"
+        "  coalesce(list(DISTINCT a.kind) FILTER (WHERE a.kind IS NOT NULL), []) AS present"
+        "  FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
+        "  LEFT JOIN drill_attachments a ON a.drill_id = d.id"
+        f"  WHERE year(d.held_on) = ?{scope} AND {live('drills', 'd')}"
+        "  GROUP BY d.id, d.held_on, d.title, d.level, t.name)"
+        " SELECT x.id, x.held_on, x.title, x.level, x.township_name, x.present,"
+        "  list_filter(r.kinds, lambda k: NOT list_contains(x.present, k)) AS missing"
+        " FROM drilled x JOIN rule r ON r.level = x.level"
+        " WHERE len(list_filter(r.kinds, lambda k: NOT list_contains(x.present, k))) > 0"
     )
-    incomplete = []
+    return sql, params
+
+
+def incomplete_archives(
+    db: Database, year: int, township_code: str | None = None, *, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    """The year's drills missing a required kind, latest first: id, held_on, title, level,
+    township_name, present, missing (kinds in the rule's order); `limit`/`offset` for one page."""
+    from .paging import limit_clause
+
+    sql, params = _incomplete_query(db, year, township_code)
+    rows = db.query_dicts(f"{sql} ORDER BY x.held_on DESC, x.id DESC{limit_clause(limit, offset)}", params)
     for row in rows:
-        row["present"] = row["present"] or []
-        row["missing"] = missing_kinds(row["level"], row["present"], required)
-        if row["missing"]:
-            incomplete.append(row)
-    return incomplete
+        row["present"] = sorted(row["present"], key=list(KINDS).index)
+    return rows
+
+
+def incomplete_count(db: Database, year: int, township_code: str | None = None) -> int:
+    sql, params = _incomplete_query(db, year, township_code)
+    return int(db.scalar(f"SELECT count(*) FROM ({sql})", params))
+
+
+def incomplete_page(db: Database, year: int, township_code: str | None = None, page: int = 1):
+    """One page (paging.Page) of incomplete_archives, with the whole count."""
+    from .paging import fetch
+
+    return fetch(
+        lambda: incomplete_count(db, year, township_code),
+        lambda limit, offset: incomplete_archives(db, year, township_code, limit=limit, offset=offset),
+        page,
+    )
 
 
 def labels(kinds: list[str]) -> str:

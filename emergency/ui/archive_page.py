@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from emergency import archive, drills, enums, paging
+from emergency import archive, drills, enums
 from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
@@ -28,12 +28,11 @@ rule = archive.required_kinds(db)
 st.markdown(
     "  \n".join(f"**{enums.DRILL_LEVELS[level]}演练**须有：{archive.labels(kinds)}" for level, kinds in rule.items())
 )
-rows = archive.incomplete_archives(db, year, township)
-if not rows:
+listed = archive.incomplete_page(db, year, township, page_number("archives", {"year": year, "township": township}))
+if not listed.total:
     st.success(f"{year}年的演练档案均已齐全。")
 else:
-    st.warning(f"{year}年有 {len(rows)} 场演练档案不完整，请在“演练记录”中打开该演练补传材料。")
-    listed = paging.of_list(rows, page_number("archives", {"year": year, "township": township}))
+    st.warning(f"{year}年有 {listed.total} 场演练档案不完整，请在“演练记录”中打开该演练补传材料。")
     pager("archives", listed, unit="场")
     frame = pd.DataFrame(
         [
