@@ -41,9 +41,9 @@ tab_shelters, tab_hazards, tab_experts, tab_bases, tab_depots = st.tabs(
 )
 with tab_shelters:
     shelters = registry.listing(db, user, "shelters", township_code=township)
-    shelters["coordinate"] = coordinate_text(shelters)
-    shelters["open"] = shelters["is_open"].map({True: "开放", False: "关闭"})
     shelters = paged_frame("shelters", shelters, {"township": township})
+    shelters["coordinate"] = coordinate_text(shelters)  # for the page's rows only
+    shelters["open"] = shelters["is_open"].map({True: "开放", False: "关闭"})
     show_table(
         shelters,
         {
@@ -64,13 +64,14 @@ with tab_shelters:
     transfer_section(db, user, "shelters")
 with tab_hazards:
     hazards = registry.listing(db, user, "hazards", township_code=township)
-    hazards["coordinate"] = coordinate_text(hazards)
+    unplaced = int((hazards["lon"].isna() | hazards["lat"].isna()).sum())
     st.caption(
         f"共 {len(hazards)} 个隐患点，威胁 {int(hazards['people_threatened'].sum()) if len(hazards) else 0} 人；"
-        f"无坐标的 {int((hazards['coordinate'] == '—').sum()) if len(hazards) else 0} 个不在地图上标注（不做推测）。"
+        f"无坐标的 {unplaced} 个不在地图上标注（不做推测）。"
         "责任人和监测员是所在村叫应时要呼叫的人。"
     )
     hazards = paged_frame("hazards", hazards, {"township": township})
+    hazards["coordinate"] = coordinate_text(hazards)
     show_table(
         hazards,
         {
@@ -112,9 +113,8 @@ with tab_experts:
     registry_edit(db, user, "experts", experts)
     transfer_section(db, user, "experts")
 with tab_bases:
-    frame = bases.base_frame(db, township)
+    frame = paged_frame("bases", bases.base_frame(db, township), {"township": township})
     frame["coordinate"] = coordinate_text(frame)
-    frame = paged_frame("bases", frame, {"township": township})
     show_table(
         frame,
         {
