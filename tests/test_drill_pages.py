@@ -3,6 +3,7 @@
 import pytest
 
 from emergency.db import local_today
+from emergency.ui.widgets import mark_status, status_label
 
 PAGES = [
     "emergency/ui/plans_page.py",
@@ -59,8 +60,31 @@ def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_d
     at = app("emergency/ui/plans_page.py", as_user="town100", db=scratch_db, plan="ZR-08")
     frame = next(d.value for d in at.dataframe if "ZR-08" in d.value["编号"].tolist())
     plan_row = frame[frame["编号"] == "ZR-08"].iloc[0]
-    assert plan_row["最近演练"] == f"{today:%Y-%m-%d}" and plan_row["状态"] in ("按期", "即将到期", "已逾期")
+    assert plan_row["最近演练"] == f"{today:%Y-%m-%d}" and status_label(plan_row["状态"]) in (
+        "按期",
+        "即将到期",
+        "已逾期",
+    )
     assert "城关镇低温雨雪冰冻灾害应急演练" in cells(at)
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("已逾期", "🔴 已逾期"),
+        ("从未开展", "🔴 从未开展"),
+        ("异常", "🔴 异常"),
+        ("90天内到期", "🟡 90天内到期"),
+        ("需关注", "🟡 需关注"),
+        ("按期", "🟢 按期"),
+        ("已验收", "🟢 已验收"),
+        ("未读", "未读"),  # a status without a colour stays as it is
+        ("—", "—"),
+    ],
+)
+def test_status_cells_carry_their_colour_as_a_marker(label, shown):
+    assert mark_status(label) == shown
+    assert status_label(shown) == label
 
 
 def test_plans_page_shows_the_clocks_and_sources(app):
@@ -85,7 +109,7 @@ def test_plans_page_shows_the_clocks_and_sources(app):
     ):
         assert column in columns
     statuses = set().union(*(set(t["状态"]) for t in tables[:4]))
-    assert {"按期", "已逾期"} <= statuses
+    assert {"🟢 按期", "🔴 已逾期"} <= statuses  # marked by their colour (widgets.mark_status)
     accidents = tables[1].set_index("编号")
     assert accidents.loc["SG-01", "演练周期"] == "每24个月" and accidents.loc["SG-09", "演练周期"] == "每36个月"
     assert "重污染天气应急预案" in accidents.loc["WS-06", "名称"] and "保障预案" in accidents.loc["SG-14", "名称"]
