@@ -10,7 +10,7 @@ from emergency import auth, enums, exports, roster, teams
 from emergency.db import local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import page_help, show_table, township_options, write_feedback
+from emergency.ui.widgets import page_help, paged_frame, show_table, township_options, write_feedback
 
 
 @st.cache_data(max_entries=32, show_spinner="正在检查……")
@@ -93,7 +93,13 @@ COLUMNS = {
         "leader_name": "负责人",
     },
 }
-SHOW_AT_MOST = 2000
+
+
+def export_findings(frame, columns: dict[str, str], label: str) -> bytes:
+    """The whole list of one check, at the click only."""
+    return exports.export_xlsx(db, user, frame[list(columns)].rename(columns=columns), label)
+
+
 tabs = st.tabs([f"{label}（{counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()])
 for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
     with tab:
@@ -101,17 +107,14 @@ for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
         if frame.empty:
             st.success(f"没有发现“{label}”问题。")
             continue
-        if len(frame) > SHOW_AT_MOST:
-            st.caption(f"共 {len(frame)} 条，下表显示前 {SHOW_AT_MOST} 条；完整清单请导出。")
-        shown = show_table(
-            frame.head(SHOW_AT_MOST),
+        show_table(  # one page of the findings (the export has them all)
+            paged_frame(f"health_{key}", frame, {"township": township}),
             COLUMNS[key],
             {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None,
         )
-        full = frame[list(COLUMNS[key])].rename(columns=COLUMNS[key])
         st.download_button(
             "导出 Excel",
-            data=partial(exports.export_xlsx, db, user, full, label),
+            data=partial(export_findings, frame, COLUMNS[key], label),
             file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx",
             key=f"export_{key}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
