@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from emergency import linkage, teams
+from emergency.db import local_today
 from emergency.ui.widgets import status_label
-from tests.helpers import user_row
+from tests.helpers import scheduler_writing, user_row
 
 MAP = "emergency/ui/map_page.py"
 LINKAGE = "emergency/ui/linkage_page.py"
@@ -154,6 +155,33 @@ def test_overview_kpi_tiles_and_charts(app):
     links = [p.proto.page for p in at.get("page_link")]
     assert any("drills" in p for p in links) and any("teams" in p for p in links)  # drill-down to the lists
     assert "现有应急救援队伍388支、队员7349人" in "\n".join(m.value for m in at.markdown)
+
+
+def test_overview_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """A rerun with the registry unchanged runs none of the overview's queries, with the scheduler
+    committing its bookkeeping meanwhile; a registry write recomputes (counted on report_figures)."""
+    from emergency import reports
+    from emergency.ui import state
+
+    computed = []
+    real = reports.report_figures
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "report_figures", counting)
+    at = app(db=scratch_db, as_user="leader")
+    assert not at.exception and len(computed) == 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
+        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
+        at.run()
+        assert not at.exception and len(computed) == 2  # a registry write recomputes
+    assert "现有应急救援队伍" in "\n".join(m.value for m in at.markdown)
 
 
 def test_rerun_times(app):
