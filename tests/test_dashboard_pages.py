@@ -184,6 +184,48 @@ def test_overview_is_served_from_its_cache_while_the_scheduler_writes(app, scrat
     assert "现有应急救援队伍" in "\n".join(m.value for m in at.markdown)
 
 
+def test_linkage_lists_are_served_from_their_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """三级联动's lists (pending acknowledgements, contacts, recent warnings) are read once, not on each
+    rerun, with the scheduler committing its bookkeeping; a write to them (a contact) reads them again."""
+    from emergency.ui import state
+
+    counted = {"pending": 0, "contacts": 0}
+    real_pending, real_contacts = linkage.pending_acknowledgements, linkage.contact_list
+
+    def pending(*args, **kwargs):
+        counted["pending"] += 1
+        return real_pending(*args, **kwargs)
+
+    def contacts(*args, **kwargs):
+        counted["contacts"] += 1
+        return real_contacts(*args, **kwargs)
+
+    monkeypatch.setattr(linkage, "pending_acknowledgements", pending)
+    monkeypatch.setattr(linkage, "contact_list", contacts)
+    at = app(LINKAGE, db=scratch_db)
+    first = dict(counted)
+    assert first["pending"] == 1 and first["contacts"] >= 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and counted == first  # served from the cache
+        linkage.add_contact(
+            app_db,
+            user_row(app_db, "admin"),
+            {
+                "township_code": "410325100",
+                "role": "station_staff",
+                "name": "缓存测试",
+                "phone": "13800000000",
+                "active_from": local_today(),
+            },
+        )
+        at.run()
+        assert not at.exception and counted["pending"] == 2 and counted["contacts"] > first["contacts"]
+    shown = "\n".join(d.value.to_csv() for d in at.dataframe)
+    assert "缓存测试" in shown  # the new contact is listed at once
+
+
 def test_rerun_times(app):
     """Measured, reported: a warm rerun of each dashboard page on the demo database."""
     timings = {}

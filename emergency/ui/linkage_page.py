@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from emergency import calls, linkage, regions
+from emergency import auth, calls, linkage, regions
 from emergency.db import DATA_FAMILIES, TZ
 from emergency.enums import CONTACT_ROLES, WARNING_HAZARDS, WARNING_LEVELS
 from emergency.notify import personal
@@ -20,6 +20,7 @@ from emergency.ui.widgets import (
     export_list,
     label_of,
     page_help,
+    paged_frame,
     show_table,
     township_options,
     write_feedback,
@@ -44,8 +45,46 @@ def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime,
     return linkage.village_indicators(get_db(), township_code, minute, json.loads(th_json))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_pending(db_path: str, generation: tuple[int, ...], scope: str | None):
+    """The acknowledgements waiting (at most 500) ready to draw, and the form's choices {label: id}:
+    kept until the next committed write to what they read (linkage.CALLS_READS)."""
+    pending = linkage.pending_acknowledgements(get_db(), scope)
+    if not pending:
+        return None, {}
+    shown = pd.DataFrame(pending)
+    shown["level"] = shown["level"].map(WARNING_LEVELS)
+    shown["escalated"] = shown["escalated_at"].map(lambda v: "已升级催办" if v is not None and not pd.isna(v) else "")
+    labels = {
+        f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
+        + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"]
+        for p in pending
+    }
+    return shown, labels
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_contacts(
+    db_path: str, generation: tuple[int, ...], role: str, user_township: str | None, township: str | None, today
+):
+    """The current contacts of a township (None: the user's scope), phones masked for this role and
+    township: kept until the next committed write to what they read (linkage.CALLS_READS)."""
+    return linkage.contact_list(get_db(), auth.User(None, "", "", role, user_township), township, today)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_warnings(db_path: str, generation: tuple[int, ...]):
+    return calls.recent_warnings(get_db(), 100), linkage.recent_roll_calls(get_db(), limit=50)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_warning(db_path: str, generation: tuple[int, ...], warning_id: int):
+    return calls.place_rates(get_db(), warning_id), calls.timeline(get_db(), warning_id)
+
+
 user = require_login()
 db = get_db()
+calls_generation = db.generation_of(*linkage.CALLS_READS)
 st.title("三级联动")
 record_actions.voided_note("contacts")
 page_help("linkage")
@@ -137,7 +176,7 @@ show_table(
     percents=["ack_rate"],
 )
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
-    contacts = linkage.contact_list(db, user, town_code, now.date())
+    contacts = cached_contacts(str(db.path), calls_generation, user.role, user.township_code, town_code, now.date())
     show_table(
         contacts,
         {"village_name": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话", "active_from": "到岗日期"},
@@ -148,23 +187,22 @@ st.subheader("登记")
 tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "预警记录", "叫应链", "联络人"])
 with tabs[0]:
     scope = None if user.is_admin else user.township_code
-    pending = linkage.pending_acknowledgements(db, scope) if (user.is_admin or user.role == "township") else []
+    pending, labels = (
+        cached_pending(str(db.path), calls_generation, scope)
+        if (user.is_admin or user.role == "township")
+        else (None, {})
+    )
     if user.role == "viewer":
         st.info("只读账号不能登记叫应。")
-    elif not pending:
+    elif pending is None:
         st.success("没有待叫应的预警。")
     else:
         st.caption(
             "预警发布后系统立即按叫应链推送到责任人；在每步限时内未确认的，每分钟自动再次叫应一次并推送下一步，"
             "最后报县应急值班室。此处登记电话答复：登记后该乡镇（村）的叫应即停止。"
         )
-        shown = pd.DataFrame(pending)
-        shown["level"] = shown["level"].map(WARNING_LEVELS)
-        shown["escalated"] = shown["escalated_at"].map(
-            lambda v: "已升级催办" if v is not None and not pd.isna(v) else ""
-        )
         show_table(
-            shown,
+            paged_frame("pending_acks", pending, {"scope": scope}),
             {
                 "issued_at": "发布时间",
                 "level": "级别",
@@ -174,11 +212,6 @@ with tabs[0]:
                 "escalated": "升级",
             },
         )
-        labels = {
-            f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
-            + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"]
-            for p in pending
-        }
         with st.form("acknowledge"):
             chosen = st.selectbox("待叫应预警", list(labels))
             day = st.date_input("叫应日期", value=now.date())
@@ -211,7 +244,7 @@ with tabs[1]:
                 ):
                     st.rerun()
         draw_frame(
-            linkage.recent_roll_calls(db, limit=50).rename(
+            cached_warnings(str(db.path), calls_generation)[1].rename(
                 columns={
                     "called_at": "点名时间",
                     "township_name": "乡镇",
@@ -251,7 +284,7 @@ with tabs[2]:
                     sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
                     st.info(f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。")
 with tabs[3]:
-    recent = calls.recent_warnings(db, 100)
+    recent = cached_warnings(str(db.path), calls_generation)[0]
     if not recent:
         st.info("暂无预警记录。")
     else:
@@ -261,12 +294,13 @@ with tabs[3]:
             for w in recent
         }
         chosen_warning = choices[st.selectbox("预警", list(choices), key="timeline_warning")]
-        rates = pd.DataFrame(calls.place_rates(db, chosen_warning))
+        place_rates, timeline = cached_warning(str(db.path), calls_generation, chosen_warning)
+        rates = pd.DataFrame(place_rates)
         show_table(
             rates,
             {"township_name": "乡镇", "places": "叫应单位", "acknowledged": "已确认", "within_limit": "限时内确认"},
         )
-        events = pd.DataFrame(calls.timeline(db, chosen_warning))
+        events = pd.DataFrame(timeline)
         if events.empty:
             st.caption("该预警没有逐人叫应记录（系统逐人叫应之前登记的预警）。")
         else:
@@ -386,7 +420,10 @@ with tabs[5]:
                 record_actions.save_and_clear(
                     "contact", lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
                 )
-        record_actions.contact_tools(db, user)
+        scoped = None if user.is_admin else user.township_code
+        record_actions.contact_tools(
+            db, user, cached_contacts(str(db.path), calls_generation, user.role, user.township_code, scoped, now.date())
+        )
     record_actions.voided_section(db, user, "contacts")
 
 with st.expander("指标定义与阈值"):
