@@ -127,7 +127,8 @@ def test_plans_page_shows_the_clocks_and_sources(app):
     township = next(t for t in tables if "备案截止（报县政府）" in t.columns)
     assert len(township) == 48 and set(township["演练周期"]) == {"每24个月", "每36个月"}
     villages = next(t for t in tables if "备案截止（报乡镇）" in t.columns)
-    assert len(villages) == 337
+    assert len(villages) == 100  # the first page of the 337 (test_plans_page_clocks_are_served_from_…)
+    assert any(c.value.startswith("共 337 个村（社区），第 1 / 4 页") for c in at.caption)
 
 
 def test_admin_records_a_revision_on_the_plans_page(app, scratch_db):
@@ -152,6 +153,35 @@ def test_admin_records_a_filing_and_edits_a_rule_on_the_plans_page(app, scratch_
     widget(at.button, "保存规则").click().run()
     assert scratch_db.scalar("SELECT interval_months FROM deadline_rules WHERE code = 'enterprise_evaluation'") == 30
     assert scratch_db.scalar("SELECT count(*) FROM audit_log WHERE table_name = 'deadline_rules'") == 1
+
+
+def test_plans_page_clocks_are_served_from_their_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """The clocks of the plans and of the 337 villages are computed once, not on each rerun, with the
+    scheduler committing its bookkeeping; a rule change recomputes them. The villages are paged."""
+    from emergency import deadlines
+    from emergency.ui import state
+    from tests.helpers import scheduler_writing, user_row
+
+    computed = []
+    real = deadlines.all_rules  # (the scheduler's sweep computes the villages' clocks too, never this)
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "all_rules", counting)
+    at = app("emergency/ui/plans_page.py", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    villages = scratch_db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual")
+    assert any(c.value.startswith(f"共 {villages} 个村（社区），第 1 / ") for c in at.caption)
+    assert max(len(d.value) for d in at.dataframe) <= 100
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        deadlines.set_rule(app_db, user_row(app_db, "admin"), "village_yearly", months=24)
+        at.run()
+        assert not at.exception and len(computed) == 2  # a rule change recomputes
 
 
 def test_report_page_shows_the_paragraph(app):
