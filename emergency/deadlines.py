@@ -79,6 +79,8 @@ def _filings(db: Database, subject_type: str) -> dict[str, dict]:
 # their filings, drills, deadline rules, voided records, townships and villages, villages' entries in
 # the system); a cache of them keys on db.generation_of(*these).
 CLOCK_READS = ("plans", "drills", "records", "places", "calls")
+# overdue_list reads these and the enterprises (registry).
+OVERDUE_READS = (*CLOCK_READS, "registry")
 
 
 def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> list[dict]:

@@ -190,6 +190,32 @@ def test_report_page_shows_the_paragraph(app):
     assert "现有应急救援队伍388支、队员7349人" in text and "开展县乡两级演练92场次，参演12100余人次" in text
 
 
+def test_actions_page_overdue_list_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """The overdue list (every clock of the county) is computed once, not on each rerun, with the
+    scheduler committing its bookkeeping; a drill write recomputes it."""
+    from emergency import deadlines
+    from emergency.ui import state
+    from tests.helpers import scheduler_writing, user_row
+
+    computed = []
+    real = deadlines.overdue_list
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "overdue_list", counting)
+    at = app("emergency/ui/actions_page.py", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        deadlines.set_rule(app_db, user_row(app_db, "admin"), "village_yearly", months=24)
+        at.run()
+        assert not at.exception and len(computed) == 2  # a rule change recomputes
+
+
 def test_actions_page_lists_overdue_items(app):
     at = app("emergency/ui/actions_page.py", as_user="admin")
     metrics = {m.label: m.value for m in at.metric}
