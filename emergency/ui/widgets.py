@@ -45,6 +45,25 @@ def show_table(
     return shown
 
 
+def prepared_table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    enum_columns: dict[str, dict] | None = None,
+    *,
+    rates: Iterable[str] = (),
+    percents: Iterable[str] = (),
+    durations: Iterable[str] = (),
+) -> pd.DataFrame:
+    """What show_table would send to the browser, formatted and marked, for a page that caches it
+    beside the data it comes from (formatting is pandas work per column); draw it with draw_prepared."""
+    return prepared_frame(
+        table_frame(frame, columns, enum_columns),
+        rates=[columns[c] for c in rates],
+        percents=[columns[c] for c in percents],
+        durations=[columns[c] for c in durations],
+    )
+
+
 def table_frame(
     frame: pd.DataFrame, columns: dict[str, str], enum_columns: dict[str, dict] | None = None
 ) -> pd.DataFrame:
@@ -73,12 +92,24 @@ def draw_frame(
     """The one door to st.dataframe: every column formatted to one type first (display.display_frame:
     "—" for empty cells, no None/nan on the canvas, no ArrowTypeError), status columns marked.
     A frame with a meaningful index (a pivot) is drawn with that index as its first column."""
+    draw_prepared(prepared_frame(frame, rates=rates, percents=percents, durations=durations), **kwargs)
+
+
+def prepared_frame(
+    frame: pd.DataFrame, *, rates: Iterable[str] = (), percents: Iterable[str] = (), durations: Iterable[str] = ()
+) -> pd.DataFrame:
+    """What draw_frame sends: display.display_frame's text, status cells marked (mark_status)."""
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         frame = frame.reset_index()
     display = display_frame(frame, rates=rates, percents=percents, durations=durations)
     for column in display.columns:
         if str(column).endswith("状态"):
             display[column] = display[column].map(mark_status)
+    return display
+
+
+def draw_prepared(display: pd.DataFrame, **kwargs) -> None:
+    """Draw a frame prepared_frame / prepared_table made (perhaps cached by the page)."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
     st.dataframe(display, **kwargs)
