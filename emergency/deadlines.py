@@ -78,6 +78,14 @@ def _filings(db: Database, subject_type: str) -> dict[str, dict]:
 
 
 # County plans --------------------------------------------------------------------------------------
+# The table families (db.FAMILIES) the clocks of plans, township plans and villages read (plans and
+# their filings, drills, deadline rules, voided records, townships and villages, villages' entries in
+# the system); a cache of them keys on db.generation_of(*these).
+CLOCK_READS = ("plans", "drills", "records", "places", "calls")
+# overdue_list reads these and the enterprises (registry).
+OVERDUE_READS = (*CLOCK_READS, "registry")
+
+
 def plan_deadlines(db: Database, today: date, warn_days: int = WARN_DAYS) -> list[dict]:
     """Every active plan: its three clocks (drill, evaluation, filing) with their rules and sources.
 

@@ -330,6 +330,11 @@ def set_thresholds(db: Database, actor: User, values: dict) -> None:
 
 
 # Reads ----------------------------------------------------------------------------------------
+# The table families (db.FAMILIES) the lists of 三级联动 read (pending acknowledgements, contacts,
+# recent warnings and roll calls, a warning's timeline); a cache of them keys on db.generation_of(*these).
+CALLS_READS = ("calls", "places", "records")
+
+
 def _now() -> datetime:
     return datetime.now(TZ)
 

@@ -329,6 +329,10 @@ HEALTH_CHECKS = {
 }
 
 
+# The table families (db.FAMILIES) coverage reads: teams and their domains, townships and domains,
+# voided records; a cache of it keys on db.generation_of(*these).
+COVERAGE_READS = ("registry", "places", "records")
+
 # The table families (db.FAMILIES) roster_health reads: members, teams and certificates, the
 # townships' names, voided records and the settings; a cache of it keys on db.generation_of(*these).
 HEALTH_READS = ("registry", "places", "records", "settings")

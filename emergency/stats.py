@@ -78,6 +78,13 @@ STAT_LABELS = {
 }
 
 
+# The table families (db.FAMILIES) the overview's figures read: year_stats, reports.report_figures (with
+# linkage's connected townships), drills.action_counts, deadlines.plan_deadlines, teams.domain_counts.
+# A cache of them keys on db.generation_of(*these): the scheduler's bookkeeping, log-ins (accounts),
+# notifications and resources leave it alone.
+OVERVIEW_READS = ("places", "registry", "records", "plans", "drills", "calls", "settings")
+
+
 def year_stats(db: Database, year: int, as_of: date | None = None) -> dict:
     """One dict with the year's figures; the keys of `stats --json` (drills / participants: all levels).
 

@@ -307,6 +307,25 @@ def go_to(page, title: str) -> None:
 
 
 @contextmanager
+def scheduler_writing(db):
+    """The real scheduler on `db` (the app's Database: state.get_db()), its delivery job every 0.3 s,
+    after it has committed its bookkeeping (job_runs) three times: what a cache must survive."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from emergency import scheduler
+
+    running = scheduler.start(db, startup_delay_seconds=0.1, deliver_trigger=IntervalTrigger(seconds=0.3))
+    try:
+        writes, deadline = db.generation, time.monotonic() + 30
+        while db.scalar("SELECT coalesce(sum(runs), 0) FROM job_runs") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert db.scalar("SELECT coalesce(sum(runs), 0) FROM job_runs") >= 3 and db.generation > writes
+        yield running
+    finally:
+        scheduler.stop(running, wait=True)
+
+
+@contextmanager
 def running_server(db: Path, log_dir: Path):
     """The app started as a user starts it (streamlit run server.py) on `db`, until the block ends."""
     port = free_port()

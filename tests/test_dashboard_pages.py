@@ -7,7 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from emergency import linkage, teams
-from tests.helpers import user_row
+from emergency.db import local_today
+from emergency.ui.widgets import status_label
+from tests.helpers import scheduler_writing, user_row
 
 MAP = "emergency/ui/map_page.py"
 LINKAGE = "emergency/ui/linkage_page.py"
@@ -109,7 +111,7 @@ def test_linkage_page_shows_16_of_16_connected_in_2024(app):
     assert metrics["2024年互联互通乡镇"] == "16 / 16"
     assert any("互联互通" in c.value and "口径" in c.value for c in at.caption)
     table = at.dataframe[0].value
-    assert len(table) == 16 and set(table["状态"]) <= set(linkage.STATUS_LABELS.values())
+    assert len(table) == 16 and set(table["状态"].map(status_label)) <= set(linkage.STATUS_LABELS.values())
     assert int(metrics["当前正常（绿）"]) + int(metrics["当前需关注（黄）"]) + int(metrics["当前异常（红）"]) == 16
     villages = at.dataframe[1].value
     assert len(villages) == 20 and "信息员A岗" in villages.columns  # 城关镇's villages
@@ -153,6 +155,75 @@ def test_overview_kpi_tiles_and_charts(app):
     links = [p.proto.page for p in at.get("page_link")]
     assert any("drills" in p for p in links) and any("teams" in p for p in links)  # drill-down to the lists
     assert "现有应急救援队伍388支、队员7349人" in "\n".join(m.value for m in at.markdown)
+
+
+def test_overview_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """A rerun with the registry unchanged runs none of the overview's queries, with the scheduler
+    committing its bookkeeping meanwhile; a registry write recomputes (counted on report_figures)."""
+    from emergency import reports
+    from emergency.ui import state
+
+    computed = []
+    real = reports.report_figures
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "report_figures", counting)
+    at = app(db=scratch_db, as_user="leader")
+    assert not at.exception and len(computed) == 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
+        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
+        at.run()
+        assert not at.exception and len(computed) == 2  # a registry write recomputes
+    assert "现有应急救援队伍" in "\n".join(m.value for m in at.markdown)
+
+
+def test_linkage_lists_are_served_from_their_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """三级联动's lists (pending acknowledgements, contacts, recent warnings) are read once, not on each
+    rerun, with the scheduler committing its bookkeeping; a write to them (a contact) reads them again."""
+    from emergency.ui import state
+
+    counted = {"pending": 0, "contacts": 0}
+    real_pending, real_contacts = linkage.pending_acknowledgements, linkage.contact_list
+
+    def pending(*args, **kwargs):
+        counted["pending"] += 1
+        return real_pending(*args, **kwargs)
+
+    def contacts(*args, **kwargs):
+        counted["contacts"] += 1
+        return real_contacts(*args, **kwargs)
+
+    monkeypatch.setattr(linkage, "pending_acknowledgements", pending)
+    monkeypatch.setattr(linkage, "contact_list", contacts)
+    at = app(LINKAGE, db=scratch_db)
+    first = dict(counted)
+    assert first["pending"] == 1 and first["contacts"] >= 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and counted == first  # served from the cache
+        linkage.add_contact(
+            app_db,
+            user_row(app_db, "admin"),
+            {
+                "township_code": "410325100",
+                "role": "station_staff",
+                "name": "缓存测试",
+                "phone": "13800000000",
+                "active_from": local_today(),
+            },
+        )
+        at.run()
+        assert not at.exception and counted["pending"] == 2 and counted["contacts"] > first["contacts"]
+    shown = "\n".join(d.value.to_csv() for d in at.dataframe)
+    assert "缓存测试" in shown  # the new contact is listed at once
 
 
 def test_rerun_times(app):

@@ -3,6 +3,7 @@
 import pytest
 
 from emergency.db import local_today
+from emergency.ui.widgets import mark_status, status_label
 
 PAGES = [
     "emergency/ui/plans_page.py",
@@ -59,8 +60,31 @@ def test_township_logs_a_drill_and_sees_it_in_statistics_and_plan(app, scratch_d
     at = app("emergency/ui/plans_page.py", as_user="town100", db=scratch_db, plan="ZR-08")
     frame = next(d.value for d in at.dataframe if "ZR-08" in d.value["编号"].tolist())
     plan_row = frame[frame["编号"] == "ZR-08"].iloc[0]
-    assert plan_row["最近演练"] == f"{today:%Y-%m-%d}" and plan_row["状态"] in ("按期", "即将到期", "已逾期")
+    assert plan_row["最近演练"] == f"{today:%Y-%m-%d}" and status_label(plan_row["状态"]) in (
+        "按期",
+        "即将到期",
+        "已逾期",
+    )
     assert "城关镇低温雨雪冰冻灾害应急演练" in cells(at)
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("已逾期", "🔴 已逾期"),
+        ("从未开展", "🔴 从未开展"),
+        ("异常", "🔴 异常"),
+        ("90天内到期", "🟡 90天内到期"),
+        ("需关注", "🟡 需关注"),
+        ("按期", "🟢 按期"),
+        ("已验收", "🟢 已验收"),
+        ("未读", "未读"),  # a status without a colour stays as it is
+        ("—", "—"),
+    ],
+)
+def test_status_cells_carry_their_colour_as_a_marker(label, shown):
+    assert mark_status(label) == shown
+    assert status_label(shown) == label
 
 
 def test_plans_page_shows_the_clocks_and_sources(app):
@@ -85,7 +109,7 @@ def test_plans_page_shows_the_clocks_and_sources(app):
     ):
         assert column in columns
     statuses = set().union(*(set(t["状态"]) for t in tables[:4]))
-    assert {"按期", "已逾期"} <= statuses
+    assert {"🟢 按期", "🔴 已逾期"} <= statuses  # marked by their colour (widgets.mark_status)
     accidents = tables[1].set_index("编号")
     assert accidents.loc["SG-01", "演练周期"] == "每24个月" and accidents.loc["SG-09", "演练周期"] == "每36个月"
     assert "重污染天气应急预案" in accidents.loc["WS-06", "名称"] and "保障预案" in accidents.loc["SG-14", "名称"]
@@ -103,7 +127,8 @@ def test_plans_page_shows_the_clocks_and_sources(app):
     township = next(t for t in tables if "备案截止（报县政府）" in t.columns)
     assert len(township) == 48 and set(township["演练周期"]) == {"每24个月", "每36个月"}
     villages = next(t for t in tables if "备案截止（报乡镇）" in t.columns)
-    assert len(villages) == 337
+    assert len(villages) == 100  # the first page of the 337 (test_plans_page_clocks_are_served_from_…)
+    assert any(c.value.startswith("共 337 个村（社区），第 1 / 4 页") for c in at.caption)
 
 
 def test_admin_records_a_revision_on_the_plans_page(app, scratch_db):
@@ -130,10 +155,65 @@ def test_admin_records_a_filing_and_edits_a_rule_on_the_plans_page(app, scratch_
     assert scratch_db.scalar("SELECT count(*) FROM audit_log WHERE table_name = 'deadline_rules'") == 1
 
 
+def test_plans_page_clocks_are_served_from_their_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """The clocks of the plans and of the 337 villages are computed once, not on each rerun, with the
+    scheduler committing its bookkeeping; a rule change recomputes them. The villages are paged."""
+    from emergency import deadlines
+    from emergency.ui import state
+    from tests.helpers import scheduler_writing, user_row
+
+    computed = []
+    real = deadlines.all_rules  # (the scheduler's sweep computes the villages' clocks too, never this)
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "all_rules", counting)
+    at = app("emergency/ui/plans_page.py", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    villages = scratch_db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual")
+    assert any(c.value.startswith(f"共 {villages} 个村（社区），第 1 / ") for c in at.caption)
+    assert max(len(d.value) for d in at.dataframe) <= 100
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        deadlines.set_rule(app_db, user_row(app_db, "admin"), "village_yearly", months=24)
+        at.run()
+        assert not at.exception and len(computed) == 2  # a rule change recomputes
+
+
 def test_report_page_shows_the_paragraph(app):
     at = app("emergency/ui/report_page.py", as_user="leader", year="2024")
     text = "\n".join(m.value for m in at.markdown)
     assert "现有应急救援队伍388支、队员7349人" in text and "开展县乡两级演练92场次，参演12100余人次" in text
+
+
+def test_actions_page_overdue_list_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """The overdue list (every clock of the county) is computed once, not on each rerun, with the
+    scheduler committing its bookkeeping; a drill write recomputes it."""
+    from emergency import deadlines
+    from emergency.ui import state
+    from tests.helpers import scheduler_writing, user_row
+
+    computed = []
+    real = deadlines.overdue_list
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "overdue_list", counting)
+    at = app("emergency/ui/actions_page.py", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        deadlines.set_rule(app_db, user_row(app_db, "admin"), "village_yearly", months=24)
+        at.run()
+        assert not at.exception and len(computed) == 2  # a rule change recomputes
 
 
 def test_actions_page_lists_overdue_items(app):

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emergency.db import local_today
+from emergency.ui.widgets import status_label
 from tests.helpers import user_row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,9 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_coverage_page_shows_the_matrix_gaps_and_drill_down(app):
     at = app("emergency/ui/coverage_page.py", as_user="leader")
     assert at.title[0].value == "覆盖分析"
-    matrix = at.dataframe[0].value
+    shown = at.dataframe[0].value
+    matrix = shown.map(lambda v: int(status_label(v)))  # gaps marked in the cell: "🔴 0", "🟡 3"
     assert matrix.shape == (16, 16) and "城关镇" in matrix.columns and "木植街乡" in matrix.columns
     assert "生态环境" in matrix.index and (matrix.loc["生态环境"] == 0).all()
+    assert (shown.loc["生态环境"] == "🔴 0").all()  # no team at all
+    county_only = shown.map(lambda v: v.startswith("🟡 "))
+    assert county_only.to_numpy().any() and (matrix.to_numpy()[county_only.to_numpy()] > 0).all()
     assert any("生态环境" in e.value and "没有任何队伍覆盖" in e.value for e in at.error)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["无任何队伍的单元"] == "16"
@@ -25,7 +30,34 @@ def test_coverage_page_shows_the_matrix_gaps_and_drill_down(app):
     assert "全县各乡镇" in drill["服务范围"].tolist() and len(drill) > 2
     assert all("****" in p for p in drill["值班电话"] if p)  # a viewer: phones masked
     at.radio[0].set_value("队员数（人）").run()
-    assert at.dataframe[0].value.to_numpy().max() > 100
+    assert at.dataframe[0].value.map(lambda v: int(status_label(v))).to_numpy().max() > 100
+
+
+def test_coverage_matrix_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """The matrix is computed once, not on each rerun, with the scheduler committing its bookkeeping;
+    a registry write recomputes it."""
+    from emergency import roster, teams
+    from emergency.ui import state
+    from tests.helpers import scheduler_writing
+
+    computed = []
+    real = roster.coverage
+
+    def counting(*args, **kwargs):
+        computed.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(roster, "coverage", counting)
+    at = app("emergency/ui/coverage_page.py", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(computed) == 1  # served from the cache
+        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
+        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
+        at.run()
+        assert not at.exception and len(computed) == 2  # a registry write recomputes
 
 
 def test_roster_page_lists_findings_and_admin_settings(app):
@@ -36,9 +68,28 @@ def test_roster_page_lists_findings_and_admin_settings(app):
     assert len(at.tabs) == 7 and at.dataframe
     assert at.number_input(key="set_min_age").value == 18  # admins see the settings form
     viewer = app("emergency/ui/roster_page.py", as_user="leader")
-    assert not viewer.number_input
+    assert not [n for n in viewer.number_input if n.key.startswith("set_")]  # no settings form
     town = app("emergency/ui/roster_page.py", as_user="town100")
     assert town.selectbox[0].value == "城关镇"
+
+
+def test_roster_findings_are_paged(app, demo_db):
+    """Each check shows one page of its findings (the whole list is the export's): the bytes sent stay
+    bounded at 100 times the county (1.1 MB at ×1 before)."""
+    from emergency import paging, roster
+
+    at = app("emergency/ui/roster_page.py")
+    findings = roster.roster_health(demo_db, user_row(demo_db, "admin"), local_today())
+    long = [key for key, frame in findings.items() if len(frame) > paging.PAGE_SIZE]
+    assert long  # the demo has a check with more than one page of findings
+    assert all(len(d.value) <= paging.PAGE_SIZE for d in at.dataframe)
+    key = long[0]
+    assert any(c.value.startswith(f"共 {len(findings[key])} 条，第 1 / ") for c in at.caption)
+    first = next(d.value for d in at.dataframe if len(d.value) == paging.PAGE_SIZE)
+    at.button(key=f"health_{key}_next").click().run()
+    assert not at.exception and at.number_input(key=f"health_{key}_page").value == 2
+    assert any(c.value.startswith(f"共 {len(findings[key])} 条，第 2 / ") for c in at.caption)
+    assert not any(d.value.equals(first) for d in at.dataframe)
 
 
 def test_import_page_is_not_for_viewers(app, log_in):

@@ -25,6 +25,15 @@ from emergency.ui.widgets import (
     write_feedback,
 )
 
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_overdue(db_path: str, generations: tuple[int, ...], today, township: str | None) -> list[dict]:
+    """Everything late today (every clock of plans, enterprises, seasons, township plans and villages,
+    the rules applied in Python): kept until a committed write touches a table family it reads
+    (db.generation_of(*deadlines.OVERDUE_READS)), per day and township."""
+    return deadlines.overdue_list(get_db(), today, township_code=township)
+
+
 user = require_login()
 db = get_db()
 today = local_today()
@@ -130,7 +139,7 @@ record_actions.voided_section(db, user, "corrective_actions")
 
 st.subheader("逾期事项总表")
 st.caption("预案、企业、村（社区）和乡镇的演练或评估期限已过或从未开展的，逐项列出，并注明依据。")
-overdue = deadlines.overdue_list(db, today, township_code=township)
+overdue = cached_overdue(str(db.path), db.generation_of(*deadlines.OVERDUE_READS), today, township)
 if overdue:
     late = paging.of_list(overdue, page_number("overdue", {"township": township}))
     pager("overdue", late, unit="项")

@@ -1,5 +1,7 @@
 """覆盖分析: township x hazard-domain matrix of the teams serving each cell, gaps highlighted, drill-down."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -7,7 +9,30 @@ from emergency import enums, roster
 from emergency.db import local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import label_of, page_help, show_table
+from emergency.ui.widgets import AMBER, RED, label_of, page_help, show_table
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_coverage(db_path: str, generations: tuple[int, ...], today: date, value: str):
+    """The township x domain cells and the matrix drawn (domains as rows), kept until a committed
+    write touches a table family they read (db.generation_of(*roster.COVERAGE_READS)), per day and
+    measure."""
+    cells = roster.coverage(get_db(), today)
+    matrix = roster.coverage_matrix(cells, value).T
+    matrix.index.name = "领域"
+    shown = marked(matrix, roster.coverage_matrix(cells, "teams").T, roster.coverage_matrix(cells, "local_teams").T)
+    return cells, shown
+
+
+def marked(values: pd.DataFrame, teams: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
+    """The matrix as text, gaps marked in the cell as the status columns are (no pandas Styler, whose
+    per-cell rendering cost more than the rest of the page): 🔴 no team at all, 🟡 county-wide only."""
+    rows = [
+        [f"{RED} {v}" if t == 0 else f"{AMBER} {v}" if n == 0 else str(v) for v, t, n in zip(*row)]
+        for row in zip(values.to_numpy(dtype=int), teams.to_numpy(), local.to_numpy())
+    ]
+    return pd.DataFrame(rows, index=values.index, columns=values.columns)
+
 
 user = require_login()
 db = get_db()
@@ -15,25 +40,14 @@ st.title("覆盖分析")
 page_help("coverage")
 st.caption(
     "每个乡镇、每个灾种领域有多少支在册队伍（及其队员）可以服务。县级队伍和未指定乡镇的社会应急力量服务全县，"
-    "计入每个乡镇。红色：没有任何队伍；黄色：只有县级/全县性队伍，本乡镇没有。"
+    f"计入每个乡镇。{RED}：没有任何队伍；{AMBER}：只有县级/全县性队伍，本乡镇没有。"
 )
 
 today = local_today()
-cells = roster.coverage(db, today)
 measure = st.radio("单元格显示", ["队伍数（支）", "队员数（人）"], horizontal=True)
 value = "teams" if measure.startswith("队伍") else "members"
 # Domains as rows, townships as columns: 16 short township names fit the width of the page.
-matrix = roster.coverage_matrix(cells, value).T
-teams_matrix = roster.coverage_matrix(cells, "teams").T
-local_matrix = roster.coverage_matrix(cells, "local_teams").T
-matrix.index.name = "领域"
-
-
-def colour(frame: pd.DataFrame) -> pd.DataFrame:
-    styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    styles = styles.mask(local_matrix == 0, "background-color: #fff3bf")
-    return styles.mask(teams_matrix == 0, "background-color: #ffc9c9; color: #c92a2a; font-weight: bold")
-
+cells, matrix = cached_coverage(str(db.path), db.generation_of(*roster.COVERAGE_READS), today, value)
 
 found = roster.gaps(cells)
 no_team = found[found["kind"] == "无任何队伍"]
@@ -42,10 +56,10 @@ cols[0].metric("乡镇 × 领域", f"{len(cells)}")
 cols[1].metric("无任何队伍的单元", f"{len(no_team)}")
 cols[2].metric("仅有县级队伍的单元", f"{len(found) - len(no_team)}")
 st.dataframe(
-    matrix.style.apply(colour, axis=None),
+    matrix,
     width="stretch",
     height=(len(matrix) + 1) * 35 + 3,
-    column_config={c: st.column_config.NumberColumn(c, width=50) for c in matrix.columns},
+    column_config={c: st.column_config.TextColumn(c, width=60) for c in matrix.columns},
 )
 
 st.subheader("缺口清单")

@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from emergency import calls, linkage, regions
+from emergency import auth, calls, linkage, regions
 from emergency.db import DATA_FAMILIES, TZ
 from emergency.enums import CONTACT_ROLES, WARNING_HAZARDS, WARNING_LEVELS
 from emergency.notify import personal
@@ -16,10 +16,13 @@ from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import (
-    draw_frame,
+    draw_prepared,
     export_list,
     label_of,
     page_help,
+    paged_frame,
+    prepared_frame,
+    prepared_table,
     show_table,
     township_options,
     write_feedback,
@@ -44,8 +47,165 @@ def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime,
     return linkage.village_indicators(get_db(), township_code, minute, json.loads(th_json))
 
 
+# The tables below are cached as drawn (widgets.prepared_table: formatted and marked), with the data
+# they show: a rerun with unchanged data formats nothing.
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_township_table(db_path: str, generation: tuple[int, ...], minute: datetime, year: int) -> pd.DataFrame:
+    frame = pd.DataFrame(cached_status(db_path, generation, minute, year)[1])
+    frame["status_label"] = frame["status"].map(linkage.STATUS_LABELS)
+    frame["rc"] = [f"{a}/{n}" for a, n in zip(frame["roll_calls_answered"], frame["roll_calls"])]
+    frame["ak"] = [f"{a}/{n}" for a, n in zip(frame["warnings_acknowledged"], frame["warnings"])]
+    frame["officers"] = [f"{a}/{n}" for a, n in zip(frame["villages_with_officer"], frame["villages"])]
+    for column in ("roll_call_rate", "ack_rate", "officer_coverage"):
+        frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
+    for column in ("roll_call_median", "ack_median"):
+        frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v, 1))
+    frame["reasons"] = frame["reasons"].map("；".join)
+    return prepared_table(
+        frame,
+        {
+            "name": "乡镇",
+            "status_label": "状态",
+            "rc": "点名应答/次",
+            "roll_call_rate": "应答率",
+            "roll_call_median": "应答用时中位数",
+            "ak": "预警叫应/次",
+            "ack_rate": "叫应率",
+            "ack_median": "叫应用时中位数",
+            "officers": "有信息员的村",
+            "officer_coverage": "信息员在岗率",
+            "station_staff": "应急站在岗",
+            "teams": "在册队伍",
+            "township_drills_12m": "近12月乡镇演练",
+            "village_drills_12m": "近12月村级演练",
+            "reasons": "需关注",
+        },
+        percents=["roll_call_rate", "ack_rate", "officer_coverage"],
+        durations=["roll_call_median", "ack_median"],
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_village_table(
+    db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str, th_json: str
+) -> pd.DataFrame:
+    villages = pd.DataFrame(cached_villages(db_path, generation, minute, township_code, th_json))
+    villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
+    villages["reasons"] = villages["reasons"].map("；".join)
+    villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
+    return prepared_table(
+        villages,
+        {
+            "name": "村（社区）",
+            "status": "状态",
+            "officer_a": "信息员A岗",
+            "officer_b": "信息员B岗",
+            "warnings": "本期预警",
+            "ack_rate": "叫应率",
+            "drills_12m": "近12月演练",
+            "teams": "村级队伍",
+            "reasons": "需关注",
+        },
+        percents=["ack_rate"],
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_pending(db_path: str, generation: tuple[int, ...], scope: str | None):
+    """The acknowledgements waiting (at most 500) as drawn, and the form's choices {label: id}:
+    kept until the next committed write to what they read (linkage.CALLS_READS)."""
+    pending = linkage.pending_acknowledgements(get_db(), scope)
+    if not pending:
+        return None, {}
+    shown = pd.DataFrame(pending)
+    shown["level"] = shown["level"].map(WARNING_LEVELS)
+    shown["escalated"] = shown["escalated_at"].map(lambda v: "已升级催办" if v is not None and not pd.isna(v) else "")
+    labels = {
+        f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
+        + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"]
+        for p in pending
+    }
+    table = prepared_table(
+        shown,
+        {
+            "issued_at": "发布时间",
+            "level": "级别",
+            "title": "预警",
+            "township_name": "乡镇",
+            "village_name": "村（社区）",
+            "escalated": "升级",
+        },
+    )
+    return table, labels
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_contacts(
+    db_path: str, generation: tuple[int, ...], role: str, user_township: str | None, township: str | None, today
+):
+    """The current contacts of a township (None: the user's scope), phones masked for this role and
+    township, and their table as drawn: kept until the next committed write to what they read
+    (linkage.CALLS_READS)."""
+    contacts = linkage.contact_list(get_db(), auth.User(None, "", "", role, user_township), township, today)
+    return contacts, prepared_table(
+        contacts,
+        {"village_name": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话", "active_from": "到岗日期"},
+        {"role": CONTACT_ROLES},
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_warnings(db_path: str, generation: tuple[int, ...]):
+    """The recent warnings and the recent roll calls' table as drawn."""
+    roll_calls = linkage.recent_roll_calls(get_db(), limit=50).rename(
+        columns={
+            "called_at": "点名时间",
+            "township_name": "乡镇",
+            "answered_at": "应答时间",
+            "answered_by": "应答人",
+            "minutes": "用时",
+            "note": "备注",
+        }
+    )[["点名时间", "乡镇", "应答时间", "应答人", "用时", "备注"]]
+    return calls.recent_warnings(get_db(), 100), prepared_frame(roll_calls, durations=["用时"])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_warning(db_path: str, generation: tuple[int, ...], warning_id: int):
+    """A warning's rates per township and its timeline (None before calls were logged one by one), as drawn."""
+    rates = prepared_table(
+        pd.DataFrame(calls.place_rates(get_db(), warning_id)),
+        {"township_name": "乡镇", "places": "叫应单位", "acknowledged": "已确认", "within_limit": "限时内确认"},
+    )
+    events = pd.DataFrame(calls.timeline(get_db(), warning_id))
+    if events.empty:
+        return rates, None
+    events["channel"] = events["channel"].map(lambda c: personal.MESSAGE_CHANNELS.get(c, c))
+    events["status"] = events["status"].map({"sent": "已送达", "pending": "待发送", "failed": "发送失败"})
+    events["attempt"] = events["attempt"].map(lambda a: "再次叫应" if a > 1 else "首次")
+    return rates, prepared_table(
+        events,
+        {
+            "place": "单位",
+            "name": "姓名",
+            "role": "岗位",
+            "step": "步骤",
+            "attempt": "叫应",
+            "called_at": "叫应时间",
+            "channel": "渠道",
+            "status": "送达",
+            "delivered_at": "送达时间",
+            "answered_at": "确认时间",
+            "answered_via": "确认方式",
+            "answered_by": "确认人",
+            "action": "采取措施",
+        },
+    )
+
+
 user = require_login()
 db = get_db()
+calls_generation = db.generation_of(*linkage.CALLS_READS)
 st.title("三级联动")
 record_actions.voided_note("contacts")
 page_help("linkage")
@@ -77,108 +237,42 @@ st.markdown(
     f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
     f"红 {summary['red']}。"
 )
-frame = pd.DataFrame(indicators)
-frame["status_label"] = frame["status"].map(linkage.STATUS_LABELS)
-frame["rc"] = frame.apply(lambda r: f"{r.roll_calls_answered}/{r.roll_calls}", axis=1)
-frame["ak"] = frame.apply(lambda r: f"{r.warnings_acknowledged}/{r.warnings}", axis=1)
-frame["officers"] = frame.apply(lambda r: f"{r.villages_with_officer}/{r.villages}", axis=1)
-for column in ("roll_call_rate", "ack_rate", "officer_coverage"):
-    frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
-for column in ("roll_call_median", "ack_median"):
-    frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else round(v, 1))
-frame["reasons"] = frame["reasons"].map("；".join)
-show_table(
-    frame,
-    {
-        "name": "乡镇",
-        "status_label": "状态",
-        "rc": "点名应答/次",
-        "roll_call_rate": "应答率",
-        "roll_call_median": "应答用时中位数",
-        "ak": "预警叫应/次",
-        "ack_rate": "叫应率",
-        "ack_median": "叫应用时中位数",
-        "officers": "有信息员的村",
-        "officer_coverage": "信息员在岗率",
-        "station_staff": "应急站在岗",
-        "teams": "在册队伍",
-        "township_drills_12m": "近12月乡镇演练",
-        "village_drills_12m": "近12月村级演练",
-        "reasons": "需关注",
-    },
-    percents=["roll_call_rate", "ack_rate", "officer_coverage"],
-    durations=["roll_call_median", "ack_median"],
-)
+draw_prepared(cached_township_table(str(db.path), db.generation_of(*DATA_FAMILIES), minute, year))
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
 default = next((i for i, code in enumerate(options.values()) if code == user.township_code), 0)
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
-villages = pd.DataFrame(
-    cached_villages(str(db.path), db.generation_of(*DATA_FAMILIES), minute, town_code, json.dumps(th, sort_keys=True))
-)
-villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
-villages["reasons"] = villages["reasons"].map("；".join)
-villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
-show_table(
-    villages,
-    {
-        "name": "村（社区）",
-        "status": "状态",
-        "officer_a": "信息员A岗",
-        "officer_b": "信息员B岗",
-        "warnings": "本期预警",
-        "ack_rate": "叫应率",
-        "drills_12m": "近12月演练",
-        "teams": "村级队伍",
-        "reasons": "需关注",
-    },
-    percents=["ack_rate"],
+draw_prepared(
+    cached_village_table(
+        str(db.path), db.generation_of(*DATA_FAMILIES), minute, town_code, json.dumps(th, sort_keys=True)
+    )
 )
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
-    contacts = linkage.contact_list(db, user, town_code, now.date())
-    show_table(
-        contacts,
-        {"village_name": "村（社区）", "role": "岗位", "name": "姓名", "phone": "电话", "active_from": "到岗日期"},
-        {"role": CONTACT_ROLES},
+    draw_prepared(
+        cached_contacts(str(db.path), calls_generation, user.role, user.township_code, town_code, now.date())[1]
     )
 
 st.subheader("登记")
 tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "预警记录", "叫应链", "联络人"])
 with tabs[0]:
     scope = None if user.is_admin else user.township_code
-    pending = linkage.pending_acknowledgements(db, scope) if (user.is_admin or user.role == "township") else []
+    pending, labels = (
+        cached_pending(str(db.path), calls_generation, scope)
+        if (user.is_admin or user.role == "township")
+        else (None, {})
+    )
     if user.role == "viewer":
         st.info("只读账号不能登记叫应。")
-    elif not pending:
+    elif pending is None:
         st.success("没有待叫应的预警。")
     else:
         st.caption(
             "预警发布后系统立即按叫应链推送到责任人；在每步限时内未确认的，每分钟自动再次叫应一次并推送下一步，"
             "最后报县应急值班室。此处登记电话答复：登记后该乡镇（村）的叫应即停止。"
         )
-        shown = pd.DataFrame(pending)
-        shown["level"] = shown["level"].map(WARNING_LEVELS)
-        shown["escalated"] = shown["escalated_at"].map(
-            lambda v: "已升级催办" if v is not None and not pd.isna(v) else ""
-        )
-        show_table(
-            shown,
-            {
-                "issued_at": "发布时间",
-                "level": "级别",
-                "title": "预警",
-                "township_name": "乡镇",
-                "village_name": "村（社区）",
-                "escalated": "升级",
-            },
-        )
-        labels = {
-            f"{p['issued_at']:%Y-%m-%d %H:%M} {p['title']} · {p['township_name']}"
-            + (f" / {p['village_name']}" if p["village_name"] else ""): p["id"]
-            for p in pending
-        }
+        draw_prepared(paged_frame("pending_acks", pending, {"scope": scope}))
         with st.form("acknowledge"):
             chosen = st.selectbox("待叫应预警", list(labels))
             day = st.date_input("叫应日期", value=now.date())
@@ -210,19 +304,7 @@ with tabs[1]:
                     "已登记视频点名",
                 ):
                     st.rerun()
-        draw_frame(
-            linkage.recent_roll_calls(db, limit=50).rename(
-                columns={
-                    "called_at": "点名时间",
-                    "township_name": "乡镇",
-                    "answered_at": "应答时间",
-                    "answered_by": "应答人",
-                    "minutes": "用时",
-                    "note": "备注",
-                }
-            )[["点名时间", "乡镇", "应答时间", "应答人", "用时", "备注"]],
-            durations=["用时"],
-        )
+        draw_prepared(cached_warnings(str(db.path), calls_generation)[1])
 with tabs[2]:
     if not user.is_admin:
         st.info("预警由县应急值班室（管理员）发布。")
@@ -251,7 +333,7 @@ with tabs[2]:
                     sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
                     st.info(f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。")
 with tabs[3]:
-    recent = calls.recent_warnings(db, 100)
+    recent = cached_warnings(str(db.path), calls_generation)[0]
     if not recent:
         st.info("暂无预警记录。")
     else:
@@ -261,36 +343,12 @@ with tabs[3]:
             for w in recent
         }
         chosen_warning = choices[st.selectbox("预警", list(choices), key="timeline_warning")]
-        rates = pd.DataFrame(calls.place_rates(db, chosen_warning))
-        show_table(
-            rates,
-            {"township_name": "乡镇", "places": "叫应单位", "acknowledged": "已确认", "within_limit": "限时内确认"},
-        )
-        events = pd.DataFrame(calls.timeline(db, chosen_warning))
-        if events.empty:
+        rates, events = cached_warning(str(db.path), calls_generation, chosen_warning)
+        draw_prepared(rates)
+        if events is None:
             st.caption("该预警没有逐人叫应记录（系统逐人叫应之前登记的预警）。")
         else:
-            events["channel"] = events["channel"].map(lambda c: personal.MESSAGE_CHANNELS.get(c, c))
-            events["status"] = events["status"].map({"sent": "已送达", "pending": "待发送", "failed": "发送失败"})
-            events["attempt"] = events["attempt"].map(lambda a: "再次叫应" if a > 1 else "首次")
-            show_table(
-                events,
-                {
-                    "place": "单位",
-                    "name": "姓名",
-                    "role": "岗位",
-                    "step": "步骤",
-                    "attempt": "叫应",
-                    "called_at": "叫应时间",
-                    "channel": "渠道",
-                    "status": "送达",
-                    "delivered_at": "送达时间",
-                    "answered_at": "确认时间",
-                    "answered_via": "确认方式",
-                    "answered_by": "确认人",
-                    "action": "采取措施",
-                },
-            )
+            draw_prepared(events)
 with tabs[4]:
     chain_town = st.selectbox("乡镇", list(options), key="chain_township")
     chain_villages = {"（乡镇本级）": None, **{n: c for c, n in regions.village_names(db, options[chain_town]).items()}}
@@ -386,7 +444,12 @@ with tabs[5]:
                 record_actions.save_and_clear(
                     "contact", lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
                 )
-        record_actions.contact_tools(db, user)
+        scoped = None if user.is_admin else user.township_code
+        record_actions.contact_tools(
+            db,
+            user,
+            cached_contacts(str(db.path), calls_generation, user.role, user.township_code, scoped, now.date())[0],
+        )
     record_actions.voided_section(db, user, "contacts")
 
 with st.expander("指标定义与阈值"):

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from emergency import drills, reports, teams
+from emergency import drills, reports, stats, teams
 from emergency.db import local_today
 from emergency.deadlines import is_late, plan_deadlines
 from emergency.enums import DRILL_LEVELS, HAZARD_DOMAINS
@@ -18,6 +18,73 @@ from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import draw_frame, page_help, year_select
 
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_years(db_path: str, generations: tuple[int, ...]) -> list[int]:
+    return drills.drill_years(get_db())
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_overview(db_path: str, generations: tuple[int, ...], year: int, today: date) -> dict:
+    """What the page shows (about 30 queries, two chart specifications validated by altair): kept
+    until a committed write touches a table family it reads (db.generation_of(*stats.OVERVIEW_READS);
+    the scheduler's bookkeeping does not), per year shown and day."""
+    db = get_db()
+    plans_late = [p for p in plan_deadlines(db, today) if is_late(p["drill_status"]) or is_late(p["evaluation_status"])]
+    monthly = drills.monthly_by_level(db, year)
+    monthly["层级"] = monthly["level"].map(DRILL_LEVELS)
+    monthly["月份"] = monthly["month"].map(lambda m: f"{m:02d}月")
+    coverage = pd.DataFrame(teams.domain_counts(db, date(year, 12, 31)), columns=["domain_code", "teams", "townships"])
+    coverage["领域"] = coverage["domain_code"].map(HAZARD_DOMAINS)
+    coverage = coverage.sort_values("teams", ascending=False)
+    monthly_chart = (
+        alt.Chart(monthly)
+        .mark_bar()
+        .encode(
+            x=alt.X("月份:N", title=None),
+            y=alt.Y("drills:Q", title="场次"),
+            color=alt.Color("层级:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["月份", "层级", alt.Tooltip("drills:Q", title="场次")],
+        )
+    )
+    coverage_chart = (
+        alt.Chart(coverage)
+        .mark_bar(color="#c0392b")
+        .encode(
+            x=alt.X("teams:Q", title="队伍（支）"),
+            y=alt.Y("领域:N", sort="-x", title=None),
+            tooltip=["领域", alt.Tooltip("teams:Q", title="队伍"), alt.Tooltip("townships:Q", title="涉及乡镇")],
+        )
+    )
+    return {
+        "figures": year_stats(db, year),
+        "paragraph": reports.report_paragraph(reports.report_figures(db, year)),
+        "kpi": year_stats(db, today.year, as_of=today),
+        "actions": drills.action_counts(db, today),
+        "plans_late": pd.DataFrame(
+            [
+                {
+                    "预案": p["name"],
+                    "最近演练": p["last_drill_on"],
+                    "演练到期": p["drill_due_on"],
+                    "最近评估（或修订）": p["evaluation_clock_from"],
+                    "评估到期": p["evaluation_due_on"],
+                }
+                for p in plans_late
+            ],
+            columns=["预案", "最近演练", "演练到期", "最近评估（或修订）", "评估到期"],
+        ),
+        "monthly_chart": monthly_chart.to_dict(),
+        "monthly_table": monthly.pivot_table(
+            index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0
+        ),
+        "coverage_chart": coverage_chart.to_dict(),
+        "coverage_table": coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
+            ["领域", "队伍（支）", "涉及乡镇（个）"]
+        ],
+    }
+
+
 user = require_login()
 db = get_db()
 st.title("总览")
@@ -25,8 +92,11 @@ page_help("overview")
 demo_banner(db)
 
 # This year is always offered (widgets.default_year), even before its first drill; then every year with drills.
-year = year_select("统计年度", drills.drill_years(db))
-figures = year_stats(db, year)
+generations = db.generation_of(*stats.OVERVIEW_READS)
+year = year_select("统计年度", cached_years(str(db.path), generations))
+today = local_today()
+shown = cached_overview(str(db.path), generations, year, today)
+figures = shown["figures"]
 
 st.subheader(f"{year} 年度应急准备概况")
 rows = [
@@ -39,7 +109,7 @@ for keys in rows:
         column.metric(STAT_LABELS[key], f"{figures[key]:,}")
 
 st.subheader("年度报告段落")
-st.write(reports.report_paragraph(reports.report_figures(db, year)))
+st.write(shown["paragraph"])
 
 with st.expander("统计口径"):
     st.markdown(
@@ -51,7 +121,6 @@ with st.expander("统计口径"):
 
 
 # Current work status: KPI tiles, each drilling down to its list ---------------------------------------
-today = local_today()
 pages = {spec.path for specs in nav.pages_for(user.role).values() for spec in specs}
 
 
@@ -61,10 +130,7 @@ def link(path: str, label: str) -> None:
         st.page_link(path, label=label)
 
 
-kpi = year_stats(db, today.year, as_of=today)
-actions = drills.action_counts(db, today)
-plans_due = plan_deadlines(db, today)
-plans_late = [p for p in plans_due if is_late(p["drill_status"]) or is_late(p["evaluation_status"])]
+kpi, actions, plans_late = shown["kpi"], shown["actions"], shown["plans_late"]
 
 st.subheader(f"当前工作状态（截至 {today:%Y-%m-%d}）")
 tiles = st.columns(6)
@@ -86,65 +152,21 @@ with tiles[4]:
 with tiles[5]:
     link("emergency/ui/actions_page.py", "整改跟踪")
 with st.expander(f"逾期的预案（{len(plans_late)} 项）"):
-    draw_frame(
-        pd.DataFrame(
-            [
-                {
-                    "预案": p["name"],
-                    "最近演练": p["last_drill_on"],
-                    "演练到期": p["drill_due_on"],
-                    "最近评估（或修订）": p["evaluation_clock_from"],
-                    "评估到期": p["evaluation_due_on"],
-                }
-                for p in plans_late
-            ],
-            columns=["预案", "最近演练", "演练到期", "最近评估（或修订）", "评估到期"],
-        )
-    )
+    draw_frame(plans_late)
 
 # Charts of the selected year -----------------------------------------------------------------------
 st.subheader(f"{year} 年演练与队伍覆盖")
 chart_left, chart_right = st.columns(2)
-monthly = drills.monthly_by_level(db, year)
-monthly["层级"] = monthly["level"].map(DRILL_LEVELS)
-monthly["月份"] = monthly["month"].map(lambda m: f"{m:02d}月")
 with chart_left:
     st.markdown("**各月演练场次（按层级）**")
-    st.altair_chart(
-        alt.Chart(monthly)
-        .mark_bar()
-        .encode(
-            x=alt.X("月份:N", title=None),
-            y=alt.Y("drills:Q", title="场次"),
-            color=alt.Color("层级:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["月份", "层级", alt.Tooltip("drills:Q", title="场次")],
-        ),
-        width="stretch",
-    )
+    st.vega_lite_chart(spec=shown["monthly_chart"], width="stretch")
     with st.expander("查看各月演练明细"):
-        table = monthly.pivot_table(index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0)
-        draw_frame(table)
+        draw_frame(shown["monthly_table"])
     link("emergency/ui/drills_page.py", "全部演练记录")
-coverage = pd.DataFrame(teams.domain_counts(db, date(year, 12, 31)), columns=["domain_code", "teams", "townships"])
-coverage["领域"] = coverage["domain_code"].map(HAZARD_DOMAINS)
-coverage = coverage.sort_values("teams", ascending=False)
 with chart_right:
     st.markdown("**队伍覆盖领域（支）**")
-    st.altair_chart(
-        alt.Chart(coverage)
-        .mark_bar(color="#c0392b")
-        .encode(
-            x=alt.X("teams:Q", title="队伍（支）"),
-            y=alt.Y("领域:N", sort="-x", title=None),
-            tooltip=["领域", alt.Tooltip("teams:Q", title="队伍"), alt.Tooltip("townships:Q", title="涉及乡镇")],
-        ),
-        width="stretch",
-    )
+    st.vega_lite_chart(spec=shown["coverage_chart"], width="stretch")
     with st.expander("查看覆盖明细"):
-        draw_frame(
-            coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
-                ["领域", "队伍（支）", "涉及乡镇（个）"]
-            ]
-        )
+        draw_frame(shown["coverage_table"])
     link("emergency/ui/coverage_page.py", "队伍覆盖分析")
     link("emergency/ui/teams_page.py", "按领域筛选队伍")

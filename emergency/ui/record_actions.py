@@ -493,9 +493,12 @@ def action_tools(db: Database, user: User, rows: list[dict]) -> None:
         void_section(db, user, "corrective_actions", action_id, record["township_code"])
 
 
-def contact_tools(db: Database, user: User) -> None:
-    """Correct (name, phone, start date) or void a current contact of the user's scope."""
-    frame = linkage.contact_list(db, user, None if user.is_admin else user.township_code)
+def contact_tools(db: Database, user: User, contacts: pd.DataFrame | None = None) -> None:
+    """Correct (name, phone, start date) or void a current contact of the user's scope (`contacts`:
+    linkage.contact_list of that scope, when the page has it already)."""
+    frame = (
+        linkage.contact_list(db, user, None if user.is_admin else user.township_code) if contacts is None else contacts
+    )
     if frame.empty:
         return
     names = {int(i): f"{t} {n}" for i, t, n in zip(frame["id"], frame["township_name"], frame["name"])}

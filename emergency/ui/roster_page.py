@@ -10,7 +10,51 @@ from emergency import auth, enums, exports, roster, teams
 from emergency.db import local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import page_help, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    draw_prepared,
+    page_help,
+    paged_frame,
+    prepared_table,
+    township_options,
+    write_feedback,
+)
+
+MEMBER = {"name": "姓名", "team_name": "所属队伍", "township_name": "乡镇", "phone": "手机号"}
+
+
+def columns_of(birth_label: str) -> dict[str, dict[str, str]]:
+    """Each check's columns under their Chinese headers (the birth date's header depends on the role)."""
+    return {
+        "duplicates": {
+            "person": "人员序号",
+            "memberships": "登记次数",
+            "name": "姓名",
+            "id_masked": "身份证号",
+            "team_name": "所属队伍",
+            "township_name": "乡镇",
+            "phone": "手机号",
+        },
+        "certificates": {
+            "certificate": "证书",
+            "number": "证书编号",
+            "expires_on": "有效期至",
+            "status": "状态",
+            "days_left": "剩余天数",
+            **MEMBER,
+        },
+        "insurance": {"insurance_until": "保险到期", "status": "状态", **MEMBER},
+        "untrained": {**MEMBER, "id_masked": "身份证号"},
+        "phones": {"problem": "问题", **MEMBER},
+        "ages": {"age": "年龄", "birth_date": birth_label, **MEMBER},
+        "small_teams": {
+            "name": "队伍名称",
+            "kind": "类别",
+            "level": "层级",
+            "township_name": "乡镇",
+            "member_count": "在册队员",
+            "leader_name": "负责人",
+        },
+    }
 
 
 @st.cache_data(max_entries=32, show_spinner="正在检查……")
@@ -30,6 +74,33 @@ def cached_findings(
     return roster.roster_health(get_db(), viewer, today, township, json.loads(settings_json))
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def cached_tables(
+    db_path: str,
+    generations: tuple[int, ...],
+    role: str,
+    user_township: str | None,
+    today: date,
+    township: str | None,
+    settings_json: str,
+):
+    """The counts and each check's findings as drawn (formatted and marked, widgets.prepared_table),
+    keyed as the findings; shared and read-only (a page of them is a copy): a rerun formats nothing
+    and copies no findings."""
+    findings = cached_findings(db_path, generations, role, user_township, today, township, settings_json)
+    columns = columns_of(teams.birth_label(auth.User(None, "", "", role, user_township)))
+    tables = {
+        key: prepared_table(
+            frame,
+            columns[key],
+            {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None,
+        )
+        for key, frame in findings.items()
+        if not frame.empty
+    }
+    return roster.health_counts(findings), tables
+
+
 user = require_login()
 db = get_db()
 st.title("队伍健康检查")
@@ -46,7 +117,7 @@ towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 today = local_today()
-findings = cached_findings(
+key_of_findings = (
     str(db.path),
     db.generation_of(*roster.HEALTH_READS),
     user.role,
@@ -55,63 +126,31 @@ findings = cached_findings(
     township,
     json.dumps(settings, sort_keys=True),
 )
-counts = roster.health_counts(findings)
+counts, tables = cached_tables(*key_of_findings)
 
 cols = st.columns(len(roster.HEALTH_CHECKS))
 for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
     col.metric(label, f"{counts[key]}")
 
-MEMBER = {"name": "姓名", "team_name": "所属队伍", "township_name": "乡镇", "phone": "手机号"}
-COLUMNS = {
-    "duplicates": {
-        "person": "人员序号",
-        "memberships": "登记次数",
-        "name": "姓名",
-        "id_masked": "身份证号",
-        "team_name": "所属队伍",
-        "township_name": "乡镇",
-        "phone": "手机号",
-    },
-    "certificates": {
-        "certificate": "证书",
-        "number": "证书编号",
-        "expires_on": "有效期至",
-        "status": "状态",
-        "days_left": "剩余天数",
-        **MEMBER,
-    },
-    "insurance": {"insurance_until": "保险到期", "status": "状态", **MEMBER},
-    "untrained": {**MEMBER, "id_masked": "身份证号"},
-    "phones": {"problem": "问题", **MEMBER},
-    "ages": {"age": "年龄", "birth_date": teams.birth_label(user), **MEMBER},
-    "small_teams": {
-        "name": "队伍名称",
-        "kind": "类别",
-        "level": "层级",
-        "township_name": "乡镇",
-        "member_count": "在册队员",
-        "leader_name": "负责人",
-    },
-}
-SHOW_AT_MOST = 2000
+COLUMNS = columns_of(teams.birth_label(user))
+
+
+def export_findings(key: str, label: str) -> bytes:
+    """The whole list of one check, at the click only."""
+    frame, columns = cached_findings(*key_of_findings)[key], COLUMNS[key]
+    return exports.export_xlsx(db, user, frame[list(columns)].rename(columns=columns), label)
+
+
 tabs = st.tabs([f"{label}（{counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()])
 for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
     with tab:
-        frame = findings[key]
-        if frame.empty:
+        if key not in tables:
             st.success(f"没有发现“{label}”问题。")
             continue
-        if len(frame) > SHOW_AT_MOST:
-            st.caption(f"共 {len(frame)} 条，下表显示前 {SHOW_AT_MOST} 条；完整清单请导出。")
-        shown = show_table(
-            frame.head(SHOW_AT_MOST),
-            COLUMNS[key],
-            {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None,
-        )
-        full = frame[list(COLUMNS[key])].rename(columns=COLUMNS[key])
+        draw_prepared(paged_frame(f"health_{key}", tables[key], {"township": township}))  # the export has them all
         st.download_button(
             "导出 Excel",
-            data=partial(exports.export_xlsx, db, user, full, label),
+            data=partial(export_findings, key, label),
             file_name=f"健康检查_{label}_{today:%Y%m%d}.xlsx",
             key=f"export_{key}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -18,8 +18,6 @@ from emergency.hygiene import escape_markdown
 from emergency.paging import PICK_LIMIT, Page
 
 if TYPE_CHECKING:
-    from pandas.io.formats.style import Styler
-
     from ..db import Database
 
 
@@ -45,6 +43,25 @@ def show_table(
         **kwargs,
     )
     return shown
+
+
+def prepared_table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    enum_columns: dict[str, dict] | None = None,
+    *,
+    rates: Iterable[str] = (),
+    percents: Iterable[str] = (),
+    durations: Iterable[str] = (),
+) -> pd.DataFrame:
+    """What show_table would send to the browser, formatted and marked, for a page that caches it
+    beside the data it comes from (formatting is pandas work per column); draw it with draw_prepared."""
+    return prepared_frame(
+        table_frame(frame, columns, enum_columns),
+        rates=[columns[c] for c in rates],
+        percents=[columns[c] for c in percents],
+        durations=[columns[c] for c in durations],
+    )
 
 
 def table_frame(
@@ -73,32 +90,54 @@ def draw_frame(
     **kwargs,
 ) -> None:
     """The one door to st.dataframe: every column formatted to one type first (display.display_frame:
-    "—" for empty cells, no None/nan on the canvas, no ArrowTypeError), status columns coloured.
+    "—" for empty cells, no None/nan on the canvas, no ArrowTypeError), status columns marked.
     A frame with a meaningful index (a pivot) is drawn with that index as its first column."""
+    draw_prepared(prepared_frame(frame, rates=rates, percents=percents, durations=durations), **kwargs)
+
+
+def prepared_frame(
+    frame: pd.DataFrame, *, rates: Iterable[str] = (), percents: Iterable[str] = (), durations: Iterable[str] = ()
+) -> pd.DataFrame:
+    """What draw_frame sends: display.display_frame's text, status cells marked (mark_status)."""
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         frame = frame.reset_index()
     display = display_frame(frame, rates=rates, percents=percents, durations=durations)
-    status_columns = [c for c in display.columns if str(c).endswith("状态")]
-    styled: pd.DataFrame | Styler = display
-    if status_columns and len(display) <= STYLE_MAX_ROWS:
-        styled = display.style.map(status_colour, subset=status_columns)
+    for column in display.columns:
+        if str(column).endswith("状态"):
+            display[column] = display[column].map(mark_status)
+    return display
+
+
+def draw_prepared(display: pd.DataFrame, **kwargs) -> None:
+    """Draw a frame prepared_frame / prepared_table made (perhaps cached by the page)."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    st.dataframe(styled, **kwargs)
+    st.dataframe(display, **kwargs)
 
 
-# Status labels coloured as on the map: red for late or broken, amber for soon, green for fine.
-STATUS_COLOURS = {
-    **dict.fromkeys(("已逾期", "从未开展", "异常", "逾期未整改", "已过计划日期未完成"), "#fde2e1"),
-    **dict.fromkeys(("90天内到期", "即将到期", "需关注", "7天内到期"), "#fff1d6"),
-    **dict.fromkeys(("按期", "正常", "已完成", "已整改", "已验收"), "#e3f4e6"),
+# Status labels marked as on the map: red for late or broken, amber for soon, green for fine. A marker
+# in the cell's text, not a pandas Styler: a Styler renders every cell to HTML structures before
+# Streamlit serialises it (about 35 µs a cell), which made a table of statuses the page's main cost.
+RED, AMBER, GREEN = "🔴", "🟡", "🟢"
+STATUS_MARKS = {
+    **dict.fromkeys(("已逾期", "从未开展", "异常", "逾期未整改", "已过计划日期未完成"), RED),
+    **dict.fromkeys(("90天内到期", "即将到期", "需关注", "7天内到期"), AMBER),
+    **dict.fromkeys(("按期", "正常", "已完成", "已整改", "已验收"), GREEN),
 }
-STYLE_MAX_ROWS = 2000  # styling is per cell: long lists stay plain
+MARKS = (RED, AMBER, GREEN)
 
 
-def status_colour(value) -> str:
-    colour = STATUS_COLOURS.get(str(value))
-    return f"background-color: {colour}" if colour else ""
+def mark_status(value):
+    """A status label with its colour's marker in front ("🔴 已逾期"); other values unchanged."""
+    mark = STATUS_MARKS.get(value) if isinstance(value, str) else None
+    return f"{mark} {value}" if mark else value
+
+
+def status_label(text):
+    """The label of a marked status cell ("🔴 已逾期" -> "已逾期"); other values unchanged."""
+    if isinstance(text, str) and text[:1] in MARKS and text[1:2] == " ":
+        return text[2:]
+    return text
 
 
 @overload

@@ -18,3 +18,28 @@ def test_coverage_page_in_a_real_browser(server, page):
         assert text in body, text
     assert path.stat().st_size > 30_000
     assert page.outside_requests == [], page.outside_requests
+
+
+def test_roster_health_shows_a_page_and_exports_every_finding(server, page):
+    """队伍健康检查 draws one page of a check's findings; its 导出 Excel has them all (read from the
+    findings' cache at the click)."""
+    import io
+    import re
+
+    import openpyxl
+
+    login(page, server["url"], "admin", DEMO_PASSWORDS["admin"])
+    page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
+    go_to(page, "队伍健康检查")
+    page.get_by_role("heading", name="队伍健康检查").wait_for(timeout=60_000)
+    tab = page.get_by_role("tab", name=re.compile(r"^证书过期或即将到期（\d+）$"))
+    tab.wait_for(timeout=60_000)
+    total = int(re.search(r"（(\d+)）", tab.inner_text()).group(1))
+    assert total > 100  # more than one page
+    tab.click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    panel.get_by_text(f"共 {total} 条，第 1 / ").wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as download:
+        panel.get_by_role("button", name="导出 Excel").click()
+    sheet = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    assert sheet.max_row - 1 == total and sheet.cell(1, 1).value == "证书"
