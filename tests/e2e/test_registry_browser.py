@@ -1,5 +1,11 @@
 """The coverage page and the import preview in a real browser (screenshots in tests/artifacts/)."""
 
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+
 from emergency.demo import DEMO_PASSWORDS
 from tests.helpers import go_to, login, screenshot
 
@@ -23,10 +29,6 @@ def test_coverage_page_in_a_real_browser(server, page):
 def test_roster_health_shows_a_page_and_exports_every_finding(server, page):
     """队伍健康检查 draws one page of a check's findings; its 导出 Excel has them all (read from the
     findings' cache at the click)."""
-    import io
-    import re
-
-    import openpyxl
 
     login(page, server["url"], "admin", DEMO_PASSWORDS["admin"])
     page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
@@ -41,5 +43,5 @@ def test_roster_health_shows_a_page_and_exports_every_finding(server, page):
     panel.get_by_text(f"共 {total} 条，第 1 / ").wait_for(timeout=60_000)
     with page.expect_download(timeout=60_000) as download:
         panel.get_by_role("button", name="导出 Excel").click()
-    sheet = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
     assert sheet.max_row - 1 == total and sheet.cell(1, 1).value == "证书"
