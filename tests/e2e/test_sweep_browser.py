@@ -85,11 +85,14 @@ def _settle(page, marker: str = "如何使用") -> None:
 def _open_everything(page) -> None:
     """Expand every expander (client-side only) so that their content is swept too."""
     closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary:visible")
+    opened = 0
     for _ in range(50):
         if not closed.count():
             break
         closed.first.click()
-    page.wait_for_timeout(300)
+        opened += 1
+    if opened:  # let what was opened draw (nothing to wait for when every expander was open)
+        page.wait_for_timeout(300)
 
 
 def _every_tab_text(page) -> str:
