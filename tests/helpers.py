@@ -325,6 +325,50 @@ def scheduler_writing(db):
         scheduler.stop(running, wait=True)
 
 
+def count_calls(monkeypatch, module, name: str) -> list:
+    """Replace module.name by a wrapper that still calls it; the returned list grows by one per call."""
+    calls: list = []
+    real = getattr(module, name)
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def assert_cached_while_the_scheduler_writes(at, calls: list, write) -> None:
+    """A page's read (counted by count_calls) is served from its cache on a rerun while the real
+    scheduler commits its bookkeeping, and read again after `write(app_db)` changes what it reads."""
+    from emergency.ui import state
+
+    assert not at.exception and len(calls) == 1
+    app_db = state.get_db()
+    with scheduler_writing(app_db):
+        at.run()
+        assert not at.exception and len(calls) == 1  # served from the cache
+        write(app_db)
+        at.run()
+        assert not at.exception and len(calls) == 2  # the write is read
+
+
+def untrain_a_member(db) -> None:
+    """A registry write: a trained member's training recorded as failed today."""
+    from emergency import teams
+    from emergency.db import local_today
+
+    member = db.scalar("SELECT min(id) FROM members WHERE training_passed")
+    teams.record_training(db, user_row(db, "admin"), member, False, local_today())
+
+
+def lengthen_the_village_rule(db) -> None:
+    """A rule write: villages drill every 24 months."""
+    from emergency import deadlines
+
+    deadlines.set_rule(db, user_row(db, "admin"), "village_yearly", months=24)
+
+
 @contextmanager
 def running_server(db: Path, log_dir: Path):
     """The app started as a user starts it (streamlit run server.py) on `db`, until the block ends."""

@@ -9,7 +9,13 @@ from pathlib import Path
 from emergency import linkage, teams
 from emergency.db import local_today
 from emergency.ui.widgets import status_label
-from tests.helpers import scheduler_writing, user_row
+from tests.helpers import (
+    assert_cached_while_the_scheduler_writes,
+    count_calls,
+    scheduler_writing,
+    untrain_a_member,
+    user_row,
+)
 
 MAP = "emergency/ui/map_page.py"
 LINKAGE = "emergency/ui/linkage_page.py"
@@ -161,26 +167,10 @@ def test_overview_is_served_from_its_cache_while_the_scheduler_writes(app, scrat
     """A rerun with the registry unchanged runs none of the overview's queries, with the scheduler
     committing its bookkeeping meanwhile; a registry write recomputes (counted on report_figures)."""
     from emergency import reports
-    from emergency.ui import state
 
-    computed = []
-    real = reports.report_figures
-
-    def counting(*args, **kwargs):
-        computed.append(args[1:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(reports, "report_figures", counting)
+    computed = count_calls(monkeypatch, reports, "report_figures")
     at = app(db=scratch_db, as_user="leader")
-    assert not at.exception and len(computed) == 1
-    app_db = state.get_db()
-    with scheduler_writing(app_db):
-        at.run()
-        assert not at.exception and len(computed) == 1  # served from the cache
-        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
-        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
-        at.run()
-        assert not at.exception and len(computed) == 2  # a registry write recomputes
+    assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)
     assert "现有应急救援队伍" in "\n".join(m.value for m in at.markdown)
 
 
@@ -189,26 +179,15 @@ def test_linkage_lists_are_served_from_their_cache_while_the_scheduler_writes(ap
     rerun, with the scheduler committing its bookkeeping; a write to them (a contact) reads them again."""
     from emergency.ui import state
 
-    counted = {"pending": 0, "contacts": 0}
-    real_pending, real_contacts = linkage.pending_acknowledgements, linkage.contact_list
-
-    def pending(*args, **kwargs):
-        counted["pending"] += 1
-        return real_pending(*args, **kwargs)
-
-    def contacts(*args, **kwargs):
-        counted["contacts"] += 1
-        return real_contacts(*args, **kwargs)
-
-    monkeypatch.setattr(linkage, "pending_acknowledgements", pending)
-    monkeypatch.setattr(linkage, "contact_list", contacts)
+    pending = count_calls(monkeypatch, linkage, "pending_acknowledgements")
+    contacts = count_calls(monkeypatch, linkage, "contact_list")
     at = app(LINKAGE, db=scratch_db)
-    first = dict(counted)
-    assert first["pending"] == 1 and first["contacts"] >= 1
+    first = len(contacts)
+    assert len(pending) == 1 and first >= 1
     app_db = state.get_db()
     with scheduler_writing(app_db):
         at.run()
-        assert not at.exception and counted == first  # served from the cache
+        assert not at.exception and (len(pending), len(contacts)) == (1, first)  # served from the cache
         linkage.add_contact(
             app_db,
             user_row(app_db, "admin"),
@@ -221,7 +200,7 @@ def test_linkage_lists_are_served_from_their_cache_while_the_scheduler_writes(ap
             },
         )
         at.run()
-        assert not at.exception and counted["pending"] == 2 and counted["contacts"] > first["contacts"]
+        assert not at.exception and len(pending) == 2 and len(contacts) > first
     shown = "\n".join(d.value.to_csv() for d in at.dataframe)
     assert "缓存测试" in shown  # the new contact is listed at once
 

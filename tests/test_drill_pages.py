@@ -159,29 +159,15 @@ def test_plans_page_clocks_are_served_from_their_cache_while_the_scheduler_write
     """The clocks of the plans and of the 337 villages are computed once, not on each rerun, with the
     scheduler committing its bookkeeping; a rule change recomputes them. The villages are paged."""
     from emergency import deadlines
-    from emergency.ui import state
-    from tests.helpers import scheduler_writing, user_row
+    from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, lengthen_the_village_rule
 
-    computed = []
-    real = deadlines.all_rules  # (the scheduler's sweep computes the villages' clocks too, never this)
-
-    def counting(*args, **kwargs):
-        computed.append(args[1:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(deadlines, "all_rules", counting)
+    # (the scheduler's sweep computes the villages' clocks too, never all_rules)
+    computed = count_calls(monkeypatch, deadlines, "all_rules")
     at = app("emergency/ui/plans_page.py", db=scratch_db)
-    assert not at.exception and len(computed) == 1
     villages = scratch_db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual")
     assert any(c.value.startswith(f"共 {villages} 个村（社区），第 1 / ") for c in at.caption)
     assert max(len(d.value) for d in at.dataframe) <= 100
-    app_db = state.get_db()
-    with scheduler_writing(app_db):
-        at.run()
-        assert not at.exception and len(computed) == 1  # served from the cache
-        deadlines.set_rule(app_db, user_row(app_db, "admin"), "village_yearly", months=24)
-        at.run()
-        assert not at.exception and len(computed) == 2  # a rule change recomputes
+    assert_cached_while_the_scheduler_writes(at, computed, lengthen_the_village_rule)
 
 
 def test_report_page_shows_the_paragraph(app):
@@ -194,26 +180,11 @@ def test_actions_page_overdue_list_is_served_from_its_cache_while_the_scheduler_
     """The overdue list (every clock of the county) is computed once, not on each rerun, with the
     scheduler committing its bookkeeping; a drill write recomputes it."""
     from emergency import deadlines
-    from emergency.ui import state
-    from tests.helpers import scheduler_writing, user_row
+    from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, lengthen_the_village_rule
 
-    computed = []
-    real = deadlines.overdue_list
-
-    def counting(*args, **kwargs):
-        computed.append(args[1:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(deadlines, "overdue_list", counting)
+    computed = count_calls(monkeypatch, deadlines, "overdue_list")
     at = app("emergency/ui/actions_page.py", db=scratch_db)
-    assert not at.exception and len(computed) == 1
-    app_db = state.get_db()
-    with scheduler_writing(app_db):
-        at.run()
-        assert not at.exception and len(computed) == 1  # served from the cache
-        deadlines.set_rule(app_db, user_row(app_db, "admin"), "village_yearly", months=24)
-        at.run()
-        assert not at.exception and len(computed) == 2  # a rule change recomputes
+    assert_cached_while_the_scheduler_writes(at, computed, lengthen_the_village_rule)
 
 
 def test_actions_page_lists_overdue_items(app):

@@ -36,28 +36,12 @@ def test_coverage_page_shows_the_matrix_gaps_and_drill_down(app):
 def test_coverage_matrix_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
     """The matrix is computed once, not on each rerun, with the scheduler committing its bookkeeping;
     a registry write recomputes it."""
-    from emergency import roster, teams
-    from emergency.ui import state
-    from tests.helpers import scheduler_writing
+    from emergency import roster
+    from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, untrain_a_member
 
-    computed = []
-    real = roster.coverage
-
-    def counting(*args, **kwargs):
-        computed.append(args[1:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(roster, "coverage", counting)
+    computed = count_calls(monkeypatch, roster, "coverage")
     at = app("emergency/ui/coverage_page.py", db=scratch_db)
-    assert not at.exception and len(computed) == 1
-    app_db = state.get_db()
-    with scheduler_writing(app_db):
-        at.run()
-        assert not at.exception and len(computed) == 1  # served from the cache
-        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
-        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
-        at.run()
-        assert not at.exception and len(computed) == 2  # a registry write recomputes
+    assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)
 
 
 def test_roster_page_lists_findings_and_admin_settings(app):
@@ -147,41 +131,14 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
 
 
 def test_roster_findings_stay_cached_while_the_scheduler_writes_its_bookkeeping(app, scratch_db, monkeypatch):
-    """With the real scheduler writing job_runs, the second view is served from the cache; a member
-    write then recomputes (computations counted on the real roster_health)."""
-    import time
+    """With the real scheduler writing job_runs (scheduler_writing checks that it committed), the second
+    view is served from the cache; a member write then recomputes (counted on the real roster_health)."""
+    from emergency import roster
+    from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, untrain_a_member
 
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    from emergency import roster, scheduler, teams
-    from emergency.ui import state
-
-    computed = []
-    real = roster.roster_health
-
-    def counting(*args, **kwargs):
-        computed.append(args[2:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(roster, "roster_health", counting)
+    computed = count_calls(monkeypatch, roster, "roster_health")
     at = app("emergency/ui/roster_page.py", db=scratch_db)
-    assert not at.exception and len(computed) == 1
-    app_db = state.get_db()
-    running = scheduler.start(app_db, startup_delay_seconds=0.1, deliver_trigger=IntervalTrigger(seconds=0.3))
-    try:
-        writes, deadline = app_db.generation, time.monotonic() + 30
-        while app_db.scalar("SELECT coalesce(sum(runs), 0) FROM job_runs") < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert app_db.scalar("SELECT coalesce(sum(runs), 0) FROM job_runs") >= 3
-        assert app_db.generation > writes  # the scheduler did commit writes (the old global key missed here)
-        at.run()
-        assert not at.exception and len(computed) == 1  # served from the cache
-        member = app_db.scalar("SELECT min(id) FROM members WHERE training_passed")
-        teams.record_training(app_db, user_row(app_db, "admin"), member, False, local_today())
-        at.run()
-        assert not at.exception and len(computed) == 2  # a registry write recomputes
-    finally:
-        scheduler.stop(running, wait=True)
+    assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)
 
 
 def test_a_form_with_two_problems_shows_each_on_its_own_line(app, scratch_db):
