@@ -29,15 +29,22 @@ def registry_form(db: Database, user: User, key: str) -> None:
     spec = registry.registry(key)
     if user.role == "viewer":
         return
-    towns = township_options(db, include_all=False)
-    if user.role == "township":
-        towns = {n: c for n, c in towns.items() if c == user.township_code}
-    elif not spec.township_required:
-        towns = {"县级（不属于乡镇）": "", **towns}
+    towns = _towns_for(db, user, spec)
     with st.expander(f"登记{spec.what}"):
         if spec.coordinates:
             coordinate_picker(db, key, f"create_{key}_lon", f"create_{key}_lat")
         _create_form(db, user, key, spec, towns)
+
+
+def _towns_for(db: Database, user: User, spec: registry.Registry) -> dict[str, str]:
+    """The townships a record of this registry may be put in by this user (a township operator: their
+    own; "" for county level where the registry allows it)."""
+    towns = township_options(db, include_all=False)
+    if user.role == "township":
+        return {n: c for n, c in towns.items() if c == user.township_code}
+    if not spec.township_required:
+        return {"县级（不属于乡镇）": "", **towns}
+    return towns
 
 
 def _create_form(db: Database, user: User, key: str, spec: registry.Registry, towns: dict) -> None:
@@ -61,11 +68,7 @@ def registry_edit(db: Database, user: User, key: str, frame: pd.DataFrame) -> No
     }
     if not editable:
         return
-    towns = township_options(db, include_all=False)
-    if user.role == "township":
-        towns = {n: c for n, c in towns.items() if c == user.township_code}
-    elif not spec.township_required:
-        towns = {"县级（不属于乡镇）": "", **towns}
+    towns = _towns_for(db, user, spec)
     with st.expander(f"修改{spec.what}"):
         ids: list[int] = list(editable)
         chosen = int(
