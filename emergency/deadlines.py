@@ -5,9 +5,10 @@ Every interval is read from the deadline_rules table (the bureau edits it: `rule
 page); a plan file names its rule and may carry an explicit override. One set-based query per kind of
 subject reduces the drill history to the one date a clock needs, the last drill (it counts when held
 since the clock's start; if it was not, no earlier one does): no list of past drills reaches Python,
-so the clocks do not slow down as years of drills pile up; the pure functions of rules.py turn them into due dates and statuses. A clock starts
-at the subject's start (a plan version's issue, an enterprise's registration, a village's entry in
-the system) and counts only completions on or after it; every row names its legal source.
+so the clocks do not slow down as years of drills pile up. The pure functions of rules.py turn the
+dates into due dates and statuses. A clock starts at the subject's start (a plan version's issue,
+an enterprise's registration, a village's entry in the system) and counts only completions on or
+after it; every row names its legal source.
 """
 
 from __future__ import annotations
@@ -243,15 +244,14 @@ def township_plan_deadlines(
         extra, params = " AND l.township_code = ?", [township_code]
     # The last drill, found in SQL: a township or village drill of the plan's county counterpart in
     # that township (the 总体 plan: a comprehensive township drill); the clock counts it from the issue.
-    until_today = "d.held_on <= ?"
     rows = db.query_dicts(
         "SELECT l.id, l.name, l.township_code, t.name AS township_name, l.plan_code, l.drill_rule, l.version,"
         " l.issued_on, l.doc_number, CASE WHEN l.plan_code IS NULL THEN"
         "   (SELECT max(d.held_on) FROM drills d WHERE d.level = 'township' AND d.content = 'comprehensive'"
-        f"     AND d.township_code = l.township_code AND {until_today} AND {live('drills', 'd')})"
+        f"     AND d.township_code = l.township_code AND d.held_on <= ? AND {live('drills', 'd')})"
         " ELSE (SELECT max(d.held_on) FROM drills d JOIN drill_plans dp ON dp.drill_id = d.id"
         "   WHERE d.level IN ('township', 'village') AND d.township_code = l.township_code"
-        f"   AND dp.plan_code = l.plan_code AND {until_today} AND {live('drills', 'd')}) END AS last_held"
+        f"   AND dp.plan_code = l.plan_code AND d.held_on <= ? AND {live('drills', 'd')}) END AS last_held"
         " FROM local_plans l JOIN townships t ON t.code = l.township_code"
         f" WHERE l.level = 'township'{extra} ORDER BY t.sort_order, l.plan_code NULLS FIRST, l.id",
         [today, today, *params],
