@@ -93,11 +93,12 @@ def _incomplete_query(db: Database, year: int, township_code: str | None) -> tup
         "  FROM drills d LEFT JOIN townships t ON t.code = d.township_code"
         "  LEFT JOIN drill_attachments a ON a.drill_id = d.id"
         f"  WHERE year(d.held_on) = ?{scope} AND {live('drills', 'd')}"
-        "  GROUP BY d.id, d.held_on, d.title, d.level, t.name)"
+        "  GROUP BY d.id, d.held_on, d.title, d.level, t.name"
+        "), checked AS ("
         " SELECT x.id, x.held_on, x.title, x.level, x.township_name, x.present,"
         "  list_filter(r.kinds, lambda k: NOT list_contains(x.present, k)) AS missing"
-        " FROM drilled x JOIN rule r ON r.level = x.level"
-        " WHERE len(list_filter(r.kinds, lambda k: NOT list_contains(x.present, k))) > 0"
+        " FROM drilled x JOIN rule r ON r.level = x.level)"
+        " SELECT * FROM checked WHERE len(missing) > 0"
     )
     return sql, params
 
@@ -110,7 +111,7 @@ def incomplete_archives(
     from .paging import limit_clause
 
     sql, params = _incomplete_query(db, year, township_code)
-    rows = db.query_dicts(f"{sql} ORDER BY x.held_on DESC, x.id DESC{limit_clause(limit, offset)}", params)
+    rows = db.query_dicts(f"{sql} ORDER BY held_on DESC, id DESC{limit_clause(limit, offset)}", params)
     for row in rows:
         row["present"] = sorted(row["present"], key=list(KINDS).index)
     return rows

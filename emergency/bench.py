@@ -174,11 +174,9 @@ def run_scale(scale: int, workdir: Path, options: Options | None = None) -> dict
     started = time.perf_counter()
     if options.source:  # a copy of a given database (the bureau's own, or a demo made before)
         copy_database(Path(options.source), path)
-        db = Database(path)
-        initialise(db)  # brings an older file's schema up to date, as the app would
-    else:
-        db = Database(path)
-        initialise(db)
+    db = Database(path)
+    initialise(db)  # (a given file: its schema brought up to date, as the app would)
+    if not options.source:
         demo.generate(db, scale=scale)
     db.cursor().execute("CHECKPOINT")
     generation = time.perf_counter() - started

@@ -517,8 +517,9 @@ class _Checker:
             table = _Columns([cells for _, cells in rows])
             columns = [self._parse_column(table, numbers, entry, batches.get(entry[0])) for entry in plan]
             keys = [entry[0] for entry in plan]
-            self.prepare(dict(zip(keys, columns)))
-            quick = self.clean_records(numbers, dict(zip(keys, columns))) or [None] * len(rows)
+            by_key = dict(zip(keys, columns))
+            self.prepare(by_key)
+            quick = self.clean_records(numbers, by_key) or [None] * len(rows)
             total = max(1, len(rows))
             for i, (number, values, record) in enumerate(zip(numbers, zip(*columns), quick)):
                 if self.progress and i % 2000 == 0:
