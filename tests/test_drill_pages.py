@@ -92,6 +92,9 @@ def test_plans_page_shows_the_clocks_and_sources(app):
     assert [s.value for s in at.subheader] == ["自然灾害", "事故灾难", "公共卫生事件", "社会安全事件"]
     tables = [d.value for d in at.dataframe]
     assert sum(len(t) for t in tables[:4]) == 40
+    # each category's table is a filtered part of one list: its row labels are not a column
+    assert [t.columns.tolist() for t in tables[1:4]] == [tables[0].columns.tolist()] * 3
+    assert not any("index" in t.columns for t in tables)
     columns = tables[0].columns.tolist()
     for column in (
         "牵头单位",

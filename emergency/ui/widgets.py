@@ -70,6 +70,8 @@ def table_frame(
     """The chosen columns under their Chinese headers, codes as labels, DuckDB's midnight stamps as
     dates: what show_table draws and export_list exports."""
     shown = frame[list(columns)].copy()
+    if shown.index.name is None and not isinstance(shown.index, pd.RangeIndex):
+        shown = shown.reset_index(drop=True)  # the row labels of a filtered list, not data to show
     for column in shown.columns:  # DuckDB DATE arrives as midnight timestamps: show it as a date
         if (
             pd.api.types.is_datetime64_dtype(shown[column])
