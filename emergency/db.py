@@ -214,6 +214,9 @@ class Database:
         # When a list, every read through query/query_dicts/scalar/frame appends (sql, params):
         # the benchmark replays them bare to measure our code's overhead over the database's time.
         self.trace: list | None = None
+        # Small reference reads kept per generation of what they read (memo); bounded.
+        self._memo: dict[tuple, tuple[tuple[int, ...], object]] = {}
+        self._memo_lock = threading.Lock()
         if migrate:
             from . import migrations
 
@@ -265,6 +268,25 @@ class Database:
         """The generations of the named families, for a cache key: it changes when, and only when, a
         committed write touched a table of one of them."""
         return tuple(self.generations[f] for f in families)
+
+    MEMO_ENTRIES = 512
+
+    def memo(self, families: tuple[str, ...], key: tuple, compute: Callable[[], T]) -> T:
+        """compute(), kept until a committed write touches one of `families` (what it reads): for the
+        small reference reads a page repeats on every rerun (townships, villages). The generation is
+        taken before computing, so a write during compute() is never hidden. Callers must not mutate
+        what it returns (hand out copies of mutable values)."""
+        generation = self.generation_of(*families)
+        with self._memo_lock:
+            hit = self._memo.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]  # type: ignore[return-value]
+        value = compute()
+        with self._memo_lock:  # sessions run in threads: evict and store as one step
+            if len(self._memo) >= self.MEMO_ENTRIES:
+                self._memo.pop(next(iter(self._memo)), None)
+            self._memo[key] = (generation, value)
+        return value
 
     def touch(self, *families: str) -> None:
         """Record a committed change of these families (all when none named): for work done outside

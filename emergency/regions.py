@@ -119,7 +119,12 @@ def load_places(db: Database) -> tuple[int, int]:
 
 def townships(db: Database, *, include_forest_farms: bool = False) -> list[dict]:
     where = "" if include_forest_farms else "WHERE is_township"
-    return db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order")
+    rows = db.memo(
+        ("places",),
+        ("townships", include_forest_farms),
+        lambda: db.query_dicts(f"SELECT * FROM townships {where} ORDER BY sort_order"),
+    )
+    return [dict(r) for r in rows]  # a copy: callers may change theirs
 
 
 def township_name(db: Database, code: str) -> str | None:
@@ -189,12 +194,16 @@ def village_table(db: Database, township_name: str):
 
 def village_names(db: Database, township_code: str) -> dict[str, str]:
     """{code: name} of the township's villages (not virtual ones), in code order."""
-    return dict(
-        db.query(
-            "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
-            [township_code],
+
+    def read() -> dict[str, str]:
+        return dict(
+            db.query(
+                "SELECT code, name FROM villages WHERE township_code = ? AND NOT is_virtual ORDER BY code",
+                [township_code],
+            )
         )
-    )
+
+    return dict(db.memo(("places",), ("village_names", township_code), read))
 
 
 def village_count(db: Database) -> int:

@@ -306,6 +306,23 @@ def go_to(page, title: str) -> None:
     link.first.click()
 
 
+def open_browser_tab(page, tab, timeout_ms: int = 60_000) -> None:
+    """Click a tab (its locator, or its name) and wait until the page has drawn it: a lazy tab
+    (widgets.lazy_tabs) is empty until the rerun its click starts has sent its content."""
+    if isinstance(tab, str):
+        tab = page.get_by_role("tab", name=tab, exact=True)
+    tab.click()
+    panel = page.get_by_role("tabpanel").filter(visible=True).first
+    waited = 0
+    while not panel.inner_text(timeout=timeout_ms).strip():
+        if waited > timeout_ms:
+            raise TimeoutError("the tab was not drawn")
+        page.wait_for_timeout(100)
+        waited += 100
+    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=timeout_ms)
+    page.wait_for_timeout(300)
+
+
 @contextmanager
 def scheduler_writing(db):
     """The real scheduler on `db` (the app's Database: state.get_db()), its delivery job every 0.3 s,
@@ -489,3 +506,21 @@ def page_bytes(page, counter: WebsocketBytes, title: str, heading: str | None = 
     if heading:
         page.get_by_role("heading", name=heading).first.wait_for(timeout=120_000)
     return counter.settled(page) - before
+
+
+def open_tab(at, key: str, label: str):
+    """Open the tab `label` of the page's lazy tabs `key` (widgets.lazy_tabs: only the open tab runs)
+    and rerun, as a click on the tab does in the browser."""
+    at.session_state[key] = label
+    return at.run()
+
+
+def each_tab(at, key: str):
+    """`at` with each tab of the page's lazy tabs `key` open in turn, the first included (a check over
+    what a page shows must look under every tab: hidden tabs are not drawn)."""
+    labels = [t.label for t in at.tabs]
+    assert labels, "the page has no tabs"
+    for label in labels:
+        open_tab(at, key, label)
+        assert not at.exception, (label, at.exception)
+        yield label

@@ -12,6 +12,7 @@ from emergency.ui.widgets import status_label
 from tests.helpers import (
     assert_cached_while_the_scheduler_writes,
     count_calls,
+    open_tab,
     scheduler_writing,
     untrain_a_member,
     user_row,
@@ -127,6 +128,7 @@ def test_linkage_page_shows_16_of_16_connected_in_2024(app):
 def test_admin_logs_a_roll_call_and_township_acknowledges(app, scratch_db):
     before = scratch_db.scalar("SELECT count(*) FROM roll_calls")
     at = app(LINKAGE, db=scratch_db)
+    open_tab(at, "linkage_tab", "视频点名")
     form = next(f for f in at.get("form") if f.proto.form.form_id == "roll_call")
     texts = [t for t in at.text_input if t.label == "应答人"]
     texts[0].input("测试值班员")
@@ -144,7 +146,9 @@ def test_admin_logs_a_roll_call_and_township_acknowledges(app, scratch_db):
     next(b for b in at.button if b.label == "登记叫应").click().run()
     assert not at.error, [e.value for e in at.error]
     assert len(linkage.pending_acknowledgements(scratch_db, "410325100")) == len(pending) - 1
+    open_tab(at, "linkage_tab", "视频点名")
     assert not [b for b in at.button if b.label == "登记点名"]  # roll calls are the county's
+    assert any("视频点名由县应急值班室" in i.value for i in at.info)
 
 
 def test_overview_kpi_tiles_and_charts(app):
@@ -223,6 +227,7 @@ def test_admin_issues_a_warning_from_the_page_and_sees_its_timeline(app, scratch
 
     before = scratch_db.scalar("SELECT count(*) FROM warning_calls")
     at = app(LINKAGE, db=scratch_db)
+    open_tab(at, "linkage_tab", "发布预警")
     next(s for s in at.selectbox if s.label == "预警级别").select(1)
     next(s for s in at.selectbox if s.label == "预警类型").select("山洪")
     next(t for t in at.text_input if t.label == "预警标题").input("山洪红色预警（页面测试）")
@@ -236,9 +241,25 @@ def test_admin_issues_a_warning_from_the_page_and_sees_its_timeline(app, scratch
     assert any("已叫应" in i.value for i in at.info)
     # its timeline: the latest warning is the first choice of the record tab
     at = app(LINKAGE, db=scratch_db)
+    open_tab(at, "linkage_tab", "预警记录")
     frames = [d.value for d in at.dataframe]
     timeline = next(f for f in frames if "确认方式" in f.columns)
     assert set(timeline["步骤"]) == {1} and "乡镇消息" in set(timeline["渠道"])
+    open_tab(at, "linkage_tab", "叫应链")
     chain = [m.value for m in at.markdown if m.value.startswith("**当前叫应链**")]
     assert chain and calls.chain_text(calls.DEFAULT_TOWNSHIP_CHAIN) in chain[0]
     assert any("口径" in c.value and "每月" in c.value for c in at.caption)  # the definition on the page
+
+
+def test_the_linkage_page_runs_only_its_open_tab(app, monkeypatch):
+    """三级联动's six tabs (widgets.lazy_tabs): a view draws the open one only, so the 叫应链 tab's
+    reads and forms cost nothing until it is opened, and opening it draws them."""
+    from emergency import calls
+
+    chains = count_calls(monkeypatch, calls, "chain")
+    at = app(LINKAGE)
+    assert not chains and not [b for b in at.button if b.label == "保存叫应链"]
+    open_tab(at, "linkage_tab", "叫应链")
+    assert chains and [b for b in at.button if b.label == "保存叫应链"]
+    open_tab(at, "linkage_tab", "预警叫应")
+    assert not [b for b in at.button if b.label == "保存叫应链"]

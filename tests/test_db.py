@@ -176,6 +176,37 @@ def test_a_job_run_leaves_the_registry_generation_and_a_member_write_bumps_it(sc
     assert db.generation_of("drills", "calls", "plans") == others  # other families untouched
 
 
+def test_memo_keeps_a_read_until_a_write_touches_what_it_reads(scratch_db):
+    """The townships a page lists on every rerun are read once: the scheduler's bookkeeping leaves
+    them kept, a rename through db.write is seen at once, and a caller changing its copy changes
+    nothing for the next."""
+    from datetime import datetime
+
+    from emergency import regions, scheduler
+    from emergency.db import TZ
+
+    db = scratch_db
+    calls: list[int] = []
+
+    def read() -> list[str]:
+        calls.append(1)
+        return [t["name"] for t in db.query_dicts("SELECT name FROM townships ORDER BY sort_order")]
+
+    first = db.memo(("places",), ("test_names",), read)
+    scheduler._record(db, "deliver", datetime.now(TZ), True, "无待发送")  # bookkeeping only
+    assert db.memo(("places",), ("test_names",), read) == first and len(calls) == 1
+    db.write(lambda cur: cur.execute("UPDATE townships SET name = '何村镇' WHERE name = '何村乡'"))
+    assert "何村镇" in db.memo(("places",), ("test_names",), read) and len(calls) == 2
+
+    names = [t["name"] for t in regions.townships(db)]
+    assert "何村镇" in names and "何村乡" not in names
+    regions.townships(db)[0]["name"] = "改掉的名字"  # a caller's copy
+    assert regions.townships(db)[0]["name"] == names[0]
+    village = next(iter(regions.village_names(db, "410325100")))
+    db.write(lambda cur: cur.execute("UPDATE villages SET name = '新村名' WHERE code = ?", [village]))
+    assert regions.village_names(db, "410325100")[village] == "新村名"
+
+
 def test_a_statement_the_tracker_cannot_read_bumps_every_family(fresh_db):
     from emergency.db import FAMILIES, _written_families
 

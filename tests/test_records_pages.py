@@ -5,7 +5,7 @@ from datetime import date
 
 from emergency import stats
 from emergency.db import local_today
-from tests.helpers import user_row
+from tests.helpers import open_tab, user_row
 
 CHENGGUAN = "410325100"
 
@@ -242,6 +242,7 @@ def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app,
     assert db.scalar("SELECT owner FROM corrective_actions WHERE id = ?", [action_id]) == "王责任"
 
     at = app("emergency/ui/linkage_page.py", as_user="town100", db=db)
+    open_tab(at, "linkage_tab", "联络人")
     contact_id = at.selectbox(key="edit_contact_pick").value
     _in_form(at.text_input, "edit_contact")[0].input("钱更正")
     next(b for b in at.button if b.label == "保存修改").click().run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tests.helpers import each_tab, open_tab
+
 STOCK, REGISTRY, COVERAGE = (
     "emergency/ui/resources_stock_page.py",
     "emergency/ui/resources_registry_page.py",
@@ -18,17 +20,20 @@ def _cells(at) -> str:
 def test_pages_render_for_every_role_without_none_or_full_phones(app, demo_db):
     phones = {p for (p,) in demo_db.query("SELECT phone FROM experts")}
     phones |= {p for (p,) in demo_db.query("SELECT monitor_phone FROM hazard_points")}
+    tabs = {REGISTRY: "registry_tab", COVERAGE: "coverage_tab"}  # hidden tabs are not drawn: open each
     for page in (STOCK, REGISTRY, COVERAGE):
         for role in ("admin", "town100", "leader"):
             at = app(page, as_user=role)
-            text = _cells(at)
-            assert at.dataframe, (page, role)
-            assert not re.search(r"\bNone\b|\bnan\b|\bNaT\b", text), (page, role)
-            if role == "leader":
-                shown = set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
-                assert not (shown & phones), page
-            if role == "leader":
-                assert not [b for b in at.get("form_submit_button")], page
+            tables = 0
+            for tab in each_tab(at, tabs[page]) if page in tabs else [None]:
+                text = _cells(at)
+                tables += len(at.dataframe)
+                assert not re.search(r"\bNone\b|\bnan\b|\bNaT\b", text), (page, role, tab)
+                if role == "leader":
+                    shown = set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
+                    assert not (shown & phones), (page, tab)
+                    assert not [b for b in at.get("form_submit_button")], (page, tab)
+            assert tables, (page, role)
 
 
 def test_stock_page_issue_refused_and_done(app, scratch_db):
@@ -64,6 +69,7 @@ def test_coverage_page_lists_every_hazard_point(app, demo_db):
 
 def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scratch_db):
     at = app(REGISTRY, as_user="town100", db=scratch_db)
+    open_tab(at, "registry_tab", "队伍驻地与备勤")
     team_label = at.selectbox(key="base_team").value
     team = scratch_db.scalar(
         "SELECT id FROM teams WHERE name = ? AND township_code = '410325100'", [team_label.split("（")[0]]
@@ -80,6 +86,7 @@ def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scra
     assert scratch_db.query("SELECT item_code, quantity FROM team_equipment WHERE team_id = ?", [team]) == [
         ("assault_boat", 2)
     ]
+    open_tab(at, "registry_tab", "隐患点")
     for text in at.text_input:
         if text.label == "隐患点编号":
             text.input("UI-H001")
@@ -92,6 +99,7 @@ def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scra
 
 def test_hazard_record_shows_route_links_a_drill_and_voids(app, scratch_db):
     at = app(REGISTRY, as_user="town101", db=scratch_db)
+    open_tab(at, "registry_tab", "隐患点")
     label = at.selectbox(key="hazard_record").value
     hazard = scratch_db.scalar("SELECT id FROM hazard_points WHERE code || ' ' || name = ?", [label])
     route = scratch_db.scalar("SELECT evacuation_route FROM hazard_points WHERE id = ?", [hazard])
@@ -117,6 +125,7 @@ def test_hazard_record_shows_route_links_a_drill_and_voids(app, scratch_db):
 
 def test_admin_sets_township_population_and_minimums_on_the_coverage_page(app, scratch_db):
     at = app(COVERAGE, as_user="admin", db=scratch_db)
+    open_tab(at, "coverage_tab", "乡镇人口与最低储备")
     at.number_input(key="population_410325100").set_value(0)
     [b for b in at.get("form_submit_button") if b.label == "保存乡镇人口"][0].click().run()
     assert any("城关镇人口" in e.value and "须为正整数" in e.value for e in at.error)
@@ -134,7 +143,7 @@ def test_admin_sets_township_population_and_minimums_on_the_coverage_page(app, s
         )
         == 2
     )
-    at.run()  # the analysis uses them
+    open_tab(at, "coverage_tab", "覆盖分析")  # the analysis uses them
     capacity = next(f.value for f in at.dataframe if "人口" in f.value.columns and "开放场所" in f.value.columns)
     assert capacity.set_index("乡镇").loc["城关镇", "人口"] == "40,000"
     short = next(f.value for f in at.dataframe if "最低储备" in f.value.columns)
@@ -143,6 +152,7 @@ def test_admin_sets_township_population_and_minimums_on_the_coverage_page(app, s
 
 def test_the_figures_tab_is_read_only_for_others(app):
     at = app(COVERAGE, as_user="leader")
+    open_tab(at, "coverage_tab", "乡镇人口与最低储备")
     assert not [b for b in at.get("form_submit_button")]
     tables = [f.value for f in at.dataframe]
     assert any("每个乡镇最低储备" in t.columns and set(t["每个乡镇最低储备"]) == {"未设置"} for t in tables)

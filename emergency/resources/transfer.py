@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -252,6 +253,7 @@ def run_import(
     return result
 
 
+@cache  # the same bytes for a registry on every page run
 def template_xlsx(key: str) -> bytes:
     """The import template of a registry: headers (required ones shaded), one example row, notes."""
     from openpyxl import Workbook

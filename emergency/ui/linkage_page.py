@@ -19,6 +19,7 @@ from emergency.ui.widgets import (
     draw_prepared,
     export_list,
     label_of,
+    lazy_tabs,
     page_help,
     paged_frame,
     prepared_frame,
@@ -255,202 +256,211 @@ with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
     )
 
 st.subheader("登记")
-tabs = st.tabs(["预警叫应", "视频点名", "发布预警", "预警记录", "叫应链", "联络人"])
+tabs = lazy_tabs(["预警叫应", "视频点名", "发布预警", "预警记录", "叫应链", "联络人"], "linkage_tab")
 with tabs[0]:
-    scope = None if user.is_admin else user.township_code
-    pending, labels = (
-        cached_pending(str(db.path), calls_generation, scope)
-        if (user.is_admin or user.role == "township")
-        else (None, {})
-    )
-    if user.role == "viewer":
-        st.info("只读账号不能登记叫应。")
-    elif pending is None:
-        st.success("没有待叫应的预警。")
-    else:
-        st.caption(
-            "预警发布后系统立即按叫应链推送到责任人；在每步限时内未确认的，每分钟自动再次叫应一次并推送下一步，"
-            "最后报县应急值班室。此处登记电话答复：登记后该乡镇（村）的叫应即停止。"
+    if tabs[0].open:
+        scope = None if user.is_admin else user.township_code
+        pending, labels = (
+            cached_pending(str(db.path), calls_generation, scope)
+            if (user.is_admin or user.role == "township")
+            else (None, {})
         )
-        draw_prepared(paged_frame("pending_acks", pending, {"scope": scope}))
-        with st.form("acknowledge"):
-            chosen = st.selectbox("待叫应预警", list(labels))
-            day = st.date_input("叫应日期", value=now.date())
-            time_ = st.time_input("叫应时间", value=now.time().replace(second=0, microsecond=0))
-            who = st.text_input("叫应人（乡镇/村负责人）")
-            if st.form_submit_button("登记叫应"):
-                when = datetime.combine(day, time_, tzinfo=TZ)
-                if write_feedback(lambda: linkage.acknowledge(db, user, labels[chosen], when, who), "已登记叫应"):
-                    st.rerun()
-with tabs[1]:
-    if not user.is_admin:
-        st.info("视频点名由县应急值班室（管理员）登记。")
-    else:
-        with st.form("roll_call"):
-            town = st.selectbox("被点名乡镇", list(options))
-            day = st.date_input("点名日期", value=now.date())
-            called = st.time_input("点名时间", value=now.time().replace(second=0, microsecond=0))
-            answered = st.checkbox("已应答", value=True)
-            answered_time = st.time_input("应答时间", value=now.time().replace(second=0, microsecond=0))
-            answered_by = st.text_input("应答人")
-            note = st.text_input("备注")
-            if st.form_submit_button("登记点名"):
-                called_at = datetime.combine(day, called, tzinfo=TZ)
-                answered_at = datetime.combine(day, answered_time, tzinfo=TZ) if answered else None
-                if write_feedback(
-                    lambda: linkage.log_roll_call(
-                        db, user, options[town], called_at, answered_at, answered_by if answered else None, note
-                    ),
-                    "已登记视频点名",
-                ):
-                    st.rerun()
-        draw_prepared(cached_warnings(str(db.path), calls_generation)[1])
-with tabs[2]:
-    if not user.is_admin:
-        st.info("预警由县应急值班室（管理员）发布。")
-    else:
-        with st.form("warning"):
-            level = st.selectbox("预警级别", list(WARNING_LEVELS), format_func=lambda v: f"{WARNING_LEVELS[v]}预警")
-            hazard = st.selectbox("预警类型", list(WARNING_HAZARDS))
-            title = st.text_input("预警标题")
-            towns = st.multiselect("接收乡镇", list(options), placeholder="请选择乡镇")
-            st.caption("红色、橙色预警同时叫应所选乡镇的全部村（社区）；黄色、蓝色预警只叫应乡镇。发布后立即推送。")
-            if st.form_submit_button("发布并叫应", type="primary"):
-                issued: dict = {}
-                if write_feedback(
-                    lambda: issued.update(
-                        calls.issue(
-                            db,
-                            user,
-                            level=level,
-                            hazard=hazard,
-                            title=title,
-                            township_codes=[options[t] for t in towns],
-                        )
-                    ),
-                    "已发布预警并推送",
-                ):
-                    sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
-                    st.info(f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。")
-with tabs[3]:
-    recent = cached_warnings(str(db.path), calls_generation)[0]
-    if not recent:
-        st.info("暂无预警记录。")
-    else:
-        choices = {
-            f"{w['issued_at']:%Y-%m-%d %H:%M} {WARNING_LEVELS.get(w['level'], '')}{w['hazard']} {w['title']}"
-            f"（叫应 {w['acknowledged']}/{w['places']}）": w["id"]
-            for w in recent
-        }
-        chosen_warning = choices[st.selectbox("预警", list(choices), key="timeline_warning")]
-        rates, events = cached_warning(str(db.path), calls_generation, chosen_warning)
-        draw_prepared(rates)
-        if events is None:
-            st.caption("该预警没有逐人叫应记录（系统逐人叫应之前登记的预警）。")
+        if user.role == "viewer":
+            st.info("只读账号不能登记叫应。")
+        elif pending is None:
+            st.success("没有待叫应的预警。")
         else:
-            draw_prepared(events)
-with tabs[4]:
-    chain_town = st.selectbox("乡镇", list(options), key="chain_township")
-    chain_villages = {"（乡镇本级）": None, **{n: c for c, n in regions.village_names(db, options[chain_town]).items()}}
-    chain_place = st.selectbox("叫应单位", list(chain_villages), key="chain_village")
-    current_chain = calls.chain(db, options[chain_town], chain_villages[chain_place])
-    st.markdown("**当前叫应链**：" + calls.chain_text(current_chain))
-    if user.is_admin:
-        allowed = calls.TOWNSHIP_LEVEL_ROLES + (calls.VILLAGE_LEVEL_ROLES if chain_villages[chain_place] else ())
-        with st.form("chain"):
-            new_steps = []
-            for number in range(1, 5):
-                existing = next((s for s in current_chain if s.step == number), None)
-                c1, c2 = st.columns([3, 1])
-                roles = c1.multiselect(
-                    f"第{number}步岗位（留空表示无此步）",
-                    list(allowed),
-                    default=[r for r in (existing.roles if existing else ()) if r in allowed],
-                    format_func=label_of(CONTACT_ROLES),
-                    placeholder="请选择岗位",
-                )
-                minutes = c2.number_input(
-                    f"第{number}步限时（分钟）",
-                    min_value=1,
-                    max_value=1440,
-                    value=existing.limit_minutes if existing else calls.DEFAULT_STEP_MINUTES,
-                )
-                if roles:
-                    new_steps.append({"roles": roles, "limit_minutes": int(minutes)})
-            save_chain, reset_chain = st.columns(2)
-            if save_chain.form_submit_button("保存叫应链"):
-                if write_feedback(
-                    lambda: calls.set_chain(db, user, options[chain_town], chain_villages[chain_place], new_steps),
-                    "已保存叫应链",
-                ):
-                    st.rerun()
-            if reset_chain.form_submit_button("恢复默认叫应链"):
-                if write_feedback(
-                    lambda: calls.set_chain(db, user, options[chain_town], chain_villages[chain_place], None),
-                    "已恢复默认叫应链",
-                ):
-                    st.rerun()
-        st.markdown("**短信 / 语音电话网关**（按联络人手机号推送个人叫应消息）")
-        gateways = pd.DataFrame(personal.list_gateways(db))
-        if gateways.empty:
-            st.caption("尚未配置网关：个人叫应只通过个人邮箱、乡镇消息和乡镇群机器人送达。")
-        else:
-            gateways["kind"] = gateways["kind"].map(personal.GATEWAY_KINDS)
-            gateways["is_active"] = gateways["is_active"].map({True: "启用", False: "停用"})
-            show_table(gateways, {"kind": "类型", "url": "地址", "is_active": "状态"})
-        with st.form("gateway"):
-            g_kind = st.selectbox(
-                "网关类型", list(personal.GATEWAY_KINDS), format_func=label_of(personal.GATEWAY_KINDS)
+            st.caption(
+                "预警发布后系统立即按叫应链推送到责任人；在每步限时内未确认的，每分钟自动再次叫应一次并推送下一步，"
+                "最后报县应急值班室。此处登记电话答复：登记后该乡镇（村）的叫应即停止。"
             )
-            g_url = st.text_input("网关地址（http:// 或 https://）")
-            if st.form_submit_button("添加网关"):
-                if write_feedback(lambda: personal.add_gateway(db, user, g_kind, g_url), "已添加网关"):
-                    st.rerun()
-        j = calls.settings(db)
-        with st.form("jiaoying_settings"):
-            hours = st.number_input(calls.SETTING_LABELS["ack_link_hours"], 1, 168, int(j["ack_link_hours"]))
-            url = st.text_input(calls.SETTING_LABELS["public_url"], j["public_url"] or calls.public_url(db))
-            if st.form_submit_button("保存叫应设置"):
-                if write_feedback(
-                    lambda: calls.save_settings(db, user, {"ack_link_hours": int(hours), "public_url": url}),
-                    "已保存叫应设置",
-                ):
-                    st.rerun()
-with tabs[5]:
-    if user.role == "viewer":
-        st.info("只读账号不能登记联络人。")
-    else:
-        own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
-        c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
-        record_actions.saved("contact")
-        with st.form(record_actions.form_key("contact")):
-            role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
-            village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
-            village = st.selectbox("村（社区）（村级岗位必填）", [""] + list(village_names))
-            name = st.text_input("姓名")
-            phone = st.text_input("电话")
-            email = st.text_input("电子邮箱（接收个人叫应消息，可不填）")
-            since = st.date_input("到岗日期", value=now.date())
-            if st.form_submit_button("登记联络人"):
-                data = {
-                    "township_code": own[c_town],
-                    "village_code": village_names.get(village),
-                    "role": role,
-                    "name": name,
-                    "phone": phone,
-                    "email": email,
-                    "active_from": since,
-                }
-                record_actions.save_and_clear(
-                    "contact", lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
+            draw_prepared(paged_frame("pending_acks", pending, {"scope": scope}))
+            with st.form("acknowledge"):
+                chosen = st.selectbox("待叫应预警", list(labels))
+                day = st.date_input("叫应日期", value=now.date())
+                time_ = st.time_input("叫应时间", value=now.time().replace(second=0, microsecond=0))
+                who = st.text_input("叫应人（乡镇/村负责人）")
+                if st.form_submit_button("登记叫应"):
+                    when = datetime.combine(day, time_, tzinfo=TZ)
+                    if write_feedback(lambda: linkage.acknowledge(db, user, labels[chosen], when, who), "已登记叫应"):
+                        st.rerun()
+with tabs[1]:
+    if tabs[1].open:
+        if not user.is_admin:
+            st.info("视频点名由县应急值班室（管理员）登记。")
+        else:
+            with st.form("roll_call"):
+                town = st.selectbox("被点名乡镇", list(options))
+                day = st.date_input("点名日期", value=now.date())
+                called = st.time_input("点名时间", value=now.time().replace(second=0, microsecond=0))
+                answered = st.checkbox("已应答", value=True)
+                answered_time = st.time_input("应答时间", value=now.time().replace(second=0, microsecond=0))
+                answered_by = st.text_input("应答人")
+                note = st.text_input("备注")
+                if st.form_submit_button("登记点名"):
+                    called_at = datetime.combine(day, called, tzinfo=TZ)
+                    answered_at = datetime.combine(day, answered_time, tzinfo=TZ) if answered else None
+                    if write_feedback(
+                        lambda: linkage.log_roll_call(
+                            db, user, options[town], called_at, answered_at, answered_by if answered else None, note
+                        ),
+                        "已登记视频点名",
+                    ):
+                        st.rerun()
+            draw_prepared(cached_warnings(str(db.path), calls_generation)[1])
+with tabs[2]:
+    if tabs[2].open:
+        if not user.is_admin:
+            st.info("预警由县应急值班室（管理员）发布。")
+        else:
+            with st.form("warning"):
+                level = st.selectbox("预警级别", list(WARNING_LEVELS), format_func=lambda v: f"{WARNING_LEVELS[v]}预警")
+                hazard = st.selectbox("预警类型", list(WARNING_HAZARDS))
+                title = st.text_input("预警标题")
+                towns = st.multiselect("接收乡镇", list(options), placeholder="请选择乡镇")
+                st.caption("红色、橙色预警同时叫应所选乡镇的全部村（社区）；黄色、蓝色预警只叫应乡镇。发布后立即推送。")
+                if st.form_submit_button("发布并叫应", type="primary"):
+                    issued: dict = {}
+                    if write_feedback(
+                        lambda: issued.update(
+                            calls.issue(
+                                db,
+                                user,
+                                level=level,
+                                hazard=hazard,
+                                title=title,
+                                township_codes=[options[t] for t in towns],
+                            )
+                        ),
+                        "已发布预警并推送",
+                    ):
+                        sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
+                        st.info(f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。")
+with tabs[3]:
+    if tabs[3].open:
+        recent = cached_warnings(str(db.path), calls_generation)[0]
+        if not recent:
+            st.info("暂无预警记录。")
+        else:
+            choices = {
+                f"{w['issued_at']:%Y-%m-%d %H:%M} {WARNING_LEVELS.get(w['level'], '')}{w['hazard']} {w['title']}"
+                f"（叫应 {w['acknowledged']}/{w['places']}）": w["id"]
+                for w in recent
+            }
+            chosen_warning = choices[st.selectbox("预警", list(choices), key="timeline_warning")]
+            rates, events = cached_warning(str(db.path), calls_generation, chosen_warning)
+            draw_prepared(rates)
+            if events is None:
+                st.caption("该预警没有逐人叫应记录（系统逐人叫应之前登记的预警）。")
+            else:
+                draw_prepared(events)
+with tabs[4]:
+    if tabs[4].open:
+        chain_town = st.selectbox("乡镇", list(options), key="chain_township")
+        chain_villages = {
+            "（乡镇本级）": None,
+            **{n: c for c, n in regions.village_names(db, options[chain_town]).items()},
+        }
+        chain_place = st.selectbox("叫应单位", list(chain_villages), key="chain_village")
+        current_chain = calls.chain(db, options[chain_town], chain_villages[chain_place])
+        st.markdown("**当前叫应链**：" + calls.chain_text(current_chain))
+        if user.is_admin:
+            allowed = calls.TOWNSHIP_LEVEL_ROLES + (calls.VILLAGE_LEVEL_ROLES if chain_villages[chain_place] else ())
+            with st.form("chain"):
+                new_steps = []
+                for number in range(1, 5):
+                    existing = next((s for s in current_chain if s.step == number), None)
+                    c1, c2 = st.columns([3, 1])
+                    roles = c1.multiselect(
+                        f"第{number}步岗位（留空表示无此步）",
+                        list(allowed),
+                        default=[r for r in (existing.roles if existing else ()) if r in allowed],
+                        format_func=label_of(CONTACT_ROLES),
+                        placeholder="请选择岗位",
+                    )
+                    minutes = c2.number_input(
+                        f"第{number}步限时（分钟）",
+                        min_value=1,
+                        max_value=1440,
+                        value=existing.limit_minutes if existing else calls.DEFAULT_STEP_MINUTES,
+                    )
+                    if roles:
+                        new_steps.append({"roles": roles, "limit_minutes": int(minutes)})
+                save_chain, reset_chain = st.columns(2)
+                if save_chain.form_submit_button("保存叫应链"):
+                    if write_feedback(
+                        lambda: calls.set_chain(db, user, options[chain_town], chain_villages[chain_place], new_steps),
+                        "已保存叫应链",
+                    ):
+                        st.rerun()
+                if reset_chain.form_submit_button("恢复默认叫应链"):
+                    if write_feedback(
+                        lambda: calls.set_chain(db, user, options[chain_town], chain_villages[chain_place], None),
+                        "已恢复默认叫应链",
+                    ):
+                        st.rerun()
+            st.markdown("**短信 / 语音电话网关**（按联络人手机号推送个人叫应消息）")
+            gateways = pd.DataFrame(personal.list_gateways(db))
+            if gateways.empty:
+                st.caption("尚未配置网关：个人叫应只通过个人邮箱、乡镇消息和乡镇群机器人送达。")
+            else:
+                gateways["kind"] = gateways["kind"].map(personal.GATEWAY_KINDS)
+                gateways["is_active"] = gateways["is_active"].map({True: "启用", False: "停用"})
+                show_table(gateways, {"kind": "类型", "url": "地址", "is_active": "状态"})
+            with st.form("gateway"):
+                g_kind = st.selectbox(
+                    "网关类型", list(personal.GATEWAY_KINDS), format_func=label_of(personal.GATEWAY_KINDS)
                 )
-        scoped = None if user.is_admin else user.township_code
-        record_actions.contact_tools(
-            db,
-            user,
-            cached_contacts(str(db.path), calls_generation, user.role, user.township_code, scoped, now.date())[0],
-        )
-    record_actions.voided_section(db, user, "contacts")
+                g_url = st.text_input("网关地址（http:// 或 https://）")
+                if st.form_submit_button("添加网关"):
+                    if write_feedback(lambda: personal.add_gateway(db, user, g_kind, g_url), "已添加网关"):
+                        st.rerun()
+            j = calls.settings(db)
+            with st.form("jiaoying_settings"):
+                hours = st.number_input(calls.SETTING_LABELS["ack_link_hours"], 1, 168, int(j["ack_link_hours"]))
+                url = st.text_input(calls.SETTING_LABELS["public_url"], j["public_url"] or calls.public_url(db))
+                if st.form_submit_button("保存叫应设置"):
+                    if write_feedback(
+                        lambda: calls.save_settings(db, user, {"ack_link_hours": int(hours), "public_url": url}),
+                        "已保存叫应设置",
+                    ):
+                        st.rerun()
+with tabs[5]:
+    if tabs[5].open:
+        if user.role == "viewer":
+            st.info("只读账号不能登记联络人。")
+        else:
+            own = options if user.is_admin else {n: c for n, c in options.items() if c == user.township_code}
+            c_town = st.selectbox("联络人所属乡镇", list(own), key="contact_township")
+            record_actions.saved("contact")
+            with st.form(record_actions.form_key("contact")):
+                role = st.selectbox("岗位", list(CONTACT_ROLES), format_func=label_of(CONTACT_ROLES))
+                village_names = {v: c for c, v in regions.village_names(db, own[c_town]).items()} if c_town else {}
+                village = st.selectbox("村（社区）（村级岗位必填）", [""] + list(village_names))
+                name = st.text_input("姓名")
+                phone = st.text_input("电话")
+                email = st.text_input("电子邮箱（接收个人叫应消息，可不填）")
+                since = st.date_input("到岗日期", value=now.date())
+                if st.form_submit_button("登记联络人"):
+                    data = {
+                        "township_code": own[c_town],
+                        "village_code": village_names.get(village),
+                        "role": role,
+                        "name": name,
+                        "phone": phone,
+                        "email": email,
+                        "active_from": since,
+                    }
+                    record_actions.save_and_clear(
+                        "contact", lambda: linkage.add_contact(db, user, data), "已登记联络人（同一岗位的前任自动离岗）"
+                    )
+            scoped = None if user.is_admin else user.township_code
+            record_actions.contact_tools(
+                db,
+                user,
+                cached_contacts(str(db.path), calls_generation, user.role, user.township_code, scoped, now.date())[0],
+            )
+        record_actions.voided_section(db, user, "contacts")
 
 with st.expander("指标定义与阈值"):
     st.markdown(

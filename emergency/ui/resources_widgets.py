@@ -175,7 +175,7 @@ def transfer_section(db: Database, user: User, key: str) -> None:
         cols = st.columns(2)
         cols[0].download_button(
             f"下载{what}导入模板",
-            transfer.template_xlsx(key),
+            lambda: transfer.template_xlsx(key),  # built at the click, not on every run
             file_name=f"{what}导入模板.xlsx",
             on_click="ignore",
             key=f"template_{key}",

@@ -153,6 +153,14 @@ def township_options(db: Database, include_all: bool = True) -> dict[str, str] |
     return options
 
 
+def lazy_tabs(labels: Iterable[str], key: str):
+    """st.tabs whose hidden tabs do not run: the open tab is kept in session_state[key] and choosing
+    another reruns the page, so a view pays for one tab's tables and forms, not every tab's (plain
+    st.tabs runs them all). Draw a tab's content under `if tab.open:`; a test opens one by setting
+    session_state[key] to its label."""
+    return st.tabs(list(labels), key=key, on_change="rerun")
+
+
 def label_of(mapping: Mapping[Any, Any]) -> Callable[[Any], str]:
     """A typed format_func for a selectbox over `mapping`'s keys: each option shown as its label
     (what `format_func=mapping.get` did, which mypy cannot type through Streamlit's generics)."""

@@ -6,7 +6,7 @@ import shutil
 from emergency import regions
 from emergency.db import Database
 from emergency.demo import DEMO_PASSWORDS
-from tests.helpers import go_to, login, running_server, screenshot
+from tests.helpers import go_to, login, open_browser_tab, running_server, screenshot
 
 
 def test_a_click_on_the_map_fills_and_saves_the_team_base(demo_db_path, tmp_path, page, _private_key):
@@ -17,7 +17,7 @@ def test_a_click_on_the_map_fills_and_saves_the_team_base(demo_db_path, tmp_path
         page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
         go_to(page, "避难场所与隐患点")
         page.get_by_role("heading", name="避难场所、隐患点与专家").wait_for(timeout=90_000)
-        page.get_by_role("tab", name="队伍驻地与备勤").click()
+        open_browser_tab(page, "队伍驻地与备勤")
         lon_input = page.get_by_label("经度（WGS-84，不知道就不填）").last
         lon_input.wait_for(timeout=60_000)
         before = lon_input.input_value()  # the demo base at the township seat, or empty

@@ -9,7 +9,7 @@ import pytest
 
 from emergency.db import Database
 from emergency.demo import DEMO_PASSWORDS
-from tests.helpers import go_to, login, running_server, screenshot
+from tests.helpers import go_to, login, open_browser_tab, running_server, screenshot
 
 BEACON = "http://attacker.invalid/beacon.png"
 HOSTILE = {
@@ -118,8 +118,7 @@ def test_every_download_button_gives_a_file_that_opens(server, page, username):
         tabs = page.get_by_role("tab")
         for index in range(max(1, tabs.count())):
             if tabs.count():
-                tabs.nth(index).click()
-                page.wait_for_timeout(300)
+                open_browser_tab(page, tabs.nth(index))
             buttons = page.get_by_test_id("stDownloadButton").locator("button:visible")
             for i in range(buttons.count()):
                 data = _download(page, buttons.nth(i))

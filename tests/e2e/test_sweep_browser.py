@@ -12,7 +12,7 @@ import pytest
 
 from emergency.demo import DEMO_PASSWORDS
 from emergency.ui import nav
-from tests.helpers import go_to, login, running_server, screenshot
+from tests.helpers import go_to, login, open_browser_tab, running_server, screenshot
 
 ACCOUNTS = {"admin": "admin", "township": "town100", "viewer": "leader"}
 
@@ -105,8 +105,7 @@ def _every_tab_text(page) -> str:
     for index in range(tabs.count()):
         tab = tabs.nth(index)
         if tab.is_visible():
-            tab.click()
-            page.wait_for_timeout(200)
+            open_browser_tab(page, tab)
             _open_everything(page)
             texts.append(_chrome_free_text(page))
     return "\n".join(texts)
