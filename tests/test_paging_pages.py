@@ -8,6 +8,7 @@ import re
 
 from emergency import drills, paging, teams
 from emergency.db import local_today
+from tests.helpers import open_tab
 
 TOWN = "410325100"  # 城关镇
 
@@ -78,6 +79,7 @@ def test_members_page_pickers_offer_a_bounded_search(app, scratch_db):
     total, _, pages = pager_line(at, "members")
     assert total == teams.member_count(db, township_code=TOWN)
     assert len(at.dataframe[0].value) == min(total, 200) and (pages == 1 or len(at.dataframe[0].value) == 200)
+    open_tab(at, "member_tab", "调队")
     target = at.selectbox(key="move_target")
     assert len(target.options) == paging.PICK_LIMIT  # 500 + own teams: the first 50 only
     assert any("只列出前 50 个" in c.value for c in at.caption)
@@ -99,6 +101,7 @@ def test_a_member_is_moved_to_a_team_found_by_the_picker(app, scratch_db):
     own = teams.team_choices(db, "", township_code=TOWN, limit=10_000)
     current = db.scalar("SELECT team_id FROM members WHERE id = ?", [member])
     target_id, label = next((i, n) for i, n in own.items() if i != current)
+    open_tab(at, "member_tab", "调队")
     at.text_input(key="move_target_find").input(label.rsplit("（", 1)[0]).run()
     at.selectbox(key="move_target").set_value(target_id).run()
     next(b for b in at.button if b.label == "调队").click().run()

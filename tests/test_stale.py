@@ -13,6 +13,7 @@ from emergency.auth import User
 from emergency.db import local_today
 from emergency.stale import StaleRecord
 from tests.conftest import user_row
+from tests.helpers import open_tab
 
 TODAY = date(2026, 11, 25)
 TOWN = "410325100"
@@ -395,6 +396,7 @@ def test_teams_page_saves_twice_from_one_view(app, scratch_db):
 def test_members_page_saves_training_then_insurance_from_one_view(app, scratch_db):
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
     member = at.selectbox(key="manage_member").value
+    open_tab(at, "member_tab", "培训与保险")
     widget(at.checkbox, "已通过培训").check()
     widget(at.date_input, "培训日期").set_value(date(2026, 11, 2))
     widget(at.button, "保存培训").click().run()

@@ -14,12 +14,15 @@ from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    draw_prepared,
     drawn,
     export_list,
+    kept,
     label_of,
     page_help,
     page_number,
     pager,
+    prepared_table,
     show_table,
     township_options,
     write_feedback,
@@ -49,12 +52,6 @@ township = towns[cols[0].selectbox("乡镇", list(towns), index=default)]
 only_open = cols[1].checkbox("只看未完成", value=False)
 
 filters: dict[str, Any] = {"township_code": township, "only_open": only_open}
-counts = drills.action_status_counts(db, today, **filters)
-metric_cols = st.columns(len(ACTION_STATUS_LABELS))
-for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
-    column.metric(label, counts.get(code, 0))
-result = drills.action_page(db, today, page=page_number("actions", filters), **filters)
-rows = result.rows  # this page's actions: the close / verify / edit pickers below choose among them
 columns = {
     "id": "编号",
     "status": "状态",
@@ -71,9 +68,23 @@ columns = {
     "verified_on": "验收日期",
     "verification_note": "复查意见",
 }
+page = page_number("actions", filters)
+
+
+def _action_view() -> tuple:
+    found = drills.action_page(db, today, page=page, **filters)
+    table = prepared_table(pd.DataFrame(found.rows), columns, {"status": ACTION_STATUS_LABELS}) if found.rows else None
+    return drills.action_status_counts(db, today, **filters), found, table
+
+
+counts, result, table = kept(db, ("actions", page, tuple(sorted(filters.items()))), _action_view)
+metric_cols = st.columns(len(ACTION_STATUS_LABELS))
+for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
+    column.metric(label, counts.get(code, 0))
+rows = result.rows  # this page's actions: the close / verify / edit pickers below choose among them
 if rows:
     pager("actions", result, unit="项")
-    show_table(pd.DataFrame(rows), columns, {"status": ACTION_STATUS_LABELS})
+    draw_prepared(table)
     export_list(
         db,
         user,

@@ -8,7 +8,7 @@ from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import page_help, page_number, pager, show_table, township_options
+from emergency.ui.widgets import draw_prepared, kept, page_help, page_number, pager, prepared_table, township_options
 
 user = require_login()
 db = get_db()
@@ -28,12 +28,12 @@ rule = archive.required_kinds(db)
 st.markdown(
     "  \n".join(f"**{enums.DRILL_LEVELS[level]}演练**须有：{archive.labels(kinds)}" for level, kinds in rule.items())
 )
-listed = archive.incomplete_page(db, year, township, page_number("archives", {"year": year, "township": township}))
-if not listed.total:
-    st.success(f"{year}年的演练档案均已齐全。")
-else:
-    st.warning(f"{year}年有 {listed.total} 场演练档案不完整，请在“演练记录”中打开该演练补传材料。")
-    pager("archives", listed, unit="场")
+page = page_number("archives", {"year": year, "township": township})
+
+
+def _archive_view() -> tuple:
+    """This page of incomplete archives and its table, kept until a data write (widgets.kept)."""
+    found = archive.incomplete_page(db, year, township, page)
     frame = pd.DataFrame(
         [
             {
@@ -45,19 +45,28 @@ else:
                 "present": archive.labels(r["present"]),
                 "missing": archive.labels(r["missing"]),
             }
-            for r in listed.rows
+            for r in found.rows
         ]
     )
-    show_table(
-        frame,
-        {
-            "id": "编号",
-            "held_on": "演练日期",
-            "title": "演练名称",
-            "level": "层级",
-            "township_name": "乡镇",
-            "present": "已归档",
-            "missing": "尚缺",
-        },
-        {"level": enums.DRILL_LEVELS},
-    )
+    if frame.empty:
+        return found, None
+    columns = {
+        "id": "编号",
+        "held_on": "演练日期",
+        "title": "演练名称",
+        "level": "层级",
+        "township_name": "乡镇",
+        "present": "已归档",
+        "missing": "尚缺",
+    }
+    return found, prepared_table(frame, columns, {"level": enums.DRILL_LEVELS})
+
+
+listed, table = kept(db, ("archives", year, township, page), _archive_view)
+if not listed.total:
+    st.success(f"{year}年的演练档案均已齐全。")
+else:
+    st.warning(f"{year}年有 {listed.total} 场演练档案不完整，请在“演练记录”中打开该演练补传材料。")
+    pager("archives", listed, unit="场")
+    if table is not None:
+        draw_prepared(table)

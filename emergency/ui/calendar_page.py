@@ -15,13 +15,16 @@ from emergency.ui.month_grid import month_grid_html
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    draw_prepared,
     drawn,
     export_list,
+    kept,
     label_of,
     page_help,
     page_number,
     pager,
     picker,
+    prepared_table,
     show_table,
     township_options,
     write_feedback,
@@ -42,7 +45,7 @@ year = year_select("年度", drills.planned_years(db), container=cols[0])
 default = list(towns).index(names[user.township_code]) if user.township_code in names else 0
 township = towns[cols[1].selectbox("乡镇", list(towns), index=default)]
 
-rows = drills.planned_list(db, today, year=year, township_code=township)
+rows = kept(db, ("planned", year, township), lambda: drills.planned_list(db, today, year=year, township_code=township))
 counts = pd.Series([r["state"] for r in rows]).value_counts().to_dict() if rows else {}
 st.caption(
     f"{year} 年共 {len(rows)} 项："
@@ -62,9 +65,17 @@ PLANNED_COLUMNS = {
 if view == "按月列表":
     listed = paging.of_list(rows, page_number("planned", {"year": year, "township": township}))
     pager("planned", listed, unit="项")
-    for month, items in drills.by_month(listed.rows).items():
+    months = kept(  # this page's monthly tables, formatted once per data write
+        db,
+        ("planned_months", year, township, listed.page),
+        lambda: [
+            (month, prepared_table(pd.DataFrame(items), PLANNED_COLUMNS, {"state": PLANNED_STATUS_LABELS}))
+            for month, items in drills.by_month(listed.rows).items()
+        ],
+    )
+    for month, table in months:
         st.markdown(f"**{month}**")
-        show_table(pd.DataFrame(items), PLANNED_COLUMNS, {"state": PLANNED_STATUS_LABELS})
+        draw_prepared(table)
     if rows:
         export_list(
             db,

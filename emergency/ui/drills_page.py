@@ -13,13 +13,16 @@ from emergency.ui import drill_archive, drill_evaluation, record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    draw_prepared,
     drawn,
     export_list,
+    kept,
     label_of,
     page_help,
     page_number,
     pager,
     picker,
+    prepared_table,
     search_bar,
     show_table,
     township_options,
@@ -166,10 +169,6 @@ filters: dict[str, Any] = {
     "since": found.since,
     "until": found.until,
 }
-result = drills.drill_page(db, page=page_number("drills", filters), **filters)
-frame = result.rows
-participants = drills.drill_summary(db, **filters)["participants"]
-pager("drills", result, unit="场次", note=f"参演 {int(participants)} 人次")
 columns = {
     "id": "编号",
     "held_on": "日期",
@@ -183,7 +182,22 @@ columns = {
     "open_actions": "未完成整改",
 }
 enum_columns = {"level": enums.DRILL_LEVELS, "form": enums.DRILL_FORMS}
-show_table(frame, columns, enum_columns)
+page = page_number("drills", filters)
+
+
+def _drill_view() -> tuple:
+    found = drills.drill_page(db, page=page, **filters)
+    return (
+        found,
+        int(drills.drill_summary(db, **filters)["participants"]),
+        prepared_table(found.rows, columns, enum_columns),
+    )
+
+
+result, participants, table = kept(db, ("drills", page, tuple(sorted(filters.items()))), _drill_view)
+frame = result.rows
+pager("drills", result, unit="场次", note=f"参演 {participants} 人次")
+draw_prepared(table)
 export_list(
     db,
     user,

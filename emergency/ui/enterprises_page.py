@@ -12,12 +12,15 @@ from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    draw_prepared,
     drawn,
     export_list,
+    kept,
     label_of,
     page_help,
     page_number,
     pager,
+    prepared_table,
     search_bar,
     show_table,
     township_options,
@@ -43,7 +46,9 @@ only_late = cols[2].checkbox("只看逾期或从未演练")
 st.subheader("演练合规情况")
 rows = [
     r
-    for r in deadlines.enterprise_deadlines(db, today, township_code=township)
+    for r in kept(  # the rule over every enterprise: kept until a data write, per day
+        db, ("enterprise_clocks", township), lambda: deadlines.enterprise_deadlines(db, today, township_code=township)
+    )
     if (sector is None or r["sector"] == sector) and (not only_late or deadlines.is_late(r["status"]))
 ]
 if rows:
@@ -78,9 +83,6 @@ else:
 st.subheader("企业名录")
 found = search_bar("enterprises", text_label="按企业名称或地址查找")
 filters: dict[str, Any] = {"township_code": township, "sector": sector, "include_closed": True, "search": found.text}
-result = enterprises.enterprise_page(db, page=page_number("enterprises", filters), **filters)
-frame = teams.mask_personal(result.rows, user, "contact_phone")
-pager("enterprises", result, unit="家")
 columns = {
     "id": "编号",
     "name": "企业名称",
@@ -91,7 +93,20 @@ columns = {
     "contact_phone": "联系电话",
     "closed_on": "关闭日期",
 }
-show_table(frame, columns, {"sector": SECTORS})
+page = page_number("enterprises", filters)
+
+
+def _enterprise_view() -> tuple:
+    found = enterprises.enterprise_page(db, page=page, **filters)
+    masked = teams.mask_personal(found.rows, user, "contact_phone")
+    return found, masked, prepared_table(masked, columns, {"sector": SECTORS})
+
+
+result, frame, table = kept(
+    db, ("enterprises", user.role, user.township_code, page, tuple(sorted(filters.items()))), _enterprise_view
+)
+pager("enterprises", result, unit="家")
+draw_prepared(table)
 export_list(
     db,
     user,

@@ -10,12 +10,16 @@ from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    draw_prepared,
     drawn,
+    kept,
     label_of,
+    lazy_tabs,
     page_help,
     page_number,
     pager,
     picker,
+    prepared_table,
     show_table,
     township_options,
     write_feedback,
@@ -42,8 +46,7 @@ with cols[1]:
 with cols[2]:
     untrained_only = st.checkbox("只看未培训")
 filters = {"township_code": township, "search": search, "untrained_only": untrained_only}
-result = teams.member_page(db, user, page=page_number("members", filters), page_size=PAGE_SIZE, **filters)
-frame = result.rows
+page = page_number("members", filters)
 columns = {
     "name": "姓名",
     "team_name": "所属队伍",
@@ -57,8 +60,17 @@ columns = {
     "insurance_until": "保险到期",
     "joined_on": "入队日期",
 }
+
+
+def _member_view() -> tuple:
+    found = teams.member_page(db, user, page=page, page_size=PAGE_SIZE, **filters)
+    return found, prepared_table(found.rows, columns, {"role_in_team": enums.MEMBER_ROLES})
+
+
+result, table = kept(db, ("members", user.role, user.township_code, page, tuple(sorted(filters.items()))), _member_view)
+frame = result.rows
 pager("members", result, unit="人")
-shown = show_table(frame, columns, {"role_in_team": enums.MEMBER_ROLES}, height=420)
+draw_prepared(table, height=420)
 
 st.download_button(
     "导出 Excel（当前筛选）",
@@ -85,94 +97,112 @@ if user.role != "viewer" and len(writable):
             int(i): f"{n}（{t}，编号 {i}）" for i, n, t in zip(writable["id"], writable["name"], writable["team_name"])
         }
         member_id = st.selectbox("队员", list(labels), format_func=label_of(labels), key="manage_member")
-        member = writable[writable["id"] == member_id].iloc[0]
-        seen, saved_as = drawn("member", teams.member_record(db, member_id)), "member"  # what a save is checked against
-        tab_edit, tab_move, tab_training, tab_certs, tab_leave = st.tabs(
-            ["基本信息", "调队", "培训与保险", "证书", "离队"]
+        member = teams.member_record(db, member_id)  # the forms show the record as it is now, not the list's row
+        seen, saved_as = drawn("member", member), "member"  # what a save is checked against
+        tab_edit, tab_move, tab_training, tab_certs, tab_leave = lazy_tabs(
+            ["基本信息", "调队", "培训与保险", "证书", "离队"], "member_tab"
         )
-        with tab_edit, st.form("edit_member"):
-            phone = st.text_input("手机号（留空不修改）", "")
-            roles = list(enums.MEMBER_ROLES)
-            role = st.selectbox(
-                "职务", roles, index=roles.index(member["role_in_team"]), format_func=label_of(enums.MEMBER_ROLES)
-            )
-            specialty = st.text_input("专长", member["specialty"] or "")
-            if st.form_submit_button("保存"):
-                changes = {"role_in_team": role, "specialty": specialty or None}
-                if phone.strip():
-                    changes["phone"] = phone
-                write_feedback(
-                    lambda: teams.update_member(db, user, member_id, changes, expected=seen), "已保存。", saved_as
-                )
-        with tab_move:
-            target = picker(
-                "调入队伍",
-                "move_target",
-                lambda text: teams.team_choices(
-                    db,
-                    text,
-                    township_code=None if user.is_admin else user.township_code,
-                    exclude_id=int(member["team_id"]),
-                ),
-                what="队伍",
-            )
-            with st.form("move_member"):
-                if st.form_submit_button("调队", disabled=target is None) and target is not None:
-                    write_feedback(
-                        lambda: teams.move_member(db, user, member_id, int(target), expected=seen), "已调队。", saved_as
+        with tab_edit:
+            if tab_edit.open:
+                with st.form("edit_member"):
+                    phone = st.text_input("手机号（留空不修改）", "")
+                    roles = list(enums.MEMBER_ROLES)
+                    role = st.selectbox(
+                        "职务",
+                        roles,
+                        index=roles.index(member["role_in_team"]),
+                        format_func=label_of(enums.MEMBER_ROLES),
                     )
-        with tab_training:
-            with st.form("training"):
-                passed = st.checkbox("已通过培训", bool(member["training_passed"]))
-                on = st.date_input(
-                    "培训日期", member["training_on"] if pd.notna(member["training_on"]) else local_today()
-                )
-                if st.form_submit_button("保存培训"):
-                    write_feedback(
-                        lambda: teams.record_training(db, user, member_id, passed, on, expected=seen),
-                        "已保存。",
-                        saved_as,
-                    )
-            with st.form("insurance"):
-                current = member["insurance_until"]
-                until = st.date_input("意外伤害保险到期", current if pd.notna(current) else local_today())
-                if st.form_submit_button("保存保险"):
-                    write_feedback(
-                        lambda: teams.set_insurance(db, user, member_id, until, expected=seen), "已保存。", saved_as
-                    )
-        with tab_certs:
-            certs = teams.certificates_of(db, member_id)
-            if len(certs):
-                show_table(certs, {"name": "证书", "number": "编号", "issued_on": "发证日期", "expires_on": "有效期至"})
-                cert_names = {int(i): n for i, n in zip(certs["id"], certs["name"])}
-                cert_id = st.selectbox(
-                    "证书", list(cert_names), format_func=label_of(cert_names), key="edit_certificate_pick"
-                )
-                seen_cert = drawn("certificate", teams.certificate_record(db, cert_id))
-                with st.form("edit_certificate"):
-                    expires = st.date_input("新的有效期至", local_today())
-                    if st.form_submit_button("更新有效期"):
+                    specialty = st.text_input("专长", member["specialty"] or "")
+                    if st.form_submit_button("保存"):
+                        changes = {"role_in_team": role, "specialty": specialty or None}
+                        if phone.strip():
+                            changes["phone"] = phone
                         write_feedback(
-                            lambda: teams.update_certificate(
-                                db, user, cert_id, {"expires_on": expires}, expected=seen_cert
-                            ),
-                            "已更新。",
-                            "certificate",
+                            lambda: teams.update_member(db, user, member_id, changes, expected=seen),
+                            "已保存。",
+                            saved_as,
                         )
-            with st.form("add_certificate"):
-                cert_name = st.text_input("证书名称")
-                cert_number = st.text_input("证书编号")
-                issued = st.date_input("发证日期", local_today())
-                expires = st.date_input("有效期至", local_today().replace(year=local_today().year + 3))
-                if st.form_submit_button("登记证书"):
-                    data = {"name": cert_name, "number": cert_number, "issued_on": issued, "expires_on": expires}
-                    write_feedback(lambda: teams.add_certificate(db, user, member_id, data), "已登记证书。")
-        with tab_leave, st.form("leave"):
-            left = st.date_input("离队日期", local_today())
-            if st.form_submit_button("办理离队"):
-                write_feedback(
-                    lambda: teams.member_leaves(db, user, member_id, left, expected=seen), "已办理离队。", saved_as
+        with tab_move:
+            if tab_move.open:
+                target = picker(
+                    "调入队伍",
+                    "move_target",
+                    lambda text: teams.team_choices(
+                        db,
+                        text,
+                        township_code=None if user.is_admin else user.township_code,
+                        exclude_id=int(member["team_id"]),
+                    ),
+                    what="队伍",
                 )
+                with st.form("move_member"):
+                    if st.form_submit_button("调队", disabled=target is None) and target is not None:
+                        write_feedback(
+                            lambda: teams.move_member(db, user, member_id, int(target), expected=seen),
+                            "已调队。",
+                            saved_as,
+                        )
+        with tab_training:
+            if tab_training.open:
+                with st.form("training"):
+                    passed = st.checkbox("已通过培训", bool(member["training_passed"]))
+                    on = st.date_input(
+                        "培训日期", member["training_on"] if pd.notna(member["training_on"]) else local_today()
+                    )
+                    if st.form_submit_button("保存培训"):
+                        write_feedback(
+                            lambda: teams.record_training(db, user, member_id, passed, on, expected=seen),
+                            "已保存。",
+                            saved_as,
+                        )
+                with st.form("insurance"):
+                    current = member["insurance_until"]
+                    until = st.date_input("意外伤害保险到期", current if pd.notna(current) else local_today())
+                    if st.form_submit_button("保存保险"):
+                        write_feedback(
+                            lambda: teams.set_insurance(db, user, member_id, until, expected=seen), "已保存。", saved_as
+                        )
+        with tab_certs:
+            if tab_certs.open:
+                certs = teams.certificates_of(db, member_id)
+                if len(certs):
+                    show_table(
+                        certs, {"name": "证书", "number": "编号", "issued_on": "发证日期", "expires_on": "有效期至"}
+                    )
+                    cert_names = {int(i): n for i, n in zip(certs["id"], certs["name"])}
+                    cert_id = st.selectbox(
+                        "证书", list(cert_names), format_func=label_of(cert_names), key="edit_certificate_pick"
+                    )
+                    seen_cert = drawn("certificate", teams.certificate_record(db, cert_id))
+                    with st.form("edit_certificate"):
+                        expires = st.date_input("新的有效期至", local_today())
+                        if st.form_submit_button("更新有效期"):
+                            write_feedback(
+                                lambda: teams.update_certificate(
+                                    db, user, cert_id, {"expires_on": expires}, expected=seen_cert
+                                ),
+                                "已更新。",
+                                "certificate",
+                            )
+                with st.form("add_certificate"):
+                    cert_name = st.text_input("证书名称")
+                    cert_number = st.text_input("证书编号")
+                    issued = st.date_input("发证日期", local_today())
+                    expires = st.date_input("有效期至", local_today().replace(year=local_today().year + 3))
+                    if st.form_submit_button("登记证书"):
+                        data = {"name": cert_name, "number": cert_number, "issued_on": issued, "expires_on": expires}
+                        write_feedback(lambda: teams.add_certificate(db, user, member_id, data), "已登记证书。")
+        with tab_leave:
+            if tab_leave.open:
+                with st.form("leave"):
+                    left = st.date_input("离队日期", local_today())
+                    if st.form_submit_button("办理离队"):
+                        write_feedback(
+                            lambda: teams.member_leaves(db, user, member_id, left, expected=seen),
+                            "已办理离队。",
+                            saved_as,
+                        )
         record_actions.member_basics(db, user, member_id, seen)
         record_actions.void_section(db, user, "members", member_id, member["township_code"], str(member["name"]))
 

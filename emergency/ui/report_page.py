@@ -4,10 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from emergency import drills, reports
-from emergency.db import DATA_FAMILIES, local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import draw_frame, page_help, year_select
+from emergency.ui.widgets import LIST_READS, draw_frame, kept, page_help, year_select
 
 user = require_login()
 db = get_db()
@@ -15,8 +14,8 @@ st.title("年度报告")
 page_help("annual-report")
 
 year = year_select("报告年度", drills.drill_years(db), report=True)  # the last complete year
-# Kept until a write touches what the report reads (not the scheduler's bookkeeping), per day.
-figures = db.memo(DATA_FAMILIES, ("report_figures", year, local_today()), lambda: reports.report_figures(db, year))
+# Kept until a write touches what the report reads (the lists' families and the 叫应 records), per day.
+figures = kept(db, ("report_figures", year), lambda: reports.report_figures(db, year), (*LIST_READS, "calls"))
 
 st.subheader(reports.title(year))
 st.markdown(reports.report_paragraph(figures))

@@ -9,7 +9,16 @@ from emergency.resources import registry, stock
 from emergency.ui.resources_widgets import coordinate_text, registry_edit, registry_form, transfer_section
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    draw_prepared,
+    kept,
+    label_of,
+    page_help,
+    prepared_table,
+    show_table,
+    township_options,
+    write_feedback,
+)
 
 user = require_login()
 db = get_db()
@@ -23,44 +32,53 @@ names = {v: k for k, v in towns.items()}
 default = list(towns).index(names[user.township_code]) if user.township_code in names else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 
-depots = registry.listing(db, user, "depots", township_code=township)
-depots["coordinate"] = coordinate_text(depots)
-st.subheader("储备库")
-show_table(
-    depots,
-    {
-        "name": "储备库名称",
-        "level": "级别",
-        "township_name": "所属乡镇",
-        "address": "地址",
-        "coordinate": "坐标（WGS-84）",
-        "custodian_name": "保管人",
-        "custodian_phone": "保管人电话",
-    },
-    {"level": DEPOT_LEVELS},
-)
 
+def _stock_view() -> tuple:
+    """The township's depots and stock, formatted once per data write (widgets.kept)."""
+    depots = registry.listing(db, user, "depots", township_code=township)
+    depots["coordinate"] = coordinate_text(depots)
+    depots_table = prepared_table(
+        depots,
+        {
+            "name": "储备库名称",
+            "level": "级别",
+            "township_name": "所属乡镇",
+            "address": "地址",
+            "coordinate": "坐标（WGS-84）",
+            "custodian_name": "保管人",
+            "custodian_phone": "保管人电话",
+        },
+        {"level": DEPOT_LEVELS},
+    )
+
+    rows = stock.stock_frame(db, township_code=township)
+    rows["short"] = rows["min_quantity"].notna() & (rows["quantity"] < rows["min_quantity"].fillna(0))
+    rows["state"] = rows["short"].map({True: "低于最低储备", False: "正常"})
+    for column in ("expires_on", "maintain_on"):  # one type per column: a date as text, or "—"
+        rows[column] = rows[column].map(lambda v: "—" if pd.isna(v) else f"{v:%Y-%m-%d}")
+    rows["min_text"] = rows["min_quantity"].map(lambda v: "—" if pd.isna(v) else str(int(v)))
+    stock_table = prepared_table(
+        rows,
+        {
+            "depot_name": "储备库",
+            "item_name": "物资",
+            "unit": "单位",
+            "batch": "批次",
+            "quantity": "数量",
+            "expires_on": "有效期至",
+            "maintain_on": "下次保养",
+            "min_text": "最低储备",
+            "state": "储备状态",
+        },
+    )
+    return depots, depots_table, stock_table
+
+
+depots, depots_table, stock_table = kept(db, ("stock", user.role, user.township_code, township), _stock_view)
+st.subheader("储备库")
+draw_prepared(depots_table)
 st.subheader("库存")
-rows = stock.stock_frame(db, township_code=township)
-rows["short"] = rows["min_quantity"].notna() & (rows["quantity"] < rows["min_quantity"].fillna(0))
-rows["state"] = rows["short"].map({True: "低于最低储备", False: "正常"})
-for column in ("expires_on", "maintain_on"):  # one type per column: a date as text, or "—"
-    rows[column] = rows[column].map(lambda v: "—" if pd.isna(v) else f"{v:%Y-%m-%d}")
-rows["min_text"] = rows["min_quantity"].map(lambda v: "—" if pd.isna(v) else str(int(v)))
-show_table(
-    rows,
-    {
-        "depot_name": "储备库",
-        "item_name": "物资",
-        "unit": "单位",
-        "batch": "批次",
-        "quantity": "数量",
-        "expires_on": "有效期至",
-        "maintain_on": "下次保养",
-        "min_text": "最低储备",
-        "state": "储备状态",
-    },
-)
+draw_prepared(stock_table)
 
 if user.role != "viewer":
     options = registry.options(db, "depots", township)

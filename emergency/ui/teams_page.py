@@ -11,15 +11,17 @@ from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    draw_prepared,
     drawn,
     enum_select,
+    kept,
     label_of,
     multiselect,
     page_help,
     page_number,
     pager,
+    prepared_table,
     search_bar,
-    show_table,
     township_options,
     write_feedback,
 )
@@ -52,26 +54,34 @@ filters = {
     "include_disbanded": include_disbanded,
     "search": found.text,
 }
-result = teams.team_page(db, user, page=page_number("teams", filters), **filters)
-frame = result.rows
-pager("teams", result, unit="支队伍", note=f"在册队员 {int(teams.team_summary(db, **filters)['members'])} 人")
-show_table(
-    frame,
-    {
-        "name": "队伍名称",
-        "kind": "类别",
-        "level": "层级",
-        "township_name": "所属乡镇",
-        "service_area": "服务范围",
-        "domains": "覆盖领域",
-        "leader_name": "负责人",
-        "duty_phone": "值班电话",
-        "member_count": "在册队员",
-        "established_on": "成立日期",
-        "disbanded_on": "撤销日期",
-    },
-    {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS},
+TEAM_COLUMNS = {
+    "name": "队伍名称",
+    "kind": "类别",
+    "level": "层级",
+    "township_name": "所属乡镇",
+    "service_area": "服务范围",
+    "domains": "覆盖领域",
+    "leader_name": "负责人",
+    "duty_phone": "值班电话",
+    "member_count": "在册队员",
+    "established_on": "成立日期",
+    "disbanded_on": "撤销日期",
+}
+page = page_number("teams", filters)
+
+
+def _team_view() -> tuple:
+    found = teams.team_page(db, user, page=page, **filters)
+    table = prepared_table(found.rows, TEAM_COLUMNS, {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
+    return found, int(teams.team_summary(db, **filters)["members"]), table
+
+
+result, on_roster, table = kept(
+    db, ("teams", user.role, user.township_code, page, tuple(sorted(filters.items()))), _team_view
 )
+frame = result.rows
+pager("teams", result, unit="支队伍", note=f"在册队员 {on_roster} 人")
+draw_prepared(table)
 st.download_button(
     "导出 Excel（当前筛选）",
     data=lambda: imports.export_xlsx(db, user, "teams", **filters),
@@ -92,20 +102,25 @@ if len(frame):
         f"**服务范围**：{md(chosen['service_area'])}　**覆盖领域**：{md(chosen['domains']) or '未填写'}  \n"
         f"**村（社区）**：{md(chosen['village_name']) or '—'}　**装备**：{md(chosen['equipment']) or '—'}"
     )
-    members = teams.member_list(db, user, team_id=team_id)
-    show_table(
-        members,
-        {
-            "name": "姓名",
-            "role_in_team": "职务",
-            "gender": "性别",
-            "phone": "手机号",
-            "id_masked": "身份证号",
-            "specialty": "专长",
-            "training_passed": "已培训",
-            "insurance_until": "保险到期",
-        },
-        {"role_in_team": enums.MEMBER_ROLES},
+    draw_prepared(
+        kept(
+            db,
+            ("team_members", user.role, user.township_code, int(team_id)),
+            lambda: prepared_table(
+                teams.member_list(db, user, team_id=team_id),
+                {
+                    "name": "姓名",
+                    "role_in_team": "职务",
+                    "gender": "性别",
+                    "phone": "手机号",
+                    "id_masked": "身份证号",
+                    "specialty": "专长",
+                    "training_passed": "已培训",
+                    "insurance_until": "保险到期",
+                },
+                {"role_in_team": enums.MEMBER_ROLES},
+            ),
+        )
     )
 
     team_township = None if pd.isna(chosen["township_code"]) else chosen["township_code"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +19,8 @@ from emergency.paging import PICK_LIMIT, Page
 
 if TYPE_CHECKING:
     from ..db import Database
+
+T = TypeVar("T")
 
 
 def show_table(
@@ -108,6 +110,21 @@ def prepared_frame(
         if str(column).endswith("状态"):
             display[column] = display[column].map(mark_status)
     return display
+
+
+# What the kept lists read (widgets.kept): the registry's data, not the messages the scheduler
+# delivers (notifications), the 叫应 it escalates (calls), the accounts or the bookkeeping, which
+# change every minute on their own.
+LIST_READS = ("drills", "places", "plans", "records", "registry", "resources", "settings")
+
+
+def kept(db: Database, key: tuple, compute: Callable[[], T], families: tuple[str, ...] = LIST_READS) -> T:
+    """compute() (a page's list and its table as prepared_table formats it) kept until a committed
+    write touches one of `families` (what it reads) or the day changes, so that a rerun with the
+    same filters runs no query and formats no cell. `key` names the list and everything it depends
+    on: its filters, its page and the viewer's role and township (masking). Shared by every
+    session: never change what it returns."""
+    return db.memo(families, (*key, local_today()), compute)
 
 
 def draw_prepared(display: pd.DataFrame, **kwargs) -> None:
