@@ -37,4 +37,5 @@ else:
         for spec in nav.PAGES
         if user.role not in spec.roles
     )
-    st.navigation(navigation, expanded=True).run()  # every page listed, none hidden under "View more"
+    with session.checked_for_this_run(user):  # the page's require_login need not check the token again
+        st.navigation(navigation, expanded=True).run()  # every page listed, none hidden under "View more"

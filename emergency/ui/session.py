@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from ..db import Database
 
 COOKIE = "emergency_session"
+# The user app.py checked for this run (the page's require_login takes it instead of checking twice).
+_this_run = threading.local()
 
 
 def current_user() -> auth.User | None:
@@ -112,9 +116,22 @@ def _reminder_status(db: Database, user: auth.User) -> None:
             st.warning(f"有 {failed} 条消息发送失败，请在“定时任务”页查看并处理。")
 
 
+@contextmanager
+def checked_for_this_run(user: auth.User):
+    """While app.py runs the page: the user it has just checked (current_user), for require_login.
+    Script runs of one session take turns on their thread, and the mark is cleared when the page
+    returns, stops or reruns."""
+    _this_run.user = user
+    try:
+        yield
+    finally:
+        _this_run.user = None
+
+
 def require_login() -> auth.User:
-    """Every page starts here: no data is drawn for a visitor who is not logged in."""
-    user = current_user()
+    """Every page starts here: no data is drawn for a visitor who is not logged in (app.py has
+    checked the session token for this run; a page run on its own checks it here)."""
+    user = getattr(_this_run, "user", None) or current_user()
     if user is None:
         st.warning("请先登录。")
         st.stop()
