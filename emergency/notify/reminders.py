@@ -576,6 +576,9 @@ INSURANCE_SQL = (
     " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
     f" AND {live('members', 'm')} AND {live('teams', 't')} GROUP BY ALL"
 )
+# The due query's insurance rows leave the names out (a no-op or dry-run sweep never shows them);
+# insurance_names fills them in for the rows whose texts are built, in one query.
+INSURANCE_KEYS_SQL = INSURANCE_SQL.replace(", list(m.name ORDER BY m.id)[1:11] AS names", "")
 ACTIONS_SQL = (
     "SELECT concat_ws('|', 'action_overdue', 'corrective_action', a.id, a.due_on, '',"
     " coalesce(d.township_code, 'county')) AS dedup_key,"
@@ -595,6 +598,30 @@ class DueQuery:
     sql: str
     params: list
     build: Callable[[list[dict]], list[Candidate]]
+    # fills in, in place, what only the texts need (called before the texts are built)
+    complete: Callable[[Database, list[dict]], None] | None = None
+
+    def rows(self, db: Database, sql: str, params: list, texts: bool) -> list[Candidate]:
+        found = db.query_dicts(sql, params)
+        if texts and self.complete and found:
+            self.complete(db, found)
+        return self.build(found)
+
+
+def insurance_names(db: Database, rows: list[dict]) -> None:
+    """The first ten names (by id) of each insurance row's members, as INSURANCE_SQL gives them."""
+    names = {
+        (team, until): listed
+        for team, until, listed in db.query(
+            "SELECT m.team_id, m.insurance_until, list(m.name ORDER BY m.id)[1:11] FROM members m"
+            " JOIN (SELECT unnest(?::INTEGER[]) AS team_id, unnest(?::DATE[]) AS until) k"
+            " ON m.team_id = k.team_id AND m.insurance_until = k.until"
+            f" WHERE m.left_on IS NULL AND {live('members', 'm')} GROUP BY ALL",
+            [[r["team_id"] for r in rows], [r["insurance_until"] for r in rows]],
+        )
+    }
+    for r in rows:
+        r["names"] = names[(r["team_id"], r["insurance_until"])]
 
 
 # The kinds with tens of thousands of subjects at a hundred counties (insurance of every team and
@@ -622,7 +649,11 @@ def due_queries(db: Database, now: datetime, settings: dict | None = None) -> li
             lambda rows: certificates_expiring(rows, today, days),
         ),
         DueQuery(
-            "insurance_expiring", INSURANCE_SQL, [today, until], lambda rows: insurance_expiring(rows, today, days)
+            "insurance_expiring",
+            INSURANCE_KEYS_SQL,
+            [today, until],
+            lambda rows: insurance_expiring(rows, today, days),
+            insurance_names,
         ),
         DueQuery(
             "action_overdue", ACTIONS_SQL, [today, last_day_due_after(today)], lambda rows: actions_overdue(rows, today)
@@ -746,20 +777,20 @@ def due_now(db: Database, now: datetime, settings: dict | None = None) -> list[C
     s = settings or get_settings(db)
     found = [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)]
     for q in due_queries(db, now, s):
-        found += q.build(db.query_dicts(q.sql, q.params))
+        found += q.rows(db, q.sql, q.params, texts=True)
     return found
 
 
-def _new_of(db: Database, q: DueQuery, today: date) -> list[Candidate]:
+def _new_of(db: Database, q: DueQuery, today: date, texts: bool) -> list[Candidate]:
     """The due rows of a SQL kind whose key is not in notifications yet (anti-join in SQL; only the
     kind's keys are read, for the expiring kinds only those due today or later)."""
     recent = " AND (due_on IS NULL OR due_on >= ?)" if q.kind.endswith("_expiring") else ""
-    return q.build(
-        db.query_dicts(
-            f"SELECT q.* FROM ({q.sql}) q ANTI JOIN (SELECT dedup_key FROM notifications WHERE kind = ?{recent}) n"
-            " ON n.dedup_key = q.dedup_key",
-            [*q.params, q.kind, *([today] if recent else [])],
-        )
+    return q.rows(
+        db,
+        f"SELECT q.* FROM ({q.sql}) q ANTI JOIN (SELECT dedup_key FROM notifications WHERE kind = ?{recent}) n"
+        " ON n.dedup_key = q.dedup_key",
+        [*q.params, q.kind, *([today] if recent else [])],
+        texts,
     )
 
 
@@ -811,7 +842,7 @@ def _sweep(db: Database, now: datetime, dry_run: bool) -> list[Candidate]:
     others = [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)]
     new = not_yet_created(db, others)
     for q in due_queries(db, now, s):
-        new += _new_of(db, q, now.date())
+        new += _new_of(db, q, now.date(), texts=not dry_run)
     if dry_run or not new:
         return new
 
