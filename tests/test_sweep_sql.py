@@ -108,6 +108,17 @@ def _edge_cases(db, today: date) -> dict[str, int]:
         _, member = add_team_member(db, CG, insurance_until=ahead + timedelta(days=k), name=f"边界{k}")
         add_certificate(db, member, ahead + timedelta(days=k))
         add_corrective_action(db, CG, after + timedelta(days=k))
+    # not reminded: a disbanded team's insurance and certificates, a member who left, a closed action
+    team, member = add_team_member(db, CG, insurance_until=ahead, name="已解散队员")
+    add_certificate(db, member, ahead)
+    db.cursor().execute("UPDATE teams SET disbanded_on = DATE '2024-01-01' WHERE id = ?", [team])
+    _, gone = add_team_member(db, CG, insurance_until=ahead, name="已离队队员")
+    add_certificate(db, gone, ahead)
+    db.cursor().execute("UPDATE members SET left_on = DATE '2024-01-01' WHERE id = ?", [gone])
+    closed = add_corrective_action(db, CG, after)
+    db.cursor().execute("UPDATE corrective_actions SET closed_on = DATE '2024-02-01' WHERE id = ?", [closed])
+    _enterprise(db, f"已关闭企业{today}", "no_such_sector", None)
+    db.cursor().execute("UPDATE enterprises SET closed_on = DATE '2024-01-01' WHERE name = ?", [f"已关闭企业{today}"])
     return ids
 
 
