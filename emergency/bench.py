@@ -246,20 +246,25 @@ SWEEP_HISTORY = 300_000  # past notifications added for the no-op sweep "with hi
 
 
 def _sweep_timing(db: Database, workdir: Path) -> dict:
-    """The reminder sweep on a copy of the database at the pinned morning: the first run (creates),
-    a run that creates nothing (no-op), and the no-op again after SWEEP_HISTORY past notifications.
+    """The reminder sweep on a copy of the database at the pinned morning: the dry run while every due
+    key is new, the best single SQL for the same keys (bench_sql), the first run (creates), a run
+    that creates nothing (no-op), and the no-op again after SWEEP_HISTORY past notifications.
     JSON keys: created (reminders of the first run), first_s, noop_s, history_rows,
-    noop_with_history_s (all seconds; no-op times are medians of REPEAT runs)."""
+    noop_with_history_s, dry_run_s, best_sql_s, dry_run_ratio (dry_run_s / best_sql_s), noop_ratio
+    (noop_s / best_sql_s) (all seconds; the timed ones are medians of REPEAT runs)."""
     import shutil
     from datetime import datetime
     from datetime import time as clock
 
+    from . import bench_sql
     from .notify import reminders
 
     copy = workdir / "sweep_copy.duckdb"
     shutil.copy(db.path, copy)
     target = Database(copy)
     morning = datetime.combine(TODAY, clock(7, 30), tzinfo=TZ)
+    dry_run = timed(lambda: reminders.sweep(target, morning, dry_run=True))
+    best = timed(lambda: bench_sql.due_keys(target, morning))
     started = time.perf_counter()
     created = len(reminders.sweep(target, morning))
     first = time.perf_counter() - started
@@ -283,6 +288,10 @@ def _sweep_timing(db: Database, workdir: Path) -> dict:
         "noop_s": noop,
         "history_rows": SWEEP_HISTORY,
         "noop_with_history_s": with_history,
+        "dry_run_s": dry_run,
+        "best_sql_s": best,
+        "dry_run_ratio": dry_run / best,
+        "noop_ratio": noop / best,
     }
 
 
@@ -314,6 +323,14 @@ def format_table(results: list[dict], first_start: float | None = None) -> str:
             [f"{r['sweep']['created']:,} in {r['sweep']['first_s']:.2f}" for r in results],
         )
         row("sweep no-op (s)", [f"{r['sweep']['noop_s']:.2f}" for r in results])
+        row(
+            "sweep dry run, all new / no-op / best single SQL (s)",
+            [
+                f"{w['dry_run_s']:.2f} ({w['dry_run_ratio']:.1f}×) / {w['noop_s']:.2f} ({w['noop_ratio']:.1f}×)"
+                f" / {w['best_sql_s']:.2f}"
+                for w in (r["sweep"] for r in results)
+            ],
+        )
         row(
             f"sweep no-op, +{SWEEP_HISTORY:,} past notifications (s)",
             [f"{r['sweep']['noop_with_history_s']:.2f}" for r in results],

@@ -459,6 +459,26 @@ def roll_calls_unanswered(rows: list[dict], now: datetime, minutes: int, window_
     return out
 
 
+def last_day_due_ahead(today: date, lead: int) -> date:
+    """The latest date d whose reminder `lead` days ahead, brought forward onto a working day
+    (previous_workday(d - lead)), has come by `today`. That reminder day never decreases as d
+    grows, so the subjects dated up to this day are exactly the due ones: the sweep's SQL filters
+    on it (a holiday before `today`'s next working day stretches it)."""
+    day = today + timedelta(days=lead)
+    while previous_workday(day + timedelta(days=1 - lead)) <= today:
+        day += timedelta(days=1)
+    return day
+
+
+def last_day_due_after(today: date) -> date:
+    """The latest due date d whose overdue reminder (the day after, deferred to a working day:
+    next_workday(d + 1)) has come by `today`; like last_day_due_ahead, a cut-off for the SQL."""
+    day = today - timedelta(days=1)
+    while next_workday(day + timedelta(days=1)) > today:
+        day -= timedelta(days=1)
+    return day
+
+
 def falls_due(c: Candidate, now: datetime) -> bool:
     """Created by a sweep at `now`: its moment has come, and a non-urgent one only on a working day."""
     return c.remind_at <= now and (c.urgent or is_workday(now.date()))
@@ -537,8 +557,163 @@ def in_quiet_hours(moment: datetime, start: str, end: str) -> bool:
 
 
 # Reading the state --------------------------------------------------------------------------
-def candidates(db: Database, now: datetime, settings: dict | None = None) -> list[Candidate]:
-    """Every live candidate reminder, due or not yet due, read from the registry at `now`."""
+# The rows of three kinds, due or not; `dedup_key` is the Candidate's, built in SQL (the set-based
+# sweep narrows the date range to the due ones and anti-joins the keys against notifications).
+CERTIFICATES_SQL = (
+    "SELECT concat_ws('|', 'certificate_expiring', 'certificate', c.id, c.expires_on, '',"
+    " coalesce(t.township_code, 'county')) AS dedup_key,"
+    " c.id, c.name, c.expires_on, m.name AS member_name, t.name AS team_name, t.township_code"
+    " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
+    " WHERE c.expires_on BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
+    f" AND {live('members', 'm')} AND {live('teams', 't')}"
+)
+INSURANCE_SQL = (
+    "SELECT concat_ws('|', 'insurance_expiring', 'team', t.id, m.insurance_until, '',"
+    " coalesce(t.township_code, 'county')) AS dedup_key,"
+    " t.id AS team_id, t.name AS team_name, t.township_code, m.insurance_until,"
+    " count(*) AS members, list(m.name ORDER BY m.id)[1:11] AS names"
+    " FROM members m JOIN teams t ON t.id = m.team_id"
+    " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
+    f" AND {live('members', 'm')} AND {live('teams', 't')} GROUP BY ALL"
+)
+# The due query's insurance rows leave the names out (a no-op or dry-run sweep never shows them);
+# insurance_names fills them in for the rows whose texts are built, in one query.
+INSURANCE_KEYS_SQL = INSURANCE_SQL.replace(", list(m.name ORDER BY m.id)[1:11] AS names", "")
+ACTIONS_SQL = (
+    "SELECT concat_ws('|', 'action_overdue', 'corrective_action', a.id, a.due_on, '',"
+    " coalesce(d.township_code, 'county')) AS dedup_key,"
+    " a.id, a.description, a.owner, a.due_on, d.title AS drill_title, d.township_code"
+    " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
+    " WHERE a.closed_on IS NULL AND a.due_on < ? AND a.due_on <= ?"
+    f" AND {live('corrective_actions', 'a')} AND {live('drills', 'd')}"
+)
+
+
+@dataclass(frozen=True)
+class DueQuery:
+    """A kind whose due subjects are found in SQL: `sql` (params) yields the due rows, each with its
+    dedup_key; `build` (the kind's pure rule) turns rows into Candidates."""
+
+    kind: str
+    sql: str
+    params: list
+    build: Callable[[list[dict]], list[Candidate]]
+    # fills in, in place, what only the texts need (called before the texts are built)
+    complete: Callable[[Database, list[dict]], None] | None = None
+
+    def rows(self, db: Database, sql: str, params: list, texts: bool) -> list[Candidate]:
+        found = db.query_dicts(sql, params)
+        if texts and self.complete and found:
+            self.complete(db, found)
+        return self.build(found)
+
+
+def insurance_names(db: Database, rows: list[dict]) -> None:
+    """The first ten names (by id) of each insurance row's members, as INSURANCE_SQL gives them."""
+    names = {
+        (team, until): listed
+        for team, until, listed in db.query(
+            "SELECT m.team_id, m.insurance_until, list(m.name ORDER BY m.id)[1:11] FROM members m"
+            " JOIN (SELECT unnest(?::INTEGER[]) AS team_id, unnest(?::DATE[]) AS until) k"
+            " ON m.team_id = k.team_id AND m.insurance_until = k.until"
+            f" WHERE m.left_on IS NULL AND {live('members', 'm')} GROUP BY ALL",
+            [[r["team_id"] for r in rows], [r["insurance_until"] for r in rows]],
+        )
+    }
+    for r in rows:
+        r["names"] = names[(r["team_id"], r["insurance_until"])]
+
+
+# The kinds with tens of thousands of subjects at a hundred counties (insurance of every team and
+# expiry date, certificates, open corrective actions, enterprises): the sweep finds their due keys in
+# SQL and builds Candidates only for the rows not created yet.
+SQL_KINDS = frozenset({"certificate_expiring", "insurance_expiring", "action_overdue", "enterprise_drill_overdue"})
+
+
+def due_queries(db: Database, now: datetime, settings: dict | None = None) -> list[DueQuery]:
+    """The SQL kinds' due rows at `now`. The working-day shifts stay the pure rules': the reminder day
+    never decreases with the subject's date, so "due" is a date cut-off (last_day_due_ahead /
+    last_day_due_after) computed by them; not a working day: none (these kinds are not urgent)."""
+    now = local(now)
+    today = now.date()
+    if not is_workday(today):
+        return []
+    s = settings or get_settings(db)
+    days = s["expiry_days"]
+    until = min(today + timedelta(days=days + 15), last_day_due_ahead(today, days))
+    return [
+        DueQuery(
+            "certificate_expiring",
+            CERTIFICATES_SQL,
+            [today, until],
+            lambda rows: certificates_expiring(rows, today, days),
+        ),
+        DueQuery(
+            "insurance_expiring",
+            INSURANCE_KEYS_SQL,
+            [today, until],
+            lambda rows: insurance_expiring(rows, today, days),
+            insurance_names,
+        ),
+        DueQuery(
+            "action_overdue", ACTIONS_SQL, [today, last_day_due_after(today)], lambda rows: actions_overdue(rows, today)
+        ),
+        _enterprises_due(db, today),
+    ]
+
+
+def _enterprises_due(db: Database, today: date) -> DueQuery:
+    """Enterprises whose drill is overdue and reminded by today: deadlines.enterprise_deadlines' clock
+    (last drill since registration + the sector's months; never drilled and never registered: due
+    at once) in SQL, each sector's rule found by deadlines.enterprise_rule."""
+    from .. import deadlines
+
+    rules = deadlines.rule_table(db)
+    other = deadlines.enterprise_rule(rules, "")  # any sector no rule lists
+    found = [s for (s,) in db.query("SELECT DISTINCT sector FROM enterprises WHERE sector IS NOT NULL")]
+    sectors = {code: deadlines.enterprise_rule(rules, code) for code in found}
+    by_code = {r["code"]: r for r in [other, *sectors.values()]}
+    sql = (
+        "WITH r AS (SELECT unnest(?::VARCHAR[]) AS sector, unnest(?::VARCHAR[]) AS rule_code),"
+        " m AS (SELECT unnest(?::VARCHAR[]) AS rule_code, unnest(?::INTEGER[]) AS months),"
+        " e AS (SELECT e.id, e.name, e.township_code, t.name AS township_name, e.registered_on,"
+        "   coalesce(r.rule_code, ?) AS rule_code,"
+        "   CASE WHEN d.last_held >= e.registered_on OR e.registered_on IS NULL THEN d.last_held END AS last_drill_on"
+        "   FROM enterprises e JOIN townships t ON t.code = e.township_code LEFT JOIN r ON r.sector = e.sector"
+        "   LEFT JOIN (SELECT enterprise_id, max(held_on) AS last_held FROM drills dr"
+        f"     WHERE enterprise_id IS NOT NULL AND held_on <= ? AND {live('drills', 'dr')} GROUP BY 1) d"
+        "   ON d.enterprise_id = e.id"
+        f"   WHERE e.closed_on IS NULL AND {live('enterprises', 'e')}),"
+        " c AS (SELECT e.*, CAST(coalesce(last_drill_on, registered_on) + to_months(m.months) AS DATE) AS due_on"
+        "   FROM e LEFT JOIN m USING (rule_code))"
+        " SELECT concat_ws('|', 'enterprise_drill_overdue', 'enterprise', id, coalesce(CAST(due_on AS VARCHAR), 'never'),"
+        " '', coalesce(township_code, 'county')) AS dedup_key, * FROM c WHERE due_on IS NULL OR due_on <= ?"
+    )
+    params = [
+        list(sectors),
+        [r["code"] for r in sectors.values()],
+        list(by_code),
+        [deadlines.interval(r) for r in by_code.values()],
+        other["code"],
+        today,
+        last_day_due_after(today),
+    ]
+
+    def build(rows: list[dict]) -> list[Candidate]:
+        for row in rows:
+            rule = by_code[row["rule_code"]]
+            row["status"] = "overdue"
+            row["rule"], row["source"] = rule["label"], rule["source"]
+        return enterprise_overdue(rows, today)
+
+    return DueQuery("enterprise_drill_overdue", sql, params, build)
+
+
+def candidates(
+    db: Database, now: datetime, settings: dict | None = None, skip: frozenset[str] = frozenset()
+) -> list[Candidate]:
+    """Every live candidate reminder, due or not yet due, read from the registry at `now` (the
+    reference the set-based sweep is tested against; `skip`: kinds left out)."""
     from .. import deadlines
 
     now = local(now)
@@ -567,42 +742,16 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
     ]
     found += plan_filing([p for p in plans + own_plans + village_plans if p["filing_status"] != "on_time"], today)
     found += township_plan_overdue(own_plans, today)
-    found += enterprise_overdue(deadlines.enterprise_deadlines(db, today), today)
+    if "enterprise_drill_overdue" not in skip:
+        found += enterprise_overdue(deadlines.enterprise_deadlines(db, today), today)
     found += village_overdue(villages, today)
     until = today + timedelta(days=s["expiry_days"] + 15)
-    found += certificates_expiring(
-        db.query_dicts(
-            "SELECT c.id, c.name, c.expires_on, m.name AS member_name, t.name AS team_name, t.township_code"
-            " FROM certificates c JOIN members m ON m.id = c.member_id JOIN teams t ON t.id = m.team_id"
-            " WHERE c.expires_on BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
-            f" AND {live('members', 'm')} AND {live('teams', 't')}",
-            [today, until],
-        ),
-        today,
-        s["expiry_days"],
-    )
-    found += insurance_expiring(
-        db.query_dicts(
-            "SELECT t.id AS team_id, t.name AS team_name, t.township_code, m.insurance_until,"
-            " count(*) AS members, list(m.name ORDER BY m.id)[1:11] AS names"
-            " FROM members m JOIN teams t ON t.id = m.team_id"
-            " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
-            f" AND {live('members', 'm')} AND {live('teams', 't')} GROUP BY ALL",
-            [today, until],
-        ),
-        today,
-        s["expiry_days"],
-    )
-    found += actions_overdue(
-        db.query_dicts(
-            "SELECT a.id, a.description, a.owner, a.due_on, d.title AS drill_title, d.township_code"
-            " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
-            " WHERE a.closed_on IS NULL AND a.due_on < ?"
-            f" AND {live('corrective_actions', 'a')} AND {live('drills', 'd')}",
-            [today],
-        ),
-        today,
-    )
+    if "certificate_expiring" not in skip:
+        found += certificates_expiring(db.query_dicts(CERTIFICATES_SQL, [today, until]), today, s["expiry_days"])
+    if "insurance_expiring" not in skip:
+        found += insurance_expiring(db.query_dicts(INSURANCE_SQL, [today, until]), today, s["expiry_days"])
+    if "action_overdue" not in skip:
+        found += actions_overdue(db.query_dicts(ACTIONS_SQL, [today, today]), today)
     since = now - timedelta(days=s["escalation_window_days"])
     found += roll_calls_unanswered(
         db.query_dicts(
@@ -622,9 +771,27 @@ def candidates(db: Database, now: datetime, settings: dict | None = None) -> lis
 
 
 def due_now(db: Database, now: datetime, settings: dict | None = None) -> list[Candidate]:
-    """The candidates that fall due at `now` (whether or not they already exist)."""
+    """The candidates that fall due at `now` (whether or not they already exist): the SQL kinds'
+    due rows, and the other kinds' candidates that falls_due."""
     now = local(now)
-    return [c for c in candidates(db, now, settings) if falls_due(c, now)]
+    s = settings or get_settings(db)
+    found = [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)]
+    for q in due_queries(db, now, s):
+        found += q.rows(db, q.sql, q.params, texts=True)
+    return found
+
+
+def _new_of(db: Database, q: DueQuery, today: date, texts: bool) -> list[Candidate]:
+    """The due rows of a SQL kind whose key is not in notifications yet (anti-join in SQL; only the
+    kind's keys are read, for the expiring kinds only those due today or later)."""
+    recent = " AND (due_on IS NULL OR due_on >= ?)" if q.kind.endswith("_expiring") else ""
+    return q.rows(
+        db,
+        f"SELECT q.* FROM ({q.sql}) q ANTI JOIN (SELECT dedup_key FROM notifications WHERE kind = ?{recent}) n"
+        " ON n.dedup_key = q.dedup_key",
+        [*q.params, q.kind, *([today] if recent else [])],
+        texts,
+    )
 
 
 _SWEEP_LOCK = threading.Lock()
@@ -671,7 +838,11 @@ def not_yet_created(db: Database, due: list[Candidate]) -> list[Candidate]:
 
 
 def _sweep(db: Database, now: datetime, dry_run: bool) -> list[Candidate]:
-    new = not_yet_created(db, due_now(db, now))
+    s = get_settings(db)
+    others = [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)]
+    new = not_yet_created(db, others)
+    for q in due_queries(db, now, s):
+        new += _new_of(db, q, now.date(), texts=not dry_run)
     if dry_run or not new:
         return new
 
