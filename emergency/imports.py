@@ -46,7 +46,7 @@ from .auth import PermissionDenied, User
 from .db import first_row, insert_frame, local_today, row_dict
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
-from .hygiene import clean, clean_text
+from .hygiene import FULL_WIDTH, clean, clean_text
 from .import_headers import FileColumn, match_headers, recognised
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
 
@@ -460,9 +460,18 @@ def _column_problems(kind: str, sheet: Sheet, prefix: str) -> list[Problem]:
 
 # Validation -------------------------------------------------------------------------------------
 def _name_key(name) -> str:
-    """Team names match whatever the width of their brackets and spaces: （演示） == (演示)."""
-    return normalise._loose(name or "")
+    """Team names match whatever the width of their brackets and spaces: （演示） == (演示).
+    (normalise._loose of the name, as one translate.)"""
+    return name.translate(_NAME_KEY) if name.__class__ is str else normalise._loose(name or "")
 
+
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"  # every character str.isspace() is true of
+# What _name_key does, in one str.translate: hygiene.clean's full-width digits and letters to ASCII,
+# and every whitespace character (clean's split, _loose's \s) and bracket (_loose) deleted.
+_NAME_KEY = {**FULL_WIDTH, **dict.fromkeys(map(ord, WHITESPACE + "()（）"))}
+# The team names whose key is not the name itself: SQL matches the others by name alone.
+_SQL_NOT_PLAIN = "[" + "".join(map(chr, sorted(_NAME_KEY))) + "]"
 
 UNIQUE_VALUED = {"name", "id_number", "phone", "second_phone", "duty_phone", "leader_name", "equipment"}
 
@@ -763,13 +772,12 @@ class _MemberRows(_Checker):
         self.today = local_today()  # one date for the whole file
         self.hmac = privacy.id_hasher()  # the key resolved once, not per row
         self.masked_ids = 0  # masked ID numbers (from an export) read as empty
+        # The teams (not disbanded) the file names, read per sheet (prepare): not every team of the county
         self.teams_by_key: dict[tuple, list[int]] = {}
         self.teams_by_name: dict[str, list[tuple[int, str | None]]] = {}
         self.team_names: dict[int, str] = {}
-        for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
-            self.teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
-            self.teams_by_name.setdefault(_name_key(name), []).append((team_id, township))
-            self.team_names[team_id] = name
+        self.team_keys_read: set[str] = set()
+        self.digests: dict[str, str] = {}  # ID number -> its HMAC, each worked out once
         # The people of the file already registered, read per sheet (prepare): not every member of the county
         self.in_team: set[tuple[str, int]] = set()  # (person, team) already registered
         self.elsewhere: dict[str, str] = {}  # person -> the name of a team they are in
@@ -788,8 +796,16 @@ class _MemberRows(_Checker):
             self._load_current()
 
     def prepare(self, values: dict[str, list]) -> None:
-        """The registered members among this sheet's ID numbers (one query, by their HMACs)."""
-        digests = {self.hmac(n) for n in values["id_number"] if n} - self.looked_up
+        """The teams this sheet names (one query, by their names' keys) and the registered members
+        among its ID numbers (one query, by their HMACs)."""
+        keys = {_name_key(t) for t in dict.fromkeys(values["team"]) if t is not None} - self.team_keys_read
+        if keys:
+            self._read_teams(keys)
+        hmac, known = self.hmac, self.digests
+        for n in dict.fromkeys(values["id_number"]):
+            if n and n not in known:
+                known[n] = hmac(n)
+        digests = {known[n] for n in values["id_number"] if n} - self.looked_up
         if not digests:
             return
         self.looked_up |= digests
@@ -800,6 +816,23 @@ class _MemberRows(_Checker):
         ):
             self.in_team.add((h, team_id))
             self.elsewhere.setdefault(h, team_name)
+
+    def _read_teams(self, keys: set[str]) -> None:
+        """The teams not disbanded whose names have one of these keys (_name_key), into the indexes
+        _find_team reads: read in SQL by name (a name without brackets, spaces or full-width
+        characters is its own key), the others' keys worked out here."""
+        self.team_keys_read |= keys
+        for team_id, name, township in self.db.query(
+            "SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"
+            " AND (name IN (SELECT unnest(?::VARCHAR[])) OR regexp_matches(name, ?)) ORDER BY id",
+            [sorted(keys), _SQL_NOT_PLAIN],
+        ):
+            key = _name_key(name)
+            if key not in keys or team_id in self.team_names:
+                continue
+            self.teams_by_key.setdefault((township, key), []).append(team_id)
+            self.teams_by_name.setdefault(key, []).append((team_id, township))
+            self.team_names[team_id] = name
 
     def _load_current(self) -> None:
         """The members on the roster now, to match a re-sent roster's rows against."""
@@ -868,7 +901,8 @@ class _MemberRows(_Checker):
         if self.update or not self.quick:
             return None
         flagged = {row for sheet, row, _ in self.seen if sheet == self.sheet_index}
-        digests = [self.hmac(n) if n else None for n in values["id_number"]]
+        known = self.digests
+        digests = [known[n] if n else None for n in values["id_number"]]
         repeated = {d for d, count in Counter(digests).items() if count > 1}
         lookups: dict[tuple, tuple | None] = {}  # (township, team) -> (team id, township) when found in scope
         for township, team in dict.fromkeys(zip(values["township"], values["team"])):
@@ -1052,7 +1086,8 @@ class _MemberRows(_Checker):
             self.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
         if v["gender"] and v["gender"] != sex:
             self.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
-        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": self.hmac(number_id)}
+        digest = self.digests.get(number_id) or self.hmac(number_id)
+        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": digest}
 
     def _match(self, number: int, record: dict, given: dict, v: dict) -> None:
         """Update: the member on the roster this row is (by ID number, or by name + birth date + team),
