@@ -1534,17 +1534,17 @@ _MEMBER_TYPES = {
 
 def _member_frame(records: list[dict], ids: list[int]) -> pa.Table:
     """The members table's columns of the new members, built a column at a time (an arrow table: no
-    per-cell conversion on the way into DuckDB). ID numbers encrypted with the key resolved once."""
+    per-cell conversion on the way into DuckDB). ID numbers encrypted with the cipher resolved once."""
     import pyarrow as pa
 
-    encrypt = privacy.id_encrypter(len(records))
     numbers = [r.get("id_number") for r in records]
     given = [k for k in MEMBER_TABLE_COLUMNS if k not in ("id", "id_hmac", "id_cipher", "id_masked")]
     data = dict(zip(given, map(list, zip(*map(itemgetter(*given), records))))) if records else dict.fromkeys(given, [])
     data["id"] = ids
     data["id_hmac"] = [r.get("id_hmac") for r in records]
-    data["id_cipher"] = [encrypt(n) if n else None for n in numbers]
-    data["id_masked"] = [privacy.mask_id(n) if n else None for n in numbers]
+    data["id_cipher"] = privacy.encrypt_ids(numbers)
+    mask = privacy.ID_MASK  # privacy.mask_id of a checked number (18 characters, no spaces)
+    data["id_masked"] = [f"{n[:6]}{mask}{n[-2:]}" if n else None for n in numbers]
     data["training_passed"] = [bool(v) for v in data["training_passed"]]
     return pa.table(
         {k: pa.array(data[k], type=getattr(pa, _MEMBER_TYPES.get(k, "string"))()) for k in MEMBER_TABLE_COLUMNS}
