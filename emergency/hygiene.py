@@ -31,10 +31,10 @@ UPLOAD_TYPES: dict[str, dict[str, list]] = {
 
 # Full-width digits and Latin letters (what Chinese input methods produce in spreadsheets) and the
 # ideographic space, mapped to ASCII. Chinese punctuation such as ，。（） is left as it is.
-_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
-_FULL_WIDTH.update({0xFF21 + i: ord("A") + i for i in range(26)})
-_FULL_WIDTH.update({0xFF41 + i: ord("a") + i for i in range(26)})
-_FULL_WIDTH[0x3000] = ord(" ")
+FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
+FULL_WIDTH.update({0xFF21 + i: ord("A") + i for i in range(26)})
+FULL_WIDTH.update({0xFF41 + i: ord("a") + i for i in range(26)})
+FULL_WIDTH[0x3000] = ord(" ")
 _CODE_SEPARATORS = {ord(c): None for c in " -－—_·"}
 
 
@@ -56,12 +56,12 @@ def clean(value) -> str:
     """Full-width digits and letters to half-width (１３８ -> 138, ＡＢ -> AB); stray spaces removed."""
     if is_blank(value):  # None, NaN: never the text "nan"
         return ""
-    return " ".join(str(value).translate(_FULL_WIDTH).split())
+    return " ".join(str(value).translate(FULL_WIDTH).split())
 
 
 def clean_text(value: str) -> str:
     """clean() of a str (an import's thousands of text cells, without the blank test)."""
-    return " ".join(value.translate(_FULL_WIDTH).split())
+    return " ".join(value.translate(FULL_WIDTH).split())
 
 
 def clean_code(value) -> str:

@@ -29,6 +29,7 @@ form does (HMAC, AES-GCM, masked), batched with keys derived once.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 from collections import Counter
@@ -46,7 +47,7 @@ from .auth import PermissionDenied, User
 from .db import first_row, insert_frame, local_today, row_dict
 from .enums import HAZARD_DOMAINS, MEMBER_ROLES, TEAM_KINDS, TEAM_LEVELS
 from .errors import Problem  # the forms' record too: (field = column header, reason, row as Excel shows it)
-from .hygiene import clean, clean_text
+from .hygiene import FULL_WIDTH, clean, clean_text
 from .import_headers import FileColumn, match_headers, recognised
 from .teams import birth_label, member_list, team_list_for, team_problems, validate_member
 
@@ -460,9 +461,18 @@ def _column_problems(kind: str, sheet: Sheet, prefix: str) -> list[Problem]:
 
 # Validation -------------------------------------------------------------------------------------
 def _name_key(name) -> str:
-    """Team names match whatever the width of their brackets and spaces: （演示） == (演示)."""
-    return normalise._loose(name or "")
+    """Team names match whatever the width of their brackets and spaces: （演示） == (演示).
+    (normalise._loose of the name, as one translate.)"""
+    return name.translate(_NAME_KEY) if name.__class__ is str else normalise._loose(name or "")
 
+
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"  # every character str.isspace() is true of
+# What _name_key does, in one str.translate: hygiene.clean's full-width digits and letters to ASCII,
+# and every whitespace character (clean's split, _loose's \s) and bracket (_loose) deleted.
+_NAME_KEY = {**FULL_WIDTH, **dict.fromkeys(map(ord, WHITESPACE + "()（）"))}
+# The team names whose key is not the name itself: SQL matches the others by name alone.
+_SQL_NOT_PLAIN = "[" + "".join(map(chr, sorted(_NAME_KEY))) + "]"
 
 UNIQUE_VALUED = {"name", "id_number", "phone", "second_phone", "duty_phone", "leader_name", "equipment"}
 
@@ -763,13 +773,12 @@ class _MemberRows(_Checker):
         self.today = local_today()  # one date for the whole file
         self.hmac = privacy.id_hasher()  # the key resolved once, not per row
         self.masked_ids = 0  # masked ID numbers (from an export) read as empty
+        # The teams (not disbanded) the file names, read per sheet (prepare): not every team of the county
         self.teams_by_key: dict[tuple, list[int]] = {}
         self.teams_by_name: dict[str, list[tuple[int, str | None]]] = {}
         self.team_names: dict[int, str] = {}
-        for team_id, name, township in db.query("SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"):
-            self.teams_by_key.setdefault((township, _name_key(name)), []).append(team_id)
-            self.teams_by_name.setdefault(_name_key(name), []).append((team_id, township))
-            self.team_names[team_id] = name
+        self.team_keys_read: set[str] = set()
+        self.digests: dict[str, str] = {}  # ID number -> its HMAC, each worked out once
         # The people of the file already registered, read per sheet (prepare): not every member of the county
         self.in_team: set[tuple[str, int]] = set()  # (person, team) already registered
         self.elsewhere: dict[str, str] = {}  # person -> the name of a team they are in
@@ -788,8 +797,16 @@ class _MemberRows(_Checker):
             self._load_current()
 
     def prepare(self, values: dict[str, list]) -> None:
-        """The registered members among this sheet's ID numbers (one query, by their HMACs)."""
-        digests = {self.hmac(n) for n in values["id_number"] if n} - self.looked_up
+        """The teams this sheet names (one query, by their names' keys) and the registered members
+        among its ID numbers (one query, by their HMACs)."""
+        keys = {_name_key(t) for t in dict.fromkeys(values["team"]) if t is not None} - self.team_keys_read
+        if keys:
+            self._read_teams(keys)
+        hmac, known = self.hmac, self.digests
+        for n in dict.fromkeys(values["id_number"]):
+            if n and n not in known:
+                known[n] = hmac(n)
+        digests = {known[n] for n in values["id_number"] if n} - self.looked_up
         if not digests:
             return
         self.looked_up |= digests
@@ -800,6 +817,23 @@ class _MemberRows(_Checker):
         ):
             self.in_team.add((h, team_id))
             self.elsewhere.setdefault(h, team_name)
+
+    def _read_teams(self, keys: set[str]) -> None:
+        """The teams not disbanded whose names have one of these keys (_name_key), into the indexes
+        _find_team reads: read in SQL by name (a name without brackets, spaces or full-width
+        characters is its own key), the others' keys worked out here."""
+        self.team_keys_read |= keys
+        for team_id, name, township in self.db.query(
+            "SELECT id, name, township_code FROM teams WHERE disbanded_on IS NULL"
+            " AND (name IN (SELECT unnest(?::VARCHAR[])) OR regexp_matches(name, ?)) ORDER BY id",
+            [sorted(keys), _SQL_NOT_PLAIN],
+        ):
+            key = _name_key(name)
+            if key not in keys or team_id in self.team_names:
+                continue
+            self.teams_by_key.setdefault((township, key), []).append(team_id)
+            self.teams_by_name.setdefault(key, []).append((team_id, township))
+            self.team_names[team_id] = name
 
     def _load_current(self) -> None:
         """The members on the roster now, to match a re-sent roster's rows against."""
@@ -868,7 +902,8 @@ class _MemberRows(_Checker):
         if self.update or not self.quick:
             return None
         flagged = {row for sheet, row, _ in self.seen if sheet == self.sheet_index}
-        digests = [self.hmac(n) if n else None for n in values["id_number"]]
+        known, ids = self.digests, values["id_number"]
+        digests = [known[n] if n else None for n in ids]
         repeated = {d for d, count in Counter(digests).items() if count > 1}
         lookups: dict[tuple, tuple | None] = {}  # (township, team) -> (team id, township) when found in scope
         for township, team in dict.fromkeys(zip(values["township"], values["team"])):
@@ -876,69 +911,81 @@ class _MemberRows(_Checker):
             in_scope = not reason and self.actor.may_write(township_code)
             lookups[(township, team)] = (team_id, township_code) if in_scope else None
         today, elsewhere, people, in_file = self.today, self.elsewhere, self.file_people, self.seen_in_file
-        out: list[dict | None] = []
-        for row in zip(
-            numbers,
-            values["township"],
-            values["team"],
-            values["id_number"],
-            digests,
-            values["name"],
-            values["gender"],
-            values["birth_date"],
-            values["phone"],
-            values["second_phone"],
-            values["role_in_team"],
-            values["specialty"],
-            values["training_passed"],
-            values["training_on"],
-            values["insurance_until"],
-            values["joined_on"],
-        ):
-            number, township, team, id_number, digest, name, gender, born, phone, second = row[:10]
-            found = lookups[(township, team)]
-            mobile, other = phone or (None, None)
-            if (
-                found is None
-                or number in flagged
-                or (second and other and other != second)
-                or isinstance(born, tuple)
-                or (digest is not None and (born is not None or gender is not None))
-                or (digest is not None and (digest in repeated or digest in elsewhere or digest in people))
-            ):
-                out.append(None)
+        found = list(map(lookups.__getitem__, zip(values["township"], values["team"])))
+        phones = [p or (None, None) for p in values["phone"]]
+        seconds, genders, births = values["second_phone"], values["gender"], values["birth_date"]
+        # The rows check_row is left to check: each condition tested a whole column at a time (the
+        # columns that repeat, each distinct value once), validate_member's rules among them.
+        odd = {i for i, f in enumerate(found) if f is None}
+        odd.update(i for i, n in enumerate(numbers) if n in flagged)
+        odd.update(i for i, (s, (_, o)) in enumerate(zip(seconds, phones)) if s and o and o != s)
+        odd.update(_failing(values["name"], bool))
+        odd.update(_failing([m for m, _ in phones], lambda m: m is None or privacy.validate_mobile(m) is None))
+        odd.update(_failing(values["role_in_team"], lambda r: (r or "member") in MEMBER_ROLES))
+        odd.update(_failing(values["joined_on"], lambda d: isinstance(d, date) and d <= today))
+        for key in ("training_on", "insurance_until"):
+            odd.update(_failing(values[key], lambda d: d is None or isinstance(d, date)))
+        odd.update(_failing(values["specialty"], lambda t: len(t or "") <= 100))
+        sensible = lambda d: d is None or (isinstance(d, date) and d.year >= 1900 and d <= today)  # noqa: E731
+        for i, digest in enumerate(digests):
+            if digest is None:
+                if not sensible(births[i]) or genders[i] not in (None, "男", "女"):
+                    odd.add(i)
                 continue
-            team_id, township_code = found
+            if births[i] is not None or genders[i] is not None:
+                odd.add(i)  # compared with the ID number's by check_row
+            elif digest in repeated or digest in elsewhere or digest in people:  # people: of earlier sheets
+                odd.add(i)
+        out: list[dict | None] = [None] * len(numbers)
+        names, team_names, prefix = self.team_names, values["team"], self.prefix
+        for i, row in enumerate(
+            zip(
+                values["name"],
+                genders,
+                births,
+                phones,
+                seconds,
+                values["role_in_team"],
+                values["specialty"],
+                values["training_passed"],
+                values["training_on"],
+                values["insurance_until"],
+                values["joined_on"],
+            )
+        ):
+            if i in odd:
+                continue
+            name, gender, born, (mobile, other), second, role, specialty, passed, training, insured, joined = row
+            team_id, township_code = found[i]  # type: ignore[misc]
+            digest = digests[i]
+            if digest is not None:
+                number = ids[i]
+                born, gender = privacy.birth_date_from_id(number), privacy.gender_from_id(number)
+                if not sensible(born):
+                    continue
             record = {
                 "name": name,
                 "gender": gender,
                 "birth_date": born,
                 "phone": mobile,
                 "second_phone": second or other,
-                "role_in_team": row[10] or "member",
-                "specialty": row[11],
-                "training_passed": bool(row[12]),
-                "training_on": row[13],
-                "insurance_until": row[14],
-                "joined_on": row[15],
+                "role_in_team": role or "member",
+                "specialty": specialty,
+                "training_passed": bool(passed),
+                "training_on": training,
+                "insurance_until": insured,
+                "joined_on": joined,
                 "team_id": team_id,
-                "team_name": self.team_names.get(team_id, team),
+                "team_name": names.get(team_id, team_names[i]),
                 "township_code": township_code,
             }
-            if digest is not None:
-                record["birth_date"] = privacy.birth_date_from_id(id_number)
-                record["gender"] = privacy.gender_from_id(id_number)
-                record["id_number"], record["id_hmac"] = id_number, digest
-            joined = row[15]
-            if validate_member(record, today) or not isinstance(joined, date) or joined > today:
-                out.append(None)
-                continue
             self.team_ids.add(team_id)
             if digest is not None:  # as _check_person records it, for the rows (and sheets) after this one
-                where = f"{self.prefix}第{number}行"
+                record["id_number"], record["id_hmac"] = number, digest
+                where = f"{prefix}第{numbers[i]}行"
                 in_file[(digest, team_id)] = where
                 people[digest] = where
-            out.append(record)
+            out[i] = record
         return out
 
     def _id_number(self, value) -> str | None:
@@ -1052,7 +1099,8 @@ class _MemberRows(_Checker):
             self.bad(number, "出生日期", f"与身份证号中的出生日期（{born}）不符")
         if v["gender"] and v["gender"] != sex:
             self.bad(number, "性别", f"与身份证号中的性别（{sex}）不符")
-        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": self.hmac(number_id)}
+        digest = self.digests.get(number_id) or self.hmac(number_id)
+        return {"birth_date": born, "gender": sex, "id_number": number_id, "id_hmac": digest}
 
     def _match(self, number: int, record: dict, given: dict, v: dict) -> None:
         """Update: the member on the roster this row is (by ID number, or by name + birth date + team),
@@ -1167,6 +1215,12 @@ def _plain_or(
     return column
 
 
+def _failing(values: list, ok: Callable[[Any], bool]) -> list[int]:
+    """The indexes of the values `ok` is false of, each distinct value tested once."""
+    bad = {v for v in dict.fromkeys(values) if not ok(v)}
+    return [i for i, v in enumerate(values) if v in bad] if bad else []
+
+
 def _same_birth(stored: date | None, given: date | tuple[int, int] | None) -> bool:
     """A row's birth date (or year and month) agrees with the stored one (or one of them is empty)."""
     if stored is None or given is None:
@@ -1216,7 +1270,32 @@ def run_import(
 
     `mapping`: file header -> template header or "不导入" (import_headers.SKIP), before the synonyms.
     `update` (members): re-sync a roster (see the module's docstring); `mark_left` marks the members
-    of the file's teams that the file does not list as left today."""
+    of the file's teams that the file does not list as left today.
+
+    Python's cyclic garbage collector is paused meanwhile: the file's cells, parsed values and records
+    (a million objects for 50,000 rows) hold no cycles, and its collections, set off by every few
+    hundred objects made, only walked them again and again (a fifth of a large import's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_import(db, actor, kind, file_name, data, dry_run, progress, mapping, update, mark_left)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_import(
+    db: Database,
+    actor: User,
+    kind: str,
+    file_name: str,
+    data: bytes,
+    dry_run: bool,
+    progress: Progress | None,
+    mapping: dict[str, str] | None,
+    update: bool,
+    mark_left: bool,
+) -> ImportResult:
     import time
 
     if kind not in KINDS:
@@ -1455,17 +1534,17 @@ _MEMBER_TYPES = {
 
 def _member_frame(records: list[dict], ids: list[int]) -> pa.Table:
     """The members table's columns of the new members, built a column at a time (an arrow table: no
-    per-cell conversion on the way into DuckDB). ID numbers encrypted with the key resolved once."""
+    per-cell conversion on the way into DuckDB). ID numbers encrypted with the cipher resolved once."""
     import pyarrow as pa
 
-    encrypt = privacy.id_encrypter(len(records))
     numbers = [r.get("id_number") for r in records]
     given = [k for k in MEMBER_TABLE_COLUMNS if k not in ("id", "id_hmac", "id_cipher", "id_masked")]
     data = dict(zip(given, map(list, zip(*map(itemgetter(*given), records))))) if records else dict.fromkeys(given, [])
     data["id"] = ids
     data["id_hmac"] = [r.get("id_hmac") for r in records]
-    data["id_cipher"] = [encrypt(n) if n else None for n in numbers]
-    data["id_masked"] = [privacy.mask_id(n) if n else None for n in numbers]
+    data["id_cipher"] = privacy.encrypt_ids(numbers)
+    mask = privacy.ID_MASK  # privacy.mask_id of a checked number (18 characters, no spaces)
+    data["id_masked"] = [f"{n[:6]}{mask}{n[-2:]}" if n else None for n in numbers]
     data["training_passed"] = [bool(v) for v in data["training_passed"]]
     return pa.table(
         {k: pa.array(data[k], type=getattr(pa, _MEMBER_TYPES.get(k, "string"))()) for k in MEMBER_TABLE_COLUMNS}

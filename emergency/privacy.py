@@ -161,22 +161,13 @@ def id_hasher() -> Callable[[str], str]:
     return one
 
 
-def id_encrypter(expected: int = 0) -> Callable[[str], str]:
-    """encrypt_id with the cipher resolved once: a fresh random nonce per number, as encrypt_id (the
-    first `expected` nonces drawn from the system's random source in one read)."""
+def encrypt_ids(values: list[str | None]) -> list[str | None]:
+    """encrypt_id of each number (None for an empty one), the cipher resolved once and the nonces
+    (fresh and random, one per number) drawn from the system's random source in one read."""
     encrypt, encode = _aes(_key_file()).encrypt, base64.b64encode
-    pool = os.urandom(12 * expected)
-    used = [0]
-
-    def one(value: str) -> str:
-        start = used[0]
-        if start + 12 <= len(pool):
-            nonce, used[0] = pool[start : start + 12], start + 12
-        else:
-            nonce = os.urandom(12)
-        return encode(nonce + encrypt(nonce, value.encode(), None)).decode()
-
-    return one
+    pool = os.urandom(12 * len(values))
+    nonces = [pool[i : i + 12] for i in range(0, len(pool), 12)]
+    return [encode(n + encrypt(n, v.encode(), None)).decode() if v else None for n, v in zip(nonces, values)]
 
 
 def encrypt_id(value: str) -> str:

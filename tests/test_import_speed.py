@@ -229,3 +229,90 @@ def test_the_whole_sheet_pass_reports_what_row_by_row_checking_reports(scratch_d
         assert words in reasons, words
     assert len(quick.warnings) >= 4 and any("1985年3月1日" in w.reason for w in quick.warnings)
     assert any(p.column.startswith("二队 · ") and "一队 · 第" in p.reason for p in quick.problems)
+
+
+# Teams found by a query over the names the file gives (not an index of every team) -------------
+TEAM_NAMES = [
+    "城关镇（演示）队",
+    "城关镇(演示) 队",
+    "Ｌｉ　队",
+    "a\tb\xa0c\u2003d\u3000e",
+    "救援１队",
+    "（ ）",
+    "普通队",
+    "a]b^-[\\",
+]
+
+
+@pytest.mark.parametrize("name", TEAM_NAMES)
+def test_a_team_names_key_is_what_it_was_and_sql_reads_every_name_that_is_not_its_own_key(demo_db, name):
+    assert imports._name_key(name) == normalise._loose(name)
+    not_plain = demo_db.scalar("SELECT regexp_matches(?, ?)", [name, imports._SQL_NOT_PLAIN])
+    assert not_plain == (imports._name_key(name) != name)
+
+
+def test_the_whitespace_deleted_is_every_character_python_calls_whitespace():
+    assert set(imports.WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+def test_members_find_their_teams_whatever_the_width_of_brackets_digits_and_spaces(scratch_db):
+    db = scratch_db
+    admin = user_row(db, "admin")
+    team, township = db.query(
+        "SELECT t.name, tw.name FROM teams t JOIN townships tw ON tw.code = t.township_code"
+        " WHERE t.disbanded_on IS NULL AND t.name LIKE '%（演示）%' ORDER BY t.id LIMIT 1"
+    )[0]
+    typed = team.replace("（", "(").replace("）", ") ").replace("嵩县", "嵩　县")
+    twins = [
+        n for (n,) in db.query("SELECT name FROM teams WHERE disbanded_on IS NULL GROUP BY name HAVING count(*) > 1")
+    ]
+    rows = [
+        [
+            "张三",
+            township,
+            typed,
+            synthetic_id(70_001),
+            "",
+            "",
+            "13812345678",
+            "队员",
+            "",
+            "是",
+            "",
+            "",
+            "2024-03-05",
+            "",
+        ],
+        [
+            "李四",
+            township,
+            team,
+            synthetic_id(70_002),
+            "",
+            "",
+            "13812345679",
+            "队员",
+            "",
+            "是",
+            "",
+            "",
+            "2024-03-05",
+            "",
+        ],
+    ]
+    result = imports.run_import(db, admin, "members", "t.xlsx", xlsx_bytes(HEADERS, rows), dry_run=True)
+    assert result.ok, [str(p) for p in result.problems]
+    assert {r["team_name"] for r in result.records} == {team}
+    # without a township column, a name two teams share is refused as ambiguous, naming the count
+    headers = [h for h in HEADERS if h != "所属乡镇"]
+    alone = [[c for j, c in enumerate(r) if j != 1] for r in rows]
+    alone[1][1] = twins[0].replace("（", "(").replace("）", ")")
+    result = imports.run_import(db, admin, "members", "t.xlsx", xlsx_bytes(headers, alone), dry_run=True)
+    assert result.problems == [
+        Problem(
+            "所属队伍",
+            f"“{alone[1][1]}”有 2 支同名队伍，无法确定是哪一支（请填写所属乡镇，或先在“救援队伍”页面为其改名）",
+            3,
+        )
+    ]
+    assert result.records[0]["team_name"] == team
