@@ -1,6 +1,7 @@
 """地图: township seats coloured by linkage status and sized by teams, offline (local Leaflet, no tiles
 unless configured); the places without a coordinate beside it; a township's detail below."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -13,7 +14,8 @@ from emergency.hygiene import escape_markdown as md
 from emergency.ui.folium_view import show_map
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import label_of, page_help, page_number, pager, show_table, write_feedback
+from emergency.auth import User
+from emergency.ui.widgets import draw_prepared, label_of, page_help, page_number, pager, prepared_table, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
 
@@ -33,28 +35,57 @@ def cached_places(db_path: str, generation: tuple[int, ...]) -> tuple[list[dict]
     return regions.missing_coordinates(db), regions.villages_without_coordinates(db), regions.village_count(db)
 
 
+# The tables below the map are cached as drawn (widgets.prepared_table: formatting is pandas work per
+# column), read-only and shared by sessions; a page of teams per viewer's masking (role, township).
+VILLAGE_COLUMNS = {
+    "name": "村（社区）",
+    "status": "状态",
+    "officer_a": "信息员A岗",
+    "officer_b": "信息员B岗",
+    "drills_12m": "近12个月演练",
+    "teams": "村级队伍",
+    "reasons": "说明",
+}
+TEAM_COLUMNS = {
+    "name": "队伍名称",
+    "level": "层级",
+    "member_count": "在册队员",
+    "domains": "覆盖领域",
+    "leader_name": "负责人",
+    "duty_phone": "值班电话",
+}
+DRILL_COLUMNS = {"held_on": "日期", "title": "演练名称", "level": "层级", "participants": "参演人次"}
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
-def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str) -> list[dict]:
+def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str) -> pd.DataFrame:
     """A township's villages below the map, kept like cached_map_data (a click on the map reruns the page)."""
-    return linkage.village_indicators(get_db(), township_code, minute)
+    frame = pd.DataFrame(linkage.village_indicators(get_db(), township_code, minute))
+    frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
+    frame["reasons"] = frame["reasons"].map("；".join)
+    return prepared_table(frame, VILLAGE_COLUMNS)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def cached_teams(db_path: str, generation: tuple[int, ...], township_code: str, page: int) -> paging.Page:
-    """One page of a township's teams (SQL-paged, duty phones unmasked: masked per viewer below)."""
+def cached_teams(
+    db_path: str, generation: tuple[int, ...], township_code: str, page: int, viewer: tuple, _user: User
+) -> paging.Page:
+    """One page of a township's teams (SQL-paged), duty phones masked for `viewer` (role, township)."""
     db = get_db()
-    return paging.fetch(
+    listed = paging.fetch(
         lambda: teams.team_summary(db, township_code=township_code)["teams"],
-        lambda limit, offset: teams.team_list(db, township_code=township_code, limit=limit, offset=offset),
+        lambda limit, offset: teams.team_list_for(db, _user, township_code=township_code, limit=limit, offset=offset),
         page,
     )
+    return replace(listed, rows=prepared_table(listed.rows, TEAM_COLUMNS, {"level": TEAM_LEVELS}))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def cached_drills(db_path: str, generation: tuple[int, ...], today: date, township_code: str, page: int) -> paging.Page:
     """One page of a township's drills of the last 12 months (SQL-paged), newest first."""
     since = (pd.Timestamp(today) - pd.DateOffset(months=12)).date() + timedelta(days=1)
-    return drill_page(get_db(), page=page, township_code=township_code, since=since, until=today)
+    held = drill_page(get_db(), page=page, township_code=township_code, since=since, until=today)
+    return replace(held, rows=prepared_table(held.rows, DRILL_COLUMNS, {"level": DRILL_LEVELS}))
 
 
 user = require_login()
@@ -152,49 +183,20 @@ if town["reasons"]:
     st.warning("需关注：" + "；".join(town["reasons"]))
 tab_villages, tab_teams, tab_drills = st.tabs(["村（社区）", "救援队伍", "近12个月演练"])
 with tab_villages:
-    frame = pd.DataFrame(cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), minute, town["code"]))
-    frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
-    frame["reasons"] = frame["reasons"].map("；".join)
-    show_table(
-        frame,
-        {
-            "name": "村（社区）",
-            "status": "状态",
-            "officer_a": "信息员A岗",
-            "officer_b": "信息员B岗",
-            "drills_12m": "近12个月演练",
-            "teams": "村级队伍",
-            "reasons": "说明",
-        },
-    )
+    draw_prepared(cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), minute, town["code"]))
 with tab_teams:
     team_page = page_number("map_teams", {"town": town["code"]})
-    listed = cached_teams(str(db.path), db.generation_of(*mapview.TEAM_READS), town["code"], team_page)
+    viewer = (user.role, user.township_code)
+    listed = cached_teams(str(db.path), db.generation_of(*mapview.TEAM_READS), town["code"], team_page, viewer, user)
     pager("map_teams", listed, unit="支队伍")
-    team_frame = teams.mask_personal(listed.rows.copy(), user, "duty_phone")
-    show_table(
-        team_frame,
-        {
-            "name": "队伍名称",
-            "level": "层级",
-            "member_count": "在册队员",
-            "domains": "覆盖领域",
-            "leader_name": "负责人",
-            "duty_phone": "值班电话",
-        },
-        {"level": TEAM_LEVELS},
-    )
+    draw_prepared(listed.rows)
 with tab_drills:
     drill_page_number = page_number("map_drills", {"town": town["code"]})
     held = cached_drills(
         str(db.path), db.generation_of(*mapview.DRILL_READS), minute.date(), town["code"], drill_page_number
     )
     pager("map_drills", held, unit="场演练")
-    show_table(
-        held.rows,
-        {"held_on": "日期", "title": "演练名称", "level": "层级", "participants": "参演人次"},
-        {"level": DRILL_LEVELS},
-    )
+    draw_prepared(held.rows)
 st.page_link("emergency/ui/linkage_page.py", label="查看三级联动详情")
 
 if user.is_admin:
