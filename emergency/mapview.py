@@ -266,6 +266,13 @@ def set_boundaries(db: Database, actor: User, data: bytes | None) -> int:
 
 
 # Data for the map (reads) ----------------------------------------------------------------------
+# The table families map_data reads (db.FAMILIES): what its cache keys on. Not the notifications the
+# scheduler delivers nor the bookkeeping, so the map stays cached while the scheduler runs.
+MAP_READS = ("places", "registry", "records", "drills", "calls", "resources", "settings")
+TEAM_READS = ("registry", "places", "records")  # a township's teams below the map
+DRILL_READS = ("drills", "places", "records")  # a township's drills below the map
+
+
 def township_figures(db: Database, now: datetime | None = None) -> list[dict]:
     """Per township: seat (WGS-84 or None), teams and members now, enterprises, drills and
     participants in the last 12 months, and the linkage status with its indicators."""
@@ -341,9 +348,26 @@ def resource_layers(db: Database) -> dict[str, list[dict]]:
 
 
 # The map (pure: plain data in, folium.Map out) -----------------------------------------------------
+# The one function that draws a layer's points (_Points): the layer's shared style once, then per
+# point only what differs. Circles: [[lat, lon], radius, fill colour or null, tooltip, popup]; labels
+# (the layer has a `label` style): [[lat, lon], text]. Texts arrive escaped (js_safe_html); a popup is
+# bound as a string and Leaflet builds its DOM only when it opens.
+POINTS_JS = (
+    "window.emergencyPoints = function (group, spec) { var s = spec[0];"
+    " spec[1].forEach(function (r) { var layer;"
+    " if (s.label) { layer = L.marker(r[0], {interactive: false, icon: L.divIcon({html: '<div style=\"'"
+    " + s.label + '\">' + r[1] + '</div>', iconSize: s.size, iconAnchor: s.anchor, className: s.className})}); }"
+    " else { var o = Object.assign({}, s.style, {radius: r[1]}); if (r[2]) { o.fillColor = r[2]; }"
+    " layer = L.circleMarker(r[0], o); if (r[3]) { layer.bindTooltip(r[3], {sticky: true}); }"
+    " if (r[4]) { layer.bindPopup(r[4], {maxWidth: s.maxWidth || 300}); } }"
+    " layer.addTo(group); }); };"
+)
+
+
 class _OfflineShims(MacroElement):
-    """Runs before any layer: L.Icon.Default.imagePath to the local copy, and a minimal `$` for
-    folium's popup template (`$(html)[0]`), which otherwise needs jQuery from a CDN."""
+    """Runs before any layer: L.Icon.Default.imagePath to the local copy, a minimal `$` for
+    folium's popup template (`$(html)[0]`), which otherwise needs jQuery from a CDN, and the
+    emergencyPoints function the point layers call."""
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
@@ -351,6 +375,7 @@ class _OfflineShims(MacroElement):
         "if (typeof window.$ === 'undefined') { window.$ = function (html) {"
         " var t = document.createElement('template'); t.innerHTML = String(html).trim();"
         " return [t.content.firstChild]; }; }"
+        "{{ this.points_js }}"
         "{% endmacro %}"
     )
 
@@ -358,6 +383,59 @@ class _OfflineShims(MacroElement):
         super().__init__()
         self._name = "OfflineShims"
         self.path = path
+        self.points_js = POINTS_JS
+
+
+COORDINATE_DECIMALS = 6  # about 0.1 m, what a form stores: a stored coordinate is drawn unchanged
+
+
+def _js_json(value) -> str:
+    """JSON for the map's script: compact, Chinese as UTF-8, and no `</` that could end a script tag."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).replace("</", "<\\/")
+
+
+class _Points(MacroElement):
+    """The points of one layer (a FeatureGroup, its parent) as one call of emergencyPoints: the style
+    shared by the layer written once, then per point only its position, size, colour and texts
+    (about a tenth of the script folium writes for one CircleMarker with its popup and tooltip)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}\nemergencyPoints({{ this._parent.get_name() }}, {{ this.payload }});\n"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, style: dict, rows: list[list]):
+        super().__init__()
+        self._name = "Points"
+        self.rows = rows
+        self.payload = _js_json([style, rows])
+
+
+def _at(lat: float, lon: float) -> list[float]:
+    return [round(lat, COORDINATE_DECIMALS), round(lon, COORDINATE_DECIMALS)]
+
+
+def _circles(group: folium.FeatureGroup, style: dict, rows: list[list], max_width: int = 300) -> None:
+    """Circle markers: rows [[lat, lon], radius, fill colour or None, tooltip, popup html or None]."""
+    if rows:
+        group.add_child(_Points({"style": style, "maxWidth": max_width}, rows))
+
+
+LABEL_STYLE = (
+    "white-space:nowrap;font-size:12px;font-weight:{weight};color:{colour};text-shadow:0 0 3px #fff,0 0 3px #fff"
+)
+
+
+def _labels(group: folium.FeatureGroup, colour: str, dy: int, rows: list[list], bold: bool = False) -> None:
+    """Text labels (not interactive: their boxes must not catch the clicks meant for a neighbour's
+    seat): rows [[lat, lon], text], the text escaped here."""
+    style = {
+        "label": LABEL_STYLE.format(weight="bold" if bold else "normal", colour=colour),
+        "size": [120, 16],
+        "anchor": [-10, dy],
+        "className": "township-label",
+    }
+    group.add_child(_Points(style, [[at, js_safe_html(text)] for at, text in rows]))
 
 
 def js_safe_html(value) -> str:
@@ -398,15 +476,6 @@ def popup_html(t: dict) -> str:
         else ""
     )
     return "<div style='font-size:13px;line-height:1.6;min-width:240px'>" + "<br>".join(lines) + teams + "</div>"
-
-
-def _label(text: str, colour: str, dy: int, bold: bool = False) -> folium.DivIcon:
-    weight = "bold" if bold else "normal"
-    html = (
-        f"<div style='white-space:nowrap;font-size:12px;font-weight:{weight};color:{colour};"
-        f"text-shadow:0 0 3px #fff,0 0 3px #fff'>{escape_html(text)}</div>"
-    )
-    return folium.DivIcon(html=html, icon_size=(120, 16), icon_anchor=(-10, dy), class_name="township-label")
 
 
 def _bounds(outline: dict) -> list[list[float]]:
@@ -499,44 +568,36 @@ def build_map(data: dict, height: int = 620) -> folium.Map:
     team_layer = folium.FeatureGroup(name="救援队伍", show=False)
     ent_layer = folium.FeatureGroup(name="重点企业", show=False)
     drill_layer = folium.FeatureGroup(name="近12个月演练", show=False)
-    for t in data["townships"]:
-        if t.get("lon") is None or t.get("lat") is None:
-            continue
+    placed = [t for t in data["townships"] if t.get("lon") is not None and t.get("lat") is not None]
+    # The seat's area grows with its teams, scaled to the township with the most (a county ten times
+    # larger draws the same sizes, not circles ten times wider).
+    most = max([t["teams"] for t in placed] + [1])
+    circles: list[list] = []
+    names: list[list] = []
+    counts: dict[str, list[list]] = {"teams": [], "enterprises": [], "drills": []}
+    for t in placed:
         lon, lat = point(t["lon"], t["lat"])
+        at = _at(lat, lon)
         colour = linkage.STATUS_COLOURS.get(t["status"], NO_COORDINATE_COLOUR)
-        radius = 5 if polygons else 6 + 2 * math.sqrt(max(t["teams"], 0))
-        folium.CircleMarker(
-            [lat, lon],
-            radius=radius,
-            color="#ffffff",
-            weight=2,
-            fill=True,
-            fill_color=colour,
-            fill_opacity=0.9,
-            popup=folium.Popup(popup_html(t), max_width=340),
-            tooltip=js_safe_html(t["name"]),
-        ).add_to(seats)
-        # Labels are not interactive: their boxes must not catch the clicks meant for a neighbour's seat.
-        folium.Marker([lat, lon], icon=_label(t["name"], "#2c3e50", 8, bold=True), interactive=False).add_to(seats)
-        folium.Marker([lat, lon], icon=_label(f"队伍 {t['teams']} 支", "#1f618d", -6), interactive=False).add_to(
-            team_layer
-        )
-        folium.Marker([lat, lon], icon=_label(f"企业 {t['enterprises']} 家", "#7d3c98", -20), interactive=False).add_to(
-            ent_layer
-        )
-        folium.Marker([lat, lon], icon=_label(f"演练 {t['drills']} 场", "#b03a2e", -34), interactive=False).add_to(
-            drill_layer
-        )
+        radius = 5 if polygons else round(6 + 14 * math.sqrt(max(t["teams"], 0) / most), 1)
+        circles.append([at, radius, colour, js_safe_html(t["name"]), popup_html(t)])
+        names.append([at, t["name"]])
+        counts["teams"].append([at, f"队伍 {t['teams']} 支"])
+        counts["enterprises"].append([at, f"企业 {t['enterprises']} 家"])
+        counts["drills"].append([at, f"演练 {t['drills']} 场"])
+    _circles(seats, {"color": "#ffffff", "weight": 2, "fill": True, "fillOpacity": 0.9}, circles, max_width=340)
+    if placed:
+        _labels(seats, "#2c3e50", 8, names, bold=True)
+        _labels(team_layer, "#1f618d", -6, counts["teams"])
+        _labels(ent_layer, "#7d3c98", -20, counts["enterprises"])
+        _labels(drill_layer, "#b03a2e", -34, counts["drills"])
     for layer in (seats, team_layer, ent_layer, drill_layer):
         layer.add_to(m)
     villages = [v for v in data.get("villages") or [] if v.get("lon") is not None]
     if villages:
         village_layer = folium.FeatureGroup(name="村（社区）")
-        for v in villages:
-            lon, lat = point(v["lon"], v["lat"])
-            folium.CircleMarker(
-                [lat, lon], radius=3, color="#566573", fill=True, fill_opacity=0.8, tooltip=js_safe_html(v["name"])
-            ).add_to(village_layer)
+        rows = [[_at(*point(v["lon"], v["lat"])[::-1]), 3, None, js_safe_html(v["name"]), None] for v in villages]
+        _circles(village_layer, {"color": "#566573", "weight": 3, "fill": True, "fillOpacity": 0.8}, rows)
         village_layer.add_to(m)
     _resource_layers(m, data.get("resources") or {}, point)
     folium.LayerControl(collapsed=True).add_to(m)
@@ -600,20 +661,18 @@ def _resource_layers(m: folium.Map, resources: dict, point) -> None:
         if not rows:
             continue
         layer = folium.FeatureGroup(name=name, show=False)
-        for r in rows:
-            lon, lat = point(r["lon"], r["lat"])
-            folium.CircleMarker(
-                [lat, lon],
-                radius=_radius(kind, r),
-                color="#ffffff",
-                weight=1.5,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=0.85,
-                popup=folium.Popup(resource_popup(kind, r), max_width=320),
-                tooltip=js_safe_html(r["name"]),
-                className=f"resource-{kind}",
-            ).add_to(layer)
+        style = {"color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.85}
+        points = [
+            [
+                _at(*point(r["lon"], r["lat"])[::-1]),
+                round(_radius(kind, r), 1),
+                None,
+                js_safe_html(r["name"]),
+                resource_popup(kind, r),
+            ]
+            for r in rows
+        ]
+        _circles(layer, {**style, "className": f"resource-{kind}"}, points, max_width=320)
         layer.add_to(m)
 
 
@@ -652,6 +711,13 @@ def clicked_township(data: dict, result: dict | None) -> str | None:
 def map_script(m: folium.Map) -> str:
     """The rendered HTML of the map (for tests and for checking that no URL leaves the server)."""
     return m.get_root().render()
+
+
+def drawn_points(script: str) -> list[tuple[dict, list]]:
+    """The point layers of a rendered map (its emergencyPoints calls), as (shared style, rows): for
+    tests and for counting what a map draws."""
+    calls = re.findall(r"^\s*emergencyPoints\(\w+, (.*)\);$", script, re.MULTILINE)
+    return [(style, rows) for style, rows in map(json.loads, calls)]
 
 
 def external_urls(text: str) -> list[str]:

@@ -6,8 +6,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from emergency import linkage, teams
+from emergency import linkage, mapview, regions, teams
 from emergency.db import local_today
+from emergency.records import live
 from emergency.ui.widgets import status_label
 from tests.helpers import (
     assert_cached_while_the_scheduler_writes,
@@ -35,6 +36,15 @@ def map_args(at) -> dict:
     return json.loads(found[0].proto.json_args)
 
 
+def seat_markers(script: str) -> int:
+    """The seats drawn: the rows of the circle layers but the resource layers' (class resource-<kind>)."""
+    return sum(
+        len(rows)
+        for style, rows in mapview.drawn_points(script)
+        if "style" in style and not style["style"].get("className", "").startswith("resource-")
+    )
+
+
 def test_map_page_draws_outline_seats_offline(app, demo_db):
     at = app(MAP, as_user="leader")
     args = map_args(at)
@@ -43,8 +53,7 @@ def test_map_page_draws_outline_seats_offline(app, demo_db):
     first = outline["features"][0]["geometry"]["coordinates"][0][0]
     assert f"[{first[0]}, {first[1]}]" in script and "L.geoJson" in script.replace("L.geoJSON", "L.geoJson")
     seats = demo_db.scalar("SELECT count(*) FROM townships WHERE is_township AND lon IS NOT NULL")
-    # seat markers: every circle marker but the resource layers' (class resource-<kind>)
-    assert seats == 15 and len(re.findall(r"L\.circleMarker\(", script)) - script.count('"resource-') == 15
+    assert seats == 15 and seat_markers(script) == 15
     everything = json.dumps(args)
     assert not re.search(r"https?://", everything), re.findall(r"https?://[^\s\"']+", everything)
     assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
@@ -87,7 +96,7 @@ def test_map_township_detail_and_admin_sets_a_coordinate(app, scratch_db):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert scratch_db.query("SELECT lon, lat FROM townships WHERE code = '410325107'") == [(111.75, 33.9)]
     script = map_args(at)["script"]
-    assert len(re.findall(r"L\.circleMarker\(", script)) - script.count('"resource-') == 16
+    assert seat_markers(script) == 16
 
 
 def test_map_is_rendered_once_per_data_state(app, scratch_db):
@@ -110,6 +119,32 @@ def test_map_is_rendered_once_per_data_state(app, scratch_db):
     assert not at.error, [e.value for e in at.error]
     assert folium_view.stats["builds"] == builds + 1
     assert map_args(at)["script"] != script and "[33.9034, 111.7612]" in map_args(at)["script"]
+
+
+def test_map_page_lists_are_paged_and_served_from_their_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):
+    """Issue 19: the township's teams and drills below the map are paged in SQL (at most a page of
+    rows sent, the total shown), and a rerun reads neither them, the map's data nor the places beside
+    the map while the scheduler commits its bookkeeping and delivers notifications; a registry write
+    reads the teams and the map's data again."""
+    held = linkage._now()
+    monkeypatch.setattr(linkage, "_now", lambda: held)  # the map's data is also kept per minute
+    listed = count_calls(monkeypatch, teams, "team_list")
+    places = count_calls(monkeypatch, regions, "missing_coordinates")
+    figures = count_calls(monkeypatch, mapview, "map_data")
+    at = app(MAP, db=scratch_db)
+    total = scratch_db.scalar(
+        "SELECT count(*) FROM teams t WHERE t.township_code = '410325100' AND t.disbanded_on IS NULL"
+        f" AND {live('teams', 't')}"
+    )
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"共 {total} 支队伍，第 1 / ") for c in captions), captions
+    assert any(c.startswith("共 ") and "场演练" in c for c in captions), captions
+    shown = {len(d.value) for d in at.dataframe}
+    assert max(shown) <= 100 and total > 0
+    assert len(places) == 1
+    assert_cached_while_the_scheduler_writes(at, listed, untrain_a_member)
+    assert len(places) == 1  # the registry write is not a places write
+    assert len(figures) == 2  # once, then after the registry write only
 
 
 def test_linkage_page_shows_16_of_16_connected_in_2024(app):

@@ -3,7 +3,6 @@ and boundaries, coordinates set by an administrator, and which township a click 
 
 import csv
 import json
-import re
 
 import pytest
 
@@ -34,7 +33,8 @@ def test_gcj02_offset_is_about_600_m_here_and_none_abroad():
 
 
 def markers(script: str) -> int:
-    return len(re.findall(r"L\.circleMarker\(", script))
+    """The circle markers drawn (seats, villages, resources): the rows of the circle layers."""
+    return sum(len(rows) for style, rows in mapview.drawn_points(script) if "style" in style)
 
 
 def test_map_is_offline_with_one_marker_per_seat(demo_db):
@@ -91,7 +91,7 @@ def test_tile_layer_is_the_only_url_and_gcj02_tiles_move_every_overlay(scratch_d
     assert urls and all(u.startswith("https://webrd01.is.autonavi.com/appmaptile") for u in urls)
     town = next(t for t in data["townships"] if t["name"] == "城关镇")
     g_lon, g_lat = mapview.wgs84_to_gcj02(town["lon"], town["lat"])
-    assert f"[{g_lat}, {g_lon}]" in html and f"[{town['lat']}, {town['lon']}]" not in html
+    assert f"[{round(g_lat, 6)}, {round(g_lon, 6)}]" in html and f"[{town['lat']}, {town['lon']}]" not in html
     outline_point = data["outline"]["features"][0]["geometry"]["coordinates"][0][0]
     moved = mapview.wgs84_to_gcj02(*outline_point)
     assert str(round(moved[0], 6))[:9] in html
@@ -281,3 +281,80 @@ def test_resource_layers_drawn_where_stored_with_escaped_popups():
     hazard = mapview.resource_popup("hazards", data["resources"]["hazards"][0])
     assert "威胁 30 人 / 8 户" in hazard and "`" not in hazard and "${" not in hazard
     assert "冲锋舟2艘" in mapview.resource_popup("team_bases", data["resources"]["team_bases"][0])
+
+
+def test_point_layers_share_their_style_and_stay_small_per_point():
+    """Issue 19: the seats, labels and resources are drawn by one function from compact rows: the
+    style of a layer is written once, a point costs its position, size and texts, and a county a
+    hundred times larger draws seats of the same sizes."""
+
+    def town(n: int, teams: int) -> dict:
+        return {
+            "code": f"41{n}",
+            "name": f"镇{n}",
+            "lon": 111.8 + n / 100,
+            "lat": 33.9 + n / 100,
+            "status": ["green", "amber", "red"][n % 3],
+            "teams": teams,
+            "members": 10 * teams,
+            "enterprises": n,
+            "drills": n,
+            "participants": 0,
+            "reasons": [],
+            "team_names": [],
+        }
+
+    outline = regions.county_outline()
+    depot = {"name": "库", "level": "county", "township_name": None, "stock": [], "custodian_name": None}
+
+    def script(towns: int, depots: int, scale: int = 1) -> str:
+        data = {
+            "outline": outline,
+            "townships": [town(n, scale * (n + 1)) for n in range(towns)],
+            "resources": {"depots": [{**depot, "lon": 112.0 + i / 1000, "lat": 34.0} for i in range(depots)]},
+        }
+        return mapview.map_script(mapview.build_map(data))
+
+    base, more = script(15, 10), script(15, 110)
+    assert markers(more) - markers(base) == 100
+    assert (len(more.encode()) - len(base.encode())) / 100 < 320  # folium wrote about 2 kB per marker
+    assert more.count('"fillOpacity": 0.85') == 1  # the depots' style once, not once per depot
+    layers = dict(
+        (style.get("className") or style["style"].get("className"), rows) for style, rows in mapview.drawn_points(base)
+    )
+    assert len(layers["township-label"]) == 15 and len(layers["resource-depots"]) == 10
+    radii = [
+        r[1]
+        for r in next(
+            rows for style, rows in mapview.drawn_points(base) if "style" in style and "className" not in style["style"]
+        )
+    ]
+    big = [r[1] for r in next(rows for style, rows in mapview.drawn_points(script(15, 0, 100)) if "style" in style)]
+    assert radii == big and max(radii) == 20  # scaled to the township with the most teams
+    assert [r[2] for r in next(rows for style, rows in mapview.drawn_points(base) if "style" in style)][:3] == [
+        "#2e7d32",
+        "#f39c12",
+        "#c0392b",
+    ]  # each seat's linkage status colour
+
+
+def test_labels_and_tooltips_are_escaped_in_the_point_rows():
+    town = {
+        "code": "x",
+        "name": "</script><img src=x>`${1}`",
+        "lon": 112.0,
+        "lat": 34.0,
+        "status": "red",
+        "teams": 1,
+        "members": 1,
+        "enterprises": 0,
+        "drills": 0,
+        "participants": 0,
+        "reasons": [],
+        "team_names": [],
+    }
+    html = mapview.map_script(mapview.build_map({"outline": regions.county_outline(), "townships": [town]}))
+    assert "<img" not in html and "</script><img" not in html and "${1}" not in html
+    rows = [rows for style, rows in mapview.drawn_points(html)]
+    assert rows[0][0][3] == "&lt;/script&gt;&lt;img src=x&gt;&#96;&#36;{1}&#96;"  # the seat's tooltip
+    assert rows[1][0][1] == rows[0][0][3]  # its label

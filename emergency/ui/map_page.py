@@ -1,36 +1,91 @@
 """地图: township seats coloured by linkage status and sized by teams, offline (local Leaflet, no tiles
 unless configured); the places without a coordinate beside it; a township's detail below."""
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
-from emergency import linkage, mapview, regions, teams
-from emergency.db import DATA_FAMILIES
-from emergency.drills import drill_list
+from emergency import linkage, mapview, paging, regions, teams
+from emergency.drills import drill_page
 from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.folium_view import show_map
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import label_of, page_help, show_table, write_feedback
+from emergency.auth import User
+from emergency.ui.widgets import draw_prepared, label_of, page_help, page_number, pager, prepared_table, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def cached_map_data(db_path: str, generation: tuple[int, ...], minute: datetime) -> dict:
-    """The map's data (about 30 queries) kept until the next committed write to what it reads (db.DATA_FAMILIES) or the
-    next minute (the linkage windows are counted back from now); read-only, shared by sessions."""
+    """The map's data (about 30 queries) kept until the next committed write to what it reads (mapview.MAP_READS) or
+    the next minute (the linkage windows are counted back from now); read-only, shared by sessions."""
     return mapview.map_data(get_db(), minute)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def cached_detail(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str):
-    """A township's villages and drills below the map, kept like cached_map_data (a click on the
-    map reruns the page); the teams are read per viewer (masking), not cached."""
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_places(db_path: str, generation: tuple[int, ...]) -> tuple[list[dict], list[dict], int]:
+    """The places without a coordinate (townships, villages) and the number of villages, beside the
+    map: kept until the next committed write to the places (townships, villages)."""
     db = get_db()
-    return linkage.village_indicators(db, township_code, minute), drill_list(db, township_code=township_code)
+    return regions.missing_coordinates(db), regions.villages_without_coordinates(db), regions.village_count(db)
+
+
+# The tables below the map are cached as drawn (widgets.prepared_table: formatting is pandas work per
+# column), read-only and shared by sessions; a page of teams per viewer's masking (role, township).
+VILLAGE_COLUMNS = {
+    "name": "村（社区）",
+    "status": "状态",
+    "officer_a": "信息员A岗",
+    "officer_b": "信息员B岗",
+    "drills_12m": "近12个月演练",
+    "teams": "村级队伍",
+    "reasons": "说明",
+}
+TEAM_COLUMNS = {
+    "name": "队伍名称",
+    "level": "层级",
+    "member_count": "在册队员",
+    "domains": "覆盖领域",
+    "leader_name": "负责人",
+    "duty_phone": "值班电话",
+}
+DRILL_COLUMNS = {"held_on": "日期", "title": "演练名称", "level": "层级", "participants": "参演人次"}
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str) -> pd.DataFrame:
+    """A township's villages below the map, kept like cached_map_data (a click on the map reruns the page)."""
+    frame = pd.DataFrame(linkage.village_indicators(get_db(), township_code, minute))
+    frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
+    frame["reasons"] = frame["reasons"].map("；".join)
+    return prepared_table(frame, VILLAGE_COLUMNS)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_teams(
+    db_path: str, generation: tuple[int, ...], township_code: str, page: int, viewer: tuple, _user: User
+) -> paging.Page:
+    """One page of a township's teams (SQL-paged), duty phones masked for `viewer` (role, township)."""
+    db = get_db()
+    listed = paging.fetch(
+        lambda: teams.team_summary(db, township_code=township_code)["teams"],
+        lambda limit, offset: teams.team_list_for(db, _user, township_code=township_code, limit=limit, offset=offset),
+        page,
+    )
+    return replace(listed, rows=prepared_table(listed.rows, TEAM_COLUMNS, {"level": TEAM_LEVELS}))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_drills(db_path: str, generation: tuple[int, ...], today: date, township_code: str, page: int) -> paging.Page:
+    """One page of a township's drills of the last 12 months (SQL-paged), newest first."""
+    since = (pd.Timestamp(today) - pd.DateOffset(months=12)).date() + timedelta(days=1)
+    held = drill_page(get_db(), page=page, township_code=township_code, since=since, until=today)
+    return replace(held, rows=prepared_table(held.rows, DRILL_COLUMNS, {"level": DRILL_LEVELS}))
 
 
 user = require_login()
@@ -40,7 +95,7 @@ page_help("map")
 demo_banner(db)
 
 minute = linkage._now().replace(second=0, microsecond=0)
-data = cached_map_data(str(db.path), db.generation_of(*DATA_FAMILIES), minute)
+data = cached_map_data(str(db.path), db.generation_of(*mapview.MAP_READS), minute)
 towns = {t["code"]: t for t in data["townships"]}
 
 left, right = st.columns([3, 1])
@@ -72,19 +127,16 @@ with right:
         "圆点大小表示在册队伍数；图层可在地图右上角切换（队伍、企业、近12个月演练按乡镇驻地汇总；"
         "应急物资储备库、避难场所、隐患点和队伍驻地按登记的坐标标注，无坐标的不标注）。"
     )
-    missing = regions.missing_coordinates(db)
+    missing, unplaced_villages, total_villages = cached_places(str(db.path), db.generation_of("places"))
     st.markdown("**无坐标的单位（地图上不标注，不做推测）**")
     for unplaced in missing:
         st.markdown(f"- {unplaced['name']}" + ("" if unplaced["is_township"] else "（林场）"))
     placed_villages = len(data["villages"])
-    total_villages = regions.village_count(db)
     st.caption(f"村（社区）坐标：已登记 {placed_villages} / {total_villages} 个。")
     if user.is_admin:
         with st.expander("设置坐标（管理员）", expanded=bool(missing)):
             options = {f"{m['name']}": m["code"] for m in missing}
-            options.update(
-                {f"{v['township_name']} / {v['name']}": v["code"] for v in regions.villages_without_coordinates(db)}
-            )
+            options.update({f"{v['township_name']} / {v['name']}": v["code"] for v in unplaced_villages})
             with st.form("set_coordinates"):
                 place = st.selectbox("单位", list(options))
                 lon = st.number_input("经度", min_value=0.0, max_value=180.0, value=None, format="%.6f")
@@ -131,46 +183,20 @@ if town["reasons"]:
     st.warning("需关注：" + "；".join(town["reasons"]))
 tab_villages, tab_teams, tab_drills = st.tabs(["村（社区）", "救援队伍", "近12个月演练"])
 with tab_villages:
-    villages, drills = cached_detail(str(db.path), db.generation_of(*DATA_FAMILIES), minute, town["code"])
-    import pandas as pd
-
-    frame = pd.DataFrame(villages)
-    frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
-    frame["reasons"] = frame["reasons"].map("；".join)
-    show_table(
-        frame,
-        {
-            "name": "村（社区）",
-            "status": "状态",
-            "officer_a": "信息员A岗",
-            "officer_b": "信息员B岗",
-            "drills_12m": "近12个月演练",
-            "teams": "村级队伍",
-            "reasons": "说明",
-        },
-    )
+    draw_prepared(cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), minute, town["code"]))
 with tab_teams:
-    team_frame = teams.team_list_for(db, user, township_code=town["code"])
-    show_table(
-        team_frame,
-        {
-            "name": "队伍名称",
-            "level": "层级",
-            "member_count": "在册队员",
-            "domains": "覆盖领域",
-            "leader_name": "负责人",
-            "duty_phone": "值班电话",
-        },
-        {"level": TEAM_LEVELS},
-    )
+    team_page = page_number("map_teams", {"town": town["code"]})
+    viewer = (user.role, user.township_code)
+    listed = cached_teams(str(db.path), db.generation_of(*mapview.TEAM_READS), town["code"], team_page, viewer, user)
+    pager("map_teams", listed, unit="支队伍")
+    draw_prepared(listed.rows)
 with tab_drills:
-    cutoff = pd.Timestamp(mapview.today()) - pd.DateOffset(months=12)
-    drills = drills[pd.to_datetime(drills["held_on"]) > cutoff]
-    show_table(
-        drills,
-        {"held_on": "日期", "title": "演练名称", "level": "层级", "participants": "参演人次"},
-        {"level": DRILL_LEVELS},
+    drill_page_number = page_number("map_drills", {"town": town["code"]})
+    held = cached_drills(
+        str(db.path), db.generation_of(*mapview.DRILL_READS), minute.date(), town["code"], drill_page_number
     )
+    pager("map_drills", held, unit="场演练")
+    draw_prepared(held.rows)
 st.page_link("emergency/ui/linkage_page.py", label="查看三级联动详情")
 
 if user.is_admin:
