@@ -333,6 +333,9 @@ def set_thresholds(db: Database, actor: User, values: dict) -> None:
 # The table families (db.FAMILIES) the lists of 三级联动 read (pending acknowledgements, contacts,
 # recent warnings and roll calls, a warning's timeline); a cache of them keys on db.generation_of(*these).
 CALLS_READS = ("calls", "places", "records")
+# What the linkage indicators and rules read (the township and village status, the connected rules):
+# not the notifications the scheduler delivers every minute, the accounts or the resources.
+STATUS_READS = ("calls", "drills", "places", "plans", "records", "registry", "settings")
 
 
 def _now() -> datetime:

@@ -298,3 +298,15 @@ def test_the_linkage_page_runs_only_its_open_tab(app, monkeypatch):
     assert chains and [b for b in at.button if b.label == "保存叫应链"]
     open_tab(at, "linkage_tab", "预警叫应")
     assert not [b for b in at.button if b.label == "保存叫应链"]
+
+
+def test_linkage_indicators_are_kept_while_the_scheduler_delivers_and_read_again_after_a_write(
+    app, scratch_db, monkeypatch
+):
+    """三级联动's township indicators are computed once per minute and data write: the scheduler's
+    bookkeeping and its notification deliveries (not read by the indicators) leave them kept."""
+    held = linkage._now()
+    monkeypatch.setattr(linkage, "_now", lambda: held)  # the indicators are also kept per minute
+    computed = count_calls(monkeypatch, linkage, "township_indicators")
+    at = app(LINKAGE, db=scratch_db)
+    assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from emergency import auth, calls, linkage, regions
-from emergency.db import DATA_FAMILIES, TZ
+from emergency.db import TZ
 from emergency.enums import CONTACT_ROLES, WARNING_HAZARDS, WARNING_LEVELS
 from emergency.notify import personal
 from emergency.ui import record_actions
@@ -34,7 +34,7 @@ from emergency.ui.widgets import (
 @st.cache_resource(max_entries=8, show_spinner=False)
 def cached_status(db_path: str, generation: tuple[int, ...], minute: datetime, year: int):
     """Thresholds, township indicators, the county row, the connected rules and the year's detail:
-    kept until the next committed write to what it reads (db.DATA_FAMILIES) or the next minute; read-only, shared."""
+    kept until the next committed write to what it reads (linkage.STATUS_READS) or the next minute; read-only, shared."""
     db = get_db()
     th = linkage.thresholds(db)
     indicators = linkage.township_indicators(db, minute, th)
@@ -219,7 +219,9 @@ st.caption(
 now = linkage._now()
 minute = now.replace(second=0, microsecond=0)
 year = year_select("互联互通统计年度", linkage.roll_call_years(db))
-th, indicators, summary, rules, detail = cached_status(str(db.path), db.generation_of(*DATA_FAMILIES), minute, year)
+th, indicators, summary, rules, detail = cached_status(
+    str(db.path), db.generation_of(*linkage.STATUS_READS), minute, year
+)
 connected = sum(1 for r in detail if r["connected"])
 cols = st.columns(4)
 cols[0].metric(f"{year}年互联互通乡镇", f"{connected} / {len(detail)}")
@@ -238,7 +240,7 @@ st.markdown(
     f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
     f"红 {summary['red']}。"
 )
-draw_prepared(cached_township_table(str(db.path), db.generation_of(*DATA_FAMILIES), minute, year))
+draw_prepared(cached_township_table(str(db.path), db.generation_of(*linkage.STATUS_READS), minute, year))
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
@@ -247,7 +249,7 @@ town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_to
 town_code = options[town_name]
 draw_prepared(
     cached_village_table(
-        str(db.path), db.generation_of(*DATA_FAMILIES), minute, town_code, json.dumps(th, sort_keys=True)
+        str(db.path), db.generation_of(*linkage.STATUS_READS), minute, town_code, json.dumps(th, sort_keys=True)
     )
 )
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
