@@ -353,9 +353,11 @@ def format_table(results: list[dict], first_start: float | None = None) -> str:
             )
         for i, run in enumerate(results[0]["concurrency"]):
             row(
-                f"{run['sessions']} sessions at once: median / p95 / max (s), CPU per view (s)",
+                f"{run['sessions']} sessions at once: median / p95 / max (s), CPU per view server / machine (s),"
+                " cores busy",
                 [
-                    f"{c['median_s']:.2f} / {c['p95_s']:.2f} / {c['max_s']:.2f}, {c['server_cpu_per_view_s']:.2f}"
+                    f"{c['median_s']:.2f} / {c['p95_s']:.2f} / {c['max_s']:.2f},"
+                    f" {c['server_cpu_per_view_s']:.2f} / {c['machine_cpu_per_view_s']:.2f}, {c['cores_busy']:.1f}"
                     for c in (r["concurrency"][i] for r in results)
                 ],
             )

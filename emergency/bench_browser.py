@@ -81,6 +81,13 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy so far (every core; /proc/stat, idle and iowait
+    apart): beside the server's own CPU, what the browsers of a concurrency run take."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
+
+
 def free_port() -> int:
     import socket
 
@@ -297,9 +304,9 @@ async def _concurrent(browser, url, password, pid, pages, n, views, think) -> di
             received.append(got)
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
-    cpu, started = process_cpu(pid), time.perf_counter()
+    cpu, busy, started = process_cpu(pid), machine_busy(), time.perf_counter()
     await asyncio.gather(*(walk(i, s) for i, s in enumerate(sessions)))
-    cpu, wall = process_cpu(pid) - cpu, time.perf_counter() - started
+    cpu, busy, wall = process_cpu(pid) - cpu, machine_busy() - busy, time.perf_counter() - started
     await asyncio.gather(*(s.close() for s in sessions))
     return {
         "sessions": n,
@@ -309,6 +316,10 @@ async def _concurrent(browser, url, password, pid, pages, n, views, think) -> di
         "p95_s": percentile(times, 95),
         "max_s": max(times),
         "server_cpu_per_view_s": cpu / len(times),
+        # the machine's CPU over the run per view (server, the N browsers, the rest) and its cores
+        # kept busy on average: with every core busy the browsers, not the server, set the pace
+        "machine_cpu_per_view_s": busy / len(times),
+        "cores_busy": busy / wall,
         "views_per_s": len(times) / wall,
         "mean_bytes": statistics.mean(received),
     }

@@ -342,6 +342,16 @@ def _now() -> datetime:
     return datetime.now(TZ)
 
 
+STATUS_MINUTES = 10
+
+
+def status_period(now: datetime) -> datetime:
+    """The start of the STATUS_MINUTES period `now` falls in: what a cached status keys on besides the
+    data's generations. The indicators move with time only by their windows (days or months counted
+    back from now) and their dates; every record that changes them is a write, which is read at once."""
+    return now.replace(minute=now.minute - now.minute % STATUS_MINUTES, second=0, microsecond=0)
+
+
 def township_indicators(db: Database, now: datetime | None = None, th: dict | None = None) -> list[dict]:
     """One dict per township: the indicators of the current period, the status and its reasons."""
     now = now or _now()

@@ -310,3 +310,30 @@ def test_linkage_indicators_are_kept_while_the_scheduler_delivers_and_read_again
     computed = count_calls(monkeypatch, linkage, "township_indicators")
     at = app(LINKAGE, db=scratch_db)
     assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)
+
+
+def test_linkage_status_is_kept_per_period_but_computed_at_now(app, scratch_db, monkeypatch):
+    """The status is kept per linkage.status_period (ten minutes) and data write, and computed at the
+    moment of the view, not at the period's start: a roll call logged seven minutes into the period,
+    one minute before the view, is counted at once."""
+    from datetime import timedelta
+
+    from emergency.ui import state
+
+    held = linkage._now().replace(minute=7, second=30, microsecond=0)
+    assert linkage.status_period(held) == held.replace(minute=0, second=0)
+    assert linkage.status_period(held.replace(minute=59)) == held.replace(minute=50, second=0)
+    monkeypatch.setattr(linkage, "_now", lambda: held)
+    at = app(LINKAGE, db=scratch_db)
+
+    def answered() -> str:
+        table = at.dataframe[0].value
+        return str(table.set_index("乡镇").loc["城关镇", "点名应答/次"])
+
+    before = answered()
+    app_db = state.get_db()
+    called = held - timedelta(minutes=1)
+    linkage.log_roll_call(app_db, user_row(app_db, "admin"), "410325100", called, called, "值班员", "")
+    at.run()
+    done, total = (int(n) for n in answered().split("/"))
+    assert (done, total) == tuple(int(n) + 1 for n in before.split("/"))

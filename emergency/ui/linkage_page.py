@@ -32,27 +32,32 @@ from emergency.ui.widgets import (
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def cached_status(db_path: str, generation: tuple[int, ...], minute: datetime, year: int):
-    """Thresholds, township indicators, the county row, the connected rules and the year's detail:
-    kept until the next committed write to what it reads (linkage.STATUS_READS) or the next minute; read-only, shared."""
+def cached_status(db_path: str, generation: tuple[int, ...], period: datetime, year: int, _now: datetime):
+    """Thresholds, township indicators, the county row, the connected rules and the year's detail,
+    computed at `_now` (not part of the key): kept until the next committed write to what it reads
+    (linkage.STATUS_READS) or the next status period (linkage.status_period); read-only, shared."""
     db = get_db()
     th = linkage.thresholds(db)
-    indicators = linkage.township_indicators(db, minute, th)
+    indicators = linkage.township_indicators(db, _now, th)
     rules = linkage.connected_rules(db)
-    summary = linkage.county_summary(db, minute.date(), indicators)
-    return th, indicators, summary, rules, linkage.connected_detail(db, year, minute.date(), rules)
+    summary = linkage.county_summary(db, _now.date(), indicators)
+    return th, indicators, summary, rules, linkage.connected_detail(db, year, _now.date(), rules)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str, th_json: str):
-    return linkage.village_indicators(get_db(), township_code, minute, json.loads(th_json))
+def cached_villages(
+    db_path: str, generation: tuple[int, ...], period: datetime, township_code: str, th_json: str, _now: datetime
+):
+    return linkage.village_indicators(get_db(), township_code, _now, json.loads(th_json))
 
 
 # The tables below are cached as drawn (widgets.prepared_table: formatted and marked), with the data
 # they show: a rerun with unchanged data formats nothing.
 @st.cache_data(max_entries=8, show_spinner=False)
-def cached_township_table(db_path: str, generation: tuple[int, ...], minute: datetime, year: int) -> pd.DataFrame:
-    frame = pd.DataFrame(cached_status(db_path, generation, minute, year)[1])
+def cached_township_table(
+    db_path: str, generation: tuple[int, ...], period: datetime, year: int, _now: datetime
+) -> pd.DataFrame:
+    frame = pd.DataFrame(cached_status(db_path, generation, period, year, _now)[1])
     frame["status_label"] = frame["status"].map(linkage.STATUS_LABELS)
     frame["rc"] = [f"{a}/{n}" for a, n in zip(frame["roll_calls_answered"], frame["roll_calls"])]
     frame["ak"] = [f"{a}/{n}" for a, n in zip(frame["warnings_acknowledged"], frame["warnings"])]
@@ -88,9 +93,9 @@ def cached_township_table(db_path: str, generation: tuple[int, ...], minute: dat
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_village_table(
-    db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str, th_json: str
+    db_path: str, generation: tuple[int, ...], period: datetime, township_code: str, th_json: str, _now: datetime
 ) -> pd.DataFrame:
-    villages = pd.DataFrame(cached_villages(db_path, generation, minute, township_code, th_json))
+    villages = pd.DataFrame(cached_villages(db_path, generation, period, township_code, th_json, _now))
     villages["status"] = villages["status"].map(linkage.STATUS_LABELS)
     villages["reasons"] = villages["reasons"].map("；".join)
     villages["ack_rate"] = villages["ack_rate"].map(lambda v: None if v is None or pd.isna(v) else round(v * 100, 1))
@@ -217,10 +222,10 @@ st.caption(
 )
 
 now = linkage._now()
-minute = now.replace(second=0, microsecond=0)
+status_at = linkage.status_period(now)
 year = year_select("互联互通统计年度", linkage.roll_call_years(db))
 th, indicators, summary, rules, detail = cached_status(
-    str(db.path), db.generation_of(*linkage.STATUS_READS), minute, year
+    str(db.path), db.generation_of(*linkage.STATUS_READS), status_at, year, now
 )
 connected = sum(1 for r in detail if r["connected"])
 cols = st.columns(4)
@@ -240,7 +245,7 @@ st.markdown(
     f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
     f"红 {summary['red']}。"
 )
-draw_prepared(cached_township_table(str(db.path), db.generation_of(*linkage.STATUS_READS), minute, year))
+draw_prepared(cached_township_table(str(db.path), db.generation_of(*linkage.STATUS_READS), status_at, year, now))
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
@@ -249,7 +254,12 @@ town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_to
 town_code = options[town_name]
 draw_prepared(
     cached_village_table(
-        str(db.path), db.generation_of(*linkage.STATUS_READS), minute, town_code, json.dumps(th, sort_keys=True)
+        str(db.path),
+        db.generation_of(*linkage.STATUS_READS),
+        status_at,
+        town_code,
+        json.dumps(th, sort_keys=True),
+        now,
     )
 )
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):

@@ -8,23 +8,24 @@ import pandas as pd
 import streamlit as st
 
 from emergency import linkage, mapview, paging, regions, teams
+from emergency.auth import User
 from emergency.drills import drill_page
 from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.folium_view import show_map
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.auth import User
 from emergency.ui.widgets import draw_prepared, label_of, page_help, page_number, pager, prepared_table, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def cached_map_data(db_path: str, generation: tuple[int, ...], minute: datetime) -> dict:
-    """The map's data (about 30 queries) kept until the next committed write to what it reads (mapview.MAP_READS) or
-    the next minute (the linkage windows are counted back from now); read-only, shared by sessions."""
-    return mapview.map_data(get_db(), minute)
+def cached_map_data(db_path: str, generation: tuple[int, ...], period: datetime, _now: datetime) -> dict:
+    """The map's data (about 30 queries), computed at `_now` (not part of the key), kept until the next
+    committed write to what it reads (mapview.MAP_READS) or the next status period
+    (linkage.status_period); read-only, shared by sessions."""
+    return mapview.map_data(get_db(), _now)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -58,9 +59,11 @@ DRILL_COLUMNS = {"held_on": "日期", "title": "演练名称", "level": "层级"
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def cached_villages(db_path: str, generation: tuple[int, ...], minute: datetime, township_code: str) -> pd.DataFrame:
+def cached_villages(
+    db_path: str, generation: tuple[int, ...], period: datetime, township_code: str, _now: datetime
+) -> pd.DataFrame:
     """A township's villages below the map, kept like cached_map_data (a click on the map reruns the page)."""
-    frame = pd.DataFrame(linkage.village_indicators(get_db(), township_code, minute))
+    frame = pd.DataFrame(linkage.village_indicators(get_db(), township_code, _now))
     frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
     frame["reasons"] = frame["reasons"].map("；".join)
     return prepared_table(frame, VILLAGE_COLUMNS)
@@ -94,8 +97,9 @@ st.title("乡镇地图")
 page_help("map")
 demo_banner(db)
 
-minute = linkage._now().replace(second=0, microsecond=0)
-data = cached_map_data(str(db.path), db.generation_of(*mapview.MAP_READS), minute)
+now = linkage._now()
+period = linkage.status_period(now)  # the linkage status is kept per period and data write
+data = cached_map_data(str(db.path), db.generation_of(*mapview.MAP_READS), period, now)
 towns = {t["code"]: t for t in data["townships"]}
 
 left, right = st.columns([3, 1])
@@ -183,7 +187,7 @@ if town["reasons"]:
     st.warning("需关注：" + "；".join(town["reasons"]))
 tab_villages, tab_teams, tab_drills = st.tabs(["村（社区）", "救援队伍", "近12个月演练"])
 with tab_villages:
-    draw_prepared(cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), minute, town["code"]))
+    draw_prepared(cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), period, town["code"], now))
 with tab_teams:
     team_page = page_number("map_teams", {"town": town["code"]})
     viewer = (user.role, user.township_code)
@@ -193,7 +197,7 @@ with tab_teams:
 with tab_drills:
     drill_page_number = page_number("map_drills", {"town": town["code"]})
     held = cached_drills(
-        str(db.path), db.generation_of(*mapview.DRILL_READS), minute.date(), town["code"], drill_page_number
+        str(db.path), db.generation_of(*mapview.DRILL_READS), now.date(), town["code"], drill_page_number
     )
     pager("map_drills", held, unit="场演练")
     draw_prepared(held.rows)

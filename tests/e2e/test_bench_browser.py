@@ -3,6 +3,7 @@ size gives, per page, the browser time, the websocket bytes and the server's CPU
 sessions at once the median and 95th percentile (issue 19, item 7)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -44,6 +45,10 @@ def test_short_bench_run_reports_browser_times_bytes_and_concurrency(demo_db_pat
         assert run["views"] == 2 * n
         assert 0 < run["median_s"] <= run["p95_s"] <= run["max_s"]
         assert run["server_cpu_per_view_s"] > 0 and run["views_per_s"] > 0 and run["mean_bytes"] > 0
+        assert (
+            run["machine_cpu_per_view_s"] + 0.02 >= run["server_cpu_per_view_s"]
+            and 0 < run["cores_busy"] <= os.cpu_count()
+        )
     table = bench.format_table(report["scales"])
     assert "browser 地图 first / again" in table and "2 sessions at once" in table
 
