@@ -154,3 +154,23 @@ def test_a_form_with_two_problems_shows_each_on_its_own_line(app, scratch_db):
     assert heading == "未保存："
     assert rest.splitlines() == ["- 队伍名称：不能为空", "- 值班电话：应为11位手机号或 0379 开头的固话"]
     assert scratch_db.scalar("SELECT count(*) FROM teams") == teams_before
+
+
+def test_roster_page_formats_the_page_it_shows_not_every_finding(app, monkeypatch):
+    """At 100 times the county the checks find hundreds of thousands of rows; formatting them all for
+    the page took 16 s of CPU. Only each check's shown page is formatted (and kept)."""
+    from emergency import paging
+    from emergency.ui import widgets
+
+    sizes: list[int] = []
+    real = widgets.prepared_table
+
+    def recording(frame, *args, **kwargs):
+        sizes.append(len(frame))
+        return real(frame, *args, **kwargs)
+
+    monkeypatch.setattr(widgets, "prepared_table", recording)
+    at = app("emergency/ui/roster_page.py")
+    found = {m.label: int(m.value) for m in at.metric}
+    assert max(found.values()) > paging.PAGE_SIZE  # a check with more findings than a page
+    assert sizes and max(sizes) <= paging.PAGE_SIZE

@@ -4,6 +4,7 @@ import json
 from datetime import date
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from emergency import auth, enums, exports, roster, teams
@@ -57,7 +58,7 @@ def columns_of(birth_label: str) -> dict[str, dict[str, str]]:
     }
 
 
-@st.cache_data(max_entries=32, show_spinner="正在检查……")
+@st.cache_resource(max_entries=16, show_spinner="正在检查……")
 def cached_findings(
     db_path: str,
     generations: tuple[int, ...],
@@ -69,36 +70,12 @@ def cached_findings(
 ):
     """The checks read every member (735,000 at 100 times the county): kept until a committed write
     touches a table they read (db.generation_of(*roster.HEALTH_READS); the scheduler's bookkeeping
-    does not), per role and township scope, per day and settings."""
+    does not), per role and township scope, per day and settings. Shared and read-only (a resource:
+    neither pickled nor copied on a rerun; at 100 times the county the findings are hundreds of
+    thousands of rows, and formatting them all took 16 s of CPU: a view formats its page only)."""
     viewer = auth.User(None, "", "", role, user_township)
-    return roster.roster_health(get_db(), viewer, today, township, json.loads(settings_json))
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def cached_tables(
-    db_path: str,
-    generations: tuple[int, ...],
-    role: str,
-    user_township: str | None,
-    today: date,
-    township: str | None,
-    settings_json: str,
-):
-    """The counts and each check's findings as drawn (formatted and marked, widgets.prepared_table),
-    keyed as the findings; shared and read-only (a page of them is a copy): a rerun formats nothing
-    and copies no findings."""
-    findings = cached_findings(db_path, generations, role, user_township, today, township, settings_json)
-    columns = columns_of(teams.birth_label(auth.User(None, "", "", role, user_township)))
-    tables = {
-        key: prepared_table(
-            frame,
-            columns[key],
-            {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None,
-        )
-        for key, frame in findings.items()
-        if not frame.empty
-    }
-    return roster.health_counts(findings), tables
+    findings = roster.roster_health(get_db(), viewer, today, township, json.loads(settings_json))
+    return findings, roster.health_counts(findings)
 
 
 user = require_login()
@@ -126,7 +103,7 @@ key_of_findings = (
     township,
     json.dumps(settings, sort_keys=True),
 )
-counts, tables = cached_tables(*key_of_findings)
+findings, counts = cached_findings(*key_of_findings)
 
 cols = st.columns(len(roster.HEALTH_CHECKS))
 for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
@@ -135,19 +112,31 @@ for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
 COLUMNS = columns_of(teams.birth_label(user))
 
 
+def page_table(key: str, shown: pd.DataFrame) -> pd.DataFrame:
+    """One page of a check's findings as drawn (formatted and marked)."""
+    kinds = {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None
+    return prepared_table(shown, COLUMNS[key], kinds)
+
+
 def export_findings(key: str, label: str) -> bytes:
     """The whole list of one check, at the click only."""
-    frame, columns = cached_findings(*key_of_findings)[key], COLUMNS[key]
+    frame, columns = findings[key], COLUMNS[key]
     return exports.export_xlsx(db, user, frame[list(columns)].rename(columns=columns), label)
 
 
 tabs = st.tabs([f"{label}（{counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()])
 for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
     with tab:
-        if key not in tables:
+        if findings[key].empty:
             st.success(f"没有发现“{label}”问题。")
             continue
-        draw_prepared(paged_frame(f"health_{key}", tables[key], {"township": township}))  # the export has them all
+        shown = paged_frame(f"health_{key}", findings[key], {"township": township})  # the export has them all
+        page = st.session_state[f"health_{key}_page"]
+        draw_prepared(  # this page formatted once per write to what the checks read (Database.memo)
+            db.memo(
+                roster.HEALTH_READS, ("health_page", key, page, *key_of_findings[2:]), partial(page_table, key, shown)
+            )
+        )
         st.download_button(
             "导出 Excel",
             data=partial(export_findings, key, label),
