@@ -313,8 +313,9 @@ def open_browser_tab(page, tab, timeout_ms: int = 60_000) -> None:
         tab = page.get_by_role("tab", name=tab, exact=True)
     tab.click()
     panel = page.get_by_role("tabpanel").filter(visible=True).first
+    drawn = panel.locator("[data-testid]")  # any element (a table alone has no text: a canvas)
     waited = 0
-    while not panel.inner_text(timeout=timeout_ms).strip():
+    while not drawn.count():
         if waited > timeout_ms:
             raise TimeoutError("the tab was not drawn")
         page.wait_for_timeout(100)

@@ -156,7 +156,7 @@ def test_a_form_with_two_problems_shows_each_on_its_own_line(app, scratch_db):
     assert scratch_db.scalar("SELECT count(*) FROM teams") == teams_before
 
 
-def test_roster_page_formats_the_page_it_shows_not_every_finding(app, monkeypatch):
+def test_roster_page_formats_the_page_it_shows_not_every_finding(app, scratch_db, monkeypatch):
     """At 100 times the county the checks find hundreds of thousands of rows; formatting them all for
     the page took 16 s of CPU. Only each check's shown page is formatted (and kept)."""
     from emergency import paging
@@ -170,7 +170,7 @@ def test_roster_page_formats_the_page_it_shows_not_every_finding(app, monkeypatc
         return real(frame, *args, **kwargs)
 
     monkeypatch.setattr(widgets, "prepared_table", recording)
-    at = app("emergency/ui/roster_page.py")
+    at = app("emergency/ui/roster_page.py", db=scratch_db)  # a database of its own: nothing kept yet
     found = {m.label: int(m.value) for m in at.metric}
     assert max(found.values()) > paging.PAGE_SIZE  # a check with more findings than a page
     assert sizes and max(sizes) <= paging.PAGE_SIZE
