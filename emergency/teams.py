@@ -660,10 +660,13 @@ def team_summary(db: Database, **filters) -> dict:
     )[0]
 
 
-def team_page(db: Database, viewer: User, *, page: int = 1, page_size: int | None = None, **filters) -> paging.Page:
-    """One page of team_list_for, with the total of the whole filtered list."""
+def team_page(
+    db: Database, viewer: User, *, page: int = 1, page_size: int | None = None, summary: dict | None = None, **filters
+) -> paging.Page:
+    """One page of team_list_for, with the total of the whole filtered list. `summary`: the
+    team_summary of the same filters when the caller has it already (not counted twice)."""
     return paging.fetch(
-        lambda: team_summary(db, **filters)["teams"],
+        lambda: (summary or team_summary(db, **filters))["teams"],
         lambda limit, offset: team_list_for(db, viewer, limit=limit, offset=offset, **filters),
         page,
         page_size,

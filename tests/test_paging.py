@@ -94,6 +94,15 @@ def test_team_page_is_scoped_masked_and_excludes_voided(scratch_db):
     assert all("****" in p for p in page.rows["duty_phone"] if p)  # masked for the viewer, as team_list_for
     summary = teams.team_summary(db, township_code=TOWN)
     assert summary == {"teams": len(whole), "members": int(whole["member_count"].sum())}
+    # the page given the summary it shows counts nothing again: a traced read runs one query, the page
+    db.trace = []
+    try:
+        given = teams.team_page(db, viewer, township_code=TOWN, page_size=5, summary=summary)
+        statements = db.trace
+    finally:
+        db.trace = None
+    assert given.total == page.total and given.rows["id"].tolist() == page.rows["id"].tolist()
+    assert len(statements) == 1 and "LIMIT 5" in statements[0][0], statements
     victim = int(whole["id"].iloc[0])
     records.void(db, user_row(db, "admin"), "teams", victim, "重复录入")
     assert teams.team_page(db, viewer, township_code=TOWN).total == len(whole) - 1

@@ -71,9 +71,10 @@ page = page_number("teams", filters)
 
 
 def _team_view() -> tuple:
-    found = teams.team_page(db, user, page=page, **filters)
+    summary = teams.team_summary(db, **filters)
+    found = teams.team_page(db, user, page=page, summary=summary, **filters)
     table = prepared_table(found.rows, TEAM_COLUMNS, {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS})
-    return found, int(teams.team_summary(db, **filters)["members"]), table
+    return found, int(summary["members"]), table
 
 
 result, on_roster, table = kept(
