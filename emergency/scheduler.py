@@ -65,8 +65,8 @@ def run_job(db: Database, job: str, now: datetime | None = None):
 
     started = datetime.now(TZ)
     work = {
-        "sweep": lambda: reminders.sweep(db, now),
-        "sweep_startup": lambda: reminders.sweep(db, now),
+        "sweep": lambda: reminders.sweep(db, now, skip_unchanged=True),
+        "sweep_startup": lambda: reminders.sweep(db, now, skip_unchanged=True),
         "deliver": lambda: channels.deliver(db, now),
         "escalate": lambda: calls.escalation_job(db, now),
         "backup": lambda: backup.nightly(db, now),
