@@ -270,6 +270,12 @@ class Database:
         """A pandas DataFrame of the result (for pages and exports)."""
         return self._execute(sql, params).df()
 
+    def arrow(self, sql: str, params: list | tuple | None = None) -> pa.Table:
+        """A pyarrow Table of the result, column-wise (a relation: the DB-API result would copy it)."""
+        if self.trace is not None:
+            self.trace.append((sql, list(params or [])))
+        return self.cursor().sql(sql, params=list(params or [])).to_arrow_table()
+
     # Generations ---------------------------------------------------------------------------
     def generation_of(self, *families: str) -> tuple[int, ...]:
         """The generations of the named families, for a cache key: it changes when, and only when, a

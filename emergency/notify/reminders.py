@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -579,6 +580,10 @@ INSURANCE_SQL = (
     " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
     f" AND {live('members', 'm')} AND {live('teams', 't')} GROUP BY ALL"
 )
+# The sweep's insurance rows with the first ten names (by id) for the texts, as a top-n aggregate.
+INSURANCE_TEXTS_SQL = INSURANCE_SQL.replace(
+    "list(m.name ORDER BY m.id)[1:11] AS names", "min_by(m.name, m.id, 10) AS names"
+)
 # The due query's insurance rows leave the names out (a no-op or dry-run sweep never shows them);
 # insurance_names fills them in for the rows whose texts are built, in one query.
 INSURANCE_KEYS_SQL = INSURANCE_SQL.replace(", list(m.name ORDER BY m.id)[1:11] AS names", "")
@@ -616,7 +621,7 @@ INSURANCE_COLUMNS = (
     " '保险即将到期：' || q.team_name || ' ' || CAST(q.members AS VARCHAR) || ' 人（'"
     f" || {_ymd('q.insurance_until')} || '）',"
     " q.team_name || '共 ' || CAST(q.members AS VARCHAR) || ' 名队员的人身意外保险将于 '"
-    f" || {_ymd_zh('q.insurance_until')} || ' 到期：' || array_to_string(q.names[1:10], '、')"
+    f" || {_ymd_zh('q.insurance_until')} || ' 到期：' || array_to_string(q.names, '、')"
     " || CASE WHEN q.members > 10 THEN '等' ELSE '' END || '。请及时续保。'"
 )
 ACTION_COLUMNS = (
@@ -706,7 +711,7 @@ def due_queries(db: Database, now: datetime, settings: dict | None = None) -> li
             lambda rows: insurance_expiring(rows, today, days),
             insurance_names,
             columns=INSURANCE_COLUMNS,
-            texts_sql=INSURANCE_SQL,
+            texts_sql=INSURANCE_TEXTS_SQL,
         ),
         DueQuery(
             "action_overdue",
@@ -854,7 +859,9 @@ def _new_rows_sql(queries: list[DueQuery], today: date) -> tuple[str, list]:
             f" ANTI JOIN (SELECT dedup_key FROM notifications WHERE kind = ?{recent}) n ON n.dedup_key = q.dedup_key"
         )
         params += [*q.params, q.kind, *([today] if recent else [])]
-    return " UNION ALL ".join(parts), params
+    if not parts:
+        return "", []
+    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS new_rows({', '.join(NEW_COLUMNS)})", params
 
 
 class Reminder(NamedTuple):
@@ -997,6 +1004,16 @@ def skips(db: Database, now: datetime) -> bool:
 
 
 _SWEEP_LOCK = threading.Lock()
+_WORKER_LOCK = threading.Lock()
+_WORKER: list[ThreadPoolExecutor] = []
+
+
+def _worker() -> ThreadPoolExecutor:
+    """The sweep's one worker thread (its DuckDB cursor kept), made at the first sweep."""
+    with _WORKER_LOCK:
+        if not _WORKER:
+            _WORKER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep"))
+        return _WORKER[0]
 
 
 def sweep(db: Database, now: datetime | None = None, *, dry_run: bool = False, skip_unchanged: bool = False) -> Swept:
@@ -1047,29 +1064,29 @@ def not_yet_created(db: Database, due: list[Candidate]) -> list[Candidate]:
 
 
 def _sweep(db: Database, now: datetime, dry_run: bool) -> tuple[Swept, dict]:
-    """The new reminders as columns: the few hundred candidates built in Python (not created yet) as
-    one registered table, with the SQL kinds' new rows, texts and all, from one statement; a dry run
-    reads them, a sweep writes them with one INSERT ... SELECT (RETURNING what it inserted)."""
+    """The new reminders as columns: the SQL kinds' new rows, texts and all, from one statement (run
+    on the sweep's worker thread, its own cursor, while this thread reads the other kinds: DuckDB
+    works without the interpreter lock), with the few hundred candidates built in Python (not created
+    yet) as a table of the same columns; a dry run returns them, a sweep writes them with one
+    INSERT ... SELECT."""
+    import pyarrow as pa
+
     s = get_settings(db)
-    others = not_yet_created(db, [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)])
-    frame = _frame(others)
-    by_key = {c.dedup_key: c for c in others}
     sql, params = _new_rows_sql(due_queries(db, now, s), now.date())
-    source = f"SELECT * FROM sweep_others UNION ALL {sql}" if sql else "SELECT * FROM sweep_others"
-
-    def new_rows(cur: Cursor) -> pa.Table:
-        cur.register("sweep_others", frame)
-        try:
-            return cur.sql(source, params=params).to_arrow_table()
-        finally:
-            cur.unregister("sweep_others")
-
+    pending = _worker().submit(db.arrow, sql, params) if sql else None
+    try:
+        others = not_yet_created(db, [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)])
+    finally:
+        sql_rows = pending.result() if pending is not None else None
+    frame = _frame(others)
+    rows = pa.concat_tables([frame, sql_rows.cast(frame.schema)]) if sql_rows is not None else frame
+    by_key = {c.dedup_key: c for c in others}
     if dry_run:
-        return Swept(new_rows(db.cursor()), by_key), s
+        return Swept(rows, by_key), s
     columns = ", ".join(NEW_COLUMNS)
 
     def work(cur: Cursor) -> Swept:
-        rows = new_rows(cur)  # inside the transaction: what it inserts is what it read
+        nonlocal rows
         if not rows.num_rows:
             return Swept()
         cur.register("sweep_new", rows)
@@ -1084,7 +1101,6 @@ def _sweep(db: Database, now: datetime, dry_run: bool) -> tuple[Swept, dict]:
         if not inserted:
             return Swept()
         if len(inserted) < rows.num_rows:  # a concurrent sweep of another connection wrote some of them
-            import pyarrow as pa
             import pyarrow.compute as pc
 
             rows = rows.filter(pc.is_in(rows.column("dedup_key"), pa.array([k for _, k in inserted])))
