@@ -251,3 +251,15 @@ def test_the_running_scheduler_skips_its_quiet_sweeps_and_sees_a_write_and_a_lim
         assert datetime.now(reminders.TZ) >= now + timedelta(seconds=6)
     finally:
         scheduler.stop(running, wait=True)
+
+
+def test_only_a_notification_deleted_or_changed_counts_as_a_key_change():
+    from emergency.db import KEY_CHANGES, _written_families
+
+    assert _written_families("DELETE FROM notifications WHERE id = 1") == {"notifications", KEY_CHANGES}
+    assert _written_families("UPDATE notifications SET dedup_key = 'x' WHERE id = 1") == {"notifications", KEY_CHANGES}
+    # what the scheduler writes every minute is not
+    assert KEY_CHANGES not in _written_families("INSERT INTO notifications (dedup_key) VALUES ('k')")
+    assert KEY_CHANGES not in _written_families("UPDATE deliveries SET status = 'sent' WHERE id = 1")
+    assert KEY_CHANGES not in _written_families("INSERT INTO notification_reads (notification_id) VALUES (1)")
+    assert KEY_CHANGES in _written_families("TRUNCATE notifications")  # unreadable: every family
