@@ -41,6 +41,19 @@ def timed(fn: Callable, repeat: int = REPEAT) -> float:
     return statistics.median(samples)
 
 
+def timed_cpu(fn: Callable, repeat: int = REPEAT) -> tuple[float, float]:
+    """(median wall seconds, median CPU seconds) of `repeat` calls after one warm-up call; CPU is the
+    process's time, DuckDB's threads included."""
+    fn()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def replay(db: Database, calls: list[tuple[str, list]]) -> Callable:
     """The bare SQL of a path: its captured statements, executed and fetched on the same connection."""
 
@@ -249,10 +262,14 @@ SWEEP_HISTORY = 300_000  # past notifications added for the no-op sweep "with hi
 def _sweep_timing(db: Database, workdir: Path) -> dict:
     """The reminder sweep on a copy of the database at the pinned morning: the dry run while every due
     key is new, the best single SQL for the same keys (bench_sql), the first run (creates), a run
-    that creates nothing (no-op), and the no-op again after SWEEP_HISTORY past notifications.
+    that creates nothing (no-op, a full pass: what a sweep costs after a write), the scheduler's
+    no-op (skip_unchanged, nothing written since its last sweep: the typical run), and the full no-op
+    again after SWEEP_HISTORY past notifications.
     JSON keys: created (reminders of the first run), first_s, noop_s, history_rows,
     noop_with_history_s, dry_run_s, best_sql_s, dry_run_ratio (dry_run_s / best_sql_s), noop_ratio
-    (noop_s / best_sql_s) (all seconds; the timed ones are medians of REPEAT runs)."""
+    (noop_s / best_sql_s), noop_skipped_s, and the CPU seconds of each: first_cpu_s, noop_cpu_s,
+    noop_skipped_cpu_s, noop_with_history_cpu_s, dry_run_cpu_s, best_sql_cpu_s (all seconds; the
+    timed ones are medians of REPEAT runs)."""
     import shutil
     from datetime import datetime
     from datetime import time as clock
@@ -264,12 +281,17 @@ def _sweep_timing(db: Database, workdir: Path) -> dict:
     shutil.copy(db.path, copy)
     target = Database(copy)
     morning = datetime.combine(TODAY, clock(7, 30), tzinfo=TZ)
-    dry_run = timed(lambda: reminders.sweep(target, morning, dry_run=True))
-    best = timed(lambda: bench_sql.due_keys(target, morning))
-    started = time.perf_counter()
+    dry_run, dry_run_cpu = timed_cpu(lambda: reminders.sweep(target, morning, dry_run=True))
+    best, best_cpu = timed_cpu(lambda: bench_sql.due_keys(target, morning))
+    started, cpu = time.perf_counter(), time.process_time()
     created = len(reminders.sweep(target, morning))
-    first = time.perf_counter() - started
-    noop = timed(lambda: reminders.sweep(target, morning))
+    first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+    noop, noop_cpu = timed_cpu(lambda: reminders.sweep(target, morning))
+    if reminders.sweep(target, morning, skip_unchanged=True):  # notes what it read: the next one skips
+        raise RuntimeError("the no-op sweep created reminders")
+    skipped, skipped_cpu = timed_cpu(lambda: reminders.sweep(target, morning, skip_unchanged=True))
+    if not reminders.skips(target, morning):
+        raise RuntimeError("the scheduler's no-op sweep did not skip")
     target.write(
         lambda cur: cur.execute(
             "INSERT INTO notifications (dedup_key, kind, subject_type, subject_id, due_on, title, body, created_at)"
@@ -280,7 +302,7 @@ def _sweep_timing(db: Database, workdir: Path) -> dict:
         )
     )
     target.cursor().execute("CHECKPOINT")
-    with_history = timed(lambda: reminders.sweep(target, morning))
+    with_history, with_history_cpu = timed_cpu(lambda: reminders.sweep(target, morning))
     target.close()
     copy.unlink()
     return {
@@ -293,6 +315,13 @@ def _sweep_timing(db: Database, workdir: Path) -> dict:
         "best_sql_s": best,
         "dry_run_ratio": dry_run / best,
         "noop_ratio": noop / best,
+        "noop_skipped_s": skipped,
+        "first_cpu_s": first_cpu,
+        "noop_cpu_s": noop_cpu,
+        "noop_skipped_cpu_s": skipped_cpu,
+        "noop_with_history_cpu_s": with_history_cpu,
+        "dry_run_cpu_s": dry_run_cpu,
+        "best_sql_cpu_s": best_cpu,
     }
 
 
@@ -324,6 +353,11 @@ def format_table(results: list[dict], first_start: float | None = None) -> str:
             [f"{r['sweep']['created']:,} in {r['sweep']['first_s']:.2f}" for r in results],
         )
         row("sweep no-op (s)", [f"{r['sweep']['noop_s']:.2f}" for r in results])
+        if all("noop_skipped_s" in r["sweep"] for r in results):
+            row(
+                "sweep no-op, nothing written since the last (scheduler; ms)",
+                [f"{r['sweep']['noop_skipped_s'] * 1000:.2f}" for r in results],
+            )
         row(
             "sweep dry run, all new / no-op / best single SQL (s)",
             [

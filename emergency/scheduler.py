@@ -5,7 +5,10 @@ the state lives in our tables (notifications, deliveries, job_runs), and the wor
 restart, a missed run or a double run loses nothing and sends nothing twice.
 
 Jobs (time zone Asia/Shanghai; coalesce, one instance at a time, a misfire grace of hours):
-- sweep      every day at 07:30, and once right after start-up (to catch up after downtime);
+- sweep      every day at 07:30, and once right after start-up (to catch up after downtime); the
+             jobs' sweeps (and the page's and `remind`'s, through run_job) are skipped while nothing
+             the sweep reads has been written and no reminder can have fallen due since the last
+             one (reminders.skips), so running it more often costs next to nothing;
 - deliver    every minute;
 - escalate   every minute: 叫应 not answered within a step's limit is called again and pushed on
              (emergency/calls.py), pending personal messages retried;
@@ -65,8 +68,8 @@ def run_job(db: Database, job: str, now: datetime | None = None):
 
     started = datetime.now(TZ)
     work = {
-        "sweep": lambda: reminders.sweep(db, now),
-        "sweep_startup": lambda: reminders.sweep(db, now),
+        "sweep": lambda: reminders.sweep(db, now, skip_unchanged=True),
+        "sweep_startup": lambda: reminders.sweep(db, now, skip_unchanged=True),
         "deliver": lambda: channels.deliver(db, now),
         "escalate": lambda: calls.escalation_job(db, now),
         "backup": lambda: backup.nightly(db, now),

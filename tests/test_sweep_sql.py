@@ -115,6 +115,16 @@ def _edge_cases(db, today: date) -> dict[str, int]:
     _, gone = add_team_member(db, CG, insurance_until=ahead, name="已离队队员")
     add_certificate(db, gone, ahead)
     db.cursor().execute("UPDATE members SET left_on = DATE '2024-01-01' WHERE id = ?", [gone])
+    # a group policy of twelve members: the body names the first ten (by id) and adds 等
+    team, _ = add_team_member(db, CG, insurance_until=ahead, name="投保队员00")
+    for n in range(1, 12):
+        db.scalar(
+            "INSERT INTO members (team_id, name, joined_on, insurance_until) VALUES (?, ?, DATE '2020-01-01', ?)"
+            " RETURNING id",
+            [team, f"投保队员{n:02d}", ahead],
+        )
+    # a description longer than the title's 40 characters (cut by characters, not bytes)
+    add_corrective_action(db, CG, after, description=f"应急通信联络不畅{today}" * 3)
     closed = add_corrective_action(db, CG, after)
     db.cursor().execute("UPDATE corrective_actions SET closed_on = DATE '2024-02-01' WHERE id = ?", [closed])
     _enterprise(db, f"已关闭企业{today}", "no_such_sector", None)
@@ -135,17 +145,31 @@ def test_the_sql_kinds_and_the_best_single_sql_equal_the_pure_rules(scratch_db):
     for day in sorted({m.date() for m in MOMENTS}):
         _edge_cases(db, day)
     seen: set[str] = set()
+    texts: set[str] = set()
     for now in MOMENTS:
         pure = _pure(db, now)
         ours = reminders.due_now(db, now)
         assert {(c.dedup_key, c.title, c.body, c.remind_at, c.township_code) for c in ours} == pure, now
         assert len(ours) == len(pure)  # no key twice
+        # the sweep's own path: the SQL kinds' rows and texts composed in SQL, nothing created yet
+        swept = reminders.sweep(db, now, dry_run=True)
+        assert {(c.dedup_key, c.title, c.body, c.township_code) for c in swept} == {
+            (k, title, body, town) for k, title, body, _, town in pure
+        }, now
+        assert len(swept) == len(pure)
+        texts |= {c.title + c.body for c in swept}
+        assert {(c.kind, c.subject_type, c.subject_id, c.due_on) for c in swept} == {
+            (c.kind, c.subject_type, c.subject_id, c.due_on) for c in ours
+        }
         best = bench_sql.due_keys(db, now)
         assert sorted(best) == sorted(k for k, *_ in pure), now
         seen |= {c.kind for c in ours}
         if not reminders.is_workday(now.date()):
             assert {c.kind for c in ours} <= set(reminders.URGENT_KINDS)
     assert seen >= reminders.SQL_KINDS  # every SQL kind was compared on real rows
+    assert any("名队员的人身意外保险" in t and "等。请及时续保" in t for t in texts)  # more than ten names
+    assert any(t.startswith("整改逾期：应急通信联络不畅") and "…" not in t for t in texts)
+    assert any("尚无演练记录" in t for t in texts) and any("从未开展" in t for t in texts)
     assert {"drill_coming", "plan_filing_due", "village_drill_overdue", "stock_expiring"} <= seen
 
 
@@ -166,15 +190,21 @@ def test_the_edge_cases_fall_where_the_pure_rules_put_them(scratch_db):
     assert f"{ahead}" in insured and f"{ahead + timedelta(days=1)}" not in insured
 
 
-def test_a_no_op_sweep_builds_no_candidate_of_the_sql_kinds(scratch_db, monkeypatch):
+def test_the_sweep_builds_no_candidate_of_the_sql_kinds(scratch_db, monkeypatch):
+    """The SQL kinds' new reminders come from SQL as columns, texts and all: neither the first sweep
+    nor a no-op calls their pure rules, and what the first one created are Reminder rows."""
     db = scratch_db
     now = datetime(2026, 11, 25, 7, 30, tzinfo=reminders.TZ)
+    calls = {
+        name: count_calls(monkeypatch, reminders, name)
+        for name in ("insurance_expiring", "actions_overdue", "certificates_expiring", "enterprise_overdue")
+    }
     created = reminders.sweep(db, now)
-    assert {c.kind for c in created} & {"insurance_expiring", "action_overdue", "certificate_expiring"}
-    calls = {name: count_calls(monkeypatch, reminders, name) for name in ("insurance_expiring", "actions_overdue")}
+    sql_rows = [c for c in created if c.kind in reminders.SQL_KINDS]
+    assert {c.kind for c in sql_rows} >= {"insurance_expiring", "action_overdue", "certificate_expiring"}
+    assert all(isinstance(c, reminders.Reminder) for c in sql_rows)
     assert reminders.sweep(db, now) == []
-    for name, seen in calls.items():
-        assert seen and all(rows == [] for rows, *_ in seen), name  # asked, with no row to build
+    assert calls == {name: [] for name in calls}  # never built one by one
 
 
 def test_the_bench_puts_the_best_single_sql_beside_the_sweep(scratch_db, tmp_path):
@@ -185,6 +215,11 @@ def test_the_bench_puts_the_best_single_sql_beside_the_sweep(scratch_db, tmp_pat
     assert timing["dry_run_s"] > 0 and timing["best_sql_s"] > 0
     assert timing["dry_run_ratio"] == pytest.approx(timing["dry_run_s"] / timing["best_sql_s"])
     assert timing["noop_ratio"] == pytest.approx(timing["noop_s"] / timing["best_sql_s"])
+    for key in ("first_cpu_s", "noop_cpu_s", "noop_with_history_cpu_s", "dry_run_cpu_s", "best_sql_cpu_s"):
+        assert timing[key] > 0, key
+    # the scheduler's no-op with nothing written since: skipped, a small fraction of the whole pass
+    assert 0 < timing["noop_skipped_s"] < timing["noop_s"] / 10
+    assert 0 <= timing["noop_skipped_cpu_s"] < timing["noop_cpu_s"] / 10
     table = bench.format_table(
         [
             {
@@ -200,3 +235,4 @@ def test_the_bench_puts_the_best_single_sql_beside_the_sweep(scratch_db, tmp_pat
         ]
     )
     assert "sweep dry run, all new / no-op / best single SQL (s)" in table
+    assert "sweep no-op, nothing written since the last (scheduler; ms)" in table

@@ -26,19 +26,23 @@ call chain's `limit_minutes`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from .. import audit
 from ..auth import SYSTEM, PermissionDenied, User, require_admin
-from ..db import TZ, put_setting
+from ..db import KEY_CHANGES, TZ, put_setting
 from ..errors import ValidationError
 from ..records import live
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ..db import Cursor, Database
 
 KINDS = {
@@ -576,6 +580,10 @@ INSURANCE_SQL = (
     " WHERE m.insurance_until BETWEEN ? AND ? AND m.left_on IS NULL AND t.disbanded_on IS NULL"
     f" AND {live('members', 'm')} AND {live('teams', 't')} GROUP BY ALL"
 )
+# The sweep's insurance rows with the first ten names (by id) for the texts, as a top-n aggregate.
+INSURANCE_TEXTS_SQL = INSURANCE_SQL.replace(
+    "list(m.name ORDER BY m.id)[1:11] AS names", "min_by(m.name, m.id, 10) AS names"
+)
 # The due query's insurance rows leave the names out (a no-op or dry-run sweep never shows them);
 # insurance_names fills them in for the rows whose texts are built, in one query.
 INSURANCE_KEYS_SQL = INSURANCE_SQL.replace(", list(m.name ORDER BY m.id)[1:11] AS names", "")
@@ -586,6 +594,48 @@ ACTIONS_SQL = (
     " FROM corrective_actions a JOIN drills d ON d.id = a.drill_id"
     " WHERE a.closed_on IS NULL AND a.due_on < ? AND a.due_on <= ?"
     f" AND {live('corrective_actions', 'a')} AND {live('drills', 'd')}"
+)
+
+# What a new reminder of each SQL kind is, as SQL over its due row `q`: NEW_COLUMNS after the
+# dedup_key, the title and body exactly as the kind's pure rule writes them (certificates_expiring,
+# insurance_expiring, actions_overdue, enterprise_overdue).
+NEW_COLUMNS = ("dedup_key", "kind", "subject_type", "subject_id", "due_on", "township_code", "title", "body")
+
+
+def _ymd(column: str) -> str:
+    return f"strftime({column}, '%Y-%m-%d')"
+
+
+def _ymd_zh(column: str) -> str:
+    return f"strftime({column}, '%Y年%m月%d日')"
+
+
+CERTIFICATE_COLUMNS = (
+    "'certificate_expiring', 'certificate', CAST(q.id AS VARCHAR), q.expires_on, q.township_code,"
+    f" '证书即将到期：' || q.team_name || ' ' || q.member_name || '的' || q.name || '（' || {_ymd('q.expires_on')} || '）',"
+    f" q.team_name || '队员' || q.member_name || '的“' || q.name || '”将于 ' || {_ymd_zh('q.expires_on')}"
+    " || ' 到期，请安排复训或换证。'"
+)
+INSURANCE_COLUMNS = (
+    "'insurance_expiring', 'team', CAST(q.team_id AS VARCHAR), q.insurance_until, q.township_code,"
+    " '保险即将到期：' || q.team_name || ' ' || CAST(q.members AS VARCHAR) || ' 人（'"
+    f" || {_ymd('q.insurance_until')} || '）',"
+    " q.team_name || '共 ' || CAST(q.members AS VARCHAR) || ' 名队员的人身意外保险将于 '"
+    f" || {_ymd_zh('q.insurance_until')} || ' 到期：' || array_to_string(q.names, '、')"
+    " || CASE WHEN q.members > 10 THEN '等' ELSE '' END || '。请及时续保。'"
+)
+ACTION_COLUMNS = (
+    "'action_overdue', 'corrective_action', CAST(q.id AS VARCHAR), q.due_on, q.township_code,"
+    " '整改逾期：' || substring(q.description, 1, 40),"
+    f" '演练“' || q.drill_title || '”发现的问题“' || q.description || '”应于 ' || {_ymd('q.due_on')}"
+    " || ' 前整改完成，责任人：' || q.owner || '，至今未关闭。'"
+)
+ENTERPRISE_COLUMNS = (
+    "'enterprise_drill_overdue', 'enterprise', CAST(q.id AS VARCHAR), q.due_on, q.township_code,"
+    " '企业演练逾期：' || q.name,"
+    f" CASE WHEN q.due_on IS NULL THEN '尚无演练记录，' ELSE '应于 ' || {_ymd('q.due_on')} || ' 前演练，' END"
+    f" || '上次演练：' || coalesce({_ymd('q.last_drill_on')}, '从未开展') || '。'"
+    " || coalesce(q.rule_label, '') || '（' || coalesce(q.rule_source, '') || '）'"
 )
 
 
@@ -600,6 +650,11 @@ class DueQuery:
     build: Callable[[list[dict]], list[Candidate]]
     # fills in, in place, what only the texts need (called before the texts are built)
     complete: Callable[[Database, list[dict]], None] | None = None
+    # The sweep's path: the NEW_COLUMNS of a new reminder as SQL over the due row `q` (the texts the
+    # kind's pure rule writes, composed in SQL: tests/test_sweep_sql.py holds them equal), and the due
+    # rows' statement when the texts need more than `sql` gives (insurance: the members' names).
+    columns: str = ""
+    texts_sql: str = ""
 
     def rows(self, db: Database, sql: str, params: list, texts: bool) -> list[Candidate]:
         found = db.query_dicts(sql, params)
@@ -647,6 +702,7 @@ def due_queries(db: Database, now: datetime, settings: dict | None = None) -> li
             CERTIFICATES_SQL,
             [today, until],
             lambda rows: certificates_expiring(rows, today, days),
+            columns=CERTIFICATE_COLUMNS,
         ),
         DueQuery(
             "insurance_expiring",
@@ -654,9 +710,15 @@ def due_queries(db: Database, now: datetime, settings: dict | None = None) -> li
             [today, until],
             lambda rows: insurance_expiring(rows, today, days),
             insurance_names,
+            columns=INSURANCE_COLUMNS,
+            texts_sql=INSURANCE_TEXTS_SQL,
         ),
         DueQuery(
-            "action_overdue", ACTIONS_SQL, [today, last_day_due_after(today)], lambda rows: actions_overdue(rows, today)
+            "action_overdue",
+            ACTIONS_SQL,
+            [today, last_day_due_after(today)],
+            lambda rows: actions_overdue(rows, today),
+            columns=ACTION_COLUMNS,
         ),
         _enterprises_due(db, today),
     ]
@@ -675,7 +737,8 @@ def _enterprises_due(db: Database, today: date) -> DueQuery:
     by_code = {r["code"]: r for r in [other, *sectors.values()]}
     sql = (
         "WITH r AS (SELECT unnest(?::VARCHAR[]) AS sector, unnest(?::VARCHAR[]) AS rule_code),"
-        " m AS (SELECT unnest(?::VARCHAR[]) AS rule_code, unnest(?::INTEGER[]) AS months),"
+        " m AS (SELECT unnest(?::VARCHAR[]) AS rule_code, unnest(?::INTEGER[]) AS months,"
+        "   unnest(?::VARCHAR[]) AS rule_label, unnest(?::VARCHAR[]) AS rule_source),"
         " e AS (SELECT e.id, e.name, e.township_code, t.name AS township_name, e.registered_on,"
         "   coalesce(r.rule_code, ?) AS rule_code,"
         "   CASE WHEN d.last_held >= e.registered_on OR e.registered_on IS NULL THEN d.last_held END AS last_drill_on"
@@ -684,7 +747,8 @@ def _enterprises_due(db: Database, today: date) -> DueQuery:
         f"     WHERE enterprise_id IS NOT NULL AND held_on <= ? AND {live('drills', 'dr')} GROUP BY 1) d"
         "   ON d.enterprise_id = e.id"
         f"   WHERE e.closed_on IS NULL AND {live('enterprises', 'e')}),"
-        " c AS (SELECT e.*, CAST(coalesce(last_drill_on, registered_on) + to_months(m.months) AS DATE) AS due_on"
+        " c AS (SELECT e.*, m.rule_label, m.rule_source,"
+        "   CAST(coalesce(last_drill_on, registered_on) + to_months(m.months) AS DATE) AS due_on"
         "   FROM e LEFT JOIN m USING (rule_code))"
         " SELECT concat_ws('|', 'enterprise_drill_overdue', 'enterprise', id, coalesce(CAST(due_on AS VARCHAR), 'never'),"
         " '', coalesce(township_code, 'county')) AS dedup_key, * FROM c WHERE due_on IS NULL OR due_on <= ?"
@@ -694,6 +758,8 @@ def _enterprises_due(db: Database, today: date) -> DueQuery:
         [r["code"] for r in sectors.values()],
         list(by_code),
         [deadlines.interval(r) for r in by_code.values()],
+        [r["label"] for r in by_code.values()],
+        [r["source"] for r in by_code.values()],
         other["code"],
         today,
         last_day_due_after(today),
@@ -706,7 +772,7 @@ def _enterprises_due(db: Database, today: date) -> DueQuery:
             row["rule"], row["source"] = rule["label"], rule["source"]
         return enterprise_overdue(rows, today)
 
-    return DueQuery("enterprise_drill_overdue", sql, params, build)
+    return DueQuery("enterprise_drill_overdue", sql, params, build, columns=ENTERPRISE_COLUMNS)
 
 
 def candidates(
@@ -781,36 +847,196 @@ def due_now(db: Database, now: datetime, settings: dict | None = None) -> list[C
     return found
 
 
-def _new_of(db: Database, q: DueQuery, today: date, texts: bool) -> list[Candidate]:
-    """The due rows of a SQL kind whose key is not in notifications yet (anti-join in SQL; only the
-    kind's keys are read, for the expiring kinds only those due today or later)."""
-    recent = " AND (due_on IS NULL OR due_on >= ?)" if q.kind.endswith("_expiring") else ""
-    return q.rows(
-        db,
-        f"SELECT q.* FROM ({q.sql}) q ANTI JOIN (SELECT dedup_key FROM notifications WHERE kind = ?{recent}) n"
-        " ON n.dedup_key = q.dedup_key",
-        [*q.params, q.kind, *([today] if recent else [])],
-        texts,
+def _new_rows_sql(queries: list[DueQuery], today: date) -> tuple[str, list]:
+    """One statement for the new reminders of every SQL kind, NEW_COLUMNS with their texts composed
+    in SQL: each kind's due rows anti-joined against its keys in notifications (for the expiring kinds
+    only those due today or later, so that the years of past keys are skipped)."""
+    parts, params = [], []
+    for q in queries:
+        recent = " AND (due_on IS NULL OR due_on >= ?)" if q.kind.endswith("_expiring") else ""
+        parts.append(
+            f"SELECT q.dedup_key, {q.columns} FROM ({q.texts_sql or q.sql}) q"
+            f" ANTI JOIN (SELECT dedup_key FROM notifications WHERE kind = ?{recent}) n ON n.dedup_key = q.dedup_key"
+        )
+        params += [*q.params, q.kind, *([today] if recent else [])]
+    if not parts:
+        return "", []
+    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS new_rows({', '.join(NEW_COLUMNS)})", params
+
+
+class Reminder(NamedTuple):
+    """A reminder a sweep created (or would create), read from its columns."""
+
+    dedup_key: str
+    kind: str
+    subject_type: str
+    subject_id: str
+    due_on: date | None
+    township_code: str | None
+    title: str
+    body: str
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind in URGENT_KINDS
+
+
+class Swept(Sequence):
+    """What one sweep created (dry run: would create), column-wise: a pyarrow table of NEW_COLUMNS as
+    the one INSERT wrote it. Its rows become objects only when iterated (the scheduler only counts
+    them): a Candidate for the few kinds built in Python, a Reminder for the SQL kinds."""
+
+    def __init__(self, table: pa.Table | None = None, candidates: dict[str, Candidate] | None = None):
+        self.table = table
+        self._candidates = candidates or {}
+        self._rows: list[Candidate | Reminder] | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.table is None else self.table.num_rows
+
+    def rows(self) -> list[Candidate | Reminder]:
+        if self._rows is None:
+            if self.table is None:
+                self._rows = []
+            else:
+                columns = [self.table.column(c).to_pylist() for c in NEW_COLUMNS]
+                self._rows = [self._candidates.get(values[0]) or Reminder(*values) for values in zip(*columns)]
+        return self._rows
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate | Reminder: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate | Reminder]: ...
+    def __getitem__(self, index):
+        return self.rows()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Swept):
+            return self.rows() == other.rows()
+        return isinstance(other, list) and self.rows() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def counts(self) -> dict[str, int]:
+        """{kind: reminders}."""
+        if not len(self):
+            return {}
+        assert self.table is not None
+        found = self.table.group_by("kind").aggregate([("kind", "count")])
+        return dict(zip(found.column("kind").to_pylist(), found.column("kind_count").to_pylist()))
+
+    def __repr__(self) -> str:
+        return f"Swept({len(self)} reminders: {self.counts()})"
+
+
+def _frame(found: list[Candidate]) -> pa.Table:
+    """The candidates built in Python as NEW_COLUMNS, to go with the SQL kinds' rows."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "dedup_key": [c.dedup_key for c in found],
+            "kind": [c.kind for c in found],
+            "subject_type": [c.subject_type for c in found],
+            "subject_id": [c.subject_id for c in found],
+            "due_on": [c.due_on for c in found],
+            "township_code": [c.township_code for c in found],
+            "title": [c.title for c in found],
+            "body": [c.body for c in found],
+        },
+        schema=pa.schema([(name, pa.date32() if name == "due_on" else pa.string()) for name in NEW_COLUMNS]),
+    )
+
+
+# The skip. The sweep reads the registry, plans, drills, roll calls, stock, voided records and the
+# settings (SWEEP_READS, db.FAMILIES) and which keys exist in notifications. Between two sweeps with no
+# committed write to any of them, what a sweep creates can change only with time, and every rule but
+# one is day-granular: a non-urgent reminder falls due at 00:00 of a day (moved onto working days,
+# created only on one) and every clock and cut-off is a function of the local date; the one finer rule
+# is a roll call unanswered `roll_call_minutes` after it was made (urgent, to the minute; quiet hours
+# hold back delivery only, never the sweep). So a complete sweep at `now` notes the generations it
+# read under and the next moment anything can fall due without a write (the next local midnight, or a
+# pending roll call's limit if sooner); until then, with the same generations, a sweep would create
+# nothing and is skipped. The scheduler's own writes between sweeps do not count: job_runs and the
+# audit log (bookkeeping), deliveries and their attempts (the notifications family, left out), and new
+# notifications (a key added makes fewer reminders new, never more); a notification deleted or its key
+# changed bumps db.KEY_CHANGES, which the skip reads. Another process cannot write meanwhile: DuckDB
+# lets one process open the file read-write, this one (the server; a CLI command meanwhile stops with
+# DatabaseLockedError, db.py), and a new process (the server restarted after a CLI wrote) starts with
+# no note, so its first sweep runs whole. Only writes that bypass db.write / db.transaction in this
+# process (raw cursor writes: tests' helpers) are unseen, which is why only the scheduler's jobs ask
+# for the skip (skip_unchanged=True) and a direct sweep() always runs whole.
+SWEEP_READS = ("places", "registry", "records", "plans", "drills", "calls", "resources", "settings", KEY_CHANGES)
+
+
+@dataclass(frozen=True)
+class _Quiet:
+    generation: tuple[int, ...]  # of SWEEP_READS, taken before the complete sweep read anything
+    since: datetime  # that sweep's `now`
+    until: datetime  # the next moment a reminder can fall due without a write
+
+
+_QUIET: weakref.WeakKeyDictionary[Database, _Quiet] = weakref.WeakKeyDictionary()
+
+
+def next_due_moment(db: Database, now: datetime, settings: dict) -> datetime:
+    """The next moment after `now` at which a reminder can fall due with no write: the next local
+    midnight, or sooner the first pending roll call's limit (called_at + roll_call_minutes)."""
+    midnight = start_of(now.date() + timedelta(days=1))
+    minutes = settings["roll_call_minutes"]
+    limit = db.scalar(
+        "SELECT min(called_at + to_minutes(?)) FROM roll_calls WHERE answered_at IS NULL AND called_at >= ?"
+        " AND called_at + to_minutes(?) > ?",
+        [minutes, now - timedelta(days=settings["escalation_window_days"]), minutes, now],
+    )
+    return min(midnight, local(limit)) if limit is not None else midnight
+
+
+def skips(db: Database, now: datetime) -> bool:
+    """A sweep at `now` would create nothing: nothing it reads was written since the last complete
+    sweep (with the skip) and no moment at which a reminder falls due has come since."""
+    quiet = _QUIET.get(db)
+    return (
+        quiet is not None
+        and quiet.generation == db.generation_of(*SWEEP_READS)
+        and quiet.since <= local(now) < quiet.until
     )
 
 
 _SWEEP_LOCK = threading.Lock()
+_WORKER_LOCK = threading.Lock()
+_WORKER: list[ThreadPoolExecutor] = []
 
 
-def sweep(db: Database, now: datetime | None = None, *, dry_run: bool = False) -> list[Candidate]:
+def _worker() -> ThreadPoolExecutor:
+    """The sweep's one worker thread (its DuckDB cursor kept), made at the first sweep."""
+    with _WORKER_LOCK:
+        if not _WORKER:
+            _WORKER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep"))
+        return _WORKER[0]
+
+
+def sweep(db: Database, now: datetime | None = None, *, dry_run: bool = False, skip_unchanged: bool = False) -> Swept:
     """Create every notification that has fallen due and does not exist yet, with one pending delivery
     per active channel of its recipient, all in one transaction. Returns what it created (dry_run:
     what it would create, writing nothing). Idempotent: the dedup_key is UNIQUE and the insert is
     INSERT ... ON CONFLICT DO NOTHING, so a second, late or concurrent run adds nothing. (Sweeps of one
     process take turns; should two transactions still race, the loser's commit fails on the unique
-    key, is rolled back whole, and it sweeps again, finding the rows the winner committed.)"""
+    key, is rolled back whole, and it sweeps again, finding the rows the winner committed.)
+    skip_unchanged (the scheduler's jobs): return at once, empty, when `skips` (see SWEEP_READS)."""
     import duckdb
 
     now = local(now or datetime.now(TZ))
     for attempt in range(3):
         try:
             with _SWEEP_LOCK:
-                return _sweep(db, now, dry_run)
+                if skip_unchanged and not dry_run and skips(db, now):
+                    return Swept()
+                generation = db.generation_of(*SWEEP_READS)  # before reading: a write meanwhile is seen
+                created, settings = _sweep(db, now, dry_run)
+                if skip_unchanged and not dry_run:
+                    _QUIET[db] = _Quiet(generation, now, next_due_moment(db, now, settings))
+                return created
         except duckdb.TransactionException as exc:
             if "constraint" not in str(exc).lower() or attempt == 2:
                 raise
@@ -837,62 +1063,60 @@ def not_yet_created(db: Database, due: list[Candidate]) -> list[Candidate]:
     return [c for c in due if c.dedup_key in fresh]
 
 
-def _sweep(db: Database, now: datetime, dry_run: bool) -> list[Candidate]:
+def _sweep(db: Database, now: datetime, dry_run: bool) -> tuple[Swept, dict]:
+    """The new reminders as columns: the SQL kinds' new rows, texts and all, from one statement (run
+    on the sweep's worker thread, its own cursor, while this thread reads the other kinds: DuckDB
+    works without the interpreter lock), with the few hundred candidates built in Python (not created
+    yet) as a table of the same columns; a dry run returns them, a sweep writes them with one
+    INSERT ... SELECT."""
+    import pyarrow as pa
+
     s = get_settings(db)
-    others = [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)]
-    new = not_yet_created(db, others)
-    for q in due_queries(db, now, s):
-        new += _new_of(db, q, now.date(), texts=not dry_run)
-    if dry_run or not new:
-        return new
+    sql, params = _new_rows_sql(due_queries(db, now, s), now.date())
+    pending = _worker().submit(db.arrow, sql, params) if sql else None
+    try:
+        others = not_yet_created(db, [c for c in candidates(db, now, s, skip=SQL_KINDS) if falls_due(c, now)])
+    finally:
+        sql_rows = pending.result() if pending is not None else None
+    frame = _frame(others)
+    rows = pa.concat_tables([frame, sql_rows.cast(frame.schema)]) if sql_rows is not None else frame
+    by_key = {c.dedup_key: c for c in others}
+    if dry_run:
+        return Swept(rows, by_key), s
+    columns = ", ".join(NEW_COLUMNS)
 
-    import pandas as pd
-
-    frame = pd.DataFrame(
-        {
-            "dedup_key": [c.dedup_key for c in new],
-            "kind": [c.kind for c in new],
-            "subject_type": [c.subject_type for c in new],
-            "subject_id": [c.subject_id for c in new],
-            "due_on": [c.due_on.isoformat() if c.due_on else None for c in new],
-            "township_code": [c.township_code for c in new],
-            "title": [c.title for c in new],
-            "body": [c.body for c in new],
-        },
-        dtype=object,
-    )
-
-    def work(cur: Cursor):
-        cur.register("new_notifications", frame)
+    def work(cur: Cursor) -> Swept:
+        nonlocal rows
+        if not rows.num_rows:
+            return Swept()
+        cur.register("sweep_new", rows)
         try:
             inserted = cur.execute(
-                "INSERT INTO notifications (dedup_key, kind, subject_type, subject_id, due_on, township_code, title,"
-                " body, created_at) SELECT dedup_key, kind, subject_type, subject_id, CAST(due_on AS DATE),"
-                " township_code, title, body, ? FROM new_notifications"
+                f"INSERT INTO notifications ({columns}, created_at) SELECT {columns}, ? FROM sweep_new"
                 " ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
                 [now],
             ).fetchall()
         finally:
-            cur.unregister("new_notifications")
+            cur.unregister("sweep_new")
         if not inserted:
-            return []
-        ids = [i for i, _ in inserted]
+            return Swept()
+        if len(inserted) < rows.num_rows:  # a concurrent sweep of another connection wrote some of them
+            import pyarrow.compute as pc
+
+            rows = rows.filter(pc.is_in(rows.column("dedup_key"), pa.array([k for _, k in inserted])))
         # The outbox: one pending delivery per active channel of the recipient, in the same transaction.
         cur.execute(
             "INSERT INTO deliveries (notification_id, channel_id) SELECT n.id, c.id FROM notifications n"
+            " JOIN (SELECT unnest(?::BIGINT[]) AS id) k ON k.id = n.id"
             " JOIN channels c ON c.is_active AND c.township_code IS NOT DISTINCT FROM n.township_code"
-            " WHERE list_contains(?, n.id) ON CONFLICT DO NOTHING",
-            [ids],
+            " ON CONFLICT DO NOTHING",
+            [[i for i, _ in inserted]],
         )
-        keys = {k for _, k in inserted}
-        created = [c for c in new if c.dedup_key in keys]
-        counts: dict[str, int] = {}
-        for c in created:
-            counts[c.kind] = counts.get(c.kind, 0) + 1
-        audit.record(cur, SYSTEM, "create", "notifications", None, None, {"created": len(created), **counts})
+        created = Swept(rows, by_key)
+        audit.record(cur, SYSTEM, "create", "notifications", None, None, {"created": len(created), **created.counts()})
         return created
 
-    return db.write(work)
+    return db.write(work), s
 
 
 # The inbox ---------------------------------------------------------------------------------------
