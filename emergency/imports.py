@@ -869,7 +869,8 @@ class _MemberRows(_Checker):
         for n in dict.fromkeys(values["id_number"]):
             if n and n not in known:
                 known[n] = hmac(n)
-        digests = {known[n] for n in values["id_number"] if n} - self.looked_up
+        self.sheet_digests = [known[n] if n else None for n in values["id_number"]]  # for clean_records
+        digests = {d for d in dict.fromkeys(self.sheet_digests) if d is not None} - self.looked_up
         if not digests:
             return
         self.looked_up |= digests
@@ -979,6 +980,7 @@ class _MemberRows(_Checker):
         self.odd_phones = [i for i, raw in enumerate(raws) if raw.__class__ is not str or not fullmatch(raw)]
         return self.odd_phones
 
+    sheet_digests: list[str | None] = []  # the HMAC of each row's ID number (prepare)
     odd_phones: list[int] | None = None  # of the sheet's phone column (None: not parsed a column at a time)
     quick = True  # clean_records on (tests compare it with check_row alone)
 
@@ -995,9 +997,9 @@ class _MemberRows(_Checker):
             return None
         count = len(numbers)
         flagged = {row for sheet, row, _ in self.seen if sheet == self.sheet_index}
-        known, ids = self.digests, values["id_number"]
-        digests = [known[n] if n else None for n in ids]
-        repeated = {d for d, c in Counter(digests).items() if c > 1}
+        ids, digests = values["id_number"], self.sheet_digests
+        unique = dict.fromkeys(digests)
+        repeated = {d for d, c in Counter(digests).items() if c > 1} if len(unique) < len(digests) else set()
         lookups: dict[tuple, tuple | None] = {}  # (township, team) -> (team id, township) when found in scope
         for township, team in dict.fromkeys(zip(values["township"], values["team"])):
             team_id, township_code, reason = self._find_team(township, team) if team is not None else (None, None, "")
@@ -1646,6 +1648,16 @@ def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.Data
 
 
 def _new_ids(cur: Cursor, table: str, n: int) -> list[int]:
+    """n new ids of the table's sequence, in order. Drawn in one statement they are almost always
+    consecutive, and then only their bounds are fetched (n distinct values within a span of n are
+    exactly that range); otherwise n others are drawn and fetched (a gap in the ids harms nothing)."""
+    if n <= 0:
+        return []
+    low, high = cur.execute(
+        f"SELECT min(v), max(v) FROM (SELECT nextval('seq_{table}') AS v FROM range(?))", [n]
+    ).fetchall()[0]
+    if high - low + 1 == n:
+        return list(range(low, high + 1))
     return sorted(i for (i,) in cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [n]).fetchall())
 
 
