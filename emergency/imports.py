@@ -943,7 +943,7 @@ class _MemberRows(_Checker):
         parsers = self.parsers()
         return {
             "name": _plain_or(parsers["name"], _plain_names),
-            "phone": _plain_or(parsers["phone"], self._plain_mobiles),
+            "phone": _plain_or(parsers["phone"], self._plain_mobiles, phone=True),
             "id_number": self._id_numbers,
         }
 
@@ -1403,20 +1403,19 @@ def _plain_names(raws: list) -> list[int]:
 
 
 def _plain_or(
-    parser: Callable[[Any], Any], odd_cells: Callable[[list], list[int]]
+    parser: Callable[[Any], Any], odd_cells: Callable[[list], list[int]], phone: bool = False
 ) -> Callable[[list], tuple[list, dict[int, str]]]:
     """A column parser: (the parsed values, the problems by index). The cells `odd_cells` does not
-    name are plain text, which `parser` would return unchanged; the others go through `parser` (a
-    phone cell, as (number, second number or None))."""
+    name are plain text, which `parser` would return unchanged (`phone`: as (number, None), what
+    normalise.phones returns for one mobile); the others go through `parser`."""
 
     def column(raws: list) -> tuple[list, dict[int, str]]:
         odd = odd_cells(raws)
         values = list(raws)
         errors: dict[int, str] = {}
-        plain_phone = parser is normalise.phones
         for i in odd:
             raw = values[i]
-            if plain_phone and raw.__class__ is str:
+            if phone and raw.__class__ is str:
                 half = clean_text(raw)
                 if _PLAIN_MOBILE.fullmatch(half):  # full-width digits: the number without the cell parser
                     values[i] = (half, None)
@@ -1425,7 +1424,7 @@ def _plain_or(
                 values[i] = parser(raw)
             except ValueError as exc:
                 values[i], errors[i] = None, str(exc)
-        if plain_phone:
+        if phone:
             skip = set(odd)
             values = (
                 [(v, None) if i not in skip else v for i, v in enumerate(values)]

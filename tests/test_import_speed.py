@@ -455,3 +455,16 @@ def test_a_large_clean_file_is_stored_as_check_row_would_store_it(scratch_db, mo
             record["id_number"]
         )
         assert privacy.decrypt_id(member["id_cipher"]) == record["id_number"]
+
+
+def test_new_ids_are_the_sequences_next_values_consecutive_or_not():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE SEQUENCE seq_plain")
+    con.execute("CREATE SEQUENCE seq_stepped INCREMENT BY 2")  # never consecutive: the values drawn are fetched
+    assert imports._new_ids(con, "plain", 5) == [1, 2, 3, 4, 5]
+    assert imports._new_ids(con, "plain", 3) == [6, 7, 8] and imports._new_ids(con, "plain", 0) == []
+    stepped = imports._new_ids(con, "stepped", 4)
+    assert stepped == sorted(set(stepped)) and len(stepped) == 4 and all(i % 2 for i in stepped)
+    assert con.execute("SELECT nextval('seq_stepped')").fetchall()[0][0] > stepped[-1]
