@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -442,7 +442,7 @@ def _write(db: Database, actor: User, result: imports.ImportResult) -> int:
     return db.write(work)
 
 
-def _refuse_saved_since(cur: Cursor, records: list[dict]) -> None:
+def _refuse_saved_since(cur: Cursor, records: Sequence[dict]) -> None:
     days = sorted({r["held_on"] for r in records})
     saved = {
         (t, h, drills.title_key(title))

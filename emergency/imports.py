@@ -32,10 +32,12 @@ import csv
 import gc
 import io
 import re
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import accumulate
 from operator import itemgetter
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -265,7 +267,7 @@ class ImportResult:
     kind: str
     file_name: str
     rows: int = 0  # data rows read (blank, example and totals rows skipped)
-    records: list[dict] = field(default_factory=list)
+    records: Sequence[dict] = field(default_factory=list)  # Records for members
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     committed: bool = False
@@ -288,7 +290,9 @@ class ImportResult:
         return sorted({p.row or 0 for p in self.problems})  # an import's problems always have a row
 
     @property
-    def added(self) -> list[dict]:
+    def added(self) -> Sequence[dict]:
+        if not self.update:
+            return self.records  # a match only in a re-sync
         return [r for r in self.records if not r.get("match_id")]
 
     @property
@@ -390,10 +394,7 @@ def read_sheets(file_name: str, data: bytes) -> list[tuple[str, list[tuple[int, 
             ]
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file problem
             raise ValueError(f"无法读取 Excel 文件：{exc}") from None
-        return [
-            (clean(name), [(i + 1, r if r.__class__ is list else list(r)) for i, r in enumerate(rows)])
-            for name, rows in sheets
-        ]
+        return [(clean(name), _numbered(rows)) for name, rows in sheets]
     if suffix == ".csv":
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -406,6 +407,13 @@ def read_sheets(file_name: str, data: bytes) -> list[tuple[str, list[tuple[int, 
         rows = [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")))]
         return [(PurePath(file_name).stem, rows)]
     raise ValueError(f"不支持的文件类型 {suffix or '（无扩展名）'}，仅支持 .xlsx、.xls 和 .csv")
+
+
+def _numbered(rows: list) -> list[tuple[int, list]]:
+    """(Excel row number, cells) of each row of a sheet as python-calamine gives it (lists)."""
+    if not all(r.__class__ is list for r in rows):
+        rows = [r if r.__class__ is list else list(r) for r in rows]
+    return list(zip(range(1, len(rows) + 1), rows))
 
 
 def read_rows(file_name: str, data: bytes) -> list[tuple[int, list]]:
@@ -488,7 +496,7 @@ class _Checker:
         self.db, self.actor, self.places, self.progress = db, actor, places, progress
         self.rows = 0  # data rows read (blank, example and totals rows skipped)
         self.footers = 0  # totals and signature rows ignored
-        self.records: list[dict] = []
+        self.records: list[dict] | Records = []  # Records where clean_records takes rows as columns
         self.problems: list[Problem] = []
         self.order: list[tuple[int, int, int]] = []  # (sheet, row, column) of each problem, to sort them
         self.warnings: list[Problem] = []
@@ -506,14 +514,16 @@ class _Checker:
         """The record of one row, its problems reported with `bad` (and warnings with `warn`)."""
         raise NotImplementedError
 
-    def batch_parsers(self) -> dict[str, Callable[[list], list[tuple[Any, str | None]]]]:
-        """Columns parsed a whole column at a time: key -> (raw cells -> (value, reason or None) per
-        cell), each giving exactly what its `parsers()` entry gives cell by cell (or raises)."""
+    def batch_parsers(self) -> dict[str, Callable[[list], tuple[list, dict[int, str]]]]:
+        """Columns parsed a whole column at a time: key -> (raw cells -> (the value of each cell, the
+        reason by index of each cell refused)), each giving exactly what its `parsers()` entry gives
+        cell by cell (or raises; a refused cell's value is None)."""
         return {}
 
     def check(self, sheets: list[Sheet]) -> None:
         """Each sheet's cells parsed column by column (the parse problems of a row are still reported
-        before its rules'), then every row checked in order."""
+        before its rules'), the rows the whole-sheet pass (clean_records) passes kept as its columns,
+        then every other row checked in order."""
         parsers, batches = self.parsers(), self.batch_parsers()
         headers = [c.header for c in self.columns]
         for index, sheet in enumerate(sheets):
@@ -522,31 +532,45 @@ class _Checker:
             self.positions = sheet.positions(self.columns)
             self.headers = headers
             plan = self._cell_plan(parsers)
-            rows = list(self._data_rows(sheet))
-            numbers = [number for number, _ in rows]
-            table = _Columns([cells for _, cells in rows])
-            columns = [self._parse_column(table, numbers, entry, batches.get(entry[0])) for entry in plan]
+            numbers, cells = self._data_rows(sheet)
+            table = _Columns(cells)
+            share, start = 0.6 / len(sheets), 0.1 + 0.6 * index / len(sheets)  # of the progress bar
+            columns = []
+            for j, entry in enumerate(plan):
+                if self.progress:
+                    self.progress(
+                        start + share * 0.8 * j / len(plan), f"正在校验“{entry[1]}”列（共 {len(numbers)} 行）"
+                    )
+                columns.append(self._parse_column(table, numbers, entry, batches.get(entry[0])))
             keys = [entry[0] for entry in plan]
             by_key = dict(zip(keys, columns))
             self.prepare(by_key)
-            quick = self.clean_records(numbers, by_key) or [None] * len(rows)
-            total = max(1, len(rows))
-            for i, (number, values, record) in enumerate(zip(numbers, zip(*columns), quick)):
-                if self.progress and i % 2000 == 0:
-                    self.progress(0.1 + 0.6 * i / total, f"正在校验第 {i + 1} / {total} 行")
-                if record is None:
-                    record = self.check_row(number, dict(zip(keys, values)))
+            quick = self.clean_records(numbers, by_key)
+            odd, clean = (range(len(numbers)), None) if quick is None else quick
+            total = max(1, len(numbers))
+            checked: dict[int, dict] = {}
+            for n, i in enumerate(odd):
+                if self.progress and n % 2000 == 0:
+                    self.progress(start + share * (0.8 + 0.2 * n / len(odd)), f"正在校验第 {i + 1} / {total} 行")
+                number = numbers[i]
+                record = self.check_row(number, {k: column[i] for k, column in zip(keys, columns)})
                 record["_row"], record["_sheet"] = number, sheet.name
-                self.records.append(record)
+                checked[i] = record
+            if clean is None:
+                self.records.extend(checked.values())
+            else:
+                assert isinstance(self.records, Records)
+                self.records.add_columns(len(numbers), clean, checked, numbers, sheet.name)
 
     def prepare(self, values: dict[str, list]) -> None:
         """Optionally, before a sheet's rows are checked: read what its rules need of the database for
         the values of this sheet (its parsed columns by key), rather than the whole registry."""
 
-    def clean_records(self, numbers: list[int], values: dict[str, list]) -> list[dict | None] | None:
-        """Optionally, worked out for the whole sheet at once: the record of each row that check_row
-        would pass without a problem or a warning and without touching another row's checks (None
-        for every other row, which check_row then checks in order). None: check every row."""
+    def clean_records(self, numbers: list[int], values: dict[str, list]) -> tuple[list[int], dict[str, list]] | None:
+        """Optionally, worked out for the whole sheet at once: the rows check_row would pass without a
+        problem or a warning and without touching another row's checks, as the columns of their
+        records (field -> one value per row of the sheet; the other rows' values are not read), and
+        the other rows (their indexes, in order), which check_row then checks. None: check every row."""
         return None
 
     def bad(self, row: int, column: str, reason: str) -> None:
@@ -570,30 +594,48 @@ class _Checker:
             where = "县级（全县性）队伍" if township_code is None else f"其他乡镇（{township_code}）"
             self.bad(number, "所属乡镇", f"乡镇填报员只能导入本乡镇的数据，该行属于{where}")
 
-    def _data_rows(self, sheet: Sheet) -> Iterator[tuple[int, list]]:
-        """The data rows below the header: blank rows (a 序号 alone is blank), the template's example
-        row and totals or signature lines (合计, 填表人) skipped."""
+    def _data_rows(self, sheet: Sheet) -> tuple[list[int], list[list]]:
+        """The data rows below the header (their numbers, their cells): blank rows (a 序号 alone is
+        blank), the template's example row and totals or signature lines (合计, 填表人) skipped. The
+        common row, a first cell of text that is a used column and not a mark, is taken without a scan
+        (one pass over the first cells); only the others are looked at one by one."""
+        body = sheet.rows[sheet.header_index + 1 :]
         used = sorted(self.positions.values())
-        first_used = bool(used) and used[0] == 0
+        if used and used[0] == 0:
+            marks = _MARK_STARTS
+            odd = [
+                i
+                for i, (_, cells) in enumerate(body)
+                if not (
+                    cells and (head := cells[0]).__class__ is str and (lead := head.lstrip()) and lead[0] not in marks
+                )
+            ]
+        else:
+            odd = list(range(len(body)))
+        if odd:
+            skipped = {i for i in odd if not self._is_data(body[i][1], used)}
+            if skipped:
+                body = [row for i, row in enumerate(body) if i not in skipped]
+        self.rows += len(body)
+        if not body:
+            return [], []
+        numbers, cells = zip(*body)
+        return list(numbers), list(cells)
+
+    def _is_data(self, cells: list, used: list[int]) -> bool:
+        """A row that is not blank in the used columns, not the example row and not a totals or
+        signature line (counted in self.footers)."""
         blank = normalise.is_blank
-        for number, cells in sheet.rows[sheet.header_index + 1 :]:
-            head = cells[0] if cells else None
-            # The common row: a first cell of text that is a used column, not a mark (no scan needed).
-            if first_used and head.__class__ is str and (lead := head.lstrip()) and lead[0] not in _MARK_STARTS:
-                self.rows += 1
-                yield number, cells
-                continue
-            width = len(cells)
-            if all(blank(cells[j]) for j in used if j < width):
-                continue
-            first = clean(next((c for c in cells if not blank(c)), "")).replace(" ", "")
-            if first.startswith(EXAMPLE_MARKS):
-                continue
-            if first.startswith(FOOTER_MARKS):
-                self.footers += 1
-                continue
-            self.rows += 1
-            yield number, cells
+        width = len(cells)
+        if all(blank(cells[j]) for j in used if j < width):
+            return False
+        first = clean(next((c for c in cells if not blank(c)), "")).replace(" ", "")
+        if first.startswith(EXAMPLE_MARKS):
+            return False
+        if first.startswith(FOOTER_MARKS):
+            self.footers += 1
+            return False
+        return True
 
     def raw(self, key: str, cells: list):
         i = self.positions.get(key)
@@ -621,9 +663,16 @@ class _Checker:
         raws = [missing] * len(numbers) if position is None else table.column(position)
         if cache is not None:
             # 1, 1.0 and True are equal keys but not the same cell: typed keys when a column mixes them
-            typed = len(set(map(type, raws)) & _NUMBER_TYPES) > 1
+            # (a column without a number among its distinct values has none to mix)
+            distinct_raws = dict.fromkeys(raws)
+            typed = any(type(r) in _NUMBER_TYPES for r in distinct_raws) and (
+                len(set(map(type, raws)) & _NUMBER_TYPES) > 1
+            )
+            if typed:
+                distinct_raws = dict.fromkeys(zip(map(type, raws), raws))
             distinct: dict = {}
-            for raw in dict.fromkeys(zip(map(type, raws), raws) if typed else raws):
+            same = not typed  # every distinct cell parses to itself (a text column as it is)
+            for raw in distinct_raws:
                 k = raw if typed else (type(raw), raw)
                 found = cache.get(k)
                 if found is None:
@@ -633,19 +682,32 @@ class _Checker:
                         found = (None, str(exc))
                     cache[k] = found
                 distinct[raw] = found
+                same = same and found[1] is None and found[0].__class__ is raw.__class__ and found[0] == raw
+            if same:
+                return raws
             keys = list(zip(map(type, raws), raws)) if typed else raws
             if not any(error for _, error in distinct.values()):
                 return list(map({k: value for k, (value, _) in distinct.items()}.__getitem__, keys))
             results = list(map(distinct.__getitem__, keys))
         elif batch is not None:
-            results = batch(raws)
+            values, errors = batch(raws)
+            for i, error in errors.items():
+                self.bad(numbers[i], header, error)
+            return values
         else:
             results = []
+            empty: tuple | None = None  # an empty cell (most of a column like 其他电话) parsed once
             for raw in raws:
+                if raw is None and empty is not None:
+                    results.append(empty)
+                    continue
                 try:
-                    results.append((parser(raw), None))
+                    found = (parser(raw), None)
                 except ValueError as exc:
-                    results.append((None, str(exc)))
+                    found = (None, str(exc))
+                if raw is None:
+                    empty = found
+                results.append(found)
         values = []
         for number, (value, error) in zip(numbers, results):
             if error:
@@ -770,6 +832,7 @@ class _MemberRows(_Checker):
     ):
         super().__init__(db, actor, places, progress)
         self.update = update
+        self.records = Records()
         self.today = local_today()  # one date for the whole file
         self.hmac = privacy.id_hasher()  # the key resolved once, not per row
         self.masked_ids = 0  # masked ID numbers (from an export) read as empty
@@ -806,15 +869,23 @@ class _MemberRows(_Checker):
         for n in dict.fromkeys(values["id_number"]):
             if n and n not in known:
                 known[n] = hmac(n)
-        digests = {known[n] for n in values["id_number"] if n} - self.looked_up
+        self.sheet_digests = [known[n] if n else None for n in values["id_number"]]  # for clean_records
+        digests = {d for d in dict.fromkeys(self.sheet_digests) if d is not None} - self.looked_up
         if not digests:
             return
         self.looked_up |= digests
-        for h, team_id, team_name in self.db.query(
-            "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
-            " WHERE m.left_on IS NULL AND m.id_hmac IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted(digests)],
-        ):
+        import pyarrow as pa
+
+        cur = self.db.cursor()  # the digests as an arrow column: a list parameter costs more to convert
+        cur.register("file_digests", pa.table({"h": pa.array(list(digests), pa.string())}))
+        try:
+            registered = cur.execute(
+                "SELECT m.id_hmac, m.team_id, t.name FROM members m JOIN teams t ON t.id = m.team_id"
+                " WHERE m.left_on IS NULL AND m.id_hmac IN (SELECT h FROM file_digests)"
+            ).fetchall()
+        finally:
+            cur.unregister("file_digests")
+        for h, team_id, team_name in registered:
             self.in_team.add((h, team_id))
             self.elsewhere.setdefault(h, team_name)
 
@@ -865,128 +936,144 @@ class _MemberRows(_Checker):
             "second_phone": normalise.phone,
         }
 
-    def batch_parsers(self) -> dict[str, Callable[[list], list[tuple[Any, str | None]]]]:
-        """The columns of unique values, parsed a column at a time: the plain cell (text that is
-        already what the parser returns: 队员1, 13812345678, 410303...) is taken as it is, every
-        other cell goes through the parser."""
+    def batch_parsers(self) -> dict[str, Callable[[list], tuple[list, dict[int, str]]]]:
+        """The columns of unique values, parsed a column at a time: the plain cells (text that is
+        already what the parser returns: 队员1, 13812345678, 410303...) found for the whole column
+        at once and taken as they are, every other cell through the parser."""
         parsers = self.parsers()
         return {
-            "name": _plain_or(parsers["name"], lambda v: v if 0 < len(v) <= 50 and v == clean_text(v) else None),
-            "phone": _plain_or(parsers["phone"], _plain_mobile),
+            "name": _plain_or(parsers["name"], _plain_names),
+            "phone": _plain_or(parsers["phone"], self._plain_mobiles, phone=True),
             "id_number": self._id_numbers,
         }
 
-    def _id_numbers(self, raws: list) -> list[tuple[Any, str | None]]:
+    def _id_numbers(self, raws: list) -> tuple[list, dict[int, str]]:
         """The ID number column: plain 18-character numbers checked together (privacy.id_number_problems,
         one date for all), the rest cell by cell."""
-        plain = [i for i, raw in enumerate(raws) if raw.__class__ is str and _PLAIN_ID.fullmatch(raw)]
-        results: list[tuple[Any, str | None]] = [(None, None)] * len(raws)
-        for i, reason in zip(plain, privacy.id_number_problems([raws[i] for i in plain], self.today)):
-            results[i] = (None, reason) if reason else (raws[i], None)
-        for i in sorted(set(range(len(raws))).difference(plain)):
+        fullmatch = _PLAIN_ID.fullmatch
+        odd = [i for i, raw in enumerate(raws) if raw.__class__ is not str or not fullmatch(raw)]
+        values = list(raws)
+        errors: dict[int, str] = {}
+        if odd:
+            for i in odd:
+                values[i] = None
+            skip = set(odd)
+            plain: Sequence[int] = [i for i in range(len(raws)) if i not in skip]
+        else:
+            plain = range(len(raws))
+        reasons = privacy.id_number_problems([raws[i] for i in plain] if odd else values, self.today)
+        for i, reason in zip(plain, reasons):
+            if reason:
+                values[i], errors[i] = None, reason
+        for i in odd:
             try:
-                results[i] = (self._id_number(raws[i]), None)
+                values[i] = self._id_number(raws[i])
             except ValueError as exc:
-                results[i] = (None, str(exc))
-        return results
+                errors[i] = str(exc)
+        return values, dict(sorted(errors.items()))
 
+    def _plain_mobiles(self, raws: list) -> list[int]:
+        """The indexes of the phone cells that are not one mobile number in half-width digits (what
+        normalise.phones returns unchanged, as (number, None)), kept for clean_records: the others
+        hold a valid mobile already."""
+        fullmatch = _PLAIN_MOBILE.fullmatch
+        self.odd_phones = [i for i, raw in enumerate(raws) if raw.__class__ is not str or not fullmatch(raw)]
+        return self.odd_phones
+
+    sheet_digests: list[str | None] = []  # the HMAC of each row's ID number (prepare)
+    odd_phones: list[int] | None = None  # of the sheet's phone column (None: not parsed a column at a time)
     quick = True  # clean_records on (tests compare it with check_row alone)
 
-    def clean_records(self, numbers: list[int], values: dict[str, list]) -> list[dict | None] | None:
+    def clean_records(self, numbers: list[int], values: dict[str, list]) -> tuple[list[int], dict[str, list]] | None:
         """The rows check_row passes without a word, a whole sheet at once (a new import, not a
-        re-sync): no parse problem; one team found in scope; one phone beside the 其他电话 column;
-        an ID number alone (no birth date or gender to compare), of a person neither registered nor
-        twice in the file (nor in an earlier sheet), or no ID number and not a year and month; the form's rules
-        (validate_member) met; joined by today. Such a row neither warns nor is named by another
-        row's duplicate check, so taking it out of the row-by-row pass changes no message."""
+        re-sync), as columns: no parse problem; one team found in scope; one phone beside the 其他电话
+        column; an ID number alone (no birth date or gender to compare), of a person neither
+        registered nor twice in the file (nor in an earlier sheet), or no ID number and not a year
+        and month; the form's rules (validate_member) met; joined by today. Such a row neither warns
+        nor is named by another row's duplicate check, so taking it out of the row-by-row pass
+        changes no message. Every condition is tested a column at a time (the columns that repeat,
+        each distinct value once); no record is built row by row."""
         if self.update or not self.quick:
             return None
+        count = len(numbers)
         flagged = {row for sheet, row, _ in self.seen if sheet == self.sheet_index}
-        known, ids = self.digests, values["id_number"]
-        digests = [known[n] if n else None for n in ids]
-        repeated = {d for d, count in Counter(digests).items() if count > 1}
+        ids, digests = values["id_number"], self.sheet_digests
+        unique = dict.fromkeys(digests)
+        repeated = {d for d, c in Counter(digests).items() if c > 1} if len(unique) < len(digests) else set()
         lookups: dict[tuple, tuple | None] = {}  # (township, team) -> (team id, township) when found in scope
         for township, team in dict.fromkeys(zip(values["township"], values["team"])):
             team_id, township_code, reason = self._find_team(township, team) if team is not None else (None, None, "")
             in_scope = not reason and self.actor.may_write(township_code)
             lookups[(township, team)] = (team_id, township_code) if in_scope else None
-        today, elsewhere, people, in_file = self.today, self.elsewhere, self.file_people, self.seen_in_file
+        today, elsewhere, people = self.today, self.elsewhere, self.file_people
         found = list(map(lookups.__getitem__, zip(values["township"], values["team"])))
-        phones = [p or (None, None) for p in values["phone"]]
+        phones = values["phone"]
+        mobiles = [p[0] if p else None for p in phones]
+        others = [p[1] if p else None for p in phones]
         seconds, genders, births = values["second_phone"], values["gender"], values["birth_date"]
-        # The rows check_row is left to check: each condition tested a whole column at a time (the
-        # columns that repeat, each distinct value once), validate_member's rules among them.
+        # The rows check_row is left to check, validate_member's rules among them.
         odd = {i for i, f in enumerate(found) if f is None}
-        odd.update(i for i, n in enumerate(numbers) if n in flagged)
-        odd.update(i for i, (s, (_, o)) in enumerate(zip(seconds, phones)) if s and o and o != s)
+        if flagged:
+            odd.update(i for i, n in enumerate(numbers) if n in flagged)
+        odd.update(i for i, (s, o) in enumerate(zip(seconds, others)) if s and o and o != s)
         odd.update(_failing(values["name"], bool))
-        odd.update(_failing([m for m, _ in phones], lambda m: m is None or privacy.validate_mobile(m) is None))
+        valid = lambda m: m is None or privacy.validate_mobile(m) is None  # noqa: E731
+        if self.odd_phones is None:
+            odd.update(_failing(mobiles, valid))
+        else:  # the plain cells are valid mobiles (_PLAIN_MOBILE)
+            odd.update(i for i in self.odd_phones if not valid(mobiles[i]))
         odd.update(_failing(values["role_in_team"], lambda r: (r or "member") in MEMBER_ROLES))
         odd.update(_failing(values["joined_on"], lambda d: isinstance(d, date) and d <= today))
         for key in ("training_on", "insurance_until"):
             odd.update(_failing(values[key], lambda d: d is None or isinstance(d, date)))
         odd.update(_failing(values["specialty"], lambda t: len(t or "") <= 100))
         sensible = lambda d: d is None or (isinstance(d, date) and d.year >= 1900 and d <= today)  # noqa: E731
+        # Birth date and gender: the ID number's (its date part read once per distinct date), or the row's
+        born_of = {k: date(int(k[:4]), int(k[4:6]), int(k[6:])) for k in {n[6:14] for n in ids if n}}
+        births = [born_of[n[6:14]] if n else b for n, b in zip(ids, births)]  # privacy.birth_date_from_id
+        genders = [_GENDER_OF_DIGIT[n[16]] if n else g for n, g in zip(ids, genders)]
+        for i in _failing(births, sensible):
+            odd.add(i)
+        given_births, given_genders = values["birth_date"], values["gender"]
         for i, digest in enumerate(digests):
             if digest is None:
-                if not sensible(births[i]) or genders[i] not in (None, "男", "女"):
+                if given_genders[i] not in (None, "男", "女"):
                     odd.add(i)
-                continue
-            if births[i] is not None or genders[i] is not None:
+            elif given_births[i] is not None or given_genders[i] is not None:
                 odd.add(i)  # compared with the ID number's by check_row
             elif digest in repeated or digest in elsewhere or digest in people:  # people: of earlier sheets
                 odd.add(i)
-        out: list[dict | None] = [None] * len(numbers)
-        names, team_names, prefix = self.team_names, values["team"], self.prefix
-        for i, row in enumerate(
-            zip(
-                values["name"],
-                genders,
-                births,
-                phones,
-                seconds,
-                values["role_in_team"],
-                values["specialty"],
-                values["training_passed"],
-                values["training_on"],
-                values["insurance_until"],
-                values["joined_on"],
-            )
-        ):
-            if i in odd:
-                continue
-            name, gender, born, (mobile, other), second, role, specialty, passed, training, insured, joined = row
-            team_id, township_code = found[i]  # type: ignore[misc]
+        team_ids = [f[0] if f else None for f in found]
+        names, team_names = self.team_names, values["team"]
+        columns = {
+            "name": values["name"],
+            "gender": genders,
+            "birth_date": births,
+            "phone": mobiles,
+            "second_phone": [s or o for s, o in zip(seconds, others)],
+            "role_in_team": [r or "member" for r in values["role_in_team"]],
+            "specialty": values["specialty"],
+            "training_passed": [bool(p) for p in values["training_passed"]],
+            "training_on": values["training_on"],
+            "insurance_until": values["insurance_until"],
+            "joined_on": values["joined_on"],
+            "team_id": team_ids,
+            "team_name": [n if t is None else names.get(t, n) for t, n in zip(team_ids, team_names)],
+            "township_code": [f[1] if f else None for f in found],
+            "id_number": [n if d else None for n, d in zip(ids, digests)],
+            "id_hmac": digests,
+        }
+        clean = [i for i in range(count) if i not in odd] if odd else range(count)
+        self.team_ids.update(t for i in clean if (t := team_ids[i]) is not None)
+        # As _check_person records them, for the rows (and sheets) after these ones
+        prefix = self.prefix
+        for i in clean:
             digest = digests[i]
             if digest is not None:
-                number = ids[i]
-                born, gender = privacy.birth_date_from_id(number), privacy.gender_from_id(number)
-                if not sensible(born):
-                    continue
-            record = {
-                "name": name,
-                "gender": gender,
-                "birth_date": born,
-                "phone": mobile,
-                "second_phone": second or other,
-                "role_in_team": role or "member",
-                "specialty": specialty,
-                "training_passed": bool(passed),
-                "training_on": training,
-                "insurance_until": insured,
-                "joined_on": joined,
-                "team_id": team_id,
-                "team_name": names.get(team_id, team_names[i]),
-                "township_code": township_code,
-            }
-            self.team_ids.add(team_id)
-            if digest is not None:  # as _check_person records it, for the rows (and sheets) after this one
-                record["id_number"], record["id_hmac"] = number, digest
                 where = f"{prefix}第{numbers[i]}行"
-                in_file[(digest, team_id)] = where
+                self.seen_in_file[(digest, team_ids[i])] = where
                 people[digest] = where
-            out[i] = record
-        return out
+        return sorted(odd), columns
 
     def _id_number(self, value) -> str | None:
         """An exported roster's masked number (410325**********2X) holds no number: the row has none."""
@@ -1166,6 +1253,108 @@ class _MemberRows(_Checker):
         ]
 
 
+class Records(Sequence):
+    """An import's records in file order, as dicts (what check_row returns, with _row and _sheet).
+    The rows the whole-sheet pass took are kept as that pass's columns, and a dict is made for one
+    of them only when it is asked for; the write reads the columns (`column`)."""
+
+    OPTIONAL = ("id_number", "id_hmac")  # fields a record has only when they have a value
+
+    def __init__(self) -> None:
+        self._blocks: list[list[dict] | _Block] = []
+        self._length = 0
+
+    def extend(self, records) -> None:
+        records = list(records)
+        if records:
+            if not self._blocks or not isinstance(self._blocks[-1], list):
+                self._blocks.append([])
+            self._blocks[-1].extend(records)  # type: ignore[union-attr]
+            self._length += len(records)
+
+    def append(self, record: dict) -> None:
+        self.extend([record])
+
+    def add_columns(
+        self, count: int, columns: dict[str, list], checked: dict[int, dict], numbers: list[int], sheet: str
+    ):
+        """A sheet's `count` rows: the columns of its clean rows, the records check_row made for the others (by index)."""
+        if count:
+            self._blocks.append(_Block(count, columns, checked, numbers, sheet))
+            self._length += count
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self):
+        for block in self._blocks:
+            if isinstance(block, list):
+                yield from block
+            else:
+                yield from map(block.record, range(block.count))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        for block in self._blocks:
+            size = len(block) if isinstance(block, list) else block.count
+            if index < size:
+                return block[index] if isinstance(block, list) else block.record(index)
+            index -= size
+        raise IndexError(index)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def column(self, key: str) -> list:
+        """The field `key` of every record (None where a record has none), without making the dicts."""
+        out: list = []
+        for block in self._blocks:
+            if isinstance(block, list):
+                out.extend(r.get(key) for r in block)
+            else:
+                out.extend(block.column(key))
+        return out
+
+
+@dataclass
+class _Block:
+    """One sheet's records: its clean rows' columns and the records check_row made for the other rows."""
+
+    count: int
+    columns: dict[str, list]
+    checked: dict[int, dict]
+    numbers: list[int]
+    sheet: str
+
+    def record(self, i: int) -> dict:
+        found = self.checked.get(i)
+        if found is not None:
+            return found
+        record = {k: column[i] for k, column in self.columns.items()}
+        for key in Records.OPTIONAL:
+            if record.get(key) is None:
+                record.pop(key, None)
+        record["_row"], record["_sheet"] = self.numbers[i], self.sheet
+        return record
+
+    def column(self, key: str) -> list:
+        if key == "_row":
+            return list(self.numbers)
+        if key == "_sheet":
+            return [self.sheet] * self.count
+        values = list(self.columns[key]) if key in self.columns else [None] * self.count
+        for i, record in self.checked.items():
+            values[i] = record.get(key)
+        return values
+
+
 class _Columns:
     """The data rows' cells read by column (a short row's missing cells None)."""
 
@@ -1180,37 +1369,69 @@ class _Columns:
 
 
 _PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # what normalise.phones returns unchanged, as (number, None)
-
-
-def _plain_mobile(value: str) -> tuple[str, None] | None:
-    """normalise.phones of a cell that holds one mobile number, perhaps in full-width digits; None otherwise."""
-    if _PLAIN_MOBILE.fullmatch(value):
-        return value, None
-    half = clean_text(value)
-    return (half, None) if _PLAIN_MOBILE.fullmatch(half) else None
-
-
 _PLAIN_ID = re.compile(r"[0-9]{17}[0-9X]")  # what normalise.id_number returns unchanged (when valid)
+_GENDER_OF_DIGIT = {str(d): ("男" if d % 2 else "女") for d in range(10)}  # privacy.gender_from_id
+# What hygiene.clean_text changes in a text: a full-width digit or letter or an ideographic space, any
+# white space but the plain space, and a plain space at either end or beside another one (texts joined by
+# NUL, which is neither, so that one search covers a whole column).
+_UNCLEAN = re.compile(
+    "["
+    + "".join(sorted(map(chr, FULL_WIDTH)))
+    + re.escape(WHITESPACE.replace(" ", ""))
+    + "]|(?:^|(?<=\x00)) | (?=\x00|\\Z)|  "
+)
+
+
+def _unclean(texts: list[str]) -> set[int]:
+    """The indexes of the texts that hygiene.clean_text changes, found by one search over the column."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != max(0, len(texts) - 1):  # a text holding NUL itself: one at a time
+        return {i for i, t in enumerate(texts) if t != clean_text(t)}
+    found = [m.start() for m in _UNCLEAN.finditer(joined)]
+    if not found:
+        return set()
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    return {bisect_right(starts, position) - 1 for position in found}
+
+
+def _plain_names(raws: list) -> list[int]:
+    """The indexes of the name cells normalise.required_text(max_length=50) would change or refuse."""
+    texts = [raw if raw.__class__ is str else "" for raw in raws]
+    odd = {i for i, t in enumerate(texts) if not 0 < len(t) <= 50}
+    odd |= _unclean(texts)
+    return sorted(odd)
 
 
 def _plain_or(
-    parser: Callable[[Any], Any], plain: Callable[[str], Any]
-) -> Callable[[list], list[tuple[Any, str | None]]]:
-    """A column parser: a text cell for which `plain` gives a value (what `parser` would return for
-    it) is that value, any other cell (`plain` gives None) goes through `parser`."""
+    parser: Callable[[Any], Any], odd_cells: Callable[[list], list[int]], phone: bool = False
+) -> Callable[[list], tuple[list, dict[int, str]]]:
+    """A column parser: (the parsed values, the problems by index). The cells `odd_cells` does not
+    name are plain text, which `parser` would return unchanged (`phone`: as (number, None), what
+    normalise.phones returns for one mobile); the others go through `parser`."""
 
-    def column(raws: list) -> list[tuple[Any, str | None]]:
-        results: list[tuple[Any, str | None]] = []
-        append = results.append
-        for raw in raws:
-            if raw.__class__ is str and (value := plain(raw)) is not None:
-                append((value, None))
-                continue
+    def column(raws: list) -> tuple[list, dict[int, str]]:
+        odd = odd_cells(raws)
+        values = list(raws)
+        errors: dict[int, str] = {}
+        for i in odd:
+            raw = values[i]
+            if phone and raw.__class__ is str:
+                half = clean_text(raw)
+                if _PLAIN_MOBILE.fullmatch(half):  # full-width digits: the number without the cell parser
+                    values[i] = (half, None)
+                    continue
             try:
-                append((parser(raw), None))
+                values[i] = parser(raw)
             except ValueError as exc:
-                append((None, str(exc)))
-        return results
+                values[i], errors[i] = None, str(exc)
+        if phone:
+            skip = set(odd)
+            values = (
+                [(v, None) if i not in skip else v for i, v in enumerate(values)]
+                if skip
+                else [(v, None) for v in values]
+            )
+        return values, errors
 
     return column
 
@@ -1426,10 +1647,20 @@ def _typed(frame: pd.DataFrame, dates: list[str], strings: list[str]) -> pd.Data
 
 
 def _new_ids(cur: Cursor, table: str, n: int) -> list[int]:
+    """n new ids of the table's sequence, in order. Drawn in one statement they are almost always
+    consecutive, and then only their bounds are fetched (n distinct values within a span of n are
+    exactly that range); otherwise n others are drawn and fetched (a gap in the ids harms nothing)."""
+    if n <= 0:
+        return []
+    low, high = cur.execute(
+        f"SELECT min(v), max(v) FROM (SELECT nextval('seq_{table}') AS v FROM range(?))", [n]
+    ).fetchall()[0]
+    if high - low + 1 == n:
+        return list(range(low, high + 1))
     return sorted(i for (i,) in cur.execute(f"SELECT nextval('seq_{table}') FROM range(?)", [n]).fetchall())
 
 
-def _insert_teams(cur: Cursor, records: list[dict]) -> list[int]:
+def _insert_teams(cur: Cursor, records: Sequence[dict]) -> list[int]:
     ids = _new_ids(cur, "teams", len(records))
     if not records:
         return ids
@@ -1532,16 +1763,19 @@ _MEMBER_TYPES = {
 }
 
 
-def _member_frame(records: list[dict], ids: list[int]) -> pa.Table:
-    """The members table's columns of the new members, built a column at a time (an arrow table: no
-    per-cell conversion on the way into DuckDB). ID numbers encrypted with the cipher resolved once."""
+def _record_column(records: Sequence[dict], key: str) -> list:
+    return records.column(key) if isinstance(records, Records) else [r.get(key) for r in records]
+
+
+def _member_frame(records: Sequence[dict], ids: list[int]) -> pa.Table:
+    """The members table's columns of the new members, read a column at a time (from the import's
+    columns: no dict per row) into an arrow table (no per-cell conversion on the way into DuckDB).
+    ID numbers encrypted with the cipher resolved once."""
     import pyarrow as pa
 
-    numbers = [r.get("id_number") for r in records]
-    given = [k for k in MEMBER_TABLE_COLUMNS if k not in ("id", "id_hmac", "id_cipher", "id_masked")]
-    data = dict(zip(given, map(list, zip(*map(itemgetter(*given), records))))) if records else dict.fromkeys(given, [])
+    data = {k: _record_column(records, k) for k in MEMBER_TABLE_COLUMNS if k not in ("id", "id_cipher", "id_masked")}
+    numbers = _record_column(records, "id_number")
     data["id"] = ids
-    data["id_hmac"] = [r.get("id_hmac") for r in records]
     data["id_cipher"] = privacy.encrypt_ids(numbers)
     mask = privacy.ID_MASK  # privacy.mask_id of a checked number (18 characters, no spaces)
     data["id_masked"] = [f"{n[:6]}{mask}{n[-2:]}" if n else None for n in numbers]
@@ -1551,15 +1785,13 @@ def _member_frame(records: list[dict], ids: list[int]) -> pa.Table:
     )
 
 
-def _insert_members(cur: Cursor, records: list[dict]) -> list[int]:
+def _insert_members(cur: Cursor, records: Sequence[dict]) -> list[int]:
     """The new members (ids assigned here, so that each row's second phone finds its member)."""
     ids = _new_ids(cur, "members", len(records))
     if not records:
         return ids
     insert_frame(cur, "members", _member_frame(records, ids))
-    phones = [
-        {"member_id": i, "second_phone": r["second_phone"]} for r, i in zip(records, ids) if r.get("second_phone")
-    ]
+    phones = [{"member_id": i, "second_phone": p} for p, i in zip(_record_column(records, "second_phone"), ids) if p]
     if phones:
         insert_frame(cur, "member_phones", phones)
     return ids

@@ -10,6 +10,7 @@ import pytest
 from emergency import imports, normalise, privacy
 from emergency.demo.samples import HEADERS, member_rows, synthetic_id, xlsx_bytes
 from emergency.errors import Problem
+from emergency.hygiene import clean_text
 from tests.helpers import user_row
 
 LARGE = 20_000
@@ -78,7 +79,9 @@ def test_column_parser_gives_what_the_cell_parser_gives(checker, key):
             expected.append((parser(raw), None))
         except ValueError as exc:
             expected.append((None, str(exc)))
-    assert column(MESSY[key]) == expected
+    values, errors = column(MESSY[key])
+    assert [(None, errors[i]) if i in errors else (v, None) for i, v in enumerate(values)] == expected
+    assert all(values[i] is None for i in errors)
     assert any(error for _, error in expected) and any(value for value, _ in expected)  # both kinds tested
     assert batch.masked_ids == cells.masked_ids  # the exported roster's masked numbers counted alike
 
@@ -316,3 +319,152 @@ def test_members_find_their_teams_whatever_the_width_of_brackets_digits_and_spac
         )
     ]
     assert result.records[0]["team_name"] == team
+
+
+# The column-wise pass (issue 19, item 5: records kept as columns, plain cells found a column at a time) ----
+def test_the_texts_clean_text_changes_are_found_by_one_search_over_the_column():
+    spaces = sorted(imports.WHITESPACE)
+    texts = ["队员1", "", "a b", "a  b", " a", "a ", "Ｌｉ", "１", "甲\x00乙", "x" * 60, "abc"]
+    texts += [f"张{s}三" for s in spaces] + [f"{s}张" for s in spaces] + [f"张{s}" for s in spaces]
+    texts += [chr(c) for c in range(0xFF00, 0xFF60)]
+    expected = {i for i, t in enumerate(texts) if t != clean_text(t)}
+    assert imports._unclean(texts) == expected and expected  # NUL inside a text: one at a time
+    without_nul = [t for t in texts if "\x00" not in t]
+    assert imports._unclean(without_nul) == {i for i, t in enumerate(without_nul) if t != clean_text(t)}
+    assert imports._unclean(["甲", "乙"]) == set() and imports._unclean([]) == set()
+
+
+MIXED_CELLS = [1, 1.0, True, "1", None, "", "  ", "是", "否", 0, False, 0.0, "2024-03-05", 45000, 45000.0, 2.5]
+MIXED_CELLS += [date(2024, 3, 5), "2024年3月5日", "城关镇", "城关", "410303197001010010", "队员", "副队长", "x"]
+
+
+@pytest.mark.parametrize("cells", [MIXED_CELLS, ["抢险救援", "通信保障", None, "抢险救援"], [None] * 5])
+def test_a_column_parsed_once_per_distinct_cell_gives_each_cell_what_its_parser_gives(checker, cells):
+    rows, _ = checker
+    parsers = rows.parsers()
+    rows.positions = {c.key: i for i, c in enumerate(imports.MEMBER_COLUMNS)}
+    rows.headers = [c.header for c in imports.MEMBER_COLUMNS]
+    numbers = list(range(2, 2 + len(cells)))
+    for i, column in enumerate(imports.MEMBER_COLUMNS):
+        batch = rows.batch_parsers().get(column.key)
+        entry = (column.key, column.header, i, parsers[column.key], {}, None)
+        table = imports._Columns([[*([None] * i), cell] for cell in cells])
+        before = len(rows.problems)
+        values = rows._parse_column(table, numbers, entry, batch)
+        expected = []
+        for cell in cells:
+            try:
+                expected.append((parsers[column.key](cell), None))
+            except ValueError as exc:
+                expected.append((None, str(exc)))
+        assert [(type(v), v) for v in values] == [(type(v), v) for v, _ in expected], column.key
+        reported = [(p.row, p.reason) for p in rows.problems[before:]]
+        assert reported == [(n, e) for n, (_, e) in zip(numbers, expected) if e], column.key
+
+
+def _planted(db, n: int):
+    """A one-sheet roster of n rows with a problem planted at chosen rows (list index -> what the
+    report says: header, reason), and rows the import reads in a changed but valid form."""
+    rows = [list(r) for r in member_rows(db, n, seed=n)]
+    col = {h: HEADERS.index(h) for h in HEADERS}
+    wrong_check = synthetic_id(500)[:17] + ("0" if synthetic_id(500)[17] != "0" else "1")
+    planted = {
+        200: ("姓名", "不能为空", ""),
+        300: ("姓名", "内容过长（51 字，最多 50 字）", "甲" * 51),
+        500: ("身份证号", "身份证号校验位错误", wrong_check),
+        600: ("入队日期", "不能晚于今天", "2099-01-01"),
+        1500: ("已通过培训", "应填“是”或“否”，不能是“2.5”", 2.5),
+        n - 1: ("保险到期", None, "2027-02-30"),
+    }
+    for i, (header, _, cell) in planted.items():
+        rows[i][col[header]] = cell
+    rows[400][col["手机号"]] = "12345"
+    rows[700][col["所属队伍"]] = "没有这支队伍"
+    rows[800][col["身份证号"]] = rows[2][col["身份证号"]]  # the same person in the same team as row 4
+    rows[800][col["所属队伍"]], rows[800][col["所属乡镇"]] = rows[2][col["所属队伍"]], rows[2][col["所属乡镇"]]
+    rows[1400][col["性别"]] = "男" if privacy.gender_from_id(synthetic_id(1400)) == "女" else "女"
+    # Valid, read in a changed form: spaces and full-width letters in a name, 1 / 1.0 / True for 是
+    rows[100][col["姓名"]], rows[101][col["姓名"]], rows[102][col["姓名"]] = "张  三", " Ｌｉ　Ｓｉ ", "王\u3000五"
+    rows[900][col["已通过培训"]], rows[901][col["已通过培训"]], rows[902][col["已通过培训"]] = 1, 1.0, True
+    rows[1100] = [""] * len(HEADERS)  # a blank row: skipped, the rows below keep their numbers
+    rows.append(["合计", *[""] * (len(HEADERS) - 1)])
+    return rows, planted
+
+
+def test_a_large_mixed_file_names_every_planted_problem_at_its_row_and_writes_nothing(scratch_db, monkeypatch):
+    db = scratch_db
+    admin = user_row(db, "admin")
+    rows, planted = _planted(db, 6000)
+    data = xlsx_bytes(HEADERS, rows)
+    before = counts(db)
+    result = imports.run_import(db, admin, "members", "mixed.xlsx", data)
+    assert not result.committed and counts(db) == before  # nothing half-written
+    assert result.rows == 6000 - 1 and "已忽略 1 行合计、小计或签名行" in result.notes
+    gender = "女" if rows[1400][HEADERS.index("性别")] == "男" else "男"
+    try:
+        normalise.phones("12345")
+    except ValueError as exc:
+        phone_reason = str(exc)
+    expected = [Problem(h, r, i + 2) for i, (h, r, _) in planted.items() if r] + [
+        Problem("手机号", phone_reason, 402),
+        Problem("所属队伍", "找不到", 702),
+        Problem("身份证号", "与第4行是同一队伍的同一人", 802),
+        Problem("性别", f"与身份证号中的性别（{gender}）不符", 1402),
+        Problem("保险到期", "2027-02-30", 6001),
+    ]
+    got = sorted(result.problems, key=lambda p: (p.row, p.column))
+    want = sorted(expected, key=lambda p: (p.row, p.column))
+    assert [(p.row, p.column) for p in got] == [(p.row, p.column) for p in want]
+    for g, w in zip(got, want):
+        assert w.reason in g.reason, (g, w)
+    monkeypatch.setattr(imports._MemberRows, "quick", False)
+    slow = imports.run_import(db, admin, "members", "mixed.xlsx", data, dry_run=True)
+    assert slow.problems == result.problems and slow.warnings == result.warnings and slow.notes == result.notes
+    assert slow.records == result.records
+
+
+def test_a_large_clean_file_is_stored_as_check_row_would_store_it(scratch_db, monkeypatch):
+    db = scratch_db
+    admin = user_row(db, "admin")
+    rows, planted = _planted(db, 6000)
+    fresh = member_rows(db, 6000, seed=6000)
+    for i in [*planted, 400, 700, 800, 1400]:
+        rows[i] = list(fresh[i])
+    data = xlsx_bytes(HEADERS, rows)
+    quick = imports.run_import(db, admin, "members", "clean.xlsx", data, dry_run=True)
+    monkeypatch.setattr(imports._MemberRows, "quick", False)
+    slow = imports.run_import(db, admin, "members", "clean.xlsx", data, dry_run=True)
+    assert quick.ok and slow.ok and quick.records == slow.records and quick.warnings == slow.warnings
+    assert (
+        len(quick.records) == 5999 and quick.records[-1] == slow.records[-1] and quick.records[:3] == slow.records[:3]
+    )
+    assert isinstance(quick.records, imports.Records) and quick.added is quick.records
+    monkeypatch.setattr(imports._MemberRows, "quick", True)
+    top = db.scalar("SELECT max(id) FROM members")
+    result = imports.run_import(db, admin, "members", "clean.xlsx", data)
+    assert result.committed and result.written == 5999
+    stored = db.query_dicts("SELECT * FROM members WHERE id > ? ORDER BY id", [top])
+    assert [m["name"] for m in stored[100:103]] == ["张 三", "Li Si", "王 五"]
+    assert [m["training_passed"] for m in stored[900:903]] == [True, True, True]
+    assert [m["name"] for m in stored[1099:1101]] == ["队员1099", "队员1101"]  # the blank row skipped
+    for record, member in zip(slow.records, stored):  # the row-by-row records, field by field
+        for key in ("name", "gender", "birth_date", "phone", "role_in_team", "specialty", "training_passed"):
+            assert member[key] == record[key], key
+        assert member["team_id"] == record["team_id"] and member["joined_on"] == record["joined_on"]
+        assert member["id_hmac"] == record.get("id_hmac") and member["id_masked"] == privacy.mask_id(
+            record["id_number"]
+        )
+        assert privacy.decrypt_id(member["id_cipher"]) == record["id_number"]
+
+
+def test_new_ids_are_the_sequences_next_values_consecutive_or_not():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE SEQUENCE seq_plain")
+    con.execute("CREATE SEQUENCE seq_stepped INCREMENT BY 2")  # never consecutive: the values drawn are fetched
+    assert imports._new_ids(con, "plain", 5) == [1, 2, 3, 4, 5]
+    assert imports._new_ids(con, "plain", 3) == [6, 7, 8] and imports._new_ids(con, "plain", 0) == []
+    stepped = imports._new_ids(con, "stepped", 4)
+    assert stepped == sorted(set(stepped)) and len(stepped) == 4 and all(i % 2 for i in stepped)
+    assert con.execute("SELECT nextval('seq_stepped')").fetchall()[0][0] > stepped[-1]

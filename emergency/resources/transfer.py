@@ -13,7 +13,7 @@ export can be edited and imported again; phones are masked by the viewer's role 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -494,7 +494,7 @@ class _HoldingRows(imports._Checker):
         }
 
 
-def _write_holdings(db: Database, actor: User, key: str, file_name: str, records: list[dict]) -> int:
+def _write_holdings(db: Database, actor: User, key: str, file_name: str, records: Sequence[dict]) -> int:
     """A clean file in one transaction: each row written as its form writes it (and audited so),
     plus one 'import' audit row."""
 
