@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .enums import DRILL_FORMS, DRILL_LEVELS
 from .evaluation import ORGANISATION_FIELDS
+from .paging import Page, fetch, limit_clause, page_size_of
 from .records import live
 
 if TYPE_CHECKING:
@@ -108,13 +109,25 @@ def incomplete_archives(
 ) -> list[dict]:
     """The year's drills missing a required kind, latest first: id, held_on, title, level,
     township_name, present, missing (kinds in the rule's order); `limit`/`offset` for one page."""
-    from .paging import limit_clause
+    return _incomplete_rows(db, year, township_code, limit, offset)[0]
 
+
+def _incomplete_rows(
+    db: Database, year: int, township_code: str | None, limit: int | None, offset: int
+) -> tuple[list[dict], int | None]:
+    """The rows of incomplete_archives and the whole list's length, from one statement (the count a
+    window over the same rows); the length is None when the page is past the end (no row)."""
     sql, params = _incomplete_query(db, year, township_code)
-    rows = db.query_dicts(f"{sql} ORDER BY held_on DESC, id DESC{limit_clause(limit, offset)}", params)
+    rows = db.query_dicts(
+        f"SELECT *, count(*) OVER () AS whole_list FROM ({sql}) ORDER BY held_on DESC, id DESC"
+        f"{limit_clause(limit, offset)}",
+        params,
+    )
+    total = None
     for row in rows:
+        total = int(row.pop("whole_list"))
         row["present"] = sorted(row["present"], key=list(KINDS).index)
-    return rows
+    return rows, total
 
 
 def incomplete_count(db: Database, year: int, township_code: str | None = None) -> int:
@@ -122,15 +135,25 @@ def incomplete_count(db: Database, year: int, township_code: str | None = None) 
     return int(db.scalar(f"SELECT count(*) FROM ({sql})", params))
 
 
-def incomplete_page(db: Database, year: int, township_code: str | None = None, page: int = 1):
-    """One page (paging.Page) of incomplete_archives, with the whole count."""
-    from .paging import fetch
-
-    return fetch(
-        lambda: incomplete_count(db, year, township_code),
-        lambda limit, offset: incomplete_archives(db, year, township_code, limit=limit, offset=offset),
-        page,
-    )
+def incomplete_page(
+    db: Database, year: int, township_code: str | None = None, page: int = 1, page_size: int | None = None
+) -> Page[list[dict]]:
+    """One page (paging.Page) of incomplete_archives, with the whole count: one run of the rule's
+    aggregate (the count comes with the page's rows); only a page past the end (the list shrank
+    since the page number was chosen) counts first, then reads the last page."""
+    size = page_size_of(page_size)
+    number = max(1, int(page or 1))
+    rows, total = _incomplete_rows(db, year, township_code, size, (number - 1) * size)
+    if total is None:
+        if number == 1:
+            return Page(rows, 0, 1, size)
+        return fetch(
+            lambda: incomplete_count(db, year, township_code),
+            lambda limit, offset: incomplete_archives(db, year, township_code, limit=limit, offset=offset),
+            number,
+            size,
+        )
+    return Page(rows, total, number, size)
 
 
 def labels(kinds: list[str]) -> str:

@@ -28,6 +28,7 @@ from .rules import (
     filing_clock,
     last_done,
     parse_month_day,
+    season_windows,
     seasonal_status,
     worst_status,
 )
@@ -188,24 +189,19 @@ def season_deadlines(
     """Per seasonal rule: the county's row (any drill of the rule's plans, every level) and one row per
     township (drills in that township of those plans, county drills held there included)."""
     rules = season_rules(db)
-    codes = sorted({p for r in rules for p in r["plans"]})
-    drills: list = []
-    if codes:
-        drills = db.query(
-            "SELECT DISTINCT d.id, d.township_code, dp.plan_code, d.held_on FROM drills d"
-            f" JOIN drill_plans dp ON dp.drill_id = d.id WHERE dp.plan_code IN ({', '.join('?' * len(codes))})"
-            f" AND d.held_on <= ? AND {live('drills', 'd')}",
-            [*codes, today],
-        )
     places = [({"code": None, "name": "全县"})] if township_code is None else []
     places += _townships(db, township_code)
     rows = []
     for rule in rules:
-        covered = set(rule["plans"])
+        held = _season_drills(db, rule, today, township_code)
         for place in places:
-            held = [h for _, town, plan, h in drills if plan in covered and (place["code"] in (None, town))]
             result = seasonal_status(
-                held, rule["season_start"], rule["season_end"], rule["due_at"] or "start", today, warn_days
+                held.get(place["code"], []),
+                rule["season_start"],
+                rule["season_end"],
+                rule["due_at"] or "start",
+                today,
+                warn_days,
             )
             rows.append(
                 {
@@ -221,6 +217,33 @@ def season_deadlines(
                 }
             )
     return rows
+
+
+def _season_drills(db: Database, rule: dict, today: date, township_code: str | None) -> dict[str | None, list]:
+    """{township code (None: the county): drill dates} for a seasonal rule, reduced to what
+    rules.seasonal_status reads: the last drill of the rule's plans (held by today) in the current
+    season's window and the last in the previous season's window, per township and for the whole
+    county (county drills held in no township count for the county only). One aggregate in SQL,
+    instead of every drill in Python (at 100 times the county, 2.4 s a view)."""
+    if not rule["plans"]:
+        return {}
+    _, (start, due), (prev_start, prev_due) = season_windows(
+        rule["season_start"], rule["season_end"], rule["due_at"] or "start", today
+    )
+    scope, params = ("", []) if township_code is None else (" AND d.township_code = ?", [township_code])
+    found = db.query(
+        "SELECT GROUPING(d.township_code) AS county, d.township_code,"
+        " max(d.held_on) FILTER (WHERE d.held_on BETWEEN ? AND ?), max(d.held_on) FILTER (WHERE d.held_on BETWEEN ? AND ?)"
+        " FROM drills d WHERE d.held_on <= ? AND d.id IN (SELECT drill_id FROM drill_plans"
+        f" WHERE plan_code IN ({', '.join('?' * len(rule['plans']))})) AND {live('drills', 'd')}{scope}"
+        " GROUP BY GROUPING SETS ((d.township_code), ())",
+        [start, due, prev_start, prev_due, today, *rule["plans"], *params],
+    )
+    held: dict[str | None, list] = {}
+    for county, town, last, previous in found:
+        if county or town is not None:  # a township's row, or the county's (all drills)
+            held[None if county else town] = [d for d in (last, previous) if d is not None]
+    return held
 
 
 def _townships(db: Database, township_code: str | None) -> list[dict]:

@@ -841,11 +841,18 @@ def action_status_counts(db: Database, today: date, *, township_code: str | None
 
 
 def action_page(
-    db: Database, today: date, *, page: int = 1, page_size: int | None = None, **filters
+    db: Database,
+    today: date,
+    *,
+    page: int = 1,
+    page_size: int | None = None,
+    counts: dict[str, int] | None = None,
+    **filters,
 ) -> paging.Page[list[dict]]:
-    """One page of action_list, with the total of the whole filtered list."""
+    """One page of action_list, with the total of the whole filtered list (from `counts`,
+    action_status_counts of the same filters, when the caller has them)."""
     return paging.fetch(
-        lambda: sum(action_status_counts(db, today, **filters).values()),
+        lambda: sum((action_status_counts(db, today, **filters) if counts is None else counts).values()),
         lambda limit, offset: action_list(db, today, limit=limit, offset=offset, **filters),
         page,
         page_size,

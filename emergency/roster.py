@@ -15,12 +15,13 @@ Roster health limits are configuration, kept in the `settings` table under the k
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import audit
+from . import audit, paging
 from .auth import User, require_admin
 from .db import put_setting
 from .enums import HAZARD_DOMAINS
@@ -168,44 +169,91 @@ def teams_serving(db: Database, viewer: User, township_code: str, domain_code: s
 
 
 # Roster health --------------------------------------------------------------------------------
+# Each check is one SQL list over the current members (or their certificates, or the active teams)
+# of a scope, in a total order; its condition is written once (the *_condition functions below) and
+# used both by the list and by health_summary's one pass that counts every check. The page shows
+# each check's count and one page of one check (health_page: the list with LIMIT/OFFSET); the whole
+# list (check_findings, roster_health) is for the exports and the tests.
 def _scope(township_code: str | None, alias: str = "t") -> tuple[str, list]:
     if township_code:
         return f" AND {alias}.township_code = ?", [township_code]
     return "", []
 
 
-def _member_rows(
-    db: Database,
-    viewer: User,
+def _age_sql() -> str:
+    """The age in whole years on the day bound three times (today), from m.birth_date."""
+    return (
+        "(year(?::DATE) - year(m.birth_date) - CASE WHEN month(?::DATE) * 100 + day(?::DATE)"
+        " < month(m.birth_date) * 100 + day(m.birth_date) THEN 1 ELSE 0 END)"
+    )
+
+
+def _certificate_condition(today: date, window_days: int) -> tuple[str, list]:
+    return "c.expires_on IS NOT NULL AND c.expires_on <= ?::DATE + ?::INTEGER", [today, window_days]
+
+
+def _insurance_condition(today: date, window_days: int) -> tuple[str, list]:
+    return "m.insurance_until IS NULL OR m.insurance_until <= ?::DATE + ?::INTEGER", [today, window_days]
+
+
+def _untrained_condition() -> tuple[str, list]:
+    return "NOT m.training_passed", []
+
+
+def _phone_condition() -> tuple[str, list]:
+    return "m.phone IS NULL OR trim(m.phone) = '' OR NOT regexp_full_match(m.phone, ?)", [MOBILE_PATTERN]
+
+
+def _age_condition(today: date, min_age: int, max_age: int) -> tuple[str, list]:
+    age = _age_sql()
+    return f"m.birth_date IS NOT NULL AND ({age} < ? OR {age} > ?)", [today] * 3 + [min_age] + [today] * 3 + [max_age]
+
+
+def _small_team_condition(min_size: int) -> tuple[str, list]:
+    return "coalesce(s.n, 0) < ?", [min_size]
+
+
+def _member_sql(
     today: date,
-    condition: str,
-    params: list,
+    condition: tuple[str, list],
     township_code: str | None,
     extra_columns: str = "",
     extra_params: list | None = None,
-) -> pd.DataFrame:
+) -> tuple[str, list]:
     """Current members matching `condition` (placeholders in SELECT first, then WHERE, then scope)."""
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
-    frame = db.frame(
+    where, params = condition
+    return (
         f"""
         WITH {active}
         SELECT m.id, m.name, m.phone, m.id_masked, m.birth_date, m.training_passed, m.insurance_until,
                t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
                {extra_columns}
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
-        WHERE ({condition}) {scope}
+        WHERE ({where}) {scope}
         ORDER BY tw.sort_order NULLS FIRST, t.name, m.id""",
         [*active_params, *(extra_params or []), *params, *scope_params],
     )
-    return mask_personal(frame, viewer, "phone")
 
 
-def duplicate_persons(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
-    """Every current membership of a person (same ID-number HMAC) who is in more than one."""
-    scope, scope_params = _scope(township_code)
+def _in_scope(alias: str, township_code: str | None) -> str:
+    """WHERE: the person `alias`.id_hmac has a current membership in the scope (its parameter is the
+    scope's, _scope); without a township every person of the duplicates has one (no condition)."""
+    if not township_code:
+        return ""
+    return (
+        f"WHERE {alias}.id_hmac IN (SELECT m2.id_hmac FROM active_members m2 JOIN active_teams t ON t.id = m2.team_id"
+        " WHERE m2.id_hmac IS NOT NULL AND t.township_code = ?)"
+    )
+
+
+def _duplicates_sql(today: date, township_code: str | None) -> tuple[str, list]:
+    """Every current membership of a person (same ID-number HMAC) who is in more than one and has a
+    membership in the scope (the memberships elsewhere are listed too)."""
+    _, scope_params = _scope(township_code)
     active, active_params = _active(today)
-    frame = db.frame(
+    return (
         f"""
         WITH {active},
         dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
@@ -214,20 +262,65 @@ def duplicate_persons(db: Database, viewer: User, today: date, township_code: st
                t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
         FROM active_members m JOIN dup d ON d.id_hmac = m.id_hmac JOIN active_teams t ON t.id = m.team_id
         LEFT JOIN townships tw ON tw.code = t.township_code
-        WHERE m.id_hmac IN (SELECT m2.id_hmac FROM active_members m2 JOIN active_teams t ON t.id = m2.team_id
-                            WHERE m2.id_hmac IS NOT NULL {scope})
+        {_in_scope("m", township_code)}
         ORDER BY person, m.id""",
         [*active_params, *scope_params],
     )
-    return mask_personal(frame, viewer, "phone")
 
 
-def expiring_certificates(
-    db: Database, viewer: User, today: date, window_days: int, township_code: str | None = None
-) -> pd.DataFrame:
+def _persons_sql(today: date, township_code: str | None) -> tuple[str, list]:
+    """The persons of _duplicates_sql's list in its order (id_hmac), each with `person` (their
+    number), `memberships` and `before` (how many rows of the list come before theirs)."""
+    _, scope_params = _scope(township_code)
+    active, active_params = _active(today)
+    return (
+        f"""
+        WITH {active},
+        dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
+                WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)
+        SELECT d.id_hmac, row_number() OVER (ORDER BY d.id_hmac) AS person, d.memberships,
+               sum(d.memberships) OVER (ORDER BY d.id_hmac ROWS UNBOUNDED PRECEDING) - d.memberships AS before
+        FROM dup d
+        {_in_scope("d", township_code)}
+        ORDER BY d.id_hmac""",
+        [*active_params, *scope_params],
+    )
+
+
+def _duplicates_page(db: Database, today: date, persons: pd.DataFrame, limit: int, offset: int) -> pd.DataFrame:
+    """Rows offset..offset+limit of _duplicates_sql's list, from its persons (_persons_sql): the
+    memberships of the persons on the page only, instead of ranking and joining every membership."""
+    before, memberships = persons["before"], persons["memberships"]
+    shown = persons[(before < offset + limit) & (before + memberships > offset)]
+    active, active_params = _active(today)
+    return db.frame(
+        f"""
+        WITH {active},
+        shown AS (SELECT unnest(?::VARCHAR[]) AS id_hmac, unnest(?::BIGINT[]) AS person,
+                         unnest(?::BIGINT[]) AS memberships, unnest(?::BIGINT[]) AS before)
+        SELECT p.person, p.memberships, m.id, m.name, m.id_masked, m.phone,
+               t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
+        FROM shown p JOIN active_members m ON m.id_hmac = p.id_hmac JOIN active_teams t ON t.id = m.team_id
+        LEFT JOIN townships tw ON tw.code = t.township_code
+        QUALIFY p.before + row_number() OVER (PARTITION BY p.person ORDER BY m.id) - 1 BETWEEN ?::BIGINT AND ?::BIGINT
+        ORDER BY p.person, m.id""",
+        [
+            *active_params,
+            shown["id_hmac"].tolist(),
+            [int(v) for v in shown["person"]],
+            [int(v) for v in shown["memberships"]],
+            [int(v) for v in shown["before"]],
+            offset,
+            offset + limit - 1,
+        ],
+    )
+
+
+def _certificates_sql(today: date, window_days: int, township_code: str | None) -> tuple[str, list]:
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
-    frame = db.frame(
+    where, params = _certificate_condition(today, window_days)
+    return (
         f"""
         WITH {active}
         SELECT c.id AS certificate_id, c.name AS certificate, c.number, c.expires_on,
@@ -236,19 +329,17 @@ def expiring_certificates(
                m.id, m.name, m.phone, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
         FROM certificates c JOIN active_members m ON m.id = c.member_id JOIN active_teams t ON t.id = m.team_id
         LEFT JOIN townships tw ON tw.code = t.township_code
-        WHERE c.expires_on IS NOT NULL AND c.expires_on <= ?::DATE + ?::INTEGER {scope}
-        ORDER BY c.expires_on, m.id""",
-        [*active_params, today, today, today, window_days, *scope_params],
+        WHERE {where} {scope}
+        ORDER BY c.expires_on, m.id, c.id""",
+        [*active_params, today, today, *params, *scope_params],
     )
-    return mask_personal(frame, viewer, "phone")
 
 
-def insurance_problems(
-    db: Database, viewer: User, today: date, window_days: int, township_code: str | None = None
-) -> pd.DataFrame:
+def _insurance_sql(today: date, window_days: int, township_code: str | None) -> tuple[str, list]:
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
-    frame = db.frame(
+    where, params = _insurance_condition(today, window_days)
+    return (
         f"""
         WITH {active}
         SELECT m.id, m.name, m.phone, m.insurance_until,
@@ -256,66 +347,103 @@ def insurance_problems(
                     WHEN m.insurance_until < ? THEN '已过期' ELSE '即将到期' END AS status,
                t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
         FROM active_members m JOIN active_teams t ON t.id = m.team_id LEFT JOIN townships tw ON tw.code = t.township_code
-        WHERE (m.insurance_until IS NULL OR m.insurance_until <= ?::DATE + ?::INTEGER) {scope}
+        WHERE ({where}) {scope}
         ORDER BY m.insurance_until NULLS FIRST, m.id""",
-        [*active_params, today, today, window_days, *scope_params],
-    )
-    return mask_personal(frame, viewer, "phone")
-
-
-def untrained(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
-    return _member_rows(db, viewer, today, "NOT m.training_passed", [], township_code)
-
-
-def phone_problems(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
-    return _member_rows(
-        db,
-        viewer,
-        today,
-        "m.phone IS NULL OR trim(m.phone) = '' OR NOT regexp_full_match(m.phone, ?)",
-        [MOBILE_PATTERN],
-        township_code,
-        ", CASE WHEN m.phone IS NULL OR trim(m.phone) = '' THEN '未填写' ELSE '格式错误' END AS problem",
+        [*active_params, today, *params, *scope_params],
     )
 
 
-def age_problems(
-    db: Database, viewer: User, today: date, min_age: int, max_age: int, township_code: str | None = None
-) -> pd.DataFrame:
-    """Members younger than min_age or older than max_age on `today` (from the birth date)."""
-    age = (
-        "(year(?::DATE) - year(m.birth_date) - CASE WHEN month(?::DATE) * 100 + day(?::DATE)"
-        " < month(m.birth_date) * 100 + day(m.birth_date) THEN 1 ELSE 0 END)"
-    )
-    return _member_rows(
-        db,
-        viewer,
-        today,
-        f"m.birth_date IS NOT NULL AND ({age} < ? OR {age} > ?)",
-        [today, today, today, min_age, today, today, today, max_age],
-        township_code,
-        f", {age} AS age",
-        [today, today, today],
-    )
-
-
-def small_teams(
-    db: Database, viewer: User, today: date, min_size: int, township_code: str | None = None
-) -> pd.DataFrame:
+def _small_teams_sql(today: date, min_size: int, township_code: str | None) -> tuple[str, list]:
     scope, scope_params = _scope(township_code)
     active, active_params = _active(today)
-    frame = db.frame(
+    where, params = _small_team_condition(min_size)
+    return (
         f"""
         WITH {active},
         sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
         SELECT t.id, t.name, t.kind, t.level, t.township_code, coalesce(tw.name, '全县') AS township_name,
                t.leader_name, t.duty_phone, coalesce(s.n, 0) AS member_count
         FROM active_teams t LEFT JOIN sizes s ON s.team_id = t.id LEFT JOIN townships tw ON tw.code = t.township_code
-        WHERE coalesce(s.n, 0) < ? {scope}
-        ORDER BY member_count, t.name""",
-        [*active_params, min_size, *scope_params],
+        WHERE {where} {scope}
+        ORDER BY member_count, t.name, t.id""",
+        [*active_params, *params, *scope_params],
     )
-    return mask_personal(frame, viewer, "duty_phone")
+
+
+def _check_sql(key: str, today: date, township_code: str | None, s: dict) -> tuple[str, list, str]:
+    """The check `key`'s whole list as (sql, params, the phone column its viewer's mask applies to)."""
+    window = s["expiry_window_days"]
+    if key == "duplicates":
+        return (*_duplicates_sql(today, township_code), "phone")
+    if key == "certificates":
+        return (*_certificates_sql(today, window, township_code), "phone")
+    if key == "insurance":
+        return (*_insurance_sql(today, window, township_code), "phone")
+    if key == "untrained":
+        return (*_member_sql(today, _untrained_condition(), township_code), "phone")
+    if key == "phones":
+        problem = ", CASE WHEN m.phone IS NULL OR trim(m.phone) = '' THEN '未填写' ELSE '格式错误' END AS problem"
+        return (*_member_sql(today, _phone_condition(), township_code, problem), "phone")
+    if key == "ages":
+        condition = _age_condition(today, s["min_age"], s["max_age"])
+        return (*_member_sql(today, condition, township_code, f", {_age_sql()} AS age", [today] * 3), "phone")
+    if key == "small_teams":
+        return (*_small_teams_sql(today, s["min_team_size"], township_code), "duty_phone")
+    raise ValueError(f"没有这项检查：{key}")
+
+
+def _check_frame(
+    db: Database,
+    viewer: User,
+    key: str,
+    today: date,
+    township_code: str | None,
+    s: dict,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    sql, params, phone = _check_sql(key, today, township_code, s)
+    return mask_personal(db.frame(sql + paging.limit_clause(limit, offset), params), viewer, phone)
+
+
+def duplicate_persons(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+    """Every current membership of a person (same ID-number HMAC) who is in more than one."""
+    return _check_frame(db, viewer, "duplicates", today, township_code, DEFAULTS)
+
+
+def expiring_certificates(
+    db: Database, viewer: User, today: date, window_days: int, township_code: str | None = None
+) -> pd.DataFrame:
+    return _check_frame(
+        db, viewer, "certificates", today, township_code, {**DEFAULTS, "expiry_window_days": window_days}
+    )
+
+
+def insurance_problems(
+    db: Database, viewer: User, today: date, window_days: int, township_code: str | None = None
+) -> pd.DataFrame:
+    return _check_frame(db, viewer, "insurance", today, township_code, {**DEFAULTS, "expiry_window_days": window_days})
+
+
+def untrained(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+    return _check_frame(db, viewer, "untrained", today, township_code, DEFAULTS)
+
+
+def phone_problems(db: Database, viewer: User, today: date, township_code: str | None = None) -> pd.DataFrame:
+    return _check_frame(db, viewer, "phones", today, township_code, DEFAULTS)
+
+
+def age_problems(
+    db: Database, viewer: User, today: date, min_age: int, max_age: int, township_code: str | None = None
+) -> pd.DataFrame:
+    """Members younger than min_age or older than max_age on `today` (from the birth date)."""
+    return _check_frame(db, viewer, "ages", today, township_code, {**DEFAULTS, "min_age": min_age, "max_age": max_age})
+
+
+def small_teams(
+    db: Database, viewer: User, today: date, min_size: int, township_code: str | None = None
+) -> pd.DataFrame:
+    return _check_frame(db, viewer, "small_teams", today, township_code, {**DEFAULTS, "min_team_size": min_size})
 
 
 HEALTH_CHECKS = {
@@ -341,17 +469,17 @@ HEALTH_READS = ("registry", "places", "records", "settings")
 def roster_health(
     db: Database, viewer: User, today: date, township_code: str | None = None, settings: dict | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Every check's findings (frames keyed as HEALTH_CHECKS), with the settings used."""
+    """Every check's whole list (frames keyed as HEALTH_CHECKS), with the settings used: for the
+    exports and the tests; the page reads health_summary and health_page."""
     s = settings or health_settings(db)
-    return {
-        "duplicates": duplicate_persons(db, viewer, today, township_code),
-        "certificates": expiring_certificates(db, viewer, today, s["expiry_window_days"], township_code),
-        "insurance": insurance_problems(db, viewer, today, s["expiry_window_days"], township_code),
-        "untrained": untrained(db, viewer, today, township_code),
-        "phones": phone_problems(db, viewer, today, township_code),
-        "ages": age_problems(db, viewer, today, s["min_age"], s["max_age"], township_code),
-        "small_teams": small_teams(db, viewer, today, s["min_team_size"], township_code),
-    }
+    return {key: _check_frame(db, viewer, key, today, township_code, s) for key in HEALTH_CHECKS}
+
+
+def check_findings(
+    db: Database, viewer: User, today: date, key: str, township_code: str | None = None, settings: dict | None = None
+) -> pd.DataFrame:
+    """One check's whole list (what its 导出 Excel writes)."""
+    return _check_frame(db, viewer, key, today, township_code, settings or health_settings(db))
 
 
 def health_counts(findings: dict[str, pd.DataFrame]) -> dict[str, int]:
@@ -360,3 +488,86 @@ def health_counts(findings: dict[str, pd.DataFrame]) -> dict[str, int]:
     dup = findings["duplicates"]
     counts["duplicates"] = int(dup["person"].nunique()) if len(dup) else 0
     return counts
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    """What the checks find, counted: `counts` as health_counts gives them (duplicates as persons),
+    `rows` the length of each check's list (duplicates as memberships: what its pages hold), and the
+    persons of the duplicates (_persons_sql), from which health_page finds a page's memberships."""
+
+    counts: dict[str, int]
+    rows: dict[str, int]
+    persons: pd.DataFrame
+
+
+def health_summary(
+    db: Database, today: date, township_code: str | None = None, settings: dict | None = None
+) -> HealthSummary:
+    """Every check counted over the same conditions as the lists, in two statements (no finding
+    leaves the database but the duplicates' persons: at 100 times the county the lists are hundreds
+    of thousands of rows). Counts do not depend on the viewer (masking changes what is shown, not
+    what is found)."""
+    s = settings or health_settings(db)
+    window = s["expiry_window_days"]
+    scope, scope_params = _scope(township_code)
+    active, active_params = _active(today)
+    member_checks = {
+        "insurance": _insurance_condition(today, window),
+        "untrained": _untrained_condition(),
+        "phones": _phone_condition(),
+        "ages": _age_condition(today, s["min_age"], s["max_age"]),
+    }
+    certificate, certificate_params = _certificate_condition(today, window)
+    small, small_params = _small_team_condition(s["min_team_size"])
+    counted = ", ".join(f"count_if({where}) AS {key}" for key, (where, _) in member_checks.items())
+    row = db.query_dicts(
+        f"""
+        WITH {active},
+        sizes AS (SELECT team_id, count(*) AS n FROM active_members GROUP BY team_id)
+        SELECT * FROM
+            (SELECT {counted} FROM active_members m JOIN active_teams t ON t.id = m.team_id WHERE TRUE {scope}) AS mc,
+            (SELECT count(*) AS certificates FROM certificates c JOIN active_members m ON m.id = c.member_id
+             JOIN active_teams t ON t.id = m.team_id WHERE {certificate} {scope}) AS cc,
+            (SELECT count(*) AS small_teams FROM active_teams t LEFT JOIN sizes s ON s.team_id = t.id
+             WHERE {small} {scope}) AS tc""",
+        [
+            *active_params,
+            *(p for _, params in member_checks.values() for p in params),
+            *scope_params,
+            *certificate_params,
+            *scope_params,
+            *small_params,
+            *scope_params,
+        ],
+    )[0]
+    persons = db.frame(*_persons_sql(today, township_code))
+    counts = {**{key: int(row[key]) for key in HEALTH_CHECKS if key != "duplicates"}, "duplicates": len(persons)}
+    rows = {**counts, "duplicates": int(persons["memberships"].sum())}
+    return HealthSummary({key: counts[key] for key in HEALTH_CHECKS}, rows, persons)
+
+
+def health_page(
+    db: Database,
+    viewer: User,
+    today: date,
+    key: str,
+    township_code: str | None = None,
+    settings: dict | None = None,
+    *,
+    page: int = 1,
+    summary: HealthSummary | None = None,
+    page_size: int | None = None,
+) -> paging.Page[pd.DataFrame]:
+    """Page `page` of check `key`'s list: the rows check_findings would give there (with LIMIT/OFFSET;
+    the duplicates from their persons). `summary` is health_summary's for the same day, scope and
+    settings, when the caller has it."""
+    s = settings or health_settings(db)
+    counted = summary or health_summary(db, today, township_code, s)
+
+    def rows(limit: int, offset: int) -> pd.DataFrame:
+        if key == "duplicates":
+            return mask_personal(_duplicates_page(db, today, counted.persons, limit, offset), viewer, "phone")
+        return _check_frame(db, viewer, key, today, township_code, s, limit, offset)
+
+    return paging.fetch(lambda: counted.rows[key], rows, page, page_size)

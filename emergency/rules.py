@@ -295,6 +295,16 @@ def season_window(year: int, start: str, end: str, due_at: str) -> tuple[date, d
     return season_dates(year - 1, start, end)[1] + timedelta(days=1), due
 
 
+def season_windows(start: str, end: str, due_at: str, today: date) -> tuple[int, tuple[date, date], tuple[date, date]]:
+    """The current season's year (the first whose due day is today or later), its window and the
+    previous season's window ((start, due day) each, season_window): all seasonal_status looks at.
+    The windows do not overlap, so a drill counts for one season at most."""
+    year = today.year - 1
+    while season_window(year, start, end, due_at)[1] < today:
+        year += 1
+    return year, season_window(year, start, end, due_at), season_window(year - 1, start, end, due_at)
+
+
 def seasonal_status(
     drill_dates: Iterable[date | None],
     start: str,
@@ -312,14 +322,10 @@ def seasonal_status(
     of the current due day. Drills after today do not count.
     """
     dates = [d for d in drill_dates if d is not None and d <= today]
-    year = today.year - 1
-    while season_window(year, start, end, due_at)[1] < today:
-        year += 1
-    window_start, due = season_window(year, start, end, due_at)
+    year, (window_start, due), (prev_start, prev_due) = season_windows(start, end, due_at, today)
     done = [d for d in dates if window_start <= d <= due]
     if done:
         return _season(year, window_start, due, max(done), ON_TIME)
-    prev_start, prev_due = season_window(year - 1, start, end, due_at)
     bound = clock_start is None or clock_start <= prev_start
     if bound and not any(prev_start <= d <= prev_due for d in dates):
         return _season(year - 1, prev_start, prev_due, None, OVERDUE)

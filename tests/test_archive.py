@@ -145,3 +145,23 @@ def test_incomplete_archives_are_counted_and_paged_in_sql(demo_db):
     assert [r["id"] for r in second.rows] == [r["id"] for r in everything[100:200]]
     for row in everything:  # the rule, as the one drill's status says
         assert row["missing"] == archive.archive_status(demo_db, row["id"])["missing"]
+
+
+def test_a_page_of_incomplete_archives_runs_the_rule_once(demo_db):
+    """The page's rows and the whole count come from one statement (issue 19: a cache miss of 档案检查
+    ran the rule's aggregate twice); a page past the end reads the last page."""
+    everything = archive.incomplete_archives(demo_db, 2024)
+    demo_db.trace = []
+    try:
+        first = archive.incomplete_page(demo_db, 2024, None, page=1)
+        statements = [sql for sql, _ in demo_db.trace if "drilled AS" in sql]
+    finally:
+        demo_db.trace = None
+    assert len(statements) == 1
+    assert first.total == len(everything) and [r["id"] for r in first.rows] == [r["id"] for r in everything[:100]]
+    assert all("whole_list" not in r for r in first.rows)
+    last = archive.incomplete_page(demo_db, 2024, None, page=10_000)
+    assert last.page == last.pages and last.total == len(everything)
+    assert [r["id"] for r in last.rows] == [r["id"] for r in everything[(last.page - 1) * 100 :]]
+    nothing = archive.incomplete_page(demo_db, 1990, None, page=1)
+    assert nothing.total == 0 and nothing.rows == [] and nothing.pages == 1

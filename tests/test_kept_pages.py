@@ -59,3 +59,12 @@ def test_the_annual_report_is_kept_while_the_scheduler_writes(app, scratch_db, m
     monkeypatch.setattr(reports, "report_figures", counting)
     at = app("emergency/ui/report_page.py", as_user="leader", db=scratch_db)
     assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)
+
+
+def test_the_actions_page_counts_its_actions_once_per_view(app, scratch_db, monkeypatch):
+    """整改跟踪's metrics and its page's total are one count (it was counted twice on a cache miss)."""
+    computed = count_calls(monkeypatch, drills, "action_status_counts")
+    at = app("emergency/ui/actions_page.py", as_user="admin", db=scratch_db)
+    assert not at.exception and len(computed) == 1
+    total = sum(int(m.value) for m in at.metric[: len(drills.ACTION_ORDER)])
+    assert any(c.value.startswith(f"共 {total} 项") for c in at.caption)

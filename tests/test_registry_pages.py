@@ -59,21 +59,44 @@ def test_roster_page_lists_findings_and_admin_settings(app):
 
 def test_roster_findings_are_paged(app, demo_db):
     """Each check shows one page of its findings (the whole list is the export's): the bytes sent stay
-    bounded at 100 times the county (1.1 MB at ×1 before)."""
+    bounded at 100 times the county (1.1 MB at ×1 before). Only the open tab is drawn."""
     from emergency import paging, roster
 
     at = app("emergency/ui/roster_page.py")
     findings = roster.roster_health(demo_db, user_row(demo_db, "admin"), local_today())
-    long = [key for key, frame in findings.items() if len(frame) > paging.PAGE_SIZE]
+    counts = roster.health_counts(findings)
+    long = [key for key, frame in findings.items() if len(frame) > paging.PAGE_SIZE and key != "duplicates"]
     assert long  # the demo has a check with more than one page of findings
-    assert all(len(d.value) <= paging.PAGE_SIZE for d in at.dataframe)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) <= paging.PAGE_SIZE  # the first tab only
     key = long[0]
+    at.session_state["health_tab"] = f"{roster.HEALTH_CHECKS[key]}（{counts[key]}）"  # open its tab
+    at.run()
+    assert not at.exception and len(at.dataframe) == 1
     assert any(c.value.startswith(f"共 {len(findings[key])} 条，第 1 / ") for c in at.caption)
-    first = next(d.value for d in at.dataframe if len(d.value) == paging.PAGE_SIZE)
+    first = at.dataframe[0].value
+    assert len(first) == paging.PAGE_SIZE
     at.button(key=f"health_{key}_next").click().run()
     assert not at.exception and at.number_input(key=f"health_{key}_page").value == 2
     assert any(c.value.startswith(f"共 {len(findings[key])} 条，第 2 / ") for c in at.caption)
-    assert not any(d.value.equals(first) for d in at.dataframe)
+    assert not at.dataframe[0].value.equals(first)
+
+
+def test_roster_page_keeps_the_open_check_when_its_counts_change(app):
+    """The tab labels carry the counts: choosing a township changes them, and the open check stays open
+    (its page of that township's findings shown)."""
+    from emergency import roster
+
+    at = app("emergency/ui/roster_page.py")
+    label = next(t.label for t in at.tabs if t.label.startswith(roster.HEALTH_CHECKS["certificates"]))
+    at.session_state["health_tab"] = label
+    at.run()
+    whole = {m.label: int(m.value) for m in at.metric}[roster.HEALTH_CHECKS["certificates"]]
+    at.selectbox[0].set_value("城关镇").run()
+    assert not at.exception
+    town = {m.label: int(m.value) for m in at.metric}[roster.HEALTH_CHECKS["certificates"]]
+    assert 0 < town < whole
+    assert at.session_state["health_tab"] == f"{roster.HEALTH_CHECKS['certificates']}（{town}）"
+    assert "证书" in at.dataframe[0].value.columns and set(at.dataframe[0].value["乡镇"]) == {"城关镇"}
 
 
 def test_import_page_is_not_for_viewers(app, log_in):
@@ -132,11 +155,11 @@ def test_roster_findings_are_recomputed_after_a_write(app, scratch_db):
 
 def test_roster_findings_stay_cached_while_the_scheduler_writes_its_bookkeeping(app, scratch_db, monkeypatch):
     """With the real scheduler writing job_runs (scheduler_writing checks that it committed), the second
-    view is served from the cache; a member write then recomputes (counted on the real roster_health)."""
+    view is served from the cache; a member write then recomputes (counted on the real health_summary)."""
     from emergency import roster
     from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, untrain_a_member
 
-    computed = count_calls(monkeypatch, roster, "roster_health")
+    computed = count_calls(monkeypatch, roster, "health_summary")
     at = app("emergency/ui/roster_page.py", db=scratch_db)
     assert_cached_while_the_scheduler_writes(at, computed, untrain_a_member)
 

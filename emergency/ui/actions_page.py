@@ -72,9 +72,10 @@ page = page_number("actions", filters)
 
 
 def _action_view() -> tuple:
-    found = drills.action_page(db, today, page=page, **filters)
+    counted = drills.action_status_counts(db, today, **filters)  # once: the metrics and the page's total
+    found = drills.action_page(db, today, page=page, counts=counted, **filters)
     table = prepared_table(pd.DataFrame(found.rows), columns, {"status": ACTION_STATUS_LABELS}) if found.rows else None
-    return drills.action_status_counts(db, today, **filters), found, table
+    return counted, found, table
 
 
 counts, result, table = kept(db, ("actions", page, tuple(sorted(filters.items()))), _action_view)

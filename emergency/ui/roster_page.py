@@ -1,20 +1,21 @@
 """队伍健康检查: duplicate persons, expiring certificates and insurance, training, phones, ages, small teams."""
 
 import json
-from datetime import date
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from emergency import auth, enums, exports, roster, teams
+from emergency import enums, exports, paging, roster, teams
 from emergency.db import local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
     draw_prepared,
+    lazy_tabs,
     page_help,
-    paged_frame,
+    page_number,
+    pager,
     prepared_table,
     township_options,
     write_feedback,
@@ -58,26 +59,6 @@ def columns_of(birth_label: str) -> dict[str, dict[str, str]]:
     }
 
 
-@st.cache_resource(max_entries=16, show_spinner="正在检查……")
-def cached_findings(
-    db_path: str,
-    generations: tuple[int, ...],
-    role: str,
-    user_township: str | None,
-    today: date,
-    township: str | None,
-    settings_json: str,
-):
-    """The checks read every member (735,000 at 100 times the county): kept until a committed write
-    touches a table they read (db.generation_of(*roster.HEALTH_READS); the scheduler's bookkeeping
-    does not), per role and township scope, per day and settings. Shared and read-only (a resource:
-    neither pickled nor copied on a rerun; at 100 times the county the findings are hundreds of
-    thousands of rows, and formatting them all took 16 s of CPU: a view formats its page only)."""
-    viewer = auth.User(None, "", "", role, user_township)
-    findings = roster.roster_health(get_db(), viewer, today, township, json.loads(settings_json))
-    return findings, roster.health_counts(findings)
-
-
 user = require_login()
 db = get_db()
 st.title("队伍健康检查")
@@ -94,49 +75,59 @@ towns = township_options(db)
 default = list(towns.values()).index(user.township_code) if user.township_code in towns.values() else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 today = local_today()
-key_of_findings = (
-    str(db.path),
-    db.generation_of(*roster.HEALTH_READS),
-    user.role,
-    user.township_code,
-    today,
-    township,
-    json.dumps(settings, sort_keys=True),
+settings_key = json.dumps(settings, sort_keys=True)
+# The checks' counts, kept until a committed write touches a table they read (db.generation_of(
+# *roster.HEALTH_READS); the scheduler's bookkeeping does not), per day, township and settings; the
+# counts do not depend on the viewer. At 100 times the county the lists are hundreds of thousands
+# of rows: the page counts them in SQL and fetches the one page it shows of the open tab.
+summary = db.memo(
+    roster.HEALTH_READS,
+    ("health_summary", today, township, settings_key),
+    lambda: roster.health_summary(db, today, township, settings),
 )
-findings, counts = cached_findings(*key_of_findings)
 
 cols = st.columns(len(roster.HEALTH_CHECKS))
 for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
-    col.metric(label, f"{counts[key]}")
+    col.metric(label, f"{summary.counts[key]}")
 
 COLUMNS = columns_of(teams.birth_label(user))
 
 
-def page_table(key: str, shown: pd.DataFrame) -> pd.DataFrame:
-    """One page of a check's findings as drawn (formatted and marked)."""
+def page_view(key: str, number: int) -> tuple[paging.Page, pd.DataFrame]:
+    """Page `number` of a check's findings and its table as drawn (formatted and marked)."""
+    found = roster.health_page(db, user, today, key, township, settings, page=number, summary=summary)
     kinds = {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS} if key == "small_teams" else None
-    return prepared_table(shown, COLUMNS[key], kinds)
+    return found, prepared_table(found.rows, COLUMNS[key], kinds)
 
 
 def export_findings(key: str, label: str) -> bytes:
     """The whole list of one check, at the click only."""
-    frame, columns = findings[key], COLUMNS[key]
+    frame, columns = roster.check_findings(db, user, today, key, township, settings), COLUMNS[key]
     return exports.export_xlsx(db, user, frame[list(columns)].rename(columns=columns), label)
 
 
-tabs = st.tabs([f"{label}（{counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()])
+# Lazy tabs: only the open check's page is read. The labels carry the counts, which change with the
+# township and after a write: the open check is kept (health_open) and its new label chosen.
+labels = {key: f"{label}（{summary.counts[key]}）" for key, label in roster.HEALTH_CHECKS.items()}
+if st.session_state.get("health_tab") not in labels.values():
+    st.session_state["health_tab"] = labels.get(st.session_state.get("health_open", ""), labels["duplicates"])
+tabs = lazy_tabs(labels.values(), "health_tab")
 for tab, (key, label) in zip(tabs, roster.HEALTH_CHECKS.items()):
+    if not tab.open:
+        continue
+    st.session_state["health_open"] = key
     with tab:
-        if findings[key].empty:
+        if summary.rows[key] == 0:
             st.success(f"没有发现“{label}”问题。")
             continue
-        shown = paged_frame(f"health_{key}", findings[key], {"township": township})  # the export has them all
-        page = st.session_state[f"health_{key}_page"]
-        draw_prepared(  # this page formatted once per write to what the checks read (Database.memo)
-            db.memo(
-                roster.HEALTH_READS, ("health_page", key, page, *key_of_findings[2:]), partial(page_table, key, shown)
-            )
+        number = page_number(f"health_{key}", {"township": township})
+        found, table = db.memo(  # this page read and formatted once per write to what the checks read
+            roster.HEALTH_READS,
+            ("health_page", key, number, user.role, user.township_code, today, township, settings_key),
+            partial(page_view, key, number),
         )
+        pager(f"health_{key}", found)  # the export has them all
+        draw_prepared(table)
         st.download_button(
             "导出 Excel",
             data=partial(export_findings, key, label),

@@ -27,8 +27,8 @@ def test_coverage_page_in_a_real_browser(server, page):
 
 
 def test_roster_health_shows_a_page_and_exports_every_finding(server, page):
-    """队伍健康检查 draws one page of a check's findings; its 导出 Excel has them all (read from the
-    findings' cache at the click)."""
+    """队伍健康检查 draws one page of a check's findings (its tab opened: only the open tab is drawn);
+    its 导出 Excel has them all (the check's whole list, read at the click)."""
 
     login(page, server["url"], "admin", DEMO_PASSWORDS["admin"])
     page.get_by_role("heading", name="总览").wait_for(timeout=90_000)
