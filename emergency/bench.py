@@ -396,7 +396,7 @@ def format_table(results: list[dict], first_start: float | None = None) -> str:
                 ],
             )
             row(
-                f"{run['sessions']} sessions at once, answered (server's last message): median / p95 / max (s)",
+                f"{run['sessions']} sessions at once, answered (the server alone): median / p95 / max (s)",
                 [
                     f"{c['answered_median_s']:.2f} / {c['answered_p95_s']:.2f} / {c['answered_max_s']:.2f}"
                     for c in (r["concurrency"][i] for r in results)

@@ -12,8 +12,8 @@ from /proc: DuckDB's threads included) spent meanwhile.
 The concurrency run opens N sessions at once (one browser, N contexts, all logged in before the
 clock starts: argon2 log-ins apart), each clicking through the pages from its own starting point
 with a pause of about `think` seconds between clicks, and reports the median, 95th percentile and
-worst page time, the same up to the server's answer (before the browser draws), and the server's
-CPU per view. The browsers run below the server (LAUNCHER): in the field they are on other machines.
+worst page time, the same for the server's answer alone (StreamTap: from the run asked for to its
+script_finished, as they pass between browser and server), and the server's CPU per view. The browsers run below the server (LAUNCHER): in the field they are on other machines.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from .db import PROJECT_DIR
@@ -157,12 +158,129 @@ def first_start(workdir: Path) -> float:
         return running["startup_s"]
 
 
+class StreamTap:
+    """A TCP relay between one session's browser and the server that notes when the server is asked
+    for a run (a `rerun_script` BackMsg) and when it has answered (the run's `script_finished`), as
+    the bytes pass: the server's own response time, whatever the browsers' share of the cores.
+    The websocket is opened without compression (the request's extension header is dropped) so
+    that its frames can be read."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.asked: list[float] = []  # perf_counter of each rerun_script the browser sent
+        self.answered: list[float] = []  # ... of each script_finished (not cut short for a rerun)
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def close(self) -> None:
+        if self.server:
+            self.server.close()
+
+    def response_time(self, after: float, until: float) -> float:
+        """From the first run asked for after `after` to the last answer by `until`."""
+        asked = next((t for t in self.asked if t >= after), after)
+        answered = max((t for t in self.answered if t <= until), default=until)
+        return max(0.0, answered - asked)
+
+    async def _relay(self, client_reader, client_writer) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        try:
+            head = await client_reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            client_writer.close()
+            server_writer.close()
+            return
+        stream = head.startswith(b"GET /_stcore/stream")
+        if stream:
+            lines = head.split(b"\r\n")
+            head = b"\r\n".join(x for x in lines if not x.lower().startswith(b"sec-websocket-extensions:"))
+        server_writer.write(head)
+        await asyncio.gather(
+            self._pump(client_reader, server_writer, self._from_browser if stream else None),
+            self._pump(server_reader, client_writer, self._from_server if stream else None, skip_head=stream),
+        )
+
+    async def _pump(self, reader, writer, on_message, skip_head: bool = False) -> None:
+        frames = FrameReader(on_message, skip_head) if on_message else None
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                if frames:
+                    frames.feed(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    def _from_browser(self, payload: bytes) -> None:
+        message = BackMsg()
+        try:
+            message.ParseFromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") == "rerun_script":
+            self.asked.append(time.perf_counter())
+
+    def _from_server(self, payload: bytes) -> None:
+        message = ForwardMsg()
+        try:
+            message.ParseFromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
+            self.answered.append(time.perf_counter())
+
+
+class FrameReader:
+    """Reassembles websocket frames (RFC 6455) from a byte stream and hands each binary message's
+    payload to `on_message`; `skip_head`: the stream starts with the HTTP upgrade answer."""
+
+    def __init__(self, on_message, skip_head: bool):
+        self.on_message = on_message
+        self.buffer = b""
+        self.in_head = skip_head
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        if self.in_head:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.buffer, self.in_head = self.buffer[end + 4 :], False
+        while len(self.buffer) >= 2:
+            first, second = self.buffer[0], self.buffer[1]
+            length, at = second & 0x7F, 2
+            if length == 126:
+                if len(self.buffer) < 4:
+                    return
+                length, at = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(self.buffer) < 10:
+                    return
+                length, at = int.from_bytes(self.buffer[2:10], "big"), 10
+            mask = b""
+            if second & 0x80:
+                mask, at = self.buffer[at : at + 4], at + 4
+            if len(self.buffer) < at + length:
+                return
+            payload, self.buffer = self.buffer[at : at + length], self.buffer[at + length :]
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            if first & 0x0F == 2:  # a binary frame: Streamlit sends each message whole
+                self.on_message(payload)
+
+
 class Session:
     """One logged-in browser tab, counting the websocket bytes it receives."""
 
-    def __init__(self, context, page):
+    def __init__(self, context, page, tap: StreamTap):
         self.context = context
         self.page = page
+        self.tap = tap
         self.received = 0
         # Script runs as the websocket tells them: each starts with new_session and ends with
         # script_finished. A click's run is the first to start after the click: the end of a run
@@ -170,8 +288,7 @@ class Session:
         self.started = 0
         self.done = False  # the last run started has finished
         self.current = "overview"  # where a log-in lands
-        self.answered_at = 0.0  # when the last run's script_finished arrived
-        self.answered = 0.0  # the last view's seconds from the click to that answer
+        self.answered = 0.0  # the last view's server response time (StreamTap)
         page.on("websocket", self._watch)
 
     def _watch(self, ws) -> None:
@@ -191,15 +308,16 @@ class Session:
         if kind == "new_session":
             self.started, self.done = self.started + 1, False
         elif kind == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
-            self.done, self.answered_at = True, time.perf_counter()
+            self.done = True
 
     @classmethod
     async def open(cls, browser, url: str, username: str, password: str) -> Session:
         context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         context.set_default_timeout(VIEW_TIMEOUT_MS)  # a loaded 2-core machine: no 30 s defaults
-        session = cls(context, await context.new_page())
+        tap = StreamTap(int(url.rsplit(":", 1)[1]))
+        session = cls(context, await context.new_page(), tap)
         page = session.page
-        await page.goto(url, wait_until="domcontentloaded", timeout=VIEW_TIMEOUT_MS)
+        await page.goto(await tap.start(), wait_until="domcontentloaded", timeout=VIEW_TIMEOUT_MS)
         await page.get_by_label("用户名").fill(username, timeout=VIEW_TIMEOUT_MS)
         await page.get_by_label("密码").fill(password)
         await page.get_by_role("button", name="登录").click()
@@ -233,7 +351,7 @@ class Session:
             frame = page.frame_locator("iframe[title*='st_folium']")
             await frame.locator(".leaflet-overlay-pane path").first.wait_for(timeout=VIEW_TIMEOUT_MS)
         self.current = target.url_path
-        self.answered = self.answered_at - started
+        self.answered = self.tap.response_time(started, time.perf_counter())
         return time.perf_counter() - started, self.received - before
 
     async def leave(self, target: Page) -> None:
@@ -243,6 +361,7 @@ class Session:
 
     async def close(self) -> None:
         await self.context.close()
+        await self.tap.close()
 
 
 def note(text: str) -> None:

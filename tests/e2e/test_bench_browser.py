@@ -44,7 +44,7 @@ def test_short_bench_run_reports_browser_times_bytes_and_concurrency(demo_db_pat
     for n, run in runs.items():
         assert run["views"] == 2 * n
         assert 0 < run["median_s"] <= run["p95_s"] <= run["max_s"]
-        # each view is answered by the server before the browser has drawn it
+        # the server's answer (seen by the bench's relay) comes before the browser has drawn it
         assert 0 < run["answered_median_s"] <= run["median_s"] and run["answered_p95_s"] <= run["p95_s"]
         assert run["answered_max_s"] <= run["max_s"]
         assert run["server_cpu_per_view_s"] > 0 and run["views_per_s"] > 0 and run["mean_bytes"] > 0
