@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from emergency import archive, drills, enterprises, reports, teams
-from emergency.resources import stock
+from emergency.resources import registry, stock
 from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, untrain_a_member
 
 PAGES = [
@@ -19,6 +19,7 @@ PAGES = [
     ("emergency/ui/calendar_page.py", drills, "planned_list", "town100"),
     ("emergency/ui/archive_page.py", archive, "incomplete_page", "admin"),
     ("emergency/ui/resources_stock_page.py", stock, "stock_frame", "admin"),
+    ("emergency/ui/resources_registry_page.py", registry, "listing", "town100"),
 ]
 
 
