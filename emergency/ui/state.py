@@ -60,5 +60,5 @@ def get_scheduler():
 
 
 def demo_banner(db: Database) -> None:
-    if db.setting("demo") is not None:
+    if db.memo(("settings",), ("setting", "demo"), lambda: db.setting("demo")) is not None:
         st.caption("注意：当前为演示数据：人员姓名、电话、身份证号均为程序生成的虚构信息。")
