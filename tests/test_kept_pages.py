@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from emergency import archive, drills, enterprises, reports, teams
-from emergency.resources import registry, stock
+from emergency import archive, drills, enterprises, reports, roster, teams
+from emergency.resources import coverage, registry, stock
 from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, untrain_a_member
 
 PAGES = [
@@ -20,6 +20,8 @@ PAGES = [
     ("emergency/ui/archive_page.py", archive, "incomplete_page", "admin"),
     ("emergency/ui/resources_stock_page.py", stock, "stock_frame", "admin"),
     ("emergency/ui/resources_registry_page.py", registry, "listing", "town100"),
+    ("emergency/ui/resources_coverage_page.py", coverage, "nearest_resources", "admin"),
+    ("emergency/ui/coverage_page.py", roster, "teams_serving", "leader"),
 ]
 
 
