@@ -5,7 +5,7 @@ from datetime import date
 
 from emergency import stats
 from emergency.db import local_today
-from tests.helpers import open_tab, user_row
+from tests.helpers import open_expander, open_tab, user_row
 
 CHENGGUAN = "410325100"
 
@@ -259,6 +259,7 @@ def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app,
 def test_an_enterprise_address_is_corrected_on_its_page(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/enterprises_page.py", as_user="town100", db=db)
+    open_expander(at, "edit_enterprise_open")  # the edit forms run only while open
     chosen = int(at.selectbox(key="edit_enterprise_pick").value.split()[0])
     _in_form(at.text_input, "enterprise_basics")[0].input("城关镇解放路 8 号")
     _button(at, "保存更正").click().run()

@@ -13,7 +13,7 @@ from emergency.auth import User
 from emergency.db import local_today
 from emergency.stale import StaleRecord
 from tests.conftest import user_row
-from tests.helpers import open_tab
+from tests.helpers import open_expander, open_tab
 
 TODAY = date(2026, 11, 25)
 TOWN = "410325100"
@@ -414,6 +414,7 @@ def test_members_page_saves_training_then_insurance_from_one_view(app, scratch_d
 
 def test_enterprises_page_edits_then_closes_from_one_view(app, scratch_db):
     at = app("emergency/ui/enterprises_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "edit_enterprise_open")  # the edit forms run only while open
     eid = int(at.selectbox(key="edit_enterprise_pick").value.split()[0])
     [t for t in at.text_input if t.label == "联系人"][-1].input(
         "吴十"
