@@ -224,6 +224,7 @@ def test_a_township_corrects_a_team_and_a_member(app, scratch_db):
 def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/calendar_page.py", as_user="town100", db=db)
+    open_expander(at, "planned_done_open")  # its forms run only while open
     planned = at.selectbox(key="planned_pick").value
     planned_id = int(planned.split()[0])
     _in_form(at.text_input, "edit_planned")[0].input("城关镇防汛演练（更名）")

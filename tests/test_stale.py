@@ -441,6 +441,7 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
             scratch_db, op, {"title": title, "level": "township", "township_code": TOWN, "planned_on": local_today()}
         )
     at = app("emergency/ui/calendar_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "planned_done_open")  # its forms run only while open
     picker = at.selectbox(key="planned_pick")
     picker.set_value(next(o for o in picker.options if o.startswith(f"{planned} "))).run()
     drills.cancel_planned(scratch_db, admin, planned, "管理员取消")
