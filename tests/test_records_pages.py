@@ -201,6 +201,7 @@ def test_a_township_voids_a_team_on_the_teams_page_and_its_members_go_along(app,
     assert not any(f"编号 {team_id}）" in o for o in at.selectbox(key="team_detail").options)
     assert any(e.label == "已作废的队伍（1）" for e in at.expander)
     at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     assert any(e.label == f"已作废的队员（{members}）" for e in at.expander)
 
 
@@ -214,6 +215,7 @@ def test_a_township_corrects_a_team_and_a_member(app, scratch_db):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert db.scalar("SELECT established_on FROM teams WHERE id = ?", [team_id]) == founded
     at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member_id = at.selectbox(key="manage_member").value
     _in_form(at.text_input, "member_basics")[0].input("赵更正")
     _button(at, "保存更正").click().run()

@@ -336,6 +336,7 @@ def test_the_message_names_the_fields_and_masks_phones_as_the_viewer_sees_them()
 # The page: the record changes between the form's draw and its submit ---------------------------------
 def test_members_page_refuses_a_form_whose_member_changed_meanwhile(app, scratch_db):
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member = at.selectbox(key="manage_member").value
     # another user saves the same member while this form is open
     teams.update_member(scratch_db, user_row(scratch_db, "admin"), member, {"specialty": "其他用户填写"})
@@ -395,6 +396,7 @@ def test_teams_page_saves_twice_from_one_view(app, scratch_db):
 
 def test_members_page_saves_training_then_insurance_from_one_view(app, scratch_db):
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member = at.selectbox(key="manage_member").value
     open_tab(at, "member_tab", "培训与保险")
     widget(at.checkbox, "已通过培训").check()
