@@ -13,6 +13,7 @@ async def lifespan(_app):
     from emergency.ui import state
 
     state.get_db()  # creates and fills the database on the very first start; starts the scheduler
+    state.preload_modules()  # folium and the other pages' modules imported before the first view
     yield
 
 
