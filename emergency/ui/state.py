@@ -67,13 +67,23 @@ def demo_banner(db: Database) -> None:
         st.caption("注意：当前为演示数据：人员姓名、电话、身份证号均为程序生成的虚构信息。")
 
 
+# streamlit_folium declares its browser component when it is imported, which must happen in a run of
+# the app (the component is registered with the running app's registry; imported at the server's start
+# the map's frame stays empty): the modules that import it are left to the page, folium is preloaded.
+IN_A_RUN = frozenset({"folium_view", "resources_widgets"})
+
+
 def helper_modules() -> list[str]:
-    """The modules of emergency/ui that are not page scripts (those run, they are not imported)."""
+    """The modules preload_modules imports: folium and its plugins (what streamlit_folium imports), the
+    map's domain module, and the modules of emergency/ui that are neither page scripts (those run, they
+    are not imported) nor IN_A_RUN."""
     from . import nav
 
     here = Path(__file__).parent
     pages = {Path(spec.path).stem for spec in (*nav.PAGES, *nav.PUBLIC_PAGES)}
-    return sorted(f"emergency.ui.{p.stem}" for p in here.glob("*.py") if p.stem not in pages | {"__init__"})
+    skip = pages | IN_A_RUN | {"__init__"}
+    own = sorted(f"emergency.ui.{p.stem}" for p in here.glob("*.py") if p.stem not in skip)
+    return ["folium", "folium.plugins", "emergency.mapview", *own]
 
 
 def preload_modules() -> threading.Thread:
