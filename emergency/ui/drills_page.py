@@ -58,9 +58,12 @@ if user.role != "viewer":
     record_actions.saved("log_drill", _open_drill, "演练")
     record_actions.duplicate_prompt("log_drill", _save_drill, "已登记演练")
     v = record_actions.version("log_drill")  # a successful save draws the form afresh (empty)
-    # open for a township operator; for the county, the form runs only once opened
-    log_box = lazy_expander("登记一次演练", "log_drill_open", expanded=user.role == "township")
-if user.role != "viewer" and log_box.open:
+    if user.role == "township":  # open for a township operator: a plain expander (no rerun of its own)
+        log_box, log_open = st.expander("登记一次演练", expanded=True), True
+    else:  # for the county, the form runs only once opened
+        log_box = lazy_expander("登记一次演练", "log_drill_open")
+        log_open = bool(log_box.open)
+if user.role != "viewer" and log_open:
     with log_box:
         levels = list(enums.DRILL_LEVELS) if user.is_admin else ["township", "village", "enterprise"]
         c1, c2, c3 = st.columns(3)
