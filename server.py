@@ -3,7 +3,6 @@ lifespan opens the database and starts the scheduler when the server starts, so 
 run after a restart even before anybody opens a page.
 """
 
-import threading
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -14,7 +13,7 @@ async def lifespan(_app):
     from emergency.ui import state
 
     state.get_db()  # creates and fills the database on the very first start; starts the scheduler
-    threading.Thread(target=state.warm_up, name="warm-up", daemon=True).start()
+    state.preload_modules()  # folium and the other pages' modules imported before the first view
     yield
 
 

@@ -1038,6 +1038,19 @@ def planned_list(db: Database, today: date, *, year: int | None = None, township
     return rows
 
 
+def open_planned_choices(db: Database, township_code: str | None) -> dict[str, int]:
+    """{"2026-05-12 title": id} of the planned drills still open (status planned) of one township, or
+    of the county itself when township_code is None: what a drill being logged may carry out. Filtered
+    in SQL (planned_list reads a whole county's plans)."""
+    rows = db.query(
+        "SELECT p.planned_on, p.title, p.id FROM planned_drills p LEFT JOIN townships t ON t.code = p.township_code"
+        f" WHERE p.status = 'planned' AND p.township_code IS NOT DISTINCT FROM ? AND {live('planned_drills', 'p')}"
+        " ORDER BY p.planned_on, t.sort_order, p.id",
+        [township_code],
+    )
+    return {f"{planned_on} {title}": int(i) for planned_on, title, i in rows}
+
+
 def planned_years(db: Database) -> list[int]:
     """The years with planned drills, earliest first."""
     return [

@@ -609,8 +609,13 @@ def connected_detail(db: Database, year: int, today: date | None = None, rules: 
 
 
 def roll_call_years(db: Database) -> list[int]:
-    """The years with roll calls, latest first."""
-    return [int(y) for (y,) in db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC")]
+    """The years with roll calls, latest first (kept until a write to the calls; a copy)."""
+    rows = db.memo(
+        ("calls",),
+        ("roll_call_years",),
+        lambda: db.query("SELECT DISTINCT year(called_at) FROM roll_calls ORDER BY 1 DESC"),
+    )
+    return [int(y) for (y,) in rows]
 
 
 def connected_townships(db: Database, year: int) -> int:

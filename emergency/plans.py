@@ -389,7 +389,12 @@ PLAN_LABELS = {
 
 def active_plans(db: Database) -> dict[str, str]:
     """{code: name} of the plans in force (not retired), in code order: what a drill can exercise."""
-    return dict(db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"))
+    rows = db.memo(
+        ("plans",),
+        ("active_plans",),
+        lambda: db.query("SELECT code, name FROM plans WHERE status = 'active' ORDER BY code"),
+    )
+    return dict(rows)  # a copy: the kept rows are shared
 
 
 def _plan_row(cur: Cursor, code: str) -> dict:

@@ -516,6 +516,14 @@ def open_tab(at, key: str, label: str):
     return at.run()
 
 
+def open_expander(at, *keys: str):
+    """Open the lazy expanders `keys` (widgets.lazy_expander: a closed one runs nothing) and rerun,
+    as a click on them does in the browser."""
+    for key in keys:
+        at.session_state[key] = True
+    return at.run()
+
+
 def each_tab(at, key: str):
     """`at` with each tab of the page's lazy tabs `key` open in turn, the first included (a check over
     what a page shows must look under every tab: hidden tabs are not drawn)."""

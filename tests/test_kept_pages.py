@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from emergency import archive, drills, enterprises, reports, teams
-from emergency.resources import stock
-from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, untrain_a_member
+from emergency import archive, drills, enterprises, reports, roster, teams
+from emergency.resources import coverage, registry, stock
+from tests.helpers import assert_cached_while_the_scheduler_writes, count_calls, open_expander, untrain_a_member
 
 PAGES = [
     ("emergency/ui/teams_page.py", teams, "team_page", "town100"),
@@ -19,6 +19,9 @@ PAGES = [
     ("emergency/ui/calendar_page.py", drills, "planned_list", "town100"),
     ("emergency/ui/archive_page.py", archive, "incomplete_page", "admin"),
     ("emergency/ui/resources_stock_page.py", stock, "stock_frame", "admin"),
+    ("emergency/ui/resources_registry_page.py", registry, "listing", "town100"),
+    ("emergency/ui/resources_coverage_page.py", coverage, "nearest_resources", "admin"),
+    ("emergency/ui/coverage_page.py", roster, "teams_serving", "leader"),
 ]
 
 
@@ -35,6 +38,7 @@ def test_the_members_list_shows_a_save_made_on_the_page(app, scratch_db):
     """What the kept list shows follows the app's own writes: a member's specialty saved from the
     page's form is in the list at once."""
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member = at.selectbox(key="manage_member").value
     name = scratch_db.scalar("SELECT name FROM members WHERE id = ?", [member])
     next(t for t in at.text_input if t.label == "专长").input("页面保存的专长")

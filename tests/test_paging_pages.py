@@ -8,7 +8,7 @@ import re
 
 from emergency import drills, paging, teams
 from emergency.db import local_today
-from tests.helpers import open_tab
+from tests.helpers import open_expander, open_tab
 
 TOWN = "410325100"  # 城关镇
 
@@ -76,6 +76,7 @@ def test_members_page_pickers_offer_a_bounded_search(app, scratch_db):
         [TOWN],
     )
     at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     total, _, pages = pager_line(at, "members")
     assert total == teams.member_count(db, township_code=TOWN)
     assert len(at.dataframe[0].value) == min(total, 200) and (pages == 1 or len(at.dataframe[0].value) == 200)
@@ -97,6 +98,7 @@ def test_members_page_pickers_offer_a_bounded_search(app, scratch_db):
 def test_a_member_is_moved_to_a_team_found_by_the_picker(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member = int(at.selectbox(key="manage_member").value)
     own = teams.team_choices(db, "", township_code=TOWN, limit=10_000)
     current = db.scalar("SELECT team_id FROM members WHERE id = ?", [member])

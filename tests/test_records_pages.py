@@ -5,7 +5,7 @@ from datetime import date
 
 from emergency import stats
 from emergency.db import local_today
-from tests.helpers import open_tab, user_row
+from tests.helpers import open_expander, open_tab, user_row
 
 CHENGGUAN = "410325100"
 
@@ -201,6 +201,7 @@ def test_a_township_voids_a_team_on_the_teams_page_and_its_members_go_along(app,
     assert not any(f"编号 {team_id}）" in o for o in at.selectbox(key="team_detail").options)
     assert any(e.label == "已作废的队伍（1）" for e in at.expander)
     at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     assert any(e.label == f"已作废的队员（{members}）" for e in at.expander)
 
 
@@ -214,6 +215,7 @@ def test_a_township_corrects_a_team_and_a_member(app, scratch_db):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert db.scalar("SELECT established_on FROM teams WHERE id = ?", [team_id]) == founded
     at = app("emergency/ui/members_page.py", as_user="town100", db=db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member_id = at.selectbox(key="manage_member").value
     _in_form(at.text_input, "member_basics")[0].input("赵更正")
     _button(at, "保存更正").click().run()
@@ -224,6 +226,7 @@ def test_a_township_corrects_a_team_and_a_member(app, scratch_db):
 def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/calendar_page.py", as_user="town100", db=db)
+    open_expander(at, "planned_done_open")  # its forms run only while open
     planned = at.selectbox(key="planned_pick").value
     planned_id = int(planned.split()[0])
     _in_form(at.text_input, "edit_planned")[0].input("城关镇防汛演练（更名）")
@@ -259,6 +262,7 @@ def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app,
 def test_an_enterprise_address_is_corrected_on_its_page(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/enterprises_page.py", as_user="town100", db=db)
+    open_expander(at, "edit_enterprise_open")  # the edit forms run only while open
     chosen = int(at.selectbox(key="edit_enterprise_pick").value.split()[0])
     _in_form(at.text_input, "enterprise_basics")[0].input("城关镇解放路 8 号")
     _button(at, "保存更正").click().run()

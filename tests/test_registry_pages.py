@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from emergency.db import local_today
 from emergency.ui.widgets import status_label
-from tests.helpers import user_row
+from tests.helpers import open_expander, user_row
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +121,7 @@ def test_teams_page_detail_and_export(app):
 
 def test_members_page_filters_and_manage(app, scratch_db):
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     total = len(at.dataframe[0].value)
     at.checkbox[0].check().run()
     assert 0 < len(at.dataframe[0].value) < total

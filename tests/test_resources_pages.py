@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import each_tab, open_tab
+from tests.helpers import each_tab, open_expander, open_tab
 
 STOCK, REGISTRY, COVERAGE = (
     "emergency/ui/resources_stock_page.py",
@@ -87,6 +87,7 @@ def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scra
         ("assault_boat", 2)
     ]
     open_tab(at, "registry_tab", "隐患点")
+    open_expander(at, "create_hazards_open")  # the create form runs only while open
     for text in at.text_input:
         if text.label == "隐患点编号":
             text.input("UI-H001")
@@ -100,6 +101,8 @@ def test_registry_page_saves_team_equipment_and_creates_a_hazard_point(app, scra
 def test_hazard_record_shows_route_links_a_drill_and_voids(app, scratch_db):
     at = app(REGISTRY, as_user="town101", db=scratch_db)
     open_tab(at, "registry_tab", "隐患点")
+    assert not [s for s in at.selectbox if s.key == "hazard_record"]  # closed: nothing read or drawn
+    open_expander(at, "hazard_record_open")
     label = at.selectbox(key="hazard_record").value
     hazard = scratch_db.scalar("SELECT id FROM hazard_points WHERE code || ' ' || name = ?", [label])
     route = scratch_db.scalar("SELECT evacuation_route FROM hazard_points WHERE id = ?", [hazard])
@@ -161,6 +164,7 @@ def test_the_figures_tab_is_read_only_for_others(app):
 def test_a_shelter_and_a_depot_are_corrected_on_their_pages_and_a_stale_form_is_refused(app, scratch_db):
     db = scratch_db
     at = app(REGISTRY, as_user="town100", db=db)
+    open_expander(at, "edit_shelters_open")
     shelter = at.selectbox(key="edit_shelters_pick").value
     before = db.query_dicts("SELECT * FROM shelters WHERE id = ?", [shelter])[0]
     assert before["township_code"] == "410325100"
@@ -182,6 +186,7 @@ def test_a_shelter_and_a_depot_are_corrected_on_their_pages_and_a_stale_form_is_
     assert at.error and db.scalar("SELECT capacity FROM shelters WHERE id = ?", [shelter]) == 999
 
     at = app(STOCK, as_user="admin", db=db)
+    open_expander(at, "edit_depots_open")
     depot = at.selectbox(key="edit_depots_pick").value
     at.text_input(key=f"edit_depots_{depot}_address").input("县应急管理局后院")
     at.text_input(key=f"edit_depots_{depot}_custodian_phone").input("13912345678")
@@ -194,7 +199,11 @@ def test_a_shelter_and_a_depot_are_corrected_on_their_pages_and_a_stale_form_is_
 
 def test_a_viewer_gets_no_edit_form_and_an_operator_only_their_townships_records(app):
     at = app(REGISTRY, as_user="leader")
+    assert not [e for e in at.expander if e.label.startswith("修改")]
+    open_expander(at, "edit_shelters_open")  # no such expander for a viewer: nothing drawn either way
     assert not [s for s in at.selectbox if s.key and s.key.startswith("edit_")]
     at = app(REGISTRY, as_user="town100")
+    assert any(e.label == "修改避难场所" for e in at.expander)
+    open_expander(at, "edit_shelters_open")
     picks = [s for s in at.selectbox if s.key and s.key.startswith("edit_")]
     assert picks and all(opts for opts in (p.options for p in picks))

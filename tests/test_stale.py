@@ -13,7 +13,7 @@ from emergency.auth import User
 from emergency.db import local_today
 from emergency.stale import StaleRecord
 from tests.conftest import user_row
-from tests.helpers import open_tab
+from tests.helpers import open_expander, open_tab
 
 TODAY = date(2026, 11, 25)
 TOWN = "410325100"
@@ -336,6 +336,7 @@ def test_the_message_names_the_fields_and_masks_phones_as_the_viewer_sees_them()
 # The page: the record changes between the form's draw and its submit ---------------------------------
 def test_members_page_refuses_a_form_whose_member_changed_meanwhile(app, scratch_db):
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member = at.selectbox(key="manage_member").value
     # another user saves the same member while this form is open
     teams.update_member(scratch_db, user_row(scratch_db, "admin"), member, {"specialty": "其他用户填写"})
@@ -395,6 +396,7 @@ def test_teams_page_saves_twice_from_one_view(app, scratch_db):
 
 def test_members_page_saves_training_then_insurance_from_one_view(app, scratch_db):
     at = app("emergency/ui/members_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "manage_member_open", "new_member_open")  # their forms run only while open
     member = at.selectbox(key="manage_member").value
     open_tab(at, "member_tab", "培训与保险")
     widget(at.checkbox, "已通过培训").check()
@@ -414,6 +416,7 @@ def test_members_page_saves_training_then_insurance_from_one_view(app, scratch_d
 
 def test_enterprises_page_edits_then_closes_from_one_view(app, scratch_db):
     at = app("emergency/ui/enterprises_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "edit_enterprise_open")  # the edit forms run only while open
     eid = int(at.selectbox(key="edit_enterprise_pick").value.split()[0])
     [t for t in at.text_input if t.label == "联系人"][-1].input(
         "吴十"
@@ -440,6 +443,7 @@ def test_a_record_closed_meanwhile_is_not_swapped_for_the_next_one_in_the_list(a
             scratch_db, op, {"title": title, "level": "township", "township_code": TOWN, "planned_on": local_today()}
         )
     at = app("emergency/ui/calendar_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "planned_done_open")  # its forms run only while open
     picker = at.selectbox(key="planned_pick")
     picker.set_value(next(o for o in picker.options if o.startswith(f"{planned} "))).run()
     drills.cancel_planned(scratch_db, admin, planned, "管理员取消")

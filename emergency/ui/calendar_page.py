@@ -20,6 +20,7 @@ from emergency.ui.widgets import (
     export_list,
     kept,
     label_of,
+    lazy_expander,
     page_help,
     page_number,
     pager,
@@ -41,12 +42,16 @@ page_help("drill-calendar")
 towns = township_options(db)
 names = {v: k for k, v in towns.items()}
 cols = st.columns(2)
-year = year_select("年度", drills.planned_years(db), container=cols[0])
+year = year_select("年度", kept(db, ("planned_years",), lambda: drills.planned_years(db)), container=cols[0])
 default = list(towns).index(names[user.township_code]) if user.township_code in names else 0
 township = towns[cols[1].selectbox("乡镇", list(towns), index=default)]
 
 rows = kept(db, ("planned", year, township), lambda: drills.planned_list(db, today, year=year, township_code=township))
-counts = pd.Series([r["state"] for r in rows]).value_counts().to_dict() if rows else {}
+counts = kept(
+    db,
+    ("planned_counts", year, township),
+    lambda: pd.Series([r["state"] for r in rows]).value_counts().to_dict() if rows else {},
+)
 st.caption(
     f"{year} 年共 {len(rows)} 项："
     + "、".join(f"{label} {counts.get(code, 0)}" for code, label in PLANNED_STATUS_LABELS.items())
@@ -80,7 +85,7 @@ if view == "按月列表":
         export_list(
             db,
             user,
-            pd.DataFrame(rows),
+            lambda: pd.DataFrame(rows),  # built at the click, not at every rerun
             PLANNED_COLUMNS,
             f"{year}年演练计划",
             key="export_planned",
@@ -165,7 +170,9 @@ if user.role != "viewer":
         own = {"县级（全县）": None, **own}
     active_plans = plans.active_plans(db)
     record_actions.saved("new_planned")
-    with st.expander("新增演练计划"), st.form(record_actions.form_key("new_planned")):
+    new_box = lazy_expander("新增演练计划", "new_planned_open")  # the form runs only while open
+if user.role != "viewer" and new_box.open:
+    with new_box, st.form(record_actions.form_key("new_planned")):
         title = st.text_input("演练名称 *")
         town_label = st.selectbox("所属乡镇 *", list(own))
         plan_code = st.selectbox("演练预案", list(active_plans), format_func=lambda c: f"{c} {active_plans[c]}")
@@ -184,52 +191,59 @@ if user.role != "viewer":
             record_actions.save_and_clear(
                 "new_planned", lambda: drills.create_planned(db, user, data), "已新增演练计划"
             )
-    open_rows = {
-        f"{r['id']} {r['planned_on']} {r['title']}": r
-        for r in rows
-        if r["status"] == "planned" and user.may_write(r["township_code"])
-    }
-    if open_rows:
-        with st.expander("完成或取消计划"):
-            label = picker(  # the year's open plans can be thousands: the first matches only
-                "演练计划",
-                "planned_pick",
-                lambda text: {k: k for k in [k for k in open_rows if text in k][: paging.PICK_LIMIT]},
-                what="演练计划",
+if user.role != "viewer":
+    open_rows = kept(  # the year's open plans this user may change (thousands at the county's size)
+        db,
+        ("planned_open", year, township, user.role, user.township_code),
+        lambda: {
+            f"{r['id']} {r['planned_on']} {r['title']}": r
+            for r in rows
+            if r["status"] == "planned" and user.may_write(r["township_code"])
+        },
+    )
+    done_box = lazy_expander("完成或取消计划", "planned_done_open") if open_rows else None
+if user.role != "viewer" and done_box is not None and done_box.open:
+    with done_box:
+        label = picker(  # the year's open plans can be thousands: the first matches only
+            "演练计划",
+            "planned_pick",
+            lambda text: {k: k for k in [k for k in open_rows if text in k][: paging.PICK_LIMIT]},
+            what="演练计划",
+        )
+        if label is not None:  # nothing matching the search: no plan to complete or cancel
+            planned = open_rows[label]
+            seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
+            drill_id = picker(  # the township's drills since the plan's year began, found by a search
+                "演练记录",
+                "planned_drill_pick",
+                lambda text: drills.drill_choices(
+                    db,
+                    text,
+                    township_code=planned["township_code"],
+                    since=date(planned["planned_on"].year, 1, 1),
+                ),
+                what="演练记录",
             )
-            if label is not None:  # nothing matching the search: no plan to complete or cancel
-                planned = open_rows[label]
-                seen = drawn("planned", drills.planned_record(db, planned["id"]))  # what a save is checked against
-                drill_id = picker(  # the township's drills since the plan's year began, found by a search
-                    "演练记录",
-                    "planned_drill_pick",
-                    lambda text: drills.drill_choices(
-                        db,
-                        text,
-                        township_code=planned["township_code"],
-                        since=date(planned["planned_on"].year, 1, 1),
-                    ),
-                    what="演练记录",
-                )
-                left, right = st.columns(2)
-                with left.form("complete_planned"):
-                    st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
-                    if st.form_submit_button("标记为已完成", disabled=drill_id is None) and drill_id is not None:
-                        write_feedback(
-                            lambda: drills.link_planned(db, user, planned["id"], int(drill_id), expected=seen),
-                            "已标记为完成。",
-                            "planned",
-                        )
-                with right.form("cancel_planned"):
-                    reason = st.text_input("取消原因 *")
-                    if st.form_submit_button("取消计划"):
-                        write_feedback(
-                            lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
-                            "已取消。",
-                            "planned",
-                        )
-                record_actions.edit_planned(db, user, planned["id"], active_plans)
-                record_actions.void_section(
-                    db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
-                )
+            left, right = st.columns(2)
+            with left.form("complete_planned"):
+                st.markdown("已开展：关联演练记录（新演练请在“演练记录”页登记时选择对应计划）")
+                if st.form_submit_button("标记为已完成", disabled=drill_id is None) and drill_id is not None:
+                    write_feedback(
+                        lambda: drills.link_planned(db, user, planned["id"], int(drill_id), expected=seen),
+                        "已标记为完成。",
+                        "planned",
+                    )
+            with right.form("cancel_planned"):
+                reason = st.text_input("取消原因 *")
+                if st.form_submit_button("取消计划"):
+                    write_feedback(
+                        lambda: drills.cancel_planned(db, user, planned["id"], reason, expected=seen),
+                        "已取消。",
+                        "planned",
+                    )
+            record_actions.edit_planned(db, user, planned["id"], active_plans)
+            record_actions.void_section(
+                db, user, "planned_drills", planned["id"], planned["township_code"], planned["title"]
+            )
+if user.role != "viewer":
     record_actions.voided_section(db, user, "planned_drills")

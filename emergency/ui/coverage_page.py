@@ -6,22 +6,23 @@ import pandas as pd
 import streamlit as st
 
 from emergency import enums, roster
-from emergency.db import local_today
+from emergency.db import Database, local_today
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
-from emergency.ui.widgets import AMBER, RED, label_of, page_help, show_table
+from emergency.ui.widgets import AMBER, RED, draw_prepared, kept, label_of, lazy_expander, page_help, prepared_table
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_coverage(db_path: str, generations: tuple[int, ...], today: date, value: str):
-    """The township x domain cells and the matrix drawn (domains as rows), kept until a committed
-    write touches a table family they read (db.generation_of(*roster.COVERAGE_READS)), per day and
-    measure."""
-    cells = roster.coverage(get_db(), today)
+def coverage_view(db: Database, today: date, value: str):
+    """The township x domain cells, the matrix drawn (domains as rows), the gaps and the table of the
+    county-only cells as drawn: kept (widgets.kept) until a committed write touches a table family
+    they read (roster.COVERAGE_READS), per day and measure; shared, never changed."""
+    cells = roster.coverage(db, today)
     matrix = roster.coverage_matrix(cells, value).T
     matrix.index.name = "领域"
     shown = marked(matrix, roster.coverage_matrix(cells, "teams").T, roster.coverage_matrix(cells, "local_teams").T)
-    return cells, shown
+    found = roster.gaps(cells)
+    county_only = prepared_table(found[found["kind"] != "无任何队伍"], {"township_name": "乡镇", "domain_name": "领域"})
+    return cells, shown, found, county_only
 
 
 def marked(values: pd.DataFrame, teams: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
@@ -47,9 +48,9 @@ today = local_today()
 measure = st.radio("单元格显示", ["队伍数（支）", "队员数（人）"], horizontal=True)
 value = "teams" if measure.startswith("队伍") else "members"
 # Domains as rows, townships as columns: 16 short township names fit the width of the page.
-cells, matrix = cached_coverage(str(db.path), db.generation_of(*roster.COVERAGE_READS), today, value)
-
-found = roster.gaps(cells)
+cells, matrix, found, county_only = kept(
+    db, ("coverage", value), lambda: coverage_view(db, today, value), roster.COVERAGE_READS
+)
 no_team = found[found["kind"] == "无任何队伍"]
 cols = st.columns(3)
 cols[0].metric("乡镇 × 领域", f"{len(cells)}")
@@ -69,8 +70,10 @@ if len(no_team):
         st.error(f"{domain_name}：{townships} 没有任何队伍覆盖")
 else:
     st.success("每个乡镇的每个领域都至少有一支队伍覆盖。")
-with st.expander("仅有县级/全县性队伍覆盖的单元"):
-    show_table(found[found["kind"] != "无任何队伍"], {"township_name": "乡镇", "domain_name": "领域"})
+county_box = lazy_expander("仅有县级/全县性队伍覆盖的单元", "coverage_county_only")
+with county_box:
+    if county_box.open:
+        draw_prepared(county_only)
 
 st.subheader("查看某一单元的队伍")
 names = dict(zip(cells["township_code"], cells["township_name"]))
@@ -82,13 +85,13 @@ with pickers[1]:
     domain = st.selectbox(
         "领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS), key="drill_domain"
     )
-serving = roster.teams_serving(db, user, township, domain, today)
-st.caption(
-    f"{names[township]} · {enums.HAZARD_DOMAINS[domain]}：{len(serving)} 支队伍，"
-    f"在册队员 {int(serving['member_count'].sum()) if len(serving) else 0} 人"
-)
-if len(serving):
-    show_table(
+
+
+def _serving_view() -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    serving = roster.teams_serving(db, user, township, domain, today)
+    if not len(serving):
+        return serving, None
+    return serving, prepared_table(
         serving,
         {
             "name": "队伍名称",
@@ -101,5 +104,17 @@ if len(serving):
         },
         {"kind": enums.TEAM_KINDS, "level": enums.TEAM_LEVELS},
     )
+
+
+# the cell's teams as drawn, per viewer (phones masked for the role and township), kept like the matrix
+serving, serving_table = kept(
+    db, ("coverage_serving", user.role, user.township_code, township, domain), _serving_view, roster.COVERAGE_READS
+)
+st.caption(
+    f"{names[township]} · {enums.HAZARD_DOMAINS[domain]}：{len(serving)} 支队伍，"
+    f"在册队员 {int(serving['member_count'].sum()) if len(serving) else 0} 人"
+)
+if serving_table is not None:
+    draw_prepared(serving_table)
 else:
     st.warning("该单元没有任何队伍。")

@@ -18,6 +18,7 @@ from emergency.ui.widgets import (
     export_list,
     kept,
     label_of,
+    lazy_expander,
     page_help,
     page_number,
     pager,
@@ -57,7 +58,13 @@ if user.role != "viewer":
     record_actions.saved("log_drill", _open_drill, "演练")
     record_actions.duplicate_prompt("log_drill", _save_drill, "已登记演练")
     v = record_actions.version("log_drill")  # a successful save draws the form afresh (empty)
-    with st.expander("登记一次演练", expanded=user.role == "township"):
+    if user.role == "township":  # open for a township operator: a plain expander (no rerun of its own)
+        log_box, log_open = st.expander("登记一次演练", expanded=True), True
+    else:  # for the county, the form runs only once opened
+        log_box = lazy_expander("登记一次演练", "log_drill_open")
+        log_open = bool(log_box.open)
+if user.role != "viewer" and log_open:
+    with log_box:
         levels = list(enums.DRILL_LEVELS) if user.is_admin else ["township", "village", "enterprise"]
         c1, c2, c3 = st.columns(3)
         level = c1.selectbox("演练层级", levels, format_func=label_of(enums.DRILL_LEVELS), key="log_level")
@@ -77,11 +84,7 @@ if user.role != "viewer":
                 lambda text: {v: k for k, v in enterprises.enterprise_choices(db, text, township).items()},
                 container=c3,
             )
-        open_plans = {
-            f"{p['planned_on']} {p['title']}": p["id"]
-            for p in drills.planned_list(db, today, township_code=township)
-            if p["status"] == "planned" and (p["township_code"] == township)
-        }
+        open_plans = kept(db, ("open_planned", township), lambda: drills.open_planned_choices(db, township))
         default_organiser = (
             "嵩县应急管理局"
             if level == "county"
@@ -152,7 +155,7 @@ if user.role != "viewer":
                 )
 
 cols = st.columns(3)
-year = year_select("年度", drills.drill_years(db), container=cols[0])
+year = year_select("年度", kept(db, ("drill_years",), lambda: drills.drill_years(db)), container=cols[0])
 towns_all = township_options(db)
 default_town = list(towns_all).index(town_names[user.township_code]) if user.township_code in town_names else 0
 township_filter = towns_all[cols[1].selectbox("乡镇", list(towns_all), index=default_town)]

@@ -9,27 +9,21 @@ import pandas as pd
 import streamlit as st
 
 from emergency import drills, reports, stats, teams
-from emergency.db import local_today
+from emergency.db import Database, local_today
 from emergency.deadlines import is_late, plan_deadlines
 from emergency.enums import DRILL_LEVELS, HAZARD_DOMAINS
 from emergency.stats import STAT_LABELS, year_stats
 from emergency.ui import nav
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import draw_frame, page_help, year_select
+from emergency.ui.widgets import draw_prepared, kept, page_help, prepared_frame, year_select
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_years(db_path: str, generations: tuple[int, ...]) -> list[int]:
-    return drills.drill_years(get_db())
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_overview(db_path: str, generations: tuple[int, ...], year: int, today: date) -> dict:
-    """What the page shows (about 30 queries, two chart specifications validated by altair): kept
-    until a committed write touches a table family it reads (db.generation_of(*stats.OVERVIEW_READS);
-    the scheduler's bookkeeping does not), per year shown and day."""
-    db = get_db()
+def overview(db: Database, year: int, today: date) -> dict:
+    """What the page shows (about 30 queries, two chart specifications validated by altair, its tables
+    as drawn): kept (widgets.kept) until a committed write touches a table family it reads
+    (stats.OVERVIEW_READS; the scheduler's bookkeeping does not), per year shown and day. Shared by
+    every session, never changed."""
     plans_late = [p for p in plan_deadlines(db, today) if is_late(p["drill_status"]) or is_late(p["evaluation_status"])]
     monthly = drills.monthly_by_level(db, year)
     monthly["层级"] = monthly["level"].map(DRILL_LEVELS)
@@ -61,27 +55,32 @@ def cached_overview(db_path: str, generations: tuple[int, ...], year: int, today
         "paragraph": reports.report_paragraph(reports.report_figures(db, year)),
         "kpi": year_stats(db, today.year, as_of=today),
         "actions": drills.action_counts(db, today),
-        "plans_late": pd.DataFrame(
-            [
-                {
-                    "预案": p["name"],
-                    "最近演练": p["last_drill_on"],
-                    "演练到期": p["drill_due_on"],
-                    "最近评估（或修订）": p["evaluation_clock_from"],
-                    "评估到期": p["evaluation_due_on"],
-                }
-                for p in plans_late
-            ],
-            columns=["预案", "最近演练", "演练到期", "最近评估（或修订）", "评估到期"],
+        "plans_late_count": len(plans_late),
+        "plans_late": prepared_frame(
+            pd.DataFrame(
+                [
+                    {
+                        "预案": p["name"],
+                        "最近演练": p["last_drill_on"],
+                        "演练到期": p["drill_due_on"],
+                        "最近评估（或修订）": p["evaluation_clock_from"],
+                        "评估到期": p["evaluation_due_on"],
+                    }
+                    for p in plans_late
+                ],
+                columns=["预案", "最近演练", "演练到期", "最近评估（或修订）", "评估到期"],
+            )
         ),
         "monthly_chart": monthly_chart.to_dict(),
-        "monthly_table": monthly.pivot_table(
-            index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0
+        "monthly_table": prepared_frame(
+            monthly.pivot_table(index="月份", columns="层级", values="drills", aggfunc="sum", fill_value=0)
         ),
         "coverage_chart": coverage_chart.to_dict(),
-        "coverage_table": coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
-            ["领域", "队伍（支）", "涉及乡镇（个）"]
-        ],
+        "coverage_table": prepared_frame(
+            coverage.rename(columns={"teams": "队伍（支）", "townships": "涉及乡镇（个）"})[
+                ["领域", "队伍（支）", "涉及乡镇（个）"]
+            ]
+        ),
     }
 
 
@@ -92,10 +91,9 @@ page_help("overview")
 demo_banner(db)
 
 # This year is always offered (widgets.default_year), even before its first drill; then every year with drills.
-generations = db.generation_of(*stats.OVERVIEW_READS)
-year = year_select("统计年度", cached_years(str(db.path), generations))
+year = year_select("统计年度", kept(db, ("overview_years",), lambda: drills.drill_years(db), stats.OVERVIEW_READS))
 today = local_today()
-shown = cached_overview(str(db.path), generations, year, today)
+shown = kept(db, ("overview", year), lambda: overview(db, year, today), stats.OVERVIEW_READS)
 figures = shown["figures"]
 
 st.subheader(f"{year} 年度应急准备概况")
@@ -138,7 +136,7 @@ tiles[0].metric("在册队伍（支）", f"{kpi['teams']:,}")
 tiles[1].metric("在册队员（人）", f"{kpi['members']:,}")
 tiles[2].metric(f"{today.year}年演练（场次）", f"{kpi['drills']:,}")
 tiles[3].metric(f"{today.year}年参演（人次）", f"{int(kpi['participants']):,}")
-tiles[4].metric("逾期预案（项）", len(plans_late), help="演练或评估已逾期（或从未开展）的在用专项预案")
+tiles[4].metric("逾期预案（项）", shown["plans_late_count"], help="演练或评估已逾期（或从未开展）的在用专项预案")
 tiles[5].metric("未关闭整改（项）", actions["open"], help="演练发现问题的整改措施中尚未关闭的")
 tiles[5].caption(f"其中已过整改期限 {actions['overdue']} 项")
 with tiles[0]:
@@ -151,8 +149,8 @@ with tiles[4]:
     link("emergency/ui/plans_page.py", "预案清单")
 with tiles[5]:
     link("emergency/ui/actions_page.py", "整改跟踪")
-with st.expander(f"逾期的预案（{len(plans_late)} 项）"):
-    draw_frame(plans_late)
+with st.expander(f"逾期的预案（{shown['plans_late_count']} 项）"):
+    draw_prepared(plans_late)
 
 # Charts of the selected year -----------------------------------------------------------------------
 st.subheader(f"{year} 年演练与队伍覆盖")
@@ -161,12 +159,12 @@ with chart_left:
     st.markdown("**各月演练场次（按层级）**")
     st.vega_lite_chart(spec=shown["monthly_chart"], width="stretch")
     with st.expander("查看各月演练明细"):
-        draw_frame(shown["monthly_table"])
+        draw_prepared(shown["monthly_table"])
     link("emergency/ui/drills_page.py", "全部演练记录")
 with chart_right:
     st.markdown("**队伍覆盖领域（支）**")
     st.vega_lite_chart(spec=shown["coverage_chart"], width="stretch")
     with st.expander("查看覆盖明细"):
-        draw_frame(shown["coverage_table"])
+        draw_prepared(shown["coverage_table"])
     link("emergency/ui/coverage_page.py", "队伍覆盖分析")
     link("emergency/ui/teams_page.py", "按领域筛选队伍")

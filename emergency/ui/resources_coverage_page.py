@@ -10,7 +10,7 @@ from emergency.enums import RESOURCE_ITEMS
 from emergency.resources import coverage
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import lazy_tabs, page_help, show_table, write_feedback
+from emergency.ui.widgets import draw_prepared, kept, lazy_tabs, page_help, prepared_table, show_table, write_feedback
 
 user = require_login()
 db = get_db()
@@ -18,7 +18,7 @@ st.title("应急资源覆盖")
 page_help("resources-coverage")
 demo_banner(db)
 
-km = coverage.within_km(db)
+km = kept(db, ("within_km",), lambda: coverage.within_km(db))
 tab_cover, tab_figures = lazy_tabs(["覆盖分析", "乡镇人口与最低储备"], "coverage_tab")
 
 
@@ -26,39 +26,38 @@ def near(value) -> str:
     return f"{value['name']}（{value['km']:.2f} 公里）" if value else "—"
 
 
-with tab_cover:
-    if tab_cover.open:
-        rows = coverage.nearest_resources(db, km)
-        frame = pd.DataFrame(
-            [
-                {
-                    "code": r["code"],
-                    "name": r["name"],
-                    "team": near(r["nearest_team"]),
-                    "depot": near(r["nearest_depot"]),
-                    "state": "已覆盖" if r["covered"] else ("无坐标" if r["lat"] is None else "未覆盖"),
-                }
-                for r in rows
-            ],
-            columns=["code", "name", "team", "depot", "state"],
-        )
-        covered = sum(r["covered"] for r in rows)
-        placed = sum(r["lat"] is not None for r in rows)
-        st.subheader("隐患点最近的队伍和储备库")
-        st.caption(
-            f"直线（大圆）距离。{len(rows)} 个隐患点中 {placed} 个有坐标，{covered} 个在 {km:g} 公里内有救援队伍驻地；"
-            "没有坐标的隐患点无法计算。"
-        )
-        show_table(
+def cover_view(km: float) -> dict:
+    """The tab's figures and its three tables as drawn (prepared_table), kept (widgets.kept) until a
+    data write: a rerun computes no distance and formats no cell."""
+    rows = coverage.nearest_resources(db, km)
+    frame = pd.DataFrame(
+        [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "team": near(r["nearest_team"]),
+                "depot": near(r["nearest_depot"]),
+                "state": "已覆盖" if r["covered"] else ("无坐标" if r["lat"] is None else "未覆盖"),
+            }
+            for r in rows
+        ],
+        columns=["code", "name", "team", "depot", "state"],
+    )
+    capacity = pd.DataFrame(coverage.shelter_capacity(db))
+    capacity["population_text"] = capacity["population"].map(lambda v: "未登记" if pd.isna(v) else f"{int(v):,}")
+    capacity["per_100_text"] = capacity["per_100"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}")
+    capacity["enough"] = capacity["covers_threatened"].map({True: "正常", False: "需关注"})
+    short = pd.DataFrame(
+        coverage.shortages(db), columns=["township_name", "item_name", "unit", "quantity", "minimum", "item_code"]
+    )
+    return {
+        "points": len(rows),
+        "covered": sum(r["covered"] for r in rows),
+        "placed": sum(r["lat"] is not None for r in rows),
+        "nearest": prepared_table(
             frame, {"code": "编号", "name": "隐患点", "team": "最近队伍", "depot": "最近储备库", "state": "覆盖状态"}
-        )
-
-        st.subheader("各乡镇避难场所容量")
-        capacity = pd.DataFrame(coverage.shelter_capacity(db))
-        capacity["population_text"] = capacity["population"].map(lambda v: "未登记" if pd.isna(v) else f"{int(v):,}")
-        capacity["per_100_text"] = capacity["per_100"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}")
-        capacity["enough"] = capacity["covers_threatened"].map({True: "正常", False: "需关注"})
-        show_table(
+        ),
+        "capacity": prepared_table(
             capacity,
             {
                 "name": "乡镇",
@@ -69,25 +68,32 @@ with tab_cover:
                 "threatened": "隐患点威胁人数",
                 "enough": "容量状态",
             },
-        )
+        ),
+        "short": None
+        if short.empty
+        else prepared_table(
+            short,
+            {"township_name": "乡镇", "item_name": "物资", "unit": "单位", "quantity": "现有", "minimum": "最低储备"},
+        ),
+    }
 
-        st.subheader("低于乡镇最低储备的物资")
-        short = pd.DataFrame(
-            coverage.shortages(db), columns=["township_name", "item_name", "unit", "quantity", "minimum", "item_code"]
+
+with tab_cover:
+    if tab_cover.open:
+        view = kept(db, ("resources_coverage", km), lambda: cover_view(km))
+        st.subheader("隐患点最近的队伍和储备库")
+        st.caption(
+            f"直线（大圆）距离。{view['points']} 个隐患点中 {view['placed']} 个有坐标，{view['covered']} 个在 {km:g} "
+            "公里内有救援队伍驻地；没有坐标的隐患点无法计算。"
         )
-        if short.empty:
+        draw_prepared(view["nearest"])
+        st.subheader("各乡镇避难场所容量")
+        draw_prepared(view["capacity"])
+        st.subheader("低于乡镇最低储备的物资")
+        if view["short"] is None:
             st.caption("未设置乡镇最低储备，或各乡镇均已达到。")
         else:
-            show_table(
-                short,
-                {
-                    "township_name": "乡镇",
-                    "item_name": "物资",
-                    "unit": "单位",
-                    "quantity": "现有",
-                    "minimum": "最低储备",
-                },
-            )
+            draw_prepared(view["short"])
 
 
 with tab_figures:

@@ -24,11 +24,12 @@ from emergency.ui.resources_widgets import (
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
 from emergency.ui.widgets import (
+    draw_prepared,
+    kept_paged,
     label_of,
     lazy_tabs,
     page_help,
-    paged_frame,
-    show_table,
+    prepared_table,
     township_options,
     write_feedback,
 )
@@ -43,103 +44,137 @@ towns = township_options(db)
 names = {v: k for k, v in towns.items()}
 default = list(towns).index(names[user.township_code]) if user.township_code in names else 0
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
+viewer = (user.role, user.township_code)  # what masks the lists' phones
 
 tab_shelters, tab_hazards, tab_experts, tab_bases, tab_depots = lazy_tabs(
     ["应急避难场所", "隐患点", "专家库", "队伍驻地与备勤", "储备库导入导出"], "registry_tab"
 )
 with tab_shelters:
     if tab_shelters.open:
-        shelters = registry.listing(db, user, "shelters", township_code=township)
-        shelters = paged_frame("shelters", shelters, {"township": township})
-        shelters["coordinate"] = coordinate_text(shelters)  # for the page's rows only
-        shelters["open"] = shelters["is_open"].map({True: "开放", False: "关闭"})
-        show_table(
-            shelters,
-            {
-                "name": "场所名称",
-                "kind": "类型",
-                "township_name": "所属乡镇",
-                "capacity": "容纳人数",
-                "facilities": "设施",
-                "manager_name": "管理人",
-                "manager_phone": "管理人电话",
-                "coordinate": "坐标（WGS-84）",
-                "open": "开放状态",
-            },
-            {"kind": SHELTER_KINDS},
+
+        def _shelter_table(rows):
+            rows["coordinate"] = coordinate_text(rows)  # for the page's rows only
+            rows["open"] = rows["is_open"].map({True: "开放", False: "关闭"})
+            return prepared_table(
+                rows,
+                {
+                    "name": "场所名称",
+                    "kind": "类型",
+                    "township_name": "所属乡镇",
+                    "capacity": "容纳人数",
+                    "facilities": "设施",
+                    "manager_name": "管理人",
+                    "manager_phone": "管理人电话",
+                    "coordinate": "坐标（WGS-84）",
+                    "open": "开放状态",
+                },
+                {"kind": SHELTER_KINDS},
+            )
+
+        _, shelters, table = kept_paged(
+            db,
+            "shelters",
+            {"township": township},
+            lambda: registry.listing(db, user, "shelters", township_code=township),
+            _shelter_table,
+            depends=viewer,
         )
+        draw_prepared(table)
         registry_form(db, user, "shelters")
         registry_edit(db, user, "shelters", shelters)
         transfer_section(db, user, "shelters")
 with tab_hazards:
     if tab_hazards.open:
-        hazards = registry.listing(db, user, "hazards", township_code=township)
-        unplaced = int((hazards["lon"].isna() | hazards["lat"].isna()).sum())
+
+        def _hazard_table(rows):
+            rows["coordinate"] = coordinate_text(rows)
+            return prepared_table(
+                rows,
+                {
+                    "code": "编号",
+                    "name": "隐患点名称",
+                    "kind": "类型",
+                    "township_name": "所属乡镇",
+                    "village_name": "所属村（社区）",
+                    "people_threatened": "威胁人数",
+                    "households": "威胁户数",
+                    "responsible_name": "责任人",
+                    "responsible_phone": "责任人电话",
+                    "monitor_name": "监测员",
+                    "monitor_phone": "监测员电话",
+                    "coordinate": "坐标（WGS-84）",
+                },
+                {"kind": HAZARD_POINT_KINDS},
+            )
+
+        all_hazards, hazards, table = kept_paged(
+            db,
+            "hazards",
+            {"township": township},
+            lambda: registry.listing(db, user, "hazards", township_code=township),
+            _hazard_table,
+            depends=viewer,
+        )
+        unplaced = int((all_hazards["lon"].isna() | all_hazards["lat"].isna()).sum())
+        threatened = int(all_hazards["people_threatened"].sum()) if len(all_hazards) else 0
         st.caption(
-            f"共 {len(hazards)} 个隐患点，威胁 {int(hazards['people_threatened'].sum()) if len(hazards) else 0} 人；"
+            f"共 {len(all_hazards)} 个隐患点，威胁 {threatened} 人；"
             f"无坐标的 {unplaced} 个不在地图上标注（不做推测）。"
             "责任人和监测员是所在村叫应时要呼叫的人。"
         )
-        hazards = paged_frame("hazards", hazards, {"township": township})
-        hazards["coordinate"] = coordinate_text(hazards)
-        show_table(
-            hazards,
-            {
-                "code": "编号",
-                "name": "隐患点名称",
-                "kind": "类型",
-                "township_name": "所属乡镇",
-                "village_name": "所属村（社区）",
-                "people_threatened": "威胁人数",
-                "households": "威胁户数",
-                "responsible_name": "责任人",
-                "responsible_phone": "责任人电话",
-                "monitor_name": "监测员",
-                "monitor_phone": "监测员电话",
-                "coordinate": "坐标（WGS-84）",
-            },
-            {"kind": HAZARD_POINT_KINDS},
-        )
+        draw_prepared(table)
         hazard_record(db, user, township)
         registry_form(db, user, "hazards")
         registry_edit(db, user, "hazards", hazards)
         transfer_section(db, user, "hazards")
 with tab_experts:
     if tab_experts.open:
-        experts = registry.listing(db, user, "experts")
-        experts = paged_frame("experts", experts, {"township": township})
-        show_table(
-            experts,
-            {
-                "name": "姓名",
-                "field": "专业领域",
-                "unit": "工作单位",
-                "title": "职称",
-                "phone": "电话",
-                "availability": "可调用状态",
-            },
-            {"field": HAZARD_DOMAINS, "availability": EXPERT_AVAILABILITY},
+        _, experts, table = kept_paged(
+            db,
+            "experts",
+            {"township": township},
+            lambda: registry.listing(db, user, "experts"),
+            lambda rows: prepared_table(
+                rows,
+                {
+                    "name": "姓名",
+                    "field": "专业领域",
+                    "unit": "工作单位",
+                    "title": "职称",
+                    "phone": "电话",
+                    "availability": "可调用状态",
+                },
+                {"field": HAZARD_DOMAINS, "availability": EXPERT_AVAILABILITY},
+            ),
+            depends=viewer,
         )
+        draw_prepared(table)
         registry_form(db, user, "experts")
         registry_edit(db, user, "experts", experts)
         transfer_section(db, user, "experts")
 with tab_bases:
     if tab_bases.open:
-        frame = paged_frame("bases", bases.base_frame(db, township), {"township": township})
-        frame["coordinate"] = coordinate_text(frame)
-        show_table(
-            frame,
-            {
-                "name": "队伍名称",
-                "township_name": "所属乡镇",
-                "address": "驻地地址",
-                "coordinate": "驻地坐标（WGS-84）",
-                "staffing": "专兼职",
-                "supervising_unit": "主管单位",
-                "readiness": "备勤状态",
-            },
-            {"staffing": TEAM_STAFFING, "readiness": TEAM_READINESS},
+
+        def _base_table(rows):
+            rows["coordinate"] = coordinate_text(rows)
+            return prepared_table(
+                rows,
+                {
+                    "name": "队伍名称",
+                    "township_name": "所属乡镇",
+                    "address": "驻地地址",
+                    "coordinate": "驻地坐标（WGS-84）",
+                    "staffing": "专兼职",
+                    "supervising_unit": "主管单位",
+                    "readiness": "备勤状态",
+                },
+                {"staffing": TEAM_STAFFING, "readiness": TEAM_READINESS},
+            )
+
+        _, frame, table = kept_paged(
+            db, "bases", {"township": township}, lambda: bases.base_frame(db, township), _base_table
         )
+        draw_prepared(table)
         if user.role != "viewer" and len(frame):
             teams = dict(
                 zip(frame["name"] + "（" + frame["township_name"].fillna("县级") + "）", frame["id"], strict=True)

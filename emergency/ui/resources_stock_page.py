@@ -13,9 +13,9 @@ from emergency.ui.widgets import (
     draw_prepared,
     kept,
     label_of,
+    lazy_expander,
     page_help,
     prepared_table,
-    show_table,
     township_options,
     write_feedback,
 )
@@ -81,7 +81,7 @@ st.subheader("库存")
 draw_prepared(stock_table)
 
 if user.role != "viewer":
-    options = registry.options(db, "depots", township)
+    options = kept(db, ("depot_options", township), lambda: registry.options(db, "depots", township))
     left, right = st.columns(2)
     with left, st.form("stock_in"):
         st.markdown("**入库**")
@@ -135,24 +135,30 @@ if user.role != "viewer":
                 ),
                 "已出库",
             )
-    with st.expander("最低储备（低于时提醒）"), st.form("minimum"):
+    minimum_box = lazy_expander("最低储备（低于时提醒）", "stock_minimum_open")  # runs only while open
+if user.role != "viewer" and minimum_box.open:
+    with minimum_box, st.form("minimum"):
         depot = st.selectbox("储备库", list(options), key="min_depot")
         item = st.selectbox("物资", list(ITEMS), format_func=label_of(ITEMS), key="min_item")
         minimum = st.number_input("最低储备（0 为不设）", min_value=0, step=1, value=0)
         if st.form_submit_button("保存最低储备") and depot:
             write_feedback(lambda: stock.set_minimum(db, user, options[depot], item, int(minimum)), "已保存最低储备")
+if user.role != "viewer":
     registry_form(db, user, "depots")
     registry_edit(db, user, "depots", depots)
 transfer_section(db, user, "stock")  # opening balances and receipts from a file
 
 st.subheader("出入库记录")
-moves = stock.movements(db, limit=300)
-if township:
-    moves = moves[moves["township_code"] == township]
-if moves.empty:  # an empty grid draws blank cells
-    st.info("暂无出入库记录。")
-else:
-    show_table(
+
+
+def _moves_view() -> pd.DataFrame | None:
+    """The last 300 movements (of the township) as drawn, kept until a data write (widgets.kept)."""
+    moves = stock.movements(db, limit=300)
+    if township:
+        moves = moves[moves["township_code"] == township]
+    if moves.empty:
+        return None
+    return prepared_table(
         moves,
         {
             "moved_on": "日期",
@@ -167,3 +173,10 @@ else:
         },
         {"direction": STOCK_DIRECTIONS},
     )
+
+
+moves_table = kept(db, ("stock_moves", township), _moves_view)
+if moves_table is None:  # an empty grid draws blank cells
+    st.info("暂无出入库记录。")
+else:
+    draw_prepared(moves_table)

@@ -12,7 +12,16 @@ from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
-from emergency.ui.widgets import draw_frame, drawn, label_of, show_table, township_options, write_feedback
+from emergency.ui.widgets import (
+    draw_frame,
+    drawn,
+    kept,
+    label_of,
+    lazy_expander,
+    show_table,
+    township_options,
+    write_feedback,
+)
 
 
 def coordinate_text(frame: pd.DataFrame) -> pd.Series:
@@ -29,11 +38,12 @@ def registry_form(db: Database, user: User, key: str) -> None:
     spec = registry.registry(key)
     if user.role == "viewer":
         return
-    towns = _towns_for(db, user, spec)
-    with st.expander(f"登记{spec.what}"):
-        if spec.coordinates:
-            coordinate_picker(db, key, f"create_{key}_lon", f"create_{key}_lat")
-        _create_form(db, user, key, spec, towns)
+    box = lazy_expander(f"登记{spec.what}", f"create_{key}_open")  # its form costs nothing while closed
+    with box:
+        if box.open:
+            if spec.coordinates:
+                coordinate_picker(db, key, f"create_{key}_lon", f"create_{key}_lat")
+            _create_form(db, user, key, spec, _towns_for(db, user, spec))
 
 
 def _towns_for(db: Database, user: User, spec: registry.Registry) -> dict[str, str]:
@@ -61,33 +71,37 @@ def registry_edit(db: Database, user: User, key: str, frame: pd.DataFrame) -> No
     spec = registry.registry(key)
     if user.role == "viewer" or frame.empty:
         return
-    editable = {  # by id: a record renamed by this very form stays chosen
-        int(r["id"]): f"{r['id']} {r['name']}"
-        for r in frame.to_dict("records")
-        if user.may_write(None if pd.isna(r.get("township_code")) else r["township_code"])
-    }
-    if not editable:
+    # user.may_write per row: an admin any, a township operator their own township's
+    writable = frame if user.is_admin else frame[frame["township_code"] == user.township_code]
+    if writable.empty:
         return
+    box = lazy_expander(f"修改{spec.what}", f"edit_{key}_open")  # the record is read only while open
+    with box:
+        if box.open:
+            editable = {  # by id: a record renamed by this very form stays chosen
+                int(i): f"{i} {name}" for i, name in zip(writable["id"], writable["name"], strict=True)
+            }
+            _edit_form(db, user, key, spec, editable)
+
+
+def _edit_form(db: Database, user: User, key: str, spec: registry.Registry, editable: dict[int, str]) -> None:
     towns = _towns_for(db, user, spec)
-    with st.expander(f"修改{spec.what}"):
-        ids: list[int] = list(editable)
-        chosen = int(
-            st.selectbox(f"要修改的{spec.what}", ids, format_func=lambda i: editable[i], key=f"edit_{key}_pick")
-        )
-        record = registry.record_of(db, key, chosen)
-        seen = drawn(f"{key}_edit", record)
-        slot = f"edit_{key}_{chosen}"
-        if spec.coordinates:
-            st.session_state.setdefault(f"{slot}_lon", record["lon"])
-            st.session_state.setdefault(f"{slot}_lat", record["lat"])
-            coordinate_picker(db, slot, f"{slot}_lon", f"{slot}_lat")
-        with st.form(slot):
-            values = _record_fields(db, user, spec, towns, record, slot)
-            if st.form_submit_button("保存修改"):
-                changes = {k: v for k, v in values.items() if not (k in spec.phones and not v)}
-                write_feedback(
-                    lambda: registry.update(db, user, key, chosen, changes, expected=seen), "已保存。", f"{key}_edit"
-                )
+    ids: list[int] = list(editable)
+    chosen = int(st.selectbox(f"要修改的{spec.what}", ids, format_func=lambda i: editable[i], key=f"edit_{key}_pick"))
+    record = registry.record_of(db, key, chosen)
+    seen = drawn(f"{key}_edit", record)
+    slot = f"edit_{key}_{chosen}"
+    if spec.coordinates:
+        st.session_state.setdefault(f"{slot}_lon", record["lon"])
+        st.session_state.setdefault(f"{slot}_lat", record["lat"])
+        coordinate_picker(db, slot, f"{slot}_lon", f"{slot}_lat")
+    with st.form(slot):
+        values = _record_fields(db, user, spec, towns, record, slot)
+        if st.form_submit_button("保存修改"):
+            changes = {k: v for k, v in values.items() if not (k in spec.phones and not v)}
+            write_feedback(
+                lambda: registry.update(db, user, key, chosen, changes, expected=seen), "已保存。", f"{key}_edit"
+            )
 
 
 def _record_fields(
@@ -171,74 +185,88 @@ def transfer_section(db: Database, user: User, key: str) -> None:
     """导入 / 导出 of one registry: the template, a checked preview, every bad row named, all or nothing."""
     what = transfer.WHAT[key]
     exported = key in transfer.COLUMNS  # stock, team bases and equipment are imported only
-    with st.expander(f"导入、导出{what}" if exported else f"导入{what}"):
-        cols = st.columns(2)
-        cols[0].download_button(
-            f"下载{what}导入模板",
-            lambda: transfer.template_xlsx(key),  # built at the click, not on every run
-            file_name=f"{what}导入模板.xlsx",
+    box = lazy_expander(f"导入、导出{what}" if exported else f"导入{what}", f"transfer_{key}_open")
+    with box:
+        if box.open:
+            _transfer(db, user, key, what, exported)
+
+
+def _transfer(db: Database, user: User, key: str, what: str, exported: bool) -> None:
+    cols = st.columns(2)
+    cols[0].download_button(
+        f"下载{what}导入模板",
+        lambda: transfer.template_xlsx(key),  # built at the click, not on every run
+        file_name=f"{what}导入模板.xlsx",
+        on_click="ignore",
+        key=f"template_{key}",
+    )
+    if exported:
+        cols[1].download_button(
+            f"导出{what}（Excel）",
+            lambda: transfer.export_xlsx(db, user, key),
+            file_name=f"{what}.xlsx",
             on_click="ignore",
-            key=f"template_{key}",
+            key=f"export_{key}",
         )
-        if exported:
-            cols[1].download_button(
-                f"导出{what}（Excel）",
-                lambda: transfer.export_xlsx(db, user, key),
-                file_name=f"{what}.xlsx",
-                on_click="ignore",
-                key=f"export_{key}",
-            )
-        if user.role == "viewer":
-            return
-        upload = st.file_uploader(f"上传{what}文件（.xlsx 或 .csv）", type=["xlsx", "csv"], key=f"upload_{key}")
-        if upload is None:
-            return
-        result = transfer.run_import(db, user, key, upload.name, upload.getvalue(), dry_run=True)
-        if result.problems:
-            st.error(f"有 {len(result.bad_rows)} 行有问题，整份文件不会导入：")
-            st.dataframe(result.problems_frame(), hide_index=True)
-            return
-        if not exported:
-            st.caption(f"校验通过，将写入以下 {result.rows} 行（最多显示 200 行）：")
-            draw_frame(transfer.preview_frame(db, key, result.records))
-        if st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
-            done = transfer.run_import(db, user, key, upload.name, upload.getvalue())
-            if done.problems:
-                st.error(md("；".join(str(p) for p in done.problems[:5])))
-            else:
-                st.success(f"已导入 {done.written} 行{what}数据")
+    if user.role == "viewer":
+        return
+    upload = st.file_uploader(f"上传{what}文件（.xlsx 或 .csv）", type=["xlsx", "csv"], key=f"upload_{key}")
+    if upload is None:
+        return
+    result = transfer.run_import(db, user, key, upload.name, upload.getvalue(), dry_run=True)
+    if result.problems:
+        st.error(f"有 {len(result.bad_rows)} 行有问题，整份文件不会导入：")
+        st.dataframe(result.problems_frame(), hide_index=True)
+        return
+    if not exported:
+        st.caption(f"校验通过，将写入以下 {result.rows} 行（最多显示 200 行）：")
+        draw_frame(transfer.preview_frame(db, key, result.records))
+    if st.button(f"校验通过（{result.rows} 行），确认导入", key=f"commit_{key}"):
+        done = transfer.run_import(db, user, key, upload.name, upload.getvalue())
+        if done.problems:
+            st.error(md("；".join(str(p) for p in done.problems[:5])))
+        else:
+            st.success(f"已导入 {done.written} 行{what}数据")
 
 
 def hazard_record(db: Database, user: User, township: str | None) -> None:
     """隐患点详情: one point's shelter, evacuation route, the people the village's 叫应 chain calls for it,
     the drills held for it (and linking one), 作废."""
-    from emergency.ui.record_actions import void_section, voided_note
+    from emergency.ui.record_actions import voided_note
 
     voided_note("hazard_points")
-    points = registry.options(db, "hazards", township)
+    points = kept(db, ("hazard_options", township), lambda: registry.options(db, "hazards", township))
     if not points:
         return
-    with st.expander("隐患点详情（撤离路线、关联演练、作废）"):
-        chosen = st.selectbox("隐患点", list(points), key="hazard_record")
-        hazard_id = points[chosen]
-        detail = registry.hazard_detail(db, user, hazard_id)
-        st.markdown(f"**{md(detail['code'])} {md(detail['name'])}**")
-        st.markdown(f"撤离路线：{md(detail['evacuation_route'] or '未登记')}")
-        st.markdown(f"避险场所：{md(detail['shelter_name'] or '未指定')}")
-        called = "；".join(f"{c['role']} {md(c['name'])} {c['phone'] or '无电话'}" for c in detail["called"])
-        st.markdown(f"叫应时呼叫：{called or '未登记责任人和监测员'}（随所在村叫应链第一步）")
-        if detail["drills"]:
-            show_table(
-                pd.DataFrame(detail["drills"]).assign(place=lambda f: f["place"].fillna("—")),
-                {"held_on": "演练日期", "title": "关联演练", "place": "地点"},
-            )
-        else:
-            st.caption("尚未关联演练。")
-        if user.may_write(detail["township_code"]):
-            choices = registry.drill_choices(db, detail["township_code"], hazard_id)
-            if choices:
-                with st.form(f"link_drill_{hazard_id}"):
-                    drill = st.selectbox("关联本乡镇的演练", list(choices))
-                    if st.form_submit_button("关联演练"):
-                        write_feedback(lambda: registry.link_drill(db, user, hazard_id, choices[drill]), "已关联演练")
-            void_section(db, user, "hazard_points", hazard_id, detail["township_code"], chosen)
+    box = lazy_expander("隐患点详情（撤离路线、关联演练、作废）", "hazard_record_open")
+    with box:
+        if box.open:
+            _hazard_detail(db, user, points)
+
+
+def _hazard_detail(db: Database, user: User, points: dict[str, int]) -> None:
+    from emergency.ui.record_actions import void_section
+
+    chosen = st.selectbox("隐患点", list(points), key="hazard_record")
+    hazard_id = points[chosen]
+    detail = registry.hazard_detail(db, user, hazard_id)
+    st.markdown(f"**{md(detail['code'])} {md(detail['name'])}**")
+    st.markdown(f"撤离路线：{md(detail['evacuation_route'] or '未登记')}")
+    st.markdown(f"避险场所：{md(detail['shelter_name'] or '未指定')}")
+    called = "；".join(f"{c['role']} {md(c['name'])} {c['phone'] or '无电话'}" for c in detail["called"])
+    st.markdown(f"叫应时呼叫：{called or '未登记责任人和监测员'}（随所在村叫应链第一步）")
+    if detail["drills"]:
+        show_table(
+            pd.DataFrame(detail["drills"]).assign(place=lambda f: f["place"].fillna("—")),
+            {"held_on": "演练日期", "title": "关联演练", "place": "地点"},
+        )
+    else:
+        st.caption("尚未关联演练。")
+    if user.may_write(detail["township_code"]):
+        choices = registry.drill_choices(db, detail["township_code"], hazard_id)
+        if choices:
+            with st.form(f"link_drill_{hazard_id}"):
+                drill = st.selectbox("关联本乡镇的演练", list(choices))
+                if st.form_submit_button("关联演练"):
+                    write_feedback(lambda: registry.link_drill(db, user, hazard_id, choices[drill]), "已关联演练")
+        void_section(db, user, "hazard_points", hazard_id, detail["township_code"], chosen)

@@ -95,7 +95,10 @@ def login_page() -> None:
 def sidebar(user: auth.User) -> None:
     db = get_db()
     with st.sidebar:
-        township = regions.township_name(db, user.township_code) if user.township_code else None
+        code = user.township_code
+        township = (
+            db.memo(("places",), ("township_name", code), lambda: regions.township_name(db, code)) if code else None
+        )
         st.markdown(f"**{md(user.display_name)}**  \n{user.role_label}" + (f" · {md(township)}" if township else ""))
         _reminder_status(db, user)
         if st.button("退出登录", key="logout"):
@@ -107,11 +110,17 @@ def _reminder_status(db: Database, user: auth.User) -> None:
     """Unread messages of this user's inbox; for admins, deliveries that failed for good."""
     from emergency.notify import channels, reminders
 
+    # Kept on what they read (Database.memo), as every page's rerun draws them: the read marks are
+    # bookkeeping (written by mark_read), so the count is read again after a read mark or a delivery.
     if user.id is not None:
-        unread = reminders.unread_count(db, user)
+        unread = db.memo(
+            ("notifications", "bookkeeping"),
+            ("unread_count", user.id, user.role, user.township_code),
+            lambda: reminders.unread_count(db, user),
+        )
         st.markdown(f"未读消息 **{unread}** 条（见“消息”）" if unread else "没有未读消息")
     if user.is_admin:
-        failed = channels.failed_count(db)
+        failed = db.memo(("notifications",), ("failed_count",), lambda: channels.failed_count(db))
         if failed:
             st.warning(f"有 {failed} 条消息发送失败，请在“定时任务”页查看并处理。")
 

@@ -7,7 +7,10 @@ sets it: AppTest runs pages inside the test process, on a demo database that mus
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
+from pathlib import Path
 
 import streamlit as st
 
@@ -69,5 +72,41 @@ def get_scheduler():
 
 
 def demo_banner(db: Database) -> None:
-    if db.setting("demo") is not None:
+    if db.memo(("settings",), ("setting", "demo"), lambda: db.setting("demo")) is not None:
         st.caption("注意：当前为演示数据：人员姓名、电话、身份证号均为程序生成的虚构信息。")
+
+
+# streamlit_folium declares its browser component when it is imported, which must happen in a run of
+# the app (the component is registered with the running app's registry; imported at the server's start
+# the map's frame stays empty): the modules that import it are left to the page, folium is preloaded.
+IN_A_RUN = frozenset({"folium_view", "resources_widgets"})
+
+
+def helper_modules() -> list[str]:
+    """The modules preload_modules imports: folium and its plugins (what streamlit_folium imports), the
+    map's domain module, and the modules of emergency/ui that are neither page scripts (those run, they
+    are not imported) nor IN_A_RUN."""
+    from . import nav
+
+    here = Path(__file__).parent
+    pages = {Path(spec.path).stem for spec in (*nav.PAGES, *nav.PUBLIC_PAGES)}
+    skip = pages | IN_A_RUN | {"__init__"}
+    own = sorted(f"emergency.ui.{p.stem}" for p in here.glob("*.py") if p.stem not in skip)
+    return ["folium", "folium.plugins", "emergency.mapview", *own]
+
+
+def preload_modules() -> threading.Thread:
+    """Import the modules the pages use (helper_modules, and what they import) in a background thread
+    at the server's start: folium alone compiles about 140 jinja templates at import (1-2 s of CPU),
+    the call chains and resources modules a few tenths more, which the first view of 地图, 三级联动 or
+    a resources page after a start paid for; then warm_up. A page that needs a module meanwhile waits for the one
+    import (Python's import lock), it does not import it twice."""
+
+    def work() -> None:
+        for name in helper_modules():
+            importlib.import_module(name)
+        warm_up()
+
+    thread = threading.Thread(target=work, name="preload-modules", daemon=True)
+    thread.start()
+    return thread

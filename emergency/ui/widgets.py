@@ -178,6 +178,14 @@ def lazy_tabs(labels: Iterable[str], key: str):
     return st.tabs(list(labels), key=key, on_change="rerun")
 
 
+def lazy_expander(label: str, key: str, *, expanded: bool = False):
+    """st.expander whose content runs only while it is open: its state is kept in session_state[key]
+    and opening or closing it reruns the page, so that a closed form (its widgets, its option lists,
+    the record it is filled from) costs a view nothing. Draw the content under `if box.open:`; a test
+    opens it by setting session_state[key] to True."""
+    return st.expander(label, expanded=expanded, key=key, on_change="rerun")
+
+
 def label_of(mapping: Mapping[Any, Any]) -> Callable[[Any], str]:
     """A typed format_func for a selectbox over `mapping`'s keys: each option shown as its label
     (what `format_func=mapping.get` did, which mypy cannot type through Streamlit's generics)."""
@@ -452,3 +460,33 @@ def paged_frame(key: str, frame: pd.DataFrame, filters: Mapping[str, Any], *, un
     rows = paging.of_list(list(range(len(frame))), page_number(key, filters))
     pager(key, paging.Page(None, rows.total, rows.page, rows.page_size), unit=unit)
     return frame.iloc[rows.rows].reset_index(drop=True)
+
+
+def kept_paged(
+    db: Database,
+    key: str,
+    filters: Mapping[str, Any],
+    listing: Callable[[], pd.DataFrame],
+    prepare: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    depends: tuple = (),
+    unit: str = "条",
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """paged_frame over a list kept (kept) until a write to what it reads, with its page's table kept
+    too: `listing()` gives the whole list, `prepare(rows)` the table of one page's rows (prepared_table;
+    it may add columns to `rows`). `depends` is what the list depends on beyond `filters` (the viewer's
+    role and township, which mask it). Draws the pager; returns (the whole list, the page's rows, its
+    table), shared by every session: never change them."""
+    from emergency import paging
+
+    signature = (*depends, *sorted(filters.items()))
+    full = kept(db, (key, "list", *signature), listing)
+    rows = paging.of_list(range(len(full)), page_number(key, filters))  # type: ignore[arg-type]
+    pager(key, paging.Page(None, rows.total, rows.page, rows.page_size), unit=unit)
+
+    def page_table() -> tuple[pd.DataFrame, pd.DataFrame]:
+        frame = full.iloc[list(rows.rows)].reset_index(drop=True)
+        return frame, prepare(frame)
+
+    frame, table = kept(db, (key, "page", rows.page, *signature), page_table)
+    return full, frame, table

@@ -83,7 +83,8 @@ def _settle(page, marker: str = "如何使用") -> None:
 
 
 def _open_everything(page) -> None:
-    """Expand every expander (client-side only) so that their content is swept too."""
+    """Expand every expander so that their content is swept too. A lazy one (widgets.lazy_expander)
+    reruns the page at the click and draws its content then: wait for each such run to end."""
     closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary:visible")
     opened = 0
     for _ in range(50):
@@ -91,6 +92,8 @@ def _open_everything(page) -> None:
             break
         closed.first.click()
         opened += 1
+        page.wait_for_timeout(150)
+        page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=120_000)
     if opened:  # let what was opened draw (nothing to wait for when every expander was open)
         page.wait_for_timeout(300)
 
