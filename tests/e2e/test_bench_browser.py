@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from emergency import bench
 from emergency.bench_browser import percentile
@@ -83,8 +84,8 @@ def chromium_niceness() -> dict[str, list[int]]:
     stats = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
-            stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         stats[int(pid)] = (command.replace("\0", " ").split(), int(stat[1]), int(stat[16]))  # ppid, nice
@@ -98,3 +99,33 @@ def chromium_niceness() -> dict[str, list[int]]:
             kind = next((arg.split("=", 1)[1] for arg in command if arg.startswith("--type=")), "browser")
             found.setdefault(kind, []).append(nice)
     return found
+
+
+def test_bench_refuses_an_unknown_page_before_running():
+    proc = subprocess.run(
+        [sys.executable, "-m", "emergency", "bench", "--scales", "1", "--pages", "map,nowhere"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "未知的页面：nowhere" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_bench_from_a_file_refuses_other_scales_and_a_missing_file(tmp_path):
+    base = [sys.executable, "-m", "emergency", "bench", "--no-browser", "--no-first-start"]
+    cases = [
+        (["--scales", "1,10", "--from", str(tmp_path / "x.duckdb")], "--from 只能与 --scales 1 一起使用"),
+        (["--scales", "1", "--from", str(tmp_path / "missing.duckdb")], "找不到数据库文件"),
+    ]
+    for extra, message in cases:
+        proc = subprocess.run(base + extra, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr and proc.stdout == ""
+
+
+def test_percentile_between_closest_ranks():
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == 4.8
+    assert percentile([5.0, 1.0], 100) == 5.0
