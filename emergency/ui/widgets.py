@@ -15,7 +15,7 @@ from emergency.db import local_today
 from emergency.display import display_frame
 from emergency.errors import Problem, ValidationError
 from emergency.hygiene import escape_markdown
-from emergency.paging import PICK_LIMIT, Page
+from emergency.paging import PICK_LIMIT, Page, of_list
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -451,15 +451,18 @@ def picker(
     return container.selectbox(label, list(options), format_func=label_of(options), key=key)
 
 
+def _paged_rows(key: str, count: int, filters: Mapping[str, Any], unit: str) -> Page[list]:
+    """The page shown of a list of `count` rows already computed (their positions), its pager drawn."""
+    rows = of_list(list(range(count)), page_number(key, filters))
+    pager(key, Page(None, rows.total, rows.page, rows.page_size), unit=unit)
+    return rows
+
+
 def paged_frame(key: str, frame: pd.DataFrame, filters: Mapping[str, Any], *, unit: str = "条") -> pd.DataFrame:
     """One page of a frame a domain function has already computed (paging.of_list), with its pager:
     for lists whose rows come from Python rules or from another module's listing; the bytes sent to
     the browser are bounded as for the lists paged in SQL."""
-    from emergency import paging
-
-    rows = paging.of_list(list(range(len(frame))), page_number(key, filters))
-    pager(key, paging.Page(None, rows.total, rows.page, rows.page_size), unit=unit)
-    return frame.iloc[rows.rows].reset_index(drop=True)
+    return frame.iloc[_paged_rows(key, len(frame), filters, unit).rows].reset_index(drop=True)
 
 
 def kept_paged(
@@ -477,15 +480,12 @@ def kept_paged(
     it may add columns to `rows`). `depends` is what the list depends on beyond `filters` (the viewer's
     role and township, which mask it). Draws the pager; returns (the whole list, the page's rows, its
     table), shared by every session: never change them."""
-    from emergency import paging
-
     signature = (*depends, *sorted(filters.items()))
     full = kept(db, (key, "list", *signature), listing)
-    rows = paging.of_list(range(len(full)), page_number(key, filters))  # type: ignore[arg-type]
-    pager(key, paging.Page(None, rows.total, rows.page, rows.page_size), unit=unit)
+    rows = _paged_rows(key, len(full), filters, unit)
 
     def page_table() -> tuple[pd.DataFrame, pd.DataFrame]:
-        frame = full.iloc[list(rows.rows)].reset_index(drop=True)
+        frame = full.iloc[rows.rows].reset_index(drop=True)
         return frame, prepare(frame)
 
     frame, table = kept(db, (key, "page", rows.page, *signature), page_table)
