@@ -217,22 +217,32 @@ class StreamTap:
             writer.close()
 
     def _from_browser(self, payload: bytes) -> None:
-        message = BackMsg()
-        try:
-            message.ParseFromString(payload)
-        except DecodeError:
-            return
-        if message.WhichOneof("type") == "rerun_script":
+        message = parsed(BackMsg, payload)
+        if message is not None and message.WhichOneof("type") == "rerun_script":
             self.asked.append(time.perf_counter())
 
     def _from_server(self, payload: bytes) -> None:
-        message = ForwardMsg()
-        try:
-            message.ParseFromString(payload)
-        except DecodeError:
-            return
-        if message.WhichOneof("type") == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
+        message = parsed(ForwardMsg, payload)
+        if message is not None and ends_a_run(message):
             self.answered.append(time.perf_counter())
+
+
+def parsed(kind, payload: bytes):
+    """`payload` as a message of protobuf class `kind` (BackMsg, ForwardMsg), or None if it is not one."""
+    message = kind()
+    try:
+        message.ParseFromString(payload)
+    except DecodeError:
+        return None
+    return message
+
+
+def ends_a_run(message: ForwardMsg) -> bool:
+    """The run's script_finished: not one cut short for a rerun (st.rerun), which another run follows."""
+    return message.WhichOneof("type") == "script_finished" and message.script_finished != EARLY_FOR_RERUN
+
+
+EXTENDED_LENGTH = {126: 2, 127: 8}  # a frame's 7-bit length 126 or 127: the length in the next 2 or 8 bytes
 
 
 class FrameReader:
@@ -253,15 +263,11 @@ class FrameReader:
             self.buffer, self.in_head = self.buffer[end + 4 :], False
         while len(self.buffer) >= 2:
             first, second = self.buffer[0], self.buffer[1]
-            length, at = second & 0x7F, 2
-            if length == 126:
-                if len(self.buffer) < 4:
-                    return
-                length, at = int.from_bytes(self.buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(self.buffer) < 10:
-                    return
-                length, at = int.from_bytes(self.buffer[2:10], "big"), 10
+            length, at = second & 0x7F, 2 + EXTENDED_LENGTH.get(second & 0x7F, 0)
+            if len(self.buffer) < at:
+                return
+            if at > 2:
+                length = int.from_bytes(self.buffer[2:at], "big")
             mask = b""
             if second & 0x80:
                 mask, at = self.buffer[at : at + 4], at + 4
@@ -299,15 +305,12 @@ class Session:
             self.received += len(payload.encode("utf-8"))
             return
         self.received += len(payload)
-        message = ForwardMsg()
-        try:
-            message.ParseFromString(payload)
-        except DecodeError:
+        message = parsed(ForwardMsg, payload)
+        if message is None:
             return
-        kind = message.WhichOneof("type")
-        if kind == "new_session":
+        if message.WhichOneof("type") == "new_session":
             self.started, self.done = self.started + 1, False
-        elif kind == "script_finished" and message.script_finished != EARLY_FOR_RERUN:
+        elif ends_a_run(message):
             self.done = True
 
     @classmethod
