@@ -248,6 +248,11 @@ def _in_scope(alias: str, township_code: str | None) -> str:
     )
 
 
+# The persons (ID-number HMAC) with more than one current membership: a CTE after _active's.
+_DUPLICATES = """dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
+                WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)"""
+
+
 def _duplicates_sql(today: date, township_code: str | None) -> tuple[str, list]:
     """Every current membership of a person (same ID-number HMAC) who is in more than one and has a
     membership in the scope (the memberships elsewhere are listed too)."""
@@ -255,9 +260,7 @@ def _duplicates_sql(today: date, township_code: str | None) -> tuple[str, list]:
     active, active_params = _active(today)
     return (
         f"""
-        WITH {active},
-        dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
-                WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)
+        WITH {active}, {_DUPLICATES}
         SELECT dense_rank() OVER (ORDER BY d.id_hmac) AS person, d.memberships, m.id, m.name, m.id_masked, m.phone,
                t.id AS team_id, t.name AS team_name, t.township_code, coalesce(tw.name, '全县') AS township_name
         FROM active_members m JOIN dup d ON d.id_hmac = m.id_hmac JOIN active_teams t ON t.id = m.team_id
@@ -275,9 +278,7 @@ def _persons_sql(today: date, township_code: str | None) -> tuple[str, list]:
     active, active_params = _active(today)
     return (
         f"""
-        WITH {active},
-        dup AS (SELECT id_hmac, count(*) AS memberships FROM active_members
-                WHERE id_hmac IS NOT NULL GROUP BY id_hmac HAVING count(*) > 1)
+        WITH {active}, {_DUPLICATES}
         SELECT d.id_hmac, row_number() OVER (ORDER BY d.id_hmac) AS person, d.memberships,
                sum(d.memberships) OVER (ORDER BY d.id_hmac ROWS UNBOUNDED PRECEDING) - d.memberships AS before
         FROM dup d
