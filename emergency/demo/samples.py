@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+import zipfile
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
 
 from .. import privacy
 from ..imports import MEMBER_COLUMNS
@@ -80,6 +82,81 @@ def xlsx_bytes(headers: list[str], rows: list[list]) -> bytes:
         sheet.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_EXCEL_PARTS = {
+    "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_SHEET_TYPE}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_SHEET_TYPE}.worksheet+xml"/>'
+    f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SHEET_TYPE}.sharedStrings+xml"/>'
+    f'<Override PartName="/xl/styles.xml" ContentType="{_SHEET_TYPE}.styles+xml"/></Types>',
+    "_rels/.rels": f'<Relationships xmlns="{_RELS}">'
+    f'<Relationship Id="rId1" Type="{_DOC}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_RELS}">'
+    f'<Relationship Id="rId1" Type="{_DOC}/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<Relationship Id="rId2" Type="{_DOC}/sharedStrings" Target="sharedStrings.xml"/>'
+    f'<Relationship Id="rId3" Type="{_DOC}/styles" Target="styles.xml"/></Relationships>',
+    "xl/styles.xml": f'<styleSheet xmlns="{_MAIN}"><fonts count="1"><font/></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
+    '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs>'
+    '<cellXfs count="1"><xf xfId="0"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
+}
+
+
+def _column_letters(index: int) -> str:
+    letters, index = "", index + 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def excel_xlsx_bytes(headers: list[str], rows: list[list], sheet: str = "队员") -> bytes:
+    """One sheet written the way Excel and WPS save a workbook: every text once in the shared strings
+    table (UTF-8), cells referring to it by number, numbers as numbers, booleans as booleans, empty cells left out.
+    (openpyxl writes each text inline, every Chinese character as a character reference such as
+    &#38431;: a file twelve times larger that takes calamine about 1.6 times as long to read.)"""
+    shared: dict[str, int] = {}
+    letters = [_column_letters(i) for i in range(max(len(headers), *(len(r) for r in rows)) if rows else len(headers))]
+    lines = []
+    for number, row in enumerate([headers, *rows], start=1):
+        cells = []
+        for letter, value in zip(letters, row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, bool):
+                cells.append(f'<c r="{letter}{number}" t="b"><v>{int(value)}</v></c>')
+            elif not isinstance(value, int | float):
+                index = shared.setdefault(str(value), len(shared))
+                cells.append(f'<c r="{letter}{number}" t="s"><v>{index}</v></c>')
+            else:
+                cells.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
+        lines.append(f'<row r="{number}">{"".join(cells)}</row>')
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    parts = dict(_EXCEL_PARTS)
+    parts["xl/workbook.xml"] = (
+        f'<workbook xmlns="{_MAIN}" xmlns:r="{_DOC}"><sheets>'
+        f'<sheet name="{escape(sheet)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<worksheet xmlns="{_MAIN}"><sheetData>{"".join(lines)}</sheetData></worksheet>'
+    )
+    parts["xl/sharedStrings.xml"] = (
+        f'<sst xmlns="{_MAIN}" count="{len(shared)}" uniqueCount="{len(shared)}">'
+        + "".join(f'<si><t xml:space="preserve">{escape(text)}</t></si>' for text in shared)
+        + "</sst>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, text in parts.items():
+            book.writestr(name, head + text)
     return buffer.getvalue()
 
 
