@@ -236,9 +236,9 @@ def _import_timing(db: Database, scale: int, workdir: Path) -> dict:
     """Import 7,349 × scale members (capped) from one .xlsx into a copy of the database: wall seconds
     and CPU seconds (process time, DuckDB's threads included), for the file as Excel and WPS save it
     (shared strings) and for the same rows as openpyxl writes them (each text inline, every Chinese
-    character a character reference: what some systems export). Each import runs after the process's
-    first commit, as in the server (its start-up sweep writes): a process's first commit costs DuckDB
-    about 0.2 s at ×100 whatever it writes (first_write_s)."""
+    character a character reference: what some systems export). Each import runs after a first commit
+    on the opened copy, as in the server (its start-up sweep writes): in a probe on a copy of the ×100
+    demo, the first commit after opening took 0.2 s whatever it wrote (first_write_s reports it)."""
     import shutil
 
     from . import auth, imports

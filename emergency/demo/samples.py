@@ -91,7 +91,7 @@ _DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _EXCEL_PARTS = {
     "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
     '<Default Extension="xml" ContentType="application/xml"/>'
     f'<Override PartName="/xl/workbook.xml" ContentType="{_SHEET_TYPE}.sheet.main+xml"/>'
     f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_SHEET_TYPE}.worksheet+xml"/>'
@@ -110,21 +110,16 @@ _EXCEL_PARTS = {
 }
 
 
-def _column_letters(index: int) -> str:
-    letters, index = "", index + 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def excel_xlsx_bytes(headers: list[str], rows: list[list], sheet: str = "队员") -> bytes:
     """One sheet written the way Excel and WPS save a workbook: every text once in the shared strings
     table (UTF-8), cells referring to it by number, numbers as numbers, booleans as booleans, empty cells left out.
     (openpyxl writes each text inline, every Chinese character as a character reference such as
-    &#38431;: a file twelve times larger that takes calamine about 1.6 times as long to read.)"""
+    &#38431;: for the benchmark's 7,349 members 6.1 MB of sheet XML against 3.5 MB here, shared
+    strings included, and about 1.6 times calamine's reading time.)"""
+    from openpyxl.utils import get_column_letter
+
     shared: dict[str, int] = {}
-    letters = [_column_letters(i) for i in range(max(len(headers), *(len(r) for r in rows)) if rows else len(headers))]
+    letters = [get_column_letter(i) for i in range(1, max(map(len, [headers, *rows])) + 1)]
     lines = []
     for number, row in enumerate([headers, *rows], start=1):
         cells = []
