@@ -306,6 +306,12 @@ def go_to(page, title: str) -> None:
     link.first.click()
 
 
+def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the session's script run has ended: Streamlit shows its status widget while a run
+    is on, and a widget used during a run can be redrawn under the hand that used it."""
+    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=timeout_ms)
+
+
 def open_browser_tab(page, tab, timeout_ms: int = 60_000) -> None:
     """Click a tab (its locator, or its name) and wait until the page has drawn it: a lazy tab
     (widgets.lazy_tabs) is empty until the rerun its click starts has sent its content."""
@@ -320,7 +326,7 @@ def open_browser_tab(page, tab, timeout_ms: int = 60_000) -> None:
             raise TimeoutError("the tab was not drawn")
         page.wait_for_timeout(100)
         waited += 100
-    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
     page.wait_for_timeout(300)
 
 

@@ -61,13 +61,18 @@ def test_vocabulary_sync_keeps_edited_rules(tmp_path):
 def test_each_thread_gets_its_own_cursor(tmp_path):
     db = Database(tmp_path / "c.duckdb")
     seen, errors = {}, []
+    # Every thread holds its cursor until all have one: a finished thread's cursor could be freed
+    # and a later one take its id, so the objects themselves are kept and compared.
+    all_have_one = threading.Barrier(6)
 
     def worker(n):
         try:
             cur = db.cursor()
             for i in range(200):
                 assert cur.execute("SELECT ?::INTEGER", [n * 1000 + i]).fetchone()[0] == n * 1000 + i
-            seen[n] = id(cur)
+            assert db.cursor() is cur
+            seen[n] = cur
+            all_have_one.wait(timeout=30)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -77,7 +82,9 @@ def test_each_thread_gets_its_own_cursor(tmp_path):
     for t in threads:
         t.join()
     assert not errors
-    assert len(set(seen.values())) == 6
+    cursors = list(seen.values())
+    assert len(cursors) == 6
+    assert all(a is not b for i, a in enumerate(cursors) for b in cursors[i + 1 :])
 
 
 def test_write_retries_a_conflict(tmp_path):
