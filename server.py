@@ -13,7 +13,8 @@ async def lifespan(_app):
     from emergency.ui import state
 
     state.get_db()  # creates and fills the database on the very first start; starts the scheduler
-    state.preload_modules()  # folium and the other pages' modules imported before the first view
+    preload = state.preload_modules()  # folium and the other pages' modules imported before the first view
+    state.keep_warm_in_background(after=preload)  # 地图's caches filled now and at each status period
     yield
 
 

@@ -136,11 +136,15 @@ def test_map_page_lists_are_paged_and_served_from_their_cache_while_the_schedule
         "SELECT count(*) FROM teams t WHERE t.township_code = '410325100' AND t.disbanded_on IS NULL"
         f" AND {live('teams', 't')}"
     )
+    assert not listed  # the tabs are lazy: the first view draws the villages' tab alone
+    open_tab(at, "map_tab", "近12个月演练")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("共 ") and "场演练" in c for c in captions), captions
+    assert max(len(d.value) for d in at.dataframe) <= 100
+    open_tab(at, "map_tab", "救援队伍")
     captions = [c.value for c in at.caption]
     assert any(c.startswith(f"共 {total} 支队伍，第 1 / ") for c in captions), captions
-    assert any(c.startswith("共 ") and "场演练" in c for c in captions), captions
-    shown = {len(d.value) for d in at.dataframe}
-    assert max(shown) <= 100 and total > 0
+    assert max(len(d.value) for d in at.dataframe) <= 100 and total > 0
     assert len(places) == 1
     assert_cached_while_the_scheduler_writes(at, listed, untrain_a_member)
     assert len(places) == 1  # the registry write is not a places write
@@ -337,3 +341,53 @@ def test_linkage_status_is_kept_per_period_but_computed_at_now(app, scratch_db, 
     at.run()
     done, total = (int(n) for n in answered().split("/"))
     assert (done, total) == tuple(int(n) + 1 for n in before.split("/"))
+
+
+def test_the_start_up_warm_up_fills_what_the_first_view_of_the_map_reads(app, scratch_db, monkeypatch):
+    """Issue 19: the server's keep-warm thread (state.keep_warm) computes the map's data, its folium
+    strings, the places beside it and the first township's villages, so that the first view of 地图
+    after a start reads caches only; it ends when told to."""
+    import threading
+
+    from emergency.ui import folium_view, state
+
+    held = linkage._now().replace(year=2031)  # a period no other test has cached
+    monkeypatch.setattr(linkage, "_now", lambda: held)
+    monkeypatch.setenv("EMERGENCY_DB", str(scratch_db.path))
+    figures = count_calls(monkeypatch, mapview, "map_data")
+    places = count_calls(monkeypatch, regions, "missing_coordinates")
+    villages = count_calls(monkeypatch, linkage, "village_indicators")
+    stop = threading.Event()
+    warming = threading.Thread(target=state.keep_warm, args=(stop,))
+    warming.start()
+    for _ in range(600):
+        if villages:
+            break
+        threading.Event().wait(0.1)
+    stop.set()
+    warming.join(timeout=10)
+    assert not warming.is_alive()
+    warmed = (len(figures), len(places), len(villages))
+    assert warmed[:2] == (1, 1) and warmed[2] >= 1  # (三级联动's warm-up reads the villages too)
+    builds = folium_view.stats["builds"]
+    at = app(MAP, db=scratch_db)
+    assert at.selectbox(key="map_township").value == "城关镇" and len(at.dataframe) == 1
+    assert (len(figures), len(places), len(villages)) == warmed  # the view computed none of them
+    assert folium_view.stats["builds"] == builds  # nor built the map
+
+
+def test_the_start_up_warm_up_fills_what_the_first_view_of_the_linkage_page_reads(app, scratch_db, monkeypatch):
+    """Issue 19: state.warm_caches also computes 三级联动's status, its townships' table, the first
+    township's villages and the county's pending acknowledgements: the admin's first view reads them."""
+    from emergency.ui import state
+
+    held = linkage._now().replace(year=2032)  # a period no other test has cached
+    monkeypatch.setattr(linkage, "_now", lambda: held)
+    monkeypatch.setenv("EMERGENCY_DB", str(scratch_db.path))
+    state.warm_caches()
+    status = count_calls(monkeypatch, linkage, "township_indicators")
+    villages = count_calls(monkeypatch, linkage, "village_indicators")
+    pending = count_calls(monkeypatch, linkage, "pending_acknowledgements")
+    at = app(LINKAGE, db=scratch_db)
+    assert len(at.dataframe) >= 2 and len(at.dataframe[0].value) == 16
+    assert (len(status), len(villages), len(pending)) == (0, 0, 0)

@@ -15,18 +15,20 @@ def test_preload_imports_every_helper_module_and_folium_but_no_page_script():
         "import sys\n"
         "from emergency.ui import nav, state\n"
         "state.preload_modules().join()\n"
-        "missing = [m for m in [*state.helper_modules(), 'folium.plugins', 'emergency.calls', 'streamlit.emojis'] if m not in sys.modules]\n"
-        "missing += [m for m in ('streamlit_folium', 'emergency.ui.folium_view') if m in sys.modules]\n"
+        "wanted = [*state.helper_modules(), 'folium.plugins', 'emergency.calls', 'streamlit.emojis', 'emergency.ui.folium_view']\n"
+        "missing = [m for m in wanted if m not in sys.modules]\n"
+        "missing += [m for m in ('emergency.ui.resources_widgets',) if m in sys.modules]\n"
         "pages = [s.path for s in nav.PAGES if 'emergency.ui.' + s.path.rsplit('/', 1)[1][:-3] in sys.modules]\n"
         "print(missing, pages)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    # folium and the helper modules imported; not streamlit_folium (its component is declared in a run
-    # of the app), no page script run
+    # folium, folium_view (it registers streamlit_folium's component at its first draw) and the helper
+    # modules imported; not resources_widgets (IN_A_RUN), no page script run
     assert done.stdout.strip() == "[] []"
 
 
 def test_the_server_starts_the_preload_after_the_database():
     text = (ROOT / "server.py").read_text(encoding="utf-8")
     assert text.index("state.get_db()") < text.index("state.preload_modules()")
+    assert text.index("state.preload_modules()") < text.index("state.keep_warm_in_background(after=preload)")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 import folium
 import streamlit as st
 import streamlit_folium as sf
+from streamlit import runtime
 
 CACHE_SIZE = 8  # distinct map data kept (one per data state; a few while data changes)
 _cache: OrderedDict[str, dict] = OrderedDict()
@@ -107,6 +108,23 @@ def cached_args(key: str, build: Callable[[], folium.Map]) -> dict:
     return args
 
 
+def ensure_registered() -> None:
+    """Register streamlit_folium's component with the running app if its import did not: Streamlit
+    registers a declared component only when it is declared during a run, and the server's preload
+    imports this module (and streamlit_folium) before any run. Call before drawing a folium map."""
+    if not runtime.exists():  # a bare run (AppTest, a script): no app to serve the component
+        return
+    registry = runtime.get_instance().component_registry
+    component = sf._component_func
+    if registry.get_component(component.name) is None:
+        registry.register_component(component)
+
+
+def prepared_args(data, build: Callable[[], folium.Map]) -> dict:
+    """The component's strings for the map `build()` makes of `data` (built once per data state)."""
+    return cached_args(_digest(data), build)
+
+
 def show_map(
     data,
     build: Callable[[], folium.Map],
@@ -117,7 +135,8 @@ def show_map(
 ) -> dict:
     """Draw the map `build()` makes of `data` (built only when this data has not been drawn
     before); returns what st_folium returns (the last click and so on)."""
-    args = cached_args(_digest(data), build)
+    ensure_registered()
+    args = prepared_args(data, build)
     returned = list(returned_objects)
     defaults = {
         "last_clicked": None,

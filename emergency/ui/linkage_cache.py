@@ -8,11 +8,12 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from emergency import auth, calls, linkage
+from emergency import auth, calls, linkage, regions
 from emergency.enums import CONTACT_ROLES, WARNING_LEVELS
 from emergency.notify import personal
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
+    default_year,
     prepared_frame,
     prepared_table,
 )
@@ -194,3 +195,38 @@ def cached_warning(db_path: str, generation: tuple[int, ...], warning_id: int):
             "action": "采取措施",
         },
     )
+
+
+# The page's keys, in one place: the page calls these, and warm() fills the same entries.
+def status_now(db, year: int, now: datetime):
+    """cached_status for `year` at `now` (its status period)."""
+    return cached_status(str(db.path), db.generation_of(*linkage.STATUS_READS), linkage.status_period(now), year, now)
+
+
+def township_table_now(db, year: int, now: datetime) -> pd.DataFrame:
+    period = linkage.status_period(now)
+    return cached_township_table(str(db.path), db.generation_of(*linkage.STATUS_READS), period, year, now)
+
+
+def village_table_now(db, township_code: str, th: dict, now: datetime) -> pd.DataFrame:
+    period = linkage.status_period(now)
+    generation = db.generation_of(*linkage.STATUS_READS)
+    return cached_village_table(str(db.path), generation, period, township_code, json.dumps(th, sort_keys=True), now)
+
+
+def pending_now(db, scope: str | None):
+    """cached_pending for `scope` (None: the county) at the calls' current generation."""
+    return cached_pending(str(db.path), db.generation_of(*linkage.CALLS_READS), scope)
+
+
+def warm(db, now: datetime) -> None:
+    """Fill what the first view of 三级联动 reads at `now` for the county's accounts: the status and
+    the townships' table of the year it opens on, the first township's villages, the county's
+    pending acknowledgements (the open tab)."""
+    year = default_year()
+    th = status_now(db, year, now)[0]
+    township_table_now(db, year, now)
+    towns = regions.townships(db)
+    if towns:
+        village_table_now(db, towns[0]["code"], th, now)
+    pending_now(db, None)

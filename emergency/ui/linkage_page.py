@@ -2,7 +2,6 @@
 roll calls, warnings (issued and pushed down the call chains, emergency/calls.py), acknowledgements
 (叫应), the warnings' timelines, the call chains and contacts."""
 
-import json
 from datetime import datetime
 
 import pandas as pd
@@ -15,12 +14,12 @@ from emergency.notify import personal
 from emergency.ui import record_actions
 from emergency.ui.linkage_cache import (
     cached_contacts,
-    cached_pending,
-    cached_status,
-    cached_township_table,
-    cached_village_table,
     cached_warning,
     cached_warnings,
+    pending_now,
+    status_now,
+    township_table_now,
+    village_table_now,
 )
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
@@ -50,11 +49,8 @@ st.caption(
 )
 
 now = linkage._now()
-status_at = linkage.status_period(now)
 year = year_select("互联互通统计年度", linkage.roll_call_years(db))
-th, indicators, summary, rules, detail = cached_status(
-    str(db.path), db.generation_of(*linkage.STATUS_READS), status_at, year, now
-)
+th, indicators, summary, rules, detail = status_now(db, year, now)
 connected = sum(1 for r in detail if r["connected"])
 cols = st.columns(4)
 cols[0].metric(f"{year}年互联互通乡镇", f"{connected} / {len(detail)}")
@@ -73,23 +69,14 @@ st.markdown(
     f"（{'—' if rate is None else f'{rate:.0%}'}）；乡镇状态 绿 {summary['green']}、黄 {summary['amber']}、"
     f"红 {summary['red']}。"
 )
-draw_prepared(cached_township_table(str(db.path), db.generation_of(*linkage.STATUS_READS), status_at, year, now))
+draw_prepared(township_table_now(db, year, now))
 
 st.subheader("乡镇 → 村（社区）")
 options = township_options(db, include_all=False)
 default = next((i for i, code in enumerate(options.values()) if code == user.township_code), 0)
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
-draw_prepared(
-    cached_village_table(
-        str(db.path),
-        db.generation_of(*linkage.STATUS_READS),
-        status_at,
-        town_code,
-        json.dumps(th, sort_keys=True),
-        now,
-    )
-)
+draw_prepared(village_table_now(db, town_code, th, now))
 with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
     draw_prepared(
         cached_contacts(str(db.path), calls_generation, user.role, user.township_code, town_code, now.date())[1]
@@ -100,11 +87,7 @@ tabs = lazy_tabs(["预警叫应", "视频点名", "发布预警", "预警记录"
 with tabs[0]:
     if tabs[0].open:
         scope = None if user.is_admin else user.township_code
-        pending, labels = (
-            cached_pending(str(db.path), calls_generation, scope)
-            if (user.is_admin or user.role == "township")
-            else (None, {})
-        )
+        pending, labels = pending_now(db, scope) if (user.is_admin or user.role == "township") else (None, {})
         if user.role == "viewer":
             st.info("只读账号不能登记叫应。")
         elif pending is None:

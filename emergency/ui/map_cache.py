@@ -11,6 +11,7 @@ from emergency import linkage, mapview, paging, regions, teams
 from emergency.auth import User
 from emergency.drills import drill_page
 from emergency.enums import DRILL_LEVELS, TEAM_LEVELS
+from emergency.ui import folium_view
 from emergency.ui.state import get_db
 from emergency.ui.widgets import prepared_table
 
@@ -23,12 +24,22 @@ def cached_map_data(db_path: str, generation: tuple[int, ...], period: datetime,
     return mapview.map_data(get_db(), _now)
 
 
+def map_data_now(db, now: datetime) -> dict:
+    """The map's data at `now`, from cached_map_data (the page's key, and the one warm() fills)."""
+    return cached_map_data(str(db.path), db.generation_of(*mapview.MAP_READS), linkage.status_period(now), now)
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def cached_places(db_path: str, generation: tuple[int, ...]) -> tuple[list[dict], list[dict], int]:
     """The places without a coordinate (townships, villages) and the number of villages, beside the
     map: kept until the next committed write to the places (townships, villages)."""
     db = get_db()
     return regions.missing_coordinates(db), regions.villages_without_coordinates(db), regions.village_count(db)
+
+
+def places_without_coordinates(db) -> tuple[list[dict], list[dict], int]:
+    """cached_places on the page's key (the one warm() fills)."""
+    return cached_places(str(db.path), db.generation_of("places"))
 
 
 # The tables below the map are cached as drawn (widgets.prepared_table: formatting is pandas work per
@@ -62,6 +73,22 @@ def cached_villages(
     frame["status"] = frame["status"].map(linkage.STATUS_LABELS)
     frame["reasons"] = frame["reasons"].map("；".join)
     return prepared_table(frame, VILLAGE_COLUMNS)
+
+
+def township_villages(db, township_code: str, now: datetime) -> pd.DataFrame:
+    """A township's villages as drawn, from cached_villages (the page's key, and the one warm() fills)."""
+    period = linkage.status_period(now)
+    return cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), period, township_code, now)
+
+
+def warm(db, now: datetime) -> None:
+    """Fill what the first view of 地图 reads at `now` (its data, the map's strings, the places beside it and the first
+    township's villages, the open tab), so that the first view after a start or in a new status period reads a cache."""
+    data = map_data_now(db, now)
+    folium_view.prepared_args(data, lambda: mapview.build_map(data))
+    places_without_coordinates(db)
+    if data["townships"]:
+        township_villages(db, data["townships"][0]["code"], now)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

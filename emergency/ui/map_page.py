@@ -6,10 +6,16 @@ import streamlit as st
 from emergency import linkage, mapview, regions
 from emergency.hygiene import escape_markdown as md
 from emergency.ui.folium_view import show_map
-from emergency.ui.map_cache import cached_drills, cached_map_data, cached_places, cached_teams, cached_villages
+from emergency.ui.map_cache import (
+    cached_drills,
+    cached_teams,
+    map_data_now,
+    places_without_coordinates,
+    township_villages,
+)
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import draw_prepared, label_of, page_help, page_number, pager, write_feedback
+from emergency.ui.widgets import draw_prepared, label_of, lazy_tabs, page_help, page_number, pager, write_feedback
 
 MARKDOWN_COLOURS = {"green": "green", "amber": "orange", "red": "red"}
 
@@ -20,8 +26,7 @@ page_help("map")
 demo_banner(db)
 
 now = linkage._now()
-period = linkage.status_period(now)  # the linkage status is kept per period and data write
-data = cached_map_data(str(db.path), db.generation_of(*mapview.MAP_READS), period, now)
+data = map_data_now(db, now)  # kept per linkage status period and data write
 towns = {t["code"]: t for t in data["townships"]}
 
 left, right = st.columns([3, 1])
@@ -53,7 +58,7 @@ with right:
         "圆点大小表示在册队伍数；图层可在地图右上角切换（队伍、企业、近12个月演练按乡镇驻地汇总；"
         "应急物资储备库、避难场所、隐患点和队伍驻地按登记的坐标标注，无坐标的不标注）。"
     )
-    missing, unplaced_villages, total_villages = cached_places(str(db.path), db.generation_of("places"))
+    missing, unplaced_villages, total_villages = places_without_coordinates(db)
     st.markdown("**无坐标的单位（地图上不标注，不做推测）**")
     for unplaced in missing:
         st.markdown(f"- {unplaced['name']}" + ("" if unplaced["is_township"] else "（林场）"))
@@ -107,22 +112,28 @@ if town["lon"] is None:
     st.info(f"{chosen} 没有可靠的驻地坐标，地图上未标注。")
 if town["reasons"]:
     st.warning("需关注：" + "；".join(town["reasons"]))
-tab_villages, tab_teams, tab_drills = st.tabs(["村（社区）", "救援队伍", "近12个月演练"])
-with tab_villages:
-    draw_prepared(cached_villages(str(db.path), db.generation_of(*mapview.MAP_READS), period, town["code"], now))
-with tab_teams:
-    team_page = page_number("map_teams", {"town": town["code"]})
-    viewer = (user.role, user.township_code)
-    listed = cached_teams(str(db.path), db.generation_of(*mapview.TEAM_READS), town["code"], team_page, viewer, user)
-    pager("map_teams", listed, unit="支队伍")
-    draw_prepared(listed.rows)
-with tab_drills:
-    drill_page_number = page_number("map_drills", {"town": town["code"]})
-    held = cached_drills(
-        str(db.path), db.generation_of(*mapview.DRILL_READS), now.date(), town["code"], drill_page_number
-    )
-    pager("map_drills", held, unit="场演练")
-    draw_prepared(held.rows)
+# Lazy tabs: a view draws the open tab's table only (plain st.tabs draws all three grids).
+tab_villages, tab_teams, tab_drills = lazy_tabs(["村（社区）", "救援队伍", "近12个月演练"], "map_tab")
+if tab_villages.open:
+    with tab_villages:
+        draw_prepared(township_villages(db, town["code"], now))
+if tab_teams.open:
+    with tab_teams:
+        team_page = page_number("map_teams", {"town": town["code"]})
+        viewer = (user.role, user.township_code)
+        listed = cached_teams(
+            str(db.path), db.generation_of(*mapview.TEAM_READS), town["code"], team_page, viewer, user
+        )
+        pager("map_teams", listed, unit="支队伍")
+        draw_prepared(listed.rows)
+if tab_drills.open:
+    with tab_drills:
+        drill_page_number = page_number("map_drills", {"town": town["code"]})
+        held = cached_drills(
+            str(db.path), db.generation_of(*mapview.DRILL_READS), now.date(), town["code"], drill_page_number
+        )
+        pager("map_drills", held, unit="场演练")
+        draw_prepared(held.rows)
 st.page_link("emergency/ui/linkage_page.py", label="查看三级联动详情")
 
 if user.is_admin:

@@ -12,6 +12,7 @@ from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
+from emergency.ui.folium_view import ensure_registered
 from emergency.ui.widgets import (
     draw_frame,
     drawn,
@@ -162,6 +163,7 @@ def coordinate_picker(db: Database, slot: str, lon_key: str, lat_key: str) -> No
         return
     lon, lat = st.session_state[lon_key], st.session_state[lat_key]
     marker = (float(lon), float(lat)) if lon is not None and lat is not None else None
+    ensure_registered()  # streamlit_folium may have been imported outside a run (the server's preload)
     result = st_folium(
         mapview.picker_map(db),
         feature_group_to_add=mapview.picked_layer(db, marker),

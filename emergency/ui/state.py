@@ -34,6 +34,51 @@ def warm_up() -> None:
     extract_leading_emoji("预热")
 
 
+def warm_caches() -> None:
+    """Fill the caches the first views of 地图 and 三级联动 read now (地图's data, folium strings and first
+    table; 三级联动's status and first tables: 0.2-0.4 s of CPU each at the county's size), so that
+    these views do not wait for them."""
+    from ..linkage import _now
+    from . import linkage_cache, map_cache
+
+    db, now = get_db(), _now()
+    map_cache.warm(db, now)
+    linkage_cache.warm(db, now)
+
+
+def keep_warm_in_background(after: threading.Thread | None = None) -> threading.Thread:
+    """keep_warm in a daemon thread, started once `after` (the preload) has ended."""
+
+    def work() -> None:
+        if after is not None:
+            after.join()
+        keep_warm()
+
+    thread = threading.Thread(target=work, name="keep-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+def keep_warm(stop: threading.Event | None = None) -> None:
+    """warm_caches now and again at the start of each linkage status period (their key: a view in a
+    new period would otherwise compute them), until `stop` is set; a failure is logged, not raised
+    (a view computes what it misses)."""
+    import logging
+    from datetime import timedelta
+
+    from ..linkage import STATUS_MINUTES, _now, status_period
+
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            warm_caches()
+        except Exception:  # noqa: BLE001 - a warm-up must not end the thread
+            logging.getLogger(__name__).exception("warming the page caches failed")
+        now = _now()
+        next_period = status_period(now) + timedelta(minutes=STATUS_MINUTES, seconds=5)
+        stop.wait((next_period - now).total_seconds())
+
+
 def scheduler_enabled() -> bool:
     setting = os.environ.get("EMERGENCY_SCHEDULER", "").strip().lower()
     return setting not in ("off", "0", "false", "no")
@@ -76,10 +121,11 @@ def demo_banner(db: Database) -> None:
         st.caption("注意：当前为演示数据：人员姓名、电话、身份证号均为程序生成的虚构信息。")
 
 
-# streamlit_folium declares its browser component when it is imported, which must happen in a run of
-# the app (the component is registered with the running app's registry; imported at the server's start
-# the map's frame stays empty): the modules that import it are left to the page, folium is preloaded.
-IN_A_RUN = frozenset({"folium_view", "resources_widgets"})
+# streamlit_folium declares its browser component when it is imported, and Streamlit registers it only
+# during a run of the app (imported at the server's start, the map's frame stays empty): folium_view
+# registers it at its first draw (folium_view.ensure_registered), so it is preloaded like the others.
+# resources_widgets draws its map through folium_view's registration too; it is left to the page.
+IN_A_RUN = frozenset({"resources_widgets"})
 
 
 def helper_modules() -> list[str]:
