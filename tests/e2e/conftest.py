@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from urllib.parse import urlparse
 
 import pytest
@@ -17,6 +18,15 @@ def server(tmp_path_factory, _private_key):
     """The app as a user starts it, on a database file that does not exist yet (first start)."""
     db = tmp_path_factory.mktemp("server") / "server.duckdb"
     with running_server(db, tmp_path_factory.mktemp("log")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sweep_server(demo_db_path, tmp_path_factory, _private_key):
+    """The app on a copy of the demo database, for one module's sweep of every page (tests/e2e/sweep.py)."""
+    path = tmp_path_factory.mktemp("sweep") / "sweep.duckdb"
+    shutil.copy(demo_db_path, path)
+    with running_server(path, tmp_path_factory.mktemp("sweep_log")) as running:
         yield running
 
 
