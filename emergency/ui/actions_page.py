@@ -19,6 +19,7 @@ from emergency.ui.widgets import (
     export_list,
     kept,
     label_of,
+    list_key,
     page_help,
     page_number,
     pager,
@@ -78,7 +79,7 @@ def _action_view() -> tuple:
     return counted, found, table
 
 
-counts, result, table = kept(db, ("actions", page, tuple(sorted(filters.items()))), _action_view)
+counts, result, table = kept(db, list_key("actions", page, filters), _action_view)
 metric_cols = st.columns(len(ACTION_STATUS_LABELS))
 for column, (code, label) in zip(metric_cols, ACTION_STATUS_LABELS.items()):
     column.metric(label, counts.get(code, 0))

@@ -19,6 +19,7 @@ from emergency.ui.widgets import (
     kept,
     label_of,
     lazy_expander,
+    list_key,
     page_help,
     page_number,
     pager,
@@ -197,7 +198,7 @@ def _drill_view() -> tuple:
     )
 
 
-result, participants, table = kept(db, ("drills", page, tuple(sorted(filters.items()))), _drill_view)
+result, participants, table = kept(db, list_key("drills", page, filters), _drill_view)
 frame = result.rows
 pager("drills", result, unit="场次", note=f"参演 {participants} 人次")
 draw_prepared(table)

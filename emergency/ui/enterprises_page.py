@@ -18,6 +18,7 @@ from emergency.ui.widgets import (
     kept,
     label_of,
     lazy_expander,
+    list_key,
     page_help,
     page_number,
     pager,
@@ -123,9 +124,7 @@ def _enterprise_view() -> tuple:
     return found, masked, prepared_table(masked, columns, {"sector": SECTORS})
 
 
-result, frame, table = kept(
-    db, ("enterprises", user.role, user.township_code, page, tuple(sorted(filters.items()))), _enterprise_view
-)
+result, frame, table = kept(db, list_key("enterprises", page, filters, user), _enterprise_view)
 pager("enterprises", result, unit="家")
 draw_prepared(table)
 export_list(

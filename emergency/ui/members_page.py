@@ -16,6 +16,7 @@ from emergency.ui.widgets import (
     label_of,
     lazy_expander,
     lazy_tabs,
+    list_key,
     page_help,
     page_number,
     pager,
@@ -68,7 +69,7 @@ def _member_view() -> tuple:
     return found, prepared_table(found.rows, columns, {"role_in_team": enums.MEMBER_ROLES})
 
 
-result, table = kept(db, ("members", user.role, user.township_code, page, tuple(sorted(filters.items()))), _member_view)
+result, table = kept(db, list_key("members", page, filters, user), _member_view)
 frame = result.rows
 pager("members", result, unit="人")
 draw_prepared(table, height=420)

@@ -16,6 +16,7 @@ from emergency.ui.widgets import (
     enum_select,
     kept,
     label_of,
+    list_key,
     multiselect,
     page_help,
     page_number,
@@ -77,9 +78,7 @@ def _team_view() -> tuple:
     return found, int(summary["members"]), table
 
 
-result, on_roster, table = kept(
-    db, ("teams", user.role, user.township_code, page, tuple(sorted(filters.items()))), _team_view
-)
+result, on_roster, table = kept(db, list_key("teams", page, filters, user), _team_view)
 frame = result.rows
 pager("teams", result, unit="支队伍", note=f"在册队员 {on_roster} 人")
 draw_prepared(table)

@@ -18,6 +18,7 @@ from emergency.hygiene import escape_markdown
 from emergency.paging import PICK_LIMIT, Page, of_list
 
 if TYPE_CHECKING:
+    from ..auth import User
     from ..db import Database
 
 T = TypeVar("T")
@@ -37,13 +38,7 @@ def show_table(
     (dates as dates, before formatting). `rates`, `percents`, `durations` name source columns formatted
     as 54.5% (from a fraction or from percent) and 24.9 分钟 (display.display_frame)."""
     shown = table_frame(frame, columns, enum_columns)
-    draw_frame(
-        shown,
-        rates=[columns[c] for c in rates],
-        percents=[columns[c] for c in percents],
-        durations=[columns[c] for c in durations],
-        **kwargs,
-    )
+    draw_prepared(_formatted(shown, columns, rates, percents, durations), **kwargs)
     return shown
 
 
@@ -58,8 +53,19 @@ def prepared_table(
 ) -> pd.DataFrame:
     """What show_table would send to the browser, formatted and marked, for a page that caches it
     beside the data it comes from (formatting is pandas work per column); draw it with draw_prepared."""
+    return _formatted(table_frame(frame, columns, enum_columns), columns, rates, percents, durations)
+
+
+def _formatted(
+    shown: pd.DataFrame,
+    columns: dict[str, str],
+    rates: Iterable[str],
+    percents: Iterable[str],
+    durations: Iterable[str],
+) -> pd.DataFrame:
+    """prepared_frame of table_frame's result, its formatted columns named by their source columns."""
     return prepared_frame(
-        table_frame(frame, columns, enum_columns),
+        shown,
         rates=[columns[c] for c in rates],
         percents=[columns[c] for c in percents],
         durations=[columns[c] for c in durations],
@@ -125,6 +131,13 @@ def kept(db: Database, key: tuple, compute: Callable[[], T], families: tuple[str
     on: its filters, its page and the viewer's role and township (masking). Shared by every
     session: never change what it returns."""
     return db.memo(families, (*key, local_today()), compute)
+
+
+def list_key(name: str, page: int, filters: Mapping[str, Any], viewer: User | None = None) -> tuple:
+    """kept's key for page `page` of the list `name` under `filters` (in a fixed order), and for a list
+    masked per viewer, the viewer's role and township."""
+    scope = (viewer.role, viewer.township_code) if viewer is not None else ()
+    return (name, *scope, page, tuple(sorted(filters.items())))
 
 
 def draw_prepared(display: pd.DataFrame, **kwargs) -> None:
