@@ -74,6 +74,15 @@ def captured(db: Database, fn: Callable) -> list[tuple[str, list]]:
         db.trace = None
 
 
+def _health_page_view(db: Database, today) -> None:
+    """What 队伍健康检查's first view reads: every check counted, then the open check's first page (the
+    row above, roster_health, is the whole lists its exports write)."""
+    from . import auth, roster
+
+    summary = roster.health_summary(db, today)
+    roster.health_page(db, auth.SYSTEM, today, next(iter(roster.HEALTH_CHECKS)), summary=summary)
+
+
 def database_paths(db: Database) -> list[tuple[str, Callable]]:
     """(name, our function) for each measured service path; its bare SQL is captured from it."""
     from datetime import datetime
@@ -87,6 +96,7 @@ def database_paths(db: Database) -> list[tuple[str, Callable]]:
         ("stats（年度统计）", lambda: stats.year_stats(db, 2024)),
         ("coverage（覆盖矩阵）", lambda: roster.coverage(db, TODAY)),
         ("roster health（队伍健康）", lambda: roster.roster_health(db, auth.SYSTEM, TODAY)),
+        ("roster health page（队伍健康页）", lambda: _health_page_view(db, TODAY)),
         ("plan compliance（预案期限）", lambda: deadlines.plan_deadlines(db, TODAY)),
         ("enterprise compliance（企业期限）", lambda: deadlines.enterprise_deadlines(db, TODAY)),
         ("village compliance（村级期限）", lambda: deadlines.village_deadlines(db, TODAY)),
@@ -358,14 +368,19 @@ def format_table(results: list[dict], first_start: float | None = None) -> str:
     row("members (rows)", [f"{r['members']:,}" for r in results])
     row("generate demo (s)", [f"{r['generate_s']:.1f}" for r in results])
     row("database file (MB)", [f"{r['file_mb']:.0f}" for r in results])
-    for i, path in enumerate(results[0]["paths"]):
+    # by name, in the order measured: a report put together from runs of different versions may lack
+    # a path in one scale ("—" there) instead of shifting every row below it
+    for name in dict.fromkeys(p["name"] for r in results for p in r["paths"]):
         values = []
         for r in results:
-            p = r["paths"][i]
+            p = next((p for p in r["paths"] if p["name"] == name), None)
+            if p is None:
+                values.append("—")
+                continue
             ratio = f" ({p['ratio']:.1f}×)" if p["ratio"] else " (no SQL traced)"
             bare_text = f" / {p['bare_s'] * 1000:.0f}" if p["bare_s"] is not None else ""
             values.append(f"{p['ours_s'] * 1000:.0f}{bare_text} ms{ratio}")
-        row(path["name"] + " ours / bare SQL", values)
+        row(name + " ours / bare SQL", values)
     if all(r.get("import") for r in results):
         row(
             "import members .xlsx as Excel saves it (rows in s, rows/s)",

@@ -31,6 +31,10 @@ def test_short_bench_run_reports_browser_times_bytes_and_concurrency(demo_db_pat
     for key in ("scale", "generate_s", "file_mb", "paths", "members", "import", "pages", "peak_rss_mb"):
         assert key in scale, key
     assert scale["scale"] == 1 and scale["members"] > 7000
+    paths = {row["name"]: row for row in scale["paths"]}
+    # 队伍健康检查's own path (counts, then one page) beside the whole lists its exports write
+    assert {"roster health（队伍健康）", "roster health page（队伍健康页）"} <= set(paths)
+    assert all(row["ours_s"] > 0 and row["bare_s"] > 0 for row in paths.values())
     assert sorted(scale["pages"]) == ["emergency/ui/map_page.py", "emergency/ui/places.py"]
     assert scale["server_start_s"] > 0
     views = {row["page"]: row for row in scale["browser"]}
