@@ -192,6 +192,7 @@ def _in_form(items, form_prefix):
 def test_a_township_voids_a_team_on_the_teams_page_and_its_members_go_along(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/teams_page.py", as_user="town100", db=db)
+    open_expander(at, "team_domains_open", "team_edit_open", "new_team_open")  # their forms run only while open
     team_id = at.selectbox(key="team_detail").value
     members = db.scalar("SELECT count(*) FROM members WHERE team_id = ?", [team_id])  # left ones too
     assert members > 0
@@ -208,6 +209,7 @@ def test_a_township_voids_a_team_on_the_teams_page_and_its_members_go_along(app,
 def test_a_township_corrects_a_team_and_a_member(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/teams_page.py", as_user="town100", db=db)
+    open_expander(at, "team_domains_open", "team_edit_open", "new_team_open")  # their forms run only while open
     team_id = at.selectbox(key="team_detail").value
     founded = date(2019, 5, 4)
     _in_form(at.date_input, "team_basics")[0].set_value(founded)
@@ -273,6 +275,7 @@ def test_an_enterprise_address_is_corrected_on_its_page(app, scratch_db):
 def test_the_new_team_form_is_cleared_and_names_the_new_team(app, scratch_db):
     db = scratch_db
     at = app("emergency/ui/teams_page.py", as_user="town100", db=db)
+    open_expander(at, "team_domains_open", "team_edit_open", "new_team_open")  # their forms run only while open
     name_box = lambda: next(w for w in at.text_input if w.label == "队伍名称" and w.form_id.startswith("new_team"))  # noqa: E731
     name_box().input("城关镇测试突击队")
     next(b for b in at.button if b.label == "保存" and b.form_id.startswith("new_team")).click().run()

@@ -167,6 +167,7 @@ def test_roster_findings_stay_cached_while_the_scheduler_writes_its_bookkeeping(
 
 def test_a_form_with_two_problems_shows_each_on_its_own_line(app, scratch_db):
     at = app("emergency/ui/teams_page.py", db=scratch_db)
+    open_expander(at, "team_domains_open", "team_edit_open", "new_team_open")  # their forms run only while open
     teams_before = scratch_db.scalar("SELECT count(*) FROM teams")
     new_team = [t for t in at.text_input if t.label == "队伍名称"][-1]  # the 新增队伍 form's, after the edit form's
     assert new_team.value == ""
@@ -198,3 +199,15 @@ def test_roster_page_formats_the_page_it_shows_not_every_finding(app, scratch_db
     found = {m.label: int(m.value) for m in at.metric}
     assert max(found.values()) > paging.PAGE_SIZE  # a check with more findings than a page
     assert sizes and max(sizes) <= paging.PAGE_SIZE
+
+
+def test_the_teams_page_forms_run_only_once_their_expander_is_open(app):
+    """Issue 19: 救援队伍's three form expanders are lazy: a view with them closed draws no form (the
+    browser gets none of their widgets), and opening them draws each."""
+    at = app("emergency/ui/teams_page.py", as_user="town100")
+    assert [f.proto.form.form_id for f in at.get("form")] == []
+    assert {"修改覆盖领域、登记团体保险", "修改或撤销该队伍", "新增队伍"} <= {e.label for e in at.expander}
+    open_expander(at, "team_domains_open", "team_edit_open", "new_team_open")
+    forms = {f.proto.form.form_id for f in at.get("form")}
+    assert {"team_domains", "team_insurance", "edit_team", "disband_team"} <= forms
+    assert any(form.startswith("new_team") for form in forms)

@@ -383,6 +383,7 @@ def saved(at, message):
 
 def test_teams_page_saves_twice_from_one_view(app, scratch_db):
     at = app("emergency/ui/teams_page.py", as_user="town100", db=scratch_db)
+    open_expander(at, "team_domains_open", "team_edit_open", "new_team_open")  # their forms run only while open
     team = at.selectbox(key="team_detail").value
     widget(at.text_input, "负责人").input("周九")
     widget(at.button, "保存修改").click().run()

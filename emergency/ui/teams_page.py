@@ -16,6 +16,7 @@ from emergency.ui.widgets import (
     enum_select,
     kept,
     label_of,
+    lazy_expander,
     list_key,
     multiselect,
     page_help,
@@ -127,73 +128,87 @@ if len(frame):
     if user.may_write(team_township):
         record = teams.team_record(db, int(team_id))
         seen, saved_as = drawn("team", record), "team"  # what a save is checked against
-        with st.expander("修改覆盖领域、登记团体保险"):
-            current = record["domains"]
-            with st.form("team_domains"):
-                new_domains = multiselect(
-                    "覆盖领域", list(enums.HAZARD_DOMAINS), default=current, format_func=label_of(enums.HAZARD_DOMAINS)
-                )
-                if st.form_submit_button("保存覆盖领域"):
-                    write_feedback(
-                        lambda: teams.set_team_domains(db, user, int(team_id), new_domains, expected=seen),
-                        "已保存。",
-                        saved_as,
+        domains_box = lazy_expander("修改覆盖领域、登记团体保险", "team_domains_open")  # run only while open
+        if domains_box.open:
+            with domains_box:
+                current = record["domains"]
+                with st.form("team_domains"):
+                    new_domains = multiselect(
+                        "覆盖领域",
+                        list(enums.HAZARD_DOMAINS),
+                        default=current,
+                        format_func=label_of(enums.HAZARD_DOMAINS),
                     )
-            with st.form("team_insurance"):
-                until = st.date_input("团体意外伤害保险到期日", local_today().replace(year=local_today().year + 1))
-                if st.form_submit_button("为全体在册队员登记"):
-                    write_feedback(
-                        lambda: teams.renew_team_insurance(db, user, int(team_id), until), "已为全体在册队员登记保险。"
-                    )
-        with st.expander("修改或撤销该队伍"):
-            with st.form("edit_team"):
-                name = st.text_input("队伍名称", chosen["name"])
-                leader = st.text_input("负责人", chosen["leader_name"] or "")
-                equipment = st.text_input("装备", chosen["equipment"] or "")
-                phone = st.text_input("值班电话", "")
-                st.caption("值班电话留空则不修改。")
-                if st.form_submit_button("保存修改"):
-                    changes = {"name": name, "leader_name": leader, "equipment": equipment}
-                    if phone.strip():
-                        changes["duty_phone"] = phone.strip()
-                    write_feedback(
-                        lambda: teams.update_team(db, user, int(team_id), changes, expected=seen), "已保存。", saved_as
-                    )
-            with st.form("disband_team"):
-                on = st.date_input("撤销日期", local_today())
-                reason = st.text_input("撤销原因")
-                if st.form_submit_button("撤销队伍（保留历史）"):
-                    write_feedback(
-                        lambda: teams.disband_team(db, user, int(team_id), on, reason, expected=seen),
-                        "队伍已撤销。",
-                        saved_as,
-                    )
-            record_actions.team_basics(db, user, int(team_id), seen)
-            record_actions.void_section(db, user, "teams", int(team_id), team_township, str(chosen["name"]))
+                    if st.form_submit_button("保存覆盖领域"):
+                        write_feedback(
+                            lambda: teams.set_team_domains(db, user, int(team_id), new_domains, expected=seen),
+                            "已保存。",
+                            saved_as,
+                        )
+                with st.form("team_insurance"):
+                    until = st.date_input("团体意外伤害保险到期日", local_today().replace(year=local_today().year + 1))
+                    if st.form_submit_button("为全体在册队员登记"):
+                        write_feedback(
+                            lambda: teams.renew_team_insurance(db, user, int(team_id), until),
+                            "已为全体在册队员登记保险。",
+                        )
+        edit_box = lazy_expander("修改或撤销该队伍", "team_edit_open")
+        if edit_box.open:
+            with edit_box:
+                with st.form("edit_team"):
+                    name = st.text_input("队伍名称", chosen["name"])
+                    leader = st.text_input("负责人", chosen["leader_name"] or "")
+                    equipment = st.text_input("装备", chosen["equipment"] or "")
+                    phone = st.text_input("值班电话", "")
+                    st.caption("值班电话留空则不修改。")
+                    if st.form_submit_button("保存修改"):
+                        changes = {"name": name, "leader_name": leader, "equipment": equipment}
+                        if phone.strip():
+                            changes["duty_phone"] = phone.strip()
+                        write_feedback(
+                            lambda: teams.update_team(db, user, int(team_id), changes, expected=seen),
+                            "已保存。",
+                            saved_as,
+                        )
+                with st.form("disband_team"):
+                    on = st.date_input("撤销日期", local_today())
+                    reason = st.text_input("撤销原因")
+                    if st.form_submit_button("撤销队伍（保留历史）"):
+                        write_feedback(
+                            lambda: teams.disband_team(db, user, int(team_id), on, reason, expected=seen),
+                            "队伍已撤销。",
+                            saved_as,
+                        )
+                record_actions.team_basics(db, user, int(team_id), seen)
+                record_actions.void_section(db, user, "teams", int(team_id), team_township, str(chosen["name"]))
 
 record_actions.voided_section(db, user, "teams")
 
 if user.role != "viewer":
     record_actions.saved("new_team")
-    with st.expander("新增队伍"), st.form(record_actions.form_key("new_team")):
-        name = st.text_input("队伍名称")
-        kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=label_of(enums.TEAM_KINDS))
-        levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
-        level_new = st.selectbox("层级", levels, format_func=label_of(enums.TEAM_LEVELS))
-        own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
-        town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
-        domains = multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS))
-        leader = st.text_input("负责人")
-        phone = st.text_input("值班电话")
-        founded = st.date_input("成立日期", local_today())
-        if st.form_submit_button("保存", type="primary"):
-            data = {
-                "name": name,
-                "kind": kind_new,
-                "level": level_new,
-                "leader_name": leader,
-                "township_code": None if level_new == "county" else town_new,
-                "duty_phone": phone,
-                "established_on": founded,
-            }
-            record_actions.save_and_clear("new_team", lambda: teams.create_team(db, user, data, domains), "已新增队伍")
+    create_box = lazy_expander("新增队伍", "new_team_open")
+    if create_box.open:
+        with create_box, st.form(record_actions.form_key("new_team")):
+            name = st.text_input("队伍名称")
+            kind_new = st.selectbox("类别", list(enums.TEAM_KINDS), format_func=label_of(enums.TEAM_KINDS))
+            levels = list(enums.TEAM_LEVELS) if user.is_admin else [lv for lv in enums.TEAM_LEVELS if lv != "county"]
+            level_new = st.selectbox("层级", levels, format_func=label_of(enums.TEAM_LEVELS))
+            own = {k: v for k, v in towns.items() if v and (user.is_admin or v == user.township_code)}
+            town_new = own[st.selectbox("所属乡镇（县级队伍不填）", list(own))] if own else None
+            domains = multiselect("覆盖领域", list(enums.HAZARD_DOMAINS), format_func=label_of(enums.HAZARD_DOMAINS))
+            leader = st.text_input("负责人")
+            phone = st.text_input("值班电话")
+            founded = st.date_input("成立日期", local_today())
+            if st.form_submit_button("保存", type="primary"):
+                data = {
+                    "name": name,
+                    "kind": kind_new,
+                    "level": level_new,
+                    "leader_name": leader,
+                    "township_code": None if level_new == "county" else town_new,
+                    "duty_phone": phone,
+                    "established_on": founded,
+                }
+                record_actions.save_and_clear(
+                    "new_team", lambda: teams.create_team(db, user, data, domains), "已新增队伍"
+                )
