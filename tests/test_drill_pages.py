@@ -4,6 +4,7 @@ import pytest
 
 from emergency.db import local_today
 from emergency.ui.widgets import mark_status, status_label
+from tests.helpers import open_expander
 
 PAGES = [
     "emergency/ui/plans_page.py",
@@ -118,6 +119,9 @@ def test_plans_page_shows_the_clocks_and_sources(app):
     assert "重污染天气应急预案" in accidents.loc["WS-06", "名称"] and "保障预案" in accidents.loc["SG-14", "名称"]
     assert (tables[0]["备案"] != "未备案").sum() >= 9  # filed: 'YYYY-MM-DD 报…'
     assert any(str(v).startswith("2024-") and "报嵩县人民政府" in str(v) for v in tables[0]["备案"])
+    assert not any("备案截止（报乡镇）" in t.columns for t in tables)  # the expanders' tables: drawn once open
+    open_expander(at, "plan_rules_open", "township_plans_open", "village_plans_open")
+    tables = [d.value for d in at.dataframe]
     text = "\n".join(m.value for m in at.markdown)
     assert "国办发〔2024〕5号）第31条" in text and "第26条" in text and "生产安全事故应急条例" in text
     assert "河南省森林防火期" in text and "2013" not in text
@@ -152,6 +156,7 @@ def test_admin_records_a_filing_and_edits_a_rule_on_the_plans_page(app, scratch_
     widget(at.button, "保存备案").click().run()
     assert at.success and "已登记备案" in at.success[0].value
     assert scratch_db.scalar("SELECT receipt_no FROM filings WHERE subject_id = 'ZR-08'") == "备2026-001"
+    open_expander(at, "plan_rules_open")  # the rules and their form: drawn only while open
     widget(at.number_input, "间隔（月，季节性规则不填）").set_value(30)
     widget(at.button, "保存规则").click().run()
     assert scratch_db.scalar("SELECT interval_months FROM deadline_rules WHERE code = 'enterprise_evaluation'") == 30
@@ -167,6 +172,7 @@ def test_plans_page_clocks_are_served_from_their_cache_while_the_scheduler_write
     # (the scheduler's sweep computes the villages' clocks too, never all_rules)
     computed = count_calls(monkeypatch, deadlines, "all_rules")
     at = app("emergency/ui/plans_page.py", db=scratch_db)
+    open_expander(at, "village_plans_open")
     villages = scratch_db.scalar("SELECT count(*) FROM villages WHERE NOT is_virtual")
     assert any(c.value.startswith(f"共 {villages} 个村（社区），第 1 / ") for c in at.caption)
     assert max(len(d.value) for d in at.dataframe) <= 100

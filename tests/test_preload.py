@@ -32,3 +32,13 @@ def test_the_server_starts_the_preload_after_the_database():
     text = (ROOT / "server.py").read_text(encoding="utf-8")
     assert text.index("state.get_db()") < text.index("state.preload_modules()")
     assert text.index("state.preload_modules()") < text.index("state.keep_warm_in_background(after=preload)")
+
+
+def test_no_page_script_decorates_a_cached_function():
+    """A page script runs again at every rerun, and Streamlit's cache decorator reads the decorated
+    function's source each time: the pages' st.cache functions live in modules (ui/*_cache.py)."""
+    from emergency.ui import nav
+
+    scripts = {spec.path for spec in (*nav.PAGES, *nav.PUBLIC_PAGES)}
+    decorated = [path for path in sorted(scripts) if "@st.cache" in (ROOT / path).read_text(encoding="utf-8")]
+    assert len(scripts) > 20 and decorated == []

@@ -11,6 +11,7 @@ from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import ACTION_STATUS_LABELS
 from emergency.ui import record_actions
+from emergency.ui.clocks_cache import cached_overdue
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
@@ -28,15 +29,6 @@ from emergency.ui.widgets import (
     township_options,
     write_feedback,
 )
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_overdue(db_path: str, generations: tuple[int, ...], today, township: str | None) -> list[dict]:
-    """Everything late today (every clock of plans, enterprises, seasons, township plans and villages,
-    the rules applied in Python): kept until a committed write touches a table family it reads
-    (db.generation_of(*deadlines.OVERDUE_READS)), per day and township."""
-    return deadlines.overdue_list(get_db(), today, township_code=township)
-
 
 user = require_login()
 db = get_db()

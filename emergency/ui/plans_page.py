@@ -10,124 +10,19 @@ from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
 from emergency.rules import CERTAINTY_LABELS, STATUS_LABELS
 from emergency.ui import record_actions
+from emergency.ui.clocks_cache import COLUMNS, cached_clocks, cached_tables, every, filing_text
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import (
     draw_prepared,
     drawn,
     export_list,
+    lazy_expander,
     page_help,
     paged_frame,
-    prepared_table,
     show_table,
     write_feedback,
 )
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_clocks(db_path: str, generations: tuple[int, ...], today):
-    """The clocks of the plans, township plans and villages, and the rules: about 15 queries and
-    the rules applied to 40 plans and 337 villages in Python; kept until a committed write touches a
-    table family they read (db.generation_of(*deadlines.CLOCK_READS)), per day."""
-    db = get_db()
-    return (
-        deadlines.plan_deadlines(db, today),
-        deadlines.all_rules(db),
-        deadlines.township_plan_deadlines(db, today),
-        deadlines.village_deadlines(db, today),
-    )
-
-
-COLUMNS = {
-    "code": "编号",
-    "name": "名称",
-    "status_label": "状态",
-    "drill_every": "演练周期",
-    "last_drill_on": "最近演练",
-    "drill_due_on": "下次演练截止",
-    "last_evaluated_on": "最近评估",
-    "evaluation_due_on": "下次评估截止",
-    "clock_start": "印发日期",
-    "doc_number": "文号",
-    "filing_due_on": "备案截止",
-    "filing": "备案",
-    "revision_flag": "修订",
-    "version": "版本",
-    "lead_department": "牵头单位",
-    "drill_count": "演练次数",
-}
-
-
-def every(months, override: bool = False) -> str:
-    return f"每{months}个月" + ("（预案文件另定）" if override else "") if months else "—"
-
-
-def filing_text(row) -> str:
-    if row.get("filed_on") is None or pd.isna(row.get("filed_on")):
-        return "未备案"
-    return f"{row['filed_on']:%Y-%m-%d} 报{row['filed_with'] or ''}" + ("（逾期备案）" if row.get("filed_late") else "")
-
-
-TOWNSHIP_COLUMNS = {
-    "township_name": "乡镇",
-    "name": "预案",
-    "status_label": "演练状态",
-    "every": "演练周期",
-    "last_drill_on": "最近演练",
-    "due_on": "下次演练截止",
-    "issued_on": "印发日期",
-    "doc_number": "文号",
-    "filing_due_on": "备案截止（报县政府）",
-    "filing": "备案",
-    "filing_label": "备案状态",
-}
-VILLAGE_COLUMNS = {
-    "township_name": "乡镇",
-    "name": "村（社区）",
-    "plan_name": "预案",
-    "status_label": "演练状态",
-    "last_drill_on": "最近演练",
-    "due_on": "下次演练截止",
-    "issued_on": "印发日期",
-    "filing_due_on": "备案截止（报乡镇）",
-    "filing": "备案",
-    "filing_label": "备案状态",
-}
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_tables(db_path: str, generations: tuple[int, ...], today) -> dict:
-    """The plans as a frame (counts, export) and every table of the page as drawn (formatted and
-    marked, widgets.prepared_table), cached with the clocks they show."""
-    rows, _, own, villages = cached_clocks(db_path, generations, today)
-    frame = pd.DataFrame(rows)
-    tables: dict = {"frame": frame, "by_category": {}, "own": None, "villages": None}
-    if len(frame):
-        frame["revision_flag"] = frame["needs_revision"].map(lambda v: "需修订" if v else "")
-        frame["drill_every"] = [every(m, o) for m, o in zip(frame["drill_interval_months"], frame["drill_override"])]
-        frame["filing"] = [filing_text(r) for r in rows]
-        frame["name"] = [
-            n if t in (None, "专项") else f"{n}（{t}预案）" for n, t in zip(frame["name"], frame["plan_type"])
-        ]
-        tables["by_category"] = {
-            category: prepared_table(frame[frame["category"] == category], COLUMNS)
-            for category in enums.PLAN_CATEGORIES
-        }
-    if own:
-        own_frame = pd.DataFrame(own)
-        own_frame["status_label"] = own_frame["status"].map(STATUS_LABELS)
-        own_frame["filing_label"] = own_frame["filing_status"].map(STATUS_LABELS)
-        own_frame["every"] = own_frame["interval_months"].map(every)
-        own_frame["filing"] = [filing_text(r) for r in own]
-        tables["own"] = prepared_table(own_frame, TOWNSHIP_COLUMNS)
-    village_frame = pd.DataFrame(villages)
-    if len(village_frame):
-        village_frame["status_label"] = village_frame["status"].map(STATUS_LABELS)
-        village_frame["filing_label"] = village_frame.get("filing_status", pd.Series(dtype=str)).map(STATUS_LABELS)
-        village_frame["filing"] = [filing_text(r) if r.get("plan_id") is not None else "无预案" for r in villages]
-        tables["villages"] = prepared_table(village_frame, VILLAGE_COLUMNS)
-    return tables
-
 
 user = require_login()
 db = get_db()
@@ -159,56 +54,62 @@ if len(frame):
         draw_prepared(table)
     export_list(db, user, frame, {"category": "类别", **COLUMNS}, "专项应急预案", key="export_plans")
 
-with st.expander("期限规则及法律依据", expanded=False):
-    for rule in rule_rows:
-        if rule["season_start"]:
-            when = f"{rule['season_start']}至{rule['season_end']}"
-        elif rule["working_days"]:
-            when = f"{rule['working_days']}个工作日内"
-        else:
-            when = every(rule["interval_months"])
-        sure = CERTAINTY_LABELS.get(rule["certainty"] or "", "")
+rules_box = lazy_expander("期限规则及法律依据", "plan_rules_open")  # drawn only while open
+if rules_box.open:
+    with rules_box:
+        for rule in rule_rows:
+            if rule["season_start"]:
+                when = f"{rule['season_start']}至{rule['season_end']}"
+            elif rule["working_days"]:
+                when = f"{rule['working_days']}个工作日内"
+            else:
+                when = every(rule["interval_months"])
+            sure = CERTAINTY_LABELS.get(rule["certainty"] or "", "")
+            st.markdown(
+                f"- **{md(rule['label'])}**（{md(when)}；规则 `{md(rule['code'])}`）——依据：{md(rule['source'])}"
+                f"（{md(sure)}）"
+            )
         st.markdown(
-            f"- **{md(rule['label'])}**（{md(when)}；规则 `{md(rule['code'])}`）——依据：{md(rule['source'])}"
-            f"（{md(sure)}）"
+            "- 演练、评估、备案期限均自现行版本印发（或登记修订）之日起算，演练期限此后自最近一次演练起算；"
+            "演练发现预案问题时，该预案标记为“需修订”，登记修订后清除。备案按中国法定节假日和调休计算工作日。"
         )
-    st.markdown(
-        "- 演练、评估、备案期限均自现行版本印发（或登记修订）之日起算，演练期限此后自最近一次演练起算；"
-        "演练发现预案问题时，该预案标记为“需修订”，登记修订后清除。备案按中国法定节假日和调休计算工作日。"
-    )
-    if user.is_admin:
-        with st.form("rule_edit"):
-            st.markdown("**修改期限规则**（记入审计日志，规则下的所有对象随即重新计算）")
-            codes_ = [r["code"] for r in rule_rows]
-            labels = {r["code"]: r["label"] for r in rule_rows}
-            code = st.selectbox("规则", codes_, format_func=lambda c: f"{c} {labels[c]}")
-            months = st.number_input("间隔（月，季节性规则不填）", min_value=0, max_value=120, value=0, step=1)
-            season = st.text_input("季节起止（MM-DD至MM-DD，仅季节性规则）", "")
-            if st.form_submit_button("保存规则"):
-                start, _, end = season.partition("至")
+        if user.is_admin:
+            with st.form("rule_edit"):
+                st.markdown("**修改期限规则**（记入审计日志，规则下的所有对象随即重新计算）")
+                codes_ = [r["code"] for r in rule_rows]
+                labels = {r["code"]: r["label"] for r in rule_rows}
+                code = st.selectbox("规则", codes_, format_func=lambda c: f"{c} {labels[c]}")
+                months = st.number_input("间隔（月，季节性规则不填）", min_value=0, max_value=120, value=0, step=1)
+                season = st.text_input("季节起止（MM-DD至MM-DD，仅季节性规则）", "")
+                if st.form_submit_button("保存规则"):
+                    start, _, end = season.partition("至")
 
-                def save_rule():
-                    return deadlines.set_rule(
-                        db,
-                        user,
-                        code,
-                        months=int(months) or None,
-                        season_start=start.strip() or None,
-                        season_end=end.strip() or None,
-                    )
+                    def save_rule():
+                        return deadlines.set_rule(
+                            db,
+                            user,
+                            code,
+                            months=int(months) or None,
+                            season_start=start.strip() or None,
+                            season_end=end.strip() or None,
+                        )
 
-                write_feedback(save_rule, "已修改规则。")
+                    write_feedback(save_rule, "已修改规则。")
 
-with st.expander(f"乡镇应急预案（{len(own)} 项）"):
-    if own:
-        draw_prepared(tables["own"])
-        st.caption(f"演练依据：{md(own[0]['source'])}；备案依据：{md(own[0]['filing_source'])}")
-    else:
-        st.info("尚未登记乡镇应急预案。")
-with st.expander(f"村（社区）应急预案（{len(villages)} 个村（社区））"):
-    if tables["villages"] is not None:  # one page of the county's 337 villages
-        draw_prepared(paged_frame("village_plans", tables["villages"], {}, unit="个村（社区）"))
-        st.caption(f"演练依据：{md(villages[0]['source'])}")
+own_box = lazy_expander(f"乡镇应急预案（{len(own)} 项）", "township_plans_open")
+if own_box.open:
+    with own_box:
+        if own:
+            draw_prepared(tables["own"])
+            st.caption(f"演练依据：{md(own[0]['source'])}；备案依据：{md(own[0]['filing_source'])}")
+        else:
+            st.info("尚未登记乡镇应急预案。")
+villages_box = lazy_expander(f"村（社区）应急预案（{len(villages)} 个村（社区））", "village_plans_open")
+if villages_box.open:
+    with villages_box:
+        if tables["villages"] is not None:  # one page of the county's 337 villages
+            draw_prepared(paged_frame("village_plans", tables["villages"], {}, unit="个村（社区）"))
+            st.caption(f"演练依据：{md(villages[0]['source'])}")
 
 st.divider()
 codes = [r["code"] for r in rows]
