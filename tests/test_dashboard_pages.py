@@ -13,6 +13,7 @@ from emergency.ui.widgets import status_label
 from tests.helpers import (
     assert_cached_while_the_scheduler_writes,
     count_calls,
+    open_expander,
     open_tab,
     scheduler_writing,
     untrain_a_member,
@@ -204,6 +205,16 @@ def test_overview_kpi_tiles_and_charts(app):
     links = [p.proto.page for p in at.get("page_link")]
     assert any("drills" in p for p in links) and any("teams" in p for p in links)  # drill-down to the lists
     assert "现有应急救援队伍388支、队员7349人" in "\n".join(m.value for m in at.markdown)
+
+
+def test_overview_detail_tables_are_drawn_once_their_expander_is_open(app):
+    """Issue 19: the landing page's three detail tables (late plans, drills per month, coverage) are
+    behind lazy expanders: the first view of every session sends none of them."""
+    at = app(year="2024", as_user="leader")
+    assert len(at.dataframe) == 0
+    open_expander(at, "late_plans_open", "monthly_table_open", "coverage_table_open")
+    tables = [d.value for d in at.dataframe]
+    assert len(tables) == 3 and all(len(t) > 0 for t in tables)
 
 
 def test_overview_is_served_from_its_cache_while_the_scheduler_writes(app, scratch_db, monkeypatch):

@@ -16,7 +16,7 @@ from emergency.stats import STAT_LABELS, year_stats
 from emergency.ui import nav
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
-from emergency.ui.widgets import draw_prepared, kept, page_help, prepared_frame, year_select
+from emergency.ui.widgets import draw_prepared, kept, lazy_expander, page_help, prepared_frame, year_select
 
 
 def overview(db: Database, year: int, today: date) -> dict:
@@ -149,8 +149,10 @@ with tiles[4]:
     link("emergency/ui/plans_page.py", "预案清单")
 with tiles[5]:
     link("emergency/ui/actions_page.py", "整改跟踪")
-with st.expander(f"逾期的预案（{shown['plans_late_count']} 项）"):
-    draw_prepared(plans_late)
+late_box = lazy_expander(f"逾期的预案（{shown['plans_late_count']} 项）", "late_plans_open")  # drawn once open
+if late_box.open:
+    with late_box:
+        draw_prepared(plans_late)
 
 # Charts of the selected year -----------------------------------------------------------------------
 st.subheader(f"{year} 年演练与队伍覆盖")
@@ -158,13 +160,17 @@ chart_left, chart_right = st.columns(2)
 with chart_left:
     st.markdown("**各月演练场次（按层级）**")
     st.vega_lite_chart(spec=shown["monthly_chart"], width="stretch")
-    with st.expander("查看各月演练明细"):
-        draw_prepared(shown["monthly_table"])
+    monthly_box = lazy_expander("查看各月演练明细", "monthly_table_open")
+    if monthly_box.open:
+        with monthly_box:
+            draw_prepared(shown["monthly_table"])
     link("emergency/ui/drills_page.py", "全部演练记录")
 with chart_right:
     st.markdown("**队伍覆盖领域（支）**")
     st.vega_lite_chart(spec=shown["coverage_chart"], width="stretch")
-    with st.expander("查看覆盖明细"):
-        draw_prepared(shown["coverage_table"])
+    coverage_box = lazy_expander("查看覆盖明细", "coverage_table_open")
+    if coverage_box.open:
+        with coverage_box:
+            draw_prepared(shown["coverage_table"])
     link("emergency/ui/coverage_page.py", "队伍覆盖分析")
     link("emergency/ui/teams_page.py", "按领域筛选队伍")
