@@ -108,11 +108,14 @@ def test_a_voided_drill_leaves_the_years_count_and_an_admin_restores_it(app, scr
     # in the 已作废 list, and no 恢复 for the township
     at = app("emergency/ui/drills_page.py", as_user="town100", db=db)
     assert any("已作废的演练记录（1）" in e.label for e in at.expander)
+    assert not any("作废原因" in d.value.columns for d in at.dataframe)  # a lazy expander: nothing sent yet
+    open_expander(at, "voided_drills_open")  # the list is drawn only while open
     assert not any(b.label == "恢复" for b in at.button)
     voided = next(d.value for d in at.dataframe if "作废原因" in d.value.columns)
     assert voided["作废原因"].tolist() == ["与第二场重复录入"]
     # the admin restores it
     at = app("emergency/ui/drills_page.py", as_user="admin", db=db)
+    open_expander(at, "voided_drills_open")
     by_key(at.selectbox, "restore_pick_drills").set_value(drill["id"])
     by_key(at.button, "restore_drills").click().run()
     assert not at.exception and any("已恢复第" in s.value for s in at.success)
@@ -240,6 +243,7 @@ def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app,
 
     action_id = add_corrective_action(db, CHENGGUAN, local_today())
     at = app("emergency/ui/actions_page.py", as_user="town100", db=db)
+    open_expander(at, "edit_action_open")  # its forms run only while open
     at.selectbox(key="edit_action_pick").set_value(action_id).run()
     _in_form(at.text_input, "edit_action")[1].input("王责任")  # 责任人
     next(b for b in at.button if b.label == "保存修改").click().run()
@@ -248,6 +252,7 @@ def test_planned_drill_action_contact_and_plan_are_corrected_on_their_pages(app,
 
     at = app("emergency/ui/linkage_page.py", as_user="town100", db=db)
     open_tab(at, "linkage_tab", "联络人")
+    open_expander(at, "edit_contact_open")  # its forms run only while open
     contact_id = at.selectbox(key="edit_contact_pick").value
     _in_form(at.text_input, "edit_contact")[0].input("钱更正")
     next(b for b in at.button if b.label == "保存修改").click().run()

@@ -28,7 +28,7 @@ import streamlit as st
 from emergency import drills, enterprises, enums, linkage, plans, records, regions, teams
 from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
-from emergency.ui.widgets import drawn, label_of, picker, show_table, write_feedback
+from emergency.ui.widgets import drawn, label_of, lazy_expander, picker, show_table, write_feedback
 
 if TYPE_CHECKING:
     from emergency.auth import User
@@ -162,7 +162,10 @@ def voided_section(db: Database, user: User, table: str) -> None:
     """The page's "已作废" list (a township operator sees its own township's), 恢复 for an admin."""
     rows = records.voided_list(db, table=table, township_code=None if user.role != "township" else user.township_code)
     label = records.KINDS[table].label
-    with st.expander(f"已作废的{label}（{len(rows)}）"):
+    box = lazy_expander(f"已作废的{label}（{len(rows)}）", f"voided_{table}_open")  # drawn only while open
+    if not box.open:
+        return
+    with box:
         if not rows:
             st.caption("暂无")
             return
@@ -465,7 +468,10 @@ def action_tools(db: Database, user: User, rows: list[dict]) -> None:
     writable = {int(r["id"]): r for r in rows if user.may_write(r["township_code"])}
     if not writable:
         return
-    with st.expander("修改或作废整改事项"):
+    box = lazy_expander("修改或作废整改事项", "edit_action_open")  # its forms run only while open
+    if not box.open:
+        return
+    with box:
         action_id = st.selectbox(
             "整改事项",
             list(writable),
@@ -502,7 +508,10 @@ def contact_tools(db: Database, user: User, contacts: pd.DataFrame | None = None
     if frame.empty:
         return
     names = {int(i): f"{t} {n}" for i, t, n in zip(frame["id"], frame["township_name"], frame["name"])}
-    with st.expander("修改或作废联络人"):
+    box = lazy_expander("修改或作废联络人", "edit_contact_open")  # its forms run only while open
+    if not box.open:
+        return
+    with box:
         contact_id = st.selectbox("联络人", list(names), format_func=label_of(names), key="edit_contact_pick")
         record = linkage.contact_record(db, contact_id)
         seen = drawn("contact", record)
