@@ -236,6 +236,8 @@ def test_linkage_lists_are_served_from_their_cache_while_the_scheduler_writes(ap
     pending = count_calls(monkeypatch, linkage, "pending_acknowledgements")
     contacts = count_calls(monkeypatch, linkage, "contact_list")
     at = app(LINKAGE, db=scratch_db)
+    assert len(contacts) == 0  # the contacts' expander is closed: not read
+    open_expander(at, "linkage_contacts_open")
     first = len(contacts)
     assert len(pending) == 1 and first >= 1
     app_db = state.get_db()

@@ -27,6 +27,7 @@ from emergency.ui.widgets import (
     draw_prepared,
     export_list,
     label_of,
+    lazy_expander,
     lazy_tabs,
     page_help,
     paged_frame,
@@ -77,10 +78,12 @@ default = next((i for i, code in enumerate(options.values()) if code == user.tow
 town_name = st.selectbox("乡镇", list(options), index=default, key="linkage_township")
 town_code = options[town_name]
 draw_prepared(village_table_now(db, town_code, th, now))
-with st.expander(f"{town_name}联络人（电话按权限脱敏）"):
-    draw_prepared(
-        cached_contacts(str(db.path), calls_generation, user.role, user.township_code, town_code, now.date())[1]
-    )
+contacts_box = lazy_expander(f"{town_name}联络人（电话按权限脱敏）", "linkage_contacts_open")  # drawn once open
+if contacts_box.open:
+    with contacts_box:
+        draw_prepared(
+            cached_contacts(str(db.path), calls_generation, user.role, user.township_code, town_code, now.date())[1]
+        )
 
 st.subheader("登记")
 tabs = lazy_tabs(["预警叫应", "视频点名", "发布预警", "预警记录", "叫应链", "联络人"], "linkage_tab")
@@ -285,59 +288,63 @@ with tabs[5]:
             )
         record_actions.voided_section(db, user, "contacts")
 
-with st.expander("指标定义与阈值"):
-    st.markdown(
-        f"- 统计周期：近 {th['period_days']} 天的视频点名和预警。\n"
-        f"- 点名应答率 = 已应答点名 / 点名次数；正常 ≥ {th['roll_call_answer_rate'][0]:.0%}，"
-        f"需关注 ≥ {th['roll_call_answer_rate'][1]:.0%}。应答用时中位数：正常 ≤ {th['roll_call_median_minutes'][0]} 分钟，"
-        f"需关注 ≤ {th['roll_call_median_minutes'][1]} 分钟。\n"
-        f"- 叫应率 = 乡镇已叫应的预警 / 下发到乡镇的预警；正常 ≥ {th['ack_rate'][0]:.0%}，需关注 ≥ {th['ack_rate'][1]:.0%}。"
-        f"叫应用时中位数：正常 ≤ {th['ack_median_minutes'][0]} 分钟，需关注 ≤ {th['ack_median_minutes'][1]} 分钟；"
-        "叫应时限为叫应链每一步的限时（分钟），超时未确认即再次叫应并推送下一步。\n"
-        f"- 信息员在岗率 = 有在岗灾害信息员（A或B岗）的村 / 全部村（社区）；正常 ≥ {th['officer_coverage'][0]:.0%}，"
-        f"需关注 ≥ {th['officer_coverage'][1]:.0%}。\n"
-        "- 无在册救援队伍或无在岗乡镇应急站人员：异常；近12个月无乡镇级演练、本期无点名或预警记录：需关注。\n"
-        "- 乡镇状态取各项中最差的一项；村（社区）：无信息员为异常，缺A/B岗之一、叫应率偏低或近12个月无演练为需关注。"
-    )
-    if user.is_admin:
-        with st.form("thresholds"):
-            period = st.number_input("统计周期（天）", min_value=7, max_value=730, value=int(th["period_days"]))
-            rc = st.slider(
-                "点名应答率（需关注线, 正常线）",
-                0.0,
-                1.0,
-                (float(th["roll_call_answer_rate"][1]), float(th["roll_call_answer_rate"][0])),
-            )
-            ak = st.slider("叫应率（需关注线, 正常线）", 0.0, 1.0, (float(th["ack_rate"][1]), float(th["ack_rate"][0])))
-            oc = st.slider(
-                "信息员在岗率（需关注线, 正常线）",
-                0.0,
-                1.0,
-                (float(th["officer_coverage"][1]), float(th["officer_coverage"][0])),
-            )
-            rcm = st.slider(
-                "点名应答用时（正常线, 需关注线，分钟）",
-                0,
-                120,
-                (int(th["roll_call_median_minutes"][0]), int(th["roll_call_median_minutes"][1])),
-            )
-            akm = st.slider(
-                "叫应用时（正常线, 需关注线，分钟）",
-                0,
-                480,
-                (int(th["ack_median_minutes"][0]), int(th["ack_median_minutes"][1])),
-            )
-            if st.form_submit_button("保存阈值"):
-                values = {
-                    "period_days": int(period),
-                    "roll_call_answer_rate": [rc[1], rc[0]],
-                    "ack_rate": [ak[1], ak[0]],
-                    "officer_coverage": [oc[1], oc[0]],
-                    "roll_call_median_minutes": list(rcm),
-                    "ack_median_minutes": list(akm),
-                }
-                if write_feedback(lambda: linkage.set_thresholds(db, user, values), "已保存阈值"):
-                    st.rerun()
+rules_box = lazy_expander("指标定义与阈值", "linkage_rules_open")
+if rules_box.open:
+    with rules_box:
+        st.markdown(
+            f"- 统计周期：近 {th['period_days']} 天的视频点名和预警。\n"
+            f"- 点名应答率 = 已应答点名 / 点名次数；正常 ≥ {th['roll_call_answer_rate'][0]:.0%}，"
+            f"需关注 ≥ {th['roll_call_answer_rate'][1]:.0%}。应答用时中位数：正常 ≤ {th['roll_call_median_minutes'][0]} 分钟，"
+            f"需关注 ≤ {th['roll_call_median_minutes'][1]} 分钟。\n"
+            f"- 叫应率 = 乡镇已叫应的预警 / 下发到乡镇的预警；正常 ≥ {th['ack_rate'][0]:.0%}，需关注 ≥ {th['ack_rate'][1]:.0%}。"
+            f"叫应用时中位数：正常 ≤ {th['ack_median_minutes'][0]} 分钟，需关注 ≤ {th['ack_median_minutes'][1]} 分钟；"
+            "叫应时限为叫应链每一步的限时（分钟），超时未确认即再次叫应并推送下一步。\n"
+            f"- 信息员在岗率 = 有在岗灾害信息员（A或B岗）的村 / 全部村（社区）；正常 ≥ {th['officer_coverage'][0]:.0%}，"
+            f"需关注 ≥ {th['officer_coverage'][1]:.0%}。\n"
+            "- 无在册救援队伍或无在岗乡镇应急站人员：异常；近12个月无乡镇级演练、本期无点名或预警记录：需关注。\n"
+            "- 乡镇状态取各项中最差的一项；村（社区）：无信息员为异常，缺A/B岗之一、叫应率偏低或近12个月无演练为需关注。"
+        )
+        if user.is_admin:
+            with st.form("thresholds"):
+                period = st.number_input("统计周期（天）", min_value=7, max_value=730, value=int(th["period_days"]))
+                rc = st.slider(
+                    "点名应答率（需关注线, 正常线）",
+                    0.0,
+                    1.0,
+                    (float(th["roll_call_answer_rate"][1]), float(th["roll_call_answer_rate"][0])),
+                )
+                ak = st.slider(
+                    "叫应率（需关注线, 正常线）", 0.0, 1.0, (float(th["ack_rate"][1]), float(th["ack_rate"][0]))
+                )
+                oc = st.slider(
+                    "信息员在岗率（需关注线, 正常线）",
+                    0.0,
+                    1.0,
+                    (float(th["officer_coverage"][1]), float(th["officer_coverage"][0])),
+                )
+                rcm = st.slider(
+                    "点名应答用时（正常线, 需关注线，分钟）",
+                    0,
+                    120,
+                    (int(th["roll_call_median_minutes"][0]), int(th["roll_call_median_minutes"][1])),
+                )
+                akm = st.slider(
+                    "叫应用时（正常线, 需关注线，分钟）",
+                    0,
+                    480,
+                    (int(th["ack_median_minutes"][0]), int(th["ack_median_minutes"][1])),
+                )
+                if st.form_submit_button("保存阈值"):
+                    values = {
+                        "period_days": int(period),
+                        "roll_call_answer_rate": [rc[1], rc[0]],
+                        "ack_rate": [ak[1], ak[0]],
+                        "officer_coverage": [oc[1], oc[0]],
+                        "roll_call_median_minutes": list(rcm),
+                        "ack_median_minutes": list(akm),
+                    }
+                    if write_feedback(lambda: linkage.set_thresholds(db, user, values), "已保存阈值"):
+                        st.rerun()
 
 with st.expander("导出名单：联络人、视频点名、预警叫应"):
     st.caption("导出全县记录（电话按本账号权限脱敏），每次导出记入审计日志。")
