@@ -14,7 +14,7 @@ never done is late only once its first interval has passed.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -158,6 +158,16 @@ DEFAULT_RULES: list[dict] = [
 
 # Severity order of the statuses: the worst of several is the one shown for a plan or township.
 SEVERITY = (ON_TIME, DUE_SOON, OVERDUE)
+
+
+def rule_period(rule: Mapping) -> str:
+    """When a deadline rule (a deadline_rules row) falls due, as 专项应急预案 and `clocks` show it: its
+    season (MM-DD至MM-DD), its working days, or every N months ("—" when it sets none)."""
+    if rule["season_start"]:
+        return f"{rule['season_start']}至{rule['season_end']}"
+    if rule["working_days"]:
+        return f"{rule['working_days']}个工作日内"
+    return f"每{rule['interval_months']}个月" if rule["interval_months"] else "—"
 
 
 def add_months(day: date, months: int) -> date:

@@ -41,3 +41,13 @@ def test_due_date():
 
 def test_every_default_rule_names_its_source():
     assert all(r["source"] and r["label"] for r in rules.DEFAULT_RULES)
+
+
+def test_rule_period_names_the_season_the_working_days_or_the_months():
+    from emergency.rules import rule_period
+
+    rule = {"season_start": None, "season_end": None, "working_days": None, "interval_months": None}
+    assert rule_period({**rule, "season_start": "11-01", "season_end": "05-31"}) == "11-01至05-31"
+    assert rule_period({**rule, "working_days": 20}) == "20个工作日内"
+    assert rule_period({**rule, "interval_months": 24}) == "每24个月"
+    assert rule_period(rule) == "—"  # a rule that sets none: never "每None个月"

@@ -60,7 +60,7 @@ def cmd_deadlines(db: Database, args) -> int:
 
 def cmd_rules(db: Database, args) -> int:
     from .. import auth, deadlines
-    from ..rules import CERTAINTY_LABELS
+    from ..rules import CERTAINTY_LABELS, rule_period
 
     if args.action == "set":
         if not args.code or args.months is None:
@@ -74,12 +74,7 @@ def cmd_rules(db: Database, args) -> int:
         print(json.dumps(rules, ensure_ascii=False, indent=1))
         return 0
     for r in rules:
-        if r["season_start"]:
-            every = f"{r['season_start']}至{r['season_end']}"
-        elif r["working_days"]:
-            every = f"{r['working_days']}个工作日内"
-        else:
-            every = f"每{r['interval_months']}个月"
+        every = rule_period(r)
         sure = CERTAINTY_LABELS.get(r["certainty"] or "", "")
         print(f"{r['code']}\t{r['applies_to']}\t{every}\t{r['label']}\t依据：{r['source']}（{sure}）")
     return 0

@@ -8,7 +8,7 @@ import streamlit as st
 from emergency import deadlines, drills, enums, plans
 from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
-from emergency.rules import CERTAINTY_LABELS, STATUS_LABELS
+from emergency.rules import CERTAINTY_LABELS, STATUS_LABELS, rule_period
 from emergency.ui import record_actions
 from emergency.ui.clocks_cache import COLUMNS, cached_clocks, cached_tables, every, filing_text
 from emergency.ui.session import require_login
@@ -58,12 +58,7 @@ rules_box = lazy_expander("期限规则及法律依据", "plan_rules_open")  # d
 if rules_box.open:
     with rules_box:
         for rule in rule_rows:
-            if rule["season_start"]:
-                when = f"{rule['season_start']}至{rule['season_end']}"
-            elif rule["working_days"]:
-                when = f"{rule['working_days']}个工作日内"
-            else:
-                when = every(rule["interval_months"])
+            when = rule_period(rule)
             sure = CERTAINTY_LABELS.get(rule["certainty"] or "", "")
             st.markdown(
                 f"- **{md(rule['label'])}**（{md(when)}；规则 `{md(rule['code'])}`）——依据：{md(rule['source'])}"
