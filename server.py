@@ -14,7 +14,7 @@ async def lifespan(_app):
 
     state.get_db()  # creates and fills the database on the very first start; starts the scheduler
     preload = state.preload_modules()  # folium and the other pages' modules imported before the first view
-    state.keep_warm_in_background(after=preload)  # 地图's caches filled now and at each status period
+    state.keep_warm_in_background(after=preload)  # 地图's and 三级联动's first-view caches, now and each period
     yield
 
 
