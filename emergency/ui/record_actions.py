@@ -1,9 +1,10 @@
 """Shared page sections for correcting, voiding and deleting records (records.py), and for forms that
 must not save twice. Pages call one function per section, so they change little:
 
-- `saved(slot)` / `after_save(slot, message, record_id)`: a create form is drawn afresh after a
+- `saved(slot)` / `save_and_clear(slot, create, success)`: a create form is drawn afresh after a
   successful save (its widgets' keys carry a version that the save bumps), and the next run shows
-  what was saved, with its number; a second click on 保存 meets an empty form.
+  what was saved, with its number; a second click on 保存, even one that arrives while the first
+  click's save is writing, meets an empty form.
 - `duplicate_prompt(slot, save)`: a near-duplicate refused by the service (drills.PossibleDuplicate)
   waits here for "仍要保存" or "取消".
 - `void_section(...)`: 作废 with a reason for whoever may edit the record; 彻底删除 for an admin
@@ -28,7 +29,7 @@ import streamlit as st
 from emergency import drills, enterprises, enums, linkage, plans, records, regions, teams
 from emergency.db import local_today
 from emergency.hygiene import escape_markdown as md
-from emergency.ui.widgets import drawn, label_of, lazy_expander, picker, show_table, write_feedback
+from emergency.ui.widgets import drawn, forget_drawn, label_of, lazy_expander, picker, show_table, write_feedback
 
 if TYPE_CHECKING:
     from emergency.auth import User
@@ -36,17 +37,26 @@ if TYPE_CHECKING:
 
 
 # Saving once ---------------------------------------------------------------------------------------
+# Streamlit may stop a run at any element or session-state access once a new run is asked for: the
+# second click of a double click, arriving while the first click's run writes. What a save must
+# remember (the form's new version, the message, the near-duplicate no longer held) therefore goes in
+# one dict read from session state before the write and changed in place after it, with no Streamlit
+# call in between; the second click's run then meets the new, empty form instead of saving again.
+def _ledger() -> dict:
+    """This session's create forms: their versions, what each last saved, the near-duplicates held."""
+    return st.session_state.setdefault("_save_ledger", {"version": {}, "saved": {}, "pending": {}})
+
+
 def version(slot: str) -> int:
     """The current version of a create form: part of its widgets' keys, bumped by each save."""
-    return int(st.session_state.get(f"_form_version_{slot}", 0))
+    return int(_ledger()["version"].get(slot, 0))
 
 
-def after_save(slot: str, message: str, record_id: int | None = None) -> None:
-    """A create form saved: remember what to say, draw the form afresh (empty) on a new run."""
-    st.session_state[f"_form_version_{slot}"] = version(slot) + 1
-    st.session_state[f"_saved_{slot}"] = (message, record_id)
-    st.session_state.pop(f"_pending_{slot}", None)
-    st.rerun()
+def _note_saved(ledger: dict, slot: str, message: str, record_id: int | None) -> None:
+    """Right after the write, before any Streamlit call: the form is drawn afresh on the next run."""
+    ledger["version"][slot] = ledger["version"].get(slot, 0) + 1
+    ledger["saved"][slot] = (message, record_id)
+    ledger["pending"].pop(slot, None)
 
 
 def form_key(slot: str) -> str:
@@ -63,16 +73,19 @@ def save_and_clear(
 ) -> None:
     """Run a create form's service call: a refusal is shown (write_feedback) and the form keeps its
     values; a success draws the form afresh and says what was saved, with its number."""
-    result: dict = {}
-    if write_feedback(lambda: result.setdefault("r", create()), success):
-        made = result["r"]
+    ledger = _ledger()
+
+    def note(made) -> None:
         extra = "".join(f"  \n{md(n)}" for n in notes(made))
-        after_save(slot, f"{success}（编号 {number(made)}）{extra}", number(made))
+        _note_saved(ledger, slot, f"{success}（编号 {number(made)}）{extra}", number(made))
+
+    if write_feedback(create, success, then=note):
+        st.rerun()
 
 
 def saved(slot: str, open_record: Callable[[int], None] | None = None, what: str = "记录") -> None:
     """After a save: its message, the new record's number, and a button that opens it."""
-    notice = st.session_state.get(f"_saved_{slot}")
+    notice = _ledger()["saved"].get(slot)
     if not notice:
         return
     message, record_id = notice
@@ -89,24 +102,28 @@ def saved(slot: str, open_record: Callable[[int], None] | None = None, what: str
 def duplicate_prompt(slot: str, save: Callable[[dict, bool], int], success: str) -> None:
     """A near-duplicate waiting for the user's word: "可能重复，仍要保存？" with 仍要保存 / 取消.
     `save(values, True)` saves the held values with duplicates allowed and returns the new id."""
-    pending = st.session_state.get(f"_pending_{slot}")
+    ledger = _ledger()
+    pending = ledger["pending"].get(slot)
     if not pending:
         return
     found = "、".join(f"第 {d['id']} 号《{md(d['title'])}》（{d['held_on']}）" for d in pending["duplicates"])
     st.warning(f"可能重复，仍要保存？同一乡镇同一天已有：{found}")
     yes, no = st.columns(2)
     if yes.button("仍要保存", key=f"_dup_yes_{slot}", type="primary"):
-        result: dict = {}
-        if write_feedback(lambda: result.setdefault("id", save(pending["values"], True)), success):
-            after_save(slot, f"{success}（第 {result['id']} 号）", result["id"])
+        if write_feedback(
+            lambda: save(pending["values"], True),
+            success,
+            then=lambda new_id: _note_saved(ledger, slot, f"{success}（第 {new_id} 号）", new_id),
+        ):
+            st.rerun()
     if no.button("取消", key=f"_dup_no_{slot}"):
-        st.session_state.pop(f"_pending_{slot}", None)
+        ledger["pending"].pop(slot, None)
         st.rerun()
 
 
 def hold_duplicate(slot: str, duplicates: list[dict], **values) -> None:
     """Keep a refused near-duplicate's values for duplicate_prompt (drawn on the next run)."""
-    st.session_state[f"_pending_{slot}"] = {"duplicates": duplicates, **values}
+    _ledger()["pending"][slot] = {"duplicates": duplicates, **values}
     st.rerun()
 
 
@@ -350,7 +367,7 @@ def edit_drill(db: Database, user: User, drill_id: int, active_plans: dict[str, 
                     "已保存修改。",
                     "drill_edit",
                 ):
-                    st.session_state.pop("_drawn_drill", None)  # the evaluation form: drawn afresh
+                    forget_drawn("drill")  # the evaluation form: drawn afresh
                     st.session_state["_voided_note_drills"] = f"已保存第 {drill_id} 号演练的修改。"
                     st.rerun()
 
@@ -368,14 +385,16 @@ def _refusal(exc: Exception, success: str) -> None:
 def save_new_drill(slot: str, save: Callable[[dict, bool], int], values: dict, success: str) -> None:
     """Save a new record from a create form: a near-duplicate is held for the user's word
     (duplicate_prompt), a refusal shown as write_feedback shows it, a success clears the form."""
+    ledger = _ledger()  # read before the write: see "Saving once"
     try:
         new_id = save(values, False)
+        _note_saved(ledger, slot, f"{success}（第 {new_id} 号）", new_id)
     except drills.PossibleDuplicate as exc:
         hold_duplicate(slot, exc.drills, values=values)
     except (ValueError, PermissionError) as exc:  # ValidationError, StaleRecord; PermissionDenied
         _refusal(exc, success)
     else:
-        after_save(slot, f"{success}（第 {new_id} 号）", new_id)
+        st.rerun()
 
 
 # Correcting the other records ------------------------------------------------------------------------
@@ -460,7 +479,7 @@ def edit_planned(db: Database, user: User, planned_id: int, active_plans: dict[s
                 "已保存修改。",
                 "planned_edit",
             )
-            st.session_state.pop("_drawn_planned", None)  # the complete / cancel forms: drawn afresh
+            forget_drawn("planned")  # the complete / cancel forms: drawn afresh
 
 
 def action_tools(db: Database, user: User, rows: list[dict]) -> None:
@@ -495,7 +514,7 @@ def action_tools(db: Database, user: User, rows: list[dict]) -> None:
                     "已保存修改。",
                     "action_edit",
                 )
-                st.session_state.pop("_drawn_action", None)
+                forget_drawn("action")
         void_section(db, user, "corrective_actions", action_id, record["township_code"])
 
 

@@ -12,6 +12,7 @@ from emergency.auth import User
 from emergency.db import Database
 from emergency.hygiene import escape_markdown as md
 from emergency.resources import registry, transfer
+from emergency.ui import record_actions
 from emergency.ui.folium_view import ensure_registered
 from emergency.ui.widgets import (
     draw_frame,
@@ -42,9 +43,12 @@ def registry_form(db: Database, user: User, key: str) -> None:
     box = lazy_expander(f"登记{spec.what}", f"create_{key}_open")  # its form costs nothing while closed
     with box:
         if box.open:
+            slot = f"create_{key}"
+            record_actions.saved(slot)  # what the last save made, with its number
+            form = record_actions.form_key(slot)  # new after each save: the form is drawn empty
             if spec.coordinates:
-                coordinate_picker(db, key, f"create_{key}_lon", f"create_{key}_lat")
-            _create_form(db, user, key, spec, _towns_for(db, user, spec))
+                coordinate_picker(db, form, f"{form}_lon", f"{form}_lat")
+            _create_form(db, user, key, spec, _towns_for(db, user, spec), form)
 
 
 def _towns_for(db: Database, user: User, spec: registry.Registry) -> dict[str, str]:
@@ -58,11 +62,13 @@ def _towns_for(db: Database, user: User, spec: registry.Registry) -> dict[str, s
     return towns
 
 
-def _create_form(db: Database, user: User, key: str, spec: registry.Registry, towns: dict) -> None:
-    with st.form(f"create_{key}"):
-        values = _record_fields(db, user, spec, towns, None, f"create_{key}")
+def _create_form(db: Database, user: User, key: str, spec: registry.Registry, towns: dict, form: str) -> None:
+    with st.form(form):
+        values = _record_fields(db, user, spec, towns, None, form)
         if st.form_submit_button(f"保存{spec.what}"):
-            write_feedback(lambda: registry.create(db, user, key, values), f"已登记{spec.what}")
+            record_actions.save_and_clear(
+                f"create_{key}", lambda: registry.create(db, user, key, values), f"已登记{spec.what}"
+            )
 
 
 def registry_edit(db: Database, user: User, key: str, frame: pd.DataFrame) -> None:

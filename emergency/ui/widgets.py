@@ -216,10 +216,21 @@ def drawn(kind: str, record: dict) -> dict:
     it to the service as `expected`, so that a save someone else made in between is refused
     (StaleRecord) instead of overwritten. A record picker whose choice fell back to another record
     (the chosen one left the list) is caught the same way: the ids differ. Pickers stay outside forms."""
-    slot = f"_drawn_{kind}"
-    seen = st.session_state.get(slot, record)
-    st.session_state[slot] = record
+    store = _drawn_store()
+    seen = store.get(kind, record)
+    store[kind] = record
     return seen
+
+
+def forget_drawn(kind: str) -> None:
+    """The next run's forms of `kind` are checked against the record as that run draws it."""
+    _drawn_store().pop(kind, None)
+
+
+def _drawn_store() -> dict:
+    # One dict in session state, changed in place: write_feedback updates it right after a save
+    # without a session-state access, where Streamlit may stop the run (see write_feedback).
+    return st.session_state.setdefault("_drawn", {})
 
 
 def problems_markdown(heading: str, problems: Iterable[Problem]) -> str:
@@ -227,18 +238,32 @@ def problems_markdown(heading: str, problems: Iterable[Problem]) -> str:
     return heading + "\n\n" + "\n".join(f"- {escape_markdown(str(p))}" for p in problems)
 
 
-def write_feedback(action, success: str, saved_as: str | None = None) -> bool:
+def write_feedback(
+    action, success: str, saved_as: str | None = None, then: Callable[[Any], None] | None = None
+) -> bool:
     """Run a service call; show its refusal or validation message instead of a traceback.
 
     saved_as names the drawn() record the form saves: the record as saved (the service's result)
     becomes what the page drew, so a second save from the same view is checked against it rather than
-    refused for the user's own first save.
+    refused for the user's own first save. `then(result)` runs right after a successful call.
+
+    Both happen before any Streamlit call: Streamlit may stop a run at any element or session-state
+    access when a new run is asked for (a double click's second click), and bookkeeping lost after a
+    write lets the second click save again (tests/test_save_once.py).
     """
     from emergency.auth import PermissionDenied
     from emergency.stale import StaleRecord
 
+    store = _drawn_store() if saved_as is not None else None
     try:
         result = action()
+        if store is not None:
+            if isinstance(result, dict):
+                store[saved_as] = result
+            else:
+                store.pop(saved_as, None)
+        if then is not None:
+            then(result)
     except PermissionDenied as exc:
         st.error(f"无权操作：{escape_markdown(exc)}")
         return False
@@ -251,12 +276,6 @@ def write_feedback(action, success: str, saved_as: str | None = None) -> bool:
     except ValueError as exc:
         st.error(f"未保存：{escape_markdown(exc)}")
         return False
-    if saved_as is not None:
-        slot = f"_drawn_{saved_as}"
-        if isinstance(result, dict):
-            st.session_state[slot] = result
-        else:
-            st.session_state.pop(slot, None)
     st.success(success)
     return True
 

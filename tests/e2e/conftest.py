@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 
 from emergency.bench_browser import CHROMIUM, CHROMIUM_ARGS  # one way to launch chromium, bench and tests
-from tests.helpers import running_server
+from tests.helpers import running_server, screenshot
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
@@ -40,9 +40,18 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, for the page fixture to see whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser):
-    """A page that refuses, and records, every request leaving this machine."""
+def page(browser, request):
+    """A page that refuses, and records, every request leaving this machine. When the test fails the
+    page's screenshot and text are kept, so a failure in CI says what the user would have seen."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     outside: list[str] = []
 
@@ -58,4 +67,15 @@ def page(browser):
     pg = context.new_page()
     pg.outside_requests = outside
     yield pg
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        _keep_what_was_on_screen(pg, request.node.name)
     context.close()
+
+
+def _keep_what_was_on_screen(pg, name: str) -> None:
+    try:
+        screenshot(pg, f"failed_{name}")
+        print("the page's text when the test failed:\n" + pg.locator("body").inner_text(timeout=5_000)[:4000])
+    except Exception as exc:  # the page may be gone with the failure: the test's own error is what counts
+        print(f"the page could not be read after the failure: {exc}")
