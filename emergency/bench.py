@@ -452,6 +452,16 @@ def format_table(results: list[dict], first_start: float | None = None) -> str:
                     for c in (r["concurrency"][i] for r in results)
                 ],
             )
+            if "probe" in run:
+                row(
+                    f"{run['sessions']} sessions at once, one browser drawing here (the others' on their own PCs):"
+                    " median / p95 / max (s), all answered p95 (s), cores busy",
+                    [
+                        f"{p['median_s']:.2f} / {p['p95_s']:.2f} / {p['max_s']:.2f}, {p['answered_p95_s']:.2f},"
+                        f" {p['cores_busy']:.1f}"
+                        for p in (r["concurrency"][i]["probe"] for r in results)
+                    ],
+                )
     return "\n".join(lines)
 
 

@@ -14,6 +14,11 @@ clock starts: argon2 log-ins apart), each clicking through the pages from its ow
 with a pause of about `think` seconds between clicks, and reports the median, 95th percentile and
 worst page time, the same for the server's answer alone (StreamTap: from the run asked for to its
 script_finished, as they pass between browser and server), and the server's CPU per view. The browsers run below the server (LAUNCHER): in the field they are on other machines.
+
+Each run of N > 1 sessions is followed by its probe (`_probed`): the same N sessions at once as the
+field has them, one real browser drawing here and N-1 wire sessions (WireSession: the messages a
+real session sent, sent again over the websocket, nothing drawn), whose browsers would be on their
+operators' PCs. The one browser's times are what an operator feels while the others click.
 """
 
 from __future__ import annotations
@@ -169,6 +174,8 @@ class StreamTap:
         self.target_port = target_port
         self.asked: list[float] = []  # perf_counter of each rerun_script the browser sent
         self.answered: list[float] = []  # ... of each script_finished (not cut short for a rerun)
+        self.sent: list[bytes] = []  # each rerun_script as sent (what a WireSession sends again)
+        self.head = b""  # the websocket's upgrade request as relayed
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self) -> str:
@@ -197,6 +204,7 @@ class StreamTap:
         if stream:
             lines = head.split(b"\r\n")
             head = b"\r\n".join(x for x in lines if not x.lower().startswith(b"sec-websocket-extensions:"))
+            self.head = head
         server_writer.write(head)
         await asyncio.gather(
             self._pump(client_reader, server_writer, self._from_browser if stream else None),
@@ -220,6 +228,7 @@ class StreamTap:
         message = parsed(BackMsg, payload)
         if message is not None and message.WhichOneof("type") == "rerun_script":
             self.asked.append(time.perf_counter())
+            self.sent.append(payload)
 
     def _from_server(self, payload: bytes) -> None:
         message = parsed(ForwardMsg, payload)
@@ -249,8 +258,9 @@ class FrameReader:
     """Reassembles websocket frames (RFC 6455) from a byte stream and hands each binary message's
     payload to `on_message`; `skip_head`: the stream starts with the HTTP upgrade answer."""
 
-    def __init__(self, on_message, skip_head: bool):
+    def __init__(self, on_message, skip_head: bool, on_ping=None):
         self.on_message = on_message
+        self.on_ping = on_ping  # called with a ping's payload (a client must answer it with a pong)
         self.buffer = b""
         self.in_head = skip_head
 
@@ -278,6 +288,8 @@ class FrameReader:
                 payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
             if first & 0x0F == 2:  # a binary frame: Streamlit sends each message whole
                 self.on_message(payload)
+            elif first & 0x0F == 9 and self.on_ping:
+                self.on_ping(payload)
 
 
 class Session:
@@ -295,6 +307,8 @@ class Session:
         self.done = False  # the last run started has finished
         self.current = "overview"  # where a log-in lands
         self.answered = 0.0  # the last view's server response time (StreamTap)
+        self.asked_for: dict[str, bytes] = {}  # the rerun_script each page's view sent (wire_script)
+        self.login_message = b""
         page.on("websocket", self._watch)
 
     def _watch(self, ws) -> None:
@@ -323,17 +337,19 @@ class Session:
         await page.goto(await tap.start(), wait_until="domcontentloaded", timeout=VIEW_TIMEOUT_MS)
         await page.get_by_label("用户名").fill(username, timeout=VIEW_TIMEOUT_MS)
         await page.get_by_label("密码").fill(password)
+        before = len(tap.sent)
         await page.get_by_role("button", name="登录").click()
         await page.get_by_role("heading", name="总览").wait_for(timeout=VIEW_TIMEOUT_MS)
         await page.wait_for_selector(
             '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached", timeout=VIEW_TIMEOUT_MS
         )
+        session.login_message = tap.sent[before]
         return session
 
     async def view(self, target: Page) -> tuple[float, int]:
         """Open `target` from the sidebar: (seconds until drawn, websocket bytes received)."""
         page = self.page
-        before, runs = self.received, self.started
+        before, runs, asked = self.received, self.started, len(self.tap.sent)
         started = time.perf_counter()
         nav = page.get_by_test_id("stSidebarNav")
         link = nav.get_by_role("link", name=target.title, exact=True)
@@ -355,6 +371,8 @@ class Session:
             await frame.locator(".leaflet-overlay-pane path").first.wait_for(timeout=VIEW_TIMEOUT_MS)
         self.current = target.url_path
         self.answered = self.tap.response_time(started, time.perf_counter())
+        if len(self.tap.sent) > asked:
+            self.asked_for[target.url_path] = self.tap.sent[asked]
         return time.perf_counter() - started, self.received - before
 
     async def leave(self, target: Page) -> None:
@@ -362,9 +380,112 @@ class Session:
         if self.current == target.url_path:
             await self.view(DETOUR if target != DETOUR else admin_pages(["overview"])[0])
 
+    def wire_script(self) -> WireScript:
+        """What this session sent to connect, log in and open each page it has viewed: the same
+        messages sent again open the same pages (widget ids and page hashes are the script's own)."""
+        assert self.tap.server is not None
+        return WireScript(
+            head=self.tap.head,
+            relay_port=self.tap.server.sockets[0].getsockname()[1],
+            connect=self.tap.sent[0],
+            login=self.login_message,
+            pages=dict(self.asked_for),
+        )
+
     async def close(self) -> None:
         await self.context.close()
         await self.tap.close()
+
+
+@dataclass(frozen=True)
+class WireScript:
+    head: bytes  # the browser's websocket upgrade request (its xsrf cookie and subprotocols)
+    relay_port: int  # the port the browser reached, named in the head's Host and Origin
+    connect: bytes  # the first rerun_script of a new tab
+    login: bytes  # the log-in form's submission (its widget states)
+    pages: dict[str, bytes]  # url path: the rerun_script a click on its sidebar link sends
+
+
+def client_frame(payload: bytes) -> bytes:
+    """A masked binary websocket frame, as a client must send it (RFC 6455)."""
+    n, mask = len(payload), os.urandom(4)
+    if n < 126:
+        head = bytes([0x82, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x82, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x82, 0x80 | 127]) + n.to_bytes(8, "big")
+    key = (mask * (n // 4 + 1))[:n]  # the mask repeated over the payload, XORed as one integer
+    body = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+    return head + mask + body
+
+
+class WireSession:
+    """A session that speaks to the server as a browser does, over the websocket, and draws nothing:
+    it sends the messages a real session sent (WireScript) and waits for each run's script_finished.
+    The server runs the same scripts and sends the same deltas. In the field every operator's
+    browser draws on the operator's own PC; the concurrency run's probe puts N-1 of these beside one
+    real browser, so the machine's cores go to the server and the one browser measured."""
+
+    def __init__(self, script: WireScript, port: int):
+        self.script, self.port = script, port
+        self.started = 0
+        self.done = False
+        self.received = 0
+        self.writer: asyncio.StreamWriter | None = None
+        self.reading: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(self.script.head.replace(b":%d" % self.script.relay_port, b":%d" % self.port))
+        answer = await reader.readuntil(b"\r\n\r\n")  # frames sent before the upgrade's answer are lost
+        if not answer.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError(answer.decode(errors="replace")[:200])
+        frames = FrameReader(self._message, skip_head=False, on_ping=self._pong)
+        self.reading = asyncio.create_task(self._read(reader, frames))
+        await self._run(self.script.connect)
+        await self._run(self.script.login)
+
+    async def view(self, target: Page) -> float:
+        """Ask for `target` as a click on its link does: seconds until the server has answered."""
+        return await self._run(self.script.pages[target.url_path])
+
+    async def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+        if self.reading:
+            self.reading.cancel()
+
+    async def _run(self, message: bytes) -> float:
+        assert self.writer is not None
+        runs, started = self.started, time.perf_counter()
+        self.writer.write(client_frame(message))
+        await self.writer.drain()
+        while self.started == runs or not self.done:
+            if time.perf_counter() - started > VIEW_TIMEOUT_MS / 1000:
+                raise TimeoutError(f"{VIEW_TIMEOUT_MS // 1000} 秒内服务器未答复")
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - started
+
+    async def _read(self, reader, frames: FrameReader) -> None:
+        while data := await reader.read(65536):
+            self.received += len(data)
+            frames.feed(data)
+
+    def _message(self, payload: bytes) -> None:
+        message = parsed(ForwardMsg, payload)
+        if message is None:
+            return
+        if message.WhichOneof("type") == "new_session":
+            self.started, self.done = self.started + 1, False
+        elif ends_a_run(message):
+            self.done = True
+
+    def _pong(self, payload: bytes) -> None:
+        if self.writer:
+            frame = bytearray(client_frame(payload))
+            frame[0] = 0x8A  # a pong, the ping's payload back
+            self.writer.write(bytes(frame))
 
 
 def note(text: str) -> None:
@@ -417,6 +538,7 @@ async def _measure(
                         per_page[target.url_path].update(
                             {"again_s": seconds, "again_bytes": received, "cpu_again_s": cpu}
                         )
+            script = one.wire_script()
             await one.close()
             runs = []
             for n in sessions:
@@ -426,6 +548,12 @@ async def _measure(
                     f"{n} sessions: median {run['median_s']:.2f} s, p95 {run['p95_s']:.2f} s; answered: median "
                     f"{run['answered_median_s']:.2f} s, p95 {run['answered_p95_s']:.2f} s"
                 )
+                if n > 1:
+                    run["probe"] = probe = await _probed(browser, url, password, pid, pages, n, views, think, script)
+                    note(
+                        f"{n} sessions, one drawing here: median {probe['median_s']:.2f} s, p95 {probe['p95_s']:.2f}"
+                        f" s; every session answered: p95 {probe['answered_p95_s']:.2f} s"
+                    )
         finally:
             await browser.close()
     return {"pages": list(per_page.values()), "concurrency": runs}
@@ -477,6 +605,68 @@ async def _concurrent(browser, url, password, pid, pages, n, views, think) -> di
         "cores_busy": busy / wall,
         "views_per_s": len(times) / wall,
         "mean_bytes": statistics.mean(received),
+    }
+
+
+async def _probed(browser, url, password, pid, pages, n, views, think, script: WireScript) -> dict:
+    """N sessions at once as the field has them: one real browser drawing on this machine, N-1 wire
+    sessions (WireSession) whose browsers would draw on their operators' own PCs. The N-1 click
+    through the pages with the same pauses until the browser has made its views (2 × views, at least
+    12, for a percentile of its own); its times are what an operator feels while N-1 others click."""
+    port = int(url.rsplit(":", 1)[1])
+    gate = asyncio.Semaphore(4)  # log-ins (argon2) four at a time, before the clock starts
+
+    async def opened_wire() -> WireSession:
+        async with gate:
+            wire = WireSession(script, port)
+            await wire.open()
+            return wire
+
+    drawing = await Session.open(browser, url, "admin", password)
+    wires = await asyncio.gather(*(opened_wire() for _ in range(n - 1)))
+    rng = random.Random(n)
+    times: list[float] = []
+    answered: list[float] = []  # every session's: the browser's (StreamTap) and the wire sessions'
+    finished = asyncio.Event()
+
+    async def draw() -> None:
+        await asyncio.sleep(rng.uniform(0, think))
+        for k in range(max(2 * views, 12)):
+            target = pages[k % len(pages)]
+            await drawing.leave(target)
+            seconds, _ = await drawing.view(target)
+            times.append(seconds)
+            answered.append(drawing.answered)
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+        finished.set()
+
+    async def click(i: int, wire: WireSession) -> None:
+        await asyncio.sleep(rng.uniform(0, think))
+        k = i
+        while not finished.is_set():
+            answered.append(await wire.view(pages[k % len(pages)]))
+            k += 1
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+    cpu, busy, started = process_cpu(pid), machine_busy(), time.perf_counter()
+    await asyncio.gather(draw(), *(click(i + 1, w) for i, w in enumerate(wires)))
+    cpu, busy, wall = process_cpu(pid) - cpu, machine_busy() - busy, time.perf_counter() - started
+    await drawing.close()
+    await asyncio.gather(*(w.close() for w in wires))
+    return {
+        "sessions": n,
+        "views": len(times),  # the drawing browser's
+        "median_s": statistics.median(times),
+        "p95_s": percentile(times, 95),
+        "max_s": max(times),
+        "answered_views": len(answered),
+        "answered_median_s": statistics.median(answered),
+        "answered_p95_s": percentile(answered, 95),
+        "answered_max_s": max(answered),
+        "server_cpu_per_view_s": cpu / len(answered),
+        "machine_cpu_per_view_s": busy / len(answered),
+        "cores_busy": busy / wall,
+        "views_per_s": len(answered) / wall,
     }
 
 

@@ -3,7 +3,7 @@ response time can be told apart from the browsers' drawing (issue 19, item 7).""
 
 import os
 
-from emergency.bench_browser import FrameReader, StreamTap
+from emergency.bench_browser import FrameReader, StreamTap, client_frame
 
 
 def frame(payload: bytes, *, opcode: int = 2, mask: bytes = b"") -> bytes:
@@ -39,3 +39,18 @@ def test_response_time_runs_from_the_first_ask_after_the_click_to_the_last_answe
     assert tap.response_time(5.0, 7.0) == 6.4 - 5.2  # a page that reran itself once: both runs
     assert tap.response_time(0.5, 1.6) == 0.5
     assert tap.response_time(10.0, 11.0) == 0.0  # nothing seen: no time is made up
+
+
+def test_a_wire_sessions_frames_are_masked_and_read_back_whole():
+    for payload in (b"", b"x", os.urandom(125), os.urandom(126), os.urandom(70_000)):
+        framed = client_frame(payload)
+        assert framed[0] == 0x82 and framed[1] & 0x80  # a final binary frame, masked (RFC 6455 5.3)
+        got: list[bytes] = []
+        FrameReader(got.append, skip_head=False).feed(framed)
+        assert got == [payload]
+
+
+def test_a_ping_is_handed_on_for_its_pong():
+    pings: list[bytes] = []
+    FrameReader(lambda _: None, skip_head=False, on_ping=pings.append).feed(frame(b"abc", opcode=9))
+    assert pings == [b"abc"]

@@ -57,7 +57,16 @@ def test_short_bench_run_reports_browser_times_bytes_and_concurrency(demo_db_pat
             run["machine_cpu_per_view_s"] + 0.02 >= run["server_cpu_per_view_s"]
             and 0 < run["cores_busy"] <= os.cpu_count() + 0.05  # /proc/stat counts in 10 ms ticks
         )
+    # the probe of 2 sessions: one browser drawing, one wire session (its messages sent again)
+    assert "probe" not in runs[1]
+    probe = runs[2]["probe"]
+    assert probe["sessions"] == 2 and probe["views"] == 12  # 2 × views, at least 12
+    assert 0 < probe["median_s"] <= probe["p95_s"] <= probe["max_s"]
+    assert probe["answered_views"] > probe["views"]  # the wire session's views are answered too
+    assert 0 < probe["answered_median_s"] <= probe["answered_p95_s"] <= probe["answered_max_s"]
+    assert probe["server_cpu_per_view_s"] > 0 and 0 < probe["cores_busy"] <= os.cpu_count() + 0.05
     table = bench.format_table(report["scales"])
+    assert "2 sessions at once, one browser drawing here" in table
     assert "browser 地图 first / again" in table and "2 sessions at once" in table
     assert "2 sessions at once, answered" in table
 
@@ -133,3 +142,56 @@ def test_percentile_between_closest_ranks():
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == 4.8
     assert percentile([5.0, 1.0], 100) == 5.0
+
+
+def test_a_wire_session_opens_the_pages_a_browser_opened_logged_in_as_it(demo_db_path, tmp_path):
+    """The probe's wire sessions send again what a real session sent: the server runs the same
+    page for them, logged in (the page's heading and table come back, not the log-in form)."""
+    import asyncio
+    import shutil
+
+    from playwright.async_api import async_playwright
+
+    from emergency.bench_browser import CHROMIUM, CHROMIUM_ARGS, ForwardMsg, Session, WireSession, admin_pages, serve
+    from emergency.demo import DEMO_PASSWORDS
+
+    class Reading(WireSession):
+        texts: list[str] = []
+
+        def _message(self, payload: bytes) -> None:
+            super()._message(payload)
+            message = ForwardMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "delta":
+                self.texts.append(str(message.delta))
+
+    async def walk(url: str) -> tuple[list[str], list[str]]:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                real = await Session.open(browser, url, "admin", DEMO_PASSWORDS["admin"])
+                pages = admin_pages(["teams", "drills"])
+                for target in pages:
+                    await real.view(target)
+                script = real.wire_script()
+                await real.close()
+                wire = Reading(script, int(url.rsplit(":", 1)[1]))
+                await wire.open()
+                seen = []
+                for target in pages:
+                    wire.texts = []
+                    assert 0 < await wire.view(target) < 120
+                    seen.append("\n".join(wire.texts))
+                await wire.close()
+                return seen, list(script.pages)
+            finally:
+                await browser.close()
+
+    path = tmp_path / "wire.duckdb"
+    shutil.copy(demo_db_path, path)
+    with serve(path, tmp_path / "server.log") as running:
+        (teams, drills), recorded = asyncio.run(walk(running["url"]))
+    assert recorded == ["teams", "drills"]
+    for text, heading in ((teams, "救援队伍"), (drills, "演练记录")):
+        assert heading in text and "dataframe {" in text, heading
+        assert "用户名" not in text  # not the log-in form
