@@ -74,3 +74,38 @@ def test_roster_resync_preview_and_the_left_tick(app, scratch_db):
     after = snapshot(db, team)
     gone_id = next(i for i, r in before.items() if r["name"] == gone[0])
     assert after[gone_id]["left_on"] is not None and len(after) == len(before) + 1
+
+
+def test_a_second_click_on_commit_during_the_write_imports_once(app, scratch_db, monkeypatch):
+    """The second click of a double click on 确认导入, arriving while the first one's import writes
+    (asked for inside the write, as the server asks for it when the browser sends it), meets the
+    import as done: the same rows are not imported again, nor refused as changed since the preview."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    from emergency import imports
+
+    real = imports.run_import
+    writes = []
+
+    def second_click_during_the_write(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not kwargs.get("dry_run"):
+            writes.append(result.written)
+            ctx = get_script_run_ctx()
+            states = WidgetStates()
+            states.widgets.extend(ctx.session_state._state.get_widget_states())
+            ctx.script_requests.request_rerun(RerunData(widget_states=states, page_script_hash=ctx.page_script_hash))
+        return result
+
+    monkeypatch.setattr(imports, "run_import", second_click_during_the_write)
+    db = scratch_db
+    at = page(app, db, xlsx_bytes(HEADERS[:13], member_rows(db, 3, seed=43)))
+    before = db.scalar("SELECT count(*) FROM members")
+    next(b for b in at.button if b.label == "确认导入 3 行").click().run()
+    assert writes == [3]
+    assert db.scalar("SELECT count(*) FROM members") == before + 3
+    assert not at.error, [e.value for e in at.error]
+    assert any("roster" in s.value and "》已导入 3 行" in s.value for s in at.success), [s.value for s in at.success]
+    assert not any(b.label.startswith("确认导入") for b in at.button)  # this file is not offered again

@@ -60,6 +60,15 @@ if MODES:  # drill records are only added
 upload = st.file_uploader("选择文件", type=["xlsx", "xls", "csv"], key=f"upload_{kind}")
 if upload is None:
     st.stop()
+# Imports this session has written, by file, read before any write: a commit notes itself here right
+# after the write, before any Streamlit call (where a double click's second click may stop the run;
+# record_actions, "Saving once"), so the same file is not offered for a second commit.
+committed = st.session_state.setdefault("_imports_committed", {})
+upload_token = f"{kind}:{'update' if update else 'add'}:{upload.file_id}"
+if upload_token in committed:
+    st.success(committed[upload_token])
+    st.caption("该文件已导入。如需导入另一份文件，请重新选择文件。")
+    st.stop()
 data = upload.getvalue()
 reason = check_upload(upload.name, data, "spreadsheet")
 if reason:
@@ -98,6 +107,13 @@ bar = st.progress(0.0, text="准备校验")
 
 def progress(fraction: float, text: str) -> None:
     bar.progress(min(1.0, max(0.0, fraction)), text=text)
+
+
+def progress_before_the_write(fraction: float, text: str) -> None:
+    """The commit's progress up to its write: the import's last report comes after the write, where
+    drawing could let a second click stop the run before the commit is noted (`committed`)."""
+    if fraction < 1.0:
+        progress(fraction, text)
 
 
 try:
@@ -180,7 +196,7 @@ if st.button(label, type="primary", key="commit"):
                 kind,
                 upload.name,
                 data,
-                progress=progress,
+                progress=progress_before_the_write,
                 mapping=mapping,
                 update=update,
                 mark_left=mark_left,
@@ -188,15 +204,16 @@ if st.button(label, type="primary", key="commit"):
     except ValueError as exc:
         st.error(f"未写入：{md(exc)}")
         st.stop()
-    if result.committed and update:
-        left = f"，{result.marked_left} 人标记为离队" if mark_left else ""
-        st.success(
-            f"已更新{what}：新增 {len(result.added)} {unit}，修改 {len(result.changes)} {unit}{left}，每条变更已记入审计日志。"
-        )
-    elif result.committed and drills:
-        st.success(f"已导入 {result.written} 条演练记录，已记入审计日志。")
-    elif result.committed:
-        st.success(f"已导入 {result.written} 行{what}数据（用时 {result.seconds:.1f} 秒），已记入审计日志。")
+    if result.committed:
+        if update:
+            left = f"，{result.marked_left} 人标记为离队" if mark_left else ""
+            done = f"已更新{what}：新增 {len(result.added)} {unit}，修改 {len(result.changes)} {unit}{left}，每条变更已记入审计日志。"
+        elif drills:
+            done = f"已导入 {result.written} 条演练记录，已记入审计日志。"
+        else:
+            done = f"已导入 {result.written} 行{what}数据（用时 {result.seconds:.1f} 秒），已记入审计日志。"
+        committed[upload_token] = f"《{md(upload.name)}》{done}"
+        st.success(done)
     else:
         st.error("数据在预览后发生了变化，未写入；请重新检查：")
         show_table(result.problems_frame(), {"行号": "行号", "列": "列", "问题": "问题"})
