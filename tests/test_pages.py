@@ -192,3 +192,18 @@ def test_no_full_phone_or_id_number_reaches_a_viewer_on_any_page(app, demo_db):
         shown = set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
         assert not (shown & phones), (page, sorted(shown & phones)[:3])
         assert not any(i in text for i in ids), page
+
+
+def test_users_page_creates_a_user_then_draws_the_form_empty_with_the_user_listed(app, scratch_db):
+    db = scratch_db
+    at = app("emergency/ui/users_page.py", db=db)
+    form = {t.label: t for t in at.text_input}
+    form["用户名"].input("town_new")
+    form["姓名"].input("新填报员")
+    form["初始密码"].input("Town-new-2026!")
+    next(b for b in at.button if b.label == "创建").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    new_id = db.scalar("SELECT id FROM users WHERE username = 'town_new'")
+    assert [s.value for s in at.success] == [f"已创建用户（编号 {new_id}）"]
+    assert "town_new" in at.dataframe[0].value["用户名"].tolist()  # the list above the form has it
+    assert {t.label: t.value for t in at.text_input}["初始密码"] == ""  # the password is not kept

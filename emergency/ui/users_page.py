@@ -6,6 +6,7 @@ A password reset, a role change or disabling ends every open session of that use
 import streamlit as st
 
 from emergency import auth, enums
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import draw_frame, label_of, page_help, township_options, write_feedback
@@ -22,7 +23,8 @@ frame = auth.list_users(db)
 frame["角色"] = frame["角色"].map(enums.USER_ROLES.get)
 draw_frame(frame)
 
-with st.form("new_user"):
+record_actions.saved("new_user")  # what the last 创建 made; the form below is drawn empty after it
+with st.form(record_actions.form_key("new_user")):
     st.subheader("新建用户")
     username = st.text_input("用户名")
     name = st.text_input("姓名")
@@ -31,11 +33,13 @@ with st.form("new_user"):
     township = towns[st.selectbox("所属乡镇（仅乡镇填报员）", list(towns))]
     password = st.text_input("初始密码", type="password")
     if st.form_submit_button("创建", type="primary"):
-        write_feedback(
+        record_actions.save_and_clear(
+            "new_user",
             lambda: auth.create_user(
                 db, user, username, name, role, password, township if role == "township" else None
             ),
-            "已创建用户。",
+            "已创建用户",
+            number=lambda made: made.id,
         )
 
 with st.form("unlock"):
