@@ -76,15 +76,11 @@ default = list(towns.values()).index(user.township_code) if user.township_code i
 township = towns[st.selectbox("乡镇", list(towns), index=default)]
 today = local_today()
 settings_key = json.dumps(settings, sort_keys=True)
-# The checks' counts, kept until a committed write touches a table they read (db.generation_of(
-# *roster.HEALTH_READS); the scheduler's bookkeeping does not), per day, township and settings; the
-# counts do not depend on the viewer. At 100 times the county the lists are hundreds of thousands
-# of rows: the page counts them in SQL and fetches the one page it shows of the open tab.
-summary = db.memo(
-    roster.HEALTH_READS,
-    ("health_summary", today, township, settings_key),
-    lambda: roster.health_summary(db, today, township, settings),
-)
+# The checks' counts, kept until a committed write touches a table they read (roster.
+# health_summary_kept; the county's are computed at the server's start). At 100 times the county the
+# lists are hundreds of thousands of rows: the page counts them in SQL and fetches the one page it
+# shows of the open tab.
+summary = roster.health_summary_kept(db, today, township, settings)
 
 cols = st.columns(len(roster.HEALTH_CHECKS))
 for col, (key, label) in zip(cols, roster.HEALTH_CHECKS.items()):
