@@ -117,7 +117,7 @@ def test_a_voided_drill_leaves_the_years_count_and_an_admin_restores_it(app, scr
     at = app("emergency/ui/drills_page.py", as_user="admin", db=db)
     open_expander(at, "voided_drills_open")
     by_key(at.selectbox, "restore_pick_drills").set_value(drill["id"])
-    by_key(at.button, "restore_drills").click().run()
+    by_key(at.button, f"restore_drills_{drill['id']}").click().run()
     assert not at.exception and any("已恢复第" in s.value for s in at.success)
     assert stats.year_stats(db, 2024) == before
 
@@ -290,3 +290,44 @@ def test_the_new_team_form_is_cleared_and_names_the_new_team(app, scratch_db):
     assert name_box().value == ""
     next(b for b in at.button if b.label == "保存" and b.form_id.startswith("new_team")).click().run()
     assert db.scalar("SELECT count(*) FROM teams WHERE name = '城关镇测试突击队'") == 1
+
+
+def test_a_double_click_on_restore_restores_the_one_record_chosen(app, scratch_db, monkeypatch):
+    """The second click of a double click on 恢复 (asked for inside the first one's write, as the
+    server asks for it when the browser sends it) must not restore the record the list then shows
+    first: the chosen one has left the list, and the click was for it."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    from emergency import records
+
+    db = scratch_db
+    admin = user_row(db, "admin")
+    ids = [
+        r["id"]
+        for r in db.query_dicts("SELECT id FROM drills WHERE township_code = ? ORDER BY id LIMIT 2", [CHENGGUAN])
+    ]
+    for drill_id in ids:
+        records.void(db, admin, "drills", drill_id, "重复录入")
+    real, restored = records.restore, []
+
+    def second_click_during_the_write(db_, actor, table, record_id):
+        real(db_, actor, table, record_id)
+        restored.append(record_id)
+        if len(restored) == 1:
+            ctx = get_script_run_ctx()
+            states = WidgetStates()
+            states.widgets.extend(ctx.session_state._state.get_widget_states())
+            ctx.script_requests.request_rerun(RerunData(widget_states=states, page_script_hash=ctx.page_script_hash))
+
+    monkeypatch.setattr(records, "restore", second_click_during_the_write)
+    at = app("emergency/ui/drills_page.py", as_user="admin", db=db)
+    open_expander(at, "voided_drills_open")
+    by_key(at.selectbox, "restore_pick_drills").set_value(ids[1])
+    by_key(at.button, f"restore_drills_{ids[1]}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert restored == [ids[1]]
+    still_voided = "SELECT count(*) FROM voided_records WHERE table_name = 'drills' AND record_id = ?"
+    assert db.scalar(still_voided, [ids[0]]) == 1 and db.scalar(still_voided, [ids[1]]) == 0
+    assert any(f"已恢复第 {ids[1]} 号" in s.value for s in at.success), [s.value for s in at.success]

@@ -142,17 +142,24 @@ def void_section(
             f"作废后该{label}不再出现在列表和统计中，但保留在审计日志和“已作废”列表里，管理员可以恢复。"
             + ("作废队伍时其队员一并作废；作废演练时其整改事项一并作废。" if table in records.CASCADES else "")
         )
+        notes = _notes()  # read before the write (see "Saving once")
         with st.form(f"void_{key}"):
             reason = st.text_input("作废原因 *", key=f"void_reason_{key}")
             if st.form_submit_button("作废"):
-                if write_feedback(lambda: records.void(db, user, table, record_id, reason), "已作废。"):
-                    st.session_state[f"_voided_note_{table}"] = f"已作废第 {record_id} 号{label}{md(name)}。"
+                if write_feedback(
+                    lambda: records.void(db, user, table, record_id, reason),
+                    "已作废。",
+                    then=lambda _: notes.__setitem__(table, f"已作废第 {record_id} 号{label}{md(name)}。"),
+                ):
                     st.rerun()
         if records.deletable(db, user, table, record_id):
             sure = st.checkbox("确认彻底删除（24小时内新建的记录，删除后不可恢复）", key=f"delete_sure_{key}")
             if st.button("彻底删除", key=f"delete_{key}", disabled=not sure):
-                if write_feedback(lambda: records.delete(db, user, table, record_id), "已删除。"):
-                    st.session_state[f"_voided_note_{table}"] = f"已彻底删除第 {record_id} 号{label}。"
+                if write_feedback(
+                    lambda: records.delete(db, user, table, record_id),
+                    "已删除。",
+                    then=lambda _: notes.__setitem__(table, f"已彻底删除第 {record_id} 号{label}。"),
+                ):
                     st.rerun()
 
 
@@ -168,9 +175,15 @@ def voided_banner(db: Database, table: str, record_id: int) -> bool:
     return True
 
 
+def _notes() -> dict:
+    """What the last void, delete, restore or drill correction of each table did, for the next run:
+    one dict, read before the write and changed in place after it (see "Saving once")."""
+    return st.session_state.setdefault("_voided_notes", {})
+
+
 def voided_note(table: str) -> None:
     """What the last void, delete or restore on this page did (shown at the next run)."""
-    note = st.session_state.pop(f"_voided_note_{table}", None)
+    note = _notes().pop(table, None)
     if note:
         st.success(note)
 
@@ -212,9 +225,14 @@ def voided_section(db: Database, user: User, table: str) -> None:
             format_func=lambda i: f"{i} {choices.get(i, '')}",
             key=f"restore_pick_{table}",
         )
-        if st.button("恢复", key=f"restore_{table}"):
-            if write_feedback(lambda: records.restore(db, user, table, chosen), "已恢复。"):
-                st.session_state[f"_voided_note_{table}"] = f"已恢复第 {chosen} 号{label}。"
+        notes = _notes()
+        # keyed by the record: a second click, made for a record restored since, presses no button
+        if st.button("恢复", key=f"restore_{table}_{chosen}"):
+            if write_feedback(
+                lambda: records.restore(db, user, table, chosen),
+                "已恢复。",
+                then=lambda _: notes.__setitem__(table, f"已恢复第 {chosen} 号{label}。"),
+            ):
                 st.rerun()
 
 
@@ -362,13 +380,14 @@ def edit_drill(db: Database, user: User, drill_id: int, active_plans: dict[str, 
                     "participating_units": units,
                     "scenario": scenario,
                 }
+                notes = _notes()
                 if write_feedback(
                     lambda: drills.update_drill(db, user, drill_id, changes, plan_codes, expected=seen),
                     "已保存修改。",
                     "drill_edit",
+                    then=lambda _: notes.__setitem__("drills", f"已保存第 {drill_id} 号演练的修改。"),
                 ):
                     forget_drawn("drill")  # the evaluation form: drawn afresh
-                    st.session_state["_voided_note_drills"] = f"已保存第 {drill_id} 号演练的修改。"
                     st.rerun()
 
 
