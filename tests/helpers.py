@@ -539,3 +539,19 @@ def each_tab(at, key: str):
         open_tab(at, key, label)
         assert not at.exception, (label, at.exception)
         yield label
+
+
+def ask_for_the_second_click() -> None:
+    """Called inside a page's write (a service call wrapped by the test): ask for a new run as the
+    server does when a double click's second click arrives, with this run's widget states (its 保存
+    trigger still on) and its page. Streamlit then stops this run at its next element or
+    session-state access, and runs the page again as the second click would."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    ctx = get_script_run_ctx()
+    assert ctx is not None, "not inside a script run"
+    states = WidgetStates()
+    states.widgets.extend(ctx.session_state._state.get_widget_states())
+    ctx.script_requests.request_rerun(RerunData(widget_states=states, page_script_hash=ctx.page_script_hash))

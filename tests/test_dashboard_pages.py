@@ -169,7 +169,7 @@ def test_admin_logs_a_roll_call_and_township_acknowledges(app, scratch_db):
     before = scratch_db.scalar("SELECT count(*) FROM roll_calls")
     at = app(LINKAGE, db=scratch_db)
     open_tab(at, "linkage_tab", "视频点名")
-    form = next(f for f in at.get("form") if f.proto.form.form_id == "roll_call")
+    form = next(f for f in at.get("form") if f.proto.form.form_id.startswith("roll_call"))
     texts = [t for t in at.text_input if t.label == "应答人"]
     texts[0].input("测试值班员")
     submit = next(b for b in at.button if b.label == "登记点名")
@@ -290,7 +290,7 @@ def test_admin_issues_a_warning_from_the_page_and_sees_its_timeline(app, scratch
     assert scratch_db.scalar("SELECT title FROM warnings WHERE id = ?", [wid]) == "山洪红色预警（页面测试）"
     called = scratch_db.scalar("SELECT count(*) FROM warning_calls WHERE warning_id = ?", [wid])
     assert called > 1 and scratch_db.scalar("SELECT count(*) FROM warning_calls") == before + called
-    assert any("已叫应" in i.value for i in at.info)
+    assert any("已发布预警并推送" in m.value and "已叫应" in m.value for m in at.success), [m.value for m in at.success]
     # its timeline: the latest warning is the first choice of the record tab
     at = app(LINKAGE, db=scratch_db)
     open_tab(at, "linkage_tab", "预警记录")
@@ -420,3 +420,57 @@ def test_the_start_up_warm_up_counts_the_roster_checks_the_countys_first_view_sh
     assert counted == []
     at.selectbox[0].set_value("城关镇").run()
     assert len(counted) == 1 and counted[0][2] == "410325100"
+
+
+def test_a_double_click_on_issue_pushes_the_warning_once(app, scratch_db, monkeypatch):
+    """发布并叫应 clicked twice, the second click reaching the server while the first one's warning
+    is being pushed: one warning, one push to each responsible person."""
+    from emergency import calls
+    from tests.helpers import ask_for_the_second_click
+
+    real, issued = calls.issue, []
+
+    def second_click_during_the_push(*args, **kwargs):
+        result = real(*args, **kwargs)
+        issued.append(result["warning_id"])
+        if len(issued) == 1:
+            ask_for_the_second_click()
+        return result
+
+    monkeypatch.setattr(calls, "issue", second_click_during_the_push)
+    before = scratch_db.scalar("SELECT count(*) FROM warnings")
+    at = app(LINKAGE, db=scratch_db)
+    open_tab(at, "linkage_tab", "发布预警")
+    next(s for s in at.selectbox if s.label == "预警类型").select("山洪")
+    next(t for t in at.text_input if t.label == "预警标题").input("山洪预警（双击测试）")
+    next(m for m in at.multiselect if m.label == "接收乡镇").select("城关镇")
+    next(b for b in at.button if b.label == "发布并叫应").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(issued) == 1 and scratch_db.scalar("SELECT count(*) FROM warnings") == before + 1
+    assert any(f"（编号 {issued[0]}）" in m.value for m in at.success), [m.value for m in at.success]
+    assert next(t for t in at.text_input if t.label == "预警标题").value == ""  # the form drawn afresh
+
+
+def test_a_double_click_on_acknowledge_answers_only_the_warning_chosen(app, scratch_db, monkeypatch):
+    """登记叫应 clicked twice: the second click, made for the warning just answered, must not answer
+    the next pending one (its 叫应 would stop while nobody answered it)."""
+    from tests.helpers import ask_for_the_second_click
+
+    real, answered = linkage.acknowledge, []
+
+    def second_click_during_the_write(db, actor, ack_id, *args, **kwargs):
+        real(db, actor, ack_id, *args, **kwargs)
+        answered.append(ack_id)
+        if len(answered) == 1:
+            ask_for_the_second_click()
+
+    monkeypatch.setattr(linkage, "acknowledge", second_click_during_the_write)
+    pending = linkage.pending_acknowledgements(scratch_db, "410325100")
+    assert len(pending) >= 2
+    at = app(LINKAGE, as_user="town100", db=scratch_db)
+    [t for t in at.text_input if t.label.startswith("叫应人")][0].input("张镇长")
+    next(b for b in at.button if b.label == "登记叫应").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(answered) == 1
+    assert len(linkage.pending_acknowledgements(scratch_db, "410325100")) == len(pending) - 1
+    assert any("已登记叫应" in m.value for m in at.success), [m.value for m in at.success]

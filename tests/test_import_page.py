@@ -80,11 +80,8 @@ def test_a_second_click_on_commit_during_the_write_imports_once(app, scratch_db,
     """The second click of a double click on 确认导入, arriving while the first one's import writes
     (asked for inside the write, as the server asks for it when the browser sends it), meets the
     import as done: the same rows are not imported again, nor refused as changed since the preview."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetStates
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
-
     from emergency import imports
+    from tests.helpers import ask_for_the_second_click
 
     real = imports.run_import
     writes = []
@@ -93,10 +90,7 @@ def test_a_second_click_on_commit_during_the_write_imports_once(app, scratch_db,
         result = real(*args, **kwargs)
         if not kwargs.get("dry_run"):
             writes.append(result.written)
-            ctx = get_script_run_ctx()
-            states = WidgetStates()
-            states.widgets.extend(ctx.session_state._state.get_widget_states())
-            ctx.script_requests.request_rerun(RerunData(widget_states=states, page_script_hash=ctx.page_script_hash))
+            ask_for_the_second_click()
         return result
 
     monkeypatch.setattr(imports, "run_import", second_click_during_the_write)

@@ -296,11 +296,8 @@ def test_a_double_click_on_restore_restores_the_one_record_chosen(app, scratch_d
     """The second click of a double click on 恢复 (asked for inside the first one's write, as the
     server asks for it when the browser sends it) must not restore the record the list then shows
     first: the chosen one has left the list, and the click was for it."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetStates
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
-
     from emergency import records
+    from tests.helpers import ask_for_the_second_click
 
     db = scratch_db
     admin = user_row(db, "admin")
@@ -316,10 +313,7 @@ def test_a_double_click_on_restore_restores_the_one_record_chosen(app, scratch_d
         real(db_, actor, table, record_id)
         restored.append(record_id)
         if len(restored) == 1:
-            ctx = get_script_run_ctx()
-            states = WidgetStates()
-            states.widgets.extend(ctx.session_state._state.get_widget_states())
-            ctx.script_requests.request_rerun(RerunData(widget_states=states, page_script_hash=ctx.page_script_hash))
+            ask_for_the_second_click()
 
     monkeypatch.setattr(records, "restore", second_click_during_the_write)
     at = app("emergency/ui/drills_page.py", as_user="admin", db=db)

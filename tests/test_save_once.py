@@ -11,11 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 def _create_form_clicked_twice():
     import streamlit as st
-    from streamlit.proto.WidgetStates_pb2 import WidgetStates
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
     from emergency.ui import record_actions
+    from tests.helpers import ask_for_the_second_click
 
     made = st.session_state.setdefault("made", [])
     record_actions.saved("thing")
@@ -26,10 +24,7 @@ def _create_form_clicked_twice():
             def create():
                 made.append(name)
                 if len(made) == 1:  # the second click, as the browser sends it, during the first one's write
-                    ctx = get_script_run_ctx()
-                    states = WidgetStates()
-                    states.widgets.extend(ctx.session_state._state.get_widget_states())
-                    ctx.script_requests.request_rerun(RerunData(widget_states=states))
+                    ask_for_the_second_click()
                 return len(made)
 
             record_actions.save_and_clear("thing", create, "已保存")
@@ -37,12 +32,10 @@ def _create_form_clicked_twice():
 
 def _drill_form_clicked_twice():
     import streamlit as st
-    from streamlit.proto.WidgetStates_pb2 import WidgetStates
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
     from emergency import drills
     from emergency.ui import record_actions
+    from tests.helpers import ask_for_the_second_click
 
     made = st.session_state.setdefault("made", [])
 
@@ -51,10 +44,7 @@ def _drill_form_clicked_twice():
             raise drills.PossibleDuplicate([{"id": 1, "title": made[0], "held_on": "2026-12-03"}])
         made.append(values["title"])
         if len(made) == 1:
-            ctx = get_script_run_ctx()
-            states = WidgetStates()
-            states.widgets.extend(ctx.session_state._state.get_widget_states())
-            ctx.script_requests.request_rerun(RerunData(widget_states=states))
+            ask_for_the_second_click()
         return len(made)
 
     record_actions.saved("log")
@@ -91,12 +81,10 @@ def test_a_second_click_during_a_drills_write_is_not_taken_for_a_near_duplicate(
 
 def _edit_form_clicked_twice():
     import streamlit as st
-    from streamlit.proto.WidgetStates_pb2 import WidgetStates
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
     from emergency.stale import StaleRecord
     from emergency.ui.widgets import drawn, write_feedback
+    from tests.helpers import ask_for_the_second_click
 
     stored = st.session_state.setdefault("stored", {"id": 1, "name": "旧名称"})  # the record in the database
     seen = drawn("thing", dict(stored))
@@ -110,10 +98,7 @@ def _edit_form_clicked_twice():
                 first = stored["name"] != name
                 stored["name"] = name
                 if first:  # the second click, during the first one's write
-                    ctx = get_script_run_ctx()
-                    states = WidgetStates()
-                    states.widgets.extend(ctx.session_state._state.get_widget_states())
-                    ctx.script_requests.request_rerun(RerunData(widget_states=states))
+                    ask_for_the_second_click()
                 return dict(stored)
 
             write_feedback(update, "已保存。", "thing")

@@ -37,6 +37,13 @@ from emergency.ui.widgets import (
     year_select,
 )
 
+
+def _delivered(issued: dict) -> list[str]:
+    """What a warning's push reached, said under 已发布预警并推送."""
+    sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
+    return [f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。"]
+
+
 user = require_login()
 db = get_db()
 calls_generation = db.generation_of(*linkage.CALLS_READS)
@@ -101,21 +108,30 @@ with tabs[0]:
                 "最后报县应急值班室。此处登记电话答复：登记后该乡镇（村）的叫应即停止。"
             )
             draw_prepared(paged_frame("pending_acks", pending, {"scope": scope}))
-            with st.form("acknowledge"):
+            # Versioned forms (record_actions.save_and_clear): after a save the form is drawn afresh, so
+            # a double click's second click, made for the warning just answered, answers no other.
+            record_actions.saved("acknowledge")
+            with st.form(record_actions.form_key("acknowledge")):
                 chosen = st.selectbox("待叫应预警", list(labels))
                 day = st.date_input("叫应日期", value=now.date())
                 time_ = st.time_input("叫应时间", value=now.time().replace(second=0, microsecond=0))
                 who = st.text_input("叫应人（乡镇/村负责人）")
                 if st.form_submit_button("登记叫应"):
                     when = datetime.combine(day, time_, tzinfo=TZ)
-                    if write_feedback(lambda: linkage.acknowledge(db, user, labels[chosen], when, who), "已登记叫应"):
-                        st.rerun()
+                    ack_id = labels[chosen]
+                    record_actions.save_and_clear(
+                        "acknowledge",
+                        lambda: linkage.acknowledge(db, user, ack_id, when, who),
+                        "已登记叫应",
+                        number=lambda _: ack_id,
+                    )
 with tabs[1]:
     if tabs[1].open:
         if not user.is_admin:
             st.info("视频点名由县应急值班室（管理员）登记。")
         else:
-            with st.form("roll_call"):
+            record_actions.saved("roll_call")
+            with st.form(record_actions.form_key("roll_call")):
                 town = st.selectbox("被点名乡镇", list(options))
                 day = st.date_input("点名日期", value=now.date())
                 called = st.time_input("点名时间", value=now.time().replace(second=0, microsecond=0))
@@ -126,42 +142,42 @@ with tabs[1]:
                 if st.form_submit_button("登记点名"):
                     called_at = datetime.combine(day, called, tzinfo=TZ)
                     answered_at = datetime.combine(day, answered_time, tzinfo=TZ) if answered else None
-                    if write_feedback(
+                    record_actions.save_and_clear(
+                        "roll_call",
                         lambda: linkage.log_roll_call(
                             db, user, options[town], called_at, answered_at, answered_by if answered else None, note
                         ),
                         "已登记视频点名",
-                    ):
-                        st.rerun()
+                    )
             draw_prepared(cached_warnings(str(db.path), calls_generation)[1])
 with tabs[2]:
     if tabs[2].open:
         if not user.is_admin:
             st.info("预警由县应急值班室（管理员）发布。")
         else:
-            with st.form("warning"):
+            record_actions.saved("warning")  # what the last 发布 pushed; the form is drawn empty after it
+            with st.form(record_actions.form_key("warning")):
                 level = st.selectbox("预警级别", list(WARNING_LEVELS), format_func=lambda v: f"{WARNING_LEVELS[v]}预警")
                 hazard = st.selectbox("预警类型", list(WARNING_HAZARDS))
                 title = st.text_input("预警标题")
                 towns = st.multiselect("接收乡镇", list(options), placeholder="请选择乡镇")
                 st.caption("红色、橙色预警同时叫应所选乡镇的全部村（社区）；黄色、蓝色预警只叫应乡镇。发布后立即推送。")
                 if st.form_submit_button("发布并叫应", type="primary"):
-                    issued: dict = {}
-                    if write_feedback(
-                        lambda: issued.update(
-                            calls.issue(
-                                db,
-                                user,
-                                level=level,
-                                hazard=hazard,
-                                title=title,
-                                township_codes=[options[t] for t in towns],
-                            )
+                    # a double click must not push the warning twice: the form saves once
+                    record_actions.save_and_clear(
+                        "warning",
+                        lambda: calls.issue(
+                            db,
+                            user,
+                            level=level,
+                            hazard=hazard,
+                            title=title,
+                            township_codes=[options[t] for t in towns],
                         ),
                         "已发布预警并推送",
-                    ):
-                        sent = sum(1 for m in issued["delivery"].get("personal", []) if m["status"] == "sent")
-                        st.info(f"已叫应 {len(issued['recipients'])} 人次，个人短信/邮件/语音已送达 {sent} 条。")
+                        number=lambda issued: issued["warning_id"],
+                        notes=_delivered,
+                    )
 with tabs[3]:
     if tabs[3].open:
         recent = cached_warnings(str(db.path), calls_generation)[0]
