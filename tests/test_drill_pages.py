@@ -149,6 +149,32 @@ def test_admin_records_a_revision_on_the_plans_page(app, scratch_db):
     assert after == before + 1
 
 
+def test_a_double_click_on_save_revision_records_one_revision(app, scratch_db, monkeypatch):
+    """保存修订 clicked twice, the second click reaching the server during the first one's write:
+    one revision (the plan as saved must not let the second click pass the drawn-record check)."""
+    from emergency import plans
+    from tests.helpers import ask_for_the_second_click
+
+    real, saved = plans.record_revision, []
+
+    def second_click_during_the_write(*args, **kwargs):
+        result = real(*args, **kwargs)
+        saved.append(result)
+        if len(saved) == 1:
+            ask_for_the_second_click()
+        return result
+
+    monkeypatch.setattr(plans, "record_revision", second_click_during_the_write)
+    count = "SELECT count(*) FROM plan_revisions WHERE plan_code = 'ZR-02' AND kind = 'revision'"
+    before = scratch_db.scalar(count)
+    at = app("emergency/ui/plans_page.py", as_user="admin", db=scratch_db, plan="ZR-02")
+    widget(at.text_input, "新版本号").input("2026修订版")
+    widget(at.button, "保存修订").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(saved) == 1 and scratch_db.scalar(count) == before + 1
+    assert any("评估期限重新起算" in m.value for m in at.success)
+
+
 def test_admin_records_a_filing_and_edits_a_rule_on_the_plans_page(app, scratch_db):
     at = app("emergency/ui/plans_page.py", as_user="admin", db=scratch_db, plan="ZR-08")  # never filed in the demo
     assert any("未备案" in m.value and "截止" in m.value for m in at.markdown)

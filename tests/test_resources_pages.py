@@ -58,6 +58,37 @@ def test_stock_page_issue_refused_and_done(app, scratch_db):
     assert after == held - 2
 
 
+def test_a_double_click_on_stock_out_issues_once(app, scratch_db, monkeypatch):
+    """确认出库 clicked twice, the second click reaching the server during the first one's write:
+    the stock goes down once."""
+    from emergency.resources import stock
+    from tests.helpers import ask_for_the_second_click
+
+    real, issued = stock.issue, []
+
+    def second_click_during_the_write(*args, **kwargs):
+        result = real(*args, **kwargs)
+        issued.append(args[4])
+        if len(issued) == 1:
+            ask_for_the_second_click()
+        return result
+
+    monkeypatch.setattr(stock, "issue", second_click_during_the_write)
+    at = app(STOCK, as_user="town100", db=scratch_db)
+    depot = scratch_db.scalar("SELECT id FROM depots WHERE name = '城关镇应急物资储备点（演示）'")
+    held = scratch_db.scalar("SELECT sum(quantity) FROM stock WHERE depot_id = ? AND item_code = 'tent'", [depot])
+    at.selectbox(key="out_item").set_value("tent")
+    at.number_input(key="out_qty").set_value(2)
+    at.text_input(key="out_by").input("李四")
+    at.text_input(key="out_purpose").input("防汛演练")
+    [b for b in at.get("form_submit_button") if b.label == "确认出库"][0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert issued == [2]
+    after = scratch_db.scalar("SELECT sum(quantity) FROM stock WHERE depot_id = ? AND item_code = 'tent'", [depot])
+    assert after == held - 2
+    assert any("已出库" in s.value for s in at.success)
+
+
 def test_coverage_page_lists_every_hazard_point(app, demo_db):
     at = app(COVERAGE, as_user="leader")
     nearest = at.dataframe[0].value

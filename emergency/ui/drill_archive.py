@@ -11,7 +11,8 @@ from emergency import archive, drills
 from emergency.enums import DRILL_LEVELS
 from emergency.hygiene import UPLOAD_TYPES
 from emergency.hygiene import escape_markdown as md
-from emergency.ui.widgets import label_of, write_feedback
+from emergency.ui import record_actions
+from emergency.ui.widgets import label_of
 
 
 def _file(db, attachment_id: int) -> bytes:
@@ -64,11 +65,14 @@ def draw(db, user, detail: dict, may_write: bool) -> None:
     default = kinds.index(status["missing"][0]) if status["missing"] else 0
     kind = st.selectbox("附件类别", kinds, index=default, format_func=label_of(archive.KIND_LABELS), key="attach_kind")
     limit = archive.KINDS[kind][2]
-    with st.form("attach", clear_on_submit=True):
+    record_actions.saved("attach")
+    with record_actions.once_form("attach", clear_on_submit=True):
         upload = st.file_uploader(
             f"上传{archive.KIND_LABELS[kind]}（{' / '.join(_suffixes(kind))}，{limit} MB 以内）", type=_suffixes(kind)
         )
         if st.form_submit_button("上传") and upload is not None:
-            write_feedback(
-                lambda: drills.add_attachment(db, user, drill_id, upload.name, upload.getvalue(), kind), "已上传附件。"
+            record_actions.submit_once(
+                "attach",
+                lambda: drills.add_attachment(db, user, drill_id, upload.name, upload.getvalue(), kind),
+                "已上传附件。",
             )

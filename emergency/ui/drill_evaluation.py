@@ -9,6 +9,7 @@ import streamlit as st
 
 from emergency import evaluation
 from emergency.hygiene import escape_markdown as md
+from emergency.ui import record_actions
 from emergency.ui.widgets import label_of, write_feedback
 
 NOT_EXERCISED = "—"  # an item the drill did not exercise is left out of the scores
@@ -50,7 +51,8 @@ def draw(db, user, detail: dict, may_write: bool, today: date) -> None:
                 write_feedback(
                     lambda: evaluation.set_objectives(db, user, drill_id, text.splitlines()), "已保存演练目标。"
                 )
-        with st.form("structured_evaluation", clear_on_submit=True):
+        record_actions.saved("structured_evaluation")  # a double click must not record two evaluations
+        with record_actions.once_form("structured_evaluation", clear_on_submit=True):
             st.markdown("**新的评估**（评为“差”的项目、未达成的目标和需修订的预案自动生成整改事项）")
             a, b, c = st.columns(3)
             method = a.selectbox("评估方式", list(evaluation.METHODS), format_func=label_of(evaluation.METHODS))
@@ -78,8 +80,10 @@ def draw(db, user, detail: dict, may_write: bool, today: date) -> None:
                     "plan_needs_revision": revise,
                     **dims,
                 }
-                write_feedback(
-                    lambda: evaluation.record_evaluation(db, user, drill_id, form, today=today), "已保存评估。"
+                record_actions.submit_once(
+                    "structured_evaluation",
+                    lambda: evaluation.record_evaluation(db, user, drill_id, form, today=today),
+                    "已保存评估。",
                 )
 
 

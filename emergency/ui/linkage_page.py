@@ -249,14 +249,16 @@ with tabs[4]:
                 gateways["kind"] = gateways["kind"].map(personal.GATEWAY_KINDS)
                 gateways["is_active"] = gateways["is_active"].map({True: "启用", False: "停用"})
                 show_table(gateways, {"kind": "类型", "url": "地址", "is_active": "状态"})
-            with st.form("gateway"):
+            record_actions.saved("gateway")
+            with record_actions.once_form("gateway"):
                 g_kind = st.selectbox(
                     "网关类型", list(personal.GATEWAY_KINDS), format_func=label_of(personal.GATEWAY_KINDS)
                 )
                 g_url = st.text_input("网关地址（http:// 或 https://）")
                 if st.form_submit_button("添加网关"):
-                    if write_feedback(lambda: personal.add_gateway(db, user, g_kind, g_url), "已添加网关"):
-                        st.rerun()
+                    record_actions.submit_once(
+                        "gateway", lambda: personal.add_gateway(db, user, g_kind, g_url), "已添加网关"
+                    )
             j = calls.settings(db)
             with st.form("jiaoying_settings"):
                 hours = st.number_input(calls.SETTING_LABELS["ack_link_hours"], 1, 168, int(j["ack_link_hours"]))

@@ -196,7 +196,8 @@ if user.role != "viewer" and len(writable):
                                     "已更新。",
                                     "certificate",
                                 )
-                    with st.form("add_certificate"):
+                    record_actions.saved("add_certificate")
+                    with record_actions.once_form("add_certificate"):
                         cert_name = st.text_input("证书名称")
                         cert_number = st.text_input("证书编号")
                         issued = st.date_input("发证日期", local_today())
@@ -208,7 +209,11 @@ if user.role != "viewer" and len(writable):
                                 "issued_on": issued,
                                 "expires_on": expires,
                             }
-                            write_feedback(lambda: teams.add_certificate(db, user, member_id, data), "已登记证书。")
+                            record_actions.submit_once(
+                                "add_certificate",
+                                lambda: teams.add_certificate(db, user, member_id, data),
+                                "已登记证书。",
+                            )
             with tab_leave:
                 if tab_leave.open:
                     with st.form("leave"):

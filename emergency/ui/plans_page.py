@@ -161,35 +161,40 @@ if chosen:
         )
     if user.is_admin:
         seen = drawn("plan", plans.plan_record(db, chosen))  # what a revision or evaluation is checked against
+        for slot in ("revision", "filing", "evaluation"):  # what the last save of each said
+            record_actions.saved(slot)
         left, right = st.columns(2)
-        with left.form("revision"):
+        with left, record_actions.once_form("revision"):
             st.markdown("**登记修订**（重新起算评估期限）")
             version = st.text_input("新版本号", f"{today.year}版")
             revised_on = st.date_input("修订日期", today, max_value=today)
             note = st.text_input("修订说明")
             if st.form_submit_button("保存修订", type="primary"):
-                write_feedback(
+                record_actions.submit_once(
+                    "revision",
                     lambda: plans.record_revision(db, user, chosen, version, revised_on, note, expected=seen),
                     "已登记修订，评估期限重新起算。",
                     "plan",
                 )
-        with st.form("filing"):
+        with record_actions.once_form("filing"):
             st.markdown("**登记备案**（现行版本印发后20个工作日内）")
             filed_with = st.text_input("备案单位", "嵩县人民政府")
             filed_on = st.date_input("备案日期", today, max_value=today)
             receipt = st.text_input("备案回执编号")
             if st.form_submit_button("保存备案"):
-                write_feedback(
+                record_actions.submit_once(
+                    "filing",
                     lambda: plans.record_filing(db, user, "plan", chosen, filed_with, filed_on, receipt),
                     "已登记备案。",
                 )
-        with right.form("evaluation"):
+        with right, record_actions.once_form("evaluation"):
             st.markdown("**登记评估**")
             evaluated_on = st.date_input("评估日期", today, max_value=today)
             flag = st.checkbox("评估认为需要修订")
             note = st.text_input("评估结论")
             if st.form_submit_button("保存评估"):
-                write_feedback(
+                record_actions.submit_once(
+                    "evaluation",
                     lambda: plans.record_evaluation(
                         db, user, chosen, evaluated_on, note, needs_revision=flag, expected=seen
                     ),

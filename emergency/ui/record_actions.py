@@ -83,6 +83,23 @@ def save_and_clear(
         st.rerun()
 
 
+def once_form(slot: str, **kwargs):
+    """st.form keyed by its version (form_key), for a form whose save is not to be repeated (stock
+    out, a certificate added): submit_once draws it afresh after a save, so a double click's second
+    click, made on the form as it was, presses no button. Its widgets keep what was typed."""
+    return st.form(form_key(slot), **kwargs)
+
+
+def submit_once(slot: str, action: Callable[[], object], success: str, saved_as: str | None = None) -> None:
+    """write_feedback for a once_form: a success bumps the form's version (in the ledger, before
+    any Streamlit call) and reruns; saved(slot), drawn above the form, says `success` there. A form
+    checked against a drawn record (saved_as) needs it too: after a save that returns no record the
+    check would pass the second click against the record as saved."""
+    ledger = _ledger()
+    if write_feedback(action, success, saved_as, then=lambda _: _note_saved(ledger, slot, success, None)):
+        st.rerun()
+
+
 def saved(slot: str, open_record: Callable[[int], None] | None = None, what: str = "记录") -> None:
     """After a save: its message, the new record's number, and a button that opens it."""
     notice = _ledger()["saved"].get(slot)

@@ -6,6 +6,7 @@ import streamlit as st
 from emergency.db import local_today
 from emergency.enums import DEPOT_LEVELS, RESOURCE_ITEMS, STOCK_DIRECTIONS
 from emergency.resources import registry, stock
+from emergency.ui import record_actions
 from emergency.ui.resources_widgets import coordinate_text, registry_edit, registry_form, transfer_section
 from emergency.ui.session import require_login
 from emergency.ui.state import demo_banner, get_db
@@ -82,8 +83,10 @@ draw_prepared(stock_table)
 
 if user.role != "viewer":
     options = kept(db, ("depot_options", township), lambda: registry.options(db, "depots", township))
+    record_actions.saved("stock_in")
+    record_actions.saved("stock_out")
     left, right = st.columns(2)
-    with left, st.form("stock_in"):
+    with left, record_actions.once_form("stock_in"):
         st.markdown("**入库**")
         depot = st.selectbox("储备库", list(options), key="in_depot")
         item = st.selectbox("物资", list(ITEMS), format_func=label_of(ITEMS), key="in_item")
@@ -95,7 +98,8 @@ if user.role != "viewer":
         moved_on = st.date_input("日期", value=local_today(), key="in_on")
         note = st.text_input("来源或说明", key="in_note")
         if st.form_submit_button("确认入库") and depot:
-            write_feedback(
+            record_actions.submit_once(
+                "stock_in",
                 lambda: stock.receive(
                     db,
                     user,
@@ -111,7 +115,7 @@ if user.role != "viewer":
                 ),
                 "已入库",
             )
-    with right, st.form("stock_out"):
+    with right, record_actions.once_form("stock_out"):
         st.markdown("**出库**")
         depot = st.selectbox("储备库", list(options), key="out_depot")
         item = st.selectbox("物资", list(ITEMS), format_func=label_of(ITEMS), key="out_item")
@@ -121,7 +125,8 @@ if user.role != "viewer":
         moved_on = st.date_input("日期", value=local_today(), key="out_on")
         purpose = st.text_input("用于哪次事件或演练", key="out_purpose")
         if st.form_submit_button("确认出库") and depot:
-            write_feedback(
+            record_actions.submit_once(
+                "stock_out",
                 lambda: stock.issue(
                     db,
                     user,

@@ -8,6 +8,7 @@ import streamlit as st
 
 from emergency.hygiene import escape_markdown as md
 from emergency.notify import channels, reminders
+from emergency.ui import record_actions
 from emergency.ui.session import require_login
 from emergency.ui.state import get_db
 from emergency.ui.widgets import label_of, page_help, show_table, township_options, write_feedback
@@ -115,7 +116,8 @@ else:
     st.info("尚未配置任何渠道：提醒只在站内“消息”中显示。")
 
 recipients = {"县应急管理局": None, **township_options(db, include_all=False)}
-with st.form("add_channel"):
+record_actions.saved("add_channel")
+with record_actions.once_form("add_channel"):
     st.markdown("**新增渠道**")
     a, b = st.columns(2)
     recipient = a.selectbox("接收方", list(recipients))
@@ -123,8 +125,10 @@ with st.form("add_channel"):
     address = st.text_input("地址（电子邮件地址，或机器人 Webhook 地址）")
     secret = st.text_input("加签密钥（仅钉钉群机器人，以 SEC 开头）", type="password")
     if st.form_submit_button("新增"):
-        write_feedback(
-            lambda: channels.add_channel(db, user, recipients[recipient], kind, address, secret), "已新增渠道。"
+        record_actions.submit_once(
+            "add_channel",
+            lambda: channels.add_channel(db, user, recipients[recipient], kind, address, secret),
+            "已新增渠道。",
         )
 
 if rows:
