@@ -87,6 +87,9 @@ def test_a_double_click_on_stock_out_issues_once(app, scratch_db, monkeypatch):
     after = scratch_db.scalar("SELECT sum(quantity) FROM stock WHERE depot_id = ? AND item_code = 'tent'", [depot])
     assert after == held - 2
     assert any("已出库" in s.value for s in at.success)
+    assert [t.value for t in at.toast] == ["已出库"]  # said where the button is, too: the form is long
+    at.run()
+    assert not at.toast and any("已出库" in s.value for s in at.success)  # the toast once, not every rerun
 
 
 def test_coverage_page_lists_every_hazard_point(app, demo_db):

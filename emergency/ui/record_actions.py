@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # call in between; the second click's run then meets the new, empty form instead of saving again.
 def _ledger() -> dict:
     """This session's create forms: their versions, what each last saved, the near-duplicates held."""
-    return st.session_state.setdefault("_save_ledger", {"version": {}, "saved": {}, "pending": {}})
+    return st.session_state.setdefault("_save_ledger", {"version": {}, "saved": {}, "pending": {}, "fresh": set()})
 
 
 def version(slot: str) -> int:
@@ -56,6 +56,7 @@ def _note_saved(ledger: dict, slot: str, message: str, record_id: int | None) ->
     """Right after the write, before any Streamlit call: the form is drawn afresh on the next run."""
     ledger["version"][slot] = ledger["version"].get(slot, 0) + 1
     ledger["saved"][slot] = (message, record_id)
+    ledger["fresh"].add(slot)  # said once more as a toast: the form's button may be far below
     ledger["pending"].pop(slot, None)
 
 
@@ -102,11 +103,15 @@ def submit_once(slot: str, action: Callable[[], object], success: str, saved_as:
 
 def saved(slot: str, open_record: Callable[[int], None] | None = None, what: str = "记录") -> None:
     """After a save: its message, the new record's number, and a button that opens it."""
-    notice = _ledger()["saved"].get(slot)
+    ledger = _ledger()
+    notice = ledger["saved"].get(slot)
     if not notice:
         return
     message, record_id = notice
     st.success(message)
+    if slot in ledger["fresh"]:
+        ledger["fresh"].discard(slot)
+        st.toast(message, icon="✅")
     if record_id is not None and open_record is not None:
         st.button(
             f"查看第 {record_id} 号{what}",
