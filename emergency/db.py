@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -224,6 +224,7 @@ class Database:
         # Small reference reads kept per generation of what they read (memo); bounded.
         self._memo: dict[tuple, tuple[tuple[int, ...], object]] = {}
         self._memo_lock = threading.Lock()
+        self._serial_lock = threading.Lock()  # write(serial=True)
         if migrate:
             from . import migrations
 
@@ -325,11 +326,15 @@ class Database:
         if cur.families:
             self.touch(*cur.families)
 
-    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5) -> T:
-        """Run work(cursor) in a transaction, retrying on DuckDB's write-write conflicts."""
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5, serial: bool = False) -> T:
+        """Run work(cursor) in a transaction, retrying on DuckDB's write-write conflicts.
+
+        serial: for a write that reads before it inserts (a near-duplicate check): such writes run
+        one at a time in this process. Two inserts of new rows do not conflict in DuckDB, so two
+        transactions that both checked before either committed would both insert."""
         for attempt in range(attempts):
             try:
-                with self.transaction() as cur:
+                with self._serial_lock if serial else nullcontext(), self.transaction() as cur:
                     return work(cur)
             except duckdb.TransactionException as exc:
                 if "Conflict" not in str(exc) or attempt == attempts - 1:

@@ -355,7 +355,7 @@ def create_drill(
             _mark_planned_done(cur, actor, planned_id, drill_id)
         return drill_id
 
-    return db.write(work)
+    return db.write(work, serial=not duplicate_ok)  # the check sees a drill saved at the same moment
 
 
 def update_drill(

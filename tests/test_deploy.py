@@ -33,20 +33,17 @@ def test_the_unit_runs_start_sh_with_variables_the_code_reads():
     assert ("Install", "WantedBy", "multi-user.target") in entries
 
 
-def test_the_shipped_streamlit_config_turns_the_post_run_gc_off():
-    """runner.postScriptGC costs half the script thread at county size (DESIGN.md): Streamlit, started
-    in the project's directory as start.sh does, must read it as off from .streamlit/config.toml."""
+def test_the_shipped_streamlit_config_turns_the_post_run_gc_and_overlapping_runs_off():
+    """runner.postScriptGC costs half the script thread at county size (DESIGN.md); runner.fastReruns
+    lets a double click's second click run beside the first one's save, and both saved (a drill
+    recorded twice in CI). Streamlit, started in the project's directory as start.sh does, must read
+    both as off from .streamlit/config.toml."""
     import subprocess
     import sys
     import tomllib
 
     shipped = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    assert shipped["runner"]["postScriptGC"] is False
-    read = subprocess.run(
-        [sys.executable, "-c", "from streamlit import config; print(config.get_option('runner.postScriptGC'))"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert read.stdout.strip() == "False"
+    assert shipped["runner"]["postScriptGC"] is False and shipped["runner"]["fastReruns"] is False
+    code = "from streamlit import config; print(config.get_option('runner.postScriptGC'), config.get_option('runner.fastReruns'))"
+    read = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert read.stdout.strip() == "False False"

@@ -183,6 +183,58 @@ def test_same_plans_same_day_is_a_possible_duplicate(scratch_db):
     assert other != first
 
 
+def test_the_same_drill_saved_twice_at_the_same_moment_is_saved_once(scratch_db, monkeypatch):
+    """Two saves of one drill at once (two tabs, or two runs of one session): both would check for a
+    near-duplicate before either committed, and DuckDB lets both insert. The check and the insert
+    run one save at a time: the second sees the first."""
+    import contextlib
+    import threading
+
+    import pytest
+
+    from emergency import drills
+
+    db = scratch_db
+    town = user_row(db, "town100")
+    data = {
+        "title": "同时保存的演练",
+        "level": "township",
+        "organiser": "城关镇人民政府",
+        "township_code": CHENGGUAN,
+        "held_on": local_today(),
+        "form": "live",
+        "participants": 10,
+    }
+    real, both_checked = drills._duplicates, threading.Barrier(2, timeout=2)
+
+    def check_then_wait(*args, **kwargs):
+        found = real(*args, **kwargs)
+        # without the lock both saves pass here before either inserts; with it the other save
+        # waits for this one (the barrier breaks after its timeout)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()
+        return found
+
+    monkeypatch.setattr(drills, "_duplicates", check_then_wait)
+    outcomes: list = []
+
+    def save() -> None:
+        try:
+            outcomes.append(drills.create_drill(db, town, data, ["ZR-08"], duplicate_ok=False))
+        except drills.PossibleDuplicate as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert db.scalar("SELECT count(*) FROM drills WHERE title = '同时保存的演练'") == 1
+    assert sorted(type(o).__name__ for o in outcomes) == ["PossibleDuplicate", "int"]
+    with pytest.raises(drills.PossibleDuplicate):
+        drills.create_drill(db, town, data, ["ZR-08"], duplicate_ok=False)
+
+
 # The other pages' sections ---------------------------------------------------------------------------
 def _button(at, label):
     return next(b for b in at.button if b.label == label)
