@@ -503,6 +503,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def spread(seconds: list[float], prefix: str = "") -> dict:
+    """The median, 95th percentile and worst of some view times, as the report's keys name them."""
+    return {
+        f"{prefix}median_s": statistics.median(seconds),
+        f"{prefix}p95_s": percentile(seconds, 95),
+        f"{prefix}max_s": max(seconds),
+    }
+
+
 async def _measure(
     url: str, pid: int, chromium: str, pages: list[Page], sessions: list[int], views: int, think: float
 ) -> dict:
@@ -591,13 +600,9 @@ async def _concurrent(browser, url, password, pid, pages, n, views, think) -> di
         "sessions": n,
         "views": len(times),
         "think_s": think,
-        "median_s": statistics.median(times),
-        "p95_s": percentile(times, 95),
-        "max_s": max(times),
+        **spread(times),
         # from the click to the server's last message of the run (before the browser draws it)
-        "answered_median_s": statistics.median(answered),
-        "answered_p95_s": percentile(answered, 95),
-        "answered_max_s": max(answered),
+        **spread(answered, "answered_"),
         "server_cpu_per_view_s": cpu / len(times),
         # the machine's CPU over the run per view (server, the N browsers, the rest) and its cores
         # kept busy on average: with every core busy the browsers, not the server, set the pace
@@ -656,13 +661,9 @@ async def _probed(browser, url, password, pid, pages, n, views, think, script: W
     return {
         "sessions": n,
         "views": len(times),  # the drawing browser's
-        "median_s": statistics.median(times),
-        "p95_s": percentile(times, 95),
-        "max_s": max(times),
+        **spread(times),
         "answered_views": len(answered),
-        "answered_median_s": statistics.median(answered),
-        "answered_p95_s": percentile(answered, 95),
-        "answered_max_s": max(answered),
+        **spread(answered, "answered_"),
         "server_cpu_per_view_s": cpu / len(answered),
         "machine_cpu_per_view_s": busy / len(answered),
         "cores_busy": busy / wall,

@@ -159,13 +159,10 @@ def test_a_second_click_on_save_creates_no_second_drill(app, scratch_db):
     assert any(title in m.value for m in at.markdown if m.value.startswith("####"))
 
 
-def test_same_plans_same_day_is_a_possible_duplicate(scratch_db):
-    from emergency import drills
-
-    db = scratch_db
-    town = user_row(db, "town100")
-    data = {
-        "title": "甲",
+def _township_drill_today(title: str) -> dict:
+    """A township drill of 城关镇 held today: what the near-duplicate tests save."""
+    return {
+        "title": title,
         "level": "township",
         "organiser": "城关镇人民政府",
         "township_code": CHENGGUAN,
@@ -173,6 +170,14 @@ def test_same_plans_same_day_is_a_possible_duplicate(scratch_db):
         "form": "live",
         "participants": 10,
     }
+
+
+def test_same_plans_same_day_is_a_possible_duplicate(scratch_db):
+    from emergency import drills
+
+    db = scratch_db
+    town = user_row(db, "town100")
+    data = _township_drill_today("甲")
     first = drills.create_drill(db, town, data, ["ZR-08"], duplicate_ok=False)
     import pytest
 
@@ -196,15 +201,7 @@ def test_the_same_drill_saved_twice_at_the_same_moment_is_saved_once(scratch_db,
 
     db = scratch_db
     town = user_row(db, "town100")
-    data = {
-        "title": "同时保存的演练",
-        "level": "township",
-        "organiser": "城关镇人民政府",
-        "township_code": CHENGGUAN,
-        "held_on": local_today(),
-        "form": "live",
-        "participants": 10,
-    }
+    data = _township_drill_today("同时保存的演练")
     real, both_checked = drills._duplicates, threading.Barrier(2, timeout=2)
 
     def check_then_wait(*args, **kwargs):
